@@ -1,0 +1,387 @@
+//! The typed program: what the front end produces from `.route` files once
+//! imports, names and consts are resolved and every condition is type-checked.
+//!
+//! The analyser, the code generator and the interpreter all start from here,
+//! so this module is the single statement of what a routing table *means*:
+//!
+//! * A listener tries its rules top to bottom. The first rule whose condition
+//!   holds runs its actions and stops the search, unless its actions end with
+//!   [`ActionKind::Continue`], in which case the search goes on. `otherwise`
+//!   runs when no rule stopped the search.
+//! * A predicate on a field that is absent (an unset `source`, an optional
+//!   content field that is missing, a `content.…` path that does not exist or
+//!   holds a value of another type) is **false**, whatever its test, except
+//!   [`Test::Exists`]. `not` then negates as usual, so `not (suit == "x")`
+//!   holds for a message without a suit while `suit != "x"` does not.
+//! * A content field reference ([`FieldRef::Content`]) is only produced where
+//!   the checker proved that every type the message can have at that point
+//!   declares the path with one type; it names the path, not the type, and is
+//!   read from whichever of those types the message has.
+
+use crate::diagnostic::{SourceMap, Span};
+
+/// A checked program: one root file and everything it imports.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// Every file read, imports included.
+    pub sources: SourceMap,
+    /// The file the program was loaded from.
+    pub root: crate::diagnostic::FileId,
+    /// Message schemas, in declaration order (imports first).
+    pub messages: Vec<MessageDef>,
+    /// Named constants, in declaration order. Conditions already carry their
+    /// values inlined; these are kept for codegen and the `unused` check.
+    pub consts: Vec<ConstDef>,
+    /// Listeners, in declaration order.
+    pub listeners: Vec<ListenerDef>,
+}
+
+impl Program {
+    /// The message schema named `name`.
+    pub fn message(&self, name: &str) -> Option<&MessageDef> {
+        self.messages.iter().find(|m| m.name == name)
+    }
+
+    /// The listener named `name`.
+    pub fn listener(&self, name: &str) -> Option<&ListenerDef> {
+        self.listeners.iter().find(|l| l.name == name)
+    }
+}
+
+/// `message Name { field: type, … }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageDef {
+    /// The type name (also the message's `type`).
+    pub name: String,
+    /// The whole declaration.
+    pub span: Span,
+    /// The name's span.
+    pub name_span: Span,
+    /// Fields in declaration order.
+    pub fields: Vec<FieldDef>,
+}
+
+impl MessageDef {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// One field of a message schema.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDef {
+    /// The field name.
+    pub name: String,
+    /// Its declared type.
+    pub ty: Type,
+    /// The declaration's span.
+    pub span: Span,
+}
+
+/// A field type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    /// `bool`
+    Bool,
+    /// `int` (i64)
+    Int,
+    /// `float` (f64)
+    Float,
+    /// `string`
+    Str,
+    /// `id`: an integer or a string.
+    Id,
+    /// `[T]`
+    List(Box<Type>),
+    /// Another declared message type, nested.
+    Message(String),
+    /// `T?`
+    Optional(Box<Type>),
+    /// The type of `content.…` paths into undeclared content, checked at run time.
+    Any,
+}
+
+impl Type {
+    /// The type without an outer `?`.
+    pub fn required(&self) -> &Type {
+        match self {
+            Type::Optional(t) => t,
+            t => t,
+        }
+    }
+
+    /// Whether this is `T?`.
+    pub fn is_optional(&self) -> bool {
+        matches!(self, Type::Optional(_))
+    }
+}
+
+impl std::fmt::Display for Type {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Type::Bool => f.write_str("bool"),
+            Type::Int => f.write_str("int"),
+            Type::Float => f.write_str("float"),
+            Type::Str => f.write_str("string"),
+            Type::Id => f.write_str("id"),
+            Type::List(t) => write!(f, "[{t}]"),
+            Type::Message(name) => f.write_str(name),
+            Type::Optional(t) => write!(f, "{t}?"),
+            Type::Any => f.write_str("any"),
+        }
+    }
+}
+
+/// `const NAME = value`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstDef {
+    /// The constant's name.
+    pub name: String,
+    /// Its value.
+    pub value: ConstValue,
+    /// The declaration's span.
+    pub span: Span,
+}
+
+/// The value of a constant.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConstValue {
+    /// A single literal.
+    Lit(Lit),
+    /// A set `{lit, …}`.
+    Set(Vec<Lit>),
+}
+
+/// A literal, after const inlining and type checking.
+///
+/// Int literals compared with a `float` field are converted to `Float` by the
+/// checker, so a [`Test`] always holds literals of the field's own type (for
+/// `id` fields: `Int` or `Str`; for `type`: `Str` holding a type name).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lit {
+    /// `true` / `false`
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string (escapes already decoded) or, for `type`, a type name.
+    Str(String),
+}
+
+/// `listener name { rules… [otherwise => actions] }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListenerDef {
+    /// The listener's name.
+    pub name: String,
+    /// The whole declaration.
+    pub span: Span,
+    /// The name's span.
+    pub name_span: Span,
+    /// Rules in order.
+    pub rules: Vec<RuleDef>,
+    /// The `otherwise` clause, if any.
+    pub otherwise: Option<Otherwise>,
+}
+
+/// `rule NAME when CONDITION => ACTION, …`
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleDef {
+    /// The rule's name, unique within its listener.
+    pub name: String,
+    /// The whole rule.
+    pub span: Span,
+    /// The name's span.
+    pub name_span: Span,
+    /// Warning codes silenced by `allow(…)` before the rule (kebab-case names, validated).
+    pub allow: Vec<crate::diagnostic::Code>,
+    /// The condition.
+    pub cond: Cond,
+    /// The actions, in order; `Continue` can only be last, `Drop` only alone.
+    pub actions: Vec<Action>,
+}
+
+impl RuleDef {
+    /// Whether the rule's actions end with `continue`.
+    pub fn continues(&self) -> bool {
+        matches!(self.actions.last(), Some(Action { kind: ActionKind::Continue, .. }))
+    }
+}
+
+/// `otherwise => actions`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Otherwise {
+    /// The clause's span.
+    pub span: Span,
+    /// The actions (never `Continue`).
+    pub actions: Vec<Action>,
+}
+
+/// One action of a rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    /// What it does.
+    pub kind: ActionKind,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// What an action does.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    /// `call name` / `call async name`: run a handler; the first call's return is the reply.
+    Call {
+        /// The handler's name.
+        handler: String,
+        /// `call async`.
+        is_async: bool,
+    },
+    /// `queue name`: push a copy onto the listener's queue `name`.
+    Queue(String),
+    /// `forward name`: hand the message to listener `name`.
+    Forward(String),
+    /// `drop`: discard on purpose.
+    Drop,
+    /// `continue`: keep searching after this rule.
+    Continue,
+}
+
+/// A condition: a boolean formula over predicates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cond {
+    /// The formula.
+    pub kind: CondKind,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// The shape of a condition.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CondKind {
+    /// One test on one field.
+    Pred(Pred),
+    /// All of them hold (at least two operands).
+    And(Vec<Cond>),
+    /// At least one holds (at least two operands).
+    Or(Vec<Cond>),
+    /// It does not hold.
+    Not(Box<Cond>),
+}
+
+/// A test on one field: `card < 52`, `source matches "enemy-*"`, `exists suit`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pred {
+    /// The field tested.
+    pub field: FieldRef,
+    /// The test.
+    pub test: Test,
+}
+
+/// A field a predicate reads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FieldRef {
+    /// The message type name; tests hold `Lit::Str` type names.
+    Type,
+    /// The message ID (`int`).
+    Id,
+    /// The source ID (`id?`).
+    Source,
+    /// The destination ID (`id?`).
+    Dest,
+    /// The group ID (`id?`).
+    Group,
+    /// The response-required flag.
+    ResponseRequired,
+    /// The is-response flag.
+    IsResponse,
+    /// The synchronous flag.
+    Sync,
+    /// The blocking flag.
+    Blocking,
+    /// A declared content field, by path (`card`, `pos.x`), with its declared
+    /// type (the same in every type the message can have here).
+    Content {
+        /// Field names from the content root.
+        path: Vec<String>,
+        /// The declared type of the last field, `?` included.
+        ty: Type,
+    },
+    /// `content.a.b`: a path into content of undeclared shape, typed `any`.
+    Dynamic {
+        /// Field names from the content root.
+        path: Vec<String>,
+    },
+}
+
+impl FieldRef {
+    /// The field's static type (`type` counts as `string`).
+    pub fn ty(&self) -> Type {
+        match self {
+            FieldRef::Type => Type::Str,
+            FieldRef::Id => Type::Int,
+            FieldRef::Source | FieldRef::Dest | FieldRef::Group => {
+                Type::Optional(Box::new(Type::Id))
+            }
+            FieldRef::ResponseRequired
+            | FieldRef::IsResponse
+            | FieldRef::Sync
+            | FieldRef::Blocking => Type::Bool,
+            FieldRef::Content { ty, .. } => ty.clone(),
+            FieldRef::Dynamic { .. } => Type::Any,
+        }
+    }
+}
+
+impl std::fmt::Display for FieldRef {
+    /// The field as written in a `.route` file.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldRef::Type => f.write_str("type"),
+            FieldRef::Id => f.write_str("id"),
+            FieldRef::Source => f.write_str("source"),
+            FieldRef::Dest => f.write_str("dest"),
+            FieldRef::Group => f.write_str("group"),
+            FieldRef::ResponseRequired => f.write_str("response_required"),
+            FieldRef::IsResponse => f.write_str("is_response"),
+            FieldRef::Sync => f.write_str("sync"),
+            FieldRef::Blocking => f.write_str("blocking"),
+            FieldRef::Content { path, .. } => f.write_str(&path.join(".")),
+            FieldRef::Dynamic { path } => write!(f, "content.{}", path.join(".")),
+        }
+    }
+}
+
+/// What a predicate tests. Each is false on an absent field, except `Exists`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Test {
+    /// `== lit`
+    Eq(Lit),
+    /// `!= lit` (false when absent)
+    Ne(Lit),
+    /// `< lit` (int, float)
+    Lt(Lit),
+    /// `<= lit`
+    Le(Lit),
+    /// `> lit`
+    Gt(Lit),
+    /// `>= lit`
+    Ge(Lit),
+    /// `in {…}`
+    In(Vec<Lit>),
+    /// `not in {…}` (false when absent)
+    NotIn(Vec<Lit>),
+    /// `matches "glob"`: `*` any run, `?` one character, `[a-z]` a class, on the whole string.
+    /// An integer ID is matched by its decimal text.
+    Matches(String),
+    /// `starts_with "s"` (string, id)
+    StartsWith(String),
+    /// `ends_with "s"` (string, id)
+    EndsWith(String),
+    /// `contains lit`: substring on strings and ids, element on lists.
+    Contains(Lit),
+    /// `exists field`: the field is present.
+    Exists,
+    /// A bare bool field: it is `true`.
+    IsTrue,
+}

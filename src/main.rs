@@ -1,0 +1,6 @@
+//! The `dispatchio` command.
+
+fn main() -> std::process::ExitCode {
+    eprintln!("dispatchio: no commands yet");
+    std::process::ExitCode::from(2)
+}
