@@ -442,14 +442,33 @@ fn decode_exact<T: DeserializeOwned>(
 /// decoding hostile input cheap.
 const MAX_FRAME_DEPTH: usize = 32;
 
+impl Handshake {
+    /// Encodes this handshake frame's body (without the length prefix).
+    ///
+    /// # Errors
+    /// [`WireError::Encode`] (not expected for these plain types).
+    pub fn encode(&self) -> Result<Bytes, WireError> {
+        rmp_serde::to_vec_named(self)
+            .map(Bytes::from)
+            .map_err(|e| WireError::Encode { what: "handshake", source: Box::new(e) })
+    }
+
+    /// Decodes a handshake frame's body.
+    ///
+    /// # Errors
+    /// [`WireError::Decode`] or [`WireError::TrailingBytes`] for bytes that
+    /// are not exactly one handshake frame.
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        decode_exact(bytes, "handshake", MAX_FRAME_DEPTH)
+    }
+}
+
 pub(crate) fn encode_handshake(h: &Handshake) -> Result<Bytes, WireError> {
-    rmp_serde::to_vec_named(h)
-        .map(Bytes::from)
-        .map_err(|e| WireError::Encode { what: "handshake", source: Box::new(e) })
+    h.encode()
 }
 
 pub(crate) fn decode_handshake(bytes: &[u8]) -> Result<Handshake, WireError> {
-    decode_exact(bytes, "handshake", MAX_FRAME_DEPTH)
+    Handshake::decode(bytes)
 }
 
 pub(crate) fn encode_frame(f: &Frame) -> Result<Bytes, WireError> {
