@@ -52,7 +52,9 @@ impl LinkEvents for Recorder {
         if let Payload::Message(m) = &payload {
             if self.echo_requests && m.response_required {
                 let reply = WireReply { to: m.id, result: ReplyResult::Ok(m.content.clone()) };
-                link.send(Payload::Reply(reply)).await.expect("reply queued");
+                // `try_send`, not `send`: awaiting room on the link we are reading
+                // from could deadlock two peers that flood each other.
+                link.try_send(Payload::Reply(reply)).expect("reply queued");
             }
         }
         let _ = self.tx.send(Ev::Got(link.id(), payload));
@@ -181,8 +183,10 @@ async fn raw_welcoming_listener(
 ) -> tokio::task::JoinHandle<Framed<UnixStream, LengthDelimitedCodec>> {
     let Address::Unix(path) = addr else { unreachable!("raw peers are Unix only") };
     let listener = UnixListener::bind(path).unwrap();
+    let path = path.clone();
     tokio::spawn(async move {
         let (io, _) = listener.accept().await.unwrap();
+        let _ = std::fs::remove_file(&path);
         let mut framed = raw(io);
         assert!(matches!(raw_read_handshake(&mut framed).await, Handshake::Hello(_)));
         let welcome = net::Welcome { version: PROTOCOL_VERSION, peer_name: "raw listener".into() };

@@ -40,8 +40,11 @@ type Conn = Framed<BoxIo, LengthDelimitedCodec>;
 /// The link layer calls these from its own tasks. [`received`](Self::received)
 /// is awaited before the next frame of that link is read, which gives in-order
 /// delivery and lets the dispatcher push back on a fast peer by awaiting (its
-/// own bounded queues, for instance); it should not wait on anything that
-/// needs this same link to make progress.
+/// own bounded queues, for instance). It must not wait on anything that needs
+/// this same link's peer to read: awaiting [`Link::send`] on the same link
+/// inside `received` can deadlock two peers that flood each other (each
+/// reader waits for its writer, each writer for the other's reader). Answer
+/// with [`Link::try_send`], or hand the work to another task.
 ///
 /// For each connection the calls come in this order: `link_up`, then
 /// `announcements` (whose result is sent to the peer before any queued
@@ -437,6 +440,7 @@ async fn accept_loop<E: LinkEvents>(
                     config.clone(),
                     events.clone(),
                     links.clone(),
+                    stop.clone(),
                 ));
             }
             Err(e) => {
@@ -455,6 +459,7 @@ async fn serve_accepted<E: LinkEvents>(
     config: NetConfig,
     events: Arc<E>,
     links: Arc<Mutex<Vec<Link>>>,
+    listening: CancellationToken,
 ) {
     let mut conn = Framed::new(io, wire::codec(config.max_frame_len));
     let handshake =
@@ -467,6 +472,12 @@ async fn serve_accepted<E: LinkEvents>(
             return refuse_log(&*events, &remote, e);
         }
     };
+    if listening.is_cancelled() {
+        // The listener closed while this peer was in its handshake; it must
+        // not turn into a link that `Listener::close` no longer sees.
+        debug!(remote, "listener closed during the handshake; dropping the connection");
+        return;
+    }
     let (link, rx) = Link::new(Direction::Accepted, remote, peer_name, &config);
     info!(link = %link.id(), peer = %link.peer_name(), remote = %link.remote(), "peer connected");
     links.lock().push(link.clone());

@@ -138,15 +138,26 @@ async fn bind_unix(path: &Path) -> Result<(UnixListener, SocketFile), NetError> 
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let private_dir = parent.join(format!(".dio{:x}-{n:x}", std::process::id()));
-    let temp_socket = private_dir.join("s");
+    let private_dir = |n: u64| parent.join(format!(".dio{:x}-{n:x}", std::process::id()));
+    let mut n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let temp_socket = private_dir(n).join("s");
 
     let std_listener = if temp_socket.as_os_str().len() < 100 {
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&private_dir)
-            .map_err(|e| io_err("create a private directory for", &address, e))?;
+        // A leftover directory of a crashed process with our pid: try the
+        // next name rather than touch it.
+        let mut tries = 0;
+        let private_dir = loop {
+            let dir = private_dir(n);
+            match fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 16 => {
+                    tries += 1;
+                    n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(io_err("create a private directory for", &address, e)),
+            }
+        };
+        let temp_socket = private_dir.join("s");
         let bound = bind_private(&temp_socket, path);
         // The directory is empty again after the rename (or was never used);
         // removing it cannot fail in a way that matters to the caller.

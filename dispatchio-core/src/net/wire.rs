@@ -318,6 +318,9 @@ impl Content {
 }
 
 /// The answer to a request.
+///
+/// Replies are matched by [`to`](Self::to) alone, so request IDs must be
+/// unique per link while they are outstanding (the dispatcher assigns them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireReply {
     /// The [`WireMessage::id`] of the request answered.
