@@ -505,7 +505,9 @@ async fn ten_thousand_in_order(addr: Address, config: NetConfig) {
     sender.await.unwrap();
 }
 
-#[tokio::test]
+// Multi-threaded, as a dispatcher usually runs: reader, writer and sender
+// on different threads must still keep the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_messages_arrive_in_order_over_a_unix_socket() {
     ten_thousand_in_order(unix_addr("order"), NetConfig::new("peer").queue_capacity(64)).await;
 }

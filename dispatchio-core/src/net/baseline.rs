@@ -134,6 +134,86 @@ pub async fn one_way(frames: usize, frame_len: usize) -> io::Result<BaselineRun>
     Ok(BaselineRun { frames, frame_len, elapsed })
 }
 
+/// Echoes every request back as its reply, straight from the link's reader.
+struct Echo;
+
+impl super::LinkEvents for Echo {
+    async fn received(&self, link: &super::Link, payload: super::Payload) {
+        if let super::Payload::Message(m) = payload {
+            if m.response_required {
+                let reply =
+                    super::WireReply { to: m.id, result: super::ReplyResult::Ok(m.content) };
+                // The peer waits for each reply before sending the next
+                // request, so the queue cannot be full here.
+                let _ = link.try_send(super::Payload::Reply(reply));
+            }
+        }
+    }
+}
+
+/// Forwards replies to the measuring loop.
+struct Replies(tokio::sync::mpsc::UnboundedSender<u64>);
+
+impl super::LinkEvents for Replies {
+    async fn received(&self, _link: &super::Link, payload: super::Payload) {
+        if let super::Payload::Reply(r) = payload {
+            let _ = self.0.send(r.to);
+        }
+    }
+}
+
+/// The middle point between [`round_trips`] and a full dispatcher: request
+/// and reply over two dispatchio links on a Unix socket (handshake done
+/// beforehand; envelope, MessagePack content of `frame_len` bytes, the
+/// links' queues and tasks), without any routing.
+///
+/// # Errors
+/// Any error of listening, dialling or sending, as text.
+pub async fn link_round_trips(frames: usize, frame_len: usize) -> Result<BaselineRun, String> {
+    use super::{Address, Content, NetConfig, Payload, WireMessage};
+    let address = Address::Unix(socket_path());
+    let config = NetConfig::new("baseline").keepalive(None);
+    let listener = super::listen(&address, &config, std::sync::Arc::new(Echo))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (tx, mut replies) = tokio::sync::mpsc::unbounded_channel();
+    let link = super::connect(&address, &config, std::sync::Arc::new(Replies(tx)))
+        .await
+        .map_err(|e| e.to_string())?;
+    let content = Content::encode("bytes", &body_of_len(frame_len)).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    for id in 0..frames as u64 {
+        let request = WireMessage {
+            type_name: "bench".into(),
+            id,
+            source: None,
+            dest: None,
+            group: None,
+            response_required: true,
+            is_response: false,
+            sync: false,
+            blocking: false,
+            seq: id,
+            content: Some(content.clone()),
+        };
+        link.send(Payload::Message(request)).await.map_err(|e| e.to_string())?;
+        match replies.recv().await {
+            Some(to) if to == id => {}
+            other => return Err(format!("expected the reply to {id}, got {other:?}")),
+        }
+    }
+    let elapsed = start.elapsed();
+    link.close("done").await;
+    listener.close().await;
+    Ok(BaselineRun { frames, frame_len, elapsed })
+}
+
+/// A byte string that MessagePack writes as `bin` (one header, then the
+/// bytes), like the raw baseline's frame body.
+fn body_of_len(len: usize) -> bytes::Bytes {
+    Bytes::from(vec![0xA5u8; len])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +226,7 @@ mod tests {
         let ow = one_way(1000, 256).await.unwrap();
         assert_eq!(ow.frames, 1000);
         assert!(ow.frames_per_sec() > 0.0);
+        let links = link_round_trips(100, 64).await.unwrap();
+        assert_eq!(links.frames, 100);
     }
 }
