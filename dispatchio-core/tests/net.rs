@@ -369,6 +369,33 @@ async fn tcp_listener_without_secret_needs_the_explicit_option() {
     assert_eq!(link.state(), LinkState::Up);
 }
 
+#[tokio::test]
+async fn unix_listener_with_a_secret_checks_it_too() {
+    let addr = unix_addr("unix-secret");
+    let (events, mut server) = recorder(vec![], false);
+    let _listener =
+        net::listen(&addr, &NetConfig::new("server").secret("s3cret"), events).await.unwrap();
+    let (events, _rx) = recorder(vec![], false);
+    let err = net::connect(&addr, &NetConfig::new("anon"), events).await.unwrap_err();
+    assert!(matches!(err, NetError::Handshake { .. }), "{err:?}");
+    assert!(server.handshake_failed().await.contains("MissingSecret"));
+    let (events, _rx) = recorder(vec![], false);
+    net::connect(&addr, &NetConfig::new("friend").secret("s3cret"), events).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_peer_that_never_says_hello_is_dropped_after_the_handshake_timeout() {
+    let addr = unix_addr("slow-hello");
+    let (events, mut server) = recorder(vec![], false);
+    let config = NetConfig::new("server").handshake_timeout(Duration::from_millis(100));
+    let _listener = net::listen(&addr, &config, events).await.unwrap();
+    let Address::Unix(path) = &addr else { unreachable!() };
+    let mut silent = raw(UnixStream::connect(path).await.unwrap());
+    assert!(server.handshake_failed().await.contains("Timeout"));
+    // The listener hung up without a word.
+    assert!(tokio::time::timeout(PROMPTLY, silent.next()).await.unwrap().is_none());
+}
+
 // ---------------------------------------------------------------- bad input
 
 #[tokio::test]
@@ -749,4 +776,54 @@ fn the_public_codec_is_a_four_byte_big_endian_length_prefix() {
     let mut out = BytesMut::new();
     net::codec(1024).encode(Bytes::from_static(b"abc"), &mut out).unwrap();
     assert_eq!(&out[..], &[0, 0, 0, 3, b'a', b'b', b'c']);
+}
+
+mod hostile_peers {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One hostile session: a raw peer passes the handshake, writes `junk`
+    /// (framed or not) and hangs up; then a well-behaved peer connects.
+    async fn session(junk: Vec<u8>, framed: bool) {
+        let addr = unix_addr("hostile");
+        let (events, mut server) = recorder(vec![], false);
+        let config = NetConfig::new("server").max_frame_len(4096);
+        let _listener = net::listen(&addr, &config, events).await.unwrap();
+        let Address::Unix(path) = &addr else { unreachable!() };
+
+        let mut peer = raw(UnixStream::connect(path).await.unwrap());
+        raw_send_handshake(&mut peer, hello(PROTOCOL_VERSION)).await;
+        assert!(matches!(raw_read_handshake(&mut peer).await, Handshake::Welcome(_)));
+        let hostile = server.up().await;
+        // The listener may hang up half-way through; write errors are expected.
+        let _ = if framed {
+            peer.send(Bytes::from(junk)).await
+        } else {
+            peer.get_mut().write_all(&junk).await
+        };
+        drop(peer);
+
+        // The link of the hostile peer ends with a reason (its task did not
+        // panic: a panicking task would never report `link_down`) ...
+        let (down, _) = server.down().await;
+        assert_eq!(down.id(), hostile.id());
+        // ... and the listener carries on.
+        let (events, _rx) = recorder(vec![], false);
+        let good = net::connect(&addr, &NetConfig::new("good"), events).await.unwrap();
+        good.send(Payload::Message(message(5, false))).await.unwrap();
+        assert_eq!(server.message().await.seq, 5);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn junk_after_the_handshake_closes_only_that_link(
+            junk in proptest::collection::vec(any::<u8>(), 0..6000),
+            framed in any::<bool>(),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(session(junk, framed));
+        }
+    }
 }

@@ -472,15 +472,18 @@ async fn serve_accepted<E: LinkEvents>(
             return refuse_log(&*events, &remote, e);
         }
     };
-    if listening.is_cancelled() {
-        // The listener closed while this peer was in its handshake; it must
-        // not turn into a link that `Listener::close` no longer sees.
-        debug!(remote, "listener closed during the handshake; dropping the connection");
-        return;
-    }
     let (link, rx) = Link::new(Direction::Accepted, remote, peer_name, &config);
+    {
+        // Checked under the lock that `Listener::close` takes after
+        // cancelling: either close sees this link, or this sees the cancel.
+        let mut registry = links.lock();
+        if listening.is_cancelled() {
+            debug!(remote = %link.remote(), "listener closed during the handshake; dropping the connection");
+            return;
+        }
+        registry.push(link.clone());
+    }
     info!(link = %link.id(), peer = %link.peer_name(), remote = %link.remote(), "peer connected");
-    links.lock().push(link.clone());
     events.link_up(&link);
     supervise(link.clone(), conn, rx, events, None, config.keepalive).await;
     links.lock().retain(|l| l.id() != link.id());
