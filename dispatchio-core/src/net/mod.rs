@@ -31,6 +31,34 @@
 //! # drop((listener, link)); Ok(()) }
 //! ```
 //!
+//! # How the dispatcher plugs in
+//!
+//! * **IDs**: [`WireId`] mirrors the core's ID (an `i64` or a string) and
+//!   converts one to one.
+//! * **Announcements**: [`LinkEvents::announcements`] returns everything the
+//!   dispatcher serves (destination IDs, subscribed groups); it is sent as the
+//!   first frame of every connection, including after a reconnect. Each later
+//!   change is sent to every link as a [`Payload::Announce`]. Received
+//!   announcements say what the peer on that link serves; an ID served by two
+//!   links (or by a link and locally) is the conflict to report.
+//!   [`LinkEvents::link_down`] means: forget what that link announced.
+//! * **Messages**: the dispatcher fills a [`WireMessage`] from its envelope
+//!   and encodes typed content with [`Content::encode`] (so the core's
+//!   content abstraction needs a way to serialise itself when it crosses a
+//!   process boundary). The receiving dispatcher decodes [`Content`] into the
+//!   Rust type registered for its type name, or into its dynamic value type.
+//!   A synchronous send to a remote destination is refused by the dispatcher
+//!   before it reaches a link; the `sync` flag is carried for fidelity.
+//! * **Requests**: the dispatcher keeps its pending requests keyed by link
+//!   and message ID, completes them on [`Payload::Reply`], fails those listed
+//!   in [`PeerLost::pending_requests`], and calls [`Link::forget_request`]
+//!   when it gives up on one (timeout). The link tracks which requests were
+//!   actually written to the lost connection; requests still queued on a
+//!   reconnecting link stay queued and are sent after the reconnect.
+//! * **Order**: frames of one link are written and delivered in order, so
+//!   sending one sender's messages to one peer through one link keeps
+//!   per-sender order; [`WireMessage::seq`] lets the receiver check it.
+//!
 //! # Who may connect
 //!
 //! * A Unix socket is created with owner-only permissions (`0o600`), so only
