@@ -143,6 +143,10 @@ struct Shared {
 }
 
 /// The dispatcher's handle on one peer. Cheap to clone.
+///
+/// A link lives until [`close`](Self::close)d (or, for an accepted link, until
+/// its connection ends): dropping every handle does not stop a dialled link
+/// from reconnecting.
 #[derive(Clone)]
 pub struct Link {
     shared: Arc<Shared>,
@@ -774,18 +778,18 @@ async fn run_connection<E: LinkEvents>(
     keepalive: Option<Duration>,
 ) -> DownReason {
     let (mut sink, mut stream) = conn.split();
+    let stop = link.shared.stop.child_token();
     let snapshot = events.announcements();
     if !snapshot.is_empty() {
         match wire::encode_frame(&Frame::Announce(snapshot)) {
-            Ok(bytes) => {
-                if let Err(e) = sink.send(bytes).await {
-                    return DownReason::io(&e);
-                }
-            }
+            Ok(bytes) => match guarded(&stop, sink.send(bytes)).await {
+                None => return DownReason::LocalClose,
+                Some(Err(e)) => return DownReason::io(&e),
+                Some(Ok(())) => {}
+            },
             Err(e) => warn!(link = %link.id(), error = %e, "cannot encode the announcements"),
         }
     }
-    let stop = link.shared.stop.child_token();
     let (pong_tx, mut pong_rx) = mpsc::channel(8);
     let reader = async {
         let end = read_loop(link, &mut stream, events, pong_tx, &stop, keepalive).await;
