@@ -1,0 +1,215 @@
+//! The errors and events of the network layer, one type per question:
+//! could the listener or dial be set up ([`NetError`]), did the handshake
+//! succeed ([`HandshakeError`]), could a frame be queued ([`SendError`]),
+//! and why did a link go down ([`DownReason`], reported in [`PeerLost`]).
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::address::AddressError;
+use super::link::LinkId;
+use super::wire::{RefusalReason, WireError};
+
+/// Setting up a listener or dialling a peer failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The address text is invalid.
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    /// A socket operation failed.
+    #[error("cannot {action} {address}: {source}")]
+    Io {
+        /// What was being done (`"bind"`, `"connect"`, …).
+        action: &'static str,
+        /// The address concerned.
+        address: String,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The connection was made but the handshake failed.
+    #[error("handshake with {address} failed: {source}")]
+    Handshake {
+        /// The peer's address.
+        address: String,
+        /// What went wrong.
+        source: HandshakeError,
+    },
+    /// A TCP listener was asked for without a shared secret.
+    #[error(
+        "refusing to listen on {address} without a shared secret: set NetConfig::secret, \
+         or NetConfig::allow_unauthenticated(true) on a trusted network"
+    )]
+    ListenerNeedsSecret {
+        /// The TCP address.
+        address: String,
+    },
+    /// Another live process already listens on this Unix socket path.
+    #[error("{} is in use by a running listener", path.display())]
+    SocketPathInUse {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// The Unix socket path exists and is not a socket; it is left alone.
+    #[error("{} exists and is not a socket; not replacing it", path.display())]
+    NotASocket {
+        /// The path.
+        path: PathBuf,
+    },
+}
+
+/// Why a handshake failed, as seen by the side that reports it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The two sides speak different protocol versions (reported on both sides).
+    #[error("protocol version mismatch: this side speaks version {ours}, the peer speaks {theirs}")]
+    VersionMismatch {
+        /// This side's version.
+        ours: u32,
+        /// The peer's version.
+        theirs: u32,
+    },
+    /// Dialler side: the listener refused us for this reason.
+    #[error("refused by the listener ({reason:?}): {text}")]
+    Refused {
+        /// The listener's reason.
+        reason: RefusalReason,
+        /// The listener's explanation.
+        text: String,
+    },
+    /// Listener side: the peer presented no secret but one is required.
+    #[error("peer {peer_name:?} presented no shared secret")]
+    MissingSecret {
+        /// The name the peer gave.
+        peer_name: String,
+    },
+    /// Listener side: the peer presented a wrong secret.
+    #[error("peer {peer_name:?} presented a wrong shared secret")]
+    BadSecret {
+        /// The name the peer gave.
+        peer_name: String,
+    },
+    /// A frame was not the expected handshake frame.
+    #[error("expected {expected}, got {got}")]
+    Unexpected {
+        /// What was expected.
+        expected: &'static str,
+        /// What came instead.
+        got: String,
+    },
+    /// A handshake frame did not decode.
+    #[error("malformed handshake frame: {0}")]
+    Malformed(#[source] WireError),
+    /// The peer closed the connection during the handshake.
+    #[error("the connection closed during the handshake")]
+    Closed,
+    /// The handshake did not complete in time.
+    #[error("no handshake within {after:?}")]
+    Timeout {
+        /// The configured timeout.
+        after: Duration,
+    },
+    /// Reading or writing failed (including an oversized frame).
+    #[error("I/O error during the handshake: {0}")]
+    Io(#[source] io::Error),
+}
+
+/// A frame could not be queued on a link.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The link is up but its queue is full ([`Link::try_send`](super::Link::try_send) only).
+    #[error("the link's outgoing queue is full ({capacity} frames)")]
+    Full {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The link is down (reconnecting) and its queue is full.
+    #[error("the link is down and its outgoing queue is full ({capacity} frames)")]
+    DownAndFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The link was closed for good.
+    #[error("the link is closed")]
+    Closed,
+    /// The encoded frame is larger than the configured maximum.
+    #[error("frame of {len} bytes exceeds the maximum of {max} bytes")]
+    TooLarge {
+        /// The encoded length.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The frame could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] WireError),
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownReason {
+    /// The peer closed the connection without saying goodbye (for example
+    /// because its process died).
+    #[error("the peer closed the connection")]
+    PeerClosed,
+    /// The peer said goodbye.
+    #[error("the peer said goodbye: {0}")]
+    Goodbye(String),
+    /// This side closed the link.
+    #[error("closed locally")]
+    LocalClose,
+    /// The peer sent a frame longer than the limit.
+    #[error("the peer sent a frame larger than {max} bytes")]
+    FrameTooLarge {
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The peer sent a frame that does not decode.
+    #[error("the peer sent a malformed frame: {0}")]
+    Malformed(String),
+    /// Nothing arrived from the peer for too long.
+    #[error("nothing received from the peer for {after:?}")]
+    KeepaliveTimeout {
+        /// How long the link waited.
+        after: Duration,
+    },
+    /// Reading or writing failed.
+    #[error("I/O error ({kind:?}): {text}")]
+    Io {
+        /// The error's kind.
+        kind: io::ErrorKind,
+        /// The error's message.
+        text: String,
+    },
+}
+
+impl DownReason {
+    pub(crate) fn io(e: &io::Error) -> Self {
+        DownReason::Io { kind: e.kind(), text: e.to_string() }
+    }
+}
+
+/// A connection of a link went down: the event given to
+/// [`LinkEvents::link_down`](super::LinkEvents::link_down).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerLost {
+    /// The link.
+    pub link: LinkId,
+    /// The peer's name (from its handshake).
+    pub peer_name: String,
+    /// Why the connection ended.
+    pub reason: DownReason,
+    /// IDs of requests (messages with `response_required`) that were written
+    /// to the connection and not yet answered, plus, if the link is closed for
+    /// good, those still queued. None of them will be answered: the dispatcher
+    /// fails each with a peer-lost error.
+    pub pending_requests: Vec<u64>,
+    /// Whether the link tries to reconnect (dialled links do until closed).
+    /// Frames queued on it are kept and sent after reconnecting.
+    pub reconnecting: bool,
+}

@@ -1,0 +1,967 @@
+//! Links: a [`Link`] is the dispatcher's handle on one peer; behind it a task
+//! runs the connection (a reader and a writer over one socket) and, for a
+//! dialled link, reconnects with backoff when the connection drops.
+//!
+//! Order: frames queued on a link are written in queue order, and the peer's
+//! [`LinkEvents::received`] is called for each in the order the frames
+//! arrived, awaiting each call before reading the next frame. Per-sender
+//! order across processes therefore holds as long as one sender's messages to
+//! one peer go through one link.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, watch};
+use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::NetConfig;
+use super::address::Address;
+use super::error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
+use super::socket::{self, Acceptor, BoxIo, SocketFile};
+use super::wire::{
+    self, Announcement, Frame, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason, Refused,
+    Welcome,
+};
+
+type Conn = Framed<BoxIo, LengthDelimitedCodec>;
+
+/// What the dispatcher implements to hear from its links.
+///
+/// The link layer calls these from its own tasks. [`received`](Self::received)
+/// is awaited before the next frame of that link is read, which gives in-order
+/// delivery and lets the dispatcher push back on a fast peer by awaiting (its
+/// own bounded queues, for instance). It must not wait on anything that needs
+/// this same link's peer to read: awaiting [`Link::send`] on the same link
+/// inside `received` can deadlock two peers that flood each other (each
+/// reader waits for its writer, each writer for the other's reader). Answer
+/// with [`Link::try_send`], or hand the work to another task.
+///
+/// For each connection the calls come in this order: `link_up`, then
+/// `announcements` (whose result is sent to the peer before any queued
+/// frame), then `received` for each incoming frame, then `link_down`. A frame
+/// queued between `link_up` and the snapshot is sent after the snapshot, so
+/// announcements must be idempotent (serving an ID twice is not a conflict
+/// when it is the same peer).
+pub trait LinkEvents: Send + Sync + 'static {
+    /// What this side serves, sent to the peer as the first frame of every
+    /// connection. After a reconnect the peer has forgotten the old state
+    /// (it got `link_down`), so this must be the complete current state.
+    fn announcements(&self) -> Vec<Announcement> {
+        Vec::new()
+    }
+
+    /// A connection of `link` completed its handshake; from now on frames
+    /// flow. Called again after each reconnect of a dialled link.
+    fn link_up(&self, link: &Link) {
+        let _ = link;
+    }
+
+    /// A message, reply or announcement arrived on `link`.
+    fn received(&self, link: &Link, payload: Payload) -> impl Future<Output = ()> + Send;
+
+    /// A connection of `link` ended. The dispatcher forgets what the peer
+    /// announced on it and fails every request in
+    /// [`PeerLost::pending_requests`] with a peer-lost error.
+    fn link_down(&self, link: &Link, lost: &PeerLost) {
+        let _ = (link, lost);
+    }
+
+    /// A handshake failed: on a listener, with a peer that then was
+    /// disconnected; on a dialled link, while reconnecting. (The first dial of
+    /// [`connect`] returns its error instead.)
+    fn handshake_failed(&self, remote: &str, error: &HandshakeError) {
+        let _ = (remote, error);
+    }
+}
+
+/// Identifies a link within this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkId(u64);
+
+impl fmt::Display for LinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "link#{}", self.0)
+    }
+}
+
+/// Whether a link's connection is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Connected: frames are being written.
+    Up,
+    /// Reconnecting: frames queue up to the queue's capacity.
+    Down,
+    /// Closed for good: sends fail.
+    Closed,
+}
+
+/// Which side opened the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// This side dialled; it reconnects when the connection drops.
+    Dialled,
+    /// A peer connected to our listener; when the connection drops, the link
+    /// is closed (the peer redials, which makes a new link).
+    Accepted,
+}
+
+/// One encoded frame in a link's queue.
+struct Outgoing {
+    bytes: Bytes,
+    /// The message ID if this frame is a request awaiting a reply.
+    request: Option<u64>,
+    /// Writing this frame ends the connection on purpose.
+    goodbye: bool,
+}
+
+struct Shared {
+    id: LinkId,
+    direction: Direction,
+    remote: String,
+    peer_name: Mutex<String>,
+    tx: mpsc::Sender<Outgoing>,
+    state: watch::Sender<LinkState>,
+    /// Requests written to the current connection and not yet answered.
+    in_flight: Mutex<HashSet<u64>>,
+    max_frame_len: usize,
+    capacity: usize,
+    close_grace: Duration,
+    /// Set by [`Link::close`]: do not reconnect.
+    closing: AtomicBool,
+    /// Cancelled to stop the link's tasks at once.
+    stop: CancellationToken,
+}
+
+/// The dispatcher's handle on one peer. Cheap to clone.
+///
+/// A link lives until [`close`](Self::close)d (or, for an accepted link, until
+/// its connection ends): dropping every handle does not stop a dialled link
+/// from reconnecting.
+#[derive(Clone)]
+pub struct Link {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("id", &self.shared.id)
+            .field("direction", &self.shared.direction)
+            .field("remote", &self.shared.remote)
+            .field("peer_name", &*self.shared.peer_name.lock())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Link {
+    fn new(
+        direction: Direction,
+        remote: String,
+        peer_name: String,
+        config: &NetConfig,
+    ) -> (Link, mpsc::Receiver<Outgoing>) {
+        let (tx, rx) = mpsc::channel(config.queue_capacity);
+        let (state, _) = watch::channel(LinkState::Up);
+        let link = Link {
+            shared: Arc::new(Shared {
+                id: LinkId(NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed)),
+                direction,
+                remote,
+                peer_name: Mutex::new(peer_name),
+                tx,
+                state,
+                in_flight: Mutex::new(HashSet::new()),
+                max_frame_len: config.max_frame_len,
+                capacity: config.queue_capacity,
+                close_grace: config.handshake_timeout,
+                closing: AtomicBool::new(false),
+                stop: CancellationToken::new(),
+            }),
+        };
+        (link, rx)
+    }
+
+    /// This link's ID.
+    pub fn id(&self) -> LinkId {
+        self.shared.id
+    }
+
+    /// Whether we dialled or accepted it.
+    pub fn direction(&self) -> Direction {
+        self.shared.direction
+    }
+
+    /// The peer's address as dialled, or a description of an accepted peer.
+    pub fn remote(&self) -> &str {
+        &self.shared.remote
+    }
+
+    /// The name the peer gave in its handshake (updated on reconnect).
+    pub fn peer_name(&self) -> String {
+        self.shared.peer_name.lock().clone()
+    }
+
+    /// The current state.
+    pub fn state(&self) -> LinkState {
+        *self.shared.state.borrow()
+    }
+
+    /// A receiver that sees every state change (for waiting until the link
+    /// is up again, or closed).
+    pub fn watch_state(&self) -> watch::Receiver<LinkState> {
+        self.shared.state.subscribe()
+    }
+
+    /// Queues `payload` for sending, waiting while the queue is full and the
+    /// link is up (backpressure).
+    ///
+    /// # Errors
+    /// [`SendError::DownAndFull`] if the link is down (or goes down while
+    /// waiting) with a full queue, [`SendError::Closed`] once the link is
+    /// closed, [`SendError::TooLarge`] / [`SendError::Encode`] if the frame
+    /// cannot be sent at all.
+    pub async fn send(&self, payload: Payload) -> Result<(), SendError> {
+        let out = self.encode(payload)?;
+        let mut state = self.shared.state.subscribe();
+        loop {
+            match *state.borrow_and_update() {
+                LinkState::Closed => return Err(SendError::Closed),
+                // While down, nothing drains the queue, so waiting for room
+                // could wait for ever: fail instead, as promised.
+                LinkState::Down => return self.enqueue_now(out),
+                LinkState::Up => {}
+            }
+            tokio::select! {
+                permit = self.shared.tx.reserve() => {
+                    return match permit {
+                        Ok(permit) => {
+                            permit.send(out);
+                            Ok(())
+                        }
+                        Err(_) => Err(SendError::Closed),
+                    };
+                }
+                changed = state.changed() => {
+                    if changed.is_err() {
+                        return Err(SendError::Closed);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues `payload` for sending without waiting.
+    ///
+    /// # Errors
+    /// [`SendError::Full`] if the queue is full (or
+    /// [`SendError::DownAndFull`] while the link is down), otherwise as
+    /// [`send`](Self::send).
+    pub fn try_send(&self, payload: Payload) -> Result<(), SendError> {
+        let out = self.encode(payload)?;
+        if self.state() == LinkState::Closed {
+            return Err(SendError::Closed);
+        }
+        self.enqueue_now(out)
+    }
+
+    /// Stops tracking request `id` (the dispatcher gave up on it, for
+    /// example after a timeout), so a later [`PeerLost`] does not list it.
+    pub fn forget_request(&self, id: u64) {
+        self.shared.in_flight.lock().remove(&id);
+    }
+
+    /// Closes the link for good: frames already queued are written, then a
+    /// goodbye, then the connection is closed (waiting at most the handshake
+    /// timeout for a slow peer). A dialled link stops reconnecting. Returns
+    /// once the link is [`LinkState::Closed`] and `link_down` was reported.
+    pub async fn close(&self, reason: &str) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        let mut state = self.shared.state.subscribe();
+        if *state.borrow_and_update() == LinkState::Up {
+            if let Ok(bytes) = wire::encode_frame(&Frame::Goodbye(reason.to_owned())) {
+                let goodbye = Outgoing { bytes, request: None, goodbye: true };
+                let graceful = async {
+                    if self.shared.tx.send(goodbye).await.is_ok() {
+                        let _ = state.wait_for(|s| *s == LinkState::Closed).await;
+                    }
+                };
+                let _ = tokio::time::timeout(self.shared.close_grace, graceful).await;
+            }
+        }
+        self.shared.stop.cancel();
+        let _ = self.shared.state.subscribe().wait_for(|s| *s == LinkState::Closed).await;
+    }
+
+    fn encode(&self, payload: Payload) -> Result<Outgoing, SendError> {
+        let request = match &payload {
+            Payload::Message(m) if m.response_required && !m.is_response => Some(m.id),
+            _ => None,
+        };
+        let bytes = wire::encode_frame(&Frame::from(payload))?;
+        if bytes.len() > self.shared.max_frame_len {
+            return Err(SendError::TooLarge { len: bytes.len(), max: self.shared.max_frame_len });
+        }
+        Ok(Outgoing { bytes, request, goodbye: false })
+    }
+
+    fn enqueue_now(&self, out: Outgoing) -> Result<(), SendError> {
+        match self.shared.tx.try_send(out) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(if self.state() == LinkState::Up {
+                SendError::Full { capacity: self.shared.capacity }
+            } else {
+                SendError::DownAndFull { capacity: self.shared.capacity }
+            }),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+        }
+    }
+
+    fn set_state(&self, state: LinkState) {
+        self.shared.state.send_replace(state);
+    }
+
+    fn take_in_flight(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.shared.in_flight.lock().drain().collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// A listening socket that accepts peers, each becoming an accepted [`Link`].
+///
+/// Dropping it stops accepting (and removes its Unix socket file); links
+/// already accepted carry on. [`close`](Self::close) also closes them.
+pub struct Listener {
+    local: Address,
+    stop: CancellationToken,
+    links: Arc<Mutex<Vec<Link>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _socket_file: Option<SocketFile>,
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listener").field("local", &self.local).finish()
+    }
+}
+
+impl Listener {
+    /// The address it listens on; for `tcp:…:0`, with the port the system chose.
+    pub fn local_addr(&self) -> &Address {
+        &self.local
+    }
+
+    /// The accepted links that are still open.
+    pub fn links(&self) -> Vec<Link> {
+        self.links.lock().clone()
+    }
+
+    /// Stops accepting, removes the socket file, and closes every accepted
+    /// link (each peer gets a goodbye).
+    pub async fn close(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let links = self.links();
+        futures::future::join_all(links.iter().map(|l| l.close("listener closed"))).await;
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Listens on `address`, accepting peers that pass the handshake.
+///
+/// Each accepted peer becomes a [`Link`] announced through
+/// [`LinkEvents::link_up`]; a peer that fails the handshake is refused with a
+/// [`Refused`] frame, disconnected, and reported through
+/// [`LinkEvents::handshake_failed`] and a `tracing` warning. A Unix socket is
+/// created owner-only (see the [module docs](super)).
+///
+/// # Errors
+/// [`NetError::ListenerNeedsSecret`] for TCP without a secret (unless
+/// [`NetConfig::allow_unauthenticated`]); [`NetError::SocketPathInUse`] or
+/// [`NetError::NotASocket`] if the Unix path is taken; [`NetError::Io`] if
+/// binding fails.
+pub async fn listen<E: LinkEvents>(
+    address: &Address,
+    config: &NetConfig,
+    events: Arc<E>,
+) -> Result<Listener, NetError> {
+    if address.is_tcp() && config.secret.is_none() && !config.allow_unauthenticated {
+        return Err(NetError::ListenerNeedsSecret { address: address.to_string() });
+    }
+    let (acceptor, local, socket_file) = socket::bind(address).await?;
+    info!(address = %local, "listening");
+    let stop = CancellationToken::new();
+    let links = Arc::new(Mutex::new(Vec::new()));
+    let task = tokio::spawn(accept_loop(
+        acceptor,
+        local.clone(),
+        config.clone(),
+        events,
+        stop.clone(),
+        links.clone(),
+    ));
+    Ok(Listener { local, stop, links, task: Some(task), _socket_file: socket_file })
+}
+
+async fn accept_loop<E: LinkEvents>(
+    acceptor: Acceptor,
+    local: Address,
+    config: NetConfig,
+    events: Arc<E>,
+    stop: CancellationToken,
+    links: Arc<Mutex<Vec<Link>>>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = acceptor.accept() => accepted,
+        };
+        match accepted {
+            Ok((io, remote)) => {
+                tokio::spawn(serve_accepted(
+                    io,
+                    remote,
+                    config.clone(),
+                    events.clone(),
+                    links.clone(),
+                    stop.clone(),
+                ));
+            }
+            Err(e) => {
+                // Typically out of file descriptors: pause rather than spin,
+                // and keep the listener (and every other link) alive.
+                warn!(address = %local, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn serve_accepted<E: LinkEvents>(
+    io: BoxIo,
+    remote: String,
+    config: NetConfig,
+    events: Arc<E>,
+    links: Arc<Mutex<Vec<Link>>>,
+    listening: CancellationToken,
+) {
+    let mut conn = Framed::new(io, wire::codec(config.max_frame_len));
+    let handshake =
+        tokio::time::timeout(config.handshake_timeout, accept_handshake(&mut conn, &config));
+    let peer_name = match handshake.await {
+        Ok(Ok(name)) => name,
+        Ok(Err(e)) => return refuse_log(&*events, &remote, e),
+        Err(_) => {
+            let e = HandshakeError::Timeout { after: config.handshake_timeout };
+            return refuse_log(&*events, &remote, e);
+        }
+    };
+    let (link, rx) = Link::new(Direction::Accepted, remote, peer_name, &config);
+    {
+        // Checked under the lock that `Listener::close` takes after
+        // cancelling: either close sees this link, or this sees the cancel.
+        let mut registry = links.lock();
+        if listening.is_cancelled() {
+            debug!(remote = %link.remote(), "listener closed during the handshake; dropping the connection");
+            return;
+        }
+        registry.push(link.clone());
+    }
+    info!(link = %link.id(), peer = %link.peer_name(), remote = %link.remote(), "peer connected");
+    events.link_up(&link);
+    supervise(link.clone(), conn, rx, events, None, config.keepalive).await;
+    links.lock().retain(|l| l.id() != link.id());
+}
+
+fn refuse_log<E: LinkEvents>(events: &E, remote: &str, e: HandshakeError) {
+    warn!(remote, error = %e, "handshake failed; connection closed");
+    events.handshake_failed(remote, &e);
+}
+
+/// Dials `address` and performs the handshake; the returned link reconnects
+/// with exponential backoff whenever the connection drops, until closed.
+///
+/// [`LinkEvents::link_up`] is called for the first connection before this
+/// returns.
+///
+/// # Errors
+/// [`NetError::Io`] if the first connection cannot be made,
+/// [`NetError::Handshake`] if the peer refuses it (wrong version or secret)
+/// or does not answer in time.
+pub async fn connect<E: LinkEvents>(
+    address: &Address,
+    config: &NetConfig,
+    events: Arc<E>,
+) -> Result<Link, NetError> {
+    let (conn, peer_name) = dial(address, config).await?;
+    let (link, rx) = Link::new(Direction::Dialled, address.to_string(), peer_name, config);
+    info!(link = %link.id(), peer = %link.peer_name(), address = %address, "connected");
+    events.link_up(&link);
+    tokio::spawn(supervise(
+        link.clone(),
+        conn,
+        rx,
+        events,
+        Some((address.clone(), config.clone())),
+        config.keepalive,
+    ));
+    Ok(link)
+}
+
+async fn dial(address: &Address, config: &NetConfig) -> Result<(Conn, String), NetError> {
+    let io = socket::dial(address).await?;
+    let mut conn = Framed::new(io, wire::codec(config.max_frame_len));
+    let handshake =
+        tokio::time::timeout(config.handshake_timeout, dial_handshake(&mut conn, config));
+    let result = match handshake.await {
+        Ok(result) => result,
+        Err(_) => Err(HandshakeError::Timeout { after: config.handshake_timeout }),
+    };
+    match result {
+        Ok(name) => Ok((conn, name)),
+        Err(source) => Err(NetError::Handshake { address: address.to_string(), source }),
+    }
+}
+
+async fn read_handshake(conn: &mut Conn) -> Result<Handshake, HandshakeError> {
+    match conn.next().await {
+        None => Err(HandshakeError::Closed),
+        Some(Err(e)) => Err(HandshakeError::Io(e)),
+        Some(Ok(bytes)) => wire::decode_handshake(&bytes).map_err(HandshakeError::Malformed),
+    }
+}
+
+async fn write_handshake(conn: &mut Conn, h: &Handshake) -> Result<(), HandshakeError> {
+    let bytes = wire::encode_handshake(h).map_err(HandshakeError::Malformed)?;
+    conn.send(bytes).await.map_err(HandshakeError::Io)
+}
+
+/// Dialler side: Hello out, Welcome or Refused back.
+async fn dial_handshake(conn: &mut Conn, config: &NetConfig) -> Result<String, HandshakeError> {
+    let hello = Handshake::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        peer_name: config.peer_name.clone(),
+        secret: config.secret.clone(),
+    });
+    write_handshake(conn, &hello).await?;
+    match read_handshake(conn).await? {
+        Handshake::Welcome(w) if w.version == PROTOCOL_VERSION => Ok(w.peer_name),
+        Handshake::Welcome(w) => {
+            Err(HandshakeError::VersionMismatch { ours: PROTOCOL_VERSION, theirs: w.version })
+        }
+        Handshake::Refused(Refused {
+            reason: RefusalReason::VersionMismatch { listener_version },
+            ..
+        }) => Err(HandshakeError::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            theirs: listener_version,
+        }),
+        Handshake::Refused(r) => Err(HandshakeError::Refused { reason: r.reason, text: r.text }),
+        Handshake::Hello(_) => {
+            Err(HandshakeError::Unexpected { expected: "Welcome or Refused", got: "Hello".into() })
+        }
+    }
+}
+
+/// Listener side: Hello in; checks version then secret; Welcome or Refused out.
+async fn accept_handshake(conn: &mut Conn, config: &NetConfig) -> Result<String, HandshakeError> {
+    let hello = match read_handshake(conn).await {
+        Ok(Handshake::Hello(h)) => h,
+        Ok(other) => {
+            let got = match other {
+                Handshake::Welcome(_) => "Welcome",
+                _ => "Refused",
+            };
+            refuse(conn, RefusalReason::Protocol, "the first frame must be Hello").await;
+            return Err(HandshakeError::Unexpected { expected: "Hello", got: got.into() });
+        }
+        Err(e @ HandshakeError::Malformed(_)) => {
+            refuse(conn, RefusalReason::Protocol, "the first frame is not a valid Hello").await;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if hello.version != PROTOCOL_VERSION {
+        let text = format!(
+            "this listener speaks protocol version {PROTOCOL_VERSION}, you speak {}",
+            hello.version
+        );
+        let reason = RefusalReason::VersionMismatch { listener_version: PROTOCOL_VERSION };
+        refuse(conn, reason, &text).await;
+        return Err(HandshakeError::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            theirs: hello.version,
+        });
+    }
+    if let Some(expected) = &config.secret {
+        match &hello.secret {
+            None => {
+                refuse(conn, RefusalReason::MissingSecret, "a shared secret is required").await;
+                return Err(HandshakeError::MissingSecret { peer_name: hello.peer_name });
+            }
+            Some(given) if !expected.matches(given) => {
+                refuse(conn, RefusalReason::BadSecret, "wrong shared secret").await;
+                return Err(HandshakeError::BadSecret { peer_name: hello.peer_name });
+            }
+            Some(_) => {}
+        }
+    }
+    let welcome = Handshake::Welcome(Welcome {
+        version: PROTOCOL_VERSION,
+        peer_name: config.peer_name.clone(),
+    });
+    write_handshake(conn, &welcome).await?;
+    Ok(hello.peer_name)
+}
+
+/// Tells the peer why it is refused. Best effort: the connection is closed
+/// right after, whether or not the peer reads this.
+async fn refuse(conn: &mut Conn, reason: RefusalReason, text: &str) {
+    let refused = Handshake::Refused(Refused { reason, text: text.to_owned() });
+    let _ = write_handshake(conn, &refused).await;
+}
+
+/// Runs a link's connections until it is closed: the current one, then, for
+/// a dialled link, reconnecting with backoff after each loss.
+async fn supervise<E: LinkEvents>(
+    link: Link,
+    conn: Conn,
+    mut rx: mpsc::Receiver<Outgoing>,
+    events: Arc<E>,
+    redial_to: Option<(Address, NetConfig)>,
+    keepalive: Option<Duration>,
+) {
+    let mut conn = Some(conn);
+    loop {
+        if let Some(c) = conn.take() {
+            let reason = run_connection(&link, c, &mut rx, &*events, keepalive).await;
+            let reconnecting = redial_to.is_some()
+                && !link.shared.closing.load(Ordering::SeqCst)
+                && !link.shared.stop.is_cancelled();
+            let mut pending = link.take_in_flight();
+            if reconnecting {
+                link.set_state(LinkState::Down);
+            } else {
+                close_queue(&link, &mut rx, &mut pending);
+            }
+            log_down(&link, &reason, reconnecting);
+            let lost = PeerLost {
+                link: link.id(),
+                peer_name: link.peer_name(),
+                reason,
+                pending_requests: pending,
+                reconnecting,
+            };
+            events.link_down(&link, &lost);
+            if !reconnecting {
+                return;
+            }
+        }
+        let Some((address, config)) = &redial_to else {
+            return;
+        };
+        match redial(&link, address, config, &*events).await {
+            Some((c, peer_name)) => {
+                *link.shared.peer_name.lock() = peer_name;
+                link.set_state(LinkState::Up);
+                info!(link = %link.id(), peer = %link.peer_name(), "reconnected");
+                events.link_up(&link);
+                conn = Some(c);
+            }
+            None => {
+                // Closed while down: the queued requests will never be sent.
+                let mut pending = Vec::new();
+                close_queue(&link, &mut rx, &mut pending);
+                let lost = PeerLost {
+                    link: link.id(),
+                    peer_name: link.peer_name(),
+                    reason: DownReason::LocalClose,
+                    pending_requests: pending,
+                    reconnecting: false,
+                };
+                events.link_down(&link, &lost);
+                return;
+            }
+        }
+    }
+}
+
+/// Marks the link closed and collects the requests still queued on it.
+fn close_queue(link: &Link, rx: &mut mpsc::Receiver<Outgoing>, pending: &mut Vec<u64>) {
+    link.set_state(LinkState::Closed);
+    rx.close();
+    while let Ok(out) = rx.try_recv() {
+        pending.extend(out.request);
+    }
+}
+
+fn log_down(link: &Link, reason: &DownReason, reconnecting: bool) {
+    let (id, peer) = (link.id(), link.peer_name());
+    match reason {
+        DownReason::FrameTooLarge { .. } | DownReason::Malformed(_) => {
+            warn!(link = %id, peer = %peer, reason = %reason, "closed the connection after bad input");
+        }
+        DownReason::LocalClose | DownReason::Goodbye(_) => {
+            info!(link = %id, peer = %peer, reason = %reason, reconnecting, "connection closed");
+        }
+        _ => warn!(link = %id, peer = %peer, reason = %reason, reconnecting, "peer lost"),
+    }
+}
+
+/// Dials again with exponential backoff until it succeeds or the link is
+/// closed (`None`).
+async fn redial<E: LinkEvents>(
+    link: &Link,
+    address: &Address,
+    config: &NetConfig,
+    events: &E,
+) -> Option<(Conn, String)> {
+    let mut delay = config.backoff_initial;
+    loop {
+        tokio::select! {
+            _ = link.shared.stop.cancelled() => return None,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        if link.shared.closing.load(Ordering::SeqCst) {
+            return None;
+        }
+        let attempt = tokio::select! {
+            _ = link.shared.stop.cancelled() => return None,
+            attempt = dial(address, config) => attempt,
+        };
+        match attempt {
+            Ok(c) => return Some(c),
+            Err(NetError::Handshake { source, .. }) => {
+                warn!(link = %link.id(), address = %address, error = %source, "reconnect refused");
+                events.handshake_failed(&address.to_string(), &source);
+            }
+            Err(e) => debug!(link = %link.id(), error = %e, retry_in = ?delay, "reconnect failed"),
+        }
+        delay = (delay * 2).min(config.backoff_max);
+    }
+}
+
+/// How one half of a connection ended.
+enum End {
+    /// Told to stop by the other half or by a local close.
+    Stopped,
+    Reason(DownReason),
+}
+
+/// Runs one connection: sends the announcement snapshot, then reads and
+/// writes until either side ends it. Returns why it ended.
+async fn run_connection<E: LinkEvents>(
+    link: &Link,
+    conn: Conn,
+    rx: &mut mpsc::Receiver<Outgoing>,
+    events: &E,
+    keepalive: Option<Duration>,
+) -> DownReason {
+    let (mut sink, mut stream) = conn.split();
+    let stop = link.shared.stop.child_token();
+    let snapshot = events.announcements();
+    if !snapshot.is_empty() {
+        match wire::encode_frame(&Frame::Announce(snapshot)) {
+            Ok(bytes) => match guarded(&stop, sink.send(bytes)).await {
+                None => return DownReason::LocalClose,
+                Some(Err(e)) => return DownReason::io(&e),
+                Some(Ok(())) => {}
+            },
+            Err(e) => warn!(link = %link.id(), error = %e, "cannot encode the announcements"),
+        }
+    }
+    let (pong_tx, mut pong_rx) = mpsc::channel(8);
+    let reader = async {
+        let end = read_loop(link, &mut stream, events, pong_tx, &stop, keepalive).await;
+        stop.cancel();
+        end
+    };
+    let writer = async {
+        let end = write_loop(link, &mut sink, rx, &mut pong_rx, &stop, keepalive).await;
+        stop.cancel();
+        end
+    };
+    let (read_end, write_end) = tokio::join!(reader, writer);
+    match (read_end, write_end) {
+        // A goodbye we wrote ends the connection on purpose, whatever the
+        // reader saw afterwards.
+        (_, End::Reason(DownReason::LocalClose)) => DownReason::LocalClose,
+        (End::Reason(r), _) | (End::Stopped, End::Reason(r)) => r,
+        (End::Stopped, End::Stopped) => DownReason::LocalClose,
+    }
+}
+
+async fn read_loop<E: LinkEvents>(
+    link: &Link,
+    stream: &mut SplitStream<Conn>,
+    events: &E,
+    pong_tx: mpsc::Sender<u64>,
+    stop: &CancellationToken,
+    keepalive: Option<Duration>,
+) -> End {
+    // Three missed pings: long enough to ride out a busy peer, short enough
+    // to notice a vanished machine.
+    let dead_after = keepalive.map(|k| k * 3);
+    loop {
+        let next = tokio::select! {
+            _ = stop.cancelled() => return End::Stopped,
+            next = next_within(stream, dead_after) => next,
+        };
+        let bytes = match next {
+            Err(after) => return End::Reason(DownReason::KeepaliveTimeout { after }),
+            Ok(None) => return End::Reason(DownReason::PeerClosed),
+            Ok(Some(Err(e))) => return End::Reason(classify_read_error(&e, link)),
+            Ok(Some(Ok(bytes))) => bytes,
+        };
+        let frame = match wire::decode_frame(&bytes) {
+            Ok(frame) => frame,
+            Err(e) => return End::Reason(DownReason::Malformed(e.to_string())),
+        };
+        let payload = match frame {
+            Frame::Message(m) => Payload::Message(m),
+            Frame::Reply(r) => {
+                link.shared.in_flight.lock().remove(&r.to);
+                Payload::Reply(r)
+            }
+            Frame::Announce(a) => Payload::Announce(a),
+            Frame::Ping(n) => {
+                // If pongs back up, the writer is stuck anyway; dropping one
+                // is harmless since any frame proves liveness.
+                let _ = pong_tx.try_send(n);
+                continue;
+            }
+            Frame::Pong(_) => continue,
+            Frame::Goodbye(text) => return End::Reason(DownReason::Goodbye(text)),
+        };
+        events.received(link, payload).await;
+    }
+}
+
+async fn next_within(
+    stream: &mut SplitStream<Conn>,
+    limit: Option<Duration>,
+) -> Result<Option<std::io::Result<BytesMut>>, Duration> {
+    match limit {
+        None => Ok(stream.next().await),
+        Some(limit) => tokio::time::timeout(limit, stream.next()).await.map_err(|_| limit),
+    }
+}
+
+fn classify_read_error(e: &std::io::Error, link: &Link) -> DownReason {
+    let too_large = e.get_ref().is_some_and(|inner| inner.is::<LengthDelimitedCodecError>());
+    if too_large {
+        DownReason::FrameTooLarge { max: link.shared.max_frame_len }
+    } else if matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+    ) {
+        DownReason::PeerClosed
+    } else {
+        DownReason::io(e)
+    }
+}
+
+/// How many queued frames are written before one flush: batching saves
+/// system calls under load without delaying a lone frame.
+const WRITE_BATCH: usize = 64;
+
+async fn write_loop(
+    link: &Link,
+    sink: &mut SplitSink<Conn, Bytes>,
+    rx: &mut mpsc::Receiver<Outgoing>,
+    pongs: &mut mpsc::Receiver<u64>,
+    stop: &CancellationToken,
+    keepalive: Option<Duration>,
+) -> End {
+    let mut ping = keepalive.map(|k| tokio::time::interval_at(tokio::time::Instant::now() + k, k));
+    let mut ping_counter = 0u64;
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = stop.cancelled() => return End::Stopped,
+            Some(n) = pongs.recv() => control(Frame::Pong(n)),
+            out = rx.recv() => match out {
+                Some(out) => out,
+                None => return End::Stopped,
+            },
+            _ = tick(&mut ping) => {
+                ping_counter += 1;
+                control(Frame::Ping(ping_counter))
+            }
+        };
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(out) = next.take() {
+            if let Some(id) = out.request {
+                // Recorded before writing, so a reply cannot overtake it.
+                link.shared.in_flight.lock().insert(id);
+            }
+            let goodbye = out.goodbye;
+            match guarded(stop, sink.feed(out.bytes)).await {
+                None => return End::Stopped,
+                Some(Err(e)) => return End::Reason(DownReason::io(&e)),
+                Some(Ok(())) => {}
+            }
+            if goodbye {
+                let _ = guarded(stop, sink.flush()).await;
+                return End::Reason(DownReason::LocalClose);
+            }
+            written += 1;
+            if written < WRITE_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        match guarded(stop, sink.flush()).await {
+            None => return End::Stopped,
+            Some(Err(e)) => return End::Reason(DownReason::io(&e)),
+            Some(Ok(())) => {}
+        }
+    }
+}
+
+fn control(frame: Frame) -> Outgoing {
+    Outgoing {
+        // Control frames are tiny and of fixed shape; encoding cannot fail.
+        bytes: wire::encode_frame(&frame).unwrap_or_default(),
+        request: None,
+        goodbye: false,
+    }
+}
+
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs `fut` unless `stop` fires first (a write to a peer that stopped
+/// reading must not keep a closing link alive).
+async fn guarded<F: Future>(stop: &CancellationToken, fut: F) -> Option<F::Output> {
+    tokio::select! {
+        _ = stop.cancelled() => None,
+        out = fut => Some(out),
+    }
+}

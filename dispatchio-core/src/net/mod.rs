@@ -1,0 +1,181 @@
+//! Pipelines between processes: listening on and dialling Unix sockets and
+//! TCP addresses, the handshake, the frame format and the links that carry
+//! messages between dispatchers.
+//!
+//! This module owns the network side only. The dispatcher plugs in through
+//! two seams:
+//!
+//! * it implements [`LinkEvents`] to receive what arrives on a link (messages,
+//!   replies, announcements, in the order the peer sent them) and to learn
+//!   when a link comes up or goes down ([`PeerLost`], with the requests that
+//!   were in flight on it);
+//! * it sends through a [`Link`] handle: [`Link::send`] waits for room in the
+//!   link's bounded queue, [`Link::try_send`] fails at once when it is full.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use dispatchio_core::net::{self, Address, Link, LinkEvents, NetConfig, Payload};
+//!
+//! struct Printer;
+//! impl LinkEvents for Printer {
+//!     async fn received(&self, link: &Link, payload: Payload) {
+//!         println!("{}: {payload:?}", link.peer_name());
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), net::NetError> {
+//! let addr: Address = "unix:/tmp/app.sock".parse()?;
+//! let config = NetConfig::new("server");
+//! let listener = net::listen(&addr, &config, Arc::new(Printer)).await?;
+//! let link = net::connect(&addr, &NetConfig::new("client"), Arc::new(Printer)).await?;
+//! # drop((listener, link)); Ok(()) }
+//! ```
+//!
+//! # How the dispatcher plugs in
+//!
+//! * **IDs**: [`WireId`] mirrors the core's ID (an `i64` or a string) and
+//!   converts one to one.
+//! * **Announcements**: [`LinkEvents::announcements`] returns everything the
+//!   dispatcher serves (destination IDs, subscribed groups); it is sent as the
+//!   first frame of every connection, including after a reconnect. Each later
+//!   change is sent to every link as a [`Payload::Announce`]. Received
+//!   announcements say what the peer on that link serves; an ID served by two
+//!   links (or by a link and locally) is the conflict to report.
+//!   [`LinkEvents::link_down`] means: forget what that link announced.
+//! * **Messages**: the dispatcher fills a [`WireMessage`] from its envelope
+//!   and encodes typed content with [`Content::encode`] (so the core's
+//!   content abstraction needs a way to serialise itself when it crosses a
+//!   process boundary). The receiving dispatcher decodes [`Content`] into the
+//!   Rust type registered for its type name, or into its dynamic value type.
+//!   A synchronous send to a remote destination is refused by the dispatcher
+//!   before it reaches a link; the `sync` flag is carried for fidelity.
+//! * **Requests**: the dispatcher keeps its pending requests keyed by link
+//!   and message ID, completes them on [`Payload::Reply`], fails those listed
+//!   in [`PeerLost::pending_requests`], and calls [`Link::forget_request`]
+//!   when it gives up on one (timeout). The link tracks which requests were
+//!   actually written to the lost connection; requests still queued on a
+//!   reconnecting link stay queued and are sent after the reconnect.
+//! * **Order**: frames of one link are written and delivered in order, so
+//!   sending one sender's messages to one peer through one link keeps
+//!   per-sender order; [`WireMessage::seq`] lets the receiver check it.
+//!
+//! # Who may connect
+//!
+//! * A Unix socket is created with owner-only permissions (`0o600`), so only
+//!   the same user (and root) can connect. See [`listen`] for how the socket
+//!   file is created without a window in which it is open to others.
+//! * A TCP listener requires a shared secret ([`NetConfig::secret`]) in the
+//!   handshake, compared in constant time; [`listen`] refuses to open a TCP
+//!   listener without one unless [`NetConfig::allow_unauthenticated`] says so.
+//!   The secret is not encryption: on an untrusted network, run TCP links
+//!   through a tunnel (or use the NATS bridge).
+
+mod address;
+#[doc(hidden)]
+pub mod baseline;
+mod error;
+mod link;
+mod socket;
+mod wire;
+
+use std::time::Duration;
+
+pub use address::{Address, AddressError, AddressErrorKind};
+pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
+pub use link::{Direction, Link, LinkEvents, LinkId, LinkState, Listener, connect, listen};
+pub use wire::{
+    Announcement, Content, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, PROTOCOL_VERSION, Payload,
+    RefusalReason, Refused, RemoteError, RemoteErrorKind, ReplyResult, Secret, Welcome, WireError,
+    WireId, WireMessage, WireReply, codec,
+};
+
+/// How a dispatcher listens and dials: its name, who may connect, limits.
+///
+/// Built with setters from [`NetConfig::new`]:
+///
+/// ```
+/// use dispatchio_core::net::NetConfig;
+/// let config = NetConfig::new("billing").secret("a long random string").queue_capacity(4096);
+/// ```
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    pub(crate) peer_name: String,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) allow_unauthenticated: bool,
+    pub(crate) max_frame_len: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) backoff_initial: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) keepalive: Option<Duration>,
+}
+
+impl NetConfig {
+    /// A configuration with defaults: no secret, frames up to
+    /// [`DEFAULT_MAX_FRAME_LEN`], 1024 queued frames per link, a 5 s
+    /// handshake timeout, reconnect backoff from 50 ms doubling up to 5 s, and
+    /// a keep-alive ping every 10 s (a peer silent for three intervals is
+    /// considered lost).
+    pub fn new(peer_name: impl Into<String>) -> Self {
+        NetConfig {
+            peer_name: peer_name.into(),
+            secret: None,
+            allow_unauthenticated: false,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            queue_capacity: 1024,
+            handshake_timeout: Duration::from_secs(5),
+            backoff_initial: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(5),
+            keepalive: Some(Duration::from_secs(10)),
+        }
+    }
+
+    /// The shared secret: presented when dialling, required from peers when
+    /// listening (on TCP and Unix sockets alike).
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret = Some(Secret::new(secret));
+        self
+    }
+
+    /// Lets a TCP listener accept peers without a shared secret. Off by
+    /// default; turn it on only where the network itself is trusted.
+    pub fn allow_unauthenticated(mut self, allow: bool) -> Self {
+        self.allow_unauthenticated = allow;
+        self
+    }
+
+    /// The largest frame accepted or sent, in bytes (at least 64).
+    pub fn max_frame_len(mut self, bytes: usize) -> Self {
+        self.max_frame_len = bytes.max(64);
+        self
+    }
+
+    /// How many frames a link queues for sending (at least 1). A full queue
+    /// makes [`Link::send`] wait and [`Link::try_send`] fail; while the link is
+    /// down, both fail once it is full.
+    pub fn queue_capacity(mut self, frames: usize) -> Self {
+        self.queue_capacity = frames.max(1);
+        self
+    }
+
+    /// How long a handshake may take before the connection is dropped.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Reconnect delays of a dialled link: the first retry waits `initial`,
+    /// each failure doubles the wait, up to `max`.
+    pub fn reconnect_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff_initial = initial;
+        self.backoff_max = max.max(initial);
+        self
+    }
+
+    /// The keep-alive interval, or `None` to send no pings and rely on the
+    /// operating system to report a dead peer.
+    pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
+        self.keepalive = interval;
+        self
+    }
+}

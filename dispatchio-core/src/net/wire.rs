@@ -1,0 +1,702 @@
+//! The wire format: what one dispatcher says to another, frame by frame.
+//!
+//! # Format
+//!
+//! Every frame is a 4-byte big-endian length followed by that many bytes of
+//! MessagePack (tokio-util's [`LengthDelimitedCodec`], see [`codec`]). The
+//! length is checked against a configurable maximum
+//! ([`DEFAULT_MAX_FRAME_LEN`], 8 MiB) before any byte of the body is buffered,
+//! so a hostile length prefix cannot make us allocate.
+//!
+//! # Why MessagePack
+//!
+//! * **Compact**: a binary encoding with no field names in the envelope
+//!   (structs after the handshake are written as arrays), small integers in
+//!   one byte; an envelope is a few dozen bytes.
+//! * **Self-describing**: every value carries its type tag, so content of a
+//!   type the receiver does not know can still be decoded into a dynamic
+//!   value (maps with field names, strings, numbers) for the interpreter and
+//!   `content.…` conditions. Content is therefore written with field names
+//!   ([`Content::encode`]). Bincode and postcard are more compact but not
+//!   self-describing; JSON is self-describing but larger and slower, and has
+//!   no byte strings; CBOR would serve as well, with a less mature serde crate.
+//! * **Serde-native**: `rmp-serde` works with every `#[derive(Serialize)]`
+//!   type, which is what users already write for their content.
+//!
+//! # Two phases
+//!
+//! A connection starts with the [`Handshake`] phase: the dialler sends
+//! [`Hello`], the listener answers [`Welcome`] or [`Refused`] (and then
+//! closes). Handshake frames are written *with field names* and their shape is
+//! frozen across protocol versions, so that two different versions can always
+//! read each other's `version` and say clearly that they disagree. After the
+//! handshake every frame is a [`Frame`], written compactly.
+//!
+//! Content is carried as the bytes of its own MessagePack encoding (a nested
+//! document) plus its type name, so the receiving side decodes it only when
+//! and into what it needs: the typed Rust value when it knows the type name,
+//! a dynamic value otherwise.
+
+use std::fmt;
+use std::io::Cursor;
+
+use bytes::Bytes;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use tokio_util::codec::LengthDelimitedCodec;
+
+/// The version of this wire protocol. Peers with different versions refuse
+/// each other during the handshake.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The default largest frame accepted or sent: 8 MiB.
+///
+/// Large enough for any reasonable message, small enough that a peer cannot
+/// make us buffer unbounded memory. Change it with
+/// [`NetConfig::max_frame_len`](super::NetConfig::max_frame_len).
+pub const DEFAULT_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
+
+/// Nesting depth allowed when decoding content. Far above any real message,
+/// far below what would exhaust a task's stack.
+const MAX_CONTENT_DEPTH: usize = 128;
+
+/// The length-delimited codec used for every frame, with the given maximum.
+pub fn codec(max_frame_len: usize) -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .max_frame_length(max_frame_len)
+        .new_codec()
+}
+
+/// An ID on the wire: an integer or a string, as the core's IDs are.
+///
+/// Written as a bare MessagePack integer or string (no tag), which is both the
+/// most compact form and what a dynamic reader expects.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WireId {
+    /// An integer ID.
+    Int(i64),
+    /// A string ID.
+    Str(String),
+}
+
+impl fmt::Display for WireId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WireId::Int(i) => write!(f, "{i}"),
+            WireId::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+impl From<i64> for WireId {
+    fn from(i: i64) -> Self {
+        WireId::Int(i)
+    }
+}
+
+impl From<&str> for WireId {
+    fn from(s: &str) -> Self {
+        WireId::Str(s.to_owned())
+    }
+}
+
+impl From<String> for WireId {
+    fn from(s: String) -> Self {
+        WireId::Str(s)
+    }
+}
+
+impl Serialize for WireId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            WireId::Int(i) => serializer.serialize_i64(*i),
+            WireId::Str(s) => serializer.serialize_str(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for WireId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = WireId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer or string ID")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WireId, E> {
+                Ok(WireId::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WireId, E> {
+                i64::try_from(v)
+                    .map(WireId::Int)
+                    .map_err(|_| E::custom(format!("integer ID {v} does not fit in i64")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WireId, E> {
+                Ok(WireId::Str(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<WireId, E> {
+                Ok(WireId::Str(v))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// A shared secret presented in [`Hello`]. Its `Debug` form never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret text.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Secret(secret.into())
+    }
+
+    /// Compares with `other` in time that does not depend on where the two
+    /// first differ, so that a remote peer cannot guess the secret byte by
+    /// byte from response times. (Only the length can leak, through the early
+    /// length check in `subtle`; secrets should be long random strings.)
+    pub fn matches(&self, other: &Secret) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The handshake phase of a connection (written with field names; see the
+/// module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Handshake {
+    /// Dialler → listener: who I am and what I speak.
+    Hello(Hello),
+    /// Listener → dialler: accepted.
+    Welcome(Welcome),
+    /// Listener → dialler: refused; the listener closes after sending it.
+    Refused(Refused),
+}
+
+/// The first frame of a connection, sent by the dialling side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The dialler's [`PROTOCOL_VERSION`].
+    pub version: u32,
+    /// A human-readable name of the dialling dispatcher (for logs and events).
+    pub peer_name: String,
+    /// The shared secret, when the dialler was configured with one.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+}
+
+/// The listener's acceptance of a [`Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The listener's [`PROTOCOL_VERSION`].
+    pub version: u32,
+    /// The listening dispatcher's name.
+    pub peer_name: String,
+}
+
+/// The listener's refusal of a [`Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// Why, as a machine-readable reason.
+    pub reason: RefusalReason,
+    /// Why, in words, for the dialler's error message.
+    pub text: String,
+}
+
+/// Machine-readable reasons for a [`Refused`] handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefusalReason {
+    /// The protocol versions differ; carries the listener's version.
+    VersionMismatch {
+        /// The refusing listener's [`PROTOCOL_VERSION`].
+        listener_version: u32,
+    },
+    /// The listener requires a shared secret and none was presented.
+    MissingSecret,
+    /// The presented secret is wrong.
+    BadSecret,
+    /// The first frame was not a well-formed [`Hello`].
+    Protocol,
+}
+
+/// What a dispatcher hands to, and receives from, a link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A message for a destination or group served by the receiving side.
+    Message(WireMessage),
+    /// The answer to a request received earlier on the same link.
+    Reply(WireReply),
+    /// Changes to the destination IDs and groups the sending side serves.
+    Announce(Vec<Announcement>),
+}
+
+/// A change to what a dispatcher serves, announced to its peers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Announcement {
+    /// The sender now serves this destination ID.
+    Serve(WireId),
+    /// The sender no longer serves this destination ID.
+    Withdraw(WireId),
+    /// The sender now has a subscriber to this group ID.
+    Subscribe(WireId),
+    /// The sender no longer has any subscriber to this group ID.
+    Unsubscribe(WireId),
+}
+
+/// A message envelope with every field of the core message, plus content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireMessage {
+    /// The human-readable message type name.
+    pub type_name: String,
+    /// The message ID; a [`WireReply`] refers to it.
+    pub id: u64,
+    /// The source ID.
+    pub source: Option<WireId>,
+    /// The destination ID.
+    pub dest: Option<WireId>,
+    /// The group ID.
+    pub group: Option<WireId>,
+    /// Whether the sender waits for a [`WireReply`].
+    pub response_required: bool,
+    /// Whether this message is itself a response.
+    pub is_response: bool,
+    /// Whether the sender asked for synchronous handling.
+    pub sync: bool,
+    /// Whether later messages to the destination wait behind this one.
+    pub blocking: bool,
+    /// The sender's sequence number, increasing per sender, so that the
+    /// receiver can check per-sender order.
+    pub seq: u64,
+    /// The content, if any.
+    pub content: Option<Content>,
+}
+
+/// Message content: the MessagePack encoding of a value, and its type name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Content {
+    /// The content's type name, by which the receiver picks the Rust type to
+    /// decode into.
+    pub type_name: String,
+    /// The value's own MessagePack encoding (with field names).
+    pub bytes: Bytes,
+}
+
+impl Content {
+    /// Encodes `value` as content of type `type_name`. Structs are written
+    /// with their field names so that a receiver that does not know the type
+    /// can still read fields dynamically.
+    ///
+    /// # Errors
+    /// [`WireError::Encode`] if `value`'s `Serialize` implementation fails.
+    pub fn encode<T: Serialize + ?Sized>(
+        type_name: impl Into<String>,
+        value: &T,
+    ) -> Result<Self, WireError> {
+        let bytes = rmp_serde::to_vec_named(value)
+            .map_err(|e| WireError::Encode { what: "content", source: Box::new(e) })?;
+        Ok(Content { type_name: type_name.into(), bytes: Bytes::from(bytes) })
+    }
+
+    /// Decodes the content into `T`: the Rust type named by
+    /// [`type_name`](Self::type_name), or any dynamic value type that
+    /// implements `Deserialize` (such as `serde_json::Value`).
+    ///
+    /// # Errors
+    /// [`WireError::Decode`] if the bytes are not a valid `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, WireError> {
+        decode_exact(&self.bytes, "content", MAX_CONTENT_DEPTH)
+    }
+}
+
+/// The answer to a request.
+///
+/// Replies are matched by [`to`](Self::to) alone, so request IDs must be
+/// unique per link while they are outstanding (the dispatcher assigns them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireReply {
+    /// The [`WireMessage::id`] of the request answered.
+    pub to: u64,
+    /// The handler's result.
+    pub result: ReplyResult,
+}
+
+/// A handler's result as carried by a [`WireReply`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ReplyResult {
+    /// Success, with optional content.
+    Ok(Option<Content>),
+    /// Failure on the answering side.
+    Err(RemoteError),
+}
+
+/// An error that happened on the remote side and travels back to the sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteError {
+    /// What kind of failure.
+    pub kind: RemoteErrorKind,
+    /// The error's message, as the remote side rendered it.
+    pub text: String,
+}
+
+/// Kinds of [`RemoteError`]. The core maps its own error kinds to these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RemoteErrorKind {
+    /// No listener serves the destination or group.
+    NoRoute,
+    /// The handler returned an error.
+    Handler,
+    /// The handler did not answer in time.
+    Timeout,
+    /// The request cannot be served that way (for example a synchronous send
+    /// to a remote listener).
+    Unsupported,
+    /// A peer further along was lost.
+    PeerLost,
+    /// The remote dispatcher is shutting down.
+    Shutdown,
+    /// Anything else.
+    Other,
+}
+
+/// A frame after the handshake. `Payload` frames are the dispatcher's; the
+/// rest are the link's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Frame {
+    Message(WireMessage),
+    Reply(WireReply),
+    Announce(Vec<Announcement>),
+    /// Keep-alive probe; answered with `Pong` carrying the same number.
+    Ping(u64),
+    Pong(u64),
+    /// The sender closes the connection on purpose; the text says why.
+    Goodbye(String),
+}
+
+impl From<Payload> for Frame {
+    fn from(p: Payload) -> Self {
+        match p {
+            Payload::Message(m) => Frame::Message(m),
+            Payload::Reply(r) => Frame::Reply(r),
+            Payload::Announce(a) => Frame::Announce(a),
+        }
+    }
+}
+
+/// Encoding or decoding a frame failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// A value could not be serialised.
+    #[error("cannot encode {what}: {source}")]
+    Encode {
+        /// What was being encoded (`"frame"`, `"content"`, …).
+        what: &'static str,
+        /// The serialiser's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Bytes could not be deserialised.
+    #[error("cannot decode {what}: {source}")]
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// The deserialiser's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A value decoded but bytes were left over after it.
+    #[error("cannot decode {what}: {extra} unexpected bytes after the value")]
+    TrailingBytes {
+        /// What was being decoded.
+        what: &'static str,
+        /// How many bytes were left.
+        extra: usize,
+    },
+}
+
+/// Decodes exactly one `T` from `bytes`, refusing leftovers (a sign of a
+/// framing bug or tampering) and limiting nesting depth.
+fn decode_exact<T: DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+    max_depth: usize,
+) -> Result<T, WireError> {
+    let mut cursor = Cursor::new(bytes);
+    let mut de = rmp_serde::Deserializer::new(&mut cursor);
+    de.set_max_depth(max_depth);
+    let value =
+        T::deserialize(&mut de).map_err(|e| WireError::Decode { what, source: Box::new(e) })?;
+    let used = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+    if used < bytes.len() {
+        return Err(WireError::TrailingBytes { what, extra: bytes.len() - used });
+    }
+    Ok(value)
+}
+
+/// Frames are flat structures; a small depth limit is plenty and keeps
+/// decoding hostile input cheap.
+const MAX_FRAME_DEPTH: usize = 32;
+
+impl Handshake {
+    /// Encodes this handshake frame's body (without the length prefix).
+    ///
+    /// # Errors
+    /// [`WireError::Encode`] (not expected for these plain types).
+    pub fn encode(&self) -> Result<Bytes, WireError> {
+        rmp_serde::to_vec_named(self)
+            .map(Bytes::from)
+            .map_err(|e| WireError::Encode { what: "handshake", source: Box::new(e) })
+    }
+
+    /// Decodes a handshake frame's body.
+    ///
+    /// # Errors
+    /// [`WireError::Decode`] or [`WireError::TrailingBytes`] for bytes that
+    /// are not exactly one handshake frame.
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        decode_exact(bytes, "handshake", MAX_FRAME_DEPTH)
+    }
+}
+
+pub(crate) fn encode_handshake(h: &Handshake) -> Result<Bytes, WireError> {
+    h.encode()
+}
+
+pub(crate) fn decode_handshake(bytes: &[u8]) -> Result<Handshake, WireError> {
+    Handshake::decode(bytes)
+}
+
+pub(crate) fn encode_frame(f: &Frame) -> Result<Bytes, WireError> {
+    rmp_serde::to_vec(f)
+        .map(Bytes::from)
+        .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })
+}
+
+pub(crate) fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
+    decode_exact(bytes, "frame", MAX_FRAME_DEPTH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+    use tokio_util::codec::{Decoder, Encoder};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Order {
+        item: String,
+        qty: u32,
+    }
+
+    fn sample_message() -> WireMessage {
+        WireMessage {
+            type_name: "order".into(),
+            id: 42,
+            source: Some(WireId::Str("shop".into())),
+            dest: Some(WireId::Int(-7)),
+            group: None,
+            response_required: true,
+            is_response: false,
+            sync: false,
+            blocking: true,
+            seq: 9,
+            content: Some(Content::encode("Order", &Order { item: "tea".into(), qty: 3 }).unwrap()),
+        }
+    }
+
+    fn sample_frames() -> Vec<Frame> {
+        vec![
+            Frame::Message(sample_message()),
+            Frame::Reply(WireReply {
+                to: 42,
+                result: ReplyResult::Err(RemoteError {
+                    kind: RemoteErrorKind::Handler,
+                    text: "out of tea".into(),
+                }),
+            }),
+            Frame::Reply(WireReply { to: 1, result: ReplyResult::Ok(None) }),
+            Frame::Announce(vec![
+                Announcement::Serve(WireId::Int(1)),
+                Announcement::Subscribe("news".into()),
+                Announcement::Withdraw(WireId::Int(2)),
+                Announcement::Unsubscribe(WireId::Int(3)),
+            ]),
+            Frame::Ping(5),
+            Frame::Pong(5),
+            Frame::Goodbye("bye".into()),
+        ]
+    }
+
+    #[test]
+    fn every_frame_kind_round_trips() {
+        for frame in sample_frames() {
+            let bytes = encode_frame(&frame).unwrap();
+            assert_eq!(decode_frame(&bytes).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn typed_content_decodes_by_type_and_dynamically() {
+        let msg = sample_message();
+        let content = msg.content.unwrap();
+        assert_eq!(content.type_name, "Order");
+        let typed: Order = content.decode().unwrap();
+        assert_eq!(typed.qty, 3);
+        // A receiver that does not know `Order` still sees its fields by name.
+        let dynamic: serde_json::Value = content.decode().unwrap();
+        assert_eq!(dynamic["item"], "tea");
+        assert_eq!(dynamic["qty"], 3);
+    }
+
+    #[test]
+    fn content_of_the_wrong_type_is_a_decode_error() {
+        let content = Content::encode("n", &5u8).unwrap();
+        let err = content.decode::<Order>().unwrap_err();
+        assert!(matches!(err, WireError::Decode { what: "content", .. }), "{err}");
+    }
+
+    #[test]
+    fn ids_are_bare_integers_and_strings() {
+        assert_eq!(rmp_serde::to_vec(&WireId::Int(5)).unwrap(), vec![5u8]);
+        assert_eq!(rmp_serde::to_vec(&WireId::Str("a".into())).unwrap(), vec![0xa1, b'a']);
+        let too_big = rmp_serde::to_vec(&u64::MAX).unwrap();
+        assert!(rmp_serde::from_slice::<WireId>(&too_big).is_err());
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let mut bytes = encode_frame(&Frame::Ping(1)).unwrap().to_vec();
+        bytes.push(0);
+        assert!(matches!(decode_frame(&bytes), Err(WireError::TrailingBytes { extra: 1, .. })));
+    }
+
+    #[test]
+    fn hello_tolerates_fields_added_by_a_later_version() {
+        // A future Hello with an extra field must still reveal its version,
+        // so the mismatch can be reported instead of a decode error.
+        #[derive(Serialize)]
+        enum FutureHandshake {
+            Hello {
+                version: u32,
+                peer_name: String,
+                secret: Option<String>,
+                compression: &'static str,
+            },
+        }
+        let bytes = rmp_serde::to_vec_named(&FutureHandshake::Hello {
+            version: 99,
+            peer_name: "next".into(),
+            secret: None,
+            compression: "zstd",
+        })
+        .unwrap();
+        match decode_handshake(&bytes).unwrap() {
+            Handshake::Hello(h) => assert_eq!(h.version, 99),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn secret_debug_is_redacted_and_compare_is_exact() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(s.matches(&Secret::new("hunter2")));
+        assert!(!s.matches(&Secret::new("hunter3")));
+        assert!(!s.matches(&Secret::new("hunter")));
+        assert!(!s.matches(&Secret::new("")));
+    }
+
+    /// Runs bytes through the same pipeline as a connection's reader: the
+    /// length-delimited codec, then the frame decoder. Returns how many frames
+    /// decoded; errors are fine, panics are not.
+    fn feed_decoder(input: &[u8], max: usize) -> usize {
+        let mut codec = codec(max);
+        let mut buf = BytesMut::from(input);
+        let mut frames = 0;
+        loop {
+            match codec.decode(&mut buf) {
+                Ok(Some(body)) => {
+                    if decode_frame(&body).is_ok() {
+                        frames += 1;
+                    }
+                    let _ = decode_handshake(&body);
+                }
+                Ok(None) | Err(_) => return frames,
+            }
+        }
+    }
+
+    fn framed(frames: &[Frame]) -> Vec<u8> {
+        let mut codec = codec(DEFAULT_MAX_FRAME_LEN);
+        let mut out = BytesMut::new();
+        for f in frames {
+            codec.encode(encode_frame(f).unwrap(), &mut out).unwrap();
+        }
+        out.to_vec()
+    }
+
+    #[test]
+    fn valid_stream_decodes_every_frame() {
+        let frames = sample_frames();
+        assert_eq!(feed_decoder(&framed(&frames), DEFAULT_MAX_FRAME_LEN), frames.len());
+    }
+
+    #[test]
+    fn oversized_length_prefix_is_an_error_before_buffering() {
+        let mut codec = codec(1024);
+        let mut buf = BytesMut::from(&[0u8, 0, 4, 1][..]);
+        let err = codec.decode(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..512)) {
+            feed_decoder(&input, 4096);
+            let _ = decode_frame(&input);
+            let _ = decode_handshake(&input);
+        }
+
+        #[test]
+        fn mutated_valid_frames_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = framed(&sample_frames());
+            for (at, byte, op) in edits {
+                let i = at.index(bytes.len());
+                match op {
+                    0 => bytes[i] = byte,
+                    1 => bytes.insert(i, byte),
+                    _ => { bytes.remove(i); }
+                }
+            }
+            bytes.truncate(cut.index(bytes.len() + 1));
+            feed_decoder(&bytes, DEFAULT_MAX_FRAME_LEN);
+        }
+
+        #[test]
+        fn mutated_frame_bodies_never_panic(
+            which in 0usize..7,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        ) {
+            let mut body = encode_frame(&sample_frames()[which]).unwrap().to_vec();
+            for (at, byte) in edits {
+                let i = at.index(body.len());
+                body[i] = byte;
+            }
+            if let Ok(Frame::Message(WireMessage { content: Some(c), .. })) = decode_frame(&body) {
+                let _ = c.decode::<serde_json::Value>();
+            }
+        }
+    }
+}
