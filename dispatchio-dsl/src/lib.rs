@@ -14,7 +14,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+pub mod analysis;
+pub mod ast;
 pub mod diagnostic;
+mod parse;
 pub mod program;
 pub mod sample;
 
