@@ -63,8 +63,18 @@ fn grammar_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Di
     let span = Span::new(file, pos, pos + found.len());
     let found_words =
         if found.is_empty() { "the end of the file".to_owned() } else { format!("`{found}`") };
+    let mut wants_name = false;
     let (message, label) = match &err.variant {
+        // The string rule fails only on a missing closing quote or a bad escape.
+        ErrorVariant::ParsingError { .. } if found == "\"" => {
+            (
+                "this string is not closed on its line, or has an escape other than \\\" \\\\ \\n \\t \\u{…}"
+                    .to_owned(),
+                "invalid string".to_owned(),
+            )
+        }
         ErrorVariant::ParsingError { positives, .. } => {
+            wants_name = positives.iter().any(|r| matches!(r, Rule::ident | Rule::keyword));
             let mut expected: Vec<&str> = Vec::new();
             for r in positives {
                 let words = describe_rule(*r);
@@ -86,7 +96,7 @@ fn grammar_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Di
         }
     };
     let mut d = Diagnostic::new(Code::Syntax, message, Label::new(span, label));
-    if is_keyword(found) {
+    if wants_name && is_keyword(found) {
         d = d.with_help(format!("`{found}` is a reserved keyword and cannot be used as a name"));
     }
     d
