@@ -65,6 +65,10 @@ fn grammar_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Di
         if found.is_empty() { "the end of the file".to_owned() } else { format!("`{found}`") };
     let mut wants_name = false;
     let (message, label) = match &err.variant {
+        ErrorVariant::ParsingError { .. } if text[pos..].starts_with("/*") => (
+            "this block comment is never closed with `*/`".to_owned(),
+            "comment starts here".to_owned(),
+        ),
         // The string rule fails only on a missing closing quote or a bad escape.
         ErrorVariant::ParsingError { .. } if found == "\"" => {
             (
@@ -81,6 +85,15 @@ fn grammar_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Di
                 if !expected.contains(&words) {
                     expected.push(words);
                 }
+            }
+            // A condition starts with a name or `not`, and after a field
+            // `not` can only begin `not in`: say the larger thing once.
+            const TEST: &str = "a test (`==`, `<`, `in`, `matches`, …)";
+            if expected.contains(&"a condition") {
+                expected.retain(|w| !matches!(*w, "a name" | "`not`" | "a field" | "`(`"));
+            }
+            if expected.contains(&TEST) {
+                expected.retain(|w| *w != "`not`");
             }
             if expected.is_empty() {
                 (format!("unexpected {found_words}"), "not expected here".to_owned())
@@ -198,6 +211,15 @@ fn describe_rule(r: Rule) -> &'static str {
         | Rule::pred
         | Rule::kw_exists => "a condition",
         Rule::kw_and => "`and`",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lparen => "`(`",
+        Rule::rparen => "`)`",
+        Rule::lbracket => "`[`",
+        Rule::rbracket => "`]`",
+        Rule::colon => "`:`",
+        Rule::comma => "`,`",
+        Rule::assign => "`=`",
         Rule::kw_or => "`or`",
         Rule::kw_not => "`not`",
         Rule::cmp
@@ -297,7 +319,7 @@ impl Lower {
 
     fn field_decl(&mut self, pair: Pair<'_, Rule>) -> FieldDecl {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
+        let mut inner = meaningful(pair);
         let name = self.next_ident(&mut inner, span);
         let ty = match inner.next() {
             Some(t) => self.type_expr(t, 0),
@@ -312,11 +334,11 @@ impl Lower {
             self.error(span, format!("types nest more than {MAX_DEPTH} levels deep"), "too deep");
             return TypeExpr { kind: TypeExprKind::Named("int".to_owned()), span };
         }
-        let mut inner = pair.into_inner();
+        let mut inner = meaningful(pair);
         let base = match inner.next() {
             Some(p) if p.as_rule() == Rule::list_type => {
                 let list_span = self.span(&p);
-                let elem = match p.into_inner().next() {
+                let elem = match meaningful(p).next() {
                     Some(e) => self.type_expr(e, depth + 1),
                     None => TypeExpr { kind: TypeExprKind::Named(String::new()), span },
                 };
@@ -370,7 +392,7 @@ impl Lower {
     }
 
     fn actions(&mut self, pair: Pair<'_, Rule>) -> Vec<Action> {
-        pair.into_inner()
+        meaningful(pair)
             .map(|a| {
                 let span = self.span(&a);
                 let rule_kind = a.as_rule();
@@ -428,7 +450,7 @@ impl Lower {
                     .unwrap_or(Expr { kind: ExprKind::And(Vec::new()), span });
                 Expr { kind: ExprKind::Not(Box::new(inner)), span }
             }
-            Rule::paren => match pair.into_inner().next() {
+            Rule::paren => match meaningful(pair).next() {
                 Some(p) => self.expr(p, depth + 1),
                 None => Expr { kind: ExprKind::And(Vec::new()), span },
             },
@@ -437,7 +459,7 @@ impl Lower {
                 Expr { kind: ExprKind::Exists(path.unwrap_or(self.empty_path(span))), span }
             }
             _ => {
-                let mut inner = pair.into_inner();
+                let mut inner = meaningful(pair);
                 let path = inner.next().map(|p| self.path(p)).unwrap_or(self.empty_path(span));
                 let test = inner.next().map(|t| self.test(t));
                 Expr { kind: ExprKind::Pred(PredExpr { path, test }), span }
@@ -468,7 +490,7 @@ impl Lower {
             _ => Op::Eq,
         };
         let mut operand = None;
-        for p in pair.into_inner() {
+        for p in meaningful(pair) {
             match p.as_rule() {
                 Rule::cmp_op => {
                     op = match p.as_str() {
@@ -500,7 +522,7 @@ impl Lower {
         match pair.as_rule() {
             Rule::ident => Operand::Name(self.ident(pair)),
             Rule::set => {
-                let elems = pair.into_inner().map(|p| self.operand(p)).collect();
+                let elems = meaningful(pair).map(|p| self.operand(p)).collect();
                 Operand::Set(SetExpr { elems, span })
             }
             Rule::int => Operand::Lit(Literal { kind: LitKind::Int(self.int(&pair)), span }),
@@ -592,12 +614,22 @@ impl Lower {
     }
 }
 
-/// The inner pairs that carry meaning: keyword tokens are dropped.
+/// The inner pairs that carry meaning: keyword and punctuation tokens are
+/// dropped. Every walk over inner pairs goes through here.
 fn meaningful<'i>(pair: Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
     pair.into_inner().filter(|p| {
         !matches!(
             p.as_rule(),
-            Rule::kw_import
+            Rule::lbrace
+                | Rule::rbrace
+                | Rule::lparen
+                | Rule::rparen
+                | Rule::lbracket
+                | Rule::rbracket
+                | Rule::colon
+                | Rule::comma
+                | Rule::assign
+                | Rule::kw_import
                 | Rule::kw_message
                 | Rule::kw_const
                 | Rule::kw_listener
@@ -703,6 +735,16 @@ mod tests {
         assert!(msg.contains("an action"), "{msg}");
         let msg = first_error("listener l { rule drop when sync => drop }");
         assert!(msg.contains("a name") && msg.contains("`drop`"), "{msg}");
+    }
+
+    #[test]
+    fn parse_errors_name_expected_punctuation() {
+        assert!(first_error("message Card { card int }").contains("`:`"));
+        assert!(first_error("listener l rule").contains("expected `{`"));
+        assert!(first_error("message A { x: [int }").contains("`]`"));
+        assert!(first_error("listener l { rule a when (sync => drop }").contains("`)`"));
+        assert!(first_error("listener l { rule a when sync => drop").contains("`}`"));
+        assert!(first_error("const A = 1 /* open").contains("never closed"));
     }
 
     #[test]
