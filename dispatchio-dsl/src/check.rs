@@ -593,7 +593,7 @@ impl Checker {
             ExprKind::Not(inner) => CondKind::Not(Box::new(self.cond(inner, ctx))),
             ExprKind::Exists(path) => match self.field(path, ctx) {
                 Some(field) => {
-                    self.check_exists(&field, path);
+                    self.check_exists(&field, path, ctx);
                     CondKind::Pred(Pred { field, test: Test::Exists })
                 }
                 None => CondKind::And(Vec::new()),
@@ -797,10 +797,10 @@ impl Checker {
         Some(FieldRef::Content { path: names, ty: t0.clone() })
     }
 
-    fn check_exists(&mut self, field: &FieldRef, path: &ast::Path) {
+    fn check_exists(&mut self, field: &FieldRef, path: &ast::Path, ctx: &Narrowed) {
         let optional = match field {
             FieldRef::Source | FieldRef::Dest | FieldRef::Group | FieldRef::Dynamic { .. } => true,
-            FieldRef::Content { .. } => self.path_may_be_absent(path),
+            FieldRef::Content { ty, .. } => ty.is_optional() || self.path_may_be_absent(path, ctx),
             _ => false,
         };
         if !optional {
@@ -817,12 +817,14 @@ impl Checker {
         }
     }
 
-    /// Whether some segment of a content path is optional (in any declaring type).
-    fn path_may_be_absent(&self, path: &ast::Path) -> bool {
+    /// Whether some enclosing segment of a content path (`pos` in `pos.x`)
+    /// is optional in one of the types the message can have here.
+    fn path_may_be_absent(&self, path: &ast::Path, ctx: &Narrowed) -> bool {
+        let Some(types) = ctx else { return false };
         let names: Vec<String> = path.segments.iter().map(|s| s.name.clone()).collect();
-        (1..=names.len()).any(|n| {
-            self.messages.iter().any(|m| {
-                lookup(&self.messages, &self.message_index, &m.name, &names[..n])
+        (1..names.len()).any(|n| {
+            types.iter().any(|ty| {
+                lookup(&self.messages, &self.message_index, ty, &names[..n])
                     .is_ok_and(|t| t.is_optional())
             })
         })

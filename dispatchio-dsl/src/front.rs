@@ -166,3 +166,30 @@ fn accept(report: Report) -> Result<Loaded, LoadError> {
         _ => Err(LoadError::Invalid(Box::new(report))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Code, Label};
+
+    #[test]
+    fn allow_silences_only_the_named_warnings_of_its_own_rule() {
+        let program = load_str(
+            "t.route",
+            "listener l {\n allow(overlap) rule a when sync => drop\n rule b when sync => drop\n}",
+        )
+        .unwrap()
+        .program;
+        let span = program.listeners[0].rules[0].name_span;
+        let finding = |code: Code, rule: &str| {
+            Diagnostic::new(code, "x", Label::new(span, "")).in_listener("l", vec![rule.to_owned()])
+        };
+        assert!(is_allowed(&program, &finding(Code::Overlap, "a")));
+        assert!(!is_allowed(&program, &finding(Code::Redundant, "a")));
+        assert!(!is_allowed(&program, &finding(Code::Overlap, "b")));
+        // Errors are never silenced, whatever the rule says.
+        let mut error = finding(Code::Overlap, "a");
+        error.severity = crate::diagnostic::Severity::Error;
+        assert!(!is_allowed(&program, &error));
+    }
+}

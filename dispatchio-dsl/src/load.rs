@@ -79,7 +79,8 @@ impl Loader {
         let dir = self.sources.get(id).path.parent().map(Path::to_path_buf).unwrap_or_default();
         for item in &file.items {
             let ast::Item::Import(import) = item else { continue };
-            let target = dir.join(&import.path);
+            // Folded lexically, so `lib/../a.route` is shown as `a.route`.
+            let target = fold(&dir.join(&import.path));
             let target_key = key_of(&target);
             if let Some(pos) = self.stack.iter().position(|(k, ..)| *k == target_key) {
                 self.cycle(pos, import);
@@ -143,17 +144,23 @@ impl Loader {
 }
 
 /// The identity of a file: its canonical path where it exists, else its path
-/// with `.` and `..` folded (so an unreadable file still has a stable key).
+/// folded (so an unreadable file still has a stable key).
 fn key_of(path: &Path) -> PathBuf {
-    if let Ok(canonical) = std::fs::canonicalize(path) {
-        return canonical;
-    }
+    std::fs::canonicalize(path).unwrap_or_else(|_| fold(path))
+}
+
+/// `path` with `.` and `..` folded lexically.
+fn fold(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {
             Component::CurDir => {}
             Component::ParentDir => {
-                if !out.pop() {
+                // `..` cancels a name before it, never another `..` or the root.
+                let last = out.components().next_back();
+                if matches!(last, Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(last, Some(Component::RootDir | Component::Prefix(_))) {
                     out.push("..");
                 }
             }
@@ -161,4 +168,17 @@ fn key_of(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_cancels_names_but_keeps_leading_parents() {
+        assert_eq!(fold(Path::new("a/./b/../c.route")), Path::new("a/c.route"));
+        assert_eq!(fold(Path::new("../../x.route")), Path::new("../../x.route"));
+        assert_eq!(fold(Path::new("a/../../x.route")), Path::new("../x.route"));
+        assert_eq!(fold(Path::new("/../x.route")), Path::new("/x.route"));
+    }
 }

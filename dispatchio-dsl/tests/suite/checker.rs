@@ -237,3 +237,24 @@ fn type_compares_with_declared_names_and_string_literals_only() {
         ["type-mismatch"]
     );
 }
+
+#[test]
+fn exists_needs_a_field_that_can_be_missing_for_the_types_in_play() {
+    let schema = "message A { s: string, p: P? }\nmessage B { s: string? }\nmessage P { x: int }\n";
+    let ok = |cond: &str| {
+        let r =
+            check_str("t.route", format!("{schema}listener l {{ rule r when {cond} => drop }}"));
+        codes(&r).is_empty()
+    };
+    assert!(ok("type == B and exists s"));
+    assert!(ok("type == A and exists p.x"), "p is optional, so p.x may be missing");
+    assert!(ok("exists source and exists content.anything"));
+    assert!(!ok("type == A and exists s"), "A always has s");
+    assert!(!ok("exists sync"));
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_ignored() {
+    let r = check_str("t.route", "\u{FEFF}listener l { rule r when sync => drop }");
+    assert!(r.diagnostics.is_empty(), "{}", r.render_plain());
+}
