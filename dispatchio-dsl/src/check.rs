@@ -842,7 +842,7 @@ impl Checker {
                 Diagnostic::new(
                     Code::TypeMismatch,
                     format!(
-                        "`{field}` is `{}`, not `bool`: it cannot stand alone as a test",
+                        "`{field}` is {}, not `bool`: it cannot stand alone as a test",
                         shown(&field)
                     ),
                     Label::new(p.path.span, "not a bool"),
@@ -874,11 +874,11 @@ impl Checker {
                 Diagnostic::new(
                     Code::TypeMismatch,
                     format!(
-                        "`{}` does not apply to `{field}`, which is `{}`",
+                        "`{}` does not apply to `{field}`, which is {}",
                         op.as_str(),
                         shown(&field)
                     ),
-                    Label::new(t.op_span, format!("not for `{}`", shown(&field))),
+                    Label::new(t.op_span, format!("not for {}", shown(&field))),
                 )
                 .with_help(op_help(op)),
             );
@@ -1171,11 +1171,11 @@ fn elem_desc(e: &Elem) -> String {
     }
 }
 
-/// The field's type as users think of it (`type` is a type name, not a string).
+/// The field's type as users think of it, quoted (`type` holds a type name).
 fn shown(field: &FieldRef) -> String {
     match field {
         FieldRef::Type => "a type name".to_owned(),
-        other => other.ty().to_string(),
+        other => format!("`{}`", other.ty()),
     }
 }
 

@@ -64,3 +64,12 @@ fn every_fixture_reports_as_its_json_snapshot() {
         insta::assert_json_snapshot!(format!("json__{}", stem(&path)), json);
     }
 }
+
+#[test]
+fn the_language_guide_explains_every_finding_code() {
+    let guide = std::fs::read_to_string("../docs/language.md").expect("docs/language.md exists");
+    for code in Code::ALL {
+        let heading = format!("### `{}` ({})", code.as_str(), code.severity().as_str());
+        assert!(guide.contains(&heading), "docs/language.md lacks the section {heading}");
+    }
+}
