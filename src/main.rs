@@ -1,6 +1,5 @@
-//! The `dispatchio` command.
+//! The `dispatchio` command: a thin shell over `dispatchio_dsl::cli`.
 
 fn main() -> std::process::ExitCode {
-    eprintln!("dispatchio: no commands yet");
-    std::process::ExitCode::from(2)
+    dispatchio_dsl::cli::run()
 }

@@ -11,13 +11,38 @@
 //!
 //! [`program`] is the contract between the stages: it states what a routing
 //! table means. [`diagnostic`] is the one finding type every stage reports.
+//!
+//! ```
+//! let report = dispatchio_dsl::check_str(
+//!     "game.route",
+//!     r#"
+//!     message Card { card: int, suit: string? }
+//!     listener player {
+//!         rule deal when type == Card and card < 52 => queue hand
+//!         rule odd  when type == Card and suit == 3 => drop
+//!     }
+//!     "#,
+//! );
+//! let error = report.errors().next().unwrap();
+//! assert_eq!(error.code.as_str(), "type-mismatch");
+//! print!("{}", error.render_plain(&report.sources));
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+pub mod analysis;
+pub mod ast;
+mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod diagnostic;
+mod front;
+mod load;
+mod parse;
 pub mod program;
 pub mod sample;
 
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceFile, SourceMap, Span};
+pub use front::{LoadError, Loaded, ReadError, Report, check, check_str, load, load_str};
 pub use program::Program;
 pub use sample::{Sample, Value};

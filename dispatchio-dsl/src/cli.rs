@@ -1,0 +1,556 @@
+//! The `dispatchio` command line (feature `cli`): `dispatchio check`.
+//!
+//! The facade's `main` is one call to [`run`]. [`run_with`] takes the
+//! arguments and output streams explicitly, so every behaviour of the command
+//! (exit status, JSON and SARIF shape) is tested as a library call.
+//!
+//! Exit status: 0 when there is no error-level finding (warnings allowed
+//! unless `--deny warnings`), 1 when there is, 2 when the command could not
+//! run (no such file, bad flag), with a one-line reason on stderr.
+
+use std::collections::{BTreeSet, HashSet};
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{IsTerminal as _, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Value as Json, json};
+
+use crate::diagnostic::{Code, Diagnostic, Severity, SourceMap};
+use crate::front::Report;
+use crate::sample::Value;
+
+/// How a run of the command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// No error-level findings (and no warnings under `--deny warnings`): status 0.
+    Clean,
+    /// Error-level findings: status 1.
+    Findings,
+    /// The command could not run: status 2.
+    Failed,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Clean => 0,
+            Exit::Findings => 1,
+            Exit::Failed => 2,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "dispatchio", version, about = "Tools for dispatchio's .route files")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse, type-check and analyse .route files.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// Files, or directories searched recursively for `.route` files (default: `.`).
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Treat these findings as errors for the exit status.
+    #[arg(long, value_enum)]
+    deny: Vec<Deny>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Rendered diagnostics with source snippets.
+    Human,
+    /// One JSON document.
+    Json,
+    /// SARIF 2.1.0, for code scanning in CI.
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Deny {
+    /// Warnings fail the check (exit status 1).
+    Warnings,
+}
+
+/// Runs the command with the process's arguments and standard streams.
+pub fn run() -> ExitCode {
+    // Colour only for a person at a terminal who has not opted out.
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let exit = run_inner(std::env::args_os(), &mut stdout.lock(), &mut stderr.lock(), color);
+    exit.into()
+}
+
+/// Runs the command with `args` (the program name first, as in
+/// [`std::env::args_os`]), writing its output to `out` and its one-line
+/// failure reason to `err`. Output is never coloured.
+pub fn run_with<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    run_inner(args, out, err, false)
+}
+
+fn run_inner<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = write!(out, "{e}");
+                return Exit::Clean;
+            }
+            // clap's message spans several lines (usage, hints); the first says what is wrong.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let reason = first.strip_prefix("error: ").unwrap_or(first);
+            let _ = writeln!(err, "dispatchio: {reason} (see `dispatchio --help`)");
+            return Exit::Failed;
+        }
+    };
+    let Command::Check(args) = cli.command;
+    match check(&args, out, color) {
+        Ok(exit) => exit,
+        Err(reason) => {
+            let _ = writeln!(err, "dispatchio: {reason}");
+            Exit::Failed
+        }
+    }
+}
+
+/// `dispatchio check`; `Err` is the one-line reason it could not run.
+fn check(args: &CheckArgs, out: &mut dyn Write, color: bool) -> Result<Exit, String> {
+    let roots = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let mut files = Vec::new();
+    for root in &roots {
+        collect(root, &mut files)?;
+    }
+    let mut seen = HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+
+    let mut reports = Vec::new();
+    for file in &files {
+        reports.push(crate::front::check(file).map_err(|e| e.to_string())?);
+    }
+    let findings = findings(&reports);
+    let read: BTreeSet<PathBuf> =
+        reports.iter().flat_map(|r| r.sources.files().map(|(_, f)| canonical(&f.path))).collect();
+    let errors = findings.iter().filter(|f| f.diag.is_error()).count();
+    let warnings = findings.len() - errors;
+
+    let written = match args.format {
+        Format::Human => write_human(out, &findings, read.len(), color),
+        Format::Json => {
+            writeln!(out, "{:#}", json_document(&findings, read.len()))
+        }
+        Format::Sarif => {
+            writeln!(out, "{:#}", sarif_document(&findings))
+        }
+    };
+    written.map_err(|e| format!("cannot write the output: {e}"))?;
+
+    let denied = args.deny.contains(&Deny::Warnings) && warnings > 0;
+    Ok(if errors > 0 || denied { Exit::Findings } else { Exit::Clean })
+}
+
+/// Adds `path` (a file) or the `.route` files under it (a directory) to `files`.
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if !meta.is_dir() {
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot read directory `{}`: {e}", path.display()))?;
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let p = entry.path();
+        // `file_type` does not follow symlinks, so a link loop cannot recurse forever.
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => collect(&p, files)?,
+            Ok(_) if p.extension().is_some_and(|e| e == "route") => files.push(p),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// One finding to print, with the sources to render it from.
+struct Finding<'a> {
+    diag: &'a Diagnostic,
+    sources: &'a SourceMap,
+}
+
+impl Finding<'_> {
+    fn file(&self) -> String {
+        display_path(&self.sources.get(self.diag.primary.span.file).path)
+    }
+
+    fn line_col(&self) -> (usize, usize) {
+        let span = self.diag.primary.span;
+        self.sources.get(span.file).line_col(span.start as usize)
+    }
+}
+
+/// Every finding of every report, once. A file checked on its own and also
+/// imported by another checked file is reported once; `unused` is not
+/// reported for a file that another checked file imports (its declarations
+/// are there for the importer).
+fn findings(reports: &[Report]) -> Vec<Finding<'_>> {
+    let imported: HashSet<PathBuf> = reports
+        .iter()
+        .flat_map(|r| r.sources.files().skip(1).map(|(_, f)| canonical(&f.path)))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for report in reports {
+        for diag in &report.diagnostics {
+            let file = canonical(&report.sources.get(diag.primary.span.file).path);
+            if diag.code == Code::Unused && imported.contains(&file) {
+                continue;
+            }
+            let key = (
+                diag.code,
+                file,
+                diag.primary.span.start,
+                diag.primary.span.end,
+                diag.message.clone(),
+            );
+            if seen.insert(key) {
+                out.push(Finding { diag, sources: &report.sources });
+            }
+        }
+    }
+    out
+}
+
+/// A path for output: as given, with `/` separators.
+fn display_path(path: &Path) -> String {
+    let text = path.display().to_string().replace('\\', "/");
+    text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
+}
+
+// ------------------------------------------------------------------ human
+
+fn write_human(
+    out: &mut dyn Write,
+    findings: &[Finding<'_>],
+    files: usize,
+    color: bool,
+) -> std::io::Result<()> {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    for f in findings {
+        let report = HumanDiagnostic::new(f.diag, f.sources);
+        let mut text = String::new();
+        if handler.render_report(&mut text, &report).is_err() {
+            // The graphical renderer failed (it should not): fall back to plain text.
+            text = f.diag.render_plain(f.sources);
+        }
+        writeln!(out, "{text}")?;
+    }
+    let errors = findings.iter().filter(|f| f.diag.is_error()).count();
+    let warnings = findings.len() - errors;
+    writeln!(
+        out,
+        "checked {files} file{}: {errors} error{}, {warnings} warning{}",
+        plural(files),
+        plural(errors),
+        plural(warnings)
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A [`Diagnostic`] seen through miette's eyes. Labels in the primary file
+/// are drawn on its snippet; labels in other files become related reports.
+#[derive(Debug)]
+struct HumanDiagnostic {
+    message: String,
+    code: Code,
+    severity: Severity,
+    help: Option<String>,
+    source: miette::NamedSource<String>,
+    labels: Vec<miette::LabeledSpan>,
+    related: Vec<HumanDiagnostic>,
+}
+
+impl HumanDiagnostic {
+    fn new(d: &Diagnostic, sources: &SourceMap) -> HumanDiagnostic {
+        let file = d.primary.span.file;
+        let mut labels = vec![labeled(&d.primary, true)];
+        let mut related = Vec::new();
+        for l in &d.related {
+            if l.span.file == file {
+                labels.push(labeled(l, false));
+            } else {
+                let src = sources.get(l.span.file);
+                related.push(HumanDiagnostic {
+                    message: if l.message.is_empty() {
+                        "related".into()
+                    } else {
+                        l.message.clone()
+                    },
+                    code: d.code,
+                    severity: d.severity,
+                    help: None,
+                    source: miette::NamedSource::new(display_path(&src.path), src.text.clone()),
+                    labels: vec![labeled(l, true)],
+                    related: Vec::new(),
+                });
+            }
+        }
+        let mut help = Vec::new();
+        if let Some(w) = &d.witness {
+            help.push(format!("witness: {w}"));
+        }
+        if !d.exact {
+            help.push("note: this finding is approximate".to_owned());
+        }
+        if let Some(h) = &d.help {
+            help.push(h.clone());
+        }
+        let src = sources.get(file);
+        HumanDiagnostic {
+            message: d.message.clone(),
+            code: d.code,
+            severity: d.severity,
+            help: (!help.is_empty()).then(|| help.join("\n")),
+            source: miette::NamedSource::new(display_path(&src.path), src.text.clone()),
+            labels,
+            related,
+        }
+    }
+}
+
+fn labeled(label: &crate::diagnostic::Label, primary: bool) -> miette::LabeledSpan {
+    let start = label.span.start as usize;
+    let len = label.span.end.saturating_sub(label.span.start) as usize;
+    let text = (!label.message.is_empty()).then(|| label.message.clone());
+    if primary {
+        miette::LabeledSpan::new_primary_with_span(text, (start, len))
+    } else {
+        miette::LabeledSpan::new_with_span(text, (start, len))
+    }
+}
+
+impl fmt::Display for HumanDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HumanDiagnostic {}
+
+impl miette::Diagnostic for HumanDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+    }
+}
+
+// ------------------------------------------------------------------ json
+
+fn json_document(findings: &[Finding<'_>], files: usize) -> Json {
+    let errors = findings.iter().filter(|f| f.diag.is_error()).count();
+    json!({
+        "files": files,
+        "errors": errors,
+        "warnings": findings.len() - errors,
+        "findings": findings.iter().map(json_finding).collect::<Vec<_>>(),
+    })
+}
+
+fn json_finding(f: &Finding<'_>) -> Json {
+    let (line, column) = f.line_col();
+    let d = f.diag;
+    json!({
+        "code": d.code.as_str(),
+        "severity": d.severity.as_str(),
+        "message": d.message,
+        "file": f.file(),
+        "line": line,
+        "column": column,
+        "listener": d.listener,
+        "rules": d.rules,
+        "witness": d.witness.as_ref().map(|w| {
+            Json::Object(w.fields().into_iter().map(|(k, v)| (k, json_value(&v))).collect())
+        }),
+        "exact": d.exact,
+    })
+}
+
+fn json_value(v: &Value) -> Json {
+    match v {
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        // JSON has no NaN or infinity: those become null.
+        Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::List(items) => Json::Array(items.iter().map(json_value).collect()),
+        Value::Record(fields) => {
+            Json::Object(fields.iter().map(|(k, v)| (k.clone(), json_value(v))).collect())
+        }
+    }
+}
+
+// ------------------------------------------------------------------ sarif
+
+const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn sarif_document(findings: &[Finding<'_>]) -> Json {
+    let rules: Vec<Json> = Code::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.as_str(),
+                "shortDescription": { "text": c.description() },
+                "defaultConfiguration": { "level": c.severity().as_str() },
+            })
+        })
+        .collect();
+    let results: Vec<Json> = findings.iter().map(sarif_result).collect();
+    json!({
+        "version": "2.1.0",
+        "$schema": SARIF_SCHEMA,
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "dispatchio",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                }
+            },
+            "results": results,
+        }],
+    })
+}
+
+fn sarif_result(f: &Finding<'_>) -> Json {
+    let d = f.diag;
+    let rule_index = Code::ALL.iter().position(|c| *c == d.code).unwrap_or(0);
+    let mut text = d.message.clone();
+    if let Some(w) = &d.witness {
+        text.push_str(&format!(" (witness: {w})"));
+    }
+    if let Some(h) = &d.help {
+        text.push_str(&format!(". Help: {h}"));
+    }
+    let related: Vec<Json> = d
+        .related
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut loc = sarif_location(f.sources, l.span);
+            loc["id"] = json!(i);
+            loc["message"] = json!({ "text": l.message });
+            loc
+        })
+        .collect();
+    let mut result = json!({
+        "ruleId": d.code.as_str(),
+        "ruleIndex": rule_index,
+        "level": d.severity.as_str(),
+        "message": { "text": text },
+        "locations": [sarif_location(f.sources, d.primary.span)],
+        "properties": {
+            "listener": d.listener,
+            "rules": d.rules,
+            "exact": d.exact,
+        },
+    });
+    if !related.is_empty() {
+        result["relatedLocations"] = Json::Array(related);
+    }
+    result
+}
+
+fn sarif_location(sources: &SourceMap, span: crate::diagnostic::Span) -> Json {
+    let file = sources.get(span.file);
+    let (line, column) = file.line_col(span.start as usize);
+    let (end_line, end_column) = file.line_col(span.end as usize);
+    json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": uri_of(&file.path) },
+            "region": {
+                "startLine": line,
+                "startColumn": column,
+                "endLine": end_line,
+                "endColumn": end_column,
+            }
+        }
+    })
+}
+
+/// A relative URI reference for a path: `/` separators, and the characters
+/// a URI cannot hold literally percent-encoded.
+fn uri_of(path: &Path) -> String {
+    let mut out = String::new();
+    for b in display_path(path).bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,195 @@
+//! The front end's entry points: from a `.route` file to a checked
+//! [`Program`] and every finding about it.
+//!
+//! [`check`] is what `dispatchio check` and `include_routes!` run: parsing,
+//! imports, names, types, then the analysis, with each rule's `allow(…)`
+//! applied. [`load`] is the same, for callers that only want a program free
+//! of errors (the interpreter).
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, SourceMap};
+use crate::program::Program;
+
+/// Everything `check` found about one root file and its imports.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Every file read (for rendering the diagnostics).
+    pub sources: SourceMap,
+    /// The checked program; `None` when the front end found errors (the
+    /// analysis only runs on a well-typed program).
+    pub program: Option<Program>,
+    /// Every finding, errors and warnings, ordered by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The error-level findings.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    /// The warning-level findings.
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| !d.is_error())
+    }
+
+    /// Every finding rendered as plain ASCII (see [`Diagnostic::render_plain`]).
+    pub fn render_plain(&self) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.render_plain(&self.sources))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A root file that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read `{}`: {source}", path.display())]
+pub struct ReadError {
+    /// The path given.
+    pub path: PathBuf,
+    /// Why it could not be read.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// A program [`load`] accepted: no error-level findings.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The checked program.
+    pub program: Program,
+    /// Warning-level findings (after `allow`).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Why [`load`] returned no program.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The root file could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The program has error-level findings; the report holds them all.
+    #[error("{} has {} error(s)", root_name(.0), .0.errors().count())]
+    Invalid(Box<Report>),
+}
+
+fn root_name(report: &Report) -> String {
+    report.sources.files().next().map(|(_, f)| f.path.display().to_string()).unwrap_or_default()
+}
+
+/// Checks the `.route` file at `path` and everything it imports: parsing,
+/// names, types, then the analysis. Imported files are read relative to the
+/// file importing them; an unreadable import is an `unknown-name` finding.
+///
+/// # Errors
+///
+/// [`ReadError`] when `path` itself cannot be read. Findings in the files are
+/// not errors of this function: they are in the [`Report`].
+pub fn check(path: &Path) -> Result<Report, ReadError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ReadError { path: path.to_path_buf(), source })?;
+    Ok(check_str(path, text))
+}
+
+/// Checks `.route` source text as if it were the file `name` (imports are
+/// read from disk relative to `name`'s directory).
+///
+/// ```
+/// let report = dispatchio_dsl::check_str(
+///     "inline.route",
+///     "message Card { card: int }\n\
+///      listener player { rule deal when type == Card and card < 52 => queue hand }",
+/// );
+/// assert!(!report.has_errors());
+/// assert_eq!(report.program.unwrap().listeners[0].rules[0].name, "deal");
+/// ```
+pub fn check_str(name: impl AsRef<Path>, text: impl Into<String>) -> Report {
+    let loaded = crate::load::load(name.as_ref(), text.into());
+    let sources = loaded.sources.clone();
+    let (program, mut diagnostics) = crate::check::check(loaded);
+    if let Some(program) = &program {
+        diagnostics.extend(crate::analysis::analyse(program));
+        diagnostics.retain(|d| !is_allowed(program, d));
+        diagnostics
+            .sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.primary.span.end));
+    }
+    Report { sources, program, diagnostics }
+}
+
+/// Whether the rule a warning is about silences its code with `allow(…)`.
+fn is_allowed(program: &Program, d: &Diagnostic) -> bool {
+    if d.is_error() {
+        return false;
+    }
+    let (Some(listener), Some(rule)) = (&d.listener, d.rules.first()) else {
+        return false;
+    };
+    program
+        .listener(listener)
+        .and_then(|l| l.rules.iter().find(|r| r.name == *rule))
+        .is_some_and(|r| r.allow.contains(&d.code))
+}
+
+/// Loads the program at `path`: [`check`], accepting only a program without
+/// error-level findings.
+///
+/// # Errors
+///
+/// [`LoadError::Read`] when `path` cannot be read; [`LoadError::Invalid`]
+/// with every finding when there is an error-level one.
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    accept(check(path)?)
+}
+
+/// Loads `.route` source text as if it were the file `name`; see [`load`].
+///
+/// # Errors
+///
+/// [`LoadError::Invalid`] with every finding when there is an error-level one.
+pub fn load_str(name: impl AsRef<Path>, text: impl Into<String>) -> Result<Loaded, LoadError> {
+    accept(check_str(name, text))
+}
+
+fn accept(report: Report) -> Result<Loaded, LoadError> {
+    match report.program {
+        Some(program) if !report.has_errors() => {
+            Ok(Loaded { program, warnings: report.diagnostics })
+        }
+        _ => Err(LoadError::Invalid(Box::new(report))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Code, Label};
+
+    #[test]
+    fn allow_silences_only_the_named_warnings_of_its_own_rule() {
+        let program = load_str(
+            "t.route",
+            "listener l {\n allow(overlap) rule a when sync => drop\n rule b when sync => drop\n}",
+        )
+        .unwrap()
+        .program;
+        let span = program.listeners[0].rules[0].name_span;
+        let finding = |code: Code, rule: &str| {
+            Diagnostic::new(code, "x", Label::new(span, "")).in_listener("l", vec![rule.to_owned()])
+        };
+        assert!(is_allowed(&program, &finding(Code::Overlap, "a")));
+        assert!(!is_allowed(&program, &finding(Code::Redundant, "a")));
+        assert!(!is_allowed(&program, &finding(Code::Overlap, "b")));
+        // Errors are never silenced, whatever the rule says.
+        let mut error = finding(Code::Overlap, "a");
+        error.severity = crate::diagnostic::Severity::Error;
+        assert!(!is_allowed(&program, &error));
+    }
+}

@@ -1,0 +1,159 @@
+//! `dispatchio check` as a library call: exit status, output shapes.
+
+use dispatchio_dsl::cli::{Exit, run_with};
+use serde_json::Value;
+
+/// Runs `dispatchio check ARGS…` and returns (exit, stdout, stderr).
+fn check(args: &[&str]) -> (Exit, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let argv = ["dispatchio", "check"].iter().chain(args).copied();
+    let exit = run_with(argv, &mut out, &mut err);
+    (exit, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+}
+
+fn json(args: &[&str]) -> (Exit, Value) {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let (exit, out, err) = check(&all);
+    assert_eq!(err, "");
+    (exit, serde_json::from_str(&out).expect("one JSON document"))
+}
+
+#[test]
+fn a_clean_file_exits_0() {
+    let (exit, out, err) = check(&["tests/fixtures/game.route"]);
+    assert_eq!(exit, Exit::Clean);
+    assert_eq!(exit.code(), 0);
+    assert!(out.ends_with("checked 1 file: 0 errors, 0 warnings\n"), "{out}");
+    assert_eq!(err, "");
+}
+
+#[test]
+fn warnings_exit_0_unless_denied() {
+    assert_eq!(check(&["tests/fixtures/unused.route"]).0, Exit::Clean);
+    let (exit, ..) = check(&["--deny", "warnings", "tests/fixtures/unused.route"]);
+    assert_eq!(exit, Exit::Findings);
+    assert_eq!(exit.code(), 1);
+}
+
+#[test]
+fn errors_exit_1_and_are_rendered_with_snippets() {
+    let (exit, out, _) = check(&["tests/fixtures/type_mismatch.route"]);
+    assert_eq!(exit, Exit::Findings);
+    assert!(out.contains("type-mismatch"), "{out}");
+    assert!(out.contains("rule a when type == Card and card == \"ace\" => drop"), "{out}");
+}
+
+#[test]
+fn a_missing_file_exits_2_with_one_line_on_stderr() {
+    let (exit, out, err) = check(&["tests/fixtures/no-such-file.route"]);
+    assert_eq!(exit, Exit::Failed);
+    assert_eq!(exit.code(), 2);
+    assert_eq!(out, "");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no-such-file.route"), "{err}");
+}
+
+#[test]
+fn a_bad_flag_exits_2_with_one_line_on_stderr() {
+    for args in
+        [&["--bogus"][..], &["--format", "xml", "x.route"][..], &["--deny", "everything"][..]]
+    {
+        let (exit, out, err) = check(args);
+        assert_eq!(exit, Exit::Failed, "{args:?}");
+        assert_eq!(out, "");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("dispatchio: "), "{err}");
+    }
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let (exit, doc) = json(&["tests/fixtures/type_mismatch.route"]);
+    assert_eq!(exit, Exit::Findings);
+    assert_eq!(doc["files"], 1);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(doc["errors"].as_u64().unwrap() as usize, findings.len());
+    assert_eq!(doc["warnings"], 0);
+    let first = &findings[0];
+    let mut keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "code", "column", "exact", "file", "line", "listener", "message", "rules", "severity",
+            "witness"
+        ]
+    );
+    assert_eq!(first["code"], "type-mismatch");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], "tests/fixtures/type_mismatch.route");
+    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(6), Some(42)));
+    assert_eq!(first["listener"], "player");
+    assert_eq!(first["rules"], serde_json::json!(["a"]));
+    assert_eq!(first["witness"], Value::Null);
+    assert_eq!(first["exact"], true);
+}
+
+#[test]
+fn directories_are_searched_recursively_and_each_file_reported_once() {
+    let (exit, doc) = json(&["tests/fixtures"]);
+    assert_eq!(exit, Exit::Findings);
+    let findings = doc["findings"].as_array().unwrap();
+    // lib/cycle_b.route is checked itself and through import_cycle.route: the
+    // cycle is still reported once from each end, never twice from one.
+    let mut keys: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), before);
+    // Files imported by another checked file do not report `unused`.
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["code"] == "unused" && f["file"].as_str().unwrap().contains("lib/"))
+    );
+    assert!(doc["files"].as_u64().unwrap() >= 20);
+}
+
+#[test]
+fn sarif_is_a_2_1_0_log_with_rules_and_located_results() {
+    let (exit, out, err) = check(&["--format", "sarif", "tests/fixtures/unknown_names.route"]);
+    assert_eq!(exit, Exit::Findings);
+    assert_eq!(err, "");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    assert!(doc["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let rules = runs[0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"unknown-name") && ids.contains(&"shadowed"));
+    let results = runs[0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let rule_id = r["ruleId"].as_str().unwrap();
+        assert_eq!(ids[r["ruleIndex"].as_u64().unwrap() as usize], rule_id);
+        assert!(["error", "warning"].contains(&r["level"].as_str().unwrap()));
+        assert!(!r["message"]["text"].as_str().unwrap().is_empty());
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], "tests/fixtures/unknown_names.route");
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(loc["region"]["startColumn"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn help_is_not_a_failure() {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    assert_eq!(run_with(["dispatchio", "--help"], &mut out, &mut err), Exit::Clean);
+    assert!(String::from_utf8(out).unwrap().contains("check"));
+}
+
+#[test]
+fn human_output_matches_its_snapshot() {
+    let (exit, out, _) = check(&["tests/fixtures/field_not_narrowed.route"]);
+    assert_eq!(exit, Exit::Findings);
+    insta::assert_snapshot!("human__field_not_narrowed", out);
+}
