@@ -1,7 +1,27 @@
 //! dispatchio: message passing between dispatchers and listeners, routed by
 //! declarative `.route` files.
+//!
+//! Everything of the runtime is re-exported at the crate root (see
+//! [`dispatchio_core`] for the details); [`dsl`] is the `.route` language.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use dispatchio::routing::{Action, Cond, RoutingTable};
+//! use dispatchio::{Dispatcher, Message, RoutedListener, Text};
+//!
+//! let dispatcher = Dispatcher::new();
+//! let table = RoutingTable::builder().rule("any", Cond::Always, [Action::queue("inbox")]).build()?;
+//! let player = Arc::new(RoutedListener::builder(table).build()?);
+//! dispatcher.register("player", player.clone())?;
+//! dispatcher.send(Message::new(Text::from("hello")).to("player"))?;
+//! let got = player.queue("inbox").unwrap().recv().await.unwrap();
+//! assert_eq!(got.content_as::<Text>().unwrap().0, "hello");
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 pub use dispatchio_core as core;
+pub use dispatchio_core::*;
 pub use dispatchio_dsl as dsl;

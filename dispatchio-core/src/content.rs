@@ -1,0 +1,344 @@
+//! Message content: typed inside a process, serialised only at its edge.
+//!
+//! A message holds its content as a [`ContentRef`] (`Arc<dyn Content>`): every
+//! listener of a group message shares the one value, nothing is copied or
+//! serialised within a process, and a handler gets its concrete Rust type back
+//! with a cheap [`downcast_ref`](trait.Content.html#method.downcast_ref).
+//!
+//! * A Rust type becomes content by implementing [`ContentType`] (a type name)
+//!   and [`Fields`] (field access for routing conditions; the default reports
+//!   no fields). It must be `Serialize`; the blanket `impl Content for T`
+//!   then encodes it with MessagePack (named fields, self-describing).
+//! * [`DynContent`] is content of a type this process does not know: a type
+//!   name and a [`DynValue`].
+//! * [`ContentRegistry`] maps type names to decoders on the receiving side of
+//!   a process boundary; unknown names decode to [`DynContent`].
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::id::SharedStr;
+use crate::value::{DynValue, Fields, Value};
+
+/// Content shared between every holder of a message.
+pub type ContentRef = Arc<dyn Content>;
+
+/// The content of a message, as the runtime sees it.
+///
+/// Implemented for every [`ContentType`] by a blanket impl, and by
+/// [`DynContent`]; implement it by hand only for content that is not
+/// `Serialize` (it then cannot cross a process boundary).
+pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
+    /// The message type name this content belongs to (`"Card"`).
+    fn type_name(&self) -> &str;
+
+    /// The content serialised for another process (MessagePack with named
+    /// fields for [`ContentType`]s).
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] when the value cannot be serialised, or the type does
+    /// not support crossing a process boundary at all.
+    fn encode(&self) -> Result<Vec<u8>, EncodeError>;
+
+    /// `self` as `Any`, for downcasting (trait upcasting needs Rust 1.86).
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl dyn Content {
+    /// The content as its concrete type `T`, if it is one.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.as_any().downcast_ref()
+    }
+
+    /// Whether the content is of concrete type `T`.
+    pub fn is<T: Any>(&self) -> bool {
+        self.as_any().is::<T>()
+    }
+
+    /// The value at a path of field names (`["pos", "x"]`), or `None` when any
+    /// step is absent or not a record.
+    pub fn at<S: AsRef<str>>(&self, path: &[S]) -> Option<Value<'_>> {
+        let (first, rest) = path.split_first()?;
+        let mut v = self.field(first.as_ref())?;
+        for name in rest {
+            v = v.field(name.as_ref())?;
+        }
+        Some(v)
+    }
+}
+
+/// A Rust type usable as message content.
+///
+/// ```
+/// use dispatchio_core::{ContentType, Fields, Value, AsValue};
+///
+/// #[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// struct Card { card: i64, suit: Option<String> }
+///
+/// impl ContentType for Card {
+///     const TYPE_NAME: &'static str = "Card";
+/// }
+///
+/// // Lets routing conditions read `card` and `suit`.
+/// impl Fields for Card {
+///     fn field(&self, name: &str) -> Option<Value<'_>> {
+///         match name {
+///             "card" => self.card.as_value(),
+///             "suit" => self.suit.as_value(),
+///             _ => None,
+///         }
+///     }
+/// }
+/// ```
+pub trait ContentType: Fields + Serialize + fmt::Debug + Send + Sync + 'static {
+    /// The message type name (`"Card"`): the envelope's `type` when a message
+    /// is built from this content, and the key of its decoder.
+    const TYPE_NAME: &'static str;
+}
+
+impl<T: ContentType> Content for T {
+    fn type_name(&self) -> &str {
+        T::TYPE_NAME
+    }
+
+    fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        rmp_serde::to_vec_named(self)
+            .map_err(|e| EncodeError { type_name: T::TYPE_NAME.into(), reason: e.to_string() })
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Content of a type this process does not know: its name and its data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynContent {
+    /// The message type name.
+    pub type_name: SharedStr,
+    /// The data, usually a [`DynValue::Record`].
+    pub value: DynValue,
+}
+
+impl DynContent {
+    /// Content of type `type_name` holding `value`.
+    pub fn new(type_name: impl Into<SharedStr>, value: DynValue) -> DynContent {
+        DynContent { type_name: type_name.into(), value }
+    }
+}
+
+impl Fields for DynContent {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        self.value.field(name)
+    }
+
+    fn field_names(&self) -> Vec<String> {
+        self.value.field_names()
+    }
+}
+
+impl Content for DynContent {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        rmp_serde::to_vec_named(&self.value).map_err(|e| EncodeError {
+            type_name: self.type_name.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// No content: the payload of acknowledgements and of signals that carry
+/// nothing but their type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Empty;
+
+impl ContentType for Empty {
+    const TYPE_NAME: &'static str = "Empty";
+}
+
+impl Fields for Empty {}
+
+/// A plain string as content, type name `"Text"`; its only field is `text`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Text(pub String);
+
+impl ContentType for Text {
+    const TYPE_NAME: &'static str = "Text";
+}
+
+impl Fields for Text {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        (name == "text").then_some(Value::Str(&self.0))
+    }
+
+    fn field_names(&self) -> Vec<String> {
+        vec!["text".to_owned()]
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(s.to_owned())
+    }
+}
+
+/// Content that could not be serialised.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot encode content of type {type_name}: {reason}")]
+pub struct EncodeError {
+    /// The content's type name.
+    pub type_name: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// Bytes that could not be decoded into content.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot decode content of type {type_name}: {reason}")]
+pub struct DecodeError {
+    /// The type name the bytes claimed.
+    pub type_name: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+type Decoder = fn(&[u8]) -> Result<ContentRef, DecodeError>;
+
+/// Type name → decoder, for the receiving side of a process boundary.
+///
+/// Types not registered decode to [`DynContent`], so a process can route and
+/// forward content it has no Rust type for.
+#[derive(Clone, Default)]
+pub struct ContentRegistry {
+    decoders: HashMap<SharedStr, Decoder>,
+}
+
+impl ContentRegistry {
+    /// An empty registry (every type decodes to [`DynContent`]).
+    pub fn new() -> ContentRegistry {
+        ContentRegistry::default()
+    }
+
+    /// Decode `T::TYPE_NAME` content into `T`. Registering a name again
+    /// replaces its decoder.
+    pub fn register<T: ContentType + DeserializeOwned>(&mut self) -> &mut ContentRegistry {
+        fn decode<T: ContentType + DeserializeOwned>(
+            bytes: &[u8],
+        ) -> Result<ContentRef, DecodeError> {
+            rmp_serde::from_slice::<T>(bytes)
+                .map(|v| Arc::new(v) as ContentRef)
+                .map_err(|e| DecodeError { type_name: T::TYPE_NAME.into(), reason: e.to_string() })
+        }
+        self.decoders.insert(SharedStr::from_static(T::TYPE_NAME), decode::<T>);
+        self
+    }
+
+    /// Whether `type_name` has a registered decoder.
+    pub fn knows(&self, type_name: &str) -> bool {
+        self.decoders.contains_key(type_name)
+    }
+
+    /// Decodes content of type `type_name` from `bytes` produced by
+    /// [`Content::encode`].
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the bytes do not hold a value of that type.
+    pub fn decode(&self, type_name: &str, bytes: &[u8]) -> Result<ContentRef, DecodeError> {
+        match self.decoders.get(type_name) {
+            Some(decode) => decode(bytes),
+            None => rmp_serde::from_slice::<DynValue>(bytes)
+                .map(|value| Arc::new(DynContent::new(type_name.to_owned(), value)) as ContentRef)
+                .map_err(|e| DecodeError {
+                    type_name: type_name.to_owned(),
+                    reason: e.to_string(),
+                }),
+        }
+    }
+}
+
+impl fmt::Debug for ContentRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.decoders.keys().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        f.debug_struct("ContentRegistry").field("types", &names).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::AsValue;
+
+    #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Card {
+        card: i64,
+        suit: Option<String>,
+    }
+
+    impl ContentType for Card {
+        const TYPE_NAME: &'static str = "Card";
+    }
+
+    impl Fields for Card {
+        fn field(&self, name: &str) -> Option<Value<'_>> {
+            match name {
+                "card" => self.card.as_value(),
+                "suit" => self.suit.as_value(),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn typed_content_downcasts_without_copying() {
+        let c: ContentRef = Arc::new(Card { card: 3, suit: None });
+        let shared = c.clone();
+        let a = c.downcast_ref::<Card>().unwrap();
+        let b = shared.downcast_ref::<Card>().unwrap();
+        assert!(std::ptr::eq(a, b));
+        assert!(c.downcast_ref::<Empty>().is_none());
+        assert_eq!(c.type_name(), "Card");
+    }
+
+    #[test]
+    fn registered_types_decode_to_their_rust_type() {
+        let mut reg = ContentRegistry::new();
+        reg.register::<Card>();
+        let bytes = Card { card: 9, suit: Some("spades".into()) }.encode().unwrap();
+        let c = reg.decode("Card", &bytes).unwrap();
+        assert_eq!(c.downcast_ref::<Card>(), Some(&Card { card: 9, suit: Some("spades".into()) }));
+    }
+
+    #[test]
+    fn unknown_types_decode_to_dynamic_content_with_readable_fields() {
+        let bytes = Card { card: 9, suit: Some("spades".into()) }.encode().unwrap();
+        let c = ContentRegistry::new().decode("Card", &bytes).unwrap();
+        assert!(c.is::<DynContent>());
+        assert_eq!(c.type_name(), "Card");
+        assert_eq!(c.at(&["card"]), Some(Value::Int(9)));
+        assert_eq!(c.at(&["suit"]), Some(Value::Str("spades")));
+        assert_eq!(c.at(&["card", "x"]), None);
+    }
+
+    #[test]
+    fn malformed_bytes_are_a_decode_error_naming_the_type() {
+        let mut reg = ContentRegistry::new();
+        reg.register::<Card>();
+        let err = reg.decode("Card", &[0xc1]).unwrap_err();
+        assert_eq!(err.type_name, "Card");
+    }
+}

@@ -1,0 +1,1100 @@
+//! The dispatcher: source IDs, listener registration, groups, sending,
+//! requests and replies, introspection and shutdown.
+//!
+//! # How a message flows
+//!
+//! 1. [`Dispatcher::send`] (or `request`, `request_group`, `send_sync`)
+//!    validates the envelope and assigns a message ID when the sender did not.
+//! 2. The destination is looked up in a read-mostly map (a `RwLock` read,
+//!    never held across an `.await`): a [`Route`] is either a local mailbox or
+//!    a remote [`Link`](crate::Link). A group is looked up the same way and
+//!    gives its members.
+//! 3. A local delivery is one send on the listener's unbounded channel; the
+//!    listener's task routes it with its table and runs the steps. The sender
+//!    does not wait for any of that.
+//! 4. A request carries a [`ReplySender`]; the executor answers through it,
+//!    right away, when an async handler finishes, or later by message ID
+//!    ([`Dispatcher::reply`]) when a handler deferred.
+//!
+//! Per-sender order holds because every message to one destination goes
+//! through the one channel of that destination, and a sender's sends are
+//! sequential. A synchronous send is the exception by design: it runs in the
+//! sender's thread at once (see [`Dispatcher::send_sync`]).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::content::{ContentRef, ContentType, Empty};
+use crate::error::{Error, GroupError, HandlerError, SyncError};
+use crate::id::{Id, MessageId, SharedStr};
+use crate::link::Link;
+use crate::listener::{Context, Delivery, Listener, ReplySender, SyncContext};
+use crate::message::{Envelope, InvalidMessage, Message};
+use crate::routing::Fired;
+
+/// The process's message dispatcher, or an independent one.
+///
+/// A cheap handle (`Clone` shares it). [`Dispatcher::global`] is the
+/// process-wide one; [`Dispatcher::new`] makes an independent dispatcher, for
+/// tests and embedders. Registering listeners needs a tokio runtime: each
+/// listener runs as a task of the runtime it was registered from.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, Message, Reply, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+///
+/// let dispatcher = Dispatcher::new();
+/// let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build()?;
+/// let echo = RoutedListener::builder(table)
+///     .handler("echo", |m: &Message| Ok(Reply::Content(m.content().clone())))
+///     .build()?;
+/// dispatcher.register("echo", Arc::new(echo))?;
+///
+/// let client = dispatcher.new_source();
+/// let reply = client.request(Message::new(Text::from("ping")).to("echo"), None).await?;
+/// assert_eq!(reply.content_as::<Text>().unwrap().0, "ping");
+/// dispatcher.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    routes: RwLock<HashMap<Id, Route>>,
+    groups: RwLock<HashMap<Id, Arc<[Member]>>>,
+    sources: Mutex<HashSet<Id>>,
+    next_source: AtomicI64,
+    next_message: AtomicI64,
+    deferred: Mutex<HashMap<MessageId, Deferred>>,
+    pending: AtomicUsize,
+    counters: CounterCells,
+    closed: AtomicBool,
+    /// Tasks of deregistered listeners still draining, for shutdown to stop.
+    retired: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Where a destination is served: the seam between local delivery and
+/// transports (see [`crate::link`]).
+#[derive(Clone)]
+pub(crate) enum Route {
+    Local(Arc<Mailbox>),
+    Remote(Arc<dyn Link>),
+}
+
+/// One member of a group: a local subscriber (by its destination ID) or a
+/// link serving the group in another process (by the link's name).
+#[derive(Clone)]
+pub(crate) struct Member {
+    pub(crate) id: Id,
+    pub(crate) route: Route,
+}
+
+pub(crate) struct Mailbox {
+    tx: mpsc::UnboundedSender<Delivery>,
+    listener: Arc<dyn Listener>,
+    state: Arc<MailboxState>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct MailboxState {
+    blocked: AtomicBool,
+}
+
+struct Deferred {
+    reply: ReplySender,
+    request: Envelope,
+    me: Option<Id>,
+    handler: SharedStr,
+}
+
+#[derive(Default)]
+struct CounterCells {
+    unrouted: AtomicU64,
+    dropped: AtomicU64,
+    undeliverable: AtomicU64,
+    handler_errors: AtomicU64,
+    timeouts: AtomicU64,
+}
+
+/// Counts of messages that did not end in a handler's reply, since the
+/// dispatcher was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// Messages no rule stopped and no `otherwise` caught.
+    pub unrouted: u64,
+    /// Messages dropped on purpose (`drop`, or a pre-filter).
+    pub dropped: u64,
+    /// Messages that could not be delivered (unknown destination, empty
+    /// group, closed queue, unbound forward).
+    pub undeliverable: u64,
+    /// Handler errors with nobody waiting to be told.
+    pub handler_errors: u64,
+    /// Requests that timed out.
+    pub timeouts: u64,
+}
+
+/// A queue of a registered listener, as introspection reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueInfo {
+    /// The listener's destination ID.
+    pub listener: Id,
+    /// The queue's name.
+    pub name: String,
+    /// Messages waiting in it.
+    pub depth: usize,
+}
+
+/// The state of a dispatcher at one moment: the original design's "active
+/// channels, awaited responses, registered listeners" checks.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Destination IDs of local listeners, sorted.
+    pub listeners: Vec<Id>,
+    /// Destination IDs served by remote links, with the link's name.
+    pub remote: Vec<(Id, String)>,
+    /// Groups and their members (local destination IDs, link names), sorted.
+    pub groups: Vec<(Id, Vec<Id>)>,
+    /// Registered source IDs, sorted.
+    pub sources: Vec<Id>,
+    /// Requests whose sender is still waiting for the reply.
+    pub pending_requests: usize,
+    /// Message IDs whose reply a handler deferred and nobody gave yet.
+    pub deferred: Vec<MessageId>,
+    /// Destinations held by an unanswered blocking message.
+    pub blocked: Vec<Id>,
+    /// Every queue of every local listener, with its depth.
+    pub queues: Vec<QueueInfo>,
+    /// Messages that did not end in a handler's reply.
+    pub counters: Counters,
+    /// Whether [`Dispatcher::shutdown`] was called.
+    pub shut_down: bool,
+}
+
+/// The results of a group request, one per member that answered.
+pub type GroupReplies = Vec<(Id, Message)>;
+
+thread_local! {
+    /// Listeners handling a synchronous send on this thread, innermost last.
+    static SYNC_STACK: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The address of a listener object, for the re-entrancy check.
+fn addr(l: &Arc<dyn Listener>) -> usize {
+    Arc::as_ptr(l) as *const () as usize
+}
+
+impl Default for Dispatcher {
+    fn default() -> Dispatcher {
+        Dispatcher::new()
+    }
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("listeners", &self.inner.routes.read().len())
+            .field("closed", &self.is_shut_down())
+            .finish()
+    }
+}
+
+impl Dispatcher {
+    /// An independent dispatcher, sharing nothing with any other.
+    pub fn new() -> Dispatcher {
+        Dispatcher {
+            inner: Arc::new(Inner {
+                routes: RwLock::new(HashMap::new()),
+                groups: RwLock::new(HashMap::new()),
+                sources: Mutex::new(HashSet::new()),
+                next_source: AtomicI64::new(1),
+                next_message: AtomicI64::new(1),
+                deferred: Mutex::new(HashMap::new()),
+                pending: AtomicUsize::new(0),
+                counters: CounterCells::default(),
+                closed: AtomicBool::new(false),
+                retired: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The process-wide dispatcher, created on first use.
+    pub fn global() -> &'static Dispatcher {
+        static GLOBAL: OnceLock<Dispatcher> = OnceLock::new();
+        GLOBAL.get_or_init(Dispatcher::new)
+    }
+
+    /// Whether two handles are the same dispatcher.
+    pub fn same(&self, other: &Dispatcher) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        if self.is_shut_down() { Err(Error::Shutdown) } else { Ok(()) }
+    }
+
+    // ---- sources ---------------------------------------------------------
+
+    /// A fresh, unique integer source ID (never one already registered).
+    pub fn new_source(&self) -> Source {
+        let mut sources = self.inner.sources.lock();
+        loop {
+            let id = Id::Int(self.inner.next_source.fetch_add(1, Ordering::Relaxed));
+            if sources.insert(id.clone()) {
+                return Source { id, dispatcher: self.clone() };
+            }
+        }
+    }
+
+    /// Registers a source ID chosen by the caller. Released when the returned
+    /// [`Source`] is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SourceTaken`] when the ID is registered already.
+    pub fn register_source(&self, id: impl Into<Id>) -> Result<Source, Error> {
+        let id = id.into();
+        if self.inner.sources.lock().insert(id.clone()) {
+            Ok(Source { id, dispatcher: self.clone() })
+        } else {
+            Err(Error::SourceTaken(id))
+        }
+    }
+
+    // ---- listeners and groups -------------------------------------------
+
+    /// Registers `listener` as destination `dest` and starts its task on the
+    /// current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DestinationTaken`], [`Error::NoRuntime`] outside a tokio
+    /// runtime, [`Error::Shutdown`].
+    pub fn register(&self, dest: impl Into<Id>, listener: Arc<dyn Listener>) -> Result<(), Error> {
+        self.check_open()?;
+        let dest = dest.into();
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let mut routes = self.inner.routes.write();
+        if routes.contains_key(&dest) {
+            return Err(Error::DestinationTaken(dest));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let state = Arc::new(MailboxState::default());
+        let task = runtime.spawn(run_mailbox(
+            Arc::downgrade(&self.inner),
+            dest.clone(),
+            listener.clone(),
+            rx,
+            state.clone(),
+        ));
+        let mailbox = Mailbox { tx, listener, state, task: Mutex::new(Some(task)) };
+        tracing::debug!(dest = %dest, "listener registered");
+        routes.insert(dest, Route::Local(Arc::new(mailbox)));
+        Ok(())
+    }
+
+    /// Removes destination `dest` (a local listener or a remote route) and
+    /// its group memberships. A local listener first handles the messages it
+    /// already accepted, then its queues close.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownDestination`] when nothing is registered as `dest`.
+    pub fn deregister(&self, dest: &Id) -> Result<(), Error> {
+        let route = self
+            .inner
+            .routes
+            .write()
+            .remove(dest)
+            .ok_or_else(|| Error::UnknownDestination(dest.clone()))?;
+        self.remove_member(|m| &m.id == dest && matches!(m.route, Route::Local(_)));
+        if let Route::Local(mailbox) = route {
+            if let Some(task) = mailbox.task.lock().take() {
+                let mut retired = self.inner.retired.lock();
+                retired.retain(|t| !t.is_finished());
+                retired.push(task);
+            }
+        }
+        tracing::debug!(dest = %dest, "listener deregistered");
+        Ok(())
+    }
+
+    pub(crate) fn remove_member(&self, mut gone: impl FnMut(&Member) -> bool) {
+        let mut groups = self.inner.groups.write();
+        for members in groups.values_mut() {
+            if members.iter().any(&mut gone) {
+                *members = members.iter().filter(|m| !gone(m)).cloned().collect();
+            }
+        }
+        groups.retain(|_, m| !m.is_empty());
+    }
+
+    /// Subscribes the local listener `dest` to `group`. Subscribing twice
+    /// changes nothing: a group message reaches each subscriber once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownDestination`] when `dest` is not a local listener.
+    pub fn subscribe(&self, dest: &Id, group: impl Into<Id>) -> Result<(), Error> {
+        let route = match self.inner.routes.read().get(dest) {
+            Some(r @ Route::Local(_)) => r.clone(),
+            _ => return Err(Error::UnknownDestination(dest.clone())),
+        };
+        self.add_member(group.into(), Member { id: dest.clone(), route });
+        Ok(())
+    }
+
+    pub(crate) fn add_member(&self, group: Id, member: Member) {
+        let mut groups = self.inner.groups.write();
+        let members = groups.entry(group).or_insert_with(|| Arc::from(Vec::new()));
+        if !members.iter().any(|m| m.id == member.id) {
+            *members = members.iter().cloned().chain(std::iter::once(member)).collect();
+        }
+    }
+
+    /// Unsubscribes `dest` from `group`; returns whether it was subscribed.
+    pub fn unsubscribe(&self, dest: &Id, group: &Id) -> bool {
+        let mut groups = self.inner.groups.write();
+        let Some(members) = groups.get_mut(group) else { return false };
+        let before = members.len();
+        *members = members.iter().filter(|m| &m.id != dest).cloned().collect();
+        let removed = members.len() != before;
+        if members.is_empty() {
+            groups.remove(group);
+        }
+        removed
+    }
+
+    pub(crate) fn insert_route(&self, dest: Id, route: Route) -> Result<(), Error> {
+        let mut routes = self.inner.routes.write();
+        if routes.contains_key(&dest) {
+            return Err(Error::DestinationTaken(dest));
+        }
+        routes.insert(dest, route);
+        Ok(())
+    }
+
+    pub(crate) fn remove_routes(&self, mut gone: impl FnMut(&Route) -> bool) {
+        self.inner.routes.write().retain(|_, r| !gone(r));
+    }
+
+    /// The local route of `dest`, if a local listener serves it.
+    pub(crate) fn local_route(&self, dest: &Id) -> Option<Route> {
+        match self.inner.routes.read().get(dest) {
+            Some(r @ Route::Local(_)) => Some(r.clone()),
+            _ => None,
+        }
+    }
+
+    /// The local members of `group`.
+    pub(crate) fn local_members(&self, group: &Id) -> Vec<Route> {
+        let groups = self.inner.groups.read();
+        let Some(members) = groups.get(group) else { return Vec::new() };
+        members
+            .iter()
+            .filter(|m| matches!(m.route, Route::Local(_)))
+            .map(|m| m.route.clone())
+            .collect()
+    }
+
+    /// Delivers to a route, reporting a failure through the reply slot.
+    pub(crate) fn deliver_local(&self, route: &Route, msg: Message, reply: ReplySender) {
+        if let Err((e, reply)) = self.deliver_route(route, msg, reply) {
+            reply.send(Err(e));
+        }
+    }
+
+    // ---- sending ---------------------------------------------------------
+
+    fn prepare(&self, msg: &mut Message) -> Result<MessageId, Error> {
+        msg.envelope().validate()?;
+        self.check_open()?;
+        let env = msg.envelope_mut();
+        if env.id.is_unset() {
+            env.id = MessageId(self.inner.next_message.fetch_add(1, Ordering::Relaxed));
+        }
+        Ok(env.id)
+    }
+
+    /// Sends a message and returns its ID without waiting for the recipient
+    /// to do anything. A `sync` message is handled at once as by
+    /// [`send_sync`](Self::send_sync) (its reply discarded).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for a malformed envelope; [`Error::UnknownDestination`]
+    /// or [`Error::NoSubscribers`] when nobody can take it (also counted);
+    /// [`Error::Shutdown`].
+    pub fn send(&self, mut msg: Message) -> Result<MessageId, Error> {
+        if msg.envelope().sync {
+            let id = self.prepare(&mut msg)?;
+            return self.send_sync(msg).map(|_| id);
+        }
+        let id = self.prepare(&mut msg)?;
+        tracing::trace!(id = %id, ty = %msg.ty(), "send");
+        if let Some(group) = msg.envelope().group.clone() {
+            let members = self.members(&group)?;
+            for m in members.iter() {
+                if let Err((e, _)) =
+                    self.deliver_route(&m.route, msg.clone(), ReplySender::unwanted())
+                {
+                    self.note_undeliverable(&msg, "group member gone");
+                    tracing::debug!(member = %m.id, error = %e, "group member gone");
+                }
+            }
+            return Ok(id);
+        }
+        let dest = msg.envelope().dest.clone().ok_or(InvalidMessage::NoDestination)?;
+        match self.deliver_to(&dest, msg, ReplySender::unwanted()) {
+            Ok(()) => Ok(id),
+            Err((e, _)) => Err(e),
+        }
+    }
+
+    fn members(&self, group: &Id) -> Result<Arc<[Member]>, Error> {
+        match self.inner.groups.read().get(group) {
+            Some(m) if !m.is_empty() => Ok(m.clone()),
+            _ => {
+                self.inner.counters.undeliverable.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(group = %group, "group message with no subscribers");
+                Err(Error::NoSubscribers(group.clone()))
+            }
+        }
+    }
+
+    /// Delivers to whatever serves `dest`; gives the reply slot back on failure.
+    pub(crate) fn deliver_to(
+        &self,
+        dest: &Id,
+        msg: Message,
+        reply: ReplySender,
+    ) -> Result<(), (Error, ReplySender)> {
+        let route = self.inner.routes.read().get(dest).cloned();
+        match route {
+            Some(route) => self.deliver_route(&route, msg, reply),
+            None => {
+                if self.is_shut_down() {
+                    return Err((Error::Shutdown, reply));
+                }
+                self.note_undeliverable(&msg, "unknown destination");
+                Err((Error::UnknownDestination(dest.clone()), reply))
+            }
+        }
+    }
+
+    fn deliver_route(
+        &self,
+        route: &Route,
+        msg: Message,
+        reply: ReplySender,
+    ) -> Result<(), (Error, ReplySender)> {
+        match route {
+            Route::Local(mb) => mb.tx.send(Delivery { message: msg, reply }).map_err(|e| {
+                let Delivery { message, reply } = e.0;
+                let err = if self.is_shut_down() {
+                    Error::Shutdown
+                } else {
+                    Error::UnknownDestination(message.envelope().dest.clone().unwrap_or(Id::Int(0)))
+                };
+                (err, reply)
+            }),
+            Route::Remote(link) => {
+                link.send(Delivery { message: msg, reply }).map_err(|(e, d)| (e, d.reply))
+            }
+        }
+    }
+
+    /// Sends a request and waits for its reply, at most `timeout` when given.
+    /// Sets `response_required`. A `sync` message is handled at once as by
+    /// [`send_sync`](Self::send_sync).
+    ///
+    /// # Errors
+    ///
+    /// Everything [`send`](Self::send) reports, and: [`Error::Timeout`];
+    /// [`Error::Handler`] when the handler failed; [`Error::Unrouted`] or
+    /// [`Error::Dropped`] when the listener's table sent it nowhere;
+    /// [`Error::NoReply`] when the listener went away; [`Error::Shutdown`];
+    /// [`Error::Invalid`] for a group message (use
+    /// [`request_group`](Self::request_group)).
+    pub async fn request(
+        &self,
+        mut msg: Message,
+        timeout: Option<Duration>,
+    ) -> Result<Message, Error> {
+        msg.envelope_mut().response_required = true;
+        if msg.envelope().group.is_some() {
+            msg.envelope().validate()?;
+            return Err(InvalidMessage::GroupNeedsGroupRequest.into());
+        }
+        if msg.envelope().sync {
+            return self.send_sync(msg);
+        }
+        let id = self.prepare(&mut msg)?;
+        let dest = msg.envelope().dest.clone().ok_or(InvalidMessage::NoDestination)?;
+        let (reply, rx) = ReplySender::oneshot(id);
+        let _pending = PendingGuard::new(&self.inner.pending);
+        tracing::trace!(id = %id, dest = %dest, "request");
+        self.deliver_to(&dest, msg, reply).map_err(|(e, _)| e)?;
+        let answer = match timeout {
+            None => rx.await,
+            Some(after) => match tokio::time::timeout(after, rx).await {
+                Ok(a) => a,
+                Err(_) => {
+                    self.inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                    // The deferred reply (if any) now has nobody to go to.
+                    self.inner.deferred.lock().retain(|k, d| *k != id || d.reply.is_wanted());
+                    return Err(Error::Timeout { id, after });
+                }
+            },
+        };
+        match answer {
+            Ok(Ok(m)) => Ok(m),
+            Ok(Err(e)) => Err(self.gone(e)),
+            Err(_) => Err(self.gone(Error::NoReply { id })),
+        }
+    }
+
+    /// A listener that went away because of shutdown reports `Shutdown`.
+    fn gone(&self, e: Error) -> Error {
+        match e {
+            Error::NoReply { .. } if self.is_shut_down() => Error::Shutdown,
+            e => e,
+        }
+    }
+
+    /// Sends a request to every member of the message's group and waits for
+    /// every reply (at most `timeout` in all).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Group`] listing every member that failed (members that did
+    /// not answer in time fail with [`Error::Timeout`]), and what
+    /// [`send`](Self::send) reports.
+    pub async fn request_group(
+        &self,
+        mut msg: Message,
+        timeout: Option<Duration>,
+    ) -> Result<GroupReplies, Error> {
+        msg.envelope_mut().response_required = true;
+        msg.envelope().validate()?;
+        let Some(group) = msg.envelope().group.clone() else {
+            return Err(InvalidMessage::NotAGroupMessage.into());
+        };
+        if msg.envelope().sync {
+            return self.sync_group(&group, msg);
+        }
+        let id = self.prepare(&mut msg)?;
+        let members = self.members(&group)?;
+        let (collector, done) = GroupCollector::new(members.len());
+        let _pending = PendingGuard::new(&self.inner.pending);
+        for m in members.iter() {
+            let reply = ReplySender::group(id, collector.clone(), m.id.clone());
+            if let Err((e, reply)) = self.deliver_route(&m.route, msg.clone(), reply) {
+                reply.send(Err(e));
+            }
+        }
+        let finished = match timeout {
+            None => done.await.is_ok(),
+            Some(after) => tokio::time::timeout(after, done).await.is_ok(),
+        };
+        let answers = std::mem::take(&mut collector.state.lock().answers);
+        let mut replies: Vec<(usize, Id, Message)> = Vec::with_capacity(answers.len());
+        let mut failures: Vec<(usize, Id, Error)> = Vec::new();
+        let position =
+            |member: &Id| members.iter().position(|m| &m.id == member).unwrap_or(usize::MAX);
+        for (member, answer) in answers {
+            let at = position(&member);
+            match answer {
+                Ok(m) => replies.push((at, member, m)),
+                Err(e) => failures.push((at, member, self.gone(e))),
+            }
+        }
+        if !finished {
+            let after = timeout.unwrap_or_default();
+            for (at, m) in members.iter().enumerate() {
+                let answered =
+                    replies.iter().any(|r| r.0 == at) || failures.iter().any(|f| f.0 == at);
+                if !answered {
+                    self.inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                    failures.push((at, m.id.clone(), Error::Timeout { id, after }));
+                }
+            }
+        }
+        replies.sort_by_key(|r| r.0);
+        failures.sort_by_key(|f| f.0);
+        if failures.is_empty() {
+            Ok(replies.into_iter().map(|(_, id, m)| (id, m)).collect())
+        } else {
+            Err(Error::Group(GroupError {
+                group,
+                succeeded: replies.len(),
+                failures: failures.into_iter().map(|(_, id, e)| (id, e)).collect(),
+            }))
+        }
+    }
+
+    /// Handles the message in the caller's thread, through the listener's
+    /// synchronous path, and returns the reply at once: the handler's content,
+    /// or an empty acknowledgement ([`Empty`]). A group message goes to each
+    /// member in turn; the result is then an acknowledgement or
+    /// [`Error::Group`].
+    ///
+    /// It does not wait behind messages already queued for the listener (that
+    /// would not be "at once"): only order among asynchronous sends is kept.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sync`] when it cannot be done synchronously: an `async`
+    /// handler ([`SyncError::AsyncHandler`]), a deferred reply, a remote
+    /// destination, a destination held by a blocking message, or a call from
+    /// inside the same listener's synchronous handling (which would
+    /// deadlock). Also the handler's error, unrouted and dropped messages,
+    /// and what [`send`](Self::send) reports.
+    pub fn send_sync(&self, mut msg: Message) -> Result<Message, Error> {
+        msg.envelope_mut().sync = true;
+        self.prepare(&mut msg)?;
+        if let Some(group) = msg.envelope().group.clone() {
+            let env = msg.envelope().clone();
+            self.sync_group(&group, msg)?;
+            return Ok(self.ack(&env, None));
+        }
+        let dest = msg.envelope().dest.clone().ok_or(InvalidMessage::NoDestination)?;
+        let env = msg.envelope().clone();
+        match self.sync_to(&dest, msg)? {
+            Some(reply) => Ok(reply),
+            None => Ok(self.ack(&env, Some(&dest))),
+        }
+    }
+
+    fn sync_group(&self, group: &Id, msg: Message) -> Result<GroupReplies, Error> {
+        let members = self.members(group)?;
+        let (mut ok, mut failures) = (Vec::new(), Vec::new());
+        for m in members.iter() {
+            let result = match &m.route {
+                Route::Local(mb) => self.sync_mailbox(mb, &m.id, msg.clone()),
+                Route::Remote(_) => Err(Error::Sync(SyncError::Remote)),
+            };
+            match result {
+                Ok(Some(r)) => ok.push((m.id.clone(), r)),
+                Ok(None) => ok.push((m.id.clone(), self.ack(msg.envelope(), Some(&m.id)))),
+                Err(e) => failures.push((m.id.clone(), e)),
+            }
+        }
+        if failures.is_empty() {
+            Ok(ok)
+        } else {
+            Err(Error::Group(GroupError { group: group.clone(), failures, succeeded: ok.len() }))
+        }
+    }
+
+    pub(crate) fn sync_to(&self, dest: &Id, msg: Message) -> Result<Option<Message>, Error> {
+        let route = self.inner.routes.read().get(dest).cloned();
+        match route {
+            None => {
+                self.note_undeliverable(&msg, "unknown destination");
+                Err(Error::UnknownDestination(dest.clone()))
+            }
+            Some(Route::Remote(_)) => Err(Error::Sync(SyncError::Remote)),
+            Some(Route::Local(mb)) => self.sync_mailbox(&mb, dest, msg),
+        }
+    }
+
+    fn sync_mailbox(
+        &self,
+        mb: &Mailbox,
+        dest: &Id,
+        msg: Message,
+    ) -> Result<Option<Message>, Error> {
+        if mb.state.blocked.load(Ordering::Acquire) {
+            return Err(Error::Sync(SyncError::Blocked));
+        }
+        let me = addr(&mb.listener);
+        let reentrant = SYNC_STACK.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.contains(&me) {
+                true
+            } else {
+                s.push(me);
+                false
+            }
+        });
+        if reentrant {
+            return Err(Error::Sync(SyncError::Reentrant));
+        }
+        // Pops even if the handler panics, so the thread stays usable.
+        struct Pop;
+        impl Drop for Pop {
+            fn drop(&mut self) {
+                SYNC_STACK.with(|s| s.borrow_mut().pop());
+            }
+        }
+        let _pop = Pop;
+        mb.listener.deliver_sync(msg, &SyncContext { dispatcher: self, me: Some(dest) })
+    }
+
+    // ---- replies -----------------------------------------------------------
+
+    /// Gives the reply a handler deferred ([`Reply::Defer`](crate::Reply::Defer))
+    /// for message `id`: content, or the handler's error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotDeferred`] when no deferred reply for `id` is outstanding.
+    pub fn reply(
+        &self,
+        id: MessageId,
+        answer: Result<ContentRef, HandlerError>,
+    ) -> Result<(), Error> {
+        let d = self.inner.deferred.lock().remove(&id).ok_or(Error::NotDeferred(id))?;
+        let answer = match answer {
+            Ok(content) => Ok(Message::reply_to(&d.request, content, d.me)),
+            Err(error) => Err(Error::Handler { handler: d.handler.to_string(), error }),
+        };
+        d.reply.send(answer);
+        Ok(())
+    }
+
+    /// [`reply`](Self::reply) with typed content.
+    ///
+    /// # Errors
+    ///
+    /// As [`reply`](Self::reply).
+    pub fn reply_with<T: ContentType>(&self, id: MessageId, content: T) -> Result<(), Error> {
+        self.reply(id, Ok(Arc::new(content)))
+    }
+
+    pub(crate) fn defer(
+        &self,
+        request: Envelope,
+        me: Option<Id>,
+        handler: SharedStr,
+        reply: ReplySender,
+    ) {
+        let id = request.id;
+        let mut deferred = self.inner.deferred.lock();
+        // A stale entry whose requester gave up does not block a new one.
+        if deferred.get(&id).is_some_and(|d| d.reply.is_wanted() || d.reply.holds()) {
+            drop(deferred);
+            reply.send(Err(Error::DuplicateDeferred(id)));
+            return;
+        }
+        tracing::debug!(id = %id, "reply deferred");
+        deferred.insert(id, Deferred { reply, request, me, handler });
+    }
+
+    /// The empty acknowledgement of `request`.
+    pub(crate) fn ack(&self, request: &Envelope, me: Option<&Id>) -> Message {
+        static EMPTY: OnceLock<ContentRef> = OnceLock::new();
+        let empty = EMPTY.get_or_init(|| Arc::new(Empty)).clone();
+        Message::reply_to(request, empty, me.cloned())
+    }
+
+    // ---- reporting -----------------------------------------------------------
+
+    pub(crate) fn note_unrouted(&self, msg: &Message, me: Option<&Id>) {
+        self.inner.counters.unrouted.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(id = %msg.id(), ty = %msg.ty(), listener = ?me, "message unrouted");
+    }
+
+    pub(crate) fn note_dropped(&self, id: MessageId, me: Option<&Id>, why: &'static str) {
+        self.inner.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(id = %id, listener = ?me, why, "message dropped");
+    }
+
+    pub(crate) fn note_undeliverable(&self, msg: &Message, why: &'static str) {
+        self.inner.counters.undeliverable.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(id = %msg.id(), ty = %msg.ty(), dest = ?msg.envelope().dest, why, "message undeliverable");
+    }
+
+    pub(crate) fn note_handler_error(
+        &self,
+        msg: &Message,
+        handler: &SharedStr,
+        error: &HandlerError,
+    ) {
+        self.inner.counters.handler_errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(id = %msg.id(), handler = %handler, error = %error, "handler failed with nobody to tell");
+    }
+
+    // ---- introspection and shutdown -----------------------------------------
+
+    /// The dispatcher's state now.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut s = Snapshot::default();
+        for (id, route) in self.inner.routes.read().iter() {
+            match route {
+                Route::Local(mb) => {
+                    s.listeners.push(id.clone());
+                    if mb.state.blocked.load(Ordering::Acquire) {
+                        s.blocked.push(id.clone());
+                    }
+                    for q in mb.listener.queues() {
+                        s.queues.push(QueueInfo {
+                            listener: id.clone(),
+                            name: q.name().to_owned(),
+                            depth: q.len(),
+                        });
+                    }
+                }
+                Route::Remote(link) => s.remote.push((id.clone(), link.name().to_owned())),
+            }
+        }
+        s.groups = self
+            .inner
+            .groups
+            .read()
+            .iter()
+            .map(|(g, ms)| (g.clone(), ms.iter().map(|m| m.id.clone()).collect()))
+            .collect();
+        s.sources = self.inner.sources.lock().iter().cloned().collect();
+        s.pending_requests = self.inner.pending.load(Ordering::Acquire);
+        s.deferred = self.inner.deferred.lock().keys().copied().collect();
+        let c = &self.inner.counters;
+        s.counters = Counters {
+            unrouted: c.unrouted.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            undeliverable: c.undeliverable.load(Ordering::Relaxed),
+            handler_errors: c.handler_errors.load(Ordering::Relaxed),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+        };
+        s.shut_down = self.is_shut_down();
+        s.listeners.sort();
+        s.remote.sort();
+        s.groups.sort_by(|a, b| a.0.cmp(&b.0));
+        s.sources.sort();
+        s.deferred.sort();
+        s.blocked.sort();
+        s
+    }
+
+    /// Stops everything: no more sends or registrations; every listener task
+    /// is stopped (work in progress is abandoned); every outstanding request
+    /// and deferred reply ends with [`Error::Shutdown`]; queues close. Returns
+    /// once the tasks are gone.
+    pub async fn shutdown(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        let routes = std::mem::take(&mut *self.inner.routes.write());
+        self.inner.groups.write().clear();
+        let mut tasks = std::mem::take(&mut *self.inner.retired.lock());
+        for route in routes.values() {
+            if let Route::Local(mb) = route {
+                mb.listener.close();
+                if let Some(t) = mb.task.lock().take() {
+                    tasks.push(t);
+                }
+            }
+        }
+        for t in &tasks {
+            t.abort();
+        }
+        drop(routes);
+        let deferred = std::mem::take(&mut *self.inner.deferred.lock());
+        for (_, d) in deferred {
+            d.reply.send(Err(Error::Shutdown));
+        }
+        for t in tasks {
+            // An aborted task ends at its next poll; a task that panicked has
+            // nothing left to clean up.
+            let _ = t.await;
+        }
+        tracing::debug!("dispatcher shut down");
+    }
+}
+
+/// Counts a request as pending for as long as its sender waits.
+struct PendingGuard<'a>(&'a AtomicUsize);
+
+impl<'a> PendingGuard<'a> {
+    fn new(n: &'a AtomicUsize) -> PendingGuard<'a> {
+        n.fetch_add(1, Ordering::AcqRel);
+        PendingGuard(n)
+    }
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Collects the replies of a group request.
+pub(crate) struct GroupCollector {
+    state: Mutex<GroupState>,
+}
+
+struct GroupState {
+    answers: Vec<(Id, Result<Message, Error>)>,
+    remaining: usize,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl GroupCollector {
+    fn new(members: usize) -> (Arc<GroupCollector>, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        let c = GroupCollector {
+            state: Mutex::new(GroupState {
+                answers: Vec::with_capacity(members),
+                remaining: members,
+                done: Some(tx),
+            }),
+        };
+        (Arc::new(c), rx)
+    }
+
+    pub(crate) fn report(&self, member: Id, answer: Result<Message, Error>) {
+        let mut s = self.state.lock();
+        s.answers.push((member, answer));
+        s.remaining = s.remaining.saturating_sub(1);
+        if s.remaining == 0 {
+            if let Some(done) = s.done.take() {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// A listener's task: takes deliveries in order, runs async work alongside,
+/// and holds later deliveries while a blocking message is unanswered.
+async fn run_mailbox(
+    dispatcher: Weak<Inner>,
+    me: Id,
+    listener: Arc<dyn Listener>,
+    mut rx: mpsc::UnboundedReceiver<Delivery>,
+    state: Arc<MailboxState>,
+) {
+    let mut inflight: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
+    let mut pool: Vec<Fired> = Vec::new();
+    let mut held: Option<oneshot::Receiver<()>> = None;
+    loop {
+        tokio::select! {
+            biased;
+            Some(()) = inflight.next(), if !inflight.is_empty() => {}
+            _ = released(&mut held), if held.is_some() => {
+                held = None;
+                state.blocked.store(false, Ordering::Release);
+            }
+            next = rx.recv(), if held.is_none() => {
+                let Some(mut delivery) = next else { break };
+                let Some(inner) = dispatcher.upgrade() else { break };
+                let dispatcher = Dispatcher { inner };
+                if delivery.message.envelope().blocking {
+                    let (tx, rx) = oneshot::channel();
+                    delivery.reply.hold(tx);
+                    held = Some(rx);
+                    state.blocked.store(true, Ordering::Release);
+                }
+                let mut cx = Context { dispatcher: &dispatcher, me: Some(&me), inflight: &mut inflight, pool: &mut pool };
+                listener.deliver(delivery, &mut cx);
+            }
+        }
+    }
+    while inflight.next().await.is_some() {}
+    listener.close();
+}
+
+/// Resolves when the blocking message being held is answered.
+async fn released(held: &mut Option<oneshot::Receiver<()>>) {
+    match held {
+        // The sender half is never sent on, only dropped: either result means "answered".
+        Some(rx) => {
+            let _ = rx.await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// A client of the dispatcher with a registered source ID, which it puts on
+/// every message it sends (unless the message names another source).
+/// Dropping it releases the ID.
+#[derive(Debug)]
+pub struct Source {
+    id: Id,
+    dispatcher: Dispatcher,
+}
+
+impl Source {
+    /// The source ID.
+    pub fn id(&self) -> &Id {
+        &self.id
+    }
+
+    /// The dispatcher.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    fn stamp(&self, mut msg: Message) -> Message {
+        let env = msg.envelope_mut();
+        if env.source.is_none() {
+            env.source = Some(self.id.clone());
+        }
+        msg
+    }
+
+    /// [`Dispatcher::send`] from this source.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::send`].
+    pub fn send(&self, msg: Message) -> Result<MessageId, Error> {
+        self.dispatcher.send(self.stamp(msg))
+    }
+
+    /// [`Dispatcher::request`] from this source.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::request`].
+    pub async fn request(&self, msg: Message, timeout: Option<Duration>) -> Result<Message, Error> {
+        self.dispatcher.request(self.stamp(msg), timeout).await
+    }
+
+    /// [`Dispatcher::request_group`] from this source.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::request_group`].
+    pub async fn request_group(
+        &self,
+        msg: Message,
+        timeout: Option<Duration>,
+    ) -> Result<GroupReplies, Error> {
+        self.dispatcher.request_group(self.stamp(msg), timeout).await
+    }
+
+    /// [`Dispatcher::send_sync`] from this source.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::send_sync`].
+    pub fn send_sync(&self, msg: Message) -> Result<Message, Error> {
+        self.dispatcher.send_sync(self.stamp(msg))
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        self.dispatcher.inner.sources.lock().remove(&self.id);
+    }
+}

@@ -1,0 +1,156 @@
+//! Named queues: where a `queue name` action puts messages for client code
+//! to take, with async receive and timeouts.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::id::SharedStr;
+use crate::message::Message;
+
+/// A listener's named queue. Cloning gives another handle to the same queue;
+/// any number of consumers may take from it (each message goes to one).
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: SharedStr,
+    items: Mutex<VecDeque<Message>>,
+    notify: Notify,
+    closed: AtomicBool,
+}
+
+impl Queue {
+    /// An empty, open queue called `name`.
+    pub fn new(name: impl Into<SharedStr>) -> Queue {
+        Queue {
+            inner: Arc::new(Inner {
+                name: name.into(),
+                items: Mutex::new(VecDeque::new()),
+                notify: Notify::new(),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Appends a message and wakes one waiting consumer. A closed queue
+    /// refuses it and returns it.
+    ///
+    /// # Errors
+    ///
+    /// The message itself, when the queue is closed.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused message goes back unboxed; refusal is the rare path"
+    )]
+    pub fn push(&self, msg: Message) -> Result<(), Message> {
+        if self.is_closed() {
+            return Err(msg);
+        }
+        self.inner.items.lock().push_back(msg);
+        // `notify_one` stores a permit when nobody waits, so a consumer that
+        // checks the queue and then waits cannot miss this message.
+        self.inner.notify.notify_one();
+        Ok(())
+    }
+
+    /// Takes the oldest message, if any, without waiting.
+    pub fn try_recv(&self) -> Option<Message> {
+        self.inner.items.lock().pop_front()
+    }
+
+    /// Waits for the oldest message. `None` once the queue is closed and empty
+    /// (its listener was deregistered or the dispatcher shut down).
+    pub async fn recv(&self) -> Option<Message> {
+        loop {
+            if let Some(m) = self.try_recv() {
+                return Some(m);
+            }
+            if self.is_closed() {
+                return None;
+            }
+            self.inner.notify.notified().await;
+        }
+    }
+
+    /// [`recv`](Self::recv) with a time limit: `None` when nothing arrives in time.
+    pub async fn recv_timeout(&self, timeout: Duration) -> Option<Message> {
+        tokio::time::timeout(timeout, self.recv()).await.ok().flatten()
+    }
+
+    /// Takes every message now in the queue.
+    pub fn drain(&self) -> Vec<Message> {
+        self.inner.items.lock().drain(..).collect()
+    }
+
+    /// The number of messages waiting.
+    pub fn len(&self) -> usize {
+        self.inner.items.lock().len()
+    }
+
+    /// Whether no message is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Closes the queue: no more pushes; consumers take what is left, then
+    /// get `None`.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.notify.notify_waiters();
+        // A consumer between its emptiness check and its wait is woken by the
+        // stored permit.
+        self.inner.notify.notify_one();
+    }
+
+    /// Whether the queue is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").field("name", &self.name()).field("len", &self.len()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Empty;
+
+    #[tokio::test(start_paused = true)]
+    async fn recv_waits_for_a_push_and_times_out_when_none_comes() {
+        let q = Queue::new("hand");
+        assert!(q.recv_timeout(Duration::from_millis(50)).await.is_none());
+        let q2 = q.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            q2.push(Message::new(Empty).to(1).with_id(5)).unwrap();
+        });
+        let m = q.recv_timeout(Duration::from_secs(1)).await.unwrap();
+        assert_eq!(m.id().get(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_closed_queue_hands_out_what_is_left_then_ends() {
+        let q = Queue::new("hand");
+        q.push(Message::new(Empty).to(1)).unwrap();
+        q.close();
+        assert!(q.push(Message::new(Empty).to(1)).is_err());
+        assert!(q.recv().await.is_some());
+        assert!(q.recv().await.is_none());
+    }
+}

@@ -1,0 +1,510 @@
+//! [`RoutedListener`]: the one executor of routing steps, shared by the
+//! builder's tables, the interpreter and generated code.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use futures::future::BoxFuture;
+
+use crate::dispatcher::Dispatcher;
+use crate::error::{Error, SyncError};
+use crate::id::{Id, SharedStr};
+use crate::listener::{
+    Context, Delivery, HandlerResult, Handlers, Hooks, Listener, NoHooks, Outcome, Queue, Reply,
+    ReplySender, SyncContext,
+};
+use crate::message::Message;
+use crate::routing::{BuildError, End, Fired, Matcher, Step};
+
+/// Where a `forward` action hands a message.
+#[derive(Clone)]
+pub enum ForwardTarget {
+    /// A listener object, registered or not (chaining).
+    Listener(Arc<dyn Listener>),
+    /// Whatever serves this destination ID at the dispatcher when the
+    /// message is forwarded (a local listener or a remote link).
+    Destination(Id),
+}
+
+impl std::fmt::Debug for ForwardTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForwardTarget::Listener(_) => f.write_str("Listener(..)"),
+            ForwardTarget::Destination(id) => write!(f, "Destination({id})"),
+        }
+    }
+}
+
+impl<L: Listener> From<Arc<L>> for ForwardTarget {
+    fn from(l: Arc<L>) -> ForwardTarget {
+        ForwardTarget::Listener(l)
+    }
+}
+
+impl From<Id> for ForwardTarget {
+    fn from(id: Id) -> ForwardTarget {
+        ForwardTarget::Destination(id)
+    }
+}
+
+/// A listener that routes with a [`Matcher`] and runs the fired steps.
+///
+/// The executor's rules, on top of the matcher's:
+///
+/// * Steps run in order. `call` runs a synchronous handler right away;
+///   `call async` starts an asynchronous one that runs concurrently with the
+///   listener's later messages; `queue` pushes a copy (a cheap clone) onto a
+///   named [`Queue`]; `forward` hands the message to a chained listener or a
+///   destination; `drop` counts and traces it.
+/// * The reply is the result of the first step that can produce one: a
+///   `call`, `call async` or `forward` (the target's reply). A handler error
+///   reaches the sender as [`Error::Handler`]; [`Reply::Defer`] parks the
+///   reply until [`Dispatcher::reply`].
+/// * When no step produced the reply: a queued message is acknowledged with
+///   an empty reply; a dropped one is answered [`Error::Dropped`]; an
+///   unrouted one [`Error::Unrouted`].
+/// * An unrouted message (nothing stopped the search, no `otherwise`) is
+///   always counted and traced, even when a `continue` rule's call answered it.
+pub struct RoutedListener<M, H, K = NoHooks> {
+    matcher: M,
+    handlers: H,
+    hooks: K,
+    queues: Box<[Queue]>,
+    forwards: Box<[OnceLock<ForwardTarget>]>,
+    hits: Box<[AtomicU64]>,
+}
+
+impl<M: Matcher, H: Handlers> RoutedListener<M, H, NoHooks> {
+    /// A listener routing with `matcher` to `handlers`. Its queues are created
+    /// from the matcher's layout; forward targets are bound with
+    /// [`bind_forward`](Self::bind_forward).
+    pub fn new(matcher: M, handlers: H) -> RoutedListener<M, H, NoHooks> {
+        RoutedListener::with_hooks(matcher, handlers, NoHooks)
+    }
+}
+
+impl<M: Matcher> RoutedListener<M, FnHandlers, NoHooks> {
+    /// Starts a listener over `matcher` whose handlers are closures.
+    pub fn builder(matcher: M) -> ListenerBuilder<M, NoHooks> {
+        ListenerBuilder { matcher, handlers: HashMap::new(), forwards: Vec::new(), hooks: NoHooks }
+    }
+}
+
+impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
+    /// A listener with custom [`Hooks`].
+    pub fn with_hooks(matcher: M, handlers: H, hooks: K) -> RoutedListener<M, H, K> {
+        let layout = matcher.layout();
+        let queues = layout.queues.iter().map(|n| Queue::new(n.clone())).collect();
+        let forwards = layout.forwards.iter().map(|_| OnceLock::new()).collect();
+        let hits = layout.rules.iter().map(|_| AtomicU64::new(0)).collect();
+        RoutedListener { matcher, handlers, hooks, queues, forwards, hits }
+    }
+
+    /// Binds the forward target `name` of the routing table.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::UnknownForward`] when the table never forwards to `name`,
+    /// [`BuildError::ForwardAlreadyBound`] when it is bound already.
+    pub fn bind_forward(
+        &self,
+        name: &str,
+        target: impl Into<ForwardTarget>,
+    ) -> Result<(), BuildError> {
+        let i = self
+            .matcher
+            .layout()
+            .forward(name)
+            .ok_or_else(|| BuildError::UnknownForward(name.into()))?;
+        self.forwards[i]
+            .set(target.into())
+            .map_err(|_| BuildError::ForwardAlreadyBound(name.into()))
+    }
+
+    /// The queue `name`, to take messages from.
+    pub fn queue(&self, name: &str) -> Option<Queue> {
+        self.matcher.layout().queue(name).map(|i| self.queues[i].clone())
+    }
+
+    /// The matcher.
+    pub fn matcher(&self) -> &M {
+        &self.matcher
+    }
+
+    /// The handlers.
+    pub fn handlers(&self) -> &H {
+        &self.handlers
+    }
+
+    /// How many messages each rule matched, by rule name, in rule order.
+    pub fn rule_hits(&self) -> Vec<(SharedStr, u64)> {
+        let names = &self.matcher.layout().rules;
+        names
+            .iter()
+            .zip(self.hits.iter())
+            .map(|(n, h)| (n.clone(), h.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    fn handler_name(&self, h: usize) -> SharedStr {
+        self.matcher.layout().handlers.get(h).map(|s| s.name.clone()).unwrap_or_else(|| "?".into())
+    }
+
+    fn count_hits(&self, fired: &Fired) {
+        for &r in fired.rules() {
+            if let Some(h) = self.hits.get(r) {
+                h.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn forward_target(&self, f: usize) -> Result<&ForwardTarget, Error> {
+        self.forwards.get(f).and_then(OnceLock::get).ok_or_else(|| {
+            let name =
+                self.matcher.layout().forwards.get(f).map(|n| n.to_string()).unwrap_or_default();
+            Error::UnboundForward(name)
+        })
+    }
+
+    fn post(&self, msg: &Message, fired: &Fired, filtered: bool) {
+        self.hooks.post_filter(msg, &Outcome { layout: self.matcher.layout(), fired, filtered });
+    }
+}
+
+fn label(me: Option<&Id>) -> String {
+    me.map_or_else(|| "(chained)".to_owned(), Id::to_string)
+}
+
+/// Turns a handler's result into the reply (or a deferral).
+fn finish(
+    reply: Option<ReplySender>,
+    result: HandlerResult,
+    handler: &SharedStr,
+    msg: &Message,
+    d: &Dispatcher,
+    me: Option<&Id>,
+) {
+    match (result, reply) {
+        (Ok(Reply::Defer), Some(rs)) if rs.is_wanted() || rs.holds() => {
+            d.defer(msg.envelope().clone(), me.cloned(), handler.clone(), rs);
+        }
+        (Ok(Reply::Content(c)), Some(rs)) => {
+            rs.send(Ok(Message::reply_to(msg.envelope(), c, me.cloned())))
+        }
+        (Ok(Reply::Empty), Some(rs)) => rs.send(Ok(d.ack(msg.envelope(), me))),
+        (Ok(_), _) => {}
+        (Err(error), Some(rs)) if rs.is_wanted() => {
+            rs.send(Err(Error::Handler { handler: handler.to_string(), error }));
+        }
+        (Err(error), _) => d.note_handler_error(msg, handler, &error),
+    }
+}
+
+impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
+    fn deliver(&self, delivery: Delivery, cx: &mut Context<'_>) {
+        let Delivery { message, reply } = delivery;
+        let id = message.id();
+        let Some(msg) = self.hooks.pre_filter(message) else {
+            cx.dispatcher.note_dropped(id, cx.me, "pre-filter");
+            reply.send(Err(Error::Dropped { id, listener: label(cx.me) }));
+            return;
+        };
+        let mut fired = cx.take_fired();
+        self.matcher.route(&msg, &mut fired);
+        self.count_hits(&fired);
+        let mut reply = Some(reply);
+        let (mut queued, mut dropped) = (false, false);
+        for &step in fired.steps() {
+            match step {
+                Step::Call(h) => {
+                    let result = self.handlers.call(h, &msg);
+                    finish(reply.take(), result, &self.handler_name(h), &msg, cx.dispatcher, cx.me);
+                }
+                Step::CallAsync(h) => {
+                    let work = self.handlers.call_async(h, msg.clone());
+                    let (rs, name, m) = (reply.take(), self.handler_name(h), msg.clone());
+                    let (d, me) = (cx.dispatcher.clone(), cx.me.cloned());
+                    cx.spawn(async move {
+                        let result = work.await;
+                        finish(rs, result, &name, &m, &d, me.as_ref());
+                    });
+                }
+                Step::Queue(q) => {
+                    queued = true;
+                    if let Some(queue) = self.queues.get(q) {
+                        if queue.push(msg.clone()).is_err() {
+                            cx.dispatcher.note_undeliverable(&msg, "queue closed");
+                        }
+                    }
+                }
+                Step::Forward(f) => {
+                    let rs = reply.take().unwrap_or_else(ReplySender::unwanted);
+                    match self.forward_target(f) {
+                        Ok(ForwardTarget::Listener(l)) => {
+                            l.deliver(Delivery { message: msg.clone(), reply: rs }, cx);
+                        }
+                        Ok(ForwardTarget::Destination(id)) => {
+                            if let Err((e, rs)) = cx.dispatcher.deliver_to(id, msg.clone(), rs) {
+                                cx.dispatcher.note_undeliverable(&msg, "forward destination");
+                                rs.send(Err(e));
+                            }
+                        }
+                        Err(e) => {
+                            cx.dispatcher.note_undeliverable(&msg, "unbound forward");
+                            rs.send(Err(e));
+                        }
+                    }
+                }
+                Step::Drop => {
+                    dropped = true;
+                    cx.dispatcher.note_dropped(msg.id(), cx.me, "drop action");
+                }
+            }
+        }
+        let unrouted = fired.end() == End::Unrouted;
+        if unrouted {
+            cx.dispatcher.note_unrouted(&msg, cx.me);
+        }
+        if let Some(rs) = reply {
+            let (id, listener) = (msg.id(), label(cx.me));
+            if queued {
+                rs.send(Ok(cx.dispatcher.ack(msg.envelope(), cx.me)));
+            } else if dropped {
+                rs.send(Err(Error::Dropped { id, listener }));
+            } else {
+                rs.send(Err(Error::Unrouted { id, ty: msg.ty().to_owned(), listener }));
+            }
+        }
+        self.post(&msg, &fired, false);
+        cx.give_back(fired);
+    }
+
+    fn deliver_sync(
+        &self,
+        message: Message,
+        cx: &SyncContext<'_>,
+    ) -> Result<Option<Message>, Error> {
+        let id = message.id();
+        let Some(msg) = self.hooks.pre_filter(message) else {
+            cx.dispatcher.note_dropped(id, cx.me, "pre-filter");
+            return Err(Error::Dropped { id, listener: label(cx.me) });
+        };
+        let mut fired = Fired::new();
+        self.matcher.route(&msg, &mut fired);
+        // Refuse before running anything: half-handling a message and then
+        // failing would be worse than not handling it.
+        if let Some(&Step::CallAsync(h)) =
+            fired.steps().iter().find(|s| matches!(s, Step::CallAsync(_)))
+        {
+            return Err(Error::Sync(SyncError::AsyncHandler(self.handler_name(h).to_string())));
+        }
+        self.count_hits(&fired);
+        let mut answer: Option<Result<Option<Message>, Error>> = None;
+        let (mut queued, mut dropped) = (false, false);
+        for &step in fired.steps() {
+            match step {
+                Step::Call(h) => {
+                    let result = self.handlers.call(h, &msg);
+                    let name = self.handler_name(h);
+                    let this = match result {
+                        Ok(Reply::Content(c)) => {
+                            Ok(Some(Message::reply_to(msg.envelope(), c, cx.me.cloned())))
+                        }
+                        Ok(Reply::Empty) => Ok(None),
+                        Ok(Reply::Defer) => Err(Error::Sync(SyncError::Deferred)),
+                        Err(error) => Err(Error::Handler { handler: name.to_string(), error }),
+                    };
+                    if answer.is_none() {
+                        answer = Some(this);
+                    } else if let Err(Error::Handler { error, .. }) = this {
+                        cx.dispatcher.note_handler_error(&msg, &name, &error);
+                    }
+                }
+                Step::CallAsync(_) => {}
+                Step::Queue(q) => {
+                    queued = true;
+                    if let Some(queue) = self.queues.get(q) {
+                        if queue.push(msg.clone()).is_err() {
+                            cx.dispatcher.note_undeliverable(&msg, "queue closed");
+                        }
+                    }
+                }
+                Step::Forward(f) => {
+                    let this = match self.forward_target(f) {
+                        Ok(ForwardTarget::Listener(l)) => l.deliver_sync(msg.clone(), cx),
+                        Ok(ForwardTarget::Destination(id)) => {
+                            cx.dispatcher.sync_to(id, msg.clone())
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if answer.is_none() {
+                        answer = Some(this);
+                    }
+                }
+                Step::Drop => {
+                    dropped = true;
+                    cx.dispatcher.note_dropped(msg.id(), cx.me, "drop action");
+                }
+            }
+        }
+        if fired.end() == End::Unrouted {
+            cx.dispatcher.note_unrouted(&msg, cx.me);
+        }
+        self.post(&msg, &fired, false);
+        let (id, listener) = (msg.id(), label(cx.me));
+        match answer {
+            Some(a) => a,
+            None if queued => Ok(None),
+            None if dropped => Err(Error::Dropped { id, listener }),
+            None => Err(Error::Unrouted { id, ty: msg.ty().to_owned(), listener }),
+        }
+    }
+
+    fn queues(&self) -> Vec<Queue> {
+        self.queues.to_vec()
+    }
+}
+
+type SyncFn = Box<dyn Fn(&Message) -> HandlerResult + Send + Sync>;
+type AsyncFn = Box<dyn Fn(Message) -> BoxFuture<'static, HandlerResult> + Send + Sync>;
+
+enum HandlerFn {
+    Sync(SyncFn),
+    Async(AsyncFn),
+}
+
+/// Handlers given as closures, by the names the routing table calls.
+pub struct FnHandlers {
+    slots: Box<[HandlerFn]>,
+}
+
+impl Handlers for FnHandlers {
+    fn call(&self, handler: usize, message: &Message) -> HandlerResult {
+        match self.slots.get(handler) {
+            Some(HandlerFn::Sync(f)) => f(message),
+            _ => Err(crate::error::HandlerError::new(format!(
+                "handler #{handler} is not a synchronous handler"
+            ))),
+        }
+    }
+
+    fn call_async(&self, handler: usize, message: Message) -> BoxFuture<'static, HandlerResult> {
+        match self.slots.get(handler) {
+            Some(HandlerFn::Async(f)) => f(message),
+            _ => Box::pin(std::future::ready(Err(crate::error::HandlerError::new(format!(
+                "handler #{handler} is not an asynchronous handler"
+            ))))),
+        }
+    }
+}
+
+/// Builds a [`RoutedListener`] whose handlers are closures.
+///
+/// ```
+/// use dispatchio_core::{Message, Reply, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+///
+/// let table = RoutingTable::builder()
+///     .rule("hello", Cond::type_is("Text"), [Action::call("greet")])
+///     .otherwise([Action::queue("inbox")])
+///     .build()?;
+/// let listener = RoutedListener::builder(table)
+///     .handler("greet", |m: &Message| Ok(Reply::with(Text(format!("hello, {}", m.content_as::<Text>().unwrap().0)))))
+///     .build()?;
+/// # let _ = listener;
+/// # Ok::<(), dispatchio_core::routing::BuildError>(())
+/// ```
+pub struct ListenerBuilder<M, K> {
+    matcher: M,
+    handlers: HashMap<SharedStr, HandlerFn>,
+    forwards: Vec<(SharedStr, ForwardTarget)>,
+    hooks: K,
+}
+
+impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
+    /// Provides synchronous handler `name`.
+    pub fn handler(
+        mut self,
+        name: impl Into<SharedStr>,
+        f: impl Fn(&Message) -> HandlerResult + Send + Sync + 'static,
+    ) -> ListenerBuilder<M, K> {
+        self.handlers.insert(name.into(), HandlerFn::Sync(Box::new(f)));
+        self
+    }
+
+    /// Provides asynchronous handler `name`.
+    pub fn async_handler<F, Fut>(
+        mut self,
+        name: impl Into<SharedStr>,
+        f: F,
+    ) -> ListenerBuilder<M, K>
+    where
+        F: Fn(Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        self.handlers.insert(name.into(), HandlerFn::Async(Box::new(move |m| Box::pin(f(m)))));
+        self
+    }
+
+    /// Binds forward target `name`.
+    pub fn forward(
+        mut self,
+        name: impl Into<SharedStr>,
+        target: impl Into<ForwardTarget>,
+    ) -> ListenerBuilder<M, K> {
+        self.forwards.push((name.into(), target.into()));
+        self
+    }
+
+    /// Uses `hooks` as pre- and post-filters.
+    pub fn hooks<K2: Hooks>(self, hooks: K2) -> ListenerBuilder<M, K2> {
+        ListenerBuilder {
+            matcher: self.matcher,
+            handlers: self.handlers,
+            forwards: self.forwards,
+            hooks,
+        }
+    }
+
+    /// Checks that every handler the table calls is provided, with the kind
+    /// it is called with, and that nothing else is.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::MissingHandler`], [`BuildError::UnknownHandler`],
+    /// [`BuildError::HandlerKindMismatch`], [`BuildError::UnknownForward`]
+    /// or [`BuildError::ForwardAlreadyBound`].
+    pub fn build(mut self) -> Result<RoutedListener<M, FnHandlers, K>, BuildError> {
+        let layout = self.matcher.layout();
+        let mut slots = Vec::with_capacity(layout.handlers.len());
+        for slot in &layout.handlers {
+            let f = self
+                .handlers
+                .remove(&slot.name)
+                .ok_or_else(|| BuildError::MissingHandler(slot.name.to_string()))?;
+            let provided_async = matches!(f, HandlerFn::Async(_));
+            if provided_async != slot.is_async {
+                let kind = |a: bool| if a { "async" } else { "sync" };
+                return Err(BuildError::HandlerKindMismatch {
+                    name: slot.name.to_string(),
+                    declared: kind(slot.is_async),
+                    provided: kind(provided_async),
+                });
+            }
+            slots.push(f);
+        }
+        if let Some(name) = self.handlers.keys().next() {
+            return Err(BuildError::UnknownHandler(name.to_string()));
+        }
+        let listener = RoutedListener::with_hooks(
+            self.matcher,
+            FnHandlers { slots: slots.into() },
+            self.hooks,
+        );
+        for (name, target) in self.forwards {
+            listener.bind_forward(&name, target)?;
+        }
+        Ok(listener)
+    }
+}

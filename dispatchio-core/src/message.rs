@@ -1,0 +1,278 @@
+//! Messages: an [`Envelope`] (every field of the original design but the
+//! content) and the shared [`ContentRef`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::content::{Content, ContentRef, ContentType};
+use crate::id::{Id, MessageId, SharedStr};
+
+/// Everything about a message except its content.
+///
+/// Routing conditions on `type`, `id`, `source`, `dest`, `group` and the four
+/// flags read these fields. Build one through [`Message::new`] and the
+/// builder-style methods of [`Message`]; the fields are public for reading
+/// and for transports that rebuild envelopes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Envelope {
+    /// The message type: a human-readable name, usually the content's type name.
+    pub ty: SharedStr,
+    /// The message ID; [`MessageId::UNSET`] until the dispatcher assigns one.
+    pub id: MessageId,
+    /// Where the message comes from.
+    pub source: Option<Id>,
+    /// The one listener it goes to (exclusive with `group`).
+    pub dest: Option<Id>,
+    /// The group whose every subscriber it goes to (exclusive with `dest`).
+    pub group: Option<Id>,
+    /// The sender expects a reply.
+    pub response_required: bool,
+    /// This is a reply to the message with the same ID.
+    pub is_response: bool,
+    /// Must be delivered and answered synchronously, or fail.
+    pub sync: bool,
+    /// Later messages to the same destination wait until this one is answered.
+    pub blocking: bool,
+}
+
+impl Envelope {
+    /// An envelope of type `ty` with no IDs and every flag false.
+    pub fn new(ty: impl Into<SharedStr>) -> Envelope {
+        Envelope {
+            ty: ty.into(),
+            id: MessageId::UNSET,
+            source: None,
+            dest: None,
+            group: None,
+            response_required: false,
+            is_response: false,
+            sync: false,
+            blocking: false,
+        }
+    }
+
+    /// Checks the combinations the design forbids.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidMessage`] naming the offending combination.
+    pub fn validate(&self) -> Result<(), InvalidMessage> {
+        if self.dest.is_some() && self.group.is_some() {
+            return Err(InvalidMessage::DestAndGroup);
+        }
+        if self.dest.is_none() && self.group.is_none() {
+            return Err(InvalidMessage::NoDestination);
+        }
+        if self.is_response && self.response_required {
+            return Err(InvalidMessage::ResponseRequiresResponse);
+        }
+        if self.sync && self.blocking {
+            return Err(InvalidMessage::SyncAndBlocking);
+        }
+        Ok(())
+    }
+}
+
+/// Why a message was refused before it was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidMessage {
+    /// Both a destination and a group are set.
+    #[error("a message goes to a destination or to a group, not both")]
+    DestAndGroup,
+    /// Neither a destination nor a group is set.
+    #[error("a message needs a destination or a group")]
+    NoDestination,
+    /// A response that also asks for a response.
+    #[error("a response cannot itself require a response")]
+    ResponseRequiresResponse,
+    /// `sync` and `blocking` together: a synchronous message is answered at
+    /// once, so there is nothing for later messages to wait behind.
+    #[error("a message cannot be both synchronous and blocking")]
+    SyncAndBlocking,
+    /// A group message given to a call that expects one reply.
+    #[error("a group message has one reply per subscriber: use request_group")]
+    GroupNeedsGroupRequest,
+    /// A destination message given to a call that expects a group.
+    #[error("request_group needs a group message")]
+    NotAGroupMessage,
+}
+
+/// A message: its envelope and its shared content.
+///
+/// Cloning is cheap (reference counts and small copies); the content is never
+/// copied or serialised inside a process.
+///
+/// ```
+/// use dispatchio_core::{Message, Text};
+/// let m = Message::new(Text::from("hi")).to("player-1").requiring_response();
+/// assert_eq!(&*m.envelope().ty, "Text");
+/// assert_eq!(m.content_as::<Text>().unwrap().0, "hi");
+/// ```
+#[derive(Clone)]
+pub struct Message {
+    env: Envelope,
+    content: ContentRef,
+}
+
+impl Message {
+    /// A message carrying `content`, of type `T::TYPE_NAME`.
+    pub fn new<T: ContentType>(content: T) -> Message {
+        Message { env: Envelope::new(T::TYPE_NAME), content: Arc::new(content) }
+    }
+
+    /// A message carrying already-shared content; its type is the content's type name.
+    pub fn from_shared(content: ContentRef) -> Message {
+        let ty = SharedStr::from(content.type_name().to_owned());
+        Message { env: Envelope::new(ty), content }
+    }
+
+    /// A message from its parts (transports rebuilding a received message).
+    pub fn from_parts(envelope: Envelope, content: ContentRef) -> Message {
+        Message { env: envelope, content }
+    }
+
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.env
+    }
+
+    /// The envelope, to change before sending.
+    pub fn envelope_mut(&mut self) -> &mut Envelope {
+        &mut self.env
+    }
+
+    /// The shared content.
+    pub fn content(&self) -> &ContentRef {
+        &self.content
+    }
+
+    /// The content as concrete type `T`, if it is one.
+    pub fn content_as<T: Content>(&self) -> Option<&T> {
+        self.content.downcast_ref::<T>()
+    }
+
+    /// The envelope and content, taken apart.
+    pub fn into_parts(self) -> (Envelope, ContentRef) {
+        (self.env, self.content)
+    }
+
+    /// The message type name.
+    pub fn ty(&self) -> &str {
+        &self.env.ty
+    }
+
+    /// The message ID.
+    pub fn id(&self) -> MessageId {
+        self.env.id
+    }
+
+    /// Sets the type name (defaults to the content's).
+    pub fn with_type(mut self, ty: impl Into<SharedStr>) -> Message {
+        self.env.ty = ty.into();
+        self
+    }
+
+    /// Sets the message ID (otherwise the dispatcher assigns one).
+    pub fn with_id(mut self, id: i64) -> Message {
+        self.env.id = MessageId(id);
+        self
+    }
+
+    /// Sets the source ID.
+    pub fn from_source(mut self, source: impl Into<Id>) -> Message {
+        self.env.source = Some(source.into());
+        self
+    }
+
+    /// Addresses the message to one destination.
+    pub fn to(mut self, dest: impl Into<Id>) -> Message {
+        self.env.dest = Some(dest.into());
+        self
+    }
+
+    /// Addresses the message to every subscriber of a group.
+    pub fn to_group(mut self, group: impl Into<Id>) -> Message {
+        self.env.group = Some(group.into());
+        self
+    }
+
+    /// Asks for a reply.
+    pub fn requiring_response(mut self) -> Message {
+        self.env.response_required = true;
+        self
+    }
+
+    /// Marks the message blocking: later messages to its destination wait
+    /// until it is answered.
+    pub fn blocking(mut self) -> Message {
+        self.env.blocking = true;
+        self
+    }
+
+    /// Marks the message synchronous: it is handled in the sender's thread and
+    /// answered at once, or fails.
+    pub fn synchronous(mut self) -> Message {
+        self.env.sync = true;
+        self
+    }
+
+    /// Builds the reply to `request` carrying `content`: same ID, `is_response`,
+    /// addressed back to the request's source.
+    pub fn reply_to(request: &Envelope, content: ContentRef, from: Option<Id>) -> Message {
+        let mut env = Envelope::new(SharedStr::from(content.type_name().to_owned()));
+        env.id = request.id;
+        env.is_response = true;
+        env.dest = request.source.clone();
+        env.source = from.or_else(|| request.dest.clone());
+        Message { env, content }
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("envelope", &self.env)
+            .field("content", &self.content)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Empty;
+
+    #[test]
+    fn validation_refuses_dest_and_group_together() {
+        let m = Message::new(Empty).to(1).to_group("All");
+        assert_eq!(m.envelope().validate(), Err(InvalidMessage::DestAndGroup));
+    }
+
+    #[test]
+    fn validation_refuses_a_response_requiring_a_response() {
+        let mut m = Message::new(Empty).to(1).requiring_response();
+        m.envelope_mut().is_response = true;
+        assert_eq!(m.envelope().validate(), Err(InvalidMessage::ResponseRequiresResponse));
+    }
+
+    #[test]
+    fn validation_refuses_a_message_without_destination() {
+        assert_eq!(Message::new(Empty).envelope().validate(), Err(InvalidMessage::NoDestination));
+        assert_eq!(Message::new(Empty).to(1).envelope().validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_reply_keeps_the_request_id_and_goes_back_to_its_source() {
+        let req = Message::new(Empty).to("server").from_source("client").with_id(42);
+        let reply = Message::reply_to(req.envelope(), Arc::new(Empty), None);
+        let env = reply.envelope();
+        assert_eq!(env.id, MessageId(42));
+        assert!(env.is_response);
+        assert_eq!(env.dest, Some(Id::from("client")));
+        assert_eq!(env.source, Some(Id::from("server")));
+    }
+}

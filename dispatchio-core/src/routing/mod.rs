@@ -1,0 +1,179 @@
+//! The shared routing core: what every listener's routing table produces.
+//!
+//! Three producers build listeners: the [`RoutingTable`] built at run time
+//! with a [`RoutingTableBuilder`], the interpreter that loads `.route` files,
+//! and the code `include_routes!` generates. They differ only in the
+//! [`Matcher`], the part that decides which rules fire for a message and so
+//! which [`Step`]s run, in order. Everything after that (calling handlers,
+//! queueing, forwarding, dropping, replies, reporting unrouted messages) is
+//! done by one executor, [`RoutedListener`](crate::RoutedListener).
+//!
+//! A matcher refers to handlers, queues and forward targets by index into its
+//! [`Layout`], resolved when it is built, and writes its result into a
+//! caller-provided [`Fired`] buffer that the listener's task reuses, so
+//! routing a message allocates nothing.
+//!
+//! The rule semantics (those of the `.route` language):
+//!
+//! * Rules are tried in order. The first rule whose condition holds runs its
+//!   steps and stops the search, unless it ends with `continue`, in which
+//!   case the search goes on.
+//! * `otherwise` runs when no rule stopped the search (also after rules that
+//!   matched with `continue`).
+//! * When nothing stopped the search and there is no `otherwise`, the message
+//!   is *unrouted* ([`End::Unrouted`]); the executor reports it.
+
+mod cond;
+mod glob;
+mod table;
+
+pub use cond::{Cond, Field, Lit, Pred, Test};
+pub use glob::Glob;
+pub use table::{Action, BuildError, RoutingTable, RoutingTableBuilder};
+
+use crate::id::SharedStr;
+use crate::message::Message;
+
+/// One thing the executor does with a message. Indices point into the
+/// matcher's [`Layout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Run synchronous handler `n` ([`Layout::handlers`]).
+    Call(usize),
+    /// Run asynchronous handler `n`.
+    CallAsync(usize),
+    /// Push the message onto queue `n` ([`Layout::queues`]).
+    Queue(usize),
+    /// Hand the message to forward target `n` ([`Layout::forwards`]).
+    Forward(usize),
+    /// Discard the message on purpose (counted, traced).
+    Drop,
+}
+
+/// How the search for rules ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum End {
+    /// Rule `n` matched without `continue`.
+    Stopped(usize),
+    /// No rule stopped the search; `otherwise` ran.
+    Otherwise,
+    /// No rule stopped the search and there is no `otherwise`.
+    #[default]
+    Unrouted,
+}
+
+/// The result of routing one message: the rules that fired, the steps to run
+/// in order, and how the search ended. A reusable buffer: [`Fired::clear`]
+/// keeps its capacity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fired {
+    rules: Vec<usize>,
+    steps: Vec<Step>,
+    end: End,
+}
+
+impl Fired {
+    /// An empty buffer.
+    pub fn new() -> Fired {
+        Fired::default()
+    }
+
+    /// Empties the buffer, keeping its allocation.
+    pub fn clear(&mut self) {
+        self.rules.clear();
+        self.steps.clear();
+        self.end = End::Unrouted;
+    }
+
+    /// Records that rule `rule` matched, with its steps (without `continue`).
+    pub fn rule(&mut self, rule: usize, steps: &[Step]) {
+        self.rules.push(rule);
+        self.steps.extend_from_slice(steps);
+    }
+
+    /// Records that rule `rule` matched and stopped the search.
+    pub fn stop(&mut self, rule: usize, steps: &[Step]) {
+        self.rule(rule, steps);
+        self.end = End::Stopped(rule);
+    }
+
+    /// Records that `otherwise` ran, with its steps.
+    pub fn otherwise(&mut self, steps: &[Step]) {
+        self.steps.extend_from_slice(steps);
+        self.end = End::Otherwise;
+    }
+
+    /// Records that the message is unrouted.
+    pub fn unrouted(&mut self) {
+        self.end = End::Unrouted;
+    }
+
+    /// The rules that matched, in order (indices into [`Layout::rules`]).
+    pub fn rules(&self) -> &[usize] {
+        &self.rules
+    }
+
+    /// The steps to run, in order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// How the search ended.
+    pub fn end(&self) -> End {
+        self.end
+    }
+}
+
+/// A handler slot of a [`Layout`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HandlerSlot {
+    /// The handler's name (`call name`).
+    pub name: SharedStr,
+    /// Declared `call async`.
+    pub is_async: bool,
+}
+
+/// The names a matcher's indices refer to, fixed when it is built.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// Rule names, in order (for traces and per-rule hit counters).
+    pub rules: Vec<SharedStr>,
+    /// Handlers, by [`Step::Call`] / [`Step::CallAsync`] index.
+    pub handlers: Vec<HandlerSlot>,
+    /// Queue names, by [`Step::Queue`] index.
+    pub queues: Vec<SharedStr>,
+    /// Forward target names, by [`Step::Forward`] index.
+    pub forwards: Vec<SharedStr>,
+}
+
+impl Layout {
+    /// The index of handler `name`.
+    pub fn handler(&self, name: &str) -> Option<usize> {
+        self.handlers.iter().position(|h| &*h.name == name)
+    }
+
+    /// The index of queue `name`.
+    pub fn queue(&self, name: &str) -> Option<usize> {
+        self.queues.iter().position(|q| &**q == name)
+    }
+
+    /// The index of forward target `name`.
+    pub fn forward(&self, name: &str) -> Option<usize> {
+        self.forwards.iter().position(|f| &**f == name)
+    }
+}
+
+/// Decides which rules fire for a message. The only part of a listener that
+/// differs between the builder, the interpreter and generated code.
+///
+/// Implementations must be pure functions of the message: the executor may
+/// route one message more than once (never in practice today, but a
+/// transport may re-route after a failed hop).
+pub trait Matcher: Send + Sync + 'static {
+    /// The names behind the indices this matcher emits.
+    fn layout(&self) -> &Layout;
+
+    /// Routes `msg`: records the matching rules, their steps and the end of
+    /// the search into `fired`, which the caller has cleared.
+    fn route(&self, msg: &Message, fired: &mut Fired);
+}

@@ -1,0 +1,356 @@
+//! Dynamic views of content: [`Value`] is a borrowed view of one field that
+//! routing conditions and the interpreter read without knowing the concrete
+//! Rust type; [`DynValue`] is the owned form for content whose type this
+//! process does not know (decoded from another process, or built by hand).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::Id;
+
+/// A borrowed view of one content or envelope field.
+///
+/// Absence is not a value: field access returns `Option<Value>` and `None`
+/// means "absent" (a missing optional field, an unknown path).
+#[derive(Clone, Copy)]
+pub enum Value<'a> {
+    /// A `bool`.
+    Bool(bool),
+    /// An `int` (or an integer `id`).
+    Int(i64),
+    /// A `float`.
+    Float(f64),
+    /// A `string` (or a string `id`).
+    Str(&'a str),
+    /// A list `[T]`.
+    List(&'a dyn Items),
+    /// A nested record (a nested message type, or a map in dynamic content).
+    Record(&'a dyn Fields),
+}
+
+impl<'a> Value<'a> {
+    /// The field `name` of a record; `None` for any other value.
+    pub fn field(self, name: &str) -> Option<Value<'a>> {
+        match self {
+            Value::Record(r) => r.field(name),
+            _ => None,
+        }
+    }
+
+    /// An owned copy of this value.
+    pub fn to_owned_value(self) -> DynValue {
+        match self {
+            Value::Bool(b) => DynValue::Bool(b),
+            Value::Int(i) => DynValue::Int(i),
+            Value::Float(x) => DynValue::Float(x),
+            Value::Str(s) => DynValue::Str(s.to_owned()),
+            Value::List(items) => DynValue::List(
+                (0..items.len()).filter_map(|i| items.item(i)).map(Value::to_owned_value).collect(),
+            ),
+            Value::Record(r) => DynValue::Record(
+                r.field_names()
+                    .into_iter()
+                    .filter_map(|name| r.field(&name).map(|v| (name, v.to_owned_value())))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl PartialEq for Value<'_> {
+    /// Scalars compare by value and kind (an `Int` never equals a `Float`);
+    /// lists and records compare element by element.
+    fn eq(&self, other: &Value<'_>) -> bool {
+        match (self, other) {
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::List(_), Value::List(_)) | (Value::Record(_), Value::Record(_)) => {
+                self.to_owned_value() == other.to_owned_value()
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            other => write!(f, "{:?}", other.to_owned_value()),
+        }
+    }
+}
+
+/// Field access by name: implemented by content types and nested records.
+///
+/// Generated code implements it with a `match` on the name; a hand-written
+/// type that is only ever routed on its envelope can leave the default, which
+/// reports every field absent.
+pub trait Fields: Send + Sync {
+    /// The field `name`, or `None` when absent.
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        let _ = name;
+        None
+    }
+
+    /// The names of the fields present, for display and conversion to
+    /// [`DynValue`]. Defaults to none.
+    fn field_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Indexed access to the elements of a list.
+pub trait Items: Send + Sync {
+    /// The number of elements.
+    fn len(&self) -> usize;
+
+    /// Whether the list is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element at `index`, or `None` when out of range or absent.
+    fn item(&self, index: usize) -> Option<Value<'_>>;
+}
+
+/// A Rust value that can be viewed as a [`Value`]; used by [`Fields`]
+/// implementations. `Option<T>` views as `None` when it holds nothing.
+pub trait AsValue {
+    /// The view, or `None` for an absent value.
+    fn as_value(&self) -> Option<Value<'_>>;
+}
+
+macro_rules! as_value_int {
+    ($($t:ty),*) => {$(
+        impl AsValue for $t {
+            fn as_value(&self) -> Option<Value<'_>> {
+                Some(Value::Int(i64::from(*self)))
+            }
+        }
+    )*};
+}
+as_value_int!(i64, i32, i16, i8, u32, u16, u8);
+
+impl AsValue for bool {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(Value::Bool(*self))
+    }
+}
+
+impl AsValue for f64 {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(Value::Float(*self))
+    }
+}
+
+impl AsValue for f32 {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(Value::Float(f64::from(*self)))
+    }
+}
+
+impl AsValue for str {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(Value::Str(self))
+    }
+}
+
+impl AsValue for String {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(Value::Str(self))
+    }
+}
+
+impl AsValue for Id {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(match self {
+            Id::Int(i) => Value::Int(*i),
+            Id::Str(s) => Value::Str(s),
+        })
+    }
+}
+
+impl<T: AsValue> AsValue for Option<T> {
+    fn as_value(&self) -> Option<Value<'_>> {
+        self.as_ref().and_then(T::as_value)
+    }
+}
+
+impl<T: AsValue + Send + Sync> AsValue for Vec<T> {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(Value::List(self))
+    }
+}
+
+impl<T: AsValue + Send + Sync> Items for Vec<T> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn item(&self, index: usize) -> Option<Value<'_>> {
+        self.get(index).and_then(T::as_value)
+    }
+}
+
+impl AsValue for DynValue {
+    fn as_value(&self) -> Option<Value<'_>> {
+        self.view()
+    }
+}
+
+/// An owned dynamic value: content of a type this process does not know.
+///
+/// Serialises as the plain data it holds (a map for a record), so any
+/// self-describing format reads it back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DynValue {
+    /// No value (a serialised `None`); viewed as absent.
+    Null,
+    /// A `bool`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A list.
+    List(Vec<DynValue>),
+    /// A record: field name to value.
+    Record(BTreeMap<String, DynValue>),
+}
+
+impl DynValue {
+    /// The borrowed view; `None` for [`DynValue::Null`].
+    pub fn view(&self) -> Option<Value<'_>> {
+        Some(match self {
+            DynValue::Null => return None,
+            DynValue::Bool(b) => Value::Bool(*b),
+            DynValue::Int(i) => Value::Int(*i),
+            DynValue::Float(x) => Value::Float(*x),
+            DynValue::Str(s) => Value::Str(s),
+            DynValue::List(items) => Value::List(items),
+            DynValue::Record(fields) => Value::Record(fields),
+        })
+    }
+}
+
+impl Fields for BTreeMap<String, DynValue> {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        self.get(name).and_then(DynValue::view)
+    }
+
+    fn field_names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+}
+
+impl Fields for DynValue {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        match self {
+            DynValue::Record(fields) => fields.field(name),
+            _ => None,
+        }
+    }
+
+    fn field_names(&self) -> Vec<String> {
+        match self {
+            DynValue::Record(fields) => fields.field_names(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl From<bool> for DynValue {
+    fn from(b: bool) -> DynValue {
+        DynValue::Bool(b)
+    }
+}
+
+impl From<i64> for DynValue {
+    fn from(i: i64) -> DynValue {
+        DynValue::Int(i)
+    }
+}
+
+impl From<f64> for DynValue {
+    fn from(x: f64) -> DynValue {
+        DynValue::Float(x)
+    }
+}
+
+impl From<&str> for DynValue {
+    fn from(s: &str) -> DynValue {
+        DynValue::Str(s.to_owned())
+    }
+}
+
+impl From<String> for DynValue {
+    fn from(s: String) -> DynValue {
+        DynValue::Str(s)
+    }
+}
+
+impl From<Id> for DynValue {
+    fn from(id: Id) -> DynValue {
+        match id {
+            Id::Int(i) => DynValue::Int(i),
+            Id::Str(s) => DynValue::Str(s.to_string()),
+        }
+    }
+}
+
+impl<T: Into<DynValue>> From<Vec<T>> for DynValue {
+    fn from(items: Vec<T>) -> DynValue {
+        DynValue::List(items.into_iter().map(Into::into).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pairs: &[(&str, DynValue)]) -> DynValue {
+        DynValue::Record(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+    }
+
+    #[test]
+    fn nested_records_are_reached_field_by_field() {
+        let v = record(&[("pos", record(&[("x", 1.into())]))]);
+        let x = v.field("pos").and_then(|p| p.field("x"));
+        assert_eq!(x, Some(Value::Int(1)));
+        assert_eq!(v.field("pos").and_then(|p| p.field("y")), None);
+    }
+
+    #[test]
+    fn null_is_absent() {
+        assert!(DynValue::Null.view().is_none());
+        assert!(record(&[("a", DynValue::Null)]).field("a").is_none());
+    }
+
+    #[test]
+    fn int_and_float_values_are_never_equal() {
+        assert_ne!(Value::Int(1), Value::Float(1.0));
+    }
+
+    #[test]
+    fn dyn_value_round_trips_through_a_self_describing_format() {
+        let v = record(&[
+            ("card", 7.into()),
+            ("suit", "hearts".into()),
+            ("tags", vec![1i64, 2].into()),
+        ]);
+        let bytes = rmp_serde::to_vec_named(&v).unwrap();
+        let back: DynValue = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(back, v);
+    }
+}
