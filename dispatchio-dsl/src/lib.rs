@@ -14,7 +14,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+pub mod analysis;
 pub mod diagnostic;
+pub mod eval;
 pub mod program;
 pub mod sample;
 

@@ -1,0 +1,8 @@
+//! The analyser: rule conflicts, exactly.
+use crate::diagnostic::Diagnostic;
+use crate::program::Program;
+
+/// Every analysis finding of `program`.
+pub fn analyse(_program: &Program) -> Vec<Diagnostic> {
+    Vec::new()
+}
