@@ -36,6 +36,7 @@ mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diagnostic;
+pub mod eval;
 mod front;
 mod load;
 mod parse;
