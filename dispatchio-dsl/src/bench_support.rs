@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn route_text_checks_without_errors_or_warnings() {
-        let report = crate::check_str("bench.route", &route_text(200));
+        let report = crate::check_str("bench.route", route_text(200));
         let found: Vec<String> =
             report.diagnostics.iter().map(|d| d.render_plain(&report.sources)).collect();
         assert!(found.is_empty(), "{}", found.join("\n"));
