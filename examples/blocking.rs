@@ -14,14 +14,14 @@ use dispatchio::routing::{Action, Cond, RoutingTable};
 use dispatchio::{Dispatcher, Empty, Message, Reply, RoutedListener, Snapshot, Text};
 
 /// How long the server takes to answer each type.
-pub const DELAYS: [(&str, u64); 3] = [("A", 300), ("B", 40), ("C", 50)];
+pub(crate) const DELAYS: [(&str, u64); 3] = [("A", 300), ("B", 40), ("C", 50)];
 
 /// Registers the server as destination "server".
 ///
 /// # Errors
 ///
 /// A dispatcher error (the name is taken, no runtime).
-pub fn start_server(
+pub(crate) fn start_server(
     dispatcher: &Dispatcher,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let table = RoutingTable::builder()
@@ -44,7 +44,7 @@ pub fn start_server(
 /// # Errors
 ///
 /// Any request's error.
-pub async fn replies_in_order(
+pub(crate) async fn replies_in_order(
     dispatcher: &Dispatcher,
     blocking: bool,
 ) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
@@ -77,7 +77,7 @@ pub async fn replies_in_order(
 /// # Errors
 ///
 /// Any dispatcher error.
-pub async fn run(
+pub(crate) async fn run(
     dispatcher: &Dispatcher,
 ) -> Result<(Vec<String>, Vec<String>, Snapshot), Box<dyn std::error::Error + Send + Sync>> {
     start_server(dispatcher)?;

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 /// "Hello, I'm at the table." Sent to the group; the sender's ID is in the envelope.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Greeting {
+pub(crate) struct Greeting {
     /// Whether the greeter deals.
-    pub dealer: bool,
+    pub(crate) dealer: bool,
 }
 
 impl ContentType for Greeting {
@@ -38,9 +38,9 @@ impl Fields for Greeting {
 
 /// One card, 0..52.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Card {
+pub(crate) struct Card {
     /// The card's number.
-    pub card: i64,
+    pub(crate) card: i64,
 }
 
 impl ContentType for Card {
@@ -57,20 +57,20 @@ impl Fields for Card {
 }
 
 /// The players, by name; the first one deals.
-pub const PLAYERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+pub(crate) const PLAYERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 /// How many cards the dealer deals.
-pub const CARDS: usize = 20;
+pub(crate) const CARDS: usize = 20;
 
 /// What happened at the table.
 #[derive(Debug)]
-pub struct Game {
+pub(crate) struct Game {
     /// The cards the dealer sent to each player, in the order dealt.
-    pub dealt: BTreeMap<Id, Vec<i64>>,
+    pub(crate) dealt: BTreeMap<Id, Vec<i64>>,
     /// The cards each player took from its queue, in the order taken.
-    pub hands: BTreeMap<Id, Vec<i64>>,
+    pub(crate) hands: BTreeMap<Id, Vec<i64>>,
     /// The other players the dealer learnt of from the greetings.
-    pub dealer_saw: Vec<Id>,
+    pub(crate) dealer_saw: Vec<Id>,
 }
 
 /// A player's routing table: greetings and cards go to queues, anything else
@@ -98,7 +98,7 @@ fn deck() -> Vec<i64> {
 /// # Errors
 ///
 /// Any dispatcher error, or a player that did not get its cards in time.
-pub async fn play(
+pub(crate) async fn play(
     dispatcher: &Dispatcher,
     sync: bool,
 ) -> Result<Game, Box<dyn std::error::Error + Send + Sync>> {

@@ -18,7 +18,7 @@ use dispatchio::{Dispatcher, Empty, Error, HandlerError, Message, Reply, RoutedL
 /// # Errors
 ///
 /// A dispatcher error (the name is taken, no runtime).
-pub fn start_server(
+pub(crate) fn start_server(
     dispatcher: &Dispatcher,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let table = RoutingTable::builder()
@@ -48,7 +48,7 @@ pub fn start_server(
 /// # Errors
 ///
 /// A dispatcher error on the D request.
-pub async fn run(
+pub(crate) async fn run(
     dispatcher: &Dispatcher,
 ) -> Result<(String, Error), Box<dyn std::error::Error + Send + Sync>> {
     start_server(dispatcher)?;

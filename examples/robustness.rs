@@ -12,15 +12,15 @@ use dispatchio::{Dispatcher, Empty, Error, Message, Reply, RoutedListener};
 
 /// What the run observed.
 #[derive(Debug)]
-pub struct Report {
+pub(crate) struct Report {
     /// Sending a message with both a destination and a group.
-    pub dest_and_group: Result<(), Error>,
+    pub(crate) dest_and_group: Result<(), Error>,
     /// Sending a response that also requires a response.
-    pub response_requiring_response: Result<(), Error>,
+    pub(crate) response_requiring_response: Result<(), Error>,
     /// The in-flight request's outcome after deregistration and shutdown.
-    pub in_flight: Result<Message, Error>,
+    pub(crate) in_flight: Result<Message, Error>,
     /// How long shutdown took.
-    pub shutdown_took: Duration,
+    pub(crate) shutdown_took: Duration,
 }
 
 /// Runs the scenario.
@@ -28,7 +28,7 @@ pub struct Report {
 /// # Errors
 ///
 /// A dispatcher error while setting up.
-pub async fn run(
+pub(crate) async fn run(
     dispatcher: &Dispatcher,
 ) -> Result<Report, Box<dyn std::error::Error + Send + Sync>> {
     let client = dispatcher.new_source();
