@@ -6,8 +6,8 @@
 //! 1. [`Dispatcher::send`] (or `request`, `request_group`, `send_sync`)
 //!    validates the envelope and assigns a message ID when the sender did not.
 //! 2. The destination is looked up in a read-mostly map (a `RwLock` read,
-//!    never held across an `.await`): a [`Route`] is either a local mailbox or
-//!    a remote [`Link`](crate::Link). A group is looked up the same way and
+//!    never held across an `.await`): a route is either a local mailbox or
+//!    a remote [`Link`]. A group is looked up the same way and
 //!    gives its members.
 //! 3. A local delivery is one send on the listener's unbounded channel; the
 //!    listener's task routes it with its table and runs the steps. The sender
