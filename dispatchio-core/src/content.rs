@@ -303,6 +303,39 @@ mod tests {
         }
     }
 
+    #[derive(Debug, Serialize)]
+    struct Hand {
+        top: Card,
+        cards: Vec<Card>,
+    }
+
+    impl ContentType for Hand {
+        const TYPE_NAME: &'static str = "Hand";
+    }
+
+    impl Fields for Hand {
+        fn field(&self, name: &str) -> Option<Value<'_>> {
+            match name {
+                "top" => self.top.as_value(),
+                "cards" => self.cards.as_value(),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn nested_message_types_are_reached_by_path() {
+        let hand: ContentRef = Arc::new(Hand {
+            top: Card { card: 1, suit: Some("clubs".into()) },
+            cards: vec![Card { card: 2, suit: None }],
+        });
+        assert_eq!(hand.at(&["top", "suit"]), Some(Value::Str("clubs")));
+        assert_eq!(hand.at(&["top", "card"]), Some(Value::Int(1)));
+        let Some(Value::List(cards)) = hand.at(&["cards"]) else { panic!("a list") };
+        assert_eq!(cards.len(), 1);
+        assert_eq!(cards.item(0).and_then(|c| c.field("card")), Some(Value::Int(2)));
+    }
+
     #[test]
     fn typed_content_downcasts_without_copying() {
         let c: ContentRef = Arc::new(Card { card: 3, suit: None });

@@ -31,7 +31,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::content::{ContentRef, ContentType, Empty};
@@ -85,6 +85,8 @@ struct Inner {
     closed: AtomicBool,
     /// Tasks of deregistered listeners still draining, for shutdown to stop.
     retired: Mutex<Vec<JoinHandle<()>>>,
+    /// Bumped whenever destinations or group memberships change.
+    changes: watch::Sender<u64>,
 }
 
 /// Where a destination is served: the seam between local delivery and
@@ -230,6 +232,7 @@ impl Dispatcher {
                 counters: CounterCells::default(),
                 closed: AtomicBool::new(false),
                 retired: Mutex::new(Vec::new()),
+                changes: watch::Sender::new(0),
             }),
         }
     }
@@ -243,6 +246,18 @@ impl Dispatcher {
     /// Whether two handles are the same dispatcher.
     pub fn same(&self, other: &Dispatcher) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// A receiver that sees a new value whenever a destination is registered
+    /// or removed, a group membership changes, or the dispatcher shuts down:
+    /// a transport's cue to tell its peers what this process serves now
+    /// (read it from [`snapshot`](Self::snapshot)).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.inner.changes.send_modify(|generation| *generation += 1);
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -311,6 +326,8 @@ impl Dispatcher {
         let mailbox = Mailbox { tx, listener, state, task: Mutex::new(Some(task)) };
         tracing::debug!(dest = %dest, "listener registered");
         routes.insert(dest, Route::Local(Arc::new(mailbox)));
+        drop(routes);
+        self.changed();
         Ok(())
     }
 
@@ -337,6 +354,7 @@ impl Dispatcher {
             }
         }
         tracing::debug!(dest = %dest, "listener deregistered");
+        self.changed();
         Ok(())
     }
 
@@ -348,6 +366,8 @@ impl Dispatcher {
             }
         }
         groups.retain(|_, m| !m.is_empty());
+        drop(groups);
+        self.changed();
     }
 
     /// Subscribes the local listener `dest` to `group`. Subscribing twice
@@ -370,6 +390,8 @@ impl Dispatcher {
         let members = groups.entry(group).or_insert_with(|| Arc::from(Vec::new()));
         if !members.iter().any(|m| m.id == member.id) {
             *members = members.iter().cloned().chain(std::iter::once(member)).collect();
+            drop(groups);
+            self.changed();
         }
     }
 
@@ -383,6 +405,10 @@ impl Dispatcher {
         if members.is_empty() {
             groups.remove(group);
         }
+        drop(groups);
+        if removed {
+            self.changed();
+        }
         removed
     }
 
@@ -392,11 +418,14 @@ impl Dispatcher {
             return Err(Error::DestinationTaken(dest));
         }
         routes.insert(dest, route);
+        drop(routes);
+        self.changed();
         Ok(())
     }
 
     pub(crate) fn remove_routes(&self, mut gone: impl FnMut(&Route) -> bool) {
         self.inner.routes.write().retain(|_, r| !gone(r));
+        self.changed();
     }
 
     /// The local route of `dest`, if a local listener serves it.
@@ -438,8 +467,9 @@ impl Dispatcher {
     }
 
     /// Sends a message and returns its ID without waiting for the recipient
-    /// to do anything. A `sync` message is handled at once as by
-    /// [`send_sync`](Self::send_sync) (its reply discarded).
+    /// to do anything. A reply the listener gives is discarded (use
+    /// [`request`](Self::request) to get it). A `sync` message is handled at
+    /// once as by [`send_sync`](Self::send_sync) (its reply discarded).
     ///
     /// # Errors
     ///
@@ -896,6 +926,7 @@ impl Dispatcher {
         self.inner.closed.store(true, Ordering::Release);
         let routes = std::mem::take(&mut *self.inner.routes.write());
         self.inner.groups.write().clear();
+        self.changed();
         let mut tasks = std::mem::take(&mut *self.inner.retired.lock());
         for route in routes.values() {
             if let Route::Local(mb) = route {

@@ -869,6 +869,40 @@ mod s10_nothing_lost {
     }
 
     #[tokio::test]
+    async fn a_panicking_handler_is_a_handler_error_and_the_listener_lives_on() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("sync", Cond::type_is("Text"), [Action::call("boom")])
+            .rule("async", Cond::type_is("Empty"), [Action::call_async("boom_later")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .handler("boom", |m: &Message| {
+                if text(m) == "bad" {
+                    panic!("bad card");
+                }
+                Ok(Reply::with(Text::from("fine")))
+            })
+            .async_handler("boom_later", |_m: Message| async { panic!("later") })
+            .build()
+            .unwrap();
+        d.register("x", Arc::new(l)).unwrap();
+        let e = within(d.request(Message::new(Text::from("bad")).to("x"), None)).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Handler { error, .. } if error.message().contains("bad card")),
+            "{e:?}"
+        );
+        let e = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Handler { error, .. } if error.message().contains("later")),
+            "{e:?}"
+        );
+        let ok = within(d.request(Message::new(Text::from("good")).to("x"), None)).await.unwrap();
+        assert_eq!(text(&ok), "fine", "the listener still serves after its handlers panicked");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn a_handler_error_nobody_waits_for_is_counted() {
         let d = Dispatcher::new();
         let table = RoutingTable::builder()
@@ -1045,6 +1079,24 @@ mod seam {
         );
         assert!(matches!(e, Err(Error::UnknownDestination(_))));
         assert!(matches!(within(rx).await.unwrap(), Err(Error::UnknownDestination(_))));
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn transports_are_told_when_what_this_process_serves_changes() {
+        let d = Dispatcher::new();
+        let mut changes = d.changes();
+        changes.borrow_and_update();
+        d.register("a", inbox()).unwrap();
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        d.subscribe(&Id::from("a"), "G").unwrap();
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        d.subscribe(&Id::from("a"), "G").unwrap();
+        assert!(!changes.has_changed().unwrap(), "subscribing twice changes nothing");
+        d.deregister(&Id::from("a")).unwrap();
+        assert!(changes.has_changed().unwrap());
         d.shutdown().await;
     }
 

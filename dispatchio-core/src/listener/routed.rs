@@ -1,10 +1,13 @@
 //! [`RoutedListener`]: the one executor of routing steps, shared by the
 //! builder's tables, the interpreter and generated code.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use crate::dispatcher::Dispatcher;
@@ -147,6 +150,23 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
             .collect()
     }
 
+    /// Runs a synchronous handler; a panic becomes the handler's error, so
+    /// one bad message cannot take the listener's task down.
+    fn call(&self, h: usize, msg: &Message) -> HandlerResult {
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.call(h, msg)))
+            .unwrap_or_else(|p| Err(panicked(&*p)))
+    }
+
+    /// Starts an asynchronous handler, with panics caught as in [`Self::call`].
+    fn call_async(&self, h: usize, msg: Message) -> BoxFuture<'static, HandlerResult> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.call_async(h, msg))) {
+            Ok(work) => Box::pin(async move {
+                AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|p| Err(panicked(&*p)))
+            }),
+            Err(p) => Box::pin(std::future::ready(Err(panicked(&*p)))),
+        }
+    }
+
     fn handler_name(&self, h: usize) -> SharedStr {
         self.matcher.layout().handlers.get(h).map(|s| s.name.clone()).unwrap_or_else(|| "?".into())
     }
@@ -170,6 +190,16 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
     fn post(&self, msg: &Message, fired: &Fired, filtered: bool) {
         self.hooks.post_filter(msg, &Outcome { layout: self.matcher.layout(), fired, filtered });
     }
+}
+
+/// The error a panicking handler is reported with.
+fn panicked(payload: &(dyn Any + Send)) -> crate::error::HandlerError {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned());
+    crate::error::HandlerError::new(format!("the handler panicked: {what}"))
 }
 
 fn label(me: Option<&Id>) -> String {
@@ -218,11 +248,11 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         for &step in fired.steps() {
             match step {
                 Step::Call(h) => {
-                    let result = self.handlers.call(h, &msg);
+                    let result = self.call(h, &msg);
                     finish(reply.take(), result, &self.handler_name(h), &msg, cx.dispatcher, cx.me);
                 }
                 Step::CallAsync(h) => {
-                    let work = self.handlers.call_async(h, msg.clone());
+                    let work = self.call_async(h, msg.clone());
                     let (rs, name, m) = (reply.take(), self.handler_name(h), msg.clone());
                     let (d, me) = (cx.dispatcher.clone(), cx.me.cloned());
                     cx.spawn(async move {
@@ -305,7 +335,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         for &step in fired.steps() {
             match step {
                 Step::Call(h) => {
-                    let result = self.handlers.call(h, &msg);
+                    let result = self.call(h, &msg);
                     let name = self.handler_name(h);
                     let this = match result {
                         Ok(Reply::Content(c)) => {
