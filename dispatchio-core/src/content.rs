@@ -48,6 +48,23 @@ pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
 
     /// `self` as `Any`, for downcasting (trait upcasting needs Rust 1.86).
     fn as_any(&self) -> &dyn Any;
+
+    /// The type name when it lives for the whole program (every
+    /// [`ContentType`]): lets a message take its type from its content
+    /// without allocating.
+    fn static_type_name(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+impl dyn Content {
+    /// The type name as a [`SharedStr`], without allocating when it is static.
+    pub fn shared_type_name(&self) -> SharedStr {
+        match self.static_type_name() {
+            Some(name) => SharedStr::from_static(name),
+            None => SharedStr::from(self.type_name().to_owned()),
+        }
+    }
 }
 
 impl dyn Content {
@@ -114,6 +131,10 @@ impl<T: ContentType> Content for T {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn static_type_name(&self) -> Option<&'static str> {
+        Some(T::TYPE_NAME)
     }
 }
 

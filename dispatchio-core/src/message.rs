@@ -126,8 +126,7 @@ impl Message {
 
     /// A message carrying already-shared content; its type is the content's type name.
     pub fn from_shared(content: ContentRef) -> Message {
-        let ty = SharedStr::from(content.type_name().to_owned());
-        Message { env: Envelope::new(ty), content }
+        Message { env: Envelope::new(content.shared_type_name()), content }
     }
 
     /// A message from its parts (transports rebuilding a received message).
@@ -223,7 +222,7 @@ impl Message {
     /// Builds the reply to `request` carrying `content`: same ID, `is_response`,
     /// addressed back to the request's source.
     pub fn reply_to(request: &Envelope, content: ContentRef, from: Option<Id>) -> Message {
-        let mut env = Envelope::new(SharedStr::from(content.type_name().to_owned()));
+        let mut env = Envelope::new(content.shared_type_name());
         env.id = request.id;
         env.is_response = true;
         env.dest = request.source.clone();

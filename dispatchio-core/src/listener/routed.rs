@@ -296,7 +296,9 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         if unrouted {
             cx.dispatcher.note_unrouted(&msg, cx.me);
         }
-        if let Some(rs) = reply {
+        // Nothing answered yet; an unwanted reply slot just drops (releasing
+        // a blocking hold) without building an answer nobody reads.
+        if let Some(rs) = reply.filter(ReplySender::is_wanted) {
             let (id, listener) = (msg.id(), label(cx.me));
             if queued {
                 rs.send(Ok(cx.dispatcher.ack(msg.envelope(), cx.me)));
