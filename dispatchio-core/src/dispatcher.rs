@@ -106,6 +106,7 @@ pub(crate) struct Member {
 }
 
 pub(crate) struct Mailbox {
+    dest: Id,
     tx: mpsc::UnboundedSender<Delivery>,
     listener: Arc<dyn Listener>,
     state: Arc<MailboxState>,
@@ -323,7 +324,8 @@ impl Dispatcher {
             rx,
             state.clone(),
         ));
-        let mailbox = Mailbox { tx, listener, state, task: Mutex::new(Some(task)) };
+        let mailbox =
+            Mailbox { dest: dest.clone(), tx, listener, state, task: Mutex::new(Some(task)) };
         tracing::debug!(dest = %dest, "listener registered");
         routes.insert(dest, Route::Local(Arc::new(mailbox)));
         drop(routes);
@@ -541,13 +543,13 @@ impl Dispatcher {
     ) -> Result<(), (Error, ReplySender)> {
         match route {
             Route::Local(mb) => mb.tx.send(Delivery { message: msg, reply }).map_err(|e| {
-                let Delivery { message, reply } = e.0;
+                // The listener's task is gone: deregistered, or shut down.
                 let err = if self.is_shut_down() {
                     Error::Shutdown
                 } else {
-                    Error::UnknownDestination(message.envelope().dest.clone().unwrap_or(Id::Int(0)))
+                    Error::UnknownDestination(mb.dest.clone())
                 };
-                (err, reply)
+                (err, e.0.reply)
             }),
             Route::Remote(link) => {
                 link.send(Delivery { message: msg, reply }).map_err(|(e, d)| (e, d.reply))

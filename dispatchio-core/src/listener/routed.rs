@@ -322,8 +322,33 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
             cx.dispatcher.note_dropped(id, cx.me, "pre-filter");
             return Err(Error::Dropped { id, listener: label(cx.me) });
         };
-        let mut fired = Fired::new();
+        let mut fired = SYNC_FIRED.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
+        fired.clear();
         self.matcher.route(&msg, &mut fired);
+        let answer = self.run_sync(&msg, &fired, cx);
+        SYNC_FIRED.with(|pool| pool.borrow_mut().push(fired));
+        answer
+    }
+
+    fn queues(&self) -> Vec<Queue> {
+        self.queues.to_vec()
+    }
+}
+
+thread_local! {
+    /// Reusable buffers for synchronous sends, which run in the sender's
+    /// thread (a stack, for forwards that nest).
+    static SYNC_FIRED: std::cell::RefCell<Vec<Fired>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
+    /// The synchronous path's steps, once routed.
+    fn run_sync(
+        &self,
+        msg: &Message,
+        fired: &Fired,
+        cx: &SyncContext<'_>,
+    ) -> Result<Option<Message>, Error> {
         // Refuse before running anything: half-handling a message and then
         // failing would be worse than not handling it.
         if let Some(&Step::CallAsync(h)) =
@@ -331,13 +356,13 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         {
             return Err(Error::Sync(SyncError::AsyncHandler(self.handler_name(h).to_string())));
         }
-        self.count_hits(&fired);
+        self.count_hits(fired);
         let mut answer: Option<Result<Option<Message>, Error>> = None;
         let (mut queued, mut dropped) = (false, false);
         for &step in fired.steps() {
             match step {
                 Step::Call(h) => {
-                    let result = self.call(h, &msg);
+                    let result = self.call(h, msg);
                     let name = self.handler_name(h);
                     let this = match result {
                         Ok(Reply::Content(c)) => {
@@ -350,7 +375,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
                     if answer.is_none() {
                         answer = Some(this);
                     } else if let Err(Error::Handler { error, .. }) = this {
-                        cx.dispatcher.note_handler_error(&msg, &name, &error);
+                        cx.dispatcher.note_handler_error(msg, &name, &error);
                     }
                 }
                 Step::CallAsync(_) => {}
@@ -358,7 +383,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
                     queued = true;
                     if let Some(queue) = self.queues.get(q) {
                         if queue.push(msg.clone()).is_err() {
-                            cx.dispatcher.note_undeliverable(&msg, "queue closed");
+                            cx.dispatcher.note_undeliverable(msg, "queue closed");
                         }
                     }
                 }
@@ -381,9 +406,9 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
             }
         }
         if fired.end() == End::Unrouted {
-            cx.dispatcher.note_unrouted(&msg, cx.me);
+            cx.dispatcher.note_unrouted(msg, cx.me);
         }
-        self.post(&msg, &fired, false);
+        self.post(msg, fired, false);
         let (id, listener) = (msg.id(), label(cx.me));
         match answer {
             Some(a) => a,
@@ -391,10 +416,6 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
             None if dropped => Err(Error::Dropped { id, listener }),
             None => Err(Error::Unrouted { id, ty: msg.ty().to_owned(), listener }),
         }
-    }
-
-    fn queues(&self) -> Vec<Queue> {
-        self.queues.to_vec()
     }
 }
 
