@@ -293,6 +293,9 @@ pub trait Handlers: Send + Sync + 'static {
     }
 }
 
+/// No handlers: for routing tables without `call` actions.
+impl Handlers for () {}
+
 /// Customises a routed listener's handling (the original design's pre- and
 /// post-filters). Every method has a default that changes nothing.
 pub trait Hooks: Send + Sync + 'static {
