@@ -312,6 +312,9 @@ impl Dispatcher {
         let dest = dest.into();
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let mut routes = self.inner.routes.write();
+        // Checked again under the lock: a shutdown that already emptied the
+        // map must not get a new listener behind its back.
+        self.check_open()?;
         if routes.contains_key(&dest) {
             return Err(Error::DestinationTaken(dest));
         }

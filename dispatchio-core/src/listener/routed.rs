@@ -171,6 +171,16 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
         self.matcher.layout().handlers.get(h).map(|s| s.name.clone()).unwrap_or_else(|| "?".into())
     }
 
+    /// Traces which rules fired, by name (only when tracing at trace level).
+    fn trace(&self, msg: &Message, fired: &Fired) {
+        if tracing::enabled!(tracing::Level::TRACE) {
+            let names = &self.matcher.layout().rules;
+            let rules: Vec<&str> =
+                fired.rules().iter().filter_map(|&r| names.get(r)).map(|n| n.as_str()).collect();
+            tracing::trace!(id = %msg.id(), ty = %msg.ty(), ?rules, end = ?fired.end(), "routed");
+        }
+    }
+
     fn count_hits(&self, fired: &Fired) {
         for &r in fired.rules() {
             if let Some(h) = self.hits.get(r) {
@@ -243,6 +253,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         let mut fired = cx.take_fired();
         self.matcher.route(&msg, &mut fired);
         self.count_hits(&fired);
+        self.trace(&msg, &fired);
         let mut reply = Some(reply);
         let (mut queued, mut dropped) = (false, false);
         for &step in fired.steps() {
@@ -357,6 +368,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
             return Err(Error::Sync(SyncError::AsyncHandler(self.handler_name(h).to_string())));
         }
         self.count_hits(fired);
+        self.trace(msg, fired);
         let mut answer: Option<Result<Option<Message>, Error>> = None;
         let (mut queued, mut dropped) = (false, false);
         for &step in fired.steps() {
