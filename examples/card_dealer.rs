@@ -174,7 +174,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("Four players sit down: {}.", PLAYERS.join(", "));
     println!("Each registers a listener under its name, joins group \"All\" and greets the group.");
     let game = play(&dispatcher, sync).await?;
-    let saw: Vec<String> = game.dealer_saw.iter().map(Id::to_string).collect();
+    // String IDs print bare here; `Id`'s Display quotes them.
+    let name = |id: &Id| id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+    let saw: Vec<String> = game.dealer_saw.iter().map(name).collect();
     println!(
         "The dealer, {}, learnt from the greetings who else is here: {}.",
         PLAYERS[0],
@@ -186,7 +188,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     );
     for (player, cards) in &game.hands {
         let ok = game.dealt.get(player) == Some(cards);
-        let player = player.to_string();
+        let player = name(player);
         println!(
             "  {player:8} took {cards:?} from its queue {}",
             if ok { "(as dealt)" } else { "(NOT as dealt!)" }
