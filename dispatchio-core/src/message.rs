@@ -265,6 +265,23 @@ mod tests {
     }
 
     #[test]
+    fn a_message_crosses_a_process_boundary_as_envelope_and_encoded_content() {
+        use crate::content::{ContentRegistry, Text};
+        let sent = Message::new(Text::from("hi")).to("p-2").from_source(7).with_id(9).blocking();
+        // What a transport writes: the envelope and the content's bytes.
+        let env_bytes = rmp_serde::to_vec_named(sent.envelope()).unwrap();
+        let content_bytes = sent.content().encode().unwrap();
+        // What the other side rebuilds.
+        let env: Envelope = rmp_serde::from_slice(&env_bytes).unwrap();
+        let mut registry = ContentRegistry::new();
+        registry.register::<Text>();
+        let content = registry.decode(&env.ty, &content_bytes).unwrap();
+        let got = Message::from_parts(env, content);
+        assert_eq!(got.envelope(), sent.envelope());
+        assert_eq!(got.content_as::<Text>(), Some(&Text::from("hi")));
+    }
+
+    #[test]
     fn a_reply_keeps_the_request_id_and_goes_back_to_its_source() {
         let req = Message::new(Empty).to("server").from_source("client").with_id(42);
         let reply = Message::reply_to(req.envelope(), Arc::new(Empty), None);
