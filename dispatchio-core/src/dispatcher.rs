@@ -23,6 +23,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -73,9 +74,13 @@ pub struct Dispatcher {
     inner: Arc<Inner>,
 }
 
+/// IDs are chosen by the program, not by an adversary, so a fast
+/// non-cryptographic hash is safe here and keeps lookups off the profile.
+type IdMap<V> = HashMap<Id, V, BuildHasherDefault<IdHasher>>;
+
 struct Inner {
-    routes: RwLock<HashMap<Id, Route>>,
-    groups: RwLock<HashMap<Id, Arc<[Member]>>>,
+    routes: RwLock<IdMap<Route>>,
+    groups: RwLock<IdMap<Arc<[Member]>>>,
     sources: Mutex<HashSet<Id>>,
     next_source: AtomicI64,
     next_message: AtomicI64,
@@ -223,8 +228,8 @@ impl Dispatcher {
     pub fn new() -> Dispatcher {
         Dispatcher {
             inner: Arc::new(Inner {
-                routes: RwLock::new(HashMap::new()),
-                groups: RwLock::new(HashMap::new()),
+                routes: RwLock::new(IdMap::default()),
+                groups: RwLock::new(IdMap::default()),
                 sources: Mutex::new(HashSet::new()),
                 next_source: AtomicI64::new(1),
                 next_message: AtomicI64::new(1),
@@ -958,6 +963,65 @@ impl Dispatcher {
     }
 }
 
+/// The FxHash mixing step (as in rustc): multiply-rotate over 8-byte words.
+#[derive(Default, Clone, Copy)]
+struct IdHasher {
+    hash: u64,
+}
+
+impl IdHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn write_isize(&mut self, i: isize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
 /// Counts a request as pending for as long as its sender waits.
 struct PendingGuard<'a>(&'a AtomicUsize);
 
@@ -1010,6 +1074,10 @@ impl GroupCollector {
     }
 }
 
+/// Deliveries a listener's task takes in one go before it looks at its
+/// in-flight work again.
+const BATCH: usize = 64;
+
 /// A listener's task: takes deliveries in order, runs async work alongside,
 /// and holds later deliveries while a blocking message is unanswered.
 async fn run_mailbox(
@@ -1034,14 +1102,29 @@ async fn run_mailbox(
                 let Some(mut delivery) = next else { break };
                 let Some(inner) = dispatcher.upgrade() else { break };
                 let dispatcher = Dispatcher { inner };
-                if delivery.message.envelope().blocking {
-                    let (tx, rx) = oneshot::channel();
-                    delivery.reply.hold(tx);
-                    held = Some(rx);
-                    state.blocked.store(true, Ordering::Release);
+                let mut taken = 0;
+                loop {
+                    if delivery.message.envelope().blocking {
+                        let (tx, rx) = oneshot::channel();
+                        delivery.reply.hold(tx);
+                        held = Some(rx);
+                        state.blocked.store(true, Ordering::Release);
+                    }
+                    let mut cx = Context { dispatcher: &dispatcher, me: Some(&me), inflight: &mut inflight, pool: &mut pool };
+                    listener.deliver(delivery, &mut cx);
+                    taken += 1;
+                    // Take what is already waiting without another round
+                    // through `select!`; the batch is bounded so in-flight
+                    // async work still gets its turn, and a blocking message
+                    // ends it.
+                    if held.is_some() || taken == BATCH {
+                        break;
+                    }
+                    match rx.try_recv() {
+                        Ok(next) => delivery = next,
+                        Err(_) => break,
+                    }
                 }
-                let mut cx = Context { dispatcher: &dispatcher, me: Some(&me), inflight: &mut inflight, pool: &mut pool };
-                listener.deliver(delivery, &mut cx);
             }
         }
     }

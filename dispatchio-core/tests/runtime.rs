@@ -155,6 +155,22 @@ mod s03_listeners {
     }
 
     #[tokio::test]
+    async fn a_destination_is_found_whichever_way_its_id_was_built() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register(Id::from(String::from("p-1")), l.clone()).unwrap();
+        d.register(42, inbox()).unwrap();
+        d.send(Message::new(Empty).to("p-1")).unwrap();
+        assert!(within(l.queue("inbox").unwrap().recv()).await.is_some());
+        assert!(d.send(Message::new(Empty).to(42i64)).is_ok());
+        assert!(
+            matches!(d.send(Message::new(Empty).to("42")), Err(Error::UnknownDestination(_))),
+            "42 is not \"42\""
+        );
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn destination_ids_are_unique_and_deregistration_forgets_them() {
         let d = Dispatcher::new();
         d.register("x", inbox()).unwrap();
