@@ -48,6 +48,23 @@ pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
 
     /// `self` as `Any`, for downcasting (trait upcasting needs Rust 1.86).
     fn as_any(&self) -> &dyn Any;
+
+    /// The type name when it lives for the whole program (every
+    /// [`ContentType`]): lets a message take its type from its content
+    /// without allocating.
+    fn static_type_name(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+impl dyn Content {
+    /// The type name as a [`SharedStr`], without allocating when it is static.
+    pub fn shared_type_name(&self) -> SharedStr {
+        match self.static_type_name() {
+            Some(name) => SharedStr::from_static(name),
+            None => SharedStr::from(self.type_name().to_owned()),
+        }
+    }
 }
 
 impl dyn Content {
@@ -114,6 +131,10 @@ impl<T: ContentType> Content for T {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn static_type_name(&self) -> Option<&'static str> {
+        Some(T::TYPE_NAME)
     }
 }
 
@@ -301,6 +322,39 @@ mod tests {
                 _ => None,
             }
         }
+    }
+
+    #[derive(Debug, Serialize)]
+    struct Hand {
+        top: Card,
+        cards: Vec<Card>,
+    }
+
+    impl ContentType for Hand {
+        const TYPE_NAME: &'static str = "Hand";
+    }
+
+    impl Fields for Hand {
+        fn field(&self, name: &str) -> Option<Value<'_>> {
+            match name {
+                "top" => self.top.as_value(),
+                "cards" => self.cards.as_value(),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn nested_message_types_are_reached_by_path() {
+        let hand: ContentRef = Arc::new(Hand {
+            top: Card { card: 1, suit: Some("clubs".into()) },
+            cards: vec![Card { card: 2, suit: None }],
+        });
+        assert_eq!(hand.at(&["top", "suit"]), Some(Value::Str("clubs")));
+        assert_eq!(hand.at(&["top", "card"]), Some(Value::Int(1)));
+        let Some(Value::List(cards)) = hand.at(&["cards"]) else { panic!("a list") };
+        assert_eq!(cards.len(), 1);
+        assert_eq!(cards.item(0).and_then(|c| c.field("card")), Some(Value::Int(2)));
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! 1. [`Dispatcher::send`] (or `request`, `request_group`, `send_sync`)
 //!    validates the envelope and assigns a message ID when the sender did not.
 //! 2. The destination is looked up in a read-mostly map (a `RwLock` read,
-//!    never held across an `.await`): a [`Route`] is either a local mailbox or
-//!    a remote [`Link`](crate::Link). A group is looked up the same way and
+//!    never held across an `.await`): a route is either a local mailbox or
+//!    a remote [`Link`]. A group is looked up the same way and
 //!    gives its members.
 //! 3. A local delivery is one send on the listener's unbounded channel; the
 //!    listener's task routes it with its table and runs the steps. The sender
@@ -23,6 +23,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -31,7 +32,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::content::{ContentRef, ContentType, Empty};
@@ -73,9 +74,13 @@ pub struct Dispatcher {
     inner: Arc<Inner>,
 }
 
+/// IDs are chosen by the program, not by an adversary, so a fast
+/// non-cryptographic hash is safe here and keeps lookups off the profile.
+type IdMap<V> = HashMap<Id, V, BuildHasherDefault<IdHasher>>;
+
 struct Inner {
-    routes: RwLock<HashMap<Id, Route>>,
-    groups: RwLock<HashMap<Id, Arc<[Member]>>>,
+    routes: RwLock<IdMap<Route>>,
+    groups: RwLock<IdMap<Arc<[Member]>>>,
     sources: Mutex<HashSet<Id>>,
     next_source: AtomicI64,
     next_message: AtomicI64,
@@ -85,6 +90,8 @@ struct Inner {
     closed: AtomicBool,
     /// Tasks of deregistered listeners still draining, for shutdown to stop.
     retired: Mutex<Vec<JoinHandle<()>>>,
+    /// Bumped whenever destinations or group memberships change.
+    changes: watch::Sender<u64>,
 }
 
 /// Where a destination is served: the seam between local delivery and
@@ -104,6 +111,7 @@ pub(crate) struct Member {
 }
 
 pub(crate) struct Mailbox {
+    dest: Id,
     tx: mpsc::UnboundedSender<Delivery>,
     listener: Arc<dyn Listener>,
     state: Arc<MailboxState>,
@@ -220,8 +228,8 @@ impl Dispatcher {
     pub fn new() -> Dispatcher {
         Dispatcher {
             inner: Arc::new(Inner {
-                routes: RwLock::new(HashMap::new()),
-                groups: RwLock::new(HashMap::new()),
+                routes: RwLock::new(IdMap::default()),
+                groups: RwLock::new(IdMap::default()),
                 sources: Mutex::new(HashSet::new()),
                 next_source: AtomicI64::new(1),
                 next_message: AtomicI64::new(1),
@@ -230,6 +238,7 @@ impl Dispatcher {
                 counters: CounterCells::default(),
                 closed: AtomicBool::new(false),
                 retired: Mutex::new(Vec::new()),
+                changes: watch::Sender::new(0),
             }),
         }
     }
@@ -243,6 +252,18 @@ impl Dispatcher {
     /// Whether two handles are the same dispatcher.
     pub fn same(&self, other: &Dispatcher) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// A receiver that sees a new value whenever a destination is registered
+    /// or removed, a group membership changes, or the dispatcher shuts down:
+    /// a transport's cue to tell its peers what this process serves now
+    /// (read it from [`snapshot`](Self::snapshot)).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.inner.changes.send_modify(|generation| *generation += 1);
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -296,6 +317,9 @@ impl Dispatcher {
         let dest = dest.into();
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let mut routes = self.inner.routes.write();
+        // Checked again under the lock: a shutdown that already emptied the
+        // map must not get a new listener behind its back.
+        self.check_open()?;
         if routes.contains_key(&dest) {
             return Err(Error::DestinationTaken(dest));
         }
@@ -308,9 +332,12 @@ impl Dispatcher {
             rx,
             state.clone(),
         ));
-        let mailbox = Mailbox { tx, listener, state, task: Mutex::new(Some(task)) };
+        let mailbox =
+            Mailbox { dest: dest.clone(), tx, listener, state, task: Mutex::new(Some(task)) };
         tracing::debug!(dest = %dest, "listener registered");
         routes.insert(dest, Route::Local(Arc::new(mailbox)));
+        drop(routes);
+        self.changed();
         Ok(())
     }
 
@@ -337,6 +364,7 @@ impl Dispatcher {
             }
         }
         tracing::debug!(dest = %dest, "listener deregistered");
+        self.changed();
         Ok(())
     }
 
@@ -348,6 +376,8 @@ impl Dispatcher {
             }
         }
         groups.retain(|_, m| !m.is_empty());
+        drop(groups);
+        self.changed();
     }
 
     /// Subscribes the local listener `dest` to `group`. Subscribing twice
@@ -370,6 +400,8 @@ impl Dispatcher {
         let members = groups.entry(group).or_insert_with(|| Arc::from(Vec::new()));
         if !members.iter().any(|m| m.id == member.id) {
             *members = members.iter().cloned().chain(std::iter::once(member)).collect();
+            drop(groups);
+            self.changed();
         }
     }
 
@@ -383,6 +415,10 @@ impl Dispatcher {
         if members.is_empty() {
             groups.remove(group);
         }
+        drop(groups);
+        if removed {
+            self.changed();
+        }
         removed
     }
 
@@ -392,11 +428,14 @@ impl Dispatcher {
             return Err(Error::DestinationTaken(dest));
         }
         routes.insert(dest, route);
+        drop(routes);
+        self.changed();
         Ok(())
     }
 
     pub(crate) fn remove_routes(&self, mut gone: impl FnMut(&Route) -> bool) {
         self.inner.routes.write().retain(|_, r| !gone(r));
+        self.changed();
     }
 
     /// The local route of `dest`, if a local listener serves it.
@@ -438,8 +477,9 @@ impl Dispatcher {
     }
 
     /// Sends a message and returns its ID without waiting for the recipient
-    /// to do anything. A `sync` message is handled at once as by
-    /// [`send_sync`](Self::send_sync) (its reply discarded).
+    /// to do anything. A reply the listener gives is discarded (use
+    /// [`request`](Self::request) to get it). A `sync` message is handled at
+    /// once as by [`send_sync`](Self::send_sync) (its reply discarded).
     ///
     /// # Errors
     ///
@@ -511,13 +551,13 @@ impl Dispatcher {
     ) -> Result<(), (Error, ReplySender)> {
         match route {
             Route::Local(mb) => mb.tx.send(Delivery { message: msg, reply }).map_err(|e| {
-                let Delivery { message, reply } = e.0;
+                // The listener's task is gone: deregistered, or shut down.
                 let err = if self.is_shut_down() {
                     Error::Shutdown
                 } else {
-                    Error::UnknownDestination(message.envelope().dest.clone().unwrap_or(Id::Int(0)))
+                    Error::UnknownDestination(mb.dest.clone())
                 };
-                (err, reply)
+                (err, e.0.reply)
             }),
             Route::Remote(link) => {
                 link.send(Delivery { message: msg, reply }).map_err(|(e, d)| (e, d.reply))
@@ -896,6 +936,7 @@ impl Dispatcher {
         self.inner.closed.store(true, Ordering::Release);
         let routes = std::mem::take(&mut *self.inner.routes.write());
         self.inner.groups.write().clear();
+        self.changed();
         let mut tasks = std::mem::take(&mut *self.inner.retired.lock());
         for route in routes.values() {
             if let Route::Local(mb) = route {
@@ -919,6 +960,65 @@ impl Dispatcher {
             let _ = t.await;
         }
         tracing::debug!("dispatcher shut down");
+    }
+}
+
+/// The FxHash mixing step (as in rustc): multiply-rotate over 8-byte words.
+#[derive(Default, Clone, Copy)]
+struct IdHasher {
+    hash: u64,
+}
+
+impl IdHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn write_isize(&mut self, i: isize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
     }
 }
 
@@ -974,6 +1074,10 @@ impl GroupCollector {
     }
 }
 
+/// Deliveries a listener's task takes in one go before it looks at its
+/// in-flight work again.
+const BATCH: usize = 64;
+
 /// A listener's task: takes deliveries in order, runs async work alongside,
 /// and holds later deliveries while a blocking message is unanswered.
 async fn run_mailbox(
@@ -998,14 +1102,29 @@ async fn run_mailbox(
                 let Some(mut delivery) = next else { break };
                 let Some(inner) = dispatcher.upgrade() else { break };
                 let dispatcher = Dispatcher { inner };
-                if delivery.message.envelope().blocking {
-                    let (tx, rx) = oneshot::channel();
-                    delivery.reply.hold(tx);
-                    held = Some(rx);
-                    state.blocked.store(true, Ordering::Release);
+                let mut taken = 0;
+                loop {
+                    if delivery.message.envelope().blocking {
+                        let (tx, rx) = oneshot::channel();
+                        delivery.reply.hold(tx);
+                        held = Some(rx);
+                        state.blocked.store(true, Ordering::Release);
+                    }
+                    let mut cx = Context { dispatcher: &dispatcher, me: Some(&me), inflight: &mut inflight, pool: &mut pool };
+                    listener.deliver(delivery, &mut cx);
+                    taken += 1;
+                    // Take what is already waiting without another round
+                    // through `select!`; the batch is bounded so in-flight
+                    // async work still gets its turn, and a blocking message
+                    // ends it.
+                    if held.is_some() || taken == BATCH {
+                        break;
+                    }
+                    match rx.try_recv() {
+                        Ok(next) => delivery = next,
+                        Err(_) => break,
+                    }
                 }
-                let mut cx = Context { dispatcher: &dispatcher, me: Some(&me), inflight: &mut inflight, pool: &mut pool };
-                listener.deliver(delivery, &mut cx);
             }
         }
     }

@@ -172,6 +172,12 @@ impl HandlerError {
         HandlerError { message: message.into().into(), source: None }
     }
 
+    /// The error of a typed handler given content of another type than it
+    /// takes (generated code reports this instead of panicking).
+    pub fn unexpected_content(expected: &str, got: &str) -> HandlerError {
+        HandlerError::new(format!("expected content of type {expected}, got {got}"))
+    }
+
     /// The message.
     pub fn message(&self) -> &str {
         &self.message

@@ -126,8 +126,7 @@ impl Message {
 
     /// A message carrying already-shared content; its type is the content's type name.
     pub fn from_shared(content: ContentRef) -> Message {
-        let ty = SharedStr::from(content.type_name().to_owned());
-        Message { env: Envelope::new(ty), content }
+        Message { env: Envelope::new(content.shared_type_name()), content }
     }
 
     /// A message from its parts (transports rebuilding a received message).
@@ -223,7 +222,7 @@ impl Message {
     /// Builds the reply to `request` carrying `content`: same ID, `is_response`,
     /// addressed back to the request's source.
     pub fn reply_to(request: &Envelope, content: ContentRef, from: Option<Id>) -> Message {
-        let mut env = Envelope::new(SharedStr::from(content.type_name().to_owned()));
+        let mut env = Envelope::new(content.shared_type_name());
         env.id = request.id;
         env.is_response = true;
         env.dest = request.source.clone();
@@ -263,6 +262,23 @@ mod tests {
     fn validation_refuses_a_message_without_destination() {
         assert_eq!(Message::new(Empty).envelope().validate(), Err(InvalidMessage::NoDestination));
         assert_eq!(Message::new(Empty).to(1).envelope().validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_message_crosses_a_process_boundary_as_envelope_and_encoded_content() {
+        use crate::content::{ContentRegistry, Text};
+        let sent = Message::new(Text::from("hi")).to("p-2").from_source(7).with_id(9).blocking();
+        // What a transport writes: the envelope and the content's bytes.
+        let env_bytes = rmp_serde::to_vec_named(sent.envelope()).unwrap();
+        let content_bytes = sent.content().encode().unwrap();
+        // What the other side rebuilds.
+        let env: Envelope = rmp_serde::from_slice(&env_bytes).unwrap();
+        let mut registry = ContentRegistry::new();
+        registry.register::<Text>();
+        let content = registry.decode(&env.ty, &content_bytes).unwrap();
+        let got = Message::from_parts(env, content);
+        assert_eq!(got.envelope(), sent.envelope());
+        assert_eq!(got.content_as::<Text>(), Some(&Text::from("hi")));
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub enum Reply {
     Empty,
     /// Answer later by message ID with
     /// [`Dispatcher::reply`](crate::Dispatcher::reply); the sender keeps
-    /// waiting (until its timeout, if any).
+    /// waiting (until its timeout, if any). Deferrals are keyed by message
+    /// ID alone: one may be outstanding per ID, so of a group request's
+    /// subscribers only one can defer (a second deferral is answered
+    /// [`Error::DuplicateDeferred`]).
     Defer,
 }
 
@@ -292,6 +295,9 @@ pub trait Handlers: Send + Sync + 'static {
         )))))
     }
 }
+
+/// No handlers: for routing tables without `call` actions.
+impl Handlers for () {}
 
 /// Customises a routed listener's handling (the original design's pre- and
 /// post-filters). Every method has a default that changes nothing.

@@ -1,10 +1,13 @@
 //! [`RoutedListener`]: the one executor of routing steps, shared by the
 //! builder's tables, the interpreter and generated code.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use crate::dispatcher::Dispatcher;
@@ -147,8 +150,35 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
             .collect()
     }
 
+    /// Runs a synchronous handler; a panic becomes the handler's error, so
+    /// one bad message cannot take the listener's task down.
+    fn call(&self, h: usize, msg: &Message) -> HandlerResult {
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.call(h, msg)))
+            .unwrap_or_else(|p| Err(panicked(&*p)))
+    }
+
+    /// Starts an asynchronous handler, with panics caught as in [`Self::call`].
+    fn call_async(&self, h: usize, msg: Message) -> BoxFuture<'static, HandlerResult> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.call_async(h, msg))) {
+            Ok(work) => Box::pin(async move {
+                AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|p| Err(panicked(&*p)))
+            }),
+            Err(p) => Box::pin(std::future::ready(Err(panicked(&*p)))),
+        }
+    }
+
     fn handler_name(&self, h: usize) -> SharedStr {
         self.matcher.layout().handlers.get(h).map(|s| s.name.clone()).unwrap_or_else(|| "?".into())
+    }
+
+    /// Traces which rules fired, by name (only when tracing at trace level).
+    fn trace(&self, msg: &Message, fired: &Fired) {
+        if tracing::enabled!(tracing::Level::TRACE) {
+            let names = &self.matcher.layout().rules;
+            let rules: Vec<&str> =
+                fired.rules().iter().filter_map(|&r| names.get(r)).map(|n| n.as_str()).collect();
+            tracing::trace!(id = %msg.id(), ty = %msg.ty(), ?rules, end = ?fired.end(), "routed");
+        }
     }
 
     fn count_hits(&self, fired: &Fired) {
@@ -170,6 +200,16 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
     fn post(&self, msg: &Message, fired: &Fired, filtered: bool) {
         self.hooks.post_filter(msg, &Outcome { layout: self.matcher.layout(), fired, filtered });
     }
+}
+
+/// The error a panicking handler is reported with.
+fn panicked(payload: &(dyn Any + Send)) -> crate::error::HandlerError {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned());
+    crate::error::HandlerError::new(format!("the handler panicked: {what}"))
 }
 
 fn label(me: Option<&Id>) -> String {
@@ -213,16 +253,17 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         let mut fired = cx.take_fired();
         self.matcher.route(&msg, &mut fired);
         self.count_hits(&fired);
+        self.trace(&msg, &fired);
         let mut reply = Some(reply);
         let (mut queued, mut dropped) = (false, false);
         for &step in fired.steps() {
             match step {
                 Step::Call(h) => {
-                    let result = self.handlers.call(h, &msg);
+                    let result = self.call(h, &msg);
                     finish(reply.take(), result, &self.handler_name(h), &msg, cx.dispatcher, cx.me);
                 }
                 Step::CallAsync(h) => {
-                    let work = self.handlers.call_async(h, msg.clone());
+                    let work = self.call_async(h, msg.clone());
                     let (rs, name, m) = (reply.take(), self.handler_name(h), msg.clone());
                     let (d, me) = (cx.dispatcher.clone(), cx.me.cloned());
                     cx.spawn(async move {
@@ -266,7 +307,9 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         if unrouted {
             cx.dispatcher.note_unrouted(&msg, cx.me);
         }
-        if let Some(rs) = reply {
+        // Nothing answered yet; an unwanted reply slot just drops (releasing
+        // a blocking hold) without building an answer nobody reads.
+        if let Some(rs) = reply.filter(ReplySender::is_wanted) {
             let (id, listener) = (msg.id(), label(cx.me));
             if queued {
                 rs.send(Ok(cx.dispatcher.ack(msg.envelope(), cx.me)));
@@ -290,8 +333,33 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
             cx.dispatcher.note_dropped(id, cx.me, "pre-filter");
             return Err(Error::Dropped { id, listener: label(cx.me) });
         };
-        let mut fired = Fired::new();
+        let mut fired = SYNC_FIRED.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
+        fired.clear();
         self.matcher.route(&msg, &mut fired);
+        let answer = self.run_sync(&msg, &fired, cx);
+        SYNC_FIRED.with(|pool| pool.borrow_mut().push(fired));
+        answer
+    }
+
+    fn queues(&self) -> Vec<Queue> {
+        self.queues.to_vec()
+    }
+}
+
+thread_local! {
+    /// Reusable buffers for synchronous sends, which run in the sender's
+    /// thread (a stack, for forwards that nest).
+    static SYNC_FIRED: std::cell::RefCell<Vec<Fired>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
+    /// The synchronous path's steps, once routed.
+    fn run_sync(
+        &self,
+        msg: &Message,
+        fired: &Fired,
+        cx: &SyncContext<'_>,
+    ) -> Result<Option<Message>, Error> {
         // Refuse before running anything: half-handling a message and then
         // failing would be worse than not handling it.
         if let Some(&Step::CallAsync(h)) =
@@ -299,13 +367,14 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         {
             return Err(Error::Sync(SyncError::AsyncHandler(self.handler_name(h).to_string())));
         }
-        self.count_hits(&fired);
+        self.count_hits(fired);
+        self.trace(msg, fired);
         let mut answer: Option<Result<Option<Message>, Error>> = None;
         let (mut queued, mut dropped) = (false, false);
         for &step in fired.steps() {
             match step {
                 Step::Call(h) => {
-                    let result = self.handlers.call(h, &msg);
+                    let result = self.call(h, msg);
                     let name = self.handler_name(h);
                     let this = match result {
                         Ok(Reply::Content(c)) => {
@@ -318,7 +387,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
                     if answer.is_none() {
                         answer = Some(this);
                     } else if let Err(Error::Handler { error, .. }) = this {
-                        cx.dispatcher.note_handler_error(&msg, &name, &error);
+                        cx.dispatcher.note_handler_error(msg, &name, &error);
                     }
                 }
                 Step::CallAsync(_) => {}
@@ -326,7 +395,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
                     queued = true;
                     if let Some(queue) = self.queues.get(q) {
                         if queue.push(msg.clone()).is_err() {
-                            cx.dispatcher.note_undeliverable(&msg, "queue closed");
+                            cx.dispatcher.note_undeliverable(msg, "queue closed");
                         }
                     }
                 }
@@ -349,9 +418,9 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
             }
         }
         if fired.end() == End::Unrouted {
-            cx.dispatcher.note_unrouted(&msg, cx.me);
+            cx.dispatcher.note_unrouted(msg, cx.me);
         }
-        self.post(&msg, &fired, false);
+        self.post(msg, fired, false);
         let (id, listener) = (msg.id(), label(cx.me));
         match answer {
             Some(a) => a,
@@ -359,10 +428,6 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
             None if dropped => Err(Error::Dropped { id, listener }),
             None => Err(Error::Unrouted { id, ty: msg.ty().to_owned(), listener }),
         }
-    }
-
-    fn queues(&self) -> Vec<Queue> {
-        self.queues.to_vec()
     }
 }
 

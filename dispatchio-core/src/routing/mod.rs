@@ -22,6 +22,48 @@
 //!   matched with `continue`).
 //! * When nothing stopped the search and there is no `otherwise`, the message
 //!   is *unrouted* ([`End::Unrouted`]); the executor reports it.
+//!
+//! A hand-written (or generated) matcher: typed field tests, static steps,
+//! no allocation.
+//!
+//! ```
+//! use dispatchio_core::routing::{Fired, Layout, Matcher, Step};
+//! use dispatchio_core::{Message, RoutedListener, Value};
+//!
+//! struct Player {
+//!     layout: Layout,
+//! }
+//!
+//! impl Matcher for Player {
+//!     fn layout(&self) -> &Layout {
+//!         &self.layout
+//!     }
+//!
+//!     fn route(&self, msg: &Message, fired: &mut Fired) {
+//!         // rule deal when type == Card and card < 52 => queue hand
+//!         const DEAL: &[Step] = &[Step::Queue(0)];
+//!         // otherwise => queue inbox
+//!         const OTHERWISE: &[Step] = &[Step::Queue(1)];
+//!         if msg.ty() == "Card" {
+//!             if let Some(Value::Int(card)) = msg.content().field("card") {
+//!                 if card < 52 {
+//!                     return fired.stop(0, DEAL);
+//!                 }
+//!             }
+//!         }
+//!         fired.otherwise(OTHERWISE);
+//!     }
+//! }
+//!
+//! let layout = Layout {
+//!     rules: vec!["deal".into()],
+//!     queues: vec!["hand".into(), "inbox".into()],
+//!     ..Layout::default()
+//! };
+//! // No `call` actions, so no handlers: `()`.
+//! let player = RoutedListener::new(Player { layout }, ());
+//! assert!(player.queue("hand").is_some());
+//! ```
 
 mod cond;
 mod glob;

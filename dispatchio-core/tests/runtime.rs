@@ -1,0 +1,1124 @@
+//! The runtime's semantics, one module per numbered semantic of
+//! ARCHITECTURE.md, plus the transport seam. One test binary on purpose
+//! (link time on small machines).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dispatchio_core::routing::{Action, Cond, Field, RoutingTable};
+use dispatchio_core::{
+    Delivery, Dispatcher, Empty, Error, HandlerError, Hooks, Id, Link, Listener, Message, Outcome,
+    Reply, ReplySender, RoutedListener, SyncError, Text,
+};
+
+/// A listener that queues everything in "inbox".
+fn inbox() -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>> {
+    let table = RoutingTable::builder()
+        .rule("all", Cond::Always, [Action::queue("inbox")])
+        .build()
+        .unwrap();
+    Arc::new(RoutedListener::builder(table).build().unwrap())
+}
+
+/// A listener that answers every message with its own content.
+fn echo() -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>> {
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call("echo")]).build().unwrap();
+    Arc::new(
+        RoutedListener::builder(table)
+            .handler("echo", |m: &Message| Ok(Reply::Content(m.content().clone())))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn text(m: &Message) -> &str {
+    &m.content_as::<Text>().expect("Text content").0
+}
+
+async fn within<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f).await.expect("did not finish within 30 s")
+}
+
+/// 1. One dispatcher per process, independent ones for tests.
+mod s01_dispatchers {
+    use super::*;
+
+    #[test]
+    fn the_global_dispatcher_is_one_per_process() {
+        assert!(Dispatcher::global().same(Dispatcher::global()));
+        assert!(!Dispatcher::new().same(Dispatcher::global()));
+    }
+
+    #[tokio::test]
+    async fn independent_dispatchers_share_nothing() {
+        let (a, b) = (Dispatcher::new(), Dispatcher::new());
+        a.register("x", inbox()).unwrap();
+        b.register("x", inbox()).unwrap();
+        let only_a = Dispatcher::new();
+        only_a.register("only", inbox()).unwrap();
+        assert!(matches!(
+            b.send(Message::new(Empty).to("only")),
+            Err(Error::UnknownDestination(_))
+        ));
+        for d in [a, b, only_a] {
+            d.shutdown().await;
+        }
+    }
+
+    #[test]
+    fn registering_outside_a_runtime_is_a_clear_error() {
+        let d = Dispatcher::new();
+        assert!(matches!(d.register("x", inbox()), Err(Error::NoRuntime)));
+    }
+}
+
+/// 2. Source IDs: fresh or registered; a taken ID is an error.
+mod s02_sources {
+    use super::*;
+
+    #[test]
+    fn fresh_source_ids_are_unique_and_skip_registered_ones() {
+        let d = Dispatcher::new();
+        let mine = d.register_source(2).unwrap();
+        let fresh: Vec<_> = (0..100).map(|_| d.new_source()).collect();
+        let mut ids: Vec<Id> = fresh.iter().map(|s| s.id().clone()).collect();
+        assert!(!ids.contains(mine.id()), "a fresh ID never repeats a registered one");
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 100);
+    }
+
+    #[test]
+    fn a_taken_source_id_is_refused_until_released() {
+        let d = Dispatcher::new();
+        let dealer = d.register_source("dealer").unwrap();
+        assert!(
+            matches!(d.register_source("dealer"), Err(Error::SourceTaken(id)) if id == Id::from("dealer"))
+        );
+        drop(dealer);
+        assert!(d.register_source("dealer").is_ok(), "dropping the Source releases its ID");
+    }
+
+    #[tokio::test]
+    async fn a_source_stamps_its_id_on_what_it_sends() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("l", l.clone()).unwrap();
+        let me = d.register_source("me").unwrap();
+        me.send(Message::new(Empty).to("l")).unwrap();
+        let got = within(l.queue("inbox").unwrap().recv()).await.unwrap();
+        assert_eq!(got.envelope().source, Some(Id::from("me")));
+        d.shutdown().await;
+    }
+}
+
+/// 3. Listeners with an ID are known to the dispatcher; others can be chained.
+mod s03_listeners {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_listener_without_id_is_reached_by_chaining() {
+        let d = Dispatcher::new();
+        let back = inbox();
+        let table = RoutingTable::builder()
+            .rule("pass", Cond::Always, [Action::forward("back")])
+            .build()
+            .unwrap();
+        let front = RoutedListener::builder(table).forward("back", back.clone()).build().unwrap();
+        d.register("front", Arc::new(front)).unwrap();
+        d.send(Message::new(Text::from("hi")).to("front")).unwrap();
+        let got = within(back.queue("inbox").unwrap().recv()).await.unwrap();
+        assert_eq!(text(&got), "hi");
+        assert_eq!(
+            d.snapshot().listeners,
+            vec![Id::from("front")],
+            "the chained listener is unknown to the dispatcher"
+        );
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_forward_answers_with_the_chained_listeners_reply() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("pass", Cond::Always, [Action::forward("echo")])
+            .build()
+            .unwrap();
+        let front = RoutedListener::builder(table).forward("echo", echo()).build().unwrap();
+        d.register("front", Arc::new(front)).unwrap();
+        let reply =
+            within(d.request(Message::new(Text::from("ping")).to("front"), None)).await.unwrap();
+        assert_eq!(text(&reply), "ping");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_destination_is_found_whichever_way_its_id_was_built() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register(Id::from(String::from("p-1")), l.clone()).unwrap();
+        d.register(42, inbox()).unwrap();
+        d.send(Message::new(Empty).to("p-1")).unwrap();
+        assert!(within(l.queue("inbox").unwrap().recv()).await.is_some());
+        assert!(d.send(Message::new(Empty).to(42i64)).is_ok());
+        assert!(
+            matches!(d.send(Message::new(Empty).to("42")), Err(Error::UnknownDestination(_))),
+            "42 is not \"42\""
+        );
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn destination_ids_are_unique_and_deregistration_forgets_them() {
+        let d = Dispatcher::new();
+        d.register("x", inbox()).unwrap();
+        assert!(matches!(d.register("x", inbox()), Err(Error::DestinationTaken(_))));
+        d.deregister(&Id::from("x")).unwrap();
+        assert!(matches!(d.send(Message::new(Empty).to("x")), Err(Error::UnknownDestination(_))));
+        assert!(matches!(d.deregister(&Id::from("x")), Err(Error::UnknownDestination(_))));
+        d.register("x", inbox()).unwrap();
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_deregistered_listener_handles_what_it_accepted_then_closes_its_queues() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("x", l.clone()).unwrap();
+        for _ in 0..3 {
+            d.send(Message::new(Empty).to("x")).unwrap();
+        }
+        d.deregister(&Id::from("x")).unwrap();
+        let q = l.queue("inbox").unwrap();
+        for _ in 0..3 {
+            assert!(within(q.recv()).await.is_some());
+        }
+        assert!(within(q.recv()).await.is_none(), "the queue closes once the listener is drained");
+        d.shutdown().await;
+    }
+}
+
+/// 4. Groups: every subscriber once; group requests report every failure.
+mod s04_groups {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_group_message_reaches_every_subscriber_once_sharing_its_content() {
+        let d = Dispatcher::new();
+        let ls: Vec<_> = (0..3).map(|_| inbox()).collect();
+        for (i, l) in ls.iter().enumerate() {
+            d.register(i as i64, l.clone()).unwrap();
+            d.subscribe(&Id::from(i as i64), "All").unwrap();
+            d.subscribe(&Id::from(i as i64), "All").unwrap();
+        }
+        d.send(Message::new(Text::from("hello")).to_group("All")).unwrap();
+        let mut got = Vec::new();
+        for l in &ls {
+            let q = l.queue("inbox").unwrap();
+            got.push(within(q.recv()).await.unwrap());
+            assert!(q.recv_timeout(Duration::from_millis(20)).await.is_none(), "exactly once");
+        }
+        assert!(
+            Arc::ptr_eq(got[0].content(), got[1].content()),
+            "one shared content, not a copy per listener"
+        );
+        assert!(Arc::ptr_eq(got[1].content(), got[2].content()));
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_group_request_reports_every_failed_subscriber() {
+        let d = Dispatcher::new();
+        d.register("good", echo()).unwrap();
+        let failing = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("fail")])
+            .build()
+            .unwrap();
+        let failing = RoutedListener::builder(failing)
+            .handler("fail", |_: &Message| Err(HandlerError::new("no")))
+            .build();
+        d.register("bad", Arc::new(failing.unwrap())).unwrap();
+        let nothing = RoutingTable::builder()
+            .rule("never", Field::Sync.is_true(), [Action::Drop])
+            .build()
+            .unwrap();
+        d.register("deaf", Arc::new(RoutedListener::builder(nothing).build().unwrap())).unwrap();
+        for id in ["good", "bad", "deaf"] {
+            d.subscribe(&Id::from(id), "G").unwrap();
+        }
+        let err = within(d.request_group(Message::new(Text::from("x")).to_group("G"), None))
+            .await
+            .unwrap_err();
+        let Error::Group(g) = err else { panic!("expected a group error, got {err:?}") };
+        assert_eq!(g.succeeded, 1);
+        let failed: Vec<&Id> = g.failures.iter().map(|(id, _)| id).collect();
+        assert_eq!(failed, [&Id::from("bad"), &Id::from("deaf")]);
+        assert!(matches!(g.failures[0].1, Error::Handler { .. }));
+        assert!(matches!(g.failures[1].1, Error::Unrouted { .. }));
+
+        d.unsubscribe(&Id::from("bad"), &Id::from("G"));
+        d.unsubscribe(&Id::from("deaf"), &Id::from("G"));
+        let ok = within(d.request_group(Message::new(Text::from("x")).to_group("G"), None))
+            .await
+            .unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].0, Id::from("good"));
+        d.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_request_names_the_subscribers_that_did_not_answer_in_time() {
+        let d = Dispatcher::new();
+        d.register("fast", echo()).unwrap();
+        let slow = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call_async("slow")])
+            .build()
+            .unwrap();
+        let slow = RoutedListener::builder(slow)
+            .async_handler("slow", |_m: Message| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(Reply::Empty)
+            })
+            .build()
+            .unwrap();
+        d.register("slow", Arc::new(slow)).unwrap();
+        d.subscribe(&Id::from("fast"), "G").unwrap();
+        d.subscribe(&Id::from("slow"), "G").unwrap();
+        let err = d
+            .request_group(
+                Message::new(Text::from("x")).to_group("G"),
+                Some(Duration::from_secs(1)),
+            )
+            .await;
+        let Err(Error::Group(g)) = err else { panic!("expected a group error, got {err:?}") };
+        assert_eq!(g.succeeded, 1);
+        assert_eq!(g.failures.len(), 1);
+        assert_eq!(g.failures[0].0, Id::from("slow"));
+        assert!(matches!(g.failures[0].1, Error::Timeout { .. }));
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_group_without_subscribers_is_reported() {
+        let d = Dispatcher::new();
+        assert!(matches!(
+            d.send(Message::new(Empty).to_group("nobody")),
+            Err(Error::NoSubscribers(_))
+        ));
+        assert_eq!(d.snapshot().counters.undeliverable, 1);
+    }
+}
+
+/// 5. Order: one sender's messages reach one recipient in the order sent.
+mod s05_order {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Sends `per_sender` numbered messages from each of `senders` concurrent
+    /// tasks; returns what the recipient saw, in arrival order.
+    fn run(senders: usize, per_sender: usize, yield_every: usize) -> Vec<(i64, i64)> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let d = Dispatcher::new();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let log = seen.clone();
+            let table = RoutingTable::builder()
+                .rule("all", Cond::Always, [Action::call("log")])
+                .build()
+                .unwrap();
+            let l = RoutedListener::builder(table)
+                .handler("log", move |m: &Message| {
+                    let from = m.envelope().source.as_ref().and_then(Id::as_int).unwrap_or(-1);
+                    log.lock().unwrap().push((from, m.id().get()));
+                    Ok(Reply::Empty)
+                })
+                .build()
+                .unwrap();
+            d.register("sink", Arc::new(l)).unwrap();
+            let tasks: Vec<_> = (0..senders)
+                .map(|s| {
+                    let d = d.clone();
+                    tokio::spawn(async move {
+                        for n in 0..per_sender {
+                            let m = Message::new(Empty)
+                                .to("sink")
+                                .from_source(s as i64)
+                                .with_id((n + 1) as i64);
+                            d.send(m).unwrap();
+                            if yield_every > 0 && n % yield_every == 0 {
+                                tokio::task::yield_now().await;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            let total = senders * per_sender;
+            while seen.lock().unwrap().len() < total {
+                tokio::task::yield_now().await;
+            }
+            d.shutdown().await;
+            std::mem::take(&mut *seen.lock().unwrap())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn per_sender_order_holds_with_many_concurrent_senders(
+            senders in 2usize..16,
+            per_sender in 1usize..200,
+            yield_every in 0usize..8,
+        ) {
+            let seen = run(senders, per_sender, yield_every);
+            prop_assert_eq!(seen.len(), senders * per_sender, "nothing lost");
+            for s in 0..senders as i64 {
+                let ids: Vec<i64> = seen.iter().filter(|(from, _)| *from == s).map(|(_, id)| *id).collect();
+                let expected: Vec<i64> = (1..=per_sender as i64).collect();
+                prop_assert_eq!(ids, expected, "sender {}'s messages arrived out of order", s);
+            }
+        }
+    }
+}
+
+/// 6. Asynchronous send never waits; requests, timeouts, handler errors, deferrals.
+mod s06_send_and_request {
+    use super::*;
+    use tokio::sync::Semaphore;
+
+    #[tokio::test]
+    async fn send_returns_while_the_recipient_is_still_busy() {
+        let d = Dispatcher::new();
+        let gate = Arc::new(Semaphore::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let (g, n) = (gate.clone(), done.clone());
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call_async("work")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .async_handler("work", move |_m: Message| {
+                let (g, n) = (g.clone(), n.clone());
+                async move {
+                    let _permit = g.acquire().await;
+                    n.fetch_add(1, Ordering::SeqCst);
+                    Ok(Reply::Empty)
+                }
+            })
+            .build()
+            .unwrap();
+        d.register("busy", Arc::new(l)).unwrap();
+        for _ in 0..1000 {
+            d.send(Message::new(Empty).to("busy")).unwrap();
+        }
+        assert_eq!(done.load(Ordering::SeqCst), 0, "every send returned before any work was done");
+        gate.add_permits(1000);
+        within(async {
+            while done.load(Ordering::SeqCst) < 1000 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_gets_the_handlers_reply_with_the_same_message_id() {
+        let d = Dispatcher::new();
+        d.register("echo", echo()).unwrap();
+        let me = d.register_source("me").unwrap();
+        let reply =
+            within(me.request(Message::new(Text::from("ping")).to("echo").with_id(77), None))
+                .await
+                .unwrap();
+        assert_eq!(text(&reply), "ping");
+        let env = reply.envelope();
+        assert_eq!(env.id.get(), 77);
+        assert!(env.is_response);
+        assert_eq!(env.dest, Some(Id::from("me")));
+        assert_eq!(env.source, Some(Id::from("echo")));
+        d.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_times_out_and_is_no_longer_pending() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("later")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .handler("later", |_: &Message| Ok(Reply::Defer))
+            .build()
+            .unwrap();
+        d.register("never", Arc::new(l)).unwrap();
+        let err = d
+            .request(Message::new(Empty).to("never").with_id(5), Some(Duration::from_millis(200)))
+            .await;
+        assert!(
+            matches!(err, Err(Error::Timeout { after, .. }) if after == Duration::from_millis(200)),
+            "{err:?}"
+        );
+        let s = d.snapshot();
+        assert_eq!(s.pending_requests, 0);
+        assert_eq!(s.counters.timeouts, 1);
+        assert!(s.deferred.is_empty(), "the deferral nobody waits for is forgotten");
+        assert!(matches!(
+            d.reply_with(dispatchio_core::MessageId(5), Empty),
+            Err(Error::NotDeferred(_))
+        ));
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_handler_error_travels_back_to_the_sender() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call_async("fail")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .async_handler("fail", |_m: Message| async { Err(HandlerError::new("out of cards")) })
+            .build()
+            .unwrap();
+        d.register("x", Arc::new(l)).unwrap();
+        let err = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
+        match err {
+            Error::Handler { handler, error } => {
+                assert_eq!(handler, "fail");
+                assert_eq!(error.message(), "out of cards");
+            }
+            e => panic!("expected a handler error, got {e:?}"),
+        }
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_deferred_reply_is_given_by_message_id_including_an_error() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("later")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .handler("later", |_: &Message| Ok(Reply::Defer))
+            .build()
+            .unwrap();
+        d.register("x", Arc::new(l)).unwrap();
+        let (d1, d2) = (d.clone(), d.clone());
+        let ok =
+            tokio::spawn(
+                async move { d1.request(Message::new(Empty).to("x").with_id(1), None).await },
+            );
+        let bad =
+            tokio::spawn(
+                async move { d2.request(Message::new(Empty).to("x").with_id(2), None).await },
+            );
+        within(async {
+            while d.snapshot().deferred.len() < 2 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        d.reply_with(dispatchio_core::MessageId(1), Text::from("done")).unwrap();
+        d.reply(dispatchio_core::MessageId(2), Err(HandlerError::new("gave up"))).unwrap();
+        assert_eq!(text(&ok.await.unwrap().unwrap()), "done");
+        assert!(
+            matches!(bad.await.unwrap(), Err(Error::Handler { handler, .. }) if handler == "later")
+        );
+        d.shutdown().await;
+    }
+}
+
+/// 7. Synchronous send: at once, or a clear error.
+mod s07_sync {
+    use super::*;
+
+    fn sync_and_async() -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>> {
+        let table = RoutingTable::builder()
+            .rule("now", Cond::type_is("Text"), [Action::call("now")])
+            .rule("later", Cond::type_is("Empty"), [Action::call_async("later")])
+            .rule("defer", Cond::type_is("Defer"), [Action::call("defer")])
+            .build()
+            .unwrap();
+        Arc::new(
+            RoutedListener::builder(table)
+                .handler("now", |m: &Message| Ok(Reply::with(Text(format!("{}!", text(m))))))
+                .async_handler("later", |_m: Message| async { Ok(Reply::Empty) })
+                .handler("defer", |_: &Message| Ok(Reply::Defer))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_synchronous_send_answers_at_once() {
+        let d = Dispatcher::new();
+        d.register("x", sync_and_async()).unwrap();
+        let reply = d.send_sync(Message::new(Text::from("hi")).to("x")).unwrap();
+        assert_eq!(text(&reply), "hi!");
+        d.shutdown().await;
+    }
+
+    #[test]
+    fn a_synchronous_send_needs_no_runtime_to_answer() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let d = Dispatcher::new();
+        rt.block_on(async { d.register("x", sync_and_async()).unwrap() });
+        // Plain thread, outside any runtime: the handler runs right here.
+        let reply = d.send_sync(Message::new(Text::from("hi")).to("x")).unwrap();
+        assert_eq!(text(&reply), "hi!");
+        rt.block_on(d.shutdown());
+    }
+
+    #[tokio::test]
+    async fn an_async_handler_or_a_deferral_cannot_answer_synchronously() {
+        let d = Dispatcher::new();
+        d.register("x", sync_and_async()).unwrap();
+        let e = d.send_sync(Message::new(Empty).to("x")).unwrap_err();
+        assert!(matches!(&e, Error::Sync(SyncError::AsyncHandler(h)) if h == "later"), "{e:?}");
+        let e = d.send_sync(Message::new(Empty).with_type("Defer").to("x")).unwrap_err();
+        assert!(matches!(e, Error::Sync(SyncError::Deferred)), "{e:?}");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_message_flagged_sync_is_handled_synchronously_by_request() {
+        let d = Dispatcher::new();
+        d.register("x", sync_and_async()).unwrap();
+        let e = d.request(Message::new(Empty).to("x").synchronous(), None).await.unwrap_err();
+        assert!(matches!(e, Error::Sync(SyncError::AsyncHandler(_))), "{e:?}");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_synchronous_send_that_would_re_enter_its_listener_fails() {
+        let d = Dispatcher::new();
+        let inner = Arc::new(Mutex::new(None));
+        let (dd, seen) = (d.clone(), inner.clone());
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("again")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .handler("again", move |m: &Message| {
+                if m.ty() == "Text" {
+                    *seen.lock().unwrap() = Some(dd.send_sync(Message::new(Empty).to("x")));
+                }
+                Ok(Reply::Empty)
+            })
+            .build()
+            .unwrap();
+        d.register("x", Arc::new(l)).unwrap();
+        d.send_sync(Message::new(Text::from("go")).to("x")).unwrap();
+        let got = inner.lock().unwrap().take().unwrap();
+        assert!(matches!(got, Err(Error::Sync(SyncError::Reentrant))), "{got:?}");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_synchronous_send_to_another_process_fails() {
+        let d = Dispatcher::new();
+        d.attach_destination("far", Arc::new(seam::Recorder::default())).unwrap();
+        let e = d.send_sync(Message::new(Empty).to("far")).unwrap_err();
+        assert!(matches!(e, Error::Sync(SyncError::Remote)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_synchronous_send_to_a_destination_held_by_a_blocking_message_fails() {
+        let d = Dispatcher::new();
+        d.register("x", sync_and_async()).unwrap();
+        let held = {
+            let d = d.clone();
+            tokio::spawn(async move {
+                d.request(Message::new(Empty).with_type("Defer").to("x").blocking(), None).await
+            })
+        };
+        within(async {
+            while d.snapshot().blocked.is_empty() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        let e = d.send_sync(Message::new(Text::from("hi")).to("x")).unwrap_err();
+        assert!(matches!(e, Error::Sync(SyncError::Blocked)), "{e:?}");
+        d.shutdown().await;
+        assert!(held.await.unwrap().is_err());
+    }
+}
+
+/// 8. Blocking messages hold later messages to their destination.
+mod s08_blocking {
+    use super::*;
+
+    #[tokio::test]
+    async fn later_messages_wait_in_order_until_the_blocking_one_is_answered() {
+        let d = Dispatcher::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l2 = log.clone();
+        let table = RoutingTable::builder()
+            .rule("hold", Cond::type_is("Hold"), [Action::call("hold")])
+            .otherwise([Action::call("log")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .handler("hold", |_: &Message| Ok(Reply::Defer))
+            .handler("log", move |m: &Message| {
+                l2.lock().unwrap().push(text(m).to_owned());
+                Ok(Reply::Empty)
+            })
+            .build()
+            .unwrap();
+        d.register("x", Arc::new(l)).unwrap();
+        let d2 = d.clone();
+        let hold = tokio::spawn(async move {
+            d2.request(Message::new(Empty).with_type("Hold").to("x").blocking().with_id(9), None)
+                .await
+        });
+        within(async {
+            while d.snapshot().deferred.is_empty() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        for t in ["one", "two", "three"] {
+            d.send(Message::new(Text::from(t)).to("x")).unwrap();
+        }
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+        assert!(log.lock().unwrap().is_empty(), "held behind the blocking message");
+        assert_eq!(d.snapshot().blocked, vec![Id::from("x")]);
+        d.reply_with(dispatchio_core::MessageId(9), Empty).unwrap();
+        hold.await.unwrap().unwrap();
+        within(async {
+            while log.lock().unwrap().len() < 3 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert_eq!(*log.lock().unwrap(), ["one", "two", "three"]);
+        assert!(d.snapshot().blocked.is_empty());
+        d.shutdown().await;
+    }
+}
+
+/// 9. Routing to callbacks, queues and other listeners; pre- and post-filters.
+mod s09_routing_and_hooks {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Censor {
+        seen: Arc<Mutex<Vec<(String, bool)>>>,
+    }
+
+    impl Hooks for Censor {
+        fn pre_filter(&self, m: Message) -> Option<Message> {
+            match m.content_as::<Text>() {
+                Some(t) if t.0 == "spam" => None,
+                Some(t) if t.0 == "shout" => {
+                    Some(Message::from_parts(m.envelope().clone(), Arc::new(Text::from("SHOUT"))))
+                }
+                _ => Some(m),
+            }
+        }
+
+        fn post_filter(&self, m: &Message, outcome: &Outcome<'_>) {
+            let rule = outcome
+                .fired
+                .rules()
+                .first()
+                .map(|&r| outcome.layout.rules[r].to_string())
+                .unwrap_or_default();
+            self.seen.lock().unwrap().push((format!("{}:{rule}", text(m)), outcome.filtered));
+        }
+    }
+
+    #[tokio::test]
+    async fn pre_filters_drop_or_rewrite_and_post_filters_see_the_outcome() {
+        let d = Dispatcher::new();
+        let censor = Censor::default();
+        let table = RoutingTable::builder()
+            .rule("keep", Cond::Always, [Action::queue("inbox")])
+            .build()
+            .unwrap();
+        let l = Arc::new(RoutedListener::builder(table).hooks(censor.clone()).build().unwrap());
+        d.register("x", l.clone()).unwrap();
+        for t in ["spam", "shout", "hello"] {
+            d.send(Message::new(Text::from(t)).to("x")).unwrap();
+        }
+        let q = l.queue("inbox").unwrap();
+        assert_eq!(text(&within(q.recv()).await.unwrap()), "SHOUT");
+        assert_eq!(text(&within(q.recv()).await.unwrap()), "hello");
+        assert_eq!(
+            *censor.seen.lock().unwrap(),
+            [("SHOUT:keep".to_owned(), false), ("hello:keep".to_owned(), false)]
+        );
+        assert_eq!(d.snapshot().counters.dropped, 1, "the filtered message is counted");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_first_call_gives_the_reply_and_every_action_runs() {
+        let d = Dispatcher::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let table = RoutingTable::builder()
+            .rule("log", Cond::Always, [Action::call("count"), Action::Continue])
+            .rule(
+                "card",
+                Cond::type_is("Text") & Field::content("text").starts_with("card"),
+                [Action::queue("hand"), Action::call_async("shout"), Action::call("count")],
+            )
+            .otherwise([Action::queue("inbox")])
+            .build()
+            .unwrap();
+        let l = Arc::new(
+            RoutedListener::builder(table)
+                .handler("count", move |_: &Message| {
+                    c.fetch_add(1, Ordering::SeqCst);
+                    Ok(Reply::with(Text::from("counted")))
+                })
+                .async_handler("shout", |m: Message| async move {
+                    Ok(Reply::with(Text(text(&m).to_uppercase())))
+                })
+                .build()
+                .unwrap(),
+        );
+        d.register("x", l.clone()).unwrap();
+        let r = within(d.request(Message::new(Text::from("card 7")).to("x"), None)).await.unwrap();
+        assert_eq!(text(&r), "counted", "the first call in rule order gives the reply");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(l.queue("hand").unwrap().len(), 1);
+        let r = within(d.request(Message::new(Text::from("other")).to("x"), None)).await.unwrap();
+        assert_eq!(text(&r), "counted");
+        assert_eq!(l.queue("inbox").unwrap().len(), 1, "otherwise runs after a continue rule");
+        let hits: Vec<u64> = l.rule_hits().into_iter().map(|(_, n)| n).collect();
+        assert_eq!(hits, [2, 1]);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_queued_request_is_acknowledged() {
+        let d = Dispatcher::new();
+        d.register("x", inbox()).unwrap();
+        let r = within(d.request(Message::new(Text::from("hi")).to("x"), None)).await.unwrap();
+        assert!(r.content_as::<Empty>().is_some());
+        assert!(r.envelope().is_response);
+        d.shutdown().await;
+    }
+
+    #[test]
+    fn handlers_must_match_the_table() {
+        use dispatchio_core::routing::BuildError;
+        let table = || {
+            RoutingTable::builder().rule("a", Cond::Always, [Action::call("h")]).build().unwrap()
+        };
+        let missing = RoutedListener::builder(table()).build().err();
+        assert_eq!(missing, Some(BuildError::MissingHandler("h".into())));
+        let wrong = RoutedListener::builder(table())
+            .async_handler("h", |_m: Message| async { Ok(Reply::Empty) })
+            .build()
+            .err();
+        assert!(matches!(wrong, Some(BuildError::HandlerKindMismatch { .. })));
+        let extra = RoutedListener::builder(table())
+            .handler("h", |_: &Message| Ok(Reply::Empty))
+            .handler("x", |_: &Message| Ok(Reply::Empty))
+            .build()
+            .err();
+        assert_eq!(extra, Some(BuildError::UnknownHandler("x".into())));
+    }
+}
+
+/// 10. Nothing is lost silently.
+mod s10_nothing_lost {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unrouted_message_is_reported_to_its_sender_and_counted() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("cards", Cond::type_is("Card"), [Action::queue("hand")])
+            .build()
+            .unwrap();
+        d.register("x", Arc::new(RoutedListener::builder(table).build().unwrap())).unwrap();
+        let e = within(d.request(Message::new(Text::from("?")).to("x"), None)).await.unwrap_err();
+        assert!(matches!(&e, Error::Unrouted { ty, .. } if ty == "Text"), "{e:?}");
+        d.send(Message::new(Text::from("?")).to("x")).unwrap();
+        within(async {
+            while d.snapshot().counters.unrouted < 2 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_dropped_message_is_reported_and_counted() {
+        let d = Dispatcher::new();
+        let table =
+            RoutingTable::builder().rule("bin", Cond::Always, [Action::Drop]).build().unwrap();
+        d.register("x", Arc::new(RoutedListener::builder(table).build().unwrap())).unwrap();
+        let e = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
+        assert!(matches!(e, Error::Dropped { .. }), "{e:?}");
+        assert_eq!(d.snapshot().counters.dropped, 1);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn an_undeliverable_message_is_an_error_and_counted() {
+        let d = Dispatcher::new();
+        let e = d.send(Message::new(Empty).to("nobody")).unwrap_err();
+        assert!(matches!(e, Error::UnknownDestination(ref id) if *id == Id::from("nobody")));
+        let e = within(d.request(Message::new(Empty).to("nobody"), None)).await.unwrap_err();
+        assert!(matches!(e, Error::UnknownDestination(_)));
+        assert_eq!(d.snapshot().counters.undeliverable, 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_handler_error_and_the_listener_lives_on() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("sync", Cond::type_is("Text"), [Action::call("boom")])
+            .rule("async", Cond::type_is("Empty"), [Action::call_async("boom_later")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .handler("boom", |m: &Message| {
+                if text(m) == "bad" {
+                    panic!("bad card");
+                }
+                Ok(Reply::with(Text::from("fine")))
+            })
+            .async_handler("boom_later", |_m: Message| async { panic!("later") })
+            .build()
+            .unwrap();
+        d.register("x", Arc::new(l)).unwrap();
+        let e = within(d.request(Message::new(Text::from("bad")).to("x"), None)).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Handler { error, .. } if error.message().contains("bad card")),
+            "{e:?}"
+        );
+        let e = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Handler { error, .. } if error.message().contains("later")),
+            "{e:?}"
+        );
+        let ok = within(d.request(Message::new(Text::from("good")).to("x"), None)).await.unwrap();
+        assert_eq!(text(&ok), "fine", "the listener still serves after its handlers panicked");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_handler_error_nobody_waits_for_is_counted() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("fail")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .handler("fail", |_: &Message| Err(HandlerError::new("no")))
+            .build();
+        d.register("x", Arc::new(l.unwrap())).unwrap();
+        d.send(Message::new(Empty).to("x")).unwrap();
+        within(async {
+            while d.snapshot().counters.handler_errors < 1 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn introspection_shows_listeners_groups_queues_and_sources() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("a", l.clone()).unwrap();
+        d.subscribe(&Id::from("a"), "G").unwrap();
+        let _me = d.register_source("me").unwrap();
+        d.send(Message::new(Empty).to("a")).unwrap();
+        within(async {
+            while l.queue("inbox").unwrap().is_empty() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        let s = d.snapshot();
+        assert_eq!(s.listeners, [Id::from("a")]);
+        assert_eq!(s.groups, [(Id::from("G"), vec![Id::from("a")])]);
+        assert_eq!(s.sources, [Id::from("me")]);
+        assert_eq!(s.queues.len(), 1);
+        assert_eq!((s.queues[0].name.as_str(), s.queues[0].depth), ("inbox", 1));
+        assert_eq!(s.pending_requests, 0);
+        d.shutdown().await;
+    }
+}
+
+/// 11. Shutdown is clean with replies outstanding.
+mod s11_shutdown {
+    use super::*;
+
+    #[tokio::test]
+    async fn pending_requests_and_deferred_replies_end_with_a_shutdown_error() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("defer", Cond::type_is("Empty"), [Action::call("defer")])
+            .rule("slow", Cond::type_is("Text"), [Action::call_async("slow")])
+            .build()
+            .unwrap();
+        let l = Arc::new(
+            RoutedListener::builder(table)
+                .handler("defer", |_: &Message| Ok(Reply::Defer))
+                .async_handler("slow", |_m: Message| async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok(Reply::Empty)
+                })
+                .build()
+                .unwrap(),
+        );
+        let q = inbox();
+        d.register("x", l).unwrap();
+        d.register("q", q.clone()).unwrap();
+        let (d1, d2) = (d.clone(), d.clone());
+        let deferred =
+            tokio::spawn(async move { d1.request(Message::new(Empty).to("x"), None).await });
+        let slow =
+            tokio::spawn(
+                async move { d2.request(Message::new(Text::from("z")).to("x"), None).await },
+            );
+        within(async {
+            while d.snapshot().pending_requests < 2 || d.snapshot().deferred.is_empty() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        within(d.shutdown()).await;
+        assert!(matches!(within(deferred).await.unwrap(), Err(Error::Shutdown)));
+        assert!(matches!(within(slow).await.unwrap(), Err(Error::Shutdown)));
+        assert!(within(q.queue("inbox").unwrap().recv()).await.is_none(), "queues close");
+        assert!(matches!(d.send(Message::new(Empty).to("x")), Err(Error::Shutdown)));
+        assert!(matches!(d.register("y", inbox()), Err(Error::Shutdown)));
+        assert_eq!(d.snapshot().pending_requests, 0);
+    }
+}
+
+/// The transport seam: remote destinations and incoming messages.
+mod seam {
+    use super::*;
+
+    /// A link that records what it is given and answers requests with
+    /// `Text("remote")`.
+    #[derive(Default)]
+    pub(super) struct Recorder {
+        pub(super) got: Mutex<Vec<Message>>,
+    }
+
+    impl Link for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+
+        fn send(&self, delivery: Delivery) -> Result<(), (Error, Delivery)> {
+            let Delivery { message, reply } = delivery;
+            if reply.is_wanted() {
+                let answer =
+                    Message::reply_to(message.envelope(), Arc::new(Text::from("remote")), None);
+                reply.send(Ok(answer));
+            }
+            self.got.lock().unwrap().push(message);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_remote_destination_is_served_by_its_link() {
+        let d = Dispatcher::new();
+        let link = Arc::new(Recorder::default());
+        d.attach_destination("far", link.clone()).unwrap();
+        d.send(Message::new(Empty).to("far")).unwrap();
+        let r = within(d.request(Message::new(Empty).to("far"), None)).await.unwrap();
+        assert_eq!(text(&r), "remote");
+        assert_eq!(link.got.lock().unwrap().len(), 2);
+        assert_eq!(d.snapshot().remote, [(Id::from("far"), "recorder".to_owned())]);
+        assert!(matches!(d.register("far", inbox()), Err(Error::DestinationTaken(_))));
+        d.detach_link("recorder");
+        assert!(matches!(d.send(Message::new(Empty).to("far")), Err(Error::UnknownDestination(_))));
+    }
+
+    #[tokio::test]
+    async fn a_group_with_a_remote_member_is_sent_over_the_link_once() {
+        let d = Dispatcher::new();
+        let link = Arc::new(Recorder::default());
+        let local = inbox();
+        d.register("near", local.clone()).unwrap();
+        d.subscribe(&Id::from("near"), "G").unwrap();
+        d.attach_group("G", link.clone());
+        d.attach_group("G", link.clone());
+        let replies =
+            within(d.request_group(Message::new(Empty).to_group("G"), None)).await.unwrap();
+        assert_eq!(replies.len(), 2);
+        assert_eq!(link.got.lock().unwrap().len(), 1);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn an_incoming_message_reaches_the_local_listener_and_its_reply_goes_back() {
+        let d = Dispatcher::new();
+        d.register("echo", echo()).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let msg = Message::new(Text::from("from afar")).to("echo").with_id(3).requiring_response();
+        d.deliver_incoming(
+            msg,
+            ReplySender::callback(dispatchio_core::MessageId(3), move |r| {
+                let _ = tx.send(r);
+            }),
+        )
+        .unwrap();
+        let reply = within(rx).await.unwrap().unwrap();
+        assert_eq!(text(&reply), "from afar");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let e = d.deliver_incoming(
+            Message::new(Empty).to("nobody"),
+            ReplySender::callback(dispatchio_core::MessageId(4), move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        assert!(matches!(e, Err(Error::UnknownDestination(_))));
+        assert!(matches!(within(rx).await.unwrap(), Err(Error::UnknownDestination(_))));
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn transports_are_told_when_what_this_process_serves_changes() {
+        let d = Dispatcher::new();
+        let mut changes = d.changes();
+        changes.borrow_and_update();
+        d.register("a", inbox()).unwrap();
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        d.subscribe(&Id::from("a"), "G").unwrap();
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        d.subscribe(&Id::from("a"), "G").unwrap();
+        assert!(!changes.has_changed().unwrap(), "subscribing twice changes nothing");
+        d.deregister(&Id::from("a")).unwrap();
+        assert!(changes.has_changed().unwrap());
+        d.shutdown().await;
+    }
+
+    #[test]
+    fn listener_is_object_safe() {
+        fn takes(_: &dyn Listener) {}
+        takes(&*inbox());
+    }
+}

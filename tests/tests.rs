@@ -1,0 +1,165 @@
+//! Integration tests of the `dispatchio` facade: every example's scenario,
+//! asserted. The examples are compiled in as modules, so the programs a
+//! newcomer runs are the programs tested here.
+
+#[path = "../examples/card_dealer.rs"]
+mod card_dealer;
+
+#[path = "../examples/blocking.rs"]
+mod blocking;
+
+#[path = "../examples/deferred_reply.rs"]
+mod deferred_reply;
+
+#[path = "../examples/robustness.rs"]
+mod robustness;
+
+use std::time::Duration;
+
+use dispatchio::{Dispatcher, Error, Id, InvalidMessage};
+
+/// Fails the test instead of hanging it.
+async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(30), f).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what} did not finish within 30 s"),
+    }
+}
+
+mod card_dealer_game {
+    use super::*;
+
+    fn assert_fair(game: &card_dealer::Game) {
+        assert_eq!(game.hands.len(), 4, "every player took a hand");
+        for (player, hand) in &game.hands {
+            assert_eq!(hand.len(), 5, "{player} holds five cards");
+            assert_eq!(
+                Some(hand),
+                game.dealt.get(player),
+                "{player} holds its cards in the order dealt"
+            );
+        }
+        let all: std::collections::BTreeSet<i64> = game.hands.values().flatten().copied().collect();
+        assert_eq!(all.len(), card_dealer::CARDS, "twenty different cards, none lost or doubled");
+        let others: Vec<Id> = card_dealer::PLAYERS[1..].iter().map(|p| Id::from(*p)).collect();
+        assert_eq!(
+            game.dealer_saw, others,
+            "the dealer learnt the three others from their greetings"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_player_gets_its_five_cards_in_the_order_dealt() {
+        let d = Dispatcher::new();
+        let game = within("the game", card_dealer::play(&d, false)).await.unwrap();
+        assert_fair(&game);
+        let s = d.snapshot();
+        assert_eq!(s.counters.unrouted, 0);
+        assert_eq!(s.counters.undeliverable, 0);
+        let hands: Vec<_> = s.queues.iter().filter(|q| q.name == "hand").collect();
+        assert_eq!(hands.len(), 4);
+        assert!(
+            hands.iter().all(|q| q.depth == 0),
+            "every hand taken, no card left over: {hands:?}"
+        );
+        d.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dealing_with_synchronous_sends_gives_the_same_hands() {
+        let d = Dispatcher::new();
+        let game = within("the game", card_dealer::play(&d, true)).await.unwrap();
+        assert_fair(&game);
+        d.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_game_is_fair_on_a_multi_threaded_runtime() {
+        let d = Dispatcher::new();
+        let game = within("the game", card_dealer::play(&d, false)).await.unwrap();
+        assert_fair(&game);
+        d.shutdown().await;
+    }
+}
+
+mod blocking_messages {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn replies_come_b_c_a_freely_and_a_b_c_when_blocking() {
+        let d = Dispatcher::new();
+        let (free, held, after) = within("both rounds", blocking::run(&d)).await.unwrap();
+        assert_eq!(free, ["B", "C", "A"], "non-blocking requests are answered as they finish");
+        assert_eq!(held, ["A", "B", "C"], "blocking requests hold the later ones until answered");
+        assert!(after.blocked.is_empty(), "no destination stays blocked: {:?}", after.blocked);
+        assert_eq!(after.pending_requests, 0);
+        d.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn blocking_round_takes_the_sum_of_the_delays() {
+        let d = Dispatcher::new();
+        blocking::start_server(&d).unwrap();
+        let start = tokio::time::Instant::now();
+        blocking::replies_in_order(&d, true).await.unwrap();
+        // 300 + 40 + 50 ms one after the other, not 300 ms side by side.
+        assert!(start.elapsed() >= Duration::from_millis(390), "took {:?}", start.elapsed());
+        d.shutdown().await;
+    }
+}
+
+mod deferred_replies {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deferred_answer_reaches_the_sender_and_a_handler_error_is_an_error() {
+        let d = Dispatcher::new();
+        let start = tokio::time::Instant::now();
+        let (answer, error) = within("the requests", deferred_reply::run(&d)).await.unwrap();
+        assert!(answer.ends_with("worked out later"), "{answer}");
+        assert!(
+            start.elapsed() >= Duration::from_millis(100),
+            "the answer came from the worker, 100 ms later"
+        );
+        match error {
+            Error::Handler { handler, error } => {
+                assert_eq!(handler, "refuse");
+                assert_eq!(error.message(), "X is not allowed here");
+            }
+            other => panic!("expected a handler error, got {other:?}"),
+        }
+        let s = d.snapshot();
+        assert!(s.deferred.is_empty(), "no deferred reply left: {:?}", s.deferred);
+        assert_eq!(s.pending_requests, 0);
+        d.shutdown().await;
+    }
+}
+
+mod robustness_scenario {
+    use super::*;
+
+    #[tokio::test]
+    async fn invalid_messages_are_refused_and_shutdown_ends_the_request_in_flight() {
+        let d = Dispatcher::new();
+        let r = within("the scenario", robustness::run(&d)).await.unwrap();
+        assert!(
+            matches!(r.dest_and_group, Err(Error::Invalid(InvalidMessage::DestAndGroup))),
+            "{:?}",
+            r.dest_and_group
+        );
+        assert!(
+            matches!(
+                r.response_requiring_response,
+                Err(Error::Invalid(InvalidMessage::ResponseRequiresResponse))
+            ),
+            "{:?}",
+            r.response_requiring_response
+        );
+        assert!(matches!(r.in_flight, Err(Error::Shutdown)), "{:?}", r.in_flight);
+        assert!(r.shutdown_took < Duration::from_secs(5), "shutdown took {:?}", r.shutdown_took);
+        let s = d.snapshot();
+        assert!(s.shut_down);
+        assert!(s.listeners.is_empty());
+        assert_eq!(s.pending_requests, 0);
+    }
+}
