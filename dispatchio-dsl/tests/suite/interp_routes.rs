@@ -344,3 +344,43 @@ fn changed_is_false_until_the_contents_change() {
     std::fs::write(&path, text.replace("drop", "queue q")).unwrap();
     assert!(routes.changed());
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn every_reload_is_reported_as_a_tracing_event() {
+    let dir = TempDir::new("trace");
+    let text = "message A {}\nlistener l { rule r when type == A => drop }\n";
+    let path = dir.write("t.route", text);
+    let routes = interp::load(&path).unwrap().build().unwrap();
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    tracing::subscriber::with_default(subscriber, || {
+        std::fs::write(&path, text.replace("drop", "call nobody")).unwrap();
+        assert!(routes.reload().is_err());
+        std::fs::write(&path, text.replace("type == A", "type == \"A\"")).unwrap();
+        assert!(routes.reload().is_ok());
+    });
+    let log = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    // The refusal's message spans lines; split the log at the second event.
+    let (refused, accepted) = log.split_at(log.find(" INFO ").expect("an info event"));
+    assert!(refused.contains("ERROR") && refused.contains("route reload refused"), "{log}");
+    assert!(refused.contains("`nobody`") && refused.contains("t.route"), "{log}");
+    assert!(accepted.contains("routes reloaded") && accepted.contains("generation=1"), "{log}");
+    assert!(!accepted.contains("ERROR"), "{log}");
+}
