@@ -125,6 +125,9 @@ pub enum MissingKind {
     },
     /// A `forward` target that is not a listener the program was built with.
     Listener,
+    /// A listener named by [`RoutesBuilder::queue`](super::RoutesBuilder::queue)
+    /// that the file does not declare (`name` is the listener, `rule` the queue).
+    UnknownListener,
     /// A queue the listener was not built with (only on reload: queues are
     /// created when a listener is built; see
     /// [`RoutesBuilder::queue`](super::RoutesBuilder::queue)).
@@ -157,6 +160,11 @@ impl fmt::Display for Missing {
                 f,
                 "`forward {}` {at}: no listener `{}` was built with this program",
                 self.name, self.name
+            ),
+            MissingKind::UnknownListener => write!(
+                f,
+                "`RoutesBuilder::queue(\"{}\", \"{}\")`: the file declares no listener `{}`",
+                self.name, self.rule, self.name
             ),
             MissingKind::Queue => write!(
                 f,

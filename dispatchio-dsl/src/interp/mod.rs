@@ -217,10 +217,10 @@ impl RoutesBuilder {
         for (listener, queue) in &queues {
             if !names.contains(listener) {
                 missing.push(Missing {
-                    kind: MissingKind::Listener,
+                    kind: MissingKind::UnknownListener,
                     name: listener.clone(),
                     listener: listener.clone(),
-                    rule: format!("queue `{queue}` declared with RoutesBuilder::queue"),
+                    rule: queue.clone(),
                 });
             }
         }
@@ -383,6 +383,11 @@ impl Routes {
     }
 
     /// The listener `name`.
+    ///
+    /// `forward`s between listeners hold their targets weakly (two listeners
+    /// forwarding to each other must not keep each other alive): keep the
+    /// `Routes`, or register every listener with a dispatcher, for as long
+    /// as messages are forwarded.
     pub fn listener(&self, name: &str) -> Option<Arc<RouteListener>> {
         self.inner.listeners.iter().find(|(n, _)| n == name).map(|(_, l)| l.clone())
     }
@@ -429,6 +434,11 @@ impl Routes {
     /// the old of another.)
     ///
     /// Every outcome is also reported as a `tracing` event.
+    ///
+    /// Rules may be added, removed, renamed and reordered. The runtime's
+    /// per-rule hit counters ([`RoutedListener::rule_hits`]) keep counting
+    /// the rules the listener was built with, by name; rules new since then
+    /// are routed but not counted there.
     ///
     /// # Errors
     ///

@@ -122,6 +122,7 @@ fn building_lists_every_handler_the_program_did_not_provide() {
         // `third` is registered, but async where the file calls it sync.
         .async_handler("third", |_m: Message| async { Ok(Reply::Empty) })
         .handler("unused_is_fine", |_m: &Message| Ok(Reply::Empty))
+        .queue("nowhere", "later")
         .build()
         .unwrap_err();
     let Error::Missing(missing) = &err else { panic!("expected Missing, got {err}") };
@@ -133,6 +134,7 @@ fn building_lists_every_handler_the_program_did_not_provide() {
     assert_eq!(
         found,
         vec![
+            ("nowhere", MissingKind::UnknownListener, "nowhere", "later"),
             ("first", MissingKind::Handler { is_async: false }, "a", "one"),
             ("second", MissingKind::Handler { is_async: true }, "a", "one"),
             ("third", MissingKind::HandlerKind { is_async: false }, "a", "otherwise"),
@@ -140,7 +142,14 @@ fn building_lists_every_handler_the_program_did_not_provide() {
         ]
     );
     let text = err.to_string();
-    for needle in ["m.route", "4 thing(s)", "`first`", "`call async second`", "`fourth`"] {
+    for needle in [
+        "m.route",
+        "5 thing(s)",
+        "`first`",
+        "`call async second`",
+        "`fourth`",
+        "no listener `nowhere`",
+    ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
 }
@@ -383,4 +392,35 @@ fn every_reload_is_reported_as_a_tracing_event() {
     assert!(refused.contains("`nobody`") && refused.contains("t.route"), "{log}");
     assert!(accepted.contains("routes reloaded") && accepted.contains("generation=1"), "{log}");
     assert!(!accepted.contains("ERROR"), "{log}");
+}
+
+#[tokio::test]
+async fn a_reload_may_add_and_reorder_rules_and_hits_follow_rule_names() {
+    let dir = TempDir::new("reorder");
+    let v1 = "message Card { card: int }\nlistener l {\n rule low when type == Card and card < 10 => queue a\n rule rest when type == Card => queue b\n}\n";
+    let v2 = "message Card { card: int }\nlistener l {\n rule seven when type == Card and card == 7 => queue b\n rule rest when type == Card and card > 100 => queue b\n rule low when type == Card and card < 10 => queue a\n}\n";
+    let path = dir.write("r.route", v1);
+    let routes = interp::load(&path).unwrap().build().unwrap();
+    let d = Dispatcher::new();
+    routes.register(&d).unwrap();
+    let l = routes.listener("l").unwrap();
+    std::fs::write(&path, v2).unwrap();
+    routes.reload().unwrap();
+    assert_eq!(steps(&routes, "l", &card(7)), ["queue:b"], "the new first rule");
+    assert_eq!(steps(&routes, "l", &card(3)), ["queue:a"]);
+    for n in [7, 3, 3, 50] {
+        d.send(card(n).to("l")).unwrap();
+    }
+    let (a, b) = (l.queue("a").unwrap(), l.queue("b").unwrap());
+    for q in [&b, &a, &a] {
+        tokio::time::timeout(Duration::from_secs(10), q.recv()).await.unwrap().unwrap();
+    }
+    // 50 matches nothing now: unrouted, reported by the runtime, not queued.
+    let hits = || l.rule_hits().into_iter().map(|(n, h)| (n.to_string(), h)).collect::<Vec<_>>();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while hits() != [("low".to_owned(), 2), ("rest".to_owned(), 0)] {
+        assert!(tokio::time::Instant::now() < deadline, "hits: {:?}", hits());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(a.len() + b.len(), 0);
 }
