@@ -32,6 +32,7 @@
 //! dispatcher.send(Message::from_shared(std::sync::Arc::new(DynContent::new("Card", card))).to("player"))?;
 //! let hand = routes.listener("player").unwrap().queue("hand").unwrap();
 //! assert!(hand.recv().await.is_some());
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok(()) }
 //! ```
 //!

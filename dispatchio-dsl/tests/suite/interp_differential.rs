@@ -365,7 +365,11 @@ fn clean_fixtures() -> Vec<(String, Program, Routes, Pools)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 512 cases (each routes 4 messages through every listener of every
+    // program) by default; `PROPTEST_CASES=100000` for a deeper run.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+    ))]
 
     #[test]
     fn the_interpreter_routes_every_message_as_the_reference_evaluator(
