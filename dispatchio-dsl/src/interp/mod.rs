@@ -518,8 +518,18 @@ impl Routes {
 
     /// Whether the file or one of its imports changed since it was last read.
     pub fn changed(&self) -> bool {
-        let state = self.inner.state.lock();
-        watch::fingerprint(&state.watched) != state.fingerprint
+        let (now, last) = self.fingerprints();
+        now != last
+    }
+
+    /// The fingerprint of the watched files now, and when last read.
+    fn fingerprints(&self) -> (u64, u64) {
+        let (files, last) = {
+            let state = self.inner.state.lock();
+            (state.watched.clone(), state.fingerprint)
+        };
+        // Read the files without holding the lock a reload needs.
+        (watch::fingerprint(&files), last)
     }
 }
 

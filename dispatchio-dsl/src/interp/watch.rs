@@ -75,7 +75,9 @@ impl Drop for Watcher {
 
 impl Routes {
     /// Watches the file and its imports, checking every `period` and
-    /// reloading ([`reload`](Routes::reload)) when their contents changed.
+    /// reloading ([`reload`](Routes::reload)) when their contents changed
+    /// and then stayed the same for one more `period` (so a file being
+    /// written is not read half-way).
     /// A refused reload keeps the old tables running; the file is tried
     /// again when it changes again.
     ///
@@ -86,12 +88,24 @@ impl Routes {
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Contents seen changed on the previous tick: reload only once
+            // they are the same on two ticks in a row, so a file caught
+            // half-written (truncated, then written) is not loaded.
+            let mut pending: Option<u64> = None;
             loop {
                 tick.tick().await;
                 // Reading a few small files blocks for microseconds; not
                 // worth a trip to the blocking pool.
-                if routes.changed() && tx.send(routes.reload()).is_err() {
-                    break;
+                let (now, last) = routes.fingerprints();
+                if now == last {
+                    pending = None;
+                } else if pending != Some(now) {
+                    pending = Some(now);
+                } else {
+                    pending = None;
+                    if tx.send(routes.reload()).is_err() {
+                        break;
+                    }
                 }
             }
         });

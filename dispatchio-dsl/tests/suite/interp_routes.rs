@@ -369,29 +369,44 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Everything logged in this test process. A process-wide subscriber, not
+/// a scoped one: tracing caches per call site whether anyone listens, and
+/// with a single scoped subscriber other test threads recompute that cache
+/// from their own (empty) default, which made a scoped capture flaky.
+fn captured_log() -> &'static Captured {
+    static LOG: OnceLock<Captured> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber =
+            tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other test installs a global subscriber");
+        out
+    })
+}
+
 #[test]
 fn every_reload_is_reported_as_a_tracing_event() {
+    let log = captured_log();
     let dir = TempDir::new("trace");
     let text = "message A {}\nlistener l { rule r when type == A => drop }\n";
     let path = dir.write("t.route", text);
     let routes = interp::load(&path).unwrap().build().unwrap();
-    let out = Captured::default();
-    let writer = out.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
-    tracing::subscriber::with_default(subscriber, || {
-        std::fs::write(&path, text.replace("drop", "call nobody")).unwrap();
-        assert!(routes.reload().is_err());
-        std::fs::write(&path, text.replace("type == A", "type == \"A\"")).unwrap();
-        assert!(routes.reload().is_ok());
-    });
-    let log = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-    // The refusal's message spans lines; split the log at the second event.
-    let (refused, accepted) = log.split_at(log.find(" INFO ").expect("an info event"));
-    assert!(refused.contains("ERROR") && refused.contains("route reload refused"), "{log}");
-    assert!(refused.contains("`nobody`") && refused.contains("t.route"), "{log}");
-    assert!(accepted.contains("routes reloaded") && accepted.contains("generation=1"), "{log}");
-    assert!(!accepted.contains("ERROR"), "{log}");
+    std::fs::write(&path, text.replace("drop", "call nobody")).unwrap();
+    assert!(routes.reload().is_err());
+    std::fs::write(&path, text.replace("type == A", "type == \"A\"")).unwrap();
+    assert!(routes.reload().is_ok());
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    // Other tests log too: look for this test's file.
+    let p = path.display();
+    let refused = format!(
+        "ERROR dispatchio_dsl::interp: route reload refused; the previous tables keep running path={p} error={p} names 1 thing(s)"
+    );
+    let accepted = format!("INFO dispatchio_dsl::interp: routes reloaded path={p} generation=1 ");
+    assert!(log.contains(&refused), "{refused:?} not in:\n{log}");
+    assert!(log.contains("handler `nobody` is not registered"), "{log}");
+    assert!(log.contains(&accepted), "{accepted:?} not in:\n{log}");
 }
 
 #[tokio::test]
