@@ -25,3 +25,4 @@
 pub use dispatchio_core as core;
 pub use dispatchio_core::*;
 pub use dispatchio_dsl as dsl;
+pub use dispatchio_dsl::interp as routes;

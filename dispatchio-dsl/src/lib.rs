@@ -40,6 +40,8 @@ pub mod cli;
 pub mod diagnostic;
 pub mod eval;
 mod front;
+#[cfg(feature = "runtime")]
+pub mod interp;
 mod load;
 mod parse;
 pub mod program;

@@ -10,6 +10,14 @@ mod cli;
 mod corpus;
 #[path = "suite/no_panic.rs"]
 mod no_panic;
+// The interpreter's tests need the `runtime` feature; `cargo test
+// --workspace` has it (the facade enables it, and features unify).
+#[cfg(feature = "runtime")]
+#[path = "suite/interp_differential.rs"]
+mod interp_differential;
+#[cfg(feature = "runtime")]
+#[path = "suite/interp_routes.rs"]
+mod interp_routes;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,538 @@
+//! The interpreter: `.route` programs loaded at run time, with hot reload.
+//!
+//! [`load`] checks a file (and its imports) exactly as `dispatchio check`
+//! does and returns a [`RoutesBuilder`]; you register the handlers the file
+//! calls, by name, then [`build`](RoutesBuilder::build) one
+//! [`RouteListener`] per `listener` of the file. They are ordinary
+//! [`RoutedListener`]s of the runtime: register them with a dispatcher,
+//! drain their queues, chain them. `forward` targets resolve to the other
+//! listeners of the same program.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use dispatchio_core::{Dispatcher, DynContent, DynValue, Message, Reply};
+//! use dispatchio_dsl::interp;
+//! # let dir = std::env::temp_dir().join(format!("interp-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let path = dir.join("game.route");
+//! # std::fs::write(&path, r#"
+//! #     message Card { card: int }
+//! #     listener player {
+//! #         rule deal when type == Card and card < 52 => queue hand
+//! #         otherwise => call complain
+//! #     }
+//! # "#)?;
+//! let routes = interp::load(&path)?
+//!     .handler("complain", |_m: &Message| Ok(Reply::Empty))
+//!     .build()?;
+//! let dispatcher = Dispatcher::new();
+//! routes.register(&dispatcher)?; // each listener under its name
+//!
+//! let card = DynValue::Record([("card".to_owned(), DynValue::Int(7))].into());
+//! dispatcher.send(Message::from_shared(std::sync::Arc::new(DynContent::new("Card", card))).to("player"))?;
+//! let hand = routes.listener("player").unwrap().queue("hand").unwrap();
+//! assert!(hand.recv().await.is_some());
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok(()) }
+//! ```
+//!
+//! Content fields are read through the runtime's content abstraction
+//! ([`Fields`](dispatchio_core::Fields)): typed Rust content and
+//! [`DynContent`](dispatchio_core::DynContent) alike.
+//!
+//! # Hot reload
+//!
+//! [`Routes::reload`] re-reads the file and swaps every listener's table
+//! atomically, between two messages. It is all or nothing: a file with
+//! errors, a file that names a handler (or queue, or listener) the program
+//! was not built with, or a file that adds or removes listeners is refused
+//! with an [`Error`] (also reported as a `tracing` event), and the old
+//! tables keep running. [`Routes::watch`] reloads whenever the file or one
+//! of its imports changes.
+//!
+//! Handlers are registered program-wide: `call duck` means the same closure
+//! in every listener. Handlers the file does not call are allowed (a later
+//! reload may call them); queues are created when a listener is built, from
+//! the file and from [`RoutesBuilder::queue`].
+
+mod cond;
+mod error;
+mod table;
+mod watch;
+
+pub use error::{Error, Invalid, Missing, MissingKind, Unprovided};
+pub use table::RouteMatcher;
+pub use watch::Watcher;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+
+use dispatchio_core::routing::{HandlerSlot, Layout};
+use dispatchio_core::{
+    Context, Delivery, Dispatcher, HandlerError, HandlerResult, Handlers, Listener, Message,
+    RoutedListener, SharedStr, SyncContext,
+};
+use futures::future::BoxFuture;
+use parking_lot::Mutex;
+
+use crate::diagnostic::Diagnostic;
+use crate::front::Report;
+use crate::program::Program;
+use table::Table;
+
+/// A listener built from a `.route` file: the runtime's executor over an
+/// interpreted, reloadable table.
+pub type RouteListener = RoutedListener<RouteMatcher, RouteHandlers>;
+
+/// Checks the `.route` file at `path` (and its imports) for building.
+///
+/// # Errors
+///
+/// [`Error::Read`] when the file cannot be read; [`Error::Invalid`] with
+/// every finding, rendered with snippets, when it has errors.
+pub fn load(path: impl AsRef<Path>) -> Result<RoutesBuilder, Error> {
+    let path = path.as_ref().to_path_buf();
+    let report = crate::front::check(&path)?;
+    let watched = watch::files_of(&path, &report);
+    let fingerprint = watch::fingerprint(&watched);
+    let (program, warnings) = accept(&path, report)?;
+    Ok(RoutesBuilder {
+        path,
+        program,
+        warnings,
+        watched,
+        fingerprint,
+        handlers: Vec::new(),
+        queues: Vec::new(),
+    })
+}
+
+fn accept(path: &Path, report: Report) -> Result<(Program, Vec<Diagnostic>), Error> {
+    match report.program {
+        Some(program) if !report.has_errors() => Ok((program, report.diagnostics)),
+        _ => Err(Error::invalid(path.to_path_buf(), report)),
+    }
+}
+
+type SyncFn = Arc<dyn Fn(&Message) -> HandlerResult + Send + Sync>;
+type AsyncFn = Arc<dyn Fn(Message) -> BoxFuture<'static, HandlerResult> + Send + Sync>;
+
+#[derive(Clone)]
+enum HandlerFn {
+    Sync(SyncFn),
+    Async(AsyncFn),
+}
+
+/// A loaded program waiting for its handlers; [`build`](Self::build) makes
+/// the listeners.
+pub struct RoutesBuilder {
+    path: PathBuf,
+    program: Program,
+    warnings: Vec<Diagnostic>,
+    watched: Vec<PathBuf>,
+    fingerprint: u64,
+    handlers: Vec<(String, HandlerFn)>,
+    queues: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for RoutesBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoutesBuilder")
+            .field("path", &self.path)
+            .field("handlers", &self.handlers.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field("queues", &self.queues)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RoutesBuilder {
+    /// The checked program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The warnings `dispatchio check` would print for the file.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// Registers the synchronous handler `name` (`call name`), for every
+    /// listener of the program. Registering a name again replaces it.
+    pub fn handler(
+        mut self,
+        name: impl Into<String>,
+        f: impl Fn(&Message) -> HandlerResult + Send + Sync + 'static,
+    ) -> RoutesBuilder {
+        self.set_handler(name.into(), HandlerFn::Sync(Arc::new(f)));
+        self
+    }
+
+    /// Registers the asynchronous handler `name` (`call async name`).
+    pub fn async_handler<F, Fut>(mut self, name: impl Into<String>, f: F) -> RoutesBuilder
+    where
+        F: Fn(Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        let f: AsyncFn = Arc::new(move |m| Box::pin(f(m)));
+        self.set_handler(name.into(), HandlerFn::Async(f));
+        self
+    }
+
+    fn set_handler(&mut self, name: String, f: HandlerFn) {
+        self.handlers.retain(|(n, _)| *n != name);
+        self.handlers.push((name, f));
+    }
+
+    /// Creates queue `queue` on `listener` even though the file does not
+    /// (yet) push to it, so that a reloaded file may. Queues the file names
+    /// are created anyway.
+    pub fn queue(mut self, listener: impl Into<String>, queue: impl Into<String>) -> RoutesBuilder {
+        self.queues.push((listener.into(), queue.into()));
+        self
+    }
+
+    /// Builds one listener per `listener` of the file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Missing`] listing **every** handler the file calls that was
+    /// not registered (or was registered sync where the file says `call
+    /// async`, or the reverse), and every queue given to
+    /// [`queue`](Self::queue) for a listener the file does not declare.
+    pub fn build(self) -> Result<Routes, Error> {
+        let RoutesBuilder { path, program, warnings, watched, fingerprint, mut handlers, queues } =
+            self;
+        // A stable order: the layout's handler indices do not depend on
+        // registration order.
+        handlers.sort_by(|a, b| a.0.cmp(&b.0));
+        let slots: Vec<HandlerSlot> = handlers
+            .iter()
+            .map(|(name, f)| HandlerSlot {
+                name: SharedStr::from(name.clone()),
+                is_async: matches!(f, HandlerFn::Async(_)),
+            })
+            .collect();
+        let names: Vec<String> = program.listeners.iter().map(|l| l.name.clone()).collect();
+        let mut missing = Vec::new();
+        for (listener, queue) in &queues {
+            if !names.contains(listener) {
+                missing.push(Missing {
+                    kind: MissingKind::UnknownListener,
+                    name: listener.clone(),
+                    listener: listener.clone(),
+                    rule: queue.clone(),
+                });
+            }
+        }
+        let mut tables = Vec::new();
+        for def in &program.listeners {
+            let extra: Vec<String> =
+                queues.iter().filter(|(l, _)| *l == def.name).map(|(_, q)| q.clone()).collect();
+            let layout = table::stable_layout(def, &slots, &extra, &names);
+            match Table::lower(def, &layout) {
+                Ok(t) => tables.push((layout, t)),
+                Err(m) => missing.extend(m),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::Missing(Unprovided { path, missing }));
+        }
+        let shared = RouteHandlers { slots: handlers.into_iter().map(|(_, f)| f).collect() };
+        let listeners: Vec<(String, Arc<RouteListener>)> = names
+            .iter()
+            .cloned()
+            .zip(tables)
+            .map(|(name, (layout, table))| {
+                let matcher = RouteMatcher::new(layout, table);
+                (name, Arc::new(RoutedListener::new(matcher, shared.clone())))
+            })
+            .collect();
+        // Every listener can forward to every listener of the program, so a
+        // reload may add `forward`s. Targets are held weakly: two listeners
+        // forwarding to each other must not keep each other alive.
+        for (_, l) in &listeners {
+            for (target_name, target) in &listeners {
+                let chained: Arc<dyn Listener> =
+                    Arc::new(Chained { name: target_name.clone(), target: Arc::downgrade(target) });
+                // Cannot fail: every name is in the layout's forwards, bound once.
+                let _ =
+                    l.bind_forward(target_name, dispatchio_core::ForwardTarget::Listener(chained));
+            }
+        }
+        Ok(Routes {
+            inner: Arc::new(Inner {
+                path,
+                listeners,
+                state: Mutex::new(State { program, warnings, watched, fingerprint, generation: 0 }),
+            }),
+        })
+    }
+}
+
+/// The handlers of a program, shared by all its listeners, called by index
+/// into every listener's layout (the same for all of them).
+#[derive(Clone)]
+pub struct RouteHandlers {
+    slots: Arc<[HandlerFn]>,
+}
+
+impl std::fmt::Debug for RouteHandlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteHandlers").field("count", &self.slots.len()).finish()
+    }
+}
+
+impl Handlers for RouteHandlers {
+    fn call(&self, handler: usize, message: &Message) -> HandlerResult {
+        match self.slots.get(handler) {
+            Some(HandlerFn::Sync(f)) => f(message),
+            _ => Err(HandlerError::new(format!("handler #{handler} is not a synchronous handler"))),
+        }
+    }
+
+    fn call_async(&self, handler: usize, message: Message) -> BoxFuture<'static, HandlerResult> {
+        match self.slots.get(handler) {
+            Some(HandlerFn::Async(f)) => f(message),
+            _ => Box::pin(std::future::ready(Err(HandlerError::new(format!(
+                "handler #{handler} is not an asynchronous handler"
+            ))))),
+        }
+    }
+}
+
+/// A `forward` target: another listener of the program, held weakly.
+struct Chained {
+    name: String,
+    target: Weak<RouteListener>,
+}
+
+impl Listener for Chained {
+    fn deliver(&self, delivery: Delivery, cx: &mut Context<'_>) {
+        match self.target.upgrade() {
+            Some(l) => l.deliver(delivery, cx),
+            None => {
+                delivery.reply.send(Err(dispatchio_core::Error::UnboundForward(self.name.clone())))
+            }
+        }
+    }
+
+    fn deliver_sync(
+        &self,
+        message: Message,
+        cx: &SyncContext<'_>,
+    ) -> Result<Option<Message>, dispatchio_core::Error> {
+        match self.target.upgrade() {
+            Some(l) => l.deliver_sync(message, cx),
+            None => Err(dispatchio_core::Error::UnboundForward(self.name.clone())),
+        }
+    }
+
+    // The target owns its queues: the default `close` must not close them
+    // when a forwarding listener is closed.
+    fn close(&self) {}
+}
+
+/// A built program: its listeners, and the way to reload them.
+///
+/// Cheap to clone (a shared handle).
+#[derive(Clone)]
+pub struct Routes {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    listeners: Vec<(String, Arc<RouteListener>)>,
+    /// Serialises reloads, and what the last one saw.
+    state: Mutex<State>,
+}
+
+struct State {
+    program: Program,
+    warnings: Vec<Diagnostic>,
+    /// The files of the last load attempt (root and imports).
+    watched: Vec<PathBuf>,
+    /// Their contents' fingerprint when last read.
+    fingerprint: u64,
+    generation: u64,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routes")
+            .field("path", &self.inner.path)
+            .field("listeners", &self.inner.listeners.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field("generation", &self.generation())
+            .finish()
+    }
+}
+
+/// A reload that took effect.
+#[derive(Clone, Debug)]
+pub struct Reloaded {
+    /// How many reloads took effect so far, this one included.
+    pub generation: u64,
+    /// The new file's warnings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Routes {
+    /// The root file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The listener `name`.
+    ///
+    /// `forward`s between listeners hold their targets weakly (two listeners
+    /// forwarding to each other must not keep each other alive): keep the
+    /// `Routes`, or register every listener with a dispatcher, for as long
+    /// as messages are forwarded.
+    pub fn listener(&self, name: &str) -> Option<Arc<RouteListener>> {
+        self.inner.listeners.iter().find(|(n, _)| n == name).map(|(_, l)| l.clone())
+    }
+
+    /// Every listener with its name, in file order.
+    pub fn listeners(&self) -> impl Iterator<Item = (&str, &Arc<RouteListener>)> {
+        self.inner.listeners.iter().map(|(n, l)| (n.as_str(), l))
+    }
+
+    /// Registers every listener with `dispatcher`, each under its name as
+    /// destination ID.
+    ///
+    /// # Errors
+    ///
+    /// The dispatcher's error for the first listener it refuses (a name
+    /// already taken, no tokio runtime).
+    pub fn register(&self, dispatcher: &Dispatcher) -> Result<(), dispatchio_core::Error> {
+        for (name, l) in &self.inner.listeners {
+            dispatcher.register(name.clone(), l.clone() as Arc<dyn Listener>)?;
+        }
+        Ok(())
+    }
+
+    /// The program the listeners currently run.
+    pub fn program(&self) -> Program {
+        self.inner.state.lock().program.clone()
+    }
+
+    /// The current program's warnings.
+    pub fn warnings(&self) -> Vec<Diagnostic> {
+        self.inner.state.lock().warnings.clone()
+    }
+
+    /// How many reloads took effect.
+    pub fn generation(&self) -> u64 {
+        self.inner.state.lock().generation
+    }
+
+    /// Re-reads the file and its imports and, when the new program is
+    /// acceptable, swaps every listener's table. Each listener switches
+    /// between two messages: a message being routed finishes under the table
+    /// it started with. (Listeners switch one after another, so a message
+    /// forwarded during a reload may meet the new table of one listener and
+    /// the old of another.)
+    ///
+    /// Every outcome is also reported as a `tracing` event.
+    ///
+    /// Rules may be added, removed, renamed and reordered. The runtime's
+    /// per-rule hit counters ([`RoutedListener::rule_hits`]) keep counting
+    /// the rules the listener was built with, by name; rules new since then
+    /// are routed but not counted there.
+    ///
+    /// # Errors
+    ///
+    /// The old tables keep running, and the error says why: [`Error::Read`],
+    /// [`Error::Invalid`] (with every finding rendered), [`Error::Missing`]
+    /// (every handler, queue or forward target the new file names that the
+    /// listeners were not built with), [`Error::ListenersChanged`].
+    pub fn reload(&self) -> Result<Reloaded, Error> {
+        let mut state = self.inner.state.lock();
+        let result = self.try_reload(&mut state);
+        match &result {
+            Ok(r) => tracing::info!(
+                path = %self.inner.path.display(),
+                generation = r.generation,
+                warnings = r.warnings.len(),
+                "routes reloaded"
+            ),
+            Err(e) => tracing::error!(
+                path = %self.inner.path.display(),
+                error = %e,
+                "route reload refused; the previous tables keep running"
+            ),
+        }
+        result
+    }
+
+    fn try_reload(&self, state: &mut State) -> Result<Reloaded, Error> {
+        let path = &self.inner.path;
+        // The fingerprint is taken *before* reading, so an edit racing with
+        // this reload shows as a change on the watcher's next look.
+        let before = watch::fingerprint(&state.watched);
+        let report = match crate::front::check(path) {
+            Ok(r) => r,
+            Err(e) => {
+                state.fingerprint = before;
+                return Err(e.into());
+            }
+        };
+        let files = watch::files_of(path, &report);
+        // Same files as before: `before` describes what was just read (or
+        // something older, which only causes one more reload). New imports:
+        // fingerprint them now.
+        state.fingerprint =
+            if files == state.watched { before } else { watch::fingerprint(&files) };
+        state.watched = files;
+        let (program, warnings) = accept(path, report)?;
+        let built: BTreeSet<&str> = self.inner.listeners.iter().map(|(n, _)| n.as_str()).collect();
+        let now: BTreeSet<&str> = program.listeners.iter().map(|l| l.name.as_str()).collect();
+        if built != now {
+            return Err(Error::ListenersChanged {
+                path: path.clone(),
+                added: now.difference(&built).map(|s| (*s).to_owned()).collect(),
+                removed: built.difference(&now).map(|s| (*s).to_owned()).collect(),
+            });
+        }
+        let mut tables = Vec::new();
+        let mut missing = Vec::new();
+        for (name, l) in &self.inner.listeners {
+            let Some(def) = program.listener(name) else { continue };
+            match Table::lower(def, layout_of(l)) {
+                Ok(t) => tables.push((l, t)),
+                Err(m) => missing.extend(m),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::Missing(Unprovided { path: path.clone(), missing }));
+        }
+        for (l, t) in tables {
+            l.matcher().swap(t);
+        }
+        state.generation += 1;
+        state.program = program;
+        state.warnings = warnings.clone();
+        Ok(Reloaded { generation: state.generation, warnings })
+    }
+
+    /// Whether the file or one of its imports changed since it was last read.
+    pub fn changed(&self) -> bool {
+        let (now, last) = self.fingerprints();
+        now != last
+    }
+
+    /// The fingerprint of the watched files now, and when last read.
+    fn fingerprints(&self) -> (u64, u64) {
+        let (files, last) = {
+            let state = self.inner.state.lock();
+            (state.watched.clone(), state.fingerprint)
+        };
+        // Read the files without holding the lock a reload needs.
+        (watch::fingerprint(&files), last)
+    }
+}
+
+fn layout_of(l: &RouteListener) -> &Layout {
+    dispatchio_core::routing::Matcher::layout(l.matcher())
+}

@@ -1,0 +1,279 @@
+//! Lowering one listener of a checked program to a routing table, and the
+//! [`RouteMatcher`] that routes with the current table of a listener and
+//! lets a reload swap it.
+//!
+//! The runtime's executor ([`RoutedListener`](dispatchio_core::RoutedListener))
+//! sizes its queues, forward slots and hit counters from the matcher's
+//! [`Layout`] once, when the listener is built. A reload must therefore not
+//! move indices around: every listener gets a *stable* layout when it is
+//! built (every handler the program provides, every queue it can push to,
+//! every listener of the program as a forward target) and each table,
+//! the first and every reloaded one, is lowered against that layout.
+//! Rule indices are the exception: rules come and go with the file, so a
+//! table maps each rule to the layout's index of the rule of the same name
+//! at build time, and numbers rules that are new since then after those
+//! (the executor skips hit counters it has no slot for).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use dispatchio_core::SharedStr;
+use dispatchio_core::routing::{Fired, Layout, Matcher, Step};
+use parking_lot::RwLock;
+
+use crate::interp::cond::Node;
+use crate::interp::error::{Missing, MissingKind};
+use crate::program::{Action, ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, Pred, Test};
+
+/// One listener's rules, lowered.
+///
+/// Routing dispatches on `type` first: most rules say which message types
+/// they are about (`type == Card and …`), so each type name gets the list of
+/// rules that can match it, in order, and a message only tries those. A
+/// rule skipped this way is one whose condition is false for the message,
+/// so the outcome is exactly that of trying every rule in order.
+#[derive(Debug)]
+pub(crate) struct Table {
+    rules: Box<[Rule]>,
+    /// For each type name some rule requires: the rules a message of that
+    /// type can match (those requiring it, and those requiring no type), in
+    /// rule order.
+    by_type: HashMap<Box<str>, Box<[u32]>>,
+    /// The rules requiring no particular type: all a message of any other
+    /// type can match.
+    untyped: Box<[u32]>,
+    otherwise: Option<Box<[Step]>>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    /// The rule's index in the stable layout (see the module doc).
+    slot: usize,
+    cond: Node,
+    steps: Box<[Step]>,
+    continues: bool,
+}
+
+impl Table {
+    /// Lowers `def` against `layout`, or lists everything it names that the
+    /// layout does not provide.
+    pub(crate) fn lower(def: &ListenerDef, layout: &Layout) -> Result<Table, Vec<Missing>> {
+        let mut missing = Vec::new();
+        let mut extra = layout.rules.len();
+        let mut rules = Vec::with_capacity(def.rules.len());
+        for rule in &def.rules {
+            let slot = layout.rules.iter().position(|n| **n == *rule.name).unwrap_or_else(|| {
+                extra += 1;
+                extra - 1
+            });
+            let steps = steps(&def.name, &rule.name, &rule.actions, layout, &mut missing);
+            rules.push(Rule {
+                slot,
+                cond: Node::lower(&rule.cond),
+                steps,
+                continues: rule.continues(),
+            });
+        }
+        let otherwise = def
+            .otherwise
+            .as_ref()
+            .map(|o| steps(&def.name, "otherwise", &o.actions, layout, &mut missing));
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let types: Vec<Option<BTreeSet<String>>> =
+            def.rules.iter().map(|r| types_of(&r.cond)).collect();
+        let names: BTreeSet<&String> = types.iter().flatten().flatten().collect();
+        let index = |keep: &dyn Fn(&Option<BTreeSet<String>>) -> bool| -> Box<[u32]> {
+            // Rule counts are far below u32::MAX (a file that large could
+            // not be read); saturating keeps this total anyway.
+            (0..types.len())
+                .filter(|&i| keep(&types[i]))
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect()
+        };
+        let by_type = names
+            .into_iter()
+            .map(|name| {
+                let rules = index(&|t| t.as_ref().is_none_or(|set| set.contains(name)));
+                (name.as_str().into(), rules)
+            })
+            .collect();
+        let untyped = index(&|t| t.is_none());
+        Ok(Table { rules: rules.into(), by_type, untyped, otherwise })
+    }
+
+    /// Routes `msg`: the language's rule semantics (see [`crate::program`]).
+    pub(crate) fn route(&self, msg: &dispatchio_core::Message, fired: &mut Fired) {
+        let candidates = self.by_type.get(msg.ty()).unwrap_or(&self.untyped);
+        for rule in candidates.iter().filter_map(|&i| self.rules.get(i as usize)) {
+            if rule.cond.eval(msg) {
+                if rule.continues {
+                    fired.rule(rule.slot, &rule.steps);
+                } else {
+                    fired.stop(rule.slot, &rule.steps);
+                    return;
+                }
+            }
+        }
+        match &self.otherwise {
+            Some(steps) => fired.otherwise(steps),
+            None => fired.unrouted(),
+        }
+    }
+}
+
+/// The message types a condition can hold for, when it says: `None` when
+/// it may hold for a message of any type.
+fn types_of(cond: &Cond) -> Option<BTreeSet<String>> {
+    let names = |lits: &[Lit]| {
+        lits.iter()
+            .filter_map(|l| match l {
+                Lit::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    match &cond.kind {
+        CondKind::Pred(Pred { field: FieldRef::Type, test: Test::Eq(l) }) => {
+            Some(names(std::slice::from_ref(l)))
+        }
+        CondKind::Pred(Pred { field: FieldRef::Type, test: Test::In(set) }) => Some(names(set)),
+        // Every operand must hold: the types all constrained operands allow.
+        CondKind::And(cs) => {
+            cs.iter().filter_map(types_of).reduce(|a, b| a.intersection(&b).cloned().collect())
+        }
+        // One operand must hold: constrained only if every operand is.
+        CondKind::Or(cs) => cs
+            .iter()
+            .map(types_of)
+            .try_fold(BTreeSet::new(), |acc, t| t.map(|t| acc.union(&t).cloned().collect())),
+        _ => None,
+    }
+}
+
+/// Resolves one rule's actions (`continue` left out) to steps.
+fn steps(
+    listener: &str,
+    rule: &str,
+    actions: &[Action],
+    layout: &Layout,
+    missing: &mut Vec<Missing>,
+) -> Box<[Step]> {
+    let mut out = Vec::with_capacity(actions.len());
+    let mut miss = |kind: MissingKind, name: &str| {
+        missing.push(Missing {
+            kind,
+            name: name.to_owned(),
+            listener: listener.to_owned(),
+            rule: rule.to_owned(),
+        });
+    };
+    for a in actions {
+        match &a.kind {
+            ActionKind::Call { handler, is_async } => {
+                match layout.handlers.iter().position(|h| *h.name == **handler) {
+                    Some(i) if layout.handlers[i].is_async == *is_async => {
+                        out.push(if *is_async { Step::CallAsync(i) } else { Step::Call(i) });
+                    }
+                    Some(_) => miss(MissingKind::HandlerKind { is_async: *is_async }, handler),
+                    None => miss(MissingKind::Handler { is_async: *is_async }, handler),
+                }
+            }
+            ActionKind::Queue(q) => match layout.queue(q) {
+                Some(i) => out.push(Step::Queue(i)),
+                None => miss(MissingKind::Queue, q),
+            },
+            ActionKind::Forward(f) => match layout.forward(f) {
+                Some(i) => out.push(Step::Forward(i)),
+                None => miss(MissingKind::Listener, f),
+            },
+            ActionKind::Drop => out.push(Step::Drop),
+            ActionKind::Continue => {}
+        }
+    }
+    out.into()
+}
+
+/// The stable layout of listener `def` when it is first built: its rules,
+/// every provided handler, its own queues plus `extra_queues`, and every
+/// listener of the program as a forward target.
+pub(crate) fn stable_layout(
+    def: &ListenerDef,
+    handlers: &[dispatchio_core::routing::HandlerSlot],
+    extra_queues: &[String],
+    listeners: &[String],
+) -> Layout {
+    let mut queues: Vec<SharedStr> = Vec::new();
+    let mut add = |q: &str| {
+        if !queues.iter().any(|x| **x == *q) {
+            queues.push(SharedStr::from(q.to_owned()));
+        }
+    };
+    let actions = def
+        .rules
+        .iter()
+        .flat_map(|r| &r.actions)
+        .chain(def.otherwise.iter().flat_map(|o| &o.actions));
+    for a in actions {
+        if let ActionKind::Queue(q) = &a.kind {
+            add(q);
+        }
+    }
+    for q in extra_queues {
+        add(q);
+    }
+    Layout {
+        rules: def.rules.iter().map(|r| SharedStr::from(r.name.clone())).collect(),
+        handlers: handlers.to_vec(),
+        queues,
+        forwards: listeners.iter().map(|l| SharedStr::from(l.clone())).collect(),
+    }
+}
+
+/// The matcher of an interpreted listener: a stable [`Layout`] and the
+/// current table, swapped whole by a reload.
+///
+/// Each message reads the current table exactly once, and routes entirely
+/// with it: a reload that happens meanwhile takes effect from the next
+/// message on, and the steps of a message already routed keep their meaning
+/// because every table indexes the same layout.
+///
+/// Why `RwLock<Arc<Table>>` rather than `arc-swap`: the read side is one
+/// uncontended lock and an `Arc` clone per message, negligible next to the
+/// routing itself, and it keeps the dependency list short. The lock is held
+/// only for that clone, never while routing, so a reload never waits on a
+/// slow match and a message never waits on a reload for longer than a
+/// pointer store.
+pub struct RouteMatcher {
+    layout: Layout,
+    table: RwLock<Arc<Table>>,
+}
+
+impl RouteMatcher {
+    pub(crate) fn new(layout: Layout, table: Table) -> RouteMatcher {
+        RouteMatcher { layout, table: RwLock::new(Arc::new(table)) }
+    }
+
+    /// Installs `table` for the messages routed from now on.
+    pub(crate) fn swap(&self, table: Table) {
+        *self.table.write() = Arc::new(table);
+    }
+}
+
+impl std::fmt::Debug for RouteMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMatcher").field("layout", &self.layout).finish_non_exhaustive()
+    }
+}
+
+impl Matcher for RouteMatcher {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn route(&self, msg: &dispatchio_core::Message, fired: &mut Fired) {
+        let table = Arc::clone(&self.table.read());
+        table.route(msg, fired);
+    }
+}

@@ -1,0 +1,114 @@
+//! Watching a program's files: a poll of their contents on a tokio interval.
+//!
+//! Why polling rather than the `notify` crate: the files are few and small,
+//! so hashing them every interval costs next to nothing; polling needs no
+//! new dependency and no platform backend, works the same on network and
+//! container filesystems where inotify events do not arrive, and handles
+//! editors that save by writing a temporary file and renaming it over the
+//! original (a watch on the old inode would go quiet). Hashing contents
+//! rather than comparing modification times also catches two edits within
+//! one timestamp tick, and ignores a `touch` that changes nothing.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{Error, Reloaded, Routes};
+use crate::front::Report;
+
+/// The files a load attempt read: the root first, then its imports.
+pub(super) fn files_of(root: &Path, report: &Report) -> Vec<PathBuf> {
+    let mut out = vec![root.to_path_buf()];
+    for (_, f) in report.sources.files() {
+        if !out.contains(&f.path) {
+            out.push(f.path.clone());
+        }
+    }
+    out
+}
+
+/// A hash of the files' contents (an unreadable file hashes as such, so a
+/// file appearing or disappearing is a change too).
+pub(super) fn fingerprint(files: &[PathBuf]) -> u64 {
+    let mut h = DefaultHasher::new();
+    for f in files {
+        f.hash(&mut h);
+        match std::fs::read(f) {
+            Ok(bytes) => {
+                0u8.hash(&mut h);
+                bytes.hash(&mut h);
+            }
+            Err(e) => {
+                1u8.hash(&mut h);
+                e.kind().hash(&mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
+/// A running watch started by [`Routes::watch`]: yields the outcome of every
+/// reload it made. Dropping it stops the watch.
+#[derive(Debug)]
+pub struct Watcher {
+    events: mpsc::UnboundedReceiver<Result<Reloaded, Error>>,
+    task: JoinHandle<()>,
+}
+
+impl Watcher {
+    /// The outcome of the next reload the watch makes (after a change),
+    /// waiting for one; `None` once the watch has stopped.
+    pub async fn next(&mut self) -> Option<Result<Reloaded, Error>> {
+        self.events.recv().await
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Routes {
+    /// Watches the file and its imports, checking every `period` and
+    /// reloading ([`reload`](Routes::reload)) when their contents changed
+    /// and then stayed the same for one more `period` (so a file being
+    /// written is not read half-way).
+    /// A refused reload keeps the old tables running; the file is tried
+    /// again when it changes again.
+    ///
+    /// Must be called inside a tokio runtime (the watch is a task).
+    pub fn watch(&self, period: Duration) -> Watcher {
+        let (tx, events) = mpsc::unbounded_channel();
+        let routes = self.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Contents seen changed on the previous tick: reload only once
+            // they are the same on two ticks in a row, so a file caught
+            // half-written (truncated, then written) is not loaded.
+            let mut pending: Option<u64> = None;
+            loop {
+                tick.tick().await;
+                // Reading a few small files blocks for microseconds; not
+                // worth a trip to the blocking pool.
+                let (now, last) = routes.fingerprints();
+                if now == last {
+                    pending = None;
+                } else if pending != Some(now) {
+                    pending = Some(now);
+                } else {
+                    pending = None;
+                    if tx.send(routes.reload()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Watcher { events, task }
+    }
+}
