@@ -73,6 +73,7 @@
 mod address;
 #[doc(hidden)]
 pub mod baseline;
+mod bridge;
 mod error;
 mod link;
 mod socket;
@@ -81,6 +82,7 @@ mod wire;
 use std::time::Duration;
 
 pub use address::{Address, AddressError, AddressErrorKind};
+pub use bridge::{Conflict, Peer, RemoteConfig, RemoteListener, RemoteStats};
 pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
 pub use link::{Direction, Link, LinkEvents, LinkId, LinkState, Listener, connect, listen};
 pub use wire::{
