@@ -674,11 +674,58 @@ impl PeerLink {
         } else {
             ReplySender::unwanted()
         };
-        if let Err(e) = dispatcher.deliver_incoming(Message::from_parts(env, content), reply) {
+        let message = Message::from_parts(env, content);
+        if wants_reply && message.envelope().group.is_some() {
+            // Every local subscriber's answer is collected, so the requester
+            // learns of each failure (the core's incoming path keeps only
+            // the first member's answer).
+            return self.incoming_group_request(dispatcher, message, reply);
+        }
+        if let Err(e) = dispatcher.deliver_incoming(message, reply) {
             if !wants_reply {
                 self.stats.incoming_undeliverable.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(link = %self.name, id, error = %e, "incoming message undeliverable");
             }
+        }
+    }
+
+    fn incoming_group_request(
+        &self,
+        dispatcher: &Dispatcher,
+        message: Message,
+        reply: ReplySender,
+    ) {
+        let Some(group) = message.envelope().group.clone() else { return };
+        let members: Vec<(Id, crate::dispatcher::Route)> = dispatcher
+            .snapshot()
+            .groups
+            .into_iter()
+            .find(|(g, _)| *g == group)
+            .map(|(_, ids)| ids)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|id| dispatcher.local_route(&id).map(|r| (id, r)))
+            .collect();
+        if members.is_empty() || message.envelope().validate().is_err() {
+            // The core's path gives the same errors as a local send would.
+            let _ = dispatcher.deliver_incoming(message, reply);
+            return;
+        }
+        let id = message.id();
+        let collect = Arc::new(GroupAnswers {
+            state: Mutex::new(GroupState {
+                remaining: members.len(),
+                first: None,
+                succeeded: 0,
+                failures: Vec::new(),
+                reply: Some(reply),
+                group: group.clone(),
+            }),
+        });
+        for (member, route) in members {
+            let collect = collect.clone();
+            let slot = ReplySender::callback(id, move |answer| collect.answer(member, answer));
+            dispatcher.deliver_local(&route, message.clone(), slot);
         }
     }
 
@@ -751,10 +798,99 @@ impl PeerLink {
                 "unrouted" => Error::Unrouted { id, ty: request.ty.to_string(), listener: dest() },
                 "dropped" => Error::Dropped { id, listener: dest() },
                 "no-reply" => Error::NoReply { id },
+                "group" => self.group_error_from_remote(&text, request),
                 _ => self.link_error(format!("the peer answered with an error: {text}")),
             },
         }
     }
+}
+
+impl PeerLink {
+    fn group_error_from_remote(&self, text: &str, request: &Envelope) -> Error {
+        let decoded = text
+            .rsplit_once('\n')
+            .and_then(|(_, encoded)| unhex(encoded))
+            .and_then(|bytes| rmp_serde::from_slice::<WireGroupFailures>(&bytes).ok());
+        let (Some((succeeded, failures)), Some(group)) = (decoded, request.group.clone()) else {
+            return self.link_error(format!("the peer answered with an error: {text}"));
+        };
+        let failures = failures
+            .into_iter()
+            .map(|(member, e)| {
+                let member = core_id(member);
+                // Each failure is that member's, as if it had been asked alone.
+                let mut as_member = request.clone();
+                as_member.group = None;
+                as_member.dest = Some(member.clone());
+                (member, self.error_from_remote(e, &as_member))
+            })
+            .collect();
+        Error::Group(crate::error::GroupError { group, failures, succeeded: succeeded as usize })
+    }
+}
+
+/// The answers of a peer's group request from this process's subscribers.
+struct GroupAnswers {
+    state: Mutex<GroupState>,
+}
+
+struct GroupState {
+    remaining: usize,
+    first: Option<Message>,
+    succeeded: usize,
+    failures: Vec<(Id, Error)>,
+    reply: Option<ReplySender>,
+    group: Id,
+}
+
+impl GroupAnswers {
+    fn answer(&self, member: Id, answer: Result<Message, Error>) {
+        let mut s = self.state.lock();
+        match answer {
+            Ok(m) => {
+                s.succeeded += 1;
+                s.first.get_or_insert(m);
+            }
+            Err(e) => s.failures.push((member, e)),
+        }
+        s.remaining = s.remaining.saturating_sub(1);
+        if s.remaining > 0 {
+            return;
+        }
+        let Some(reply) = s.reply.take() else { return };
+        let result = if s.failures.is_empty() {
+            s.first.take().ok_or(Error::NoReply { id: reply.id() })
+        } else if s.failures.len() == 1 && s.succeeded == 0 {
+            // The peer's only subscriber failed: its error, as it is.
+            Err(s.failures.remove(0).1)
+        } else {
+            Err(Error::Group(crate::error::GroupError {
+                group: s.group.clone(),
+                failures: std::mem::take(&mut s.failures),
+                succeeded: s.succeeded,
+            }))
+        };
+        drop(s);
+        reply.send(result);
+    }
+}
+
+/// The failures of a group request as they travel: the number of members
+/// that succeeded, and each failed member with its error.
+type WireGroupFailures = (u64, Vec<(WireId, RemoteError)>);
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let text = text.as_bytes();
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    text.chunks(2)
+        .map(|pair| std::str::from_utf8(pair).ok().and_then(|p| u8::from_str_radix(p, 16).ok()))
+        .collect()
 }
 
 /// How a local error travels back to a remote requester: a kind, and a text
@@ -778,6 +914,19 @@ fn error_to_remote(e: &Error) -> RemoteError {
         Error::Dropped { .. } => (RemoteErrorKind::Other, "dropped"),
         Error::NoReply { .. } => (RemoteErrorKind::Other, "no-reply"),
         Error::Link { .. } => (RemoteErrorKind::PeerLost, "link"),
+        Error::Group(g) => {
+            // A summary line for people, then the failures in full (hex of
+            // MessagePack) for the requesting bridge to rebuild.
+            let failures: WireGroupFailures = (
+                g.succeeded as u64,
+                g.failures.iter().map(|(id, e)| (wire_id(id), error_to_remote(e))).collect(),
+            );
+            let encoded = rmp_serde::to_vec(&failures).map(|b| hex(&b)).unwrap_or_default();
+            return RemoteError {
+                kind: RemoteErrorKind::Other,
+                text: format!("group\n{}\n{encoded}", e.to_string().replace('\n', " ")),
+            };
+        }
         _ => (RemoteErrorKind::Other, "other"),
     };
     RemoteError { kind, text: format!("{tag}\n{e}") }

@@ -774,3 +774,49 @@ async fn closing_the_listener_fails_requests_pending_on_its_links() {
         other => panic!("expected a peer-lost error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
+    let (server, client, _l, _p) = pair().await;
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call("fail")]).build().unwrap();
+    let failing = RoutedListener::builder(table)
+        .handler("fail", |_m: &Message| Err(HandlerError::new("jammed")))
+        .build()
+        .unwrap();
+    server.register("bad", Arc::new(failing)).unwrap();
+    let _good = counting(&server, "good");
+    for member in ["bad", "good"] {
+        server.subscribe(&Id::from(member), "printers").unwrap();
+    }
+    wait_for_group(&client, "printers", 1).await;
+    match client
+        .request_group(Message::new(Ask { n: 1 }).to_group("printers"), Some(PROMPTLY))
+        .await
+    {
+        Err(Error::Group(outer)) => {
+            assert_eq!(outer.failures.len(), 1, "{outer}");
+            match &outer.failures[0].1 {
+                Error::Group(inner) => {
+                    assert_eq!(inner.succeeded, 1, "{inner}");
+                    assert_eq!(inner.failures.len(), 1);
+                    assert_eq!(inner.failures[0].0, Id::from("bad"));
+                    assert!(matches!(
+                        &inner.failures[0].1,
+                        Error::Handler { handler, error } if handler == "fail" && error.message() == "jammed"
+                    ));
+                }
+                other => panic!("expected the peer's group error, got {other:?}"),
+            }
+        }
+        other => panic!("expected a group error, got {other:?}"),
+    }
+    // All members well: one reply for the peer.
+    server.unsubscribe(&Id::from("bad"), &Id::from("printers"));
+    let replies = client
+        .request_group(Message::new(Ask { n: 2 }).to_group("printers"), Some(PROMPTLY))
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].1.content_as::<Ans>().map(|a| a.n), Some(2));
+}
