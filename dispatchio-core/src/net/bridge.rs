@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use serde::Deserialize;
 use tokio::sync::Notify;
 
 use super::link::{self as netlink, LinkEvents, LinkId, LinkState};
@@ -169,6 +170,8 @@ pub struct RemoteStats {
     /// Destination ID conflicts still unresolved (the refused claim is
     /// retried when the ID is freed).
     pub conflicts: Vec<Conflict>,
+    /// Requests sent over links and still waiting for their reply.
+    pub pending_requests: usize,
     /// Conflicts reported since the bridge started.
     pub conflicts_reported: u64,
     /// Connections lost (a peer vanished, or closed).
@@ -457,6 +460,7 @@ impl Bridge {
         RemoteStats {
             links,
             conflicts: self.conflicts.lock().clone(),
+            pending_requests: self.links.lock().values().map(|l| l.pending.lock().len()).sum(),
             conflicts_reported: s.conflicts_reported.load(Ordering::Relaxed),
             peers_lost: s.peers_lost.load(Ordering::Relaxed),
             requests_failed_peer_lost: s.requests_failed_peer_lost.load(Ordering::Relaxed),
@@ -623,7 +627,12 @@ impl PeerLink {
     fn decode(&self, content: Option<&WireContent>) -> Result<ContentRef, String> {
         match content {
             None => Ok(Arc::new(Empty)),
-            Some(c) => self.registry.decode(&c.type_name, &c.bytes).map_err(|e| e.to_string()),
+            Some(c) => {
+                check_depth(&c.bytes).map_err(|reason| {
+                    format!("cannot decode content of type {}: {reason}", c.type_name)
+                })?;
+                self.registry.decode(&c.type_name, &c.bytes).map_err(|e| e.to_string())
+            }
         }
     }
 
@@ -827,6 +836,19 @@ impl PeerLink {
             .collect();
         Error::Group(crate::error::GroupError { group, failures, succeeded: succeeded as usize })
     }
+}
+
+/// Nesting allowed in content from a peer: far above any real message, far
+/// below what exhausts a task's stack when decoding recurses.
+const MAX_CONTENT_DEPTH: usize = 128;
+
+/// Refuses content nested deeper than [`MAX_CONTENT_DEPTH`] before it is
+/// decoded for real: the registry's decoders (and the dynamic value) recurse
+/// once per level, so a hostile peer could otherwise overflow the stack.
+fn check_depth(bytes: &[u8]) -> Result<(), String> {
+    let mut de = rmp_serde::Deserializer::new(bytes);
+    de.set_max_depth(MAX_CONTENT_DEPTH);
+    serde::de::IgnoredAny::deserialize(&mut de).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// The answers of a peer's group request from this process's subscribers.

@@ -499,6 +499,38 @@ async fn a_remote_request_times_out_like_a_local_one() {
         Err(Error::Timeout { after: a, .. }) => assert_eq!(a, after),
         other => panic!("expected a timeout, got {other:?}"),
     }
+    // The link forgets the request its sender gave up on.
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while client.remote_stats().pending_requests > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the timed-out request stays pending");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_destination_the_peer_no_longer_serves_is_an_unknown_destination() {
+    let server = Dispatcher::new();
+    let client = Dispatcher::new();
+    // The server announces its changes only once a minute: the client still
+    // routes to it after the listener is gone.
+    let slow = config("server").announce_interval(Duration::from_secs(60));
+    let _svc = counting(&server, "svc");
+    let listener = server.listen_with(&unix_addr("gone"), &slow).await.unwrap();
+    let _p =
+        client.connect_with(&listener.local_addr().to_string(), &config("client")).await.unwrap();
+    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    server.deregister(&Id::from("svc")).unwrap();
+    match client.request(Message::new(Ask { n: 1 }).to("svc"), Some(PROMPTLY)).await {
+        Err(Error::UnknownDestination(d)) => assert_eq!(d, Id::from("svc")),
+        other => panic!("expected UnknownDestination, got {other:?}"),
+    }
+    // A one-way message the peer cannot deliver is counted there.
+    client.send(Message::new(Num { n: 0 }).to("svc")).unwrap();
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while server.remote_stats().incoming_undeliverable == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the lost message was not counted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test]
@@ -819,4 +851,86 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
         .unwrap();
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].1.content_as::<Ans>().map(|a| a.n), Some(2));
+}
+
+/// Content bytes from a peer are decoded by the bridge: whatever they are,
+/// the dispatcher answers (an error where they do not decode) and carries on.
+mod hostile_content {
+    use super::*;
+    use dispatchio_core::net::{
+        self, Content, LinkEvents, NetConfig, Payload, ReplyResult, WireId, WireMessage,
+    };
+    use proptest::prelude::*;
+
+    struct Replies(tokio::sync::mpsc::UnboundedSender<ReplyResult>);
+
+    impl LinkEvents for Replies {
+        async fn received(&self, _link: &net::Link, payload: Payload) {
+            if let Payload::Reply(r) = payload {
+                let _ = self.0.send(r.result);
+            }
+        }
+    }
+
+    fn request(id: u64, type_name: &str, bytes: Vec<u8>) -> Payload {
+        Payload::Message(WireMessage {
+            type_name: type_name.to_owned(),
+            id,
+            source: None,
+            dest: Some(WireId::from("svc")),
+            group: None,
+            response_required: true,
+            is_response: false,
+            sync: false,
+            blocking: false,
+            seq: id,
+            content: Some(Content { type_name: type_name.to_owned(), bytes: bytes.into() }),
+        })
+    }
+
+    /// Sends each body as a `Num` and as an unknown type; every request gets
+    /// an answer, and a well-formed request afterwards is answered normally.
+    async fn session(bodies: Vec<Vec<u8>>) {
+        let d = Dispatcher::new();
+        let _svc = counting(&d, "svc");
+        let listener = d.listen_with(&unix_addr("hostile"), &config("server")).await.unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let addr = listener.local_addr().clone();
+        let link =
+            net::connect(&addr, &NetConfig::new("raw"), Arc::new(Replies(tx))).await.unwrap();
+        let mut id = 1;
+        for body in bodies {
+            for ty in ["Num", "Unknown"] {
+                link.send(request(id, ty, body.clone())).await.unwrap();
+                id += 1;
+                tokio::time::timeout(PROMPTLY, rx.recv()).await.expect("an answer").unwrap();
+            }
+        }
+        let good = rmp_serde::to_vec_named(&Ask { n: 4 }).unwrap();
+        link.send(request(id, "Ask", good)).await.unwrap();
+        match tokio::time::timeout(PROMPTLY, rx.recv()).await.expect("an answer").unwrap() {
+            ReplyResult::Ok(Some(c)) => assert_eq!(c.type_name, "Ans"),
+            other => panic!("expected an answer, got {other:?}"),
+        }
+        link.close("done").await;
+    }
+
+    #[tokio::test]
+    async fn deeply_nested_content_is_an_error_reply_not_a_crash() {
+        let mut deep = vec![0x91u8; 200_000];
+        deep.push(0xc0);
+        session(vec![deep, vec![0xc1], vec![]]).await;
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_content_bytes_get_an_answer(
+            bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 1..8),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(session(bodies));
+        }
+    }
 }
