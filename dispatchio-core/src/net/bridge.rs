@@ -502,11 +502,20 @@ struct Events {
 impl LinkEvents for Events {
     fn announcements(&self) -> Vec<Announcement> {
         let now = self.bridge.announce_changes();
-        now.dests
+        let mut all: Vec<Announcement> = now
+            .dests
             .iter()
             .map(|d| Announcement::Serve(wire_id(d)))
             .chain(now.groups.iter().map(|g| Announcement::Subscribe(wire_id(g))))
-            .collect()
+            .collect();
+        if all.is_empty() {
+            // An empty snapshot is not sent at all, and the peer would keep
+            // what it knew from before a reconnect until our first frame.
+            // Withdrawing an ID we do not serve is true and changes nothing
+            // else, so the snapshot frame always goes out.
+            all.push(Announcement::Withdraw(WireId::Str(String::new())));
+        }
+        all
     }
 
     fn link_up(&self, link: &netlink::Link) {

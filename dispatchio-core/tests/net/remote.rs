@@ -934,3 +934,40 @@ mod hostile_content {
         }
     }
 }
+
+#[tokio::test]
+async fn a_peer_that_shuts_down_fails_pending_requests_clearly_and_its_routes_go() {
+    let (server, client, _l, _p) = pair().await;
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call("defer")]).build().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let l = RoutedListener::builder(table)
+        .handler("defer", move |_m: &Message| {
+            let _ = tx.send(());
+            Ok(Reply::Defer)
+        })
+        .build()
+        .unwrap();
+    server.register("svc", Arc::new(l)).unwrap();
+    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    let asking = {
+        let client = client.clone();
+        tokio::spawn(
+            async move { client.request(Message::new(Ask { n: 1 }).to("svc"), None).await },
+        )
+    };
+    tokio::time::timeout(PROMPTLY, rx.recv()).await.unwrap().unwrap();
+    server.shutdown().await;
+    match tokio::time::timeout(PROMPTLY, asking).await.expect("failed promptly").unwrap() {
+        // Its deferred replies end with its shutdown, told to us as such.
+        Err(Error::Link { reason, .. }) => assert!(reason.contains("shut down"), "{reason}"),
+        other => panic!("expected a peer-lost error, got {other:?}"),
+    }
+    // The client reconnects to the listener that is still open, and learns
+    // that nothing is served there any more.
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while !client.snapshot().remote.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "routes to the shut-down peer remain");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
