@@ -971,3 +971,25 @@ async fn a_peer_that_shuts_down_fails_pending_requests_clearly_and_its_routes_go
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn a_tcp_listener_needs_a_secret_and_refuses_a_peer_without_the_right_one() {
+    let d = Dispatcher::new();
+    match d.listen("tcp:127.0.0.1:0").await {
+        Err(dispatchio_core::net::NetError::ListenerNeedsSecret { .. }) => {}
+        other => panic!("expected ListenerNeedsSecret, got {other:?}"),
+    }
+    let listener =
+        d.listen_with("tcp:127.0.0.1:0", &config("server").secret("right")).await.unwrap();
+    let addr = listener.local_addr().to_string();
+    let other = Dispatcher::new();
+    for cfg in [config("no-secret"), config("wrong").secret("wrong")] {
+        match other.connect_with(&addr, &cfg).await {
+            Err(dispatchio_core::net::NetError::Handshake { .. }) => {}
+            other => panic!("expected a refused handshake, got {other:?}"),
+        }
+    }
+    let _svc = counting(&d, "svc");
+    let _peer = other.connect_with(&addr, &config("right").secret("right")).await.unwrap();
+    assert!(other.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+}
