@@ -1077,13 +1077,15 @@ impl RemoteListener {
 #[derive(Debug, Clone)]
 pub struct Peer {
     link: netlink::Link,
+    name: String,
 }
 
 impl Peer {
-    /// The link's name (`"<peer name>/link#<n>"`): the member ID it has in
-    /// groups, and the name in [`Snapshot::remote`](crate::Snapshot::remote).
-    pub fn name(&self) -> String {
-        format!("{}/{}", self.link.peer_name(), self.link.id())
+    /// The link's name (`"<peer name>/link#<n>"`, from the first
+    /// connection): the member ID it has in groups, and the name in
+    /// [`Snapshot::remote`](crate::Snapshot::remote).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Whether the connection is up, reconnecting, or closed.
@@ -1154,7 +1156,9 @@ impl Dispatcher {
         let bridge = Bridge::of(self, config);
         let events = Arc::new(Events { bridge, registry: config.registry.clone() });
         let link = netlink::connect(&address, &config.net, events).await?;
-        Ok(Peer { link })
+        // Named once, at the first connection (the name stays across reconnects).
+        let name = format!("{}/{}", link.peer_name(), link.id());
+        Ok(Peer { link, name })
     }
 
     /// Announces local changes (listeners registered or gone, groups joined

@@ -375,9 +375,12 @@ async fn pair() -> (Dispatcher, Dispatcher, RemoteListener, dispatchio_core::net
 
 #[tokio::test]
 async fn a_request_to_a_peer_listener_gets_its_typed_reply() {
-    let (server, client, _l, _p) = pair().await;
+    let (server, client, _l, peer) = pair().await;
     let _c = counting(&server, "svc");
     assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    // Introspection names the link that serves it.
+    assert_eq!(client.snapshot().remote, vec![(Id::from("svc"), peer.name().to_owned())]);
+    assert!(peer.name().starts_with("server/"));
     let reply = client.request(Message::new(Ask { n: 3 }).to("svc"), Some(PROMPTLY)).await.unwrap();
     assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 3, seen: 0 }));
     assert!(reply.envelope().is_response);
