@@ -19,7 +19,7 @@
 //!   [`Dispatcher::announce_changes`]) and sent to every link.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -669,7 +669,7 @@ impl PeerLink {
             }
         };
         let mut env = Envelope::new(m.type_name);
-        env.id = MessageId(id as i64);
+        env.id = if wants_reply { next_incoming_request_id() } else { MessageId(id as i64) };
         env.source = m.source.map(core_id);
         env.dest = m.dest.map(core_id);
         env.group = m.group.map(core_id);
@@ -845,6 +845,18 @@ impl PeerLink {
             .collect();
         Error::Group(crate::error::GroupError { group, failures, succeeded: succeeded as usize })
     }
+}
+
+/// The ID a request from a peer has in this process.
+///
+/// Every process numbers its messages from 1, so two peers' requests (or a
+/// peer's and a local one) often share an ID; deferred replies are given by
+/// ID, so requests from peers are renumbered into a range the dispatcher
+/// never assigns (negative numbers). The reply still goes back under the
+/// sender's ID.
+fn next_incoming_request_id() -> MessageId {
+    static NEXT: AtomicI64 = AtomicI64::new(-1);
+    MessageId(NEXT.fetch_sub(1, Ordering::Relaxed))
 }
 
 /// Nesting allowed in content from a peer: far above any real message, far

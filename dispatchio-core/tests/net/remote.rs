@@ -996,3 +996,48 @@ async fn a_tcp_listener_needs_a_secret_and_refuses_a_peer_without_the_right_one(
     let _peer = other.connect_with(&addr, &config("right").secret("right")).await.unwrap();
     assert!(other.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
 }
+
+#[tokio::test]
+async fn deferred_replies_to_two_peers_using_the_same_message_id_do_not_collide() {
+    let server = Dispatcher::new();
+    let listener = server.listen_with(&unix_addr("ids"), &config("server")).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call("defer")]).build().unwrap();
+    let l = RoutedListener::builder(table)
+        .handler("defer", move |m: &Message| {
+            let n = m.content_as::<Ask>().map_or(0, |a| a.n);
+            let _ = tx.send((m.id(), n));
+            Ok(Reply::Defer)
+        })
+        .build()
+        .unwrap();
+    server.register("svc", Arc::new(l)).unwrap();
+    let mut asking = Vec::new();
+    let mut peers = Vec::new();
+    for n in [1, 2] {
+        let client = Dispatcher::new();
+        let name = format!("client{n}");
+        peers.push(
+            client.connect_with(&listener.local_addr().to_string(), &config(&name)).await.unwrap(),
+        );
+        assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+        // Both clients choose the same message ID.
+        asking.push(tokio::spawn(async move {
+            client.request(Message::new(Ask { n }).to("svc").with_id(7), Some(PROMPTLY)).await
+        }));
+    }
+    // Both are deferred at once before either is answered.
+    let mut deferred = Vec::new();
+    for _ in 0..2 {
+        deferred.push(tokio::time::timeout(PROMPTLY, rx.recv()).await.unwrap().unwrap());
+    }
+    for (id, n) in deferred {
+        server.reply_with(id, Ans { n, seen: 0 }).unwrap();
+    }
+    for (n, a) in [1, 2].into_iter().zip(asking) {
+        let reply = a.await.unwrap().unwrap();
+        assert_eq!(reply.content_as::<Ans>().map(|a| a.n), Some(n));
+        assert_eq!(reply.id().get(), 7, "the reply carries the sender's ID");
+    }
+}
