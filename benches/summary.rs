@@ -58,6 +58,11 @@ struct Config {
 }
 
 fn main() {
+    // The second process of the Unix-socket figures: this program, re-run.
+    if let Ok(spec) = std::env::var(uds::CHILD_ENV) {
+        uds::child(&spec);
+        return;
+    }
     // `cargo bench` passes `--bench`; anything else but `--quick` is ignored.
     let quick = std::env::args().any(|a| a == "--quick");
     let cfg = if quick {
@@ -79,6 +84,25 @@ fn main() {
 
     set("mpsc_msgs_per_s", median(cfg.reps, || mpsc_throughput(&rt, cfg.messages)));
     set("oneshot_rtt_ns", median(cfg.reps, || oneshot_rtt_ns(&rt, cfg.round_trips)));
+
+    // Two processes over a Unix socket: dispatchio, then the raw socket with
+    // the same framing, each against a child process of this program.
+    let (uds_messages, uds_trips, uds_reps) =
+        if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
+    match uds::measure(&rt, uds::Side::Dispatchio, uds_messages, uds_trips, uds_reps) {
+        Ok((tput, rtt)) => {
+            set("uds_msgs_per_s", tput);
+            set("uds_rtt_p50_us", rtt);
+        }
+        Err(e) => eprintln!("uds (dispatchio) not measured: {e}"),
+    }
+    match uds::measure(&rt, uds::Side::Raw, uds_messages, uds_trips, uds_reps) {
+        Ok((tput, rtt)) => {
+            set("uds_raw_msgs_per_s", tput);
+            set("uds_raw_rtt_p50_us", rtt);
+        }
+        Err(e) => eprintln!("uds (raw) not measured: {e}"),
+    }
 
     print_report(&figures, quick);
 }
@@ -171,4 +195,242 @@ fn json_number(x: f64) -> serde_json::Value {
     // Round to 4 significant decimals so the line stays readable.
     let rounded = if x >= 1000.0 { x.round() } else { (x * 1000.0).round() / 1000.0 };
     serde_json::Number::from_f64(rounded).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+/// Two processes over a Unix socket: dispatchio's links and dispatcher
+/// against a raw socket with the same length-delimited framing
+/// ([`dispatchio::net::codec`]). The parent listens on a socket in the temp
+/// dir and re-runs this program as the child (told its part by an
+/// environment variable); every message carries a 64-byte body.
+mod uds {
+    use std::process::{Child, Command};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use dispatchio::net::{DEFAULT_MAX_FRAME_LEN, RemoteConfig, codec};
+    use dispatchio::routing::{Action, Field, RoutingTable};
+    use dispatchio::{ContentRegistry, Dispatcher, Id, Message, Reply, RoutedListener, Text};
+    use futures::{SinkExt, StreamExt};
+    use tokio::net::{UnixListener, UnixStream};
+    use tokio::runtime::Runtime;
+    use tokio_util::codec::{Framed, LengthDelimitedCodec};
+
+    pub(crate) const CHILD_ENV: &str = "DISPATCHIO_BENCH_UDS_CHILD";
+    const BODY: usize = 64;
+    /// Messages sent between two round trips in the throughput runs, so the
+    /// sender stays within dispatchio's bounded link queue (a full queue
+    /// fails the send); the raw side does the same.
+    const WINDOW: u64 = 4096;
+    const PATIENCE: Duration = Duration::from_secs(60);
+
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) enum Side {
+        Dispatchio,
+        Raw,
+    }
+
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    /// Throughput (messages per second, median of `reps`) and the median
+    /// round trip in microseconds over every round trip of every rep.
+    pub(crate) fn measure(
+        rt: &Runtime,
+        side: Side,
+        messages: u64,
+        trips: u64,
+        reps: usize,
+    ) -> Result<(f64, f64), Error> {
+        let dir = std::env::temp_dir().join(format!("dio-bench-{}-{side:?}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let result = rt.block_on(async {
+            match side {
+                Side::Dispatchio => dispatchio_side(&path, messages, trips, reps).await,
+                Side::Raw => raw_side(&path, messages, trips, reps).await,
+            }
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+
+    fn spawn_child(part: &str, path: &std::path::Path) -> Result<Child, Error> {
+        Ok(Command::new(std::env::current_exe()?)
+            .env(CHILD_ENV, format!("{part} {}", path.display()))
+            .spawn()?)
+    }
+
+    fn summarise(tputs: &mut [f64], rtts: &mut [f64]) -> (f64, f64) {
+        tputs.sort_by(f64::total_cmp);
+        rtts.sort_by(f64::total_cmp);
+        (tputs[tputs.len() / 2], rtts[rtts.len() / 2])
+    }
+
+    fn body() -> String {
+        "x".repeat(BODY)
+    }
+
+    async fn dispatchio_side(
+        path: &std::path::Path,
+        messages: u64,
+        trips: u64,
+        reps: usize,
+    ) -> Result<(f64, f64), Error> {
+        let d = Dispatcher::new();
+        let addr = format!("unix:{}", path.display());
+        let listener = d.listen_with(&addr, &config("bench-parent")).await?;
+        let mut child = spawn_child("dispatchio", path)?;
+        let sink = Id::from("sink");
+        if !d.wait_for_destination(&sink, PATIENCE).await {
+            let _ = child.kill();
+            return Err("the child's listener was never announced".into());
+        }
+        let me = d.new_source();
+        let text = body();
+        let (mut tputs, mut rtts) = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let start = Instant::now();
+            for i in 0..messages {
+                me.send(Message::new(Text(text.clone())).to(sink.clone()))?;
+                if i % WINDOW == WINDOW - 1 {
+                    me.request(Message::new(Text(String::new())).to(sink.clone()), Some(PATIENCE))
+                        .await?;
+                }
+            }
+            me.request(Message::new(Text(String::new())).to(sink.clone()), Some(PATIENCE)).await?;
+            tputs.push(messages as f64 / start.elapsed().as_secs_f64());
+            for _ in 0..trips {
+                let t = Instant::now();
+                me.request(Message::new(Text(text.clone())).to(sink.clone()), Some(PATIENCE))
+                    .await?;
+                rtts.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        listener.close().await;
+        let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+        Ok(summarise(&mut tputs, &mut rtts))
+    }
+
+    fn config(name: &str) -> RemoteConfig {
+        let mut registry = ContentRegistry::new();
+        registry.register::<Text>();
+        RemoteConfig::new(name).registry(registry).keepalive(None)
+    }
+
+    /// Raw frames: a one-way frame's body starts with 0 and is counted; any
+    /// other frame is echoed back.
+    async fn raw_side(
+        path: &std::path::Path,
+        messages: u64,
+        trips: u64,
+        reps: usize,
+    ) -> Result<(f64, f64), Error> {
+        let listener = UnixListener::bind(path)?;
+        let mut child = spawn_child("raw", path)?;
+        let (io, _) = tokio::time::timeout(PATIENCE, listener.accept()).await??;
+        let mut framed = Framed::new(io, codec(DEFAULT_MAX_FRAME_LEN));
+        let one_way = Bytes::from(vec![0u8; BODY]);
+        let request = Bytes::from(vec![1u8; BODY]);
+        let (mut tputs, mut rtts) = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let start = Instant::now();
+            for i in 0..messages {
+                framed.feed(one_way.clone()).await?;
+                if i % 64 == 63 {
+                    SinkExt::<Bytes>::flush(&mut framed).await?;
+                }
+                if i % WINDOW == WINDOW - 1 {
+                    round_trip(&mut framed, &request).await?;
+                }
+            }
+            round_trip(&mut framed, &request).await?;
+            tputs.push(messages as f64 / start.elapsed().as_secs_f64());
+            for _ in 0..trips {
+                let t = Instant::now();
+                round_trip(&mut framed, &request).await?;
+                rtts.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        drop(framed);
+        let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+        Ok(summarise(&mut tputs, &mut rtts))
+    }
+
+    async fn round_trip(
+        framed: &mut Framed<UnixStream, LengthDelimitedCodec>,
+        request: &Bytes,
+    ) -> Result<(), Error> {
+        framed.send(request.clone()).await?;
+        match framed.next().await {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e.into()),
+            None => Err("the raw child closed early".into()),
+        }
+    }
+
+    /// The child process: serves until the parent goes away.
+    pub(crate) fn child(spec: &str) {
+        let Some((part, path)) = spec.split_once(' ') else {
+            eprintln!("bad {CHILD_ENV}: {spec}");
+            std::process::exit(2);
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let result: Result<(), Error> = rt.block_on(async {
+            match part {
+                "dispatchio" => serve_dispatchio(path).await,
+                _ => serve_raw(path).await,
+            }
+        });
+        if let Err(e) = result {
+            eprintln!("bench child: {e}");
+            std::process::exit(1);
+        }
+    }
+
+    async fn serve_dispatchio(path: &str) -> Result<(), Error> {
+        let d = Dispatcher::new();
+        let count = Arc::new(AtomicU64::new(0));
+        let c = count.clone();
+        let table = RoutingTable::builder()
+            .rule("request", Field::ResponseRequired.is_true(), [Action::call("echo")])
+            .otherwise([Action::call("count")])
+            .build()?;
+        let listener = RoutedListener::builder(table)
+            .handler("echo", |m: &Message| Ok(Reply::Content(m.content().clone())))
+            .handler("count", move |_m: &Message| {
+                c.fetch_add(1, Ordering::Relaxed);
+                Ok(Reply::Empty)
+            })
+            .build()?;
+        d.register("sink", Arc::new(listener))?;
+        let peer = d.connect_with(&format!("unix:{path}"), &config("bench-child")).await?;
+        // Serves until the parent closes (a dialled link would reconnect for
+        // ever, so stop at the first loss).
+        let mut state = peer.link().watch_state();
+        let _ = state.wait_for(|s| *s != dispatchio::net::LinkState::Up).await;
+        peer.close().await;
+        Ok(())
+    }
+
+    async fn serve_raw(path: &str) -> Result<(), Error> {
+        let io = UnixStream::connect(path).await?;
+        let mut framed = Framed::new(io, codec(DEFAULT_MAX_FRAME_LEN));
+        let mut count = 0u64;
+        while let Some(frame) = framed.next().await {
+            let frame = frame?;
+            if frame.first() == Some(&0) {
+                count += 1;
+            } else {
+                framed.send(frame.freeze()).await?;
+            }
+        }
+        let _ = count;
+        Ok(())
+    }
 }

@@ -827,3 +827,7 @@ mod hostile_peers {
         }
     }
 }
+
+/// The dispatcher over the network (`Dispatcher::listen` / `connect`).
+#[path = "net/remote.rs"]
+mod remote;

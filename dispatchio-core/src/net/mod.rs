@@ -2,8 +2,31 @@
 //! TCP addresses, the handshake, the frame format and the links that carry
 //! messages between dispatchers.
 //!
-//! This module owns the network side only. The dispatcher plugs in through
-//! two seams:
+//! # From the dispatcher
+//!
+//! [`Dispatcher::listen`](crate::Dispatcher::listen) and
+//! [`Dispatcher::connect`](crate::Dispatcher::connect) (and their `_with`
+//! variants taking a [`RemoteConfig`]) put a dispatcher on the network. From
+//! then on, destination IDs and groups served by peers are routed to them:
+//! sending to one is the same call, with the same results and errors, as
+//! sending to a local listener.
+//!
+//! ```no_run
+//! use dispatchio_core::{Dispatcher, Message, Text};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = Dispatcher::new();
+//! // Keep the listener: dropping it stops accepting peers.
+//! let _listening = server.listen("unix:/run/app/dispatch.sock").await?;
+//!
+//! let client = Dispatcher::new();
+//! let _peer = client.connect("unix:/run/app/dispatch.sock").await?;
+//! client.send(Message::new(Text::from("hi")).to("player-1"))?; // served by `server`
+//! # Ok(()) }
+//! ```
+//!
+//! The rest of this module is the network layer underneath, usable on its
+//! own. The dispatcher plugs in through two seams:
 //!
 //! * it implements [`LinkEvents`] to receive what arrives on a link (messages,
 //!   replies, announcements, in the order the peer sent them) and to learn
@@ -73,6 +96,7 @@
 mod address;
 #[doc(hidden)]
 pub mod baseline;
+mod bridge;
 mod error;
 mod link;
 mod socket;
@@ -81,6 +105,7 @@ mod wire;
 use std::time::Duration;
 
 pub use address::{Address, AddressError, AddressErrorKind};
+pub use bridge::{Conflict, Peer, RemoteConfig, RemoteListener, RemoteStats};
 pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
 pub use link::{Direction, Link, LinkEvents, LinkId, LinkState, Listener, connect, listen};
 pub use wire::{
