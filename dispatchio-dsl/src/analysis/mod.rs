@@ -1,4 +1,8 @@
 //! The analyser: rule conflicts, exactly.
+mod dom;
+mod solver;
+mod strings;
+
 use crate::diagnostic::Diagnostic;
 use crate::program::Program;
 
