@@ -465,15 +465,6 @@ impl Dom {
         }
     }
 
-    /// Whether the set is empty; `None` when the search gave up.
-    pub(crate) fn is_empty(&self, budget: &mut usize) -> Option<bool> {
-        match self.pick(budget) {
-            Pick::Found(_) => Some(false),
-            Pick::Empty => Some(true),
-            Pick::GaveUp => None,
-        }
-    }
-
     /// Whether some value other than absence is allowed, cheaply: this never
     /// runs a string search (globs count as possibly non-empty).
     pub(crate) fn quick_nonempty(&self) -> bool {

@@ -204,6 +204,11 @@ impl<'p> Space<'p> {
         self.vars.len() - 1
     }
 
+    /// The declared message type of this class, if it is one.
+    pub(crate) fn declared(&self) -> Option<&'p MessageDef> {
+        self.message()
+    }
+
     fn message(&self) -> Option<&'p MessageDef> {
         match self.class {
             Class::Declared(i) => self.program.messages.get(i),
@@ -577,4 +582,30 @@ impl Search<'_, '_> {
         }
         Some(self.space.sample(&vals))
     }
+}
+
+/// The finite set of literal values a positive literal requires (`==`, `in`),
+/// for the candidate index; `None` for anything else.
+pub(crate) fn literal_keys(f: &F) -> Option<(VarId, std::collections::BTreeSet<super::Key>)> {
+    use super::Key;
+    let F::Lit(l, p) = f else { return None };
+    let d = if *p { &l.pos } else { &l.neg };
+    if d.absent || !d.floats.keys.is_empty() || d.floats.nan || d.lists.any || d.records {
+        return None;
+    }
+    if !d.ints.text.is_empty() || d.ints.ranges.count() > 64 {
+        return None;
+    }
+    let strs = d.strs.allowed.as_ref()?;
+    let mut keys: std::collections::BTreeSet<Key> =
+        strs.iter().map(|s| Key::Str(s.clone())).collect();
+    for &(lo, hi) in &d.ints.ranges.0 {
+        keys.extend((lo..=hi).map(Key::Int));
+    }
+    for b in [false, true] {
+        if d.bools & (1 << u8::from(b)) != 0 {
+            keys.insert(Key::Bool(b));
+        }
+    }
+    Some((l.var, keys))
 }
