@@ -42,6 +42,8 @@
 mod dom;
 #[doc(hidden)]
 pub mod generate;
+#[cfg(test)]
+mod proptests;
 mod solver;
 mod strings;
 #[cfg(test)]
