@@ -253,6 +253,20 @@ impl Strs {
                 Some(s) => Search::Found(s.clone()),
                 None => Search::Empty,
             },
+            // Without globs, the first short string not excluded will do.
+            None if self.pats.is_empty() => {
+                let mut layer = vec![String::new()];
+                loop {
+                    if let Some(s) = layer.iter().find(|s| !self.excluded.contains(*s)) {
+                        return Search::Found(s.clone());
+                    }
+                    layer = layer
+                        .iter()
+                        .flat_map(|p| ('a'..='z').map(move |c| format!("{p}{c}")))
+                        .take(self.excluded.len() + 1)
+                        .collect();
+                }
+            }
             None => {
                 let mut pats = self.pats.clone();
                 pats.extend(self.excluded.iter().map(|s| (Rc::new(Glob::literal(s)), false)));

@@ -111,7 +111,7 @@ pub fn forward(name: &str) -> ActionKind {
 pub fn program(messages: Vec<MessageDef>, mut listeners: Vec<ListenerDef>) -> Program {
     let mut text = String::new();
     let file = FileId(0);
-    let mut line = |text: &mut String, s: String| {
+    let line = |text: &mut String, s: String| {
         let start = text.len();
         text.push_str(&s);
         let span = Span::new(file, start, text.len());
@@ -153,8 +153,9 @@ impl Lcg {
 
 /// A realistic large table: a `main` listener with `rules` rules over eight
 /// message types, most of the form `type == T and field == literal` (with
-/// some sets, ranges, flags, source globs and a few general per-type rules
-/// near the end), an `otherwise`, and two small listeners it forwards to.
+/// some sets, ranges, flags, source tests and globs, and one general rule
+/// per type at the end), an `otherwise`, and two small listeners it
+/// forwards to.
 pub fn table(rules: usize, seed: u64) -> Program {
     let mut rng = Lcg(seed);
     let int = || Type::Int;
@@ -184,9 +185,10 @@ pub fn table(rules: usize, seed: u64) -> Program {
         ("Chat", "channel", false),
         ("Move", "unit", true),
         ("Trade", "item", true),
-        ("Login", "user", false),
         ("Tick", "frame", true),
         ("Score", "team", false),
+        // Login messages are routed by their source instead.
+        ("Login", "user", false),
     ];
     let spread = (rules as u64).max(8);
     let lit = |rng: &mut Lcg, is_int: bool| {
@@ -194,9 +196,11 @@ pub fn table(rules: usize, seed: u64) -> Program {
         if is_int { Lit::Int(k as i64) } else { Lit::Str(format!("k{k}")) }
     };
     let mut out = Vec::with_capacity(rules);
-    let general_from = rules.saturating_sub(rules / 50 + 1);
+    // One general rule per keyed type closes the table.
+    let general_from = rules.saturating_sub(7);
     for n in 0..rules {
-        let (tname, fname, is_int) = keys[rng.below(8) as usize];
+        let (tname, fname, is_int) =
+            if n >= general_from { keys[n - general_from] } else { keys[rng.below(7) as usize] };
         let fty = if is_int { Type::Int } else { Type::Str };
         let key = field(fname, fty.clone());
         let roll = rng.below(100);
@@ -222,7 +226,7 @@ pub fn table(rules: usize, seed: u64) -> Program {
             ])
         } else if roll < 96 {
             and(vec![
-                ty(tname),
+                ty("Login"),
                 pred(FieldRef::Source, Test::Eq(Lit::Int(rng.below(spread) as i64))),
             ])
         } else {
@@ -232,9 +236,16 @@ pub fn table(rules: usize, seed: u64) -> Program {
                 pred(FieldRef::Source, Test::Matches(format!("enemy-{}*", rng.below(10)))),
             ])
         };
+        let mut cond = cond;
         let mut actions = match rng.below(6) {
             0 => vec![call("on_msg", false)],
-            1 => vec![call("on_event", true)],
+            1 => {
+                // Async handlers are usually kept away from sync messages.
+                if rng.below(10) != 0 {
+                    cond = and(vec![cond, not(pred(FieldRef::Sync, Test::IsTrue))]);
+                }
+                vec![call("on_event", true)]
+            }
             2 => vec![queue("inbox")],
             3 => vec![queue("audit"), forward("audit")],
             4 => vec![ActionKind::Drop],

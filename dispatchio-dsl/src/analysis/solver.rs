@@ -127,6 +127,17 @@ impl F {
         }
     }
 
+    /// Whether the formula holds for one value per variable.
+    pub(crate) fn holds(&self, vals: &[Option<Value>]) -> bool {
+        match self {
+            F::True => true,
+            F::False => false,
+            F::Lit(l, p) => (if *p { &l.pos } else { &l.neg }).contains(vals[l.var].as_ref()),
+            F::And(cs) => cs.iter().all(|c| c.holds(vals)),
+            F::Or(cs) => cs.iter().any(|c| c.holds(vals)),
+        }
+    }
+
     /// Variables the formula reads.
     pub(crate) fn vars(&self, out: &mut Vec<VarId>) {
         match self {
@@ -454,6 +465,17 @@ impl Search<'_, '_> {
                     F::Or(_) => ors.push(f),
                 }
             }
+            // A cheap guess first: the cube's simplest member often satisfies
+            // every `or` already (typical of "not any earlier rule": each
+            // earlier rule wants a specific literal the guess does not have),
+            // which spares a deep search over independent alternatives.
+            if !ors.is_empty() {
+                if let Some(vals) = self.assign(&cube, false) {
+                    if ors.iter().all(|f| f.holds(&vals)) {
+                        return Some(self.space.sample(&vals));
+                    }
+                }
+            }
             // Drop the `or`s the cube already satisfies; find the most constrained one.
             let mut best: Option<(usize, Vec<&'f F>)> = None;
             let mut i = 0;
@@ -517,6 +539,13 @@ impl Search<'_, '_> {
     /// Every formula is satisfied by the cube: pick a value per variable,
     /// keeping nested content consistent (a present field needs its record).
     fn leaf(&mut self, cube: &Cube) -> Option<Sample> {
+        let vals = self.assign(cube, true)?;
+        Some(self.space.sample(&vals))
+    }
+
+    /// One value per variable from the cube (`None` when it has no member;
+    /// `report` says whether giving up makes the whole answer unknown).
+    fn assign(&mut self, cube: &Cube, report: bool) -> Option<Vec<Option<Value>>> {
         let vars = &self.space.vars;
         let mut doms: Vec<Dom> =
             (0..vars.len()).map(|v| cur(self.space, cube, v).clone()).collect();
@@ -574,13 +603,13 @@ impl Search<'_, '_> {
             match pick {
                 Pick::Found(val) if dom.contains(val.as_ref()) => vals.push(val),
                 Pick::GaveUp => {
-                    self.unknown = true;
+                    self.unknown |= report;
                     return None;
                 }
                 _ => return None,
             }
         }
-        Some(self.space.sample(&vals))
+        Some(vals)
     }
 }
 
