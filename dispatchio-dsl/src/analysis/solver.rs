@@ -170,21 +170,18 @@ pub(crate) struct Space<'p> {
     pub(crate) class: Class,
     vars: Vec<Var>,
     index: HashMap<VarKey, VarId>,
-    /// True in the undeclared class, where content is untyped: findings
-    /// that read content there are approximate (see the module doc).
-    pub(crate) dynamic: bool,
 }
 
-/// Work limits of one satisfiability question.
-const NODE_BUDGET: usize = 50_000;
+/// Work limits of one satisfiability question: search nodes weighted by the
+/// `or`s each one scans, and automaton states for string searches.
+const NODE_BUDGET: usize = 5_000_000;
 const SEARCH_BUDGET: usize = 200_000;
 
 type Cube = Vec<Option<Dom>>;
 
 impl<'p> Space<'p> {
     pub(crate) fn new(program: &'p Program, class: Class) -> Space<'p> {
-        let mut s =
-            Space { program, class, vars: Vec::new(), index: HashMap::new(), dynamic: false };
+        let mut s = Space { program, class, vars: Vec::new(), index: HashMap::new() };
         let type_dom = match class {
             Class::Declared(i) => {
                 let mut d = Dom::default();
@@ -260,9 +257,6 @@ impl<'p> Space<'p> {
             FieldRef::Sync => VarKey::Sync,
             FieldRef::Blocking => VarKey::Blocking,
             FieldRef::Content { path, .. } | FieldRef::Dynamic { path } => {
-                if self.class == Class::Undeclared {
-                    self.dynamic = true;
-                }
                 return self.path_var(path);
             }
         };
@@ -448,7 +442,7 @@ impl Search<'_, '_> {
                 self.unknown = true;
                 return None;
             }
-            self.nodes -= 1;
+            self.nodes = self.nodes.saturating_sub(1 + ors.len());
             while let Some(f) = pending.pop() {
                 match f {
                     F::True => {}

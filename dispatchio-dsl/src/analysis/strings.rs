@@ -366,3 +366,47 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn glob() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec!["a", "b", "*", "?", "[ab]", "[!a]", "[b-c]"]),
+            0..4,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    fn all_strings(len: usize) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut layer = vec![String::new()];
+        for _ in 0..len {
+            layer = layer
+                .iter()
+                .flat_map(|p| ['a', 'b', 'c', 'x'].map(|c| format!("{p}{c}")))
+                .collect();
+            out.extend(layer.iter().cloned());
+        }
+        out
+    }
+
+    proptest! {
+        /// The automaton search agrees with matching every short string:
+        /// a found string satisfies every constraint, and "empty" is only
+        /// said when no short string does.
+        #[test]
+        fn glob_search_agrees_with_enumeration(cs in prop::collection::vec((glob(), any::<bool>()), 1..4)) {
+            let pats: TextCons = cs.iter().map(|(g, w)| (std::rc::Rc::new(Glob::new(g)), *w)).collect();
+            let ok = |s: &str| pats.iter().all(|(g, w)| g.is_match(s) == *w);
+            let brute = all_strings(5).into_iter().find(|s| ok(s));
+            match find_string(&pats, &mut 1_000_000) {
+                Search::Found(s) => prop_assert!(ok(&s), "{s:?} fails {cs:?}"),
+                Search::Empty => prop_assert!(brute.is_none(), "missed {brute:?} for {cs:?}"),
+                Search::GaveUp => prop_assert!(false, "gave up on {cs:?}"),
+            }
+        }
+    }
+}

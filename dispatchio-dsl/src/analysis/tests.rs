@@ -465,3 +465,95 @@ fn witnesses_render_and_generated_tables_analyse() {
         }
     }
 }
+
+fn hand_program(rules: Vec<crate::program::RuleDef>) -> (Program, Vec<Diagnostic>) {
+    let p = program(
+        vec![
+            message(
+                "Hand",
+                &[
+                    ("cards", Type::List(Box::new(Type::Int))),
+                    ("at", Type::Optional(Box::new(Type::Message("Pos".into())))),
+                ],
+            ),
+            pos(),
+        ],
+        vec![listener("l", rules, inbox())],
+    );
+    let d = analyse(&p);
+    (p, d)
+}
+
+#[test]
+fn list_membership_is_decided_per_element() {
+    let cards = || field("cards", Type::List(Box::new(Type::Int)));
+    let has = |n: i64| pred(cards(), Test::Contains(Lit::Int(n)));
+    // Holding 1 and 2 is covered by "holds 1"; holding 2 alone is not.
+    let (_, d) = hand_program(vec![
+        rule("one", and(vec![ty("Hand"), has(1)]), vec![ActionKind::Drop]),
+        rule("both", and(vec![ty("Hand"), has(1), has(2)]), vec![queue("a")]),
+    ]);
+    only(&d, Code::Shadowed);
+    let (p, d) = hand_program(vec![
+        rule("one", and(vec![ty("Hand"), has(1)]), vec![ActionKind::Drop]),
+        rule("two", and(vec![ty("Hand"), has(2)]), vec![queue("a")]),
+    ]);
+    let w = only(&d, Code::Overlap).witness.clone().expect("witness");
+    assert!(eval(&p.listeners[0].rules[0].cond, &w) && eval(&p.listeners[0].rules[1].cond, &w));
+}
+
+#[test]
+fn nested_optional_records_keep_fields_and_their_parents_consistent() {
+    let at_x = || field("at.x", Type::Float);
+    let at = || field("at", Type::Optional(Box::new(Type::Message("Pos".into()))));
+    // A message with `at.x` has `at`: "exists at" covers "at.x > 1".
+    let (_, d) = hand_program(vec![
+        rule("placed", and(vec![ty("Hand"), pred(at(), Test::Exists)]), vec![ActionKind::Drop]),
+        rule(
+            "far",
+            and(vec![ty("Hand"), pred(at_x(), Test::Gt(Lit::Float(1.0)))]),
+            vec![queue("a")],
+        ),
+    ]);
+    only(&d, Code::Shadowed);
+    // A present `at` always has its required `x`: no message has `at` without `at.x`.
+    let (_, d) = hand_program(vec![rule(
+        "odd",
+        and(vec![ty("Hand"), pred(at(), Test::Exists), not(pred(at_x(), Test::Exists))]),
+        vec![queue("a")],
+    )]);
+    only(&d, Code::Unsatisfiable);
+    // The witness of an overlap on the nested field carries the record.
+    let (p, d) = hand_program(vec![
+        rule(
+            "near",
+            and(vec![ty("Hand"), pred(at_x(), Test::Lt(Lit::Float(5.0)))]),
+            vec![ActionKind::Drop],
+        ),
+        rule(
+            "far",
+            and(vec![ty("Hand"), pred(at_x(), Test::Gt(Lit::Float(1.0)))]),
+            vec![queue("a")],
+        ),
+    ]);
+    let w = only(&d, Code::Overlap).witness.clone().expect("witness");
+    assert!(eval(&p.listeners[0].rules[1].cond, &w), "{w}");
+}
+
+#[test]
+fn integer_ids_are_matched_by_their_decimal_text() {
+    let src = |t: Test| pred(FieldRef::Source, t);
+    // Every source starting with "1" is an int 1.. or a string: `matches "1*"` then `== 1`.
+    let (_, d) = run(
+        vec![
+            rule("ones", src(Test::Matches("1*".into())), vec![ActionKind::Drop]),
+            rule("one", src(Test::Eq(Lit::Int(1))), vec![queue("a")]),
+            rule("ten", src(Test::Eq(Lit::Int(10))), vec![queue("a")]),
+            rule("two", src(Test::Eq(Lit::Int(2))), vec![queue("a")]),
+        ],
+        inbox(),
+    );
+    let shadowed: Vec<&str> =
+        with_code(&d, Code::Shadowed).iter().map(|d| d.rules[0].as_str()).collect();
+    assert_eq!(shadowed, ["one", "ten"]);
+}
