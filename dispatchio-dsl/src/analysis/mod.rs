@@ -474,7 +474,9 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
             }
             return (true, Vec::new());
         }
-        if !rule.allow.contains(&Code::Redundant) {
+        // Where the search gave up on a class, messages there are unknown:
+        // no claim that depends on all of them.
+        if !unknown && !rule.allow.contains(&Code::Redundant) {
             self.redundant(i, &fires);
         }
         (false, fires)
