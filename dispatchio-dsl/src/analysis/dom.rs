@@ -576,7 +576,13 @@ impl Dom {
                     && !self.strs.excluded.contains(s)
                     && text_ok(&self.strs.pats, s)
             }
-            Some(Value::List(_)) => self.lists.any,
+            Some(Value::List(items)) => {
+                self.lists.any
+                    && self.lists.atoms.iter().all(|(a, want)| {
+                        let v = a.value();
+                        items.iter().any(|x| *x == v) == *want
+                    })
+            }
             Some(Value::Record(_)) => self.records,
         }
     }
