@@ -580,7 +580,7 @@ impl Dom {
                 self.lists.any
                     && self.lists.atoms.iter().all(|(a, want)| {
                         let v = a.value();
-                        items.iter().any(|x| *x == v) == *want
+                        items.contains(&v) == *want
                     })
             }
             Some(Value::Record(_)) => self.records,
