@@ -21,13 +21,18 @@ fn median(mut xs: Vec<Duration>) -> Duration {
 fn main() {
     // `cargo bench` passes `--bench`; the first numeric argument is the size.
     let rules: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
-    let program = generate::table(rules, 42);
+    println!("== literal-keyed table (generate::table)");
+    measure(&generate::table(rules, 42));
+    println!("== range windows on one field (generate::range_table)");
+    measure(&generate::range_table(rules, 42));
+}
 
+fn measure(program: &dispatchio_dsl::Program) {
     let mut runs = Vec::new();
     let mut findings = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        findings = black_box(analyse(black_box(&program)));
+        findings = black_box(analyse(black_box(program)));
         runs.push(t.elapsed());
     }
     let analysis = median(runs);

@@ -276,3 +276,31 @@ pub fn table(rules: usize, seed: u64) -> Program {
         listener("review", vec![rule("all", ty("Trade"), vec![call("review", false)])], None);
     program(messages, vec![main, audit, review])
 }
+
+/// A table of `rules` range rules on one field (`type == Card and card >=
+/// a and card < b`, windows of random width), a general rule and an
+/// `otherwise`: the shape where literal indexing does not help and
+/// intervals must.
+pub fn range_table(rules: usize, seed: u64) -> Program {
+    let mut rng = Lcg(seed);
+    let card = || field("card", Type::Int);
+    let mut out = Vec::with_capacity(rules);
+    for n in 0..rules.saturating_sub(1) {
+        let a = rng.below(rules as u64 * 50) as i64;
+        let w = 65 + rng.below(400) as i64;
+        let cond = and(vec![
+            ty("Card"),
+            pred(card(), Test::Ge(Lit::Int(a))),
+            pred(card(), Test::Lt(Lit::Int(a + w))),
+        ]);
+        let actions = match rng.below(3) {
+            0 => vec![queue("low")],
+            1 => vec![queue("high")],
+            _ => vec![ActionKind::Drop],
+        };
+        out.push(rule(&format!("r{n}"), cond, actions));
+    }
+    out.push(rule("cards", ty("Card"), vec![queue("hand")]));
+    let main = listener("main", out, Some(vec![queue("inbox")]));
+    program(vec![message("Card", &[("card", Type::Int)])], vec![main])
+}

@@ -93,6 +93,8 @@ struct InClass {
     nf: F,
     /// Per variable, the finite set of values the rule requires, where it has one.
     keys: HashMap<VarId, BTreeSet<Key>>,
+    /// Per int variable, the smallest interval holding every value the rule allows.
+    hulls: HashMap<VarId, (i64, i64)>,
     /// Whether the formula reads untyped content.
     approx: bool,
 }
@@ -125,7 +127,9 @@ impl<'p> Table<'p> {
                     let approx = space.is_approx(&f);
                     let mut keys = HashMap::new();
                     keys_of(&f, &mut keys);
-                    InClass { nf: f.negate(), f, keys, approx }
+                    let mut hulls = HashMap::new();
+                    hulls_of(&f, &mut hulls);
+                    InClass { nf: f.negate(), f, keys, hulls, approx }
                 });
                 rules.push(in_class.filter(|ic| !ic.f.is_false()));
             }
@@ -259,6 +263,48 @@ fn keys_of(f: &F, out: &mut HashMap<VarId, BTreeSet<Key>>) {
     }
 }
 
+/// The interval hulls a formula requires of its int variables.
+fn hulls_of(f: &F, out: &mut HashMap<VarId, (i64, i64)>) {
+    match f {
+        F::Lit(..) => {
+            if let Some((v, h)) = solver::literal_hull(f) {
+                out.insert(v, h);
+            }
+        }
+        F::And(cs) => {
+            for c in cs {
+                let mut sub = HashMap::new();
+                hulls_of(c, &mut sub);
+                for (v, (lo, hi)) in sub {
+                    let e = out.entry(v).or_insert((lo, hi));
+                    *e = (e.0.max(lo), e.1.min(hi));
+                }
+            }
+        }
+        F::Or(cs) => {
+            let subs: Vec<HashMap<VarId, (i64, i64)>> = cs
+                .iter()
+                .map(|c| {
+                    let mut m = HashMap::new();
+                    hulls_of(c, &mut m);
+                    m
+                })
+                .collect();
+            if let Some((first, rest)) = subs.split_first() {
+                for (v, &(lo, hi)) in first {
+                    let hull = rest.iter().try_fold((lo, hi), |(l, h), s| {
+                        s.get(v).map(|&(l2, h2)| (l.min(l2), h.max(h2)))
+                    });
+                    if let Some(h) = hull {
+                        out.insert(*v, h);
+                    }
+                }
+            }
+        }
+        F::True | F::False => {}
+    }
+}
+
 /// Per rule, the rules whose required literal values do not rule out a
 /// common message. Rules are bucketed by their values on the variable most
 /// rules constrain, so most pairs are never looked at.
@@ -280,8 +326,43 @@ fn candidates(rules: &[Option<InClass>]) -> Vec<Vec<usize>> {
         }
     }
     let present: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].is_some()).collect();
+    // Rules without a literal on the primary variable are found through
+    // their interval on the most constrained int variable: sorted by lower
+    // end, only a prefix can reach a given upper end.
+    let mut hfreq: HashMap<VarId, usize> = HashMap::new();
+    for r in rules.iter().flatten() {
+        for v in r.hulls.keys() {
+            *hfreq.entry(*v).or_default() += 1;
+        }
+    }
+    let hull_var =
+        hfreq.into_iter().max_by_key(|&(v, n)| (n, std::cmp::Reverse(v))).map(|(v, _)| v);
+    let mut by_lo: Vec<(i64, i64, usize)> = Vec::new();
+    let mut no_hull: Vec<usize> = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let Some(r) = r else { continue };
+        match hull_var.and_then(|v| r.hulls.get(&v)) {
+            Some(&(lo, hi)) => by_lo.push((lo, hi, i)),
+            None => no_hull.push(i),
+        }
+    }
+    by_lo.sort_unstable();
+    let by_hull = |lo: i64, hi: i64| -> Vec<usize> {
+        let end = by_lo.partition_point(|x| x.0 <= hi);
+        let mut p: Vec<usize> = by_lo[..end]
+            .iter()
+            .filter(|x| x.1 >= lo)
+            .map(|x| x.2)
+            .chain(no_hull.iter().copied())
+            .collect();
+        p.sort_unstable();
+        p
+    };
     let compatible = |a: &InClass, b: &InClass| {
         a.keys.iter().all(|(v, ks)| b.keys.get(v).is_none_or(|kb| !ks.is_disjoint(kb)))
+            && a.hulls.iter().all(|(v, &(lo, hi))| {
+                b.hulls.get(v).is_none_or(|&(l2, h2)| lo.max(l2) <= hi.min(h2))
+            })
     };
     rules
         .iter()
@@ -299,7 +380,10 @@ fn candidates(rules: &[Option<InClass>]) -> Vec<Vec<usize>> {
                     p.dedup();
                     p
                 }
-                None => present.clone(),
+                None => match hull_var.and_then(|v| r.hulls.get(&v)) {
+                    Some(&(lo, hi)) => by_hull(lo, hi),
+                    None => present.clone(),
+                },
             };
             pool.into_iter()
                 .filter(|&j| j != i && rules[j].as_ref().is_some_and(|o| compatible(r, o)))

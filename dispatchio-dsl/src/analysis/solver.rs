@@ -632,3 +632,20 @@ pub(crate) fn literal_keys(f: &F) -> Option<(VarId, std::collections::BTreeSet<s
     }
     Some((l.var, keys))
 }
+
+/// The interval hull of a literal that only allows ints (`card < 5`,
+/// `card in {1, 9}`), for the candidate index; `None` for anything else.
+pub(crate) fn literal_hull(f: &F) -> Option<(VarId, (i64, i64))> {
+    let F::Lit(l, p) = f else { return None };
+    let d = if *p { &l.pos } else { &l.neg };
+    let only_ints = !d.absent
+        && d.bools == 0
+        && d.floats.keys.is_empty()
+        && !d.floats.nan
+        && d.strs.allowed.as_ref().is_some_and(|a| a.is_empty())
+        && !d.lists.any
+        && !d.records;
+    let first = d.ints.ranges.0.first()?;
+    let last = d.ints.ranges.0.last()?;
+    only_ints.then_some((l.var, (first.0, last.1)))
+}
