@@ -451,17 +451,24 @@ fn untyped_content_findings_are_marked_approximate() {
 
 #[test]
 fn witnesses_render_and_generated_tables_analyse() {
-    let p = table(300, 7);
-    let d = analyse(&p);
-    assert!(!d.is_empty());
-    for f in &d {
-        let text = f.render_plain(&p.sources);
-        assert!(text.contains(f.code.as_str()));
-        if matches!(
-            f.code,
-            Code::Overlap | Code::Shadowed | Code::Redundant | Code::Unrouted | Code::ForwardCycle
-        ) {
-            assert!(f.witness.is_some(), "{f:#?}");
+    // Debug builds also check every indexed witness check against a full route.
+    for p in [table(300, 7), range_table(300, 3)] {
+        let d = analyse(&p);
+        assert!(!d.is_empty());
+        for f in &d {
+            let text = f.render_plain(&p.sources);
+            assert!(text.contains(f.code.as_str()));
+            if matches!(
+                f.code,
+                Code::Overlap
+                    | Code::Shadowed
+                    | Code::Redundant
+                    | Code::Unrouted
+                    | Code::ForwardCycle
+            ) {
+                assert!(f.witness.is_some(), "{f:#?}");
+            }
+            assert!(f.exact, "{f:#?}");
         }
     }
 }
