@@ -298,7 +298,9 @@ impl<'p> Space<'p> {
         let mut s =
             Search { space: self, nodes: NODE_BUDGET, budget: SEARCH_BUDGET, unknown: false };
         let cube: Cube = vec![None; self.vars.len()];
-        match s.run(cube, goals.to_vec(), Vec::new(), 0) {
+        // `pending` is a stack: reversed, the goals are taken in order, so the
+        // rule's own condition narrows the cube before the negations meet it.
+        match s.run(cube, goals.iter().rev().copied().collect(), Vec::new(), 0) {
             Some(sample) => Answer::Sat(sample),
             None if s.unknown => Answer::Unknown,
             None => Answer::Unsat,
@@ -448,8 +450,13 @@ impl Search<'_, '_> {
                     F::True => {}
                     F::False => return None,
                     F::Lit(l, p) => {
-                        let dom = if *p { &l.pos } else { &l.neg };
-                        let new = cur(self.space, &cube, l.var).intersect(dom);
+                        let (dom, opposite) = if *p { (&l.pos, &l.neg) } else { (&l.neg, &l.pos) };
+                        let now = cur(self.space, &cube, l.var);
+                        // Already implied: nothing to narrow (and nothing to allocate).
+                        if !now.meets_quick(opposite) {
+                            continue;
+                        }
+                        let new = now.intersect(dom);
                         if !new.quick_nonempty() {
                             return None;
                         }
