@@ -176,7 +176,7 @@ mod tests {
     fn allow_silences_only_the_named_warnings_of_its_own_rule() {
         let program = load_str(
             "t.route",
-            "listener l {\n allow(overlap) rule a when sync => drop\n rule b when sync => drop\n}",
+            "listener l {\n allow(overlap) rule a when sync => drop\n rule b when blocking => queue q\n}",
         )
         .unwrap()
         .program;

@@ -257,9 +257,16 @@ struct Lower {
 }
 
 impl Lower {
+    /// The pair's span, ending at its last token. pest's implicit whitespace
+    /// before a repetition that matches nothing (`(comma ~ action)*` after a
+    /// single action) stays inside the pair, so its own end can run on over
+    /// blank lines and comments up to the next item.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let mut last = pair.clone();
+        while let Some(child) = last.clone().into_inner().last() {
+            last = child;
+        }
+        Span::new(self.file, pair.as_span().start(), last.as_span().end())
     }
 
     fn error(&mut self, span: Span, message: impl Into<String>, label: &str) {
@@ -677,6 +684,22 @@ mod tests {
         let Item::Const(c) = &file.items[0] else { panic!("not a const") };
         let Operand::Lit(l) = &c.value else { panic!("not a literal") };
         l.kind.clone()
+    }
+
+    /// Regression: a rule's span ran on over the whitespace and comments up
+    /// to the next rule, so diagnostics underlined two rules for one.
+    #[test]
+    fn a_rule_span_ends_at_its_last_action() {
+        let text = "listener l {\n  rule a when sync => queue q  // note\n\n  rule b when sync => queue q, drop\n  otherwise => drop\n\n}";
+        let file = parse(text).unwrap();
+        let Item::Listener(l) = &file.items[0] else { panic!("not a listener") };
+        let text_of = |span: Span| &text[span.start as usize..span.end as usize];
+        let Clause::Rule(a) = &l.clauses[0] else { panic!("not a rule") };
+        assert_eq!(text_of(a.span), "rule a when sync => queue q");
+        let Clause::Rule(b) = &l.clauses[1] else { panic!("not a rule") };
+        assert_eq!(text_of(b.span), "rule b when sync => queue q, drop");
+        let Clause::Otherwise(o) = &l.clauses[2] else { panic!("not otherwise") };
+        assert_eq!(text_of(o.span), "otherwise => drop");
     }
 
     #[test]

@@ -1,0 +1,594 @@
+//! The differential property test: on random rule tables over small
+//! domains, every claim of the analyser — and every absence of a claim —
+//! agrees with brute-force evaluation of every message of the domain, and
+//! every witness shows its finding.
+//!
+//! The domain is chosen so a finite enumeration is *representative* of the
+//! infinite one: ints around every literal (each literal, and one beyond
+//! each end), floats at, between and beyond the literals plus NaN, strings
+//! up to a length no combination of the short test literals needs more
+//! than, and IDs as ints and strings (including a string that spells an int).
+
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+
+use super::analyse;
+use super::generate::*;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::eval::{eval, route};
+use crate::program::{ActionKind, Cond, FieldRef, ListenerDef, Lit, Program, RuleDef, Test, Type};
+use crate::sample::{Sample, Value};
+
+fn opt(t: Type) -> Type {
+    Type::Optional(Box::new(t))
+}
+
+fn schema() -> Vec<crate::program::MessageDef> {
+    vec![
+        message("A", &[("n", Type::Int), ("b", Type::Bool), ("s", opt(Type::Str))]),
+        message("B", &[("n", Type::Int), ("s", opt(Type::Str)), ("x", Type::Float)]),
+    ]
+}
+
+fn strings() -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut layer = vec![String::new()];
+    for _ in 0..4 {
+        layer = layer.iter().flat_map(|p| ['a', 'b', 'c'].map(|c| format!("{p}{c}"))).collect();
+        out.extend(layer.iter().cloned());
+    }
+    out
+}
+
+/// Every message of the domain.
+fn universe() -> Vec<Sample> {
+    let strs = strings();
+    // `Z` is an undeclared type rules name; `Y` stands for every other name.
+    let mut contents: Vec<(String, Vec<(&str, Value)>)> =
+        vec![("Z".into(), vec![]), ("Y".into(), vec![])];
+    for n in -1..=4 {
+        for s in std::iter::once(None).chain(strs.iter().map(Some)) {
+            let mut base = vec![("n", Value::Int(n))];
+            if let Some(s) = s {
+                base.push(("s", Value::Str(s.clone())));
+            }
+            for b in [false, true] {
+                let mut c = base.clone();
+                c.push(("b", Value::Bool(b)));
+                contents.push(("A".into(), c));
+            }
+            for x in [-1.0, 0.0, 0.5, 1.5, 2.0, f64::NAN] {
+                let mut c = base.clone();
+                c.push(("x", Value::Float(x)));
+                contents.push(("B".into(), c));
+            }
+        }
+    }
+    let sources = [
+        None,
+        Some(Value::Int(0)),
+        Some(Value::Int(1)),
+        Some(Value::Int(12)),
+        Some(Value::Int(2)),
+        Some(Value::Str("a".into())),
+        Some(Value::Str("ab".into())),
+        Some(Value::Str("1".into())),
+    ];
+    let mut out = Vec::new();
+    for (ty, content) in &contents {
+        for source in &sources {
+            for sync in [false, true] {
+                let mut m = Sample::new(ty.clone());
+                m.source = source.clone();
+                m.sync = sync;
+                m.content = content.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+fn int_lit() -> impl Strategy<Value = Lit> {
+    (0i64..=3).prop_map(Lit::Int)
+}
+
+fn str_lit() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["", "a", "b", "ab"]).prop_map(str::to_owned)
+}
+
+/// `type in {types} and c`: content tests come with the type test that
+/// narrows them, as the checker requires, so they never read the content of
+/// an undeclared type.
+fn guarded(types: &[&str], c: Cond) -> Cond {
+    let set = types.iter().map(|t| Lit::Str((*t).to_owned())).collect();
+    and(vec![pred(FieldRef::Type, Test::In(set)), c])
+}
+
+fn leaf() -> impl Strategy<Value = Cond> {
+    let n = || field("n", Type::Int);
+    let s = || field("s", opt(Type::Str));
+    let x = || field("x", Type::Float);
+    let tname = || prop::sample::select(vec!["A", "B", "Z"]).prop_map(str::to_owned);
+    prop_oneof![
+        tname().prop_map(|t| ty(&t)),
+        (tname(), tname())
+            .prop_map(|(a, b)| pred(FieldRef::Type, Test::In(vec![Lit::Str(a), Lit::Str(b)]))),
+        tname().prop_map(|t| pred(FieldRef::Type, Test::Ne(Lit::Str(t)))),
+        (0..8usize, int_lit()).prop_map(move |(op, l)| guarded(
+            &["A", "B"],
+            pred(
+                n(),
+                match op {
+                    0 => Test::Eq(l),
+                    1 => Test::Ne(l),
+                    2 => Test::Lt(l),
+                    3 => Test::Le(l),
+                    4 => Test::Gt(l),
+                    5 => Test::Ge(l),
+                    6 => Test::In(vec![l, Lit::Int(1)]),
+                    _ => Test::NotIn(vec![l, Lit::Int(2)]),
+                }
+            )
+        )),
+        Just(guarded(&["A"], pred(field("b", Type::Bool), Test::IsTrue))),
+        (0..4usize, prop::sample::select(vec![0.0, 1.5])).prop_map(move |(op, l)| guarded(
+            &["B"],
+            pred(
+                x(),
+                match op {
+                    0 => Test::Lt(Lit::Float(l)),
+                    1 => Test::Ge(Lit::Float(l)),
+                    2 => Test::Eq(Lit::Float(l)),
+                    _ => Test::Ne(Lit::Float(l)),
+                }
+            )
+        )),
+        (0..9usize, str_lit()).prop_map(move |(op, l)| guarded(
+            &["A", "B"],
+            pred(
+                s(),
+                match op {
+                    0 => Test::Eq(Lit::Str(l)),
+                    1 => Test::Ne(Lit::Str(l)),
+                    2 => Test::In(vec![Lit::Str(l), Lit::Str("b".into())]),
+                    3 => Test::StartsWith(l),
+                    4 => Test::EndsWith(l),
+                    5 => Test::Contains(Lit::Str(l)),
+                    6 => Test::Exists,
+                    7 => Test::NotIn(vec![Lit::Str(l)]),
+                    _ => Test::Matches(format!("{l}*")),
+                }
+            )
+        )),
+        prop::sample::select(vec!["a*", "*b", "?", "a?", "*a*", "[ab]", "[!a]*"])
+            .prop_map(move |g| guarded(&["A", "B"], pred(s(), Test::Matches(g.to_owned())))),
+        prop::sample::select(vec![
+            Test::Eq(Lit::Int(1)),
+            Test::Eq(Lit::Str("a".into())),
+            Test::Ne(Lit::Int(1)),
+            Test::In(vec![Lit::Int(0), Lit::Str("a".into())]),
+            Test::Matches("1*".into()),
+            Test::StartsWith("a".into()),
+            Test::Exists,
+            Test::NotIn(vec![Lit::Int(1)]),
+        ])
+        .prop_map(|t| pred(FieldRef::Source, t)),
+        Just(pred(FieldRef::Sync, Test::IsTrue)),
+    ]
+}
+
+fn cond() -> impl Strategy<Value = Cond> {
+    leaf().prop_recursive(2, 8, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..=3).prop_map(and),
+            prop::collection::vec(inner.clone(), 2..=3).prop_map(or),
+            inner.prop_map(not),
+        ]
+    })
+}
+
+fn actions() -> impl Strategy<Value = Vec<ActionKind>> {
+    prop::sample::select(vec![
+        vec![queue("a")],
+        vec![queue("b")],
+        vec![ActionKind::Drop],
+        vec![queue("a"), ActionKind::Continue],
+        vec![queue("b"), ActionKind::Continue],
+        vec![call("h", true)],
+    ])
+}
+
+fn table() -> impl Strategy<Value = ListenerDef> {
+    (
+        prop::collection::vec((cond(), actions()), 1..=5),
+        prop::option::of(prop::sample::select(vec![vec![queue("a")], vec![queue("b")]])),
+    )
+        .prop_map(|(rules, otherwise)| {
+            let rules = rules
+                .into_iter()
+                .enumerate()
+                .map(|(i, (c, a))| rule(&format!("r{i}"), c, a))
+                .collect();
+            listener("l", rules, otherwise)
+        })
+}
+
+/// A listener as text, for failure messages.
+fn show(l: &ListenerDef) -> String {
+    fn c(cond: &Cond) -> String {
+        use crate::program::CondKind::*;
+        match &cond.kind {
+            Pred(p) => format!("{} {:?}", p.field, p.test),
+            And(cs) => format!("({})", cs.iter().map(c).collect::<Vec<_>>().join(" and ")),
+            Or(cs) => format!("({})", cs.iter().map(c).collect::<Vec<_>>().join(" or ")),
+            Not(x) => format!("not {}", c(x)),
+        }
+    }
+    let mut out = String::new();
+    for r in &l.rules {
+        out += &format!("rule {} when {} => {:?}\n", r.name, c(&r.cond), acts(r));
+        if r.continues() {
+            out += "   (continue)\n";
+        }
+    }
+    out += &format!(
+        "otherwise {:?}\n",
+        l.otherwise.as_ref().map(|o| o.actions.iter().map(|a| a.kind.clone()).collect::<Vec<_>>())
+    );
+    out
+}
+
+/// What a listener does with a message, as far as the user can tell.
+fn outcome(l: &ListenerDef, m: &Sample) -> (Vec<ActionKind>, bool) {
+    let d = route(l, m);
+    (d.actions, d.unrouted)
+}
+
+fn acts(r: &RuleDef) -> Vec<ActionKind> {
+    r.actions.iter().map(|a| a.kind.clone()).filter(|k| *k != ActionKind::Continue).collect()
+}
+
+/// Routes message `k` from the precomputed match table, optionally without
+/// rule `skip`: the rule semantics of [`route`], on bits.
+fn simulate(
+    l: &ListenerDef,
+    matches: &[Vec<bool>],
+    k: usize,
+    skip: Option<usize>,
+) -> (Vec<usize>, Vec<ActionKind>, bool) {
+    let (mut fired, mut actions) = (Vec::new(), Vec::new());
+    for (i, r) in l.rules.iter().enumerate() {
+        if Some(i) == skip || !matches[i][k] {
+            continue;
+        }
+        fired.push(i);
+        actions.extend(acts(r));
+        if !r.continues() {
+            return (fired, actions, false);
+        }
+    }
+    match &l.otherwise {
+        Some(o) => {
+            actions.extend(o.actions.iter().map(|a| a.kind.clone()));
+            (fired, actions, false)
+        }
+        None => (fired, actions, true),
+    }
+}
+
+/// The findings brute force expects, as (code, rule names).
+fn brute_force(l: &ListenerDef, msgs: &[Sample]) -> BTreeSet<(Code, Vec<String>)> {
+    let n = l.rules.len();
+    let matches: Vec<Vec<bool>> =
+        l.rules.iter().map(|r| msgs.iter().map(|m| eval(&r.cond, m)).collect()).collect();
+    let decisions: Vec<_> = (0..msgs.len()).map(|k| simulate(l, &matches, k, None)).collect();
+    let mut out = BTreeSet::new();
+    let mut dead = vec![false; n];
+    for i in 0..n {
+        let name = vec![l.rules[i].name.clone()];
+        if !matches[i].iter().any(|&b| b) {
+            out.insert((Code::Unsatisfiable, name));
+            dead[i] = true;
+            continue;
+        }
+        let fires: Vec<usize> = (0..msgs.len()).filter(|&k| decisions[k].0.contains(&i)).collect();
+        if fires.is_empty() {
+            out.insert((Code::Shadowed, name));
+            dead[i] = true;
+            continue;
+        }
+        let same = |k: usize| {
+            let (without, with) = (simulate(l, &matches, k, Some(i)), &decisions[k]);
+            without.1 == with.1 && without.2 == with.2
+        };
+        if fires.iter().all(|&k| same(k)) {
+            out.insert((Code::Redundant, name.clone()));
+        }
+        let is_async = l.rules[i]
+            .actions
+            .iter()
+            .any(|a| matches!(a.kind, ActionKind::Call { is_async: true, .. }));
+        if is_async && fires.iter().any(|&k| msgs[k].sync) {
+            out.insert((Code::SyncToAsync, name));
+        }
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let (ri, rj) = (&l.rules[i], &l.rules[j]);
+            if dead[i] || dead[j] || ri.continues() || (acts(ri) == acts(rj) && !rj.continues()) {
+                continue;
+            }
+            let (mi, mj) = (&matches[i], &matches[j]);
+            let both = (0..msgs.len()).any(|k| mi[k] && mj[k]);
+            let i_only = (0..msgs.len()).any(|k| mi[k] && !mj[k]);
+            let j_only = (0..msgs.len()).any(|k| mj[k] && !mi[k]);
+            if both && i_only && j_only {
+                out.insert((Code::Overlap, vec![rj.name.clone(), ri.name.clone()]));
+            }
+        }
+    }
+    let declared = |m: &Sample| ["A", "B", "C"].contains(&m.ty.as_str());
+    if l.otherwise.is_none() && msgs.iter().zip(&decisions).any(|(m, d)| declared(m) && d.2) {
+        out.insert((Code::Unrouted, vec![]));
+    }
+    out
+}
+
+/// The witness shows the finding.
+fn check_witness(l: &ListenerDef, d: &Diagnostic, msgs: &[Sample]) -> Result<(), TestCaseError> {
+    let idx = |name: &str| l.rules.iter().position(|r| r.name == name);
+    let Some(w) = &d.witness else {
+        prop_assert!(d.code == Code::Unsatisfiable, "no witness: {d:#?}");
+        return Ok(());
+    };
+    let dec = route(l, w);
+    match d.code {
+        Code::Shadowed => {
+            let i = idx(&d.rules[0]).unwrap_or(usize::MAX);
+            prop_assert!(eval(&l.rules[i].cond, w) && !dec.fired.contains(&i), "{d:#?}");
+            // The named rules alone cover every message of the rule.
+            let cover: Vec<usize> = d.rules[1..].iter().filter_map(|r| idx(r)).collect();
+            for m in msgs.iter().filter(|m| eval(&l.rules[i].cond, m)) {
+                prop_assert!(
+                    cover
+                        .iter()
+                        .any(|&j| j < i && !l.rules[j].continues() && eval(&l.rules[j].cond, m)),
+                    "{d:#?} not covered: {m}"
+                );
+            }
+        }
+        Code::Redundant => {
+            let i = idx(&d.rules[0]).unwrap_or(usize::MAX);
+            let mut without = l.clone();
+            without.rules.remove(i);
+            prop_assert!(dec.fired.contains(&i) && outcome(l, w) == outcome(&without, w), "{d:#?}");
+        }
+        Code::Overlap => {
+            for r in &d.rules {
+                let i = idx(r).unwrap_or(usize::MAX);
+                prop_assert!(eval(&l.rules[i].cond, w), "{d:#?}");
+            }
+        }
+        Code::Unrouted => {
+            prop_assert!(dec.unrouted && ["A", "B", "C"].contains(&w.ty.as_str()), "{d:#?}")
+        }
+        Code::SyncToAsync => {
+            let i = idx(&d.rules[0]).unwrap_or(usize::MAX);
+            prop_assert!(w.sync && dec.fired.contains(&i), "{d:#?}");
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn check(l: ListenerDef, msgs: &[Sample]) -> Result<(), TestCaseError> {
+    check_with(schema(), l, msgs)
+}
+
+fn check_with(
+    schema: Vec<crate::program::MessageDef>,
+    l: ListenerDef,
+    msgs: &[Sample],
+) -> Result<(), TestCaseError> {
+    let p: Program = program(schema, vec![l]);
+    let l = &p.listeners[0];
+    let found = analyse(&p);
+    for d in &found {
+        prop_assert!(d.exact, "inexact finding on typed fields: {d:#?}\n{}", show(l));
+        check_witness(l, d, msgs)?;
+    }
+    let claimed: BTreeSet<(Code, Vec<String>)> = found
+        .iter()
+        .map(|d| {
+            (
+                d.code,
+                if d.code == Code::Unrouted {
+                    vec![]
+                } else if d.code == Code::Overlap {
+                    d.rules.clone()
+                } else {
+                    vec![d.rules[0].clone()]
+                },
+            )
+        })
+        .collect();
+    let expected = brute_force(l, msgs);
+    prop_assert_eq!(&claimed, &expected, "listener:\n{}\nfindings: {:#?}", show(l), found);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_claim_and_non_claim_agrees_with_brute_force(l in table()) {
+        thread_local!(static MSGS: Vec<Sample> = universe());
+        MSGS.with(|msgs| check(l, msgs))?;
+    }
+}
+
+fn forwarding(me: &'static str, other: &'static str) -> impl Strategy<Value = ListenerDef> {
+    let acts = prop::sample::select(vec![
+        vec![forward(other)],
+        vec![forward(me)],
+        vec![queue("x")],
+        vec![ActionKind::Drop],
+        vec![forward(other), ActionKind::Continue],
+    ]);
+    (
+        prop::collection::vec((cond(), acts), 1..=4),
+        prop::sample::select(vec![None, Some(vec![forward(other)]), Some(vec![ActionKind::Drop])]),
+    )
+        .prop_map(move |(rules, otherwise)| {
+            let rules = rules
+                .into_iter()
+                .enumerate()
+                .map(|(i, (c, a))| rule(&format!("r{i}"), c, a))
+                .collect();
+            listener(me, rules, otherwise)
+        })
+}
+
+/// The listener loops some message of the domain really travels.
+fn brute_force_loops(a: &ListenerDef, b: &ListenerDef, msgs: &[Sample]) -> BTreeSet<Vec<String>> {
+    let mut out = BTreeSet::new();
+    for m in msgs {
+        let fa = route(a, m).actions;
+        let fb = route(b, m).actions;
+        if fa.contains(&forward("a")) {
+            out.insert(vec!["a".to_owned()]);
+        }
+        if fb.contains(&forward("b")) {
+            out.insert(vec!["b".to_owned()]);
+        }
+        if fa.contains(&forward("b")) && fb.contains(&forward("a")) {
+            out.insert(vec!["a".to_owned(), "b".to_owned()]);
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn forward_cycles_are_exactly_the_loops_one_message_travels(a in forwarding("a", "b"), b in forwarding("b", "a")) {
+        thread_local!(static MSGS: Vec<Sample> = universe());
+        let p = program(schema(), vec![a, b]);
+        let found: Vec<Diagnostic> = analyse(&p).into_iter().filter(|d| d.code == Code::ForwardCycle).collect();
+        let mut claimed = BTreeSet::new();
+        for d in &found {
+            prop_assert!(d.exact, "{d:#?}");
+            let first = d.listener.clone().unwrap_or_default();
+            let mut lp = vec![first];
+            lp.extend(d.rules[1..].iter().map(|r| r.split('.').next().unwrap_or("").to_owned()));
+            // The witness travels the loop: every listener on it forwards it to the next.
+            let w = d.witness.as_ref().expect("witness");
+            for (k, name) in lp.iter().enumerate() {
+                let next = &lp[(k + 1) % lp.len()];
+                let l = p.listener(name).expect("listener");
+                prop_assert!(route(l, w).actions.contains(&forward(next)), "{d:#?}");
+            }
+            claimed.insert(lp);
+        }
+        let expected = MSGS.with(|msgs| brute_force_loops(&p.listeners[0], &p.listeners[1], msgs));
+        prop_assert_eq!(&claimed, &expected, "a:\n{}\nb:\n{}", show(&p.listeners[0]), show(&p.listeners[1]));
+    }
+}
+
+/// Lists and `id` content: `C { tags: [int], who: id? }`.
+fn list_schema() -> Vec<crate::program::MessageDef> {
+    vec![message("C", &[("tags", Type::List(Box::new(Type::Int))), ("who", opt(Type::Id))])]
+}
+
+/// Every list of a subset of the literals plus an element no test names;
+/// `who` as ints and strings, including a string spelling an int.
+fn list_universe() -> Vec<Sample> {
+    let whos: Vec<Option<Value>> = std::iter::once(None)
+        .chain([-12, -2, -1, 0, 1, 2, 12, 21].map(|i| Some(Value::Int(i))))
+        .chain(["", "1", "a", "-2", "12", "x2"].map(|s| Some(Value::Str(s.to_owned()))))
+        .collect();
+    let mut out = Vec::new();
+    for bits in 0..16u32 {
+        let tags: Vec<Value> = [0, 1, 2, 7]
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| bits & (1 << k) != 0)
+            .map(|(_, v)| Value::Int(*v))
+            .collect();
+        for who in &whos {
+            for sync in [false, true] {
+                let mut m = Sample::new("C");
+                m.content.insert("tags".into(), Value::List(tags.clone()));
+                if let Some(w) = who {
+                    m.content.insert("who".into(), w.clone());
+                }
+                m.sync = sync;
+                out.push(m);
+            }
+        }
+    }
+    for sync in [false, true] {
+        let mut m = Sample::new("Y");
+        m.sync = sync;
+        out.push(m);
+    }
+    out
+}
+
+fn list_leaf() -> impl Strategy<Value = Cond> {
+    let tags = || field("tags", Type::List(Box::new(Type::Int)));
+    let who = || field("who", opt(Type::Id));
+    prop_oneof![
+        Just(ty("C")),
+        (0i64..=2).prop_map(move |n| guarded(&["C"], pred(tags(), Test::Contains(Lit::Int(n))))),
+        prop::sample::select(vec![
+            Test::Eq(Lit::Int(1)),
+            Test::Eq(Lit::Str("1".into())),
+            Test::Ne(Lit::Int(0)),
+            Test::In(vec![Lit::Int(0), Lit::Str("a".into())]),
+            Test::NotIn(vec![Lit::Int(1), Lit::Str("".into())]),
+            Test::Matches("1*".into()),
+            Test::Matches("-?".into()),
+            Test::StartsWith("1".into()),
+            Test::EndsWith("2".into()),
+            Test::Contains(Lit::Str("1".into())),
+            Test::Exists,
+        ])
+        .prop_map(move |t| guarded(&["C"], pred(who(), t))),
+        Just(pred(FieldRef::Sync, Test::IsTrue)),
+    ]
+}
+
+fn list_table() -> impl Strategy<Value = ListenerDef> {
+    let c = list_leaf().prop_recursive(2, 8, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..=3).prop_map(and),
+            prop::collection::vec(inner.clone(), 2..=3).prop_map(or),
+            inner.prop_map(not),
+        ]
+    });
+    (
+        prop::collection::vec((c, actions()), 1..=5),
+        prop::option::of(prop::sample::select(vec![vec![queue("a")], vec![queue("b")]])),
+    )
+        .prop_map(|(rules, otherwise)| {
+            let rules = rules
+                .into_iter()
+                .enumerate()
+                .map(|(i, (c, a))| rule(&format!("r{i}"), c, a))
+                .collect();
+            listener("l", rules, otherwise)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn list_and_id_claims_agree_with_brute_force(l in list_table()) {
+        thread_local!(static MSGS: Vec<Sample> = list_universe());
+        MSGS.with(|msgs| check_with(list_schema(), l, msgs))?;
+    }
+}

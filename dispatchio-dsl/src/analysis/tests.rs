@@ -1,0 +1,566 @@
+//! Unit tests of each finding, positive and negative.
+
+use super::analyse;
+use super::generate::*;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::eval::{eval, route};
+use crate::program::{ActionKind, Cond, FieldRef, Lit, Program, Test, Type};
+
+fn card() -> crate::program::MessageDef {
+    message("Card", &[("card", Type::Int), ("suit", Type::Optional(Box::new(Type::Str)))])
+}
+
+fn greeting() -> crate::program::MessageDef {
+    message("Greeting", &[("dealer", Type::Bool)])
+}
+
+fn pos() -> crate::program::MessageDef {
+    message("Pos", &[("x", Type::Float)])
+}
+
+fn c(t: Test) -> Cond {
+    pred(field("card", Type::Int), t)
+}
+
+fn suit(t: Test) -> Cond {
+    pred(field("suit", Type::Optional(Box::new(Type::Str))), t)
+}
+
+fn x(t: Test) -> Cond {
+    pred(field("x", Type::Float), t)
+}
+
+fn run(
+    rules: Vec<crate::program::RuleDef>,
+    otherwise: Option<Vec<ActionKind>>,
+) -> (Program, Vec<Diagnostic>) {
+    let p = program(vec![card(), greeting(), pos()], vec![listener("l", rules, otherwise)]);
+    let d = analyse(&p);
+    (p, d)
+}
+
+fn with_code(d: &[Diagnostic], code: Code) -> Vec<&Diagnostic> {
+    d.iter().filter(|d| d.code == code).collect()
+}
+
+fn only(d: &[Diagnostic], code: Code) -> &Diagnostic {
+    let found = with_code(d, code);
+    assert_eq!(found.len(), 1, "expected one {code}, got {d:#?}");
+    found[0]
+}
+
+fn inbox() -> Option<Vec<ActionKind>> {
+    Some(vec![queue("inbox")])
+}
+
+#[test]
+fn contradictory_bounds_are_unsatisfiable() {
+    let (_, d) = run(
+        vec![rule(
+            "r",
+            and(vec![ty("Card"), c(Test::Gt(Lit::Int(5))), c(Test::Lt(Lit::Int(3)))]),
+            vec![queue("a")],
+        )],
+        inbox(),
+    );
+    let f = only(&d, Code::Unsatisfiable);
+    assert_eq!(f.rules, ["r"]);
+    assert!(f.exact && f.is_error());
+    assert!(with_code(&d, Code::Shadowed).is_empty() && with_code(&d, Code::Redundant).is_empty());
+}
+
+#[test]
+fn adjacent_float_bounds_with_no_float_between_are_unsatisfiable() {
+    // No f64 lies strictly between 0.0 and the smallest subnormal.
+    let (_, d) = run(
+        vec![rule(
+            "r",
+            and(vec![ty("Pos"), x(Test::Gt(Lit::Float(0.0))), x(Test::Lt(Lit::Float(5e-324)))]),
+            vec![queue("a")],
+        )],
+        inbox(),
+    );
+    only(&d, Code::Unsatisfiable);
+    let (_, d) = run(
+        vec![rule(
+            "r",
+            and(vec![ty("Pos"), x(Test::Ge(Lit::Float(0.0))), x(Test::Lt(Lit::Float(5e-324)))]),
+            vec![queue("a")],
+        )],
+        inbox(),
+    );
+    assert!(with_code(&d, Code::Unsatisfiable).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn nan_escapes_both_sides_of_a_comparison() {
+    let (_, d) = run(
+        vec![rule(
+            "r",
+            and(vec![
+                ty("Pos"),
+                not(x(Test::Lt(Lit::Float(1.0)))),
+                not(x(Test::Ge(Lit::Float(1.0)))),
+            ]),
+            vec![queue("a")],
+        )],
+        None,
+    );
+    assert!(with_code(&d, Code::Unsatisfiable).is_empty());
+    let (_, d) = run(
+        vec![
+            rule(
+                "others",
+                pred(
+                    FieldRef::Type,
+                    Test::In(vec![Lit::Str("Card".into()), Lit::Str("Greeting".into())]),
+                ),
+                vec![queue("o")],
+            ),
+            rule("lo", and(vec![ty("Pos"), x(Test::Lt(Lit::Float(1.0)))]), vec![queue("a")]),
+            rule("hi", and(vec![ty("Pos"), x(Test::Ge(Lit::Float(1.0)))]), vec![queue("b")]),
+        ],
+        None,
+    );
+    let u = only(&d, Code::Unrouted);
+    let w = u.witness.as_ref().expect("witness");
+    assert_eq!(w.ty, "Pos");
+    assert!(matches!(w.content.get("x"), Some(crate::sample::Value::Float(f)) if f.is_nan()));
+}
+
+#[test]
+fn a_rule_covered_by_two_earlier_rules_together_is_shadowed_and_names_both() {
+    let (p, d) = run(
+        vec![
+            rule("low", and(vec![ty("Card"), c(Test::Lt(Lit::Int(10)))]), vec![ActionKind::Drop]),
+            rule("greet", ty("Greeting"), vec![queue("g")]),
+            rule("high", and(vec![ty("Card"), c(Test::Ge(Lit::Int(10)))]), vec![queue("hand")]),
+            rule("all", ty("Card"), vec![call("x", false)]),
+        ],
+        inbox(),
+    );
+    let f = only(&d, Code::Shadowed);
+    assert_eq!(f.rules, ["all", "low", "high"]);
+    assert_eq!(f.related.len(), 2);
+    assert!(f.exact);
+    let w = f.witness.as_ref().expect("witness");
+    assert!(eval(&p.listeners[0].rules[3].cond, w));
+    assert!(!route(&p.listeners[0], w).fired.contains(&3));
+}
+
+#[test]
+fn a_rule_only_partly_covered_is_not_shadowed() {
+    let (_, d) = run(
+        vec![
+            rule("low", and(vec![ty("Card"), c(Test::Lt(Lit::Int(10)))]), vec![ActionKind::Drop]),
+            rule("high", and(vec![ty("Card"), c(Test::Gt(Lit::Int(10)))]), vec![queue("hand")]),
+            rule("all", ty("Card"), vec![call("x", false)]),
+        ],
+        inbox(),
+    );
+    assert!(with_code(&d, Code::Shadowed).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn earlier_rules_that_continue_do_not_shadow() {
+    let (_, d) = run(
+        vec![
+            rule("log", ty("Card"), vec![queue("log"), ActionKind::Continue]),
+            rule("all", ty("Card"), vec![call("x", false)]),
+        ],
+        inbox(),
+    );
+    assert!(with_code(&d, Code::Shadowed).is_empty(), "{d:#?}");
+    assert!(with_code(&d, Code::Overlap).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn an_exception_before_the_general_rule_is_not_an_overlap() {
+    let (_, d) = run(
+        vec![
+            rule("ace", and(vec![ty("Card"), c(Test::Eq(Lit::Int(1)))]), vec![ActionKind::Drop]),
+            rule("all", ty("Card"), vec![queue("hand")]),
+        ],
+        inbox(),
+    );
+    assert!(d.is_empty(), "{d:#?}");
+}
+
+#[test]
+fn the_general_rule_first_shadows_the_exception() {
+    let (_, d) = run(
+        vec![
+            rule("all", ty("Card"), vec![queue("hand")]),
+            rule("ace", and(vec![ty("Card"), c(Test::Eq(Lit::Int(1)))]), vec![ActionKind::Drop]),
+        ],
+        inbox(),
+    );
+    assert_eq!(only(&d, Code::Shadowed).rules, ["ace", "all"]);
+}
+
+#[test]
+fn crossing_rules_overlap_with_a_witness_in_both() {
+    let (p, d) = run(
+        vec![
+            rule("low", and(vec![ty("Card"), c(Test::Lt(Lit::Int(5)))]), vec![queue("a")]),
+            rule(
+                "hearts",
+                and(vec![ty("Card"), suit(Test::Eq(Lit::Str("h".into())))]),
+                vec![queue("b")],
+            ),
+        ],
+        inbox(),
+    );
+    let f = only(&d, Code::Overlap);
+    assert_eq!(f.rules, ["hearts", "low"]);
+    let w = f.witness.as_ref().expect("witness");
+    assert!(eval(&p.listeners[0].rules[0].cond, w) && eval(&p.listeners[0].rules[1].cond, w));
+    assert!(f.exact && !f.is_error());
+}
+
+#[test]
+fn allow_overlap_silences_the_warning() {
+    let mut hearts = rule(
+        "hearts",
+        and(vec![ty("Card"), suit(Test::Eq(Lit::Str("h".into())))]),
+        vec![queue("b")],
+    );
+    hearts.allow.push(Code::Overlap);
+    let (_, d) = run(
+        vec![
+            rule("low", and(vec![ty("Card"), c(Test::Lt(Lit::Int(5)))]), vec![queue("a")]),
+            hearts,
+        ],
+        inbox(),
+    );
+    assert!(with_code(&d, Code::Overlap).is_empty());
+}
+
+#[test]
+fn glob_containment_is_exact() {
+    let src = |t: Test| pred(FieldRef::Source, t);
+    // Everything `enemy-1*` matches starts with `enemy-`: shadowed.
+    let (_, d) = run(
+        vec![
+            rule("enemies", src(Test::StartsWith("enemy-".into())), vec![ActionKind::Drop]),
+            rule("first", src(Test::Matches("enemy-1*".into())), vec![queue("a")]),
+        ],
+        inbox(),
+    );
+    only(&d, Code::Shadowed);
+    // `*enemy-1` also matches `xenemy-1`: an overlap, not a shadowing.
+    let (p, d) = run(
+        vec![
+            rule("enemies", src(Test::StartsWith("enemy-".into())), vec![ActionKind::Drop]),
+            rule("suffix", src(Test::Matches("*enemy-1".into())), vec![queue("a")]),
+        ],
+        inbox(),
+    );
+    assert!(with_code(&d, Code::Shadowed).is_empty(), "{d:#?}");
+    let w = only(&d, Code::Overlap).witness.clone().expect("witness");
+    assert!(eval(&p.listeners[0].rules[1].cond, &w));
+}
+
+#[test]
+fn a_rule_doing_what_otherwise_does_is_redundant() {
+    let (_, d) = run(
+        vec![rule("ace", and(vec![ty("Card"), c(Test::Eq(Lit::Int(1)))]), vec![queue("inbox")])],
+        inbox(),
+    );
+    let f = only(&d, Code::Redundant);
+    assert!(f.exact && f.witness.is_some());
+}
+
+#[test]
+fn a_rule_doing_what_otherwise_does_is_not_redundant_when_a_rule_between_changes_it() {
+    let (_, d) = run(
+        vec![
+            rule("ace", and(vec![ty("Card"), c(Test::Eq(Lit::Int(1)))]), vec![queue("inbox")]),
+            rule("cards", ty("Card"), vec![ActionKind::Drop]),
+        ],
+        inbox(),
+    );
+    assert!(with_code(&d, Code::Redundant).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn a_rule_before_a_general_rule_with_the_same_actions_is_redundant() {
+    let (_, d) = run(
+        vec![
+            rule("ace", and(vec![ty("Card"), c(Test::Eq(Lit::Int(1)))]), vec![queue("hand")]),
+            rule("cards", ty("Card"), vec![queue("hand")]),
+        ],
+        None,
+    );
+    assert_eq!(only(&d, Code::Redundant).rules, ["ace"]);
+}
+
+#[test]
+fn redundancy_follows_continue_rules_as_sequences_of_actions() {
+    // ace: [log, hand]; without it: log (continue) then hand => the same.
+    let (_, d) = run(
+        vec![
+            rule(
+                "ace",
+                and(vec![ty("Card"), c(Test::Eq(Lit::Int(1)))]),
+                vec![queue("log"), queue("hand")],
+            ),
+            rule("log", ty("Card"), vec![queue("log"), ActionKind::Continue]),
+            rule("cards", ty("Card"), vec![queue("hand")]),
+        ],
+        inbox(),
+    );
+    assert_eq!(only(&d, Code::Redundant).rules, ["ace"]);
+    // With the order of actions swapped it is not the same outcome.
+    let (_, d) = run(
+        vec![
+            rule(
+                "ace",
+                and(vec![ty("Card"), c(Test::Eq(Lit::Int(1)))]),
+                vec![queue("hand"), queue("log")],
+            ),
+            rule("log", ty("Card"), vec![queue("log"), ActionKind::Continue]),
+            rule("cards", ty("Card"), vec![queue("hand")]),
+        ],
+        inbox(),
+    );
+    assert!(with_code(&d, Code::Redundant).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn a_shadowed_rule_is_not_also_redundant_or_overlapping() {
+    let (_, d) = run(
+        vec![
+            rule("all", ty("Card"), vec![queue("inbox")]),
+            rule("ace", and(vec![ty("Card"), c(Test::Eq(Lit::Int(1)))]), vec![queue("inbox")]),
+        ],
+        inbox(),
+    );
+    let codes: Vec<Code> = d
+        .iter()
+        .filter(|d| d.rules.first().map(String::as_str) == Some("ace"))
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(codes, [Code::Shadowed]);
+}
+
+#[test]
+fn sync_messages_reaching_an_async_handler_are_reported_unless_excluded() {
+    let (_, d) = run(vec![rule("r", ty("Card"), vec![call("h", true)])], inbox());
+    let f = only(&d, Code::SyncToAsync);
+    assert!(f.witness.as_ref().is_some_and(|w| w.sync));
+    let (_, d) = run(
+        vec![rule(
+            "r",
+            and(vec![ty("Card"), not(pred(FieldRef::Sync, Test::IsTrue))]),
+            vec![call("h", true)],
+        )],
+        inbox(),
+    );
+    assert!(with_code(&d, Code::SyncToAsync).is_empty());
+}
+
+#[test]
+fn a_listener_without_otherwise_reports_unrouted_types_with_a_witness() {
+    let (p, d) = run(vec![rule("cards", ty("Card"), vec![queue("a")])], None);
+    let f = only(&d, Code::Unrouted);
+    let w = f.witness.as_ref().expect("witness");
+    assert!(route(&p.listeners[0], w).unrouted);
+    assert!(
+        f.message.contains("`Greeting`")
+            && f.message.contains("`Pos`")
+            && !f.message.contains("`Card`")
+    );
+    let (_, d) = run(
+        vec![rule(
+            "known",
+            pred(
+                FieldRef::Type,
+                Test::In(vec![
+                    Lit::Str("Card".into()),
+                    Lit::Str("Greeting".into()),
+                    Lit::Str("Pos".into()),
+                ]),
+            ),
+            vec![queue("a")],
+        )],
+        None,
+    );
+    assert!(with_code(&d, Code::Unrouted).is_empty(), "{d:#?}");
+}
+
+fn two_listeners(a_forwards: &str, b_forwards: &str, b_first: Option<&str>) -> Vec<Diagnostic> {
+    let mut b_rules = Vec::new();
+    if let Some(t) = b_first {
+        b_rules.push(rule("keep", ty(t), vec![queue("kept")]));
+    }
+    b_rules.push(rule("back", ty(b_forwards), vec![forward("a")]));
+    let p = program(
+        vec![card(), greeting(), pos()],
+        vec![
+            listener(
+                "a",
+                vec![rule("out", ty(a_forwards), vec![forward("b")])],
+                Some(vec![ActionKind::Drop]),
+            ),
+            listener("b", b_rules, Some(vec![ActionKind::Drop])),
+        ],
+    );
+    analyse(&p)
+}
+
+#[test]
+fn forwarding_different_types_each_way_is_no_cycle() {
+    let d = two_listeners("Card", "Greeting", None);
+    assert!(with_code(&d, Code::ForwardCycle).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn one_message_forwarded_both_ways_is_a_cycle() {
+    let d = two_listeners("Card", "Card", None);
+    let f = only(&d, Code::ForwardCycle);
+    assert_eq!(f.rules, ["out", "b.back"]);
+    assert_eq!(f.witness.as_ref().map(|w| w.ty.as_str()), Some("Card"));
+    assert!(f.exact && f.is_error());
+}
+
+#[test]
+fn a_forwarding_rule_pre_empted_for_that_message_closes_no_cycle() {
+    let d = two_listeners("Card", "Card", Some("Card"));
+    assert!(with_code(&d, Code::ForwardCycle).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn untyped_content_findings_are_marked_approximate() {
+    let dynx = |t: Test| pred(dynamic("level"), t);
+    let (_, d) = run(
+        vec![
+            rule("low", dynx(Test::Lt(Lit::Int(3))), vec![queue("a")]),
+            rule("mid", dynx(Test::Lt(Lit::Int(5))), vec![queue("b")]),
+            rule(
+                "odd",
+                and(vec![dynx(Test::Gt(Lit::Int(5))), dynx(Test::Lt(Lit::Int(4)))]),
+                vec![queue("c")],
+            ),
+        ],
+        inbox(),
+    );
+    let u = only(&d, Code::Unsatisfiable);
+    assert!(!u.exact);
+}
+
+#[test]
+fn witnesses_render_and_generated_tables_analyse() {
+    // Debug builds also check every indexed witness check against a full route.
+    for p in [table(300, 7), range_table(300, 3)] {
+        let d = analyse(&p);
+        assert!(!d.is_empty());
+        for f in &d {
+            let text = f.render_plain(&p.sources);
+            assert!(text.contains(f.code.as_str()));
+            if matches!(
+                f.code,
+                Code::Overlap
+                    | Code::Shadowed
+                    | Code::Redundant
+                    | Code::Unrouted
+                    | Code::ForwardCycle
+            ) {
+                assert!(f.witness.is_some(), "{f:#?}");
+            }
+            assert!(f.exact, "{f:#?}");
+        }
+    }
+}
+
+fn hand_program(rules: Vec<crate::program::RuleDef>) -> (Program, Vec<Diagnostic>) {
+    let p = program(
+        vec![
+            message(
+                "Hand",
+                &[
+                    ("cards", Type::List(Box::new(Type::Int))),
+                    ("at", Type::Optional(Box::new(Type::Message("Pos".into())))),
+                ],
+            ),
+            pos(),
+        ],
+        vec![listener("l", rules, inbox())],
+    );
+    let d = analyse(&p);
+    (p, d)
+}
+
+#[test]
+fn list_membership_is_decided_per_element() {
+    let cards = || field("cards", Type::List(Box::new(Type::Int)));
+    let has = |n: i64| pred(cards(), Test::Contains(Lit::Int(n)));
+    // Holding 1 and 2 is covered by "holds 1"; holding 2 alone is not.
+    let (_, d) = hand_program(vec![
+        rule("one", and(vec![ty("Hand"), has(1)]), vec![ActionKind::Drop]),
+        rule("both", and(vec![ty("Hand"), has(1), has(2)]), vec![queue("a")]),
+    ]);
+    only(&d, Code::Shadowed);
+    let (p, d) = hand_program(vec![
+        rule("one", and(vec![ty("Hand"), has(1)]), vec![ActionKind::Drop]),
+        rule("two", and(vec![ty("Hand"), has(2)]), vec![queue("a")]),
+    ]);
+    let w = only(&d, Code::Overlap).witness.clone().expect("witness");
+    assert!(eval(&p.listeners[0].rules[0].cond, &w) && eval(&p.listeners[0].rules[1].cond, &w));
+}
+
+#[test]
+fn nested_optional_records_keep_fields_and_their_parents_consistent() {
+    let at_x = || field("at.x", Type::Float);
+    let at = || field("at", Type::Optional(Box::new(Type::Message("Pos".into()))));
+    // A message with `at.x` has `at`: "exists at" covers "at.x > 1".
+    let (_, d) = hand_program(vec![
+        rule("placed", and(vec![ty("Hand"), pred(at(), Test::Exists)]), vec![ActionKind::Drop]),
+        rule(
+            "far",
+            and(vec![ty("Hand"), pred(at_x(), Test::Gt(Lit::Float(1.0)))]),
+            vec![queue("a")],
+        ),
+    ]);
+    only(&d, Code::Shadowed);
+    // A present `at` always has its required `x`: no message has `at` without `at.x`.
+    let (_, d) = hand_program(vec![rule(
+        "odd",
+        and(vec![ty("Hand"), pred(at(), Test::Exists), not(pred(at_x(), Test::Exists))]),
+        vec![queue("a")],
+    )]);
+    only(&d, Code::Unsatisfiable);
+    // The witness of an overlap on the nested field carries the record.
+    let (p, d) = hand_program(vec![
+        rule(
+            "near",
+            and(vec![ty("Hand"), pred(at_x(), Test::Lt(Lit::Float(5.0)))]),
+            vec![ActionKind::Drop],
+        ),
+        rule(
+            "far",
+            and(vec![ty("Hand"), pred(at_x(), Test::Gt(Lit::Float(1.0)))]),
+            vec![queue("a")],
+        ),
+    ]);
+    let w = only(&d, Code::Overlap).witness.clone().expect("witness");
+    assert!(eval(&p.listeners[0].rules[1].cond, &w), "{w}");
+}
+
+#[test]
+fn integer_ids_are_matched_by_their_decimal_text() {
+    let src = |t: Test| pred(FieldRef::Source, t);
+    // Every source starting with "1" is an int 1.. or a string: `matches "1*"` then `== 1`.
+    let (_, d) = run(
+        vec![
+            rule("ones", src(Test::Matches("1*".into())), vec![ActionKind::Drop]),
+            rule("one", src(Test::Eq(Lit::Int(1))), vec![queue("a")]),
+            rule("ten", src(Test::Eq(Lit::Int(10))), vec![queue("a")]),
+            rule("two", src(Test::Eq(Lit::Int(2))), vec![queue("a")]),
+        ],
+        inbox(),
+    );
+    let shadowed: Vec<&str> =
+        with_code(&d, Code::Shadowed).iter().map(|d| d.rules[0].as_str()).collect();
+    assert_eq!(shadowed, ["one", "ten"]);
+}
