@@ -25,3 +25,8 @@
 pub use dispatchio_core as core;
 pub use dispatchio_core::*;
 pub use dispatchio_dsl as dsl;
+pub use dispatchio_macros::include_routes;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -35,6 +35,7 @@ pub mod ast;
 mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod codegen;
 pub mod diagnostic;
 pub mod eval;
 mod front;
