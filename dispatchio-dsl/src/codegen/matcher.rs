@@ -834,7 +834,14 @@ impl<'a> Gen<'a> {
 
     /// Rules in order, with runs on one field turned into decisions.
     fn chain(&self, items: &[Item<'a>], mode: Mode<'_>) -> TokenStream {
+        self.chain_ends(items, mode).0
+    }
+
+    /// [`Gen::chain`], and whether it ends with a rule that always stops
+    /// (then nothing may follow it: it would be unreachable).
+    fn chain_ends(&self, items: &[Item<'a>], mode: Mode<'_>) -> (TokenStream, bool) {
         let mut out = Vec::new();
+        let mut terminated = false;
         let mut i = 0;
         while i < items.len() {
             if let Mode::Typed(m) = mode {
@@ -848,11 +855,12 @@ impl<'a> Gen<'a> {
             out.push(self.rule(item, mode));
             // Nothing after an unconditional stop can run.
             if matches!(item.cond, P::Const(true)) && !item.rule.continues() {
+                terminated = true;
                 break;
             }
             i += 1;
         }
-        quote!(#(#out)*)
+        (quote!(#(#out)*), terminated)
     }
 
     /// A decision for the longest run starting at `start`, if long enough.
@@ -1280,12 +1288,12 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
         let items = items_for(Some(class));
         match class {
             Class::Declared(m) => {
-                let body = g.chain(&items, Mode::Typed(m));
+                let (body, terminated) = g.chain_ends(&items, Mode::Typed(m));
+                let ends = (!terminated).then_some(&ends);
                 let n = rust_ident(&m.name);
                 let doc = format!("Messages of type `{}`, content downcast to the struct.", m.name);
                 fns.push(quote! {
                     #[doc = #doc]
-                    #[allow(unreachable_code, reason = "a rule that always stops ends the chain early")]
                     fn #f(env: &#rt::Envelope, c: &super::#n, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
                         let _ = (env, c, content);
                         #body
@@ -1301,14 +1309,14 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
                 });
             }
             Class::Named(_) | Class::Other => {
-                let body = g.chain(&items, Mode::Dyn);
+                let (body, terminated) = g.chain_ends(&items, Mode::Dyn);
+                let ends = (!terminated).then_some(&ends);
                 let doc = match class {
                     Class::Named(n) => format!("Messages of undeclared type `{n}`."),
                     _ => "Messages of every other type.".to_owned(),
                 };
                 fns.push(quote! {
                     #[doc = #doc]
-                    #[allow(unreachable_code, reason = "a rule that always stops ends the chain early")]
                     fn #f(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
                         let _ = (env, content);
                         #body
@@ -1322,7 +1330,8 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
             }
         }
     }
-    let fallback = g.chain(&items_for(None), Mode::Dyn);
+    let (fallback, terminated) = g.chain_ends(&items_for(None), Mode::Dyn);
+    let fallback_ends = (!terminated).then_some(&ends);
     let rules = l.rules.iter().map(|r| &r.name);
     let slots = layout.handlers.iter().map(
         |(n, a)| quote!(#rt::HandlerSlot { name: #rt::SharedStr::from_static(#n), is_async: #a }),
@@ -1401,11 +1410,10 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
 
             /// Any message whose content is not its type's struct: every rule,
             /// every field read through `Fields`.
-            #[allow(unreachable_code, reason = "a rule that always stops ends the chain early")]
             fn route_fields(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
                 let _ = (env, content);
                 #fallback
-                #ends
+                #fallback_ends
             }
 
             struct Adapter<H>(H);
