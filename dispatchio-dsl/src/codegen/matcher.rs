@@ -62,10 +62,10 @@ impl Layout {
             .chain(l.otherwise.iter().flat_map(|o| &o.actions));
         for a in all {
             match &a.kind {
-                ActionKind::Call { handler, is_async } => {
-                    if !out.handlers.iter().any(|(n, _)| n == handler) {
-                        out.handlers.push((handler.clone(), *is_async));
-                    }
+                ActionKind::Call { handler, is_async }
+                    if !out.handlers.iter().any(|(n, _)| n == handler) =>
+                {
+                    out.handlers.push((handler.clone(), *is_async));
                 }
                 ActionKind::Queue(q) if !out.queues.contains(q) => out.queues.push(q.clone()),
                 ActionKind::Forward(f) if !out.forwards.contains(f) => out.forwards.push(f.clone()),

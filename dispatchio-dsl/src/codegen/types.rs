@@ -116,7 +116,7 @@ pub(crate) fn message(program: &Program, m: &MessageDef, boxed: &Boxed) -> Token
         let ident = rust_ident(&f.name);
         let ty = rust_type(&f.ty, boxed.contains(&(m.name.clone(), f.name.clone())));
         let doc = format!("`{}: {}`", f.name, f.ty);
-        let rename = (ident.to_string() != f.name).then(|| {
+        let rename = (ident != f.name).then(|| {
             let n = &f.name;
             quote!(#[serde(rename = #n)])
         });
