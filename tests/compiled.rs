@@ -407,3 +407,128 @@ fn end_is_reported_for_a_typed_card() {
     assert_eq!(f.end(), End::Stopped(1));
     assert_eq!(f.steps(), &[Step::Queue(m.layout().queue("hand").unwrap())]);
 }
+
+// ---------------------------------------------------------------- end to end
+
+mod e2e {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use dispatchio::{Content, Dispatcher, Envelope, HandlerResult, Message, Reply, Text};
+
+    use super::game::{self, Card, Greeting, Gunshot};
+
+    /// Records every call with the typed content it received.
+    #[derive(Default)]
+    struct Player {
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl game::player::Handler for Player {
+        fn on_greeting(&self, _: &Envelope, content: &Greeting) -> HandlerResult {
+            self.calls.lock().unwrap().push(format!("greeting dealer={}", content.dealer));
+            Ok(Reply::with(Text("welcome".into())))
+        }
+
+        fn take_cover(&self, _: &Envelope, content: &Gunshot) -> HandlerResult {
+            self.calls.lock().unwrap().push(format!("cover {}", content.loudness));
+            Ok(Reply::Empty)
+        }
+
+        fn duck(&self, envelope: &Envelope, content: &Gunshot) -> HandlerResult {
+            let from = envelope.source.as_ref().map(ToString::to_string).unwrap_or_default();
+            self.calls.lock().unwrap().push(format!("duck {} from {from}", content.weapon));
+            Ok(Reply::Empty)
+        }
+    }
+
+    /// `alert` is reached by two declared types: it gets the generated enum.
+    #[derive(Default)]
+    struct Squad {
+        alerts: Mutex<Vec<String>>,
+    }
+
+    impl game::squad::Handler for Squad {
+        fn alert(&self, _: &Envelope, content: game::squad::AlertContent<'_>) -> HandlerResult {
+            let what = match content {
+                game::squad::AlertContent::Gunshot(g) => format!("gunshot {}", g.weapon),
+                game::squad::AlertContent::Greeting(g) => format!("greeting {}", g.dealer),
+            };
+            self.alerts.lock().unwrap().push(what);
+            Ok(Reply::Empty)
+        }
+    }
+
+    fn shot(loudness: i64, silenced: bool) -> Gunshot {
+        Gunshot { x: 1.0, y: 2.0, loudness, weapon: "rifle".into(), silenced }
+    }
+
+    #[tokio::test]
+    async fn a_compiled_listener_routes_through_the_dispatcher_to_typed_handlers_queues_and_forwards()
+     {
+        let d = Dispatcher::new();
+        let player = std::sync::Arc::new(game::player::Listener::new(Player::default()));
+        let squad = std::sync::Arc::new(game::squad::Listener::new(Squad::default()));
+        player.bind_forward("squad", squad.clone()).unwrap();
+        d.register("p1", player.clone()).unwrap();
+        let me = d.register_source("enemy-7").unwrap();
+
+        // A call's return value is the reply.
+        let reply = me
+            .request(Message::new(Greeting { dealer: true }).to("p1"), Some(Duration::from_secs(5)))
+            .await
+            .unwrap();
+        assert_eq!(reply.content_as::<Text>().unwrap().0, "welcome");
+
+        // `deal` queues the card on `hand`; `bad` drops the others.
+        me.send(Message::new(Card { card: 7, suit: None }).to("p1")).unwrap();
+        let got = player.queue_hand().recv_timeout(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(got.content_as::<Card>().unwrap().card, 7);
+        let dropped = me
+            .request(
+                Message::new(Card { card: 60, suit: None }).to("p1"),
+                Some(Duration::from_secs(5)),
+            )
+            .await;
+        assert!(matches!(dropped, Err(dispatchio::Error::Dropped { .. })), "{dropped:?}");
+
+        // `cover` calls take_cover and forwards to the squad (typed enum content).
+        me.send(Message::new(shot(90, false)).to("p1")).unwrap();
+        // `enemy` ducks and continues to `otherwise`, which queues on `inbox`.
+        me.send(Message::new(shot(10, true)).to("p1")).unwrap();
+        let inbox = player.queue_inbox().recv_timeout(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(inbox.content_as::<Gunshot>().unwrap().loudness, 10);
+
+        assert_eq!(
+            *player.handlers().calls.lock().unwrap(),
+            ["greeting dealer=true", "cover 90", "duck rifle from \"enemy-7\""]
+        );
+        assert_eq!(*squad.handlers().alerts.lock().unwrap(), ["gunshot rifle"]);
+        let hits: Vec<u64> = player.rule_hits().into_iter().map(|(_, n)| n).collect();
+        assert_eq!(hits, [1, 1, 1, 1, 1, 0]);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn typed_handlers_refuse_content_that_is_not_their_struct() {
+        // A Greeting whose content is dynamic (an unregistered remote type):
+        // the matcher still routes it, the typed handler reports the mismatch.
+        let d = Dispatcher::new();
+        let player = std::sync::Arc::new(game::player::Listener::new(Player::default()));
+        d.register("p1", player.clone()).unwrap();
+        let me = d.new_source();
+        let content = dispatchio::DynContent::new(
+            "Greeting",
+            dispatchio::DynValue::Record(Default::default()),
+        );
+        let msg = Message::from_shared(std::sync::Arc::new(content)).to("p1");
+        assert_eq!(msg.content().type_name(), "Greeting");
+        let err = me.request(msg, Some(Duration::from_secs(5))).await.unwrap_err();
+        assert!(
+            err.to_string().contains("register_content_types")
+                || format!("{err:?}").contains("register_content_types"),
+            "{err:?}"
+        );
+        d.shutdown().await;
+    }
+}
