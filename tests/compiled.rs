@@ -32,6 +32,11 @@ mod everything {
     dispatchio::include_routes!("tests/routes/everything.route");
 }
 
+mod bench_1000 {
+    dispatchio::include_routes!("benches/routes/rules_1000.route");
+    include!("../benches/support/handwritten_1000.rs");
+}
+
 // ---------------------------------------------------------------- random messages
 
 /// Literals the program's conditions mention, and near misses of them, so
@@ -397,6 +402,35 @@ fn compiled_everything_matches_the_reference_evaluator() {
         ],
         everything::register_content_types,
     );
+}
+
+#[test]
+fn compiled_bench_table_matches_the_reference_evaluator() {
+    differential(
+        "benches/routes/rules_1000.route",
+        &[("bench", &bench_1000::bench::Matcher::new())],
+        bench_1000::register_content_types,
+    );
+}
+
+#[test]
+fn the_handwritten_bench_baseline_decides_like_the_compiled_matcher() {
+    let program =
+        dispatchio::dsl::load(Path::new("benches/routes/rules_1000.route")).unwrap().program;
+    let mut registry = ContentRegistry::new();
+    bench_1000::register_content_types(&mut registry);
+    let matcher = bench_1000::bench::Matcher::new();
+    let mut runner = proptest::test_runner::TestRunner::default();
+    runner
+        .run(&sample(&program), |s| {
+            let msg = message(&s, &registry);
+            let (mut compiled, mut hand) = (Fired::new(), Fired::new());
+            matcher.route(&msg, &mut compiled);
+            bench_1000::route_handwritten(&msg, &mut hand);
+            prop_assert_eq!(compiled, hand, "{}", s);
+            Ok(())
+        })
+        .unwrap();
 }
 
 #[test]

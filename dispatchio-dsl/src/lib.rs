@@ -32,6 +32,8 @@
 
 pub mod analysis;
 pub mod ast;
+#[doc(hidden)]
+pub mod bench_support;
 mod check;
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -123,3 +123,31 @@ fn a_handler_called_both_sync_and_async_is_refused() {
     assert_eq!(errors.len(), 1);
     assert!(errors[0].message.contains("both with and without `async`"));
 }
+
+#[test]
+fn bench_tables_are_what_the_generator_writes() {
+    use dispatchio_dsl::bench_support::{handwritten, rules_route};
+    let bless = std::env::var_os("DISPATCHIO_BLESS").is_some();
+    let mut files: Vec<(PathBuf, String)> = [10, 100, 1000, 10_000]
+        .into_iter()
+        .map(|n| (PathBuf::from(format!("../benches/routes/rules_{n}.route")), rules_route(n)))
+        .collect();
+    files.push((PathBuf::from("../benches/support/handwritten_1000.rs"), handwritten(1000)));
+    for (path, text) in files {
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "{} is stale: regenerate with DISPATCHIO_BLESS=1",
+            path.display()
+        );
+    }
+    // The tables are clean: every rule can fire, nothing to report.
+    for n in [10, 100, 1000] {
+        let report = dispatchio_dsl::check_str(format!("rules_{n}.route"), rules_route(n));
+        assert!(report.diagnostics.is_empty(), "{}", report.render_plain());
+    }
+}
