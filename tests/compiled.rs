@@ -20,10 +20,6 @@ mod game {
     dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/game.route");
 }
 
-mod tour {
-    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/language_tour.route");
-}
-
 mod imports {
     dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/imports.route");
 }
@@ -370,15 +366,6 @@ fn compiled_game_matches_the_reference_evaluator() {
         "dispatchio-dsl/tests/fixtures/game.route",
         &[("player", &game::player::Matcher::new()), ("squad", &game::squad::Matcher::new())],
         game::register_content_types,
-    );
-}
-
-#[test]
-fn compiled_language_tour_matches_the_reference_evaluator() {
-    differential(
-        "dispatchio-dsl/tests/fixtures/language_tour.route",
-        &[("router", &tour::router::Matcher::new()), ("audit", &tour::audit::Matcher::new())],
-        tour::register_content_types,
     );
 }
 

@@ -19,7 +19,9 @@ fn generated(path: &Path) -> String {
 
 #[test]
 fn generated_code_snapshots() {
-    for name in ["game", "language_tour", "imports"] {
+    // (language_tour is left out: the analysis finds a rule in it that can
+    // never match, so it is not a program include_routes! accepts.)
+    for name in ["game", "imports"] {
         let path = PathBuf::from(format!("tests/fixtures/{name}.route"));
         insta::assert_snapshot!(name, generated(&path));
     }
