@@ -553,3 +553,86 @@ mod e2e {
         d.shutdown().await;
     }
 }
+
+mod every_handler {
+    use std::time::Duration;
+
+    use dispatchio::{Content, Dispatcher, Envelope, HandlerResult, Message, Reply, Text};
+
+    use super::everything::{self, Chat, Move, Ping};
+
+    /// Every kind of handler signature the generator produces, implemented.
+    struct Router;
+
+    impl everything::router::Handler for Router {
+        fn on_move(&self, _: &Envelope, content: &Move) -> HandlerResult {
+            Ok(Reply::with(Text(content.name.clone())))
+        }
+
+        fn log_move(
+            &self,
+            _: &Envelope,
+            content: &Move,
+        ) -> impl Future<Output = HandlerResult> + Send + 'static {
+            let name = content.name.clone();
+            async move { Ok(Reply::with(Text(name))) }
+        }
+
+        fn on_chat(&self, _: &Envelope, content: &Chat) -> HandlerResult {
+            Ok(Reply::with(Text(content.text.clone())))
+        }
+
+        fn on_kind(
+            &self,
+            _: &Envelope,
+            content: everything::router::OnKindContent<'_>,
+        ) -> HandlerResult {
+            let name = match content {
+                everything::router::OnKindContent::Move(m) => m.name.clone(),
+                everything::router::OnKindContent::Chat(c) => c.text.clone(),
+            };
+            Ok(Reply::with(Text(name)))
+        }
+
+        fn on_any(&self, _: &Envelope, content: &dyn Content) -> HandlerResult {
+            Ok(Reply::with(Text(format!("any {}", content.type_name()))))
+        }
+
+        fn on_ping(
+            &self,
+            _: &Envelope,
+            content: &Ping,
+        ) -> impl Future<Output = HandlerResult> + Send + 'static {
+            let n = content.n;
+            async move { Ok(Reply::with(Text(format!("pong {n}")))) }
+        }
+
+        fn ack(&self, _: &Envelope, _: &dyn Content) -> HandlerResult {
+            Ok(Reply::Empty)
+        }
+    }
+
+    fn text(m: &Message) -> &str {
+        m.content_as::<Text>().map_or("", |t| t.0.as_str())
+    }
+
+    #[tokio::test]
+    async fn dynamic_and_async_handlers_get_their_content() {
+        let d = Dispatcher::new();
+        d.register("router", std::sync::Arc::new(everything::router::Listener::new(Router)))
+            .unwrap();
+        let me = d.new_source();
+        let t = Some(Duration::from_secs(5));
+        // `texts`: an undeclared type read through `content.text`, handled as `&dyn Content`.
+        let reply = me
+            .request(Message::new(Text("hello".into())).to("router").with_id(1_000), t)
+            .await
+            .unwrap();
+        assert_eq!(text(&reply), "any Text");
+        // `pings`: an async handler's future gives the reply.
+        let reply =
+            me.request(Message::new(Ping { n: 2 }).to("router").with_id(1_000), t).await.unwrap();
+        assert_eq!(text(&reply), "pong 2");
+        d.shutdown().await;
+    }
+}

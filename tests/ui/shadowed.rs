@@ -1,4 +1,5 @@
-// An analysis error: `mid` is covered by `low` and `high` together.
+// An analysis error: `mid` can never fire, `high` takes all its messages
+// (this needs the analysis of branch `analysis`; without it the file compiles).
 dispatchio::include_routes!("tests/ui/shadowed.route");
 
 fn main() {}

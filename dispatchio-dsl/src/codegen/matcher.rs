@@ -20,7 +20,7 @@
 //!   value only the rules whose constraint admits it remain, in order, so
 //!   the rule-order semantics (first stopping rule wins, `continue`) are kept.
 //! * **No allocation.** Steps are `'static` slices copied into the caller's
-//!   reusable [`Fired`](https://docs.rs) buffer; globs are static token
+//!   reusable `Fired` buffer; globs are static token
 //!   arrays; an integer ID's text for string tests is formatted on the stack.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -1356,6 +1356,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
 
     quote! {
         #[doc = #mod_doc]
+        #[allow(non_snake_case, non_camel_case_types, reason = "names come from the .route file")]
         pub mod #module {
             #[doc = #trait_doc]
             pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {

@@ -29,7 +29,13 @@ pub(crate) fn stub(sources: &SourceMap) -> TokenStream {
         }
     }
     let mut done = BTreeSet::new();
-    let mut out = Vec::new();
+    let rt = rt();
+    let mut out = vec![quote! {
+        /// Stub: the .route file has errors.
+        pub fn register_content_types(registry: &mut #rt::ContentRegistry) {
+            let _ = registry;
+        }
+    }];
     for item in &items {
         match item {
             ast::Item::Message(m) if done.insert(("m", m.name.name.clone())) => {
@@ -37,6 +43,9 @@ pub(crate) fn stub(sources: &SourceMap) -> TokenStream {
             }
             ast::Item::Listener(l) if done.insert(("l", l.name.name.clone())) => {
                 out.push(listener(l));
+            }
+            ast::Item::Const(c) if done.insert(("c", c.name.name.clone())) => {
+                out.extend(constant(c));
             }
             _ => {}
         }
@@ -71,6 +80,23 @@ fn field_type(t: &ast::TypeExpr, declared: &BTreeSet<String>) -> Option<TokenStr
     })
 }
 
+/// A const whose type its literal decides (sets and names are left out).
+fn constant(c: &ast::Const) -> Option<TokenStream> {
+    let ast::Operand::Lit(l) = &c.value else { return None };
+    let (ty, v) = match &l.kind {
+        ast::LitKind::Bool(b) => (quote!(bool), quote!(#b)),
+        ast::LitKind::Int(i) => (quote!(i64), super::types::int_tokens(*i)),
+        ast::LitKind::Float(x) => (quote!(f64), super::types::float_tokens(*x)),
+        ast::LitKind::Str(s) => (quote!(&str), quote!(#s)),
+    };
+    let name = rust_ident(&c.name.name);
+    Some(quote! {
+        /// Stub: the .route file has errors.
+        #[allow(non_upper_case_globals, reason = "names come from the .route file")]
+        pub const #name: #ty = #v;
+    })
+}
+
 fn message(m: &ast::Message, declared: &BTreeSet<String>) -> TokenStream {
     let name = rust_ident(&m.name.name);
     let fields = m.fields.iter().filter_map(|f| {
@@ -80,6 +106,7 @@ fn message(m: &ast::Message, declared: &BTreeSet<String>) -> TokenStream {
     });
     quote! {
         /// Stub: the .route file has errors.
+        #[allow(non_camel_case_types, non_snake_case, reason = "names come from the .route file")]
         #[derive(Clone, Debug)]
         pub struct #name { #(#fields,)* }
     }
@@ -89,14 +116,21 @@ fn listener(l: &ast::Listener) -> TokenStream {
     let rt = rt();
     let module = rust_ident(&l.name.name);
     let mut handlers = BTreeSet::new();
+    let mut queues = BTreeSet::new();
     for c in &l.clauses {
         let actions = match c {
             ast::Clause::Rule(r) => &r.actions,
             ast::Clause::Otherwise(o) => &o.actions,
         };
         for a in actions {
-            if let ast::ActionKind::Call { handler, .. } = &a.kind {
-                handlers.insert(handler.name.clone());
+            match &a.kind {
+                ast::ActionKind::Call { handler, .. } => {
+                    handlers.insert(handler.name.clone());
+                }
+                ast::ActionKind::Queue(q) => {
+                    queues.insert(q.name.clone());
+                }
+                _ => {}
             }
         }
     }
@@ -110,8 +144,18 @@ fn listener(l: &ast::Listener) -> TokenStream {
             }
         }
     });
+    let queue_fns = queues.iter().map(|q| {
+        let f = super::names::ident(&format!("queue_{q}"));
+        quote! {
+            /// Stub: the .route file has errors.
+            pub fn #f(&self) -> #rt::Queue {
+                #rt::Queue::new(#q)
+            }
+        }
+    });
     quote! {
         /// Stub: the .route file has errors.
+        #[allow(non_snake_case, non_camel_case_types, reason = "names come from the .route file")]
         pub mod #module {
             /// Stub: the .route file has errors.
             pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
@@ -156,6 +200,24 @@ fn listener(l: &ast::Listener) -> TokenStream {
                 /// Stub: the .route file has errors.
                 pub fn handlers(&self) -> &H {
                     &self.handlers
+                }
+
+                /// Stub: the .route file has errors.
+                pub fn queue(&self, name: &str) -> ::std::option::Option<#rt::Queue> {
+                    let _ = name;
+                    ::std::option::Option::None
+                }
+
+                #(#queue_fns)*
+
+                /// Stub: the .route file has errors.
+                pub fn bind_forward(
+                    &self,
+                    name: &str,
+                    target: impl ::std::convert::Into<#rt::ForwardTarget>,
+                ) -> ::std::result::Result<(), #rt::BuildError> {
+                    let _ = (name, target.into());
+                    ::std::result::Result::Ok(())
                 }
             }
 

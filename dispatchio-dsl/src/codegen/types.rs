@@ -150,6 +150,7 @@ pub(crate) fn message(program: &Program, m: &MessageDef, boxed: &Boxed) -> Token
     let serde_path = format!("{rt}::serde").replace(' ', "");
     quote! {
         #[doc = #doc]
+        #[allow(non_camel_case_types, non_snake_case, reason = "names come from the .route file")]
         #[derive(Clone, Debug, PartialEq, #rt::serde::Serialize, #rt::serde::Deserialize)]
         #[serde(crate = #serde_path)]
         pub struct #name {
@@ -284,6 +285,7 @@ pub(crate) fn constant(program: &Program, c: &ConstDef) -> TokenStream {
     };
     quote! {
         #[doc = #doc]
+        #[allow(non_upper_case_globals, reason = "names come from the .route file")]
         pub const #name: #ty = #value;
     }
 }
