@@ -435,7 +435,7 @@ mod e2e {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    use dispatchio::{Content, Dispatcher, Envelope, HandlerResult, Message, Reply, Text};
+    use dispatchio::{Dispatcher, Envelope, HandlerResult, Message, Reply, Text};
 
     use super::game::{self, Card, Greeting, Gunshot};
 

@@ -7,7 +7,7 @@
 // (it names the generated structs `Order`, `Quote`, `Trade`, `Alert`).
 
 /// Routes `msg` like the compiled `bench` listener of `rules_1000.route`.
-pub fn route_handwritten(msg: &::dispatchio::Message, fired: &mut ::dispatchio::routing::Fired) {
+pub(crate) fn route_handwritten(msg: &::dispatchio::Message, fired: &mut ::dispatchio::routing::Fired) {
     use ::dispatchio::routing::Step;
     match msg.ty() {
         "Order" => {

@@ -88,7 +88,7 @@ pub fn handwritten(n: usize) -> String {
     let _ =
         writeln!(out, "/// Routes `msg` like the compiled `bench` listener of `rules_{n}.route`.");
     out.push_str(
-        "pub fn route_handwritten(msg: &::dispatchio::Message, fired: &mut ::dispatchio::routing::Fired) {\n\
+        "pub(crate) fn route_handwritten(msg: &::dispatchio::Message, fired: &mut ::dispatchio::routing::Fired) {\n\
          \x20   use ::dispatchio::routing::Step;\n\
          \x20   match msg.ty() {\n",
     );
