@@ -16,7 +16,8 @@
 //! * **Shared work.** A run of consecutive rules that all constrain the same
 //!   int or string field with `==`, `in` or ranges becomes one decision:
 //!   a `match` on the value (equalities), a binary search over the range
-//!   boundaries, or a binary search in a sorted table of strings. For one
+//!   boundaries, or a `match` on a string's hash confirmed by one
+//!   comparison. For one
 //!   value only the rules whose constraint admits it remain, in order, so
 //!   the rule-order semantics (first stopping rule wins, `continue`) are kept.
 //! * **No allocation.** Steps are `'static` slices copied into the caller's
@@ -1029,12 +1030,29 @@ impl<'a> Gen<'a> {
                     .collect();
                 arms.sort_by_key(|(first, _)| *first);
                 let arms = arms.into_iter().map(|(_, a)| a);
+                // Keys by hash; keys whose hashes collide share an arm and are
+                // told apart by comparison.
+                let mut by_hash: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+                for (ki, key) in keys.iter().enumerate() {
+                    by_hash.entry(str_hash(key)).or_default().push(ki);
+                }
+                let hash_arms = by_hash.into_iter().map(|(h, ks)| {
+                    let h = Literal::u64_suffixed(h);
+                    let tests = ks.iter().map(|&ki| {
+                        let key = keys[ki];
+                        quote!(if v == #key { #ki } else)
+                    });
+                    quote!(#h => #(#tests)* { usize::MAX })
+                });
+                let rt = rt();
                 quote! {
-                    // Sorted, so one binary search finds the rules for a value.
-                    const KEYS: &[&str] = &[#(#keys),*];
-                    if let ::std::result::Result::Ok(k) = KEYS.binary_search(&v) {
-                        match k { #(#arms)* _ => {} }
-                    }
+                    // One hash of the value picks the only key it can equal;
+                    // one comparison confirms it.
+                    let k: usize = match #rt::str_hash(v) {
+                        #(#hash_arms,)*
+                        _ => usize::MAX,
+                    };
+                    match k { #(#arms)* _ => {} }
                 }
             }
             _ => return None,
@@ -1493,5 +1511,27 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
                 }
             }
         }
+    }
+}
+
+/// FNV-1a: the string hash the generated decisions match on. Must equal
+/// `dispatchio::__private::str_hash` (the compiled-matcher tests would
+/// find every string decision failing otherwise).
+fn str_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn str_hash_is_fnv1a_64() {
+        // The same reference values as `dispatchio::__private::str_hash`'s test.
+        assert_eq!(super::str_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::str_hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 }
