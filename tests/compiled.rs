@@ -28,6 +28,10 @@ mod everything {
     dispatchio::include_routes!("tests/routes/everything.route");
 }
 
+mod croupier {
+    dispatchio::include_routes!("examples/routes/croupier.route");
+}
+
 mod bench_1000 {
     dispatchio::include_routes!("benches/routes/rules_1000.route");
     include!("../benches/support/handwritten_1000.rs");
@@ -388,6 +392,18 @@ fn compiled_everything_matches_the_reference_evaluator() {
             ("levels", &everything::levels::Matcher::new()),
         ],
         everything::register_content_types,
+    );
+}
+
+#[test]
+fn compiled_example_routes_match_the_reference_evaluator() {
+    differential(
+        "examples/routes/croupier.route",
+        &[
+            ("player", &croupier::player::Matcher::new()),
+            ("croupier", &croupier::croupier::Matcher::new()),
+        ],
+        croupier::register_content_types,
     );
 }
 
