@@ -16,7 +16,7 @@
 //! * **Shared work.** A run of consecutive rules that all constrain the same
 //!   int or string field with `==`, `in` or ranges becomes one decision:
 //!   a `match` on the value (equalities), a binary search over the range
-//!   boundaries, or a `match` on a string's hash confirmed by one
+//!   boundaries (a division when they are evenly spaced), or a `match` on a string's hash confirmed by one
 //!   comparison. For one
 //!   value only the rules whose constraint admits it remain, in order, so
 //!   the rule-order semantics (first stopping rule wins, `continue`) are kept.
@@ -988,11 +988,38 @@ impl<'a> Gen<'a> {
                         .collect();
                     arms.sort_by_key(|(first, _)| *first);
                     let arms = arms.into_iter().map(|(_, a)| a);
-                    let cuts = cuts.iter().map(|c| int_tokens(*c));
-                    quote! {
-                        // Segment k of the number line holds the values with k boundaries <= v.
-                        const CUTS: &[i64] = &[#(#cuts),*];
-                        match CUTS.partition_point(|&cut| cut <= v) { #(#arms)* _ => {} }
+                    // Evenly spaced boundaries (buckets of one width) are
+                    // counted with one division instead of a search.
+                    let step =
+                        cuts.get(1).zip(cuts.first()).map(|(b, a)| i128::from(*b) - i128::from(*a));
+                    let even = cuts.len() >= 8
+                        && step.is_some_and(|d| d > 0)
+                        && cuts
+                            .windows(2)
+                            .all(|w| i128::from(w[1]) - i128::from(w[0]) == step.unwrap_or(0));
+                    if even {
+                        let first = int_tokens(cuts[0]);
+                        let d = Literal::i128_unsuffixed(step.unwrap_or(1));
+                        let n = cuts.len();
+                        quote! {
+                            // Segment k of the number line holds the values with k
+                            // boundaries <= v; the boundaries are evenly spaced.
+                            let k: usize = if v < #first {
+                                0
+                            } else {
+                                // i128: `v - first` does not overflow.
+                                let q = (i128::from(v) - i128::from(#first)) / #d + 1;
+                                usize::try_from(q).map_or(#n, |q| q.min(#n))
+                            };
+                            match k { #(#arms)* _ => {} }
+                        }
+                    } else {
+                        let cuts = cuts.iter().map(|c| int_tokens(*c));
+                        quote! {
+                            // Segment k of the number line holds the values with k boundaries <= v.
+                            const CUTS: &[i64] = &[#(#cuts),*];
+                            match CUTS.partition_point(|&cut| cut <= v) { #(#arms)* _ => {} }
+                        }
                     }
                 }
             }

@@ -85,8 +85,7 @@ pub fn generate(
 /// rebuilds), then a stub of the API (see `stub`) so the user sees the
 /// `.route` errors rather than every use of a missing item.
 ///
-/// `program` is the checked program when the errors came from [`generate`];
-/// otherwise the stub is derived from whatever of the files parsed.
+/// The stub is derived from whatever of the files in `sources` parses.
 pub fn generate_errors(
     sources: &SourceMap,
     diagnostics: &[Diagnostic],
