@@ -26,3 +26,21 @@ pub use dispatchio_core as core;
 pub use dispatchio_core::*;
 pub use dispatchio_dsl as dsl;
 pub use dispatchio_dsl::interp as routes;
+/// ```
+/// mod routes {
+///     dispatchio::include_routes!("examples/routes/card_dealer.route");
+/// }
+///
+/// use dispatchio::routing::{End, Fired, Matcher};
+///
+/// let player = routes::player::Matcher::new();
+/// let mut fired = Fired::new();
+/// let card = dispatchio::Message::new(routes::Card { card: 7 }).to("bob");
+/// player.route(&card, &mut fired);
+/// assert_eq!(fired.end(), End::Stopped(1)); // rule `deal`: the card goes to `hand`
+/// ```
+pub use dispatchio_macros::include_routes;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -37,6 +37,7 @@ pub mod bench_support;
 mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod codegen;
 pub mod diagnostic;
 pub mod eval;
 mod front;

@@ -6,6 +6,8 @@ mod checker;
 #[cfg(feature = "cli")]
 #[path = "suite/cli.rs"]
 mod cli;
+#[path = "suite/codegen.rs"]
+mod codegen;
 #[path = "suite/corpus.rs"]
 mod corpus;
 #[path = "suite/no_panic.rs"]

@@ -1,3 +1,98 @@
 //! `include_routes!`: a thin proc-macro over `dispatchio-dsl`'s code generator.
+//!
+//! Everything but reading the macro's argument happens in
+//! [`dispatchio_dsl::codegen::expand`], an ordinary library call that the
+//! code generator's tests exercise directly. Use the macro through the
+//! `dispatchio` crate (`dispatchio::include_routes!`), whose documentation
+//! describes what it generates.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+use std::path::{Path, PathBuf};
+
+use proc_macro::TokenStream;
+
+/// Overrides `CARGO_MANIFEST_DIR` as the base of relative paths. trybuild
+/// compiles tests in a generated crate whose manifest directory holds none of
+/// the test's files (trybuild#202); its tests set this to the real one.
+const MANIFEST_DIR_OVERRIDE: &str = "DISPATCHIO_MANIFEST_DIR";
+
+/// Compiles a `.route` file into typed Rust routing.
+///
+/// `include_routes!("routes/game.route")` takes one string literal: the path
+/// of a `.route` file relative to the including crate's `Cargo.toml`
+/// (`CARGO_MANIFEST_DIR`). It checks the file and everything it imports as
+/// `dispatchio check` does, then expands, in place, to:
+///
+/// * **a struct per `message`**, named as in the file, with public fields
+///   (`int` → `i64`, `float` → `f64`, `string` → `String`, `id` → `Id`,
+///   `[T]` → `Vec<T>`, `T?` → `Option<T>`, a nested message → its struct,
+///   boxed where a type contains itself through `?`), serde derives, and the
+///   runtime's `ContentType` (its type name) and `Fields` (field access for
+///   `content.…` paths and the interpreter);
+/// * **a `pub const` per `const`** (`i64`, `f64`, `&str`, `bool`, or a slice;
+///   a set mixing ints and strings is `&[Id]`);
+/// * **`register_content_types(&mut ContentRegistry)`**, so content of these
+///   types arriving from another process decodes to the structs;
+/// * **a module per listener**, named after it, holding
+///   - `trait Handler`: one method per `call` target, taking the envelope and
+///     the content typed by the rules that call it: `&Card` when every such
+///     rule narrows `type` to `Card`; a generated enum `OnXContent<'_>` when
+///     it narrows to several declared types; `&dyn Content` when undeclared
+///     types (or `otherwise`) reach it. `call` methods return a
+///     `HandlerResult`; `call async` methods return
+///     `impl Future<Output = HandlerResult> + Send + 'static` (clone what the
+///     future needs from its arguments). A listener without `call`s has `()`
+///     as its handler.
+///   - `struct Listener<H: Handler>`: the runtime's `Listener`, owning the
+///     listener's named queues (`queue_NAME()`), with `bind_forward` for
+///     `forward` targets and per-rule hit counters.
+///   - `struct Matcher`: the compiled routing table (the runtime's
+///     `routing::Matcher`). It dispatches on the message type once, reads
+///     fields from the typed struct, turns runs of rules on one int or string
+///     field into a `match` or a binary search, and allocates nothing. Its
+///     decisions equal the reference evaluator's (`dispatchio::dsl::eval`),
+///     which the crate's tests check on random messages.
+///
+/// Invoke it at module level (typically in its own `mod routes { … }`): the
+/// listener modules refer to the message structs through `super::`.
+///
+/// # Errors
+///
+/// Every error-level finding fails the build with one `compile_error!`,
+/// spanned on the path literal, holding exactly what `dispatchio check`
+/// prints in plain form: `error[code]: message`, ` --> file.route:line:col`
+/// and the snippet. After errors the macro still emits a stub of the API
+/// (the structs, listener modules and their types, as far as the file
+/// parses), so the build shows the `.route` errors rather than one error per
+/// use of a missing item. A stable proc-macro cannot emit warnings: run
+/// `dispatchio check` (in CI too) to see them.
+///
+/// # Rebuilds
+///
+/// The expansion includes every file it read with `include_bytes!`, so
+/// editing the `.route` file or any file it imports rebuilds the crate.
+/// rust-analyzer, however, does not re-expand a macro when only the
+/// `.route` file changed: after editing it, touch the Rust file or restart
+/// the server to see the new API in the editor.
+#[proc_macro]
+pub fn include_routes(input: TokenStream) -> TokenStream {
+    let lit = match syn::parse::<syn::LitStr>(input) {
+        Ok(lit) => lit,
+        Err(e) => {
+            let e = syn::Error::new(
+                e.span(),
+                "include_routes! takes one string literal: the path of a .route file, \
+                 relative to the crate's Cargo.toml (`include_routes!(\"routes/game.route\")`)",
+            );
+            return e.to_compile_error().into();
+        }
+    };
+    let shown = PathBuf::from(lit.value());
+    let base = std::env::var_os(MANIFEST_DIR_OVERRIDE)
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let path = if shown.is_absolute() { shown.clone() } else { base.join(&shown) };
+    dispatchio_dsl::codegen::expand(&path, Path::new(&shown), lit.span()).into()
+}

@@ -1,0 +1,1564 @@
+//! Per listener: the handler trait, the listener type and the compiled matcher.
+//!
+//! How the matcher is made fast without changing what it means:
+//!
+//! * **Type first, once.** The envelope's type name is matched once against
+//!   the *classes* the program can tell apart: each declared message type,
+//!   each undeclared type name a condition mentions, and "any other name".
+//!   Every rule's condition is partially evaluated for each class (a `type`
+//!   test is a constant within a class), so a class's chain holds only the
+//!   rules that can fire for it and never compares a type name again.
+//! * **Typed fields.** Within a declared type's chain the content is
+//!   downcast once to its struct and fields are read as struct fields. When
+//!   the content is not that struct (content of another process that was not
+//!   registered, see `register_content_types`), a fallback chain reads every
+//!   field through the runtime's `Fields` abstraction, with the same meaning.
+//! * **Shared work.** A run of consecutive rules that all constrain the same
+//!   int or string field with `==`, `in` or ranges becomes one decision:
+//!   a `match` on the value (equalities), a binary search over the range
+//!   boundaries (a division when they are evenly spaced), or a `match` on a string's hash confirmed by one
+//!   comparison. For one
+//!   value only the rules whose constraint admits it remain, in order, so
+//!   the rule-order semantics (first stopping rule wins, `continue`) are kept.
+//! * **No allocation.** Steps are `'static` slices copied into the caller's
+//!   reusable `Fired` buffer; globs are static token
+//!   arrays; an integer ID's text for string tests is formatted on the stack.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::names::{camel, ident, listener_module, rust_ident};
+use super::rt;
+use super::types::{Boxed, float_tokens, int_tokens};
+use crate::diagnostic::{Code, Diagnostic, Label};
+use crate::eval::{Glob, GlobTok};
+use crate::program::{
+    ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, MessageDef, Pred, Program, RuleDef,
+    Test, Type,
+};
+use crate::sample::Value;
+
+/// Shortest run of rules on one field worth a decision instead of a chain.
+const MIN_RUN: usize = 4;
+
+// ---------------------------------------------------------------- layout
+
+/// The names behind a listener's step indices, in order of first use.
+#[derive(Default)]
+struct Layout {
+    handlers: Vec<(String, bool)>,
+    queues: Vec<String>,
+    forwards: Vec<String>,
+}
+
+impl Layout {
+    fn of(l: &ListenerDef) -> Layout {
+        let mut out = Layout::default();
+        let all = l
+            .rules
+            .iter()
+            .flat_map(|r| &r.actions)
+            .chain(l.otherwise.iter().flat_map(|o| &o.actions));
+        for a in all {
+            match &a.kind {
+                ActionKind::Call { handler, is_async }
+                    if !out.handlers.iter().any(|(n, _)| n == handler) =>
+                {
+                    out.handlers.push((handler.clone(), *is_async));
+                }
+                ActionKind::Queue(q) if !out.queues.contains(q) => out.queues.push(q.clone()),
+                ActionKind::Forward(f) if !out.forwards.contains(f) => out.forwards.push(f.clone()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn steps(&self, actions: &[crate::program::Action]) -> TokenStream {
+        let rt = rt();
+        let steps = actions.iter().filter_map(|a| {
+            let pos = |v: &[String], n: &str| v.iter().position(|x| x == n).unwrap_or(0);
+            Some(match &a.kind {
+                ActionKind::Call { handler, is_async } => {
+                    let i = self.handlers.iter().position(|(n, _)| n == handler).unwrap_or(0);
+                    if *is_async {
+                        quote!(#rt::Step::CallAsync(#i))
+                    } else {
+                        quote!(#rt::Step::Call(#i))
+                    }
+                }
+                ActionKind::Queue(q) => {
+                    let i = pos(&self.queues, q);
+                    quote!(#rt::Step::Queue(#i))
+                }
+                ActionKind::Forward(f) => {
+                    let i = pos(&self.forwards, f);
+                    quote!(#rt::Step::Forward(#i))
+                }
+                ActionKind::Drop => quote!(#rt::Step::Drop),
+                ActionKind::Continue => return None,
+            })
+        });
+        quote!(&[#(#steps),*])
+    }
+}
+
+/// Checks that no handler is called both with and without `async` (one
+/// trait method cannot be both).
+pub(crate) fn handler_slots_checked(program: &Program, errors: &mut Vec<Diagnostic>) {
+    for l in &program.listeners {
+        let mut seen: BTreeMap<&str, (bool, crate::diagnostic::Span)> = BTreeMap::new();
+        let all = l
+            .rules
+            .iter()
+            .flat_map(|r| &r.actions)
+            .chain(l.otherwise.iter().flat_map(|o| &o.actions));
+        for a in all {
+            if let ActionKind::Call { handler, is_async } = &a.kind {
+                match seen.get(handler.as_str()) {
+                    Some(&(was, first)) if was != *is_async => errors.push(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            format!("handler `{handler}` is called both with and without `async`"),
+                            Label::new(a.span, "called this way here"),
+                        )
+                        .with_related(Label::new(first, "and the other way here"))
+                        .with_help("a handler is either synchronous or asynchronous: use one form, or two handlers")
+                        .in_listener(l.name.clone(), Vec::new()),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        seen.insert(handler, (*is_async, a.span));
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- classes
+
+/// A set of type names the matcher does not tell apart.
+#[derive(Clone, Debug)]
+enum Class<'a> {
+    /// A declared message type.
+    Declared(&'a MessageDef),
+    /// An undeclared type name a condition mentions.
+    Named(String),
+    /// Every other type name.
+    Other,
+}
+
+fn classes(program: &Program) -> Vec<Class<'_>> {
+    let mut out: Vec<Class<'_>> = program.messages.iter().map(Class::Declared).collect();
+    let mut names = BTreeSet::new();
+    fn walk(c: &Cond, names: &mut BTreeSet<String>) {
+        match &c.kind {
+            CondKind::Pred(Pred { field: FieldRef::Type, test }) => {
+                let lits: &[Lit] = match test {
+                    Test::Eq(l) | Test::Ne(l) => std::slice::from_ref(l),
+                    Test::In(s) | Test::NotIn(s) => s,
+                    _ => &[],
+                };
+                for l in lits {
+                    if let Lit::Str(s) = l {
+                        names.insert(s.clone());
+                    }
+                }
+            }
+            CondKind::Pred(_) => {}
+            CondKind::And(cs) | CondKind::Or(cs) => cs.iter().for_each(|c| walk(c, names)),
+            CondKind::Not(c) => walk(c, names),
+        }
+    }
+    for l in &program.listeners {
+        for r in &l.rules {
+            walk(&r.cond, &mut names);
+        }
+    }
+    for n in names {
+        if program.message(&n).is_none() {
+            out.push(Class::Named(n));
+        }
+    }
+    out.push(Class::Other);
+    out
+}
+
+// ---------------------------------------------------------------- partial evaluation
+
+/// A condition with the `type` tests a class decides replaced by constants.
+#[derive(Clone, Debug)]
+enum P<'a> {
+    Const(bool),
+    Pred(&'a Pred),
+    And(Vec<P<'a>>),
+    Or(Vec<P<'a>>),
+    Not(Box<P<'a>>),
+}
+
+impl P<'_> {
+    fn is_false(&self) -> bool {
+        matches!(self, P::Const(false))
+    }
+}
+
+/// `cond` within `class` (`None`: nothing known, every test stays).
+fn simplify<'a>(cond: &'a Cond, class: Option<&Class<'_>>) -> P<'a> {
+    match &cond.kind {
+        CondKind::Pred(p) => match (&p.field, class) {
+            (FieldRef::Type, Some(Class::Declared(m))) => type_const(&p.test, &m.name),
+            (FieldRef::Type, Some(Class::Named(n))) => type_const(&p.test, n),
+            (FieldRef::Type, Some(Class::Other)) => match &p.test {
+                // Every literal a type test holds names a class of its own.
+                Test::Eq(_) | Test::In(_) => P::Const(false),
+                Test::Ne(_) | Test::NotIn(_) | Test::Exists => P::Const(true),
+                _ => P::Pred(p),
+            },
+            _ => P::Pred(p),
+        },
+        CondKind::And(cs) => {
+            let mut out = Vec::new();
+            for c in cs {
+                match simplify(c, class) {
+                    P::Const(true) => {}
+                    P::Const(false) => return P::Const(false),
+                    P::And(inner) => out.extend(inner),
+                    p => out.push(p),
+                }
+            }
+            match out.len() {
+                0 => P::Const(true),
+                1 => out.pop().unwrap_or(P::Const(true)),
+                _ => P::And(out),
+            }
+        }
+        CondKind::Or(cs) => {
+            let mut out = Vec::new();
+            for c in cs {
+                match simplify(c, class) {
+                    P::Const(false) => {}
+                    P::Const(true) => return P::Const(true),
+                    P::Or(inner) => out.extend(inner),
+                    p => out.push(p),
+                }
+            }
+            match out.len() {
+                0 => P::Const(false),
+                1 => out.pop().unwrap_or(P::Const(false)),
+                _ => P::Or(out),
+            }
+        }
+        CondKind::Not(c) => match simplify(c, class) {
+            P::Const(b) => P::Const(!b),
+            p => P::Not(Box::new(p)),
+        },
+    }
+}
+
+fn type_const(test: &Test, name: &str) -> P<'static> {
+    P::Const(crate::eval::test_value(test, &Value::Str(name.to_owned()), false))
+}
+
+// ---------------------------------------------------------------- field reads
+
+/// How generated code reads a field.
+enum Read {
+    /// Always present: a place expression of the leaf's Rust type (or `&str`
+    /// for `Borrowed` strings).
+    Direct(TokenStream),
+    /// Maybe absent: an `Option<&Leaf>` expression.
+    Opt(TokenStream),
+    /// Never present in this class (a path through a field the type lacks).
+    Absent,
+}
+
+/// Whether a string place is a `String` (`Owned`) or a `&str` expression.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StrKind {
+    Owned,
+    Borrowed,
+}
+
+/// Where content fields are read from.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// The content was downcast to the struct `c`.
+    Typed(&'a MessageDef),
+    /// Through `Fields` on `content`.
+    Dyn,
+}
+
+struct Gen<'a> {
+    program: &'a Program,
+    boxed: &'a Boxed,
+    layout: &'a Layout,
+}
+
+impl<'a> Gen<'a> {
+    /// How to read a declared content path from the struct `c` of `m`.
+    fn typed_read(&self, m: &MessageDef, path: &[String]) -> (Read, Type) {
+        let mut cur = quote!(c);
+        let mut optional = false;
+        let mut msg = m;
+        let mut leaf = Type::Bool;
+        for (i, seg) in path.iter().enumerate() {
+            let Some(f) = msg.field(seg) else { return (Read::Absent, Type::Bool) };
+            let id = rust_ident(seg);
+            let boxed = self.boxed.contains(&(msg.name.clone(), seg.clone()));
+            let last = i + 1 == path.len();
+            match (optional, f.ty.is_optional()) {
+                (false, false) => {
+                    cur = if boxed { quote!((*#cur.#id)) } else { quote!(#cur.#id) };
+                }
+                (false, true) => {
+                    cur =
+                        if boxed { quote!(#cur.#id.as_deref()) } else { quote!(#cur.#id.as_ref()) };
+                    optional = true;
+                }
+                (true, false) => {
+                    cur = if boxed {
+                        quote!(#cur.map(|x| &*x.#id))
+                    } else {
+                        quote!(#cur.map(|x| &x.#id))
+                    };
+                }
+                (true, true) => {
+                    cur = if boxed {
+                        quote!(#cur.and_then(|x| x.#id.as_deref()))
+                    } else {
+                        quote!(#cur.and_then(|x| x.#id.as_ref()))
+                    };
+                }
+            }
+            leaf = f.ty.required().clone();
+            if !last {
+                match &leaf {
+                    Type::Message(n) => match self.program.message(n) {
+                        Some(next) => msg = next,
+                        None => return (Read::Absent, Type::Bool),
+                    },
+                    // Only messages have fields.
+                    _ => return (Read::Absent, Type::Bool),
+                }
+            }
+        }
+        (if optional { Read::Opt(cur) } else { Read::Direct(cur) }, leaf)
+    }
+
+    /// A predicate as a boolean expression.
+    fn pred(&self, p: &Pred, mode: Mode<'_>) -> TokenStream {
+        let (read, leaf, strkind) = match (&p.field, mode) {
+            (FieldRef::Type, _) => {
+                (Read::Direct(quote!(env.ty.as_str())), Type::Str, StrKind::Borrowed)
+            }
+            (FieldRef::Id, _) => (Read::Direct(quote!(env.id.0)), Type::Int, StrKind::Owned),
+            (FieldRef::Source, _) => {
+                (Read::Opt(quote!(env.source.as_ref())), Type::Id, StrKind::Owned)
+            }
+            (FieldRef::Dest, _) => (Read::Opt(quote!(env.dest.as_ref())), Type::Id, StrKind::Owned),
+            (FieldRef::Group, _) => {
+                (Read::Opt(quote!(env.group.as_ref())), Type::Id, StrKind::Owned)
+            }
+            (FieldRef::ResponseRequired, _) => {
+                (Read::Direct(quote!(env.response_required)), Type::Bool, StrKind::Owned)
+            }
+            (FieldRef::IsResponse, _) => {
+                (Read::Direct(quote!(env.is_response)), Type::Bool, StrKind::Owned)
+            }
+            (FieldRef::Sync, _) => (Read::Direct(quote!(env.sync)), Type::Bool, StrKind::Owned),
+            (FieldRef::Blocking, _) => {
+                (Read::Direct(quote!(env.blocking)), Type::Bool, StrKind::Owned)
+            }
+            (FieldRef::Content { path, .. }, Mode::Typed(m)) => {
+                let (read, leaf) = self.typed_read(m, path);
+                (read, leaf, StrKind::Owned)
+            }
+            (FieldRef::Content { path, .. } | FieldRef::Dynamic { path }, _) => {
+                return self.dyn_pred(path, &p.test, crate::eval::is_id_field(&p.field));
+            }
+        };
+        match read {
+            Read::Absent => quote!(false),
+            Read::Direct(place) => leaf_test(&place, &leaf, strkind, &p.test),
+            Read::Opt(opt) => {
+                if p.test == Test::Exists {
+                    return quote!(#opt.is_some());
+                }
+                let inner = leaf_test(&quote!((*v)), &leaf, strkind, &p.test);
+                if inner.to_string() == "false" {
+                    return quote!(false);
+                }
+                quote!(match #opt { ::std::option::Option::Some(v) => #inner, ::std::option::Option::None => false })
+            }
+        }
+    }
+
+    /// A test on a path read through `Fields`, by the runtime's `dyn_test`.
+    fn dyn_pred(&self, path: &[String], test: &Test, id: bool) -> TokenStream {
+        let rt = rt();
+        let t = dyn_test(test);
+        quote!(#rt::dyn_test(content.at(&[#(#path),*]), &#t, #id))
+    }
+
+    fn cond(&self, p: &P<'_>, mode: Mode<'_>) -> TokenStream {
+        match p {
+            P::Const(b) => quote!(#b),
+            P::Pred(pred) => self.pred(pred, mode),
+            P::And(ps) => {
+                let ps = ps.iter().map(|p| self.cond(p, mode));
+                quote!((#(#ps)&&*))
+            }
+            P::Or(ps) => {
+                let ps = ps.iter().map(|p| self.cond(p, mode));
+                quote!((#(#ps)||*))
+            }
+            P::Not(p) => {
+                let p = self.cond(p, mode);
+                quote!(!#p)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- leaf tests
+
+fn strref(place: &TokenStream, kind: StrKind) -> TokenStream {
+    match kind {
+        StrKind::Owned => quote!(#place.as_str()),
+        StrKind::Borrowed => quote!(#place),
+    }
+}
+
+fn or_all(parts: Vec<TokenStream>) -> TokenStream {
+    match parts.len() {
+        0 => quote!(false),
+        1 => parts.into_iter().next().unwrap_or_else(|| quote!(false)),
+        _ => quote!((#(#parts)||*)),
+    }
+}
+
+/// `Some(code)` when `place` (of leaf type `ty`) and `l` are comparable with
+/// `op` (`==`, `!=`, `<`, …); `None` when incomparable (the test is false).
+fn compare(
+    place: &TokenStream,
+    ty: &Type,
+    kind: StrKind,
+    op: &str,
+    l: &Lit,
+) -> Option<TokenStream> {
+    let rt = rt();
+    let op: TokenStream = op.parse().unwrap_or_default();
+    let ordered = !matches!(op.to_string().as_str(), "==" | "!=");
+    match (ty, l) {
+        (Type::Int, Lit::Int(i)) => {
+            let i = int_tokens(*i);
+            Some(quote!(#place #op #i))
+        }
+        (Type::Int, Lit::Float(x)) => {
+            let x = float_tokens(*x);
+            Some(quote!((#place as f64) #op #x))
+        }
+        (Type::Float, Lit::Float(x)) => {
+            let x = float_tokens(*x);
+            Some(quote!(#place #op #x))
+        }
+        (Type::Float, Lit::Int(i)) => {
+            let x = float_tokens(*i as f64);
+            Some(quote!(#place #op #x))
+        }
+        (Type::Bool, Lit::Bool(b)) if !ordered => {
+            // `x == true` reads better as `x`.
+            let positive = (op.to_string() == "==") == *b;
+            Some(if positive { quote!(#place) } else { quote!(!#place) })
+        }
+        (Type::Str, Lit::Str(s)) if !ordered => {
+            let r = strref(place, kind);
+            Some(quote!(#r #op #s))
+        }
+        (Type::Id, Lit::Int(i)) if !ordered => {
+            let i = int_tokens(*i);
+            let eq = quote!(#rt::id_is_int(&#place, #i));
+            Some(if op.to_string() == "==" { eq } else { quote!(!#eq) })
+        }
+        (Type::Id, Lit::Str(s)) if !ordered => {
+            let eq = quote!(#rt::id_is_str(&#place, #s));
+            Some(if op.to_string() == "==" { eq } else { quote!(!#eq) })
+        }
+        _ => None,
+    }
+}
+
+/// The string a string test sees: `Some((setup, text))` for strings and IDs.
+fn text_test(
+    place: &TokenStream,
+    ty: &Type,
+    kind: StrKind,
+    f: impl Fn(TokenStream) -> TokenStream,
+) -> TokenStream {
+    let rt = rt();
+    match ty {
+        Type::Str => f(strref(place, kind)),
+        Type::Id => {
+            let body = f(quote!(t));
+            quote!(#rt::id_text(&#place, |t: &str| #body))
+        }
+        _ => quote!(false),
+    }
+}
+
+/// A test on a present value at `place` of leaf type `ty`.
+fn leaf_test(place: &TokenStream, ty: &Type, kind: StrKind, test: &Test) -> TokenStream {
+    let rt = rt();
+    let cmp = |op: &str, l: &Lit| compare(place, ty, kind, op, l).unwrap_or_else(|| quote!(false));
+    match test {
+        Test::Exists => quote!(true),
+        Test::IsTrue => match ty {
+            Type::Bool => quote!(#place),
+            _ => quote!(false),
+        },
+        Test::Eq(l) => cmp("==", l),
+        Test::Ne(l) => cmp("!=", l),
+        Test::Lt(l) => cmp("<", l),
+        Test::Le(l) => cmp("<=", l),
+        Test::Gt(l) => cmp(">", l),
+        Test::Ge(l) => cmp(">=", l),
+        Test::In(set) | Test::NotIn(set) => {
+            let negate = matches!(test, Test::NotIn(_));
+            let eqs: Vec<TokenStream> =
+                set.iter().filter_map(|l| compare(place, ty, kind, "==", l)).collect();
+            if eqs.is_empty() {
+                return quote!(false);
+            }
+            // A `matches!` with or-patterns for literal sets of ints and strings.
+            let pattern = match ty {
+                Type::Int if set.iter().all(|l| matches!(l, Lit::Int(_))) => {
+                    let pats = set.iter().filter_map(|l| match l {
+                        Lit::Int(i) => Some(int_tokens(*i)),
+                        _ => None,
+                    });
+                    Some(quote!(matches!(#place, #(#pats)|*)))
+                }
+                Type::Str if set.iter().all(|l| matches!(l, Lit::Str(_))) => {
+                    let r = strref(place, kind);
+                    let pats = set.iter().filter_map(|l| match l {
+                        Lit::Str(s) => Some(Literal::string(s)),
+                        _ => None,
+                    });
+                    Some(quote!(matches!(#r, #(#pats)|*)))
+                }
+                _ => None,
+            };
+            let any = pattern.unwrap_or_else(|| or_all(eqs));
+            if negate { quote!(!#any) } else { any }
+        }
+        Test::Matches(g) => {
+            let toks = glob_tokens(g);
+            text_test(place, ty, kind, |t| quote!(#rt::glob_match(#toks, #t)))
+        }
+        Test::StartsWith(s) => text_test(place, ty, kind, |t| quote!(#t.starts_with(#s))),
+        Test::EndsWith(s) => text_test(place, ty, kind, |t| quote!(#t.ends_with(#s))),
+        Test::Contains(l) => match ty {
+            Type::List(elem) => {
+                let (elem, optional) = match &**elem {
+                    Type::Optional(t) => (&**t, true),
+                    t => (t, false),
+                };
+                let eq = leaf_test(&quote!((*e)), elem, StrKind::Owned, &Test::Eq(l.clone()));
+                if eq.to_string() == "false" {
+                    quote!(false)
+                } else if optional {
+                    quote!(#place.iter().any(|e| match e { ::std::option::Option::Some(e) => #eq, ::std::option::Option::None => false }))
+                } else {
+                    quote!(#place.iter().any(|e| #eq))
+                }
+            }
+            _ => match l {
+                Lit::Str(s) => text_test(place, ty, kind, |t| quote!(#t.contains(#s))),
+                _ => quote!(false),
+            },
+        },
+    }
+}
+
+/// A glob as a `&'static [GlobTok]` expression.
+fn glob_tokens(pattern: &str) -> TokenStream {
+    let rt = rt();
+    let toks = Glob::new(pattern).toks.into_iter().map(|t| match t {
+        GlobTok::Char(c) => quote!(#rt::GlobTok::Char(#c)),
+        GlobTok::Any => quote!(#rt::GlobTok::Any),
+        GlobTok::Star => quote!(#rt::GlobTok::Star),
+        GlobTok::Class { negated, ranges } => {
+            let ranges = ranges.iter().map(|(a, b)| quote!((#a, #b)));
+            quote!(#rt::GlobTok::Class { negated: #negated, ranges: &[#(#ranges),*] })
+        }
+    });
+    quote!(&[#(#toks),*])
+}
+
+fn dyn_lit(l: &Lit) -> TokenStream {
+    let rt = rt();
+    match l {
+        Lit::Bool(b) => quote!(#rt::DynLit::Bool(#b)),
+        Lit::Int(i) => {
+            let i = int_tokens(*i);
+            quote!(#rt::DynLit::Int(#i))
+        }
+        Lit::Float(x) => {
+            let x = float_tokens(*x);
+            quote!(#rt::DynLit::Float(#x))
+        }
+        Lit::Str(s) => quote!(#rt::DynLit::Str(#s)),
+    }
+}
+
+fn dyn_test(t: &Test) -> TokenStream {
+    let rt = rt();
+    match t {
+        Test::Eq(l) => {
+            let l = dyn_lit(l);
+            quote!(#rt::DynTest::Eq(#l))
+        }
+        Test::Ne(l) => {
+            let l = dyn_lit(l);
+            quote!(#rt::DynTest::Ne(#l))
+        }
+        Test::Lt(l) => {
+            let l = dyn_lit(l);
+            quote!(#rt::DynTest::Lt(#l))
+        }
+        Test::Le(l) => {
+            let l = dyn_lit(l);
+            quote!(#rt::DynTest::Le(#l))
+        }
+        Test::Gt(l) => {
+            let l = dyn_lit(l);
+            quote!(#rt::DynTest::Gt(#l))
+        }
+        Test::Ge(l) => {
+            let l = dyn_lit(l);
+            quote!(#rt::DynTest::Ge(#l))
+        }
+        Test::In(s) => {
+            let s = s.iter().map(dyn_lit);
+            quote!(#rt::DynTest::In(&[#(#s),*]))
+        }
+        Test::NotIn(s) => {
+            let s = s.iter().map(dyn_lit);
+            quote!(#rt::DynTest::NotIn(&[#(#s),*]))
+        }
+        Test::Matches(g) => {
+            let g = glob_tokens(g);
+            quote!(#rt::DynTest::Matches(#g))
+        }
+        Test::StartsWith(s) => quote!(#rt::DynTest::StartsWith(#s)),
+        Test::EndsWith(s) => quote!(#rt::DynTest::EndsWith(#s)),
+        Test::Contains(l) => {
+            let l = dyn_lit(l);
+            quote!(#rt::DynTest::Contains(#l))
+        }
+        Test::Exists => quote!(#rt::DynTest::Exists),
+        Test::IsTrue => quote!(#rt::DynTest::IsTrue),
+    }
+}
+
+// ---------------------------------------------------------------- chains
+
+/// One rule as a chain sees it: its condition within the chain's class.
+#[derive(Clone)]
+struct Item<'a> {
+    index: usize,
+    rule: &'a RuleDef,
+    cond: P<'a>,
+}
+
+/// What a rule constrains a keyable field to.
+#[derive(Clone, Debug, PartialEq)]
+enum Key {
+    /// Sorted disjoint inclusive intervals.
+    Ints(Vec<(i64, i64)>),
+    /// A set of strings.
+    Strs(BTreeSet<String>),
+}
+
+impl Key {
+    fn meet(self, other: Key) -> Option<Key> {
+        match (self, other) {
+            (Key::Ints(a), Key::Ints(b)) => {
+                let mut out = Vec::new();
+                for &(l1, h1) in &a {
+                    for &(l2, h2) in &b {
+                        let (l, h) = (l1.max(l2), h1.min(h2));
+                        if l <= h {
+                            out.push((l, h));
+                        }
+                    }
+                }
+                out.sort_unstable();
+                Some(Key::Ints(out))
+            }
+            (Key::Strs(a), Key::Strs(b)) => Some(Key::Strs(a.intersection(&b).cloned().collect())),
+            _ => None,
+        }
+    }
+}
+
+/// The constraint a predicate puts on an int or string field, if it is one
+/// a decision can use.
+fn key_of(test: &Test, leaf: &Type) -> Option<Key> {
+    match leaf {
+        Type::Int => {
+            let int = |l: &Lit| match l {
+                Lit::Int(i) => Some(*i),
+                _ => None,
+            };
+            let iv = match test {
+                Test::Eq(l) => {
+                    let i = int(l)?;
+                    vec![(i, i)]
+                }
+                Test::Lt(l) => {
+                    let i = int(l)?;
+                    if i == i64::MIN { vec![] } else { vec![(i64::MIN, i - 1)] }
+                }
+                Test::Le(l) => vec![(i64::MIN, int(l)?)],
+                Test::Gt(l) => {
+                    let i = int(l)?;
+                    if i == i64::MAX { vec![] } else { vec![(i + 1, i64::MAX)] }
+                }
+                Test::Ge(l) => vec![(int(l)?, i64::MAX)],
+                Test::In(s) => {
+                    let mut v: Vec<(i64, i64)> =
+                        s.iter().map(|l| int(l).map(|i| (i, i))).collect::<Option<_>>()?;
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+                _ => return None,
+            };
+            Some(Key::Ints(iv))
+        }
+        Type::Str => match test {
+            Test::Eq(Lit::Str(s)) => Some(Key::Strs(BTreeSet::from([s.clone()]))),
+            Test::In(s) => s
+                .iter()
+                .map(|l| match l {
+                    Lit::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect::<Option<BTreeSet<_>>>()
+                .map(Key::Strs),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl<'a> Gen<'a> {
+    /// The keyable conjuncts of an item: (field, constraint, conjunct index).
+    fn keys(&self, item: &Item<'a>, m: &MessageDef) -> Vec<(&'a FieldRef, Key, usize)> {
+        let conj: Vec<&P<'a>> = match &item.cond {
+            P::And(v) => v.iter().collect(),
+            p => vec![p],
+        };
+        let mut out = Vec::new();
+        for (i, c) in conj.into_iter().enumerate() {
+            let P::Pred(p) = c else { continue };
+            let leaf = match &p.field {
+                FieldRef::Id => Type::Int,
+                FieldRef::Content { path, .. } => match self.typed_read(m, path) {
+                    (Read::Absent, _) => continue,
+                    (_, leaf) => leaf,
+                },
+                _ => continue,
+            };
+            if let Some(k) = key_of(&p.test, &leaf) {
+                out.push((&p.field, k, i));
+            }
+        }
+        out
+    }
+
+    /// The constraint of `item` on `field` (all its conjuncts on it, met) and
+    /// the item with those conjuncts removed.
+    fn split(&self, item: &Item<'a>, field: &FieldRef, m: &MessageDef) -> Option<(Key, Item<'a>)> {
+        let keys = self.keys(item, m);
+        let mut key: Option<Key> = None;
+        let mut used = BTreeSet::new();
+        for (f, k, i) in keys {
+            if f == field {
+                key = Some(match key {
+                    None => k,
+                    Some(prev) => prev.meet(k)?,
+                });
+                used.insert(i);
+            }
+        }
+        let key = key?;
+        let rest: Vec<P<'a>> = match &item.cond {
+            P::And(v) => v
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !used.contains(i))
+                .map(|(_, p)| p.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let cond = match rest.len() {
+            0 => P::Const(true),
+            1 => rest.into_iter().next().unwrap_or(P::Const(true)),
+            _ => P::And(rest),
+        };
+        Some((key, Item { index: item.index, rule: item.rule, cond }))
+    }
+
+    /// One rule: run its steps if its condition holds; return if it stops.
+    fn rule(&self, item: &Item<'_>, mode: Mode<'_>) -> TokenStream {
+        let steps = self.layout.steps(&item.rule.actions);
+        let i = item.index;
+        let body = if item.rule.continues() {
+            quote!(fired.rule(#i, #steps);)
+        } else {
+            quote!(fired.stop(#i, #steps); return;)
+        };
+        match &item.cond {
+            P::Const(true) => quote!({ #body }),
+            P::Const(false) => quote!(),
+            c => {
+                let c = self.cond(c, mode);
+                quote!(if #c { #body })
+            }
+        }
+    }
+
+    /// Rules in order, with runs on one field turned into decisions.
+    fn chain(&self, items: &[Item<'a>], mode: Mode<'_>) -> TokenStream {
+        self.chain_ends(items, mode).0
+    }
+
+    /// [`Gen::chain`], and whether it ends with a rule that always stops
+    /// (then nothing may follow it: it would be unreachable).
+    fn chain_ends(&self, items: &[Item<'a>], mode: Mode<'_>) -> (TokenStream, bool) {
+        let mut out = Vec::new();
+        let mut terminated = false;
+        let mut i = 0;
+        while i < items.len() {
+            if let Mode::Typed(m) = mode {
+                if let Some((end, tree)) = self.run(items, i, m) {
+                    out.push(tree);
+                    i = end;
+                    continue;
+                }
+            }
+            let item = &items[i];
+            out.push(self.rule(item, mode));
+            // Nothing after an unconditional stop can run.
+            if matches!(item.cond, P::Const(true)) && !item.rule.continues() {
+                terminated = true;
+                break;
+            }
+            i += 1;
+        }
+        (quote!(#(#out)*), terminated)
+    }
+
+    /// A decision for the longest run starting at `start`, if long enough.
+    fn run(
+        &self,
+        items: &[Item<'a>],
+        start: usize,
+        m: &MessageDef,
+    ) -> Option<(usize, TokenStream)> {
+        let mut best: Option<(&FieldRef, usize)> = None;
+        for (field, _, _) in self.keys(&items[start], m) {
+            let mut end = start + 1;
+            while end < items.len() && self.keys(&items[end], m).iter().any(|(f, _, _)| *f == field)
+            {
+                end += 1;
+            }
+            if best.is_none_or(|(_, e)| end > e) {
+                best = Some((field, end));
+            }
+        }
+        let (field, end) = best?;
+        if end - start < MIN_RUN {
+            return None;
+        }
+        let mut split = Vec::new();
+        for item in &items[start..end] {
+            split.push(self.split(item, field, m)?);
+        }
+        let tree = self.decision(field, &split, m)?;
+        Some((end, tree))
+    }
+
+    /// The decision over `field` for items with their constraints on it.
+    fn decision(
+        &self,
+        field: &FieldRef,
+        items: &[(Key, Item<'a>)],
+        m: &MessageDef,
+    ) -> Option<TokenStream> {
+        let (read, leaf) = match field {
+            FieldRef::Id => (Read::Direct(quote!(env.id.0)), Type::Int),
+            FieldRef::Content { path, .. } => self.typed_read(m, path),
+            _ => return None,
+        };
+        let mode = Mode::Typed(m);
+        // Candidates per arm: the items whose constraint admits the arm's values, in order.
+        let arm = |members: &[usize]| -> TokenStream {
+            let sub: Vec<Item<'a>> = members.iter().map(|&k| items[k].1.clone()).collect();
+            self.chain(&sub, mode)
+        };
+        let body = match &leaf {
+            Type::Int => {
+                let ivs: Vec<&Vec<(i64, i64)>> = items
+                    .iter()
+                    .map(|(k, _)| match k {
+                        Key::Ints(v) => Some(v),
+                        Key::Strs(_) => None,
+                    })
+                    .collect::<Option<_>>()?;
+                let points = ivs.iter().all(|v| v.iter().all(|(l, h)| l == h));
+                if points {
+                    // value -> items admitting it; arms grouped by identical item lists.
+                    let mut by_value: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+                    for (k, v) in ivs.iter().enumerate() {
+                        for &(x, _) in v.iter() {
+                            by_value.entry(x).or_default().push(k);
+                        }
+                    }
+                    let mut groups: BTreeMap<Vec<usize>, Vec<i64>> = BTreeMap::new();
+                    for (x, members) in by_value {
+                        groups.entry(members).or_default().push(x);
+                    }
+                    let mut arms: Vec<(i64, TokenStream)> = groups
+                        .into_iter()
+                        .map(|(members, values)| {
+                            let first = values[0];
+                            let pats = values.iter().map(|x| int_tokens(*x));
+                            let body = arm(&members);
+                            (first, quote!(#(#pats)|* => { #body }))
+                        })
+                        .collect();
+                    arms.sort_by_key(|(first, _)| *first);
+                    let arms = arms.into_iter().map(|(_, a)| a);
+                    quote!(match v { #(#arms)* _ => {} })
+                } else {
+                    let mut cuts = BTreeSet::new();
+                    for v in &ivs {
+                        for &(l, h) in v.iter() {
+                            if l > i64::MIN {
+                                cuts.insert(l);
+                            }
+                            if h < i64::MAX {
+                                cuts.insert(h + 1);
+                            }
+                        }
+                    }
+                    let cuts: Vec<i64> = cuts.into_iter().collect();
+                    let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+                    let mut total = 0;
+                    for seg in 0..=cuts.len() {
+                        let rep = if seg == 0 { i64::MIN } else { cuts[seg - 1] };
+                        let members: Vec<usize> = ivs
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, v)| v.iter().any(|&(l, h)| l <= rep && rep <= h))
+                            .map(|(k, _)| k)
+                            .collect();
+                        total += members.len();
+                        if !members.is_empty() {
+                            groups.entry(members).or_default().push(seg);
+                        }
+                    }
+                    // Wide overlapping ranges would copy rules into many arms.
+                    if total > 4 * items.len() + 16 {
+                        return None;
+                    }
+                    let mut arms: Vec<(usize, TokenStream)> = groups
+                        .into_iter()
+                        .map(|(members, segs)| {
+                            let first = segs[0];
+                            let body = arm(&members);
+                            (first, quote!(#(#segs)|* => { #body }))
+                        })
+                        .collect();
+                    arms.sort_by_key(|(first, _)| *first);
+                    let arms = arms.into_iter().map(|(_, a)| a);
+                    // Evenly spaced boundaries (buckets of one width) are
+                    // counted with one division instead of a search.
+                    let step =
+                        cuts.get(1).zip(cuts.first()).map(|(b, a)| i128::from(*b) - i128::from(*a));
+                    let even = cuts.len() >= 8
+                        && step.is_some_and(|d| d > 0)
+                        && cuts
+                            .windows(2)
+                            .all(|w| i128::from(w[1]) - i128::from(w[0]) == step.unwrap_or(0));
+                    if even {
+                        let first = int_tokens(cuts[0]);
+                        let d = Literal::i128_unsuffixed(step.unwrap_or(1));
+                        let n = cuts.len();
+                        quote! {
+                            // Segment k of the number line holds the values with k
+                            // boundaries <= v; the boundaries are evenly spaced.
+                            let k: usize = if v < #first {
+                                0
+                            } else {
+                                // i128: `v - first` does not overflow.
+                                let q = (i128::from(v) - i128::from(#first)) / #d + 1;
+                                usize::try_from(q).map_or(#n, |q| q.min(#n))
+                            };
+                            match k { #(#arms)* _ => {} }
+                        }
+                    } else {
+                        let cuts = cuts.iter().map(|c| int_tokens(*c));
+                        quote! {
+                            // Segment k of the number line holds the values with k boundaries <= v.
+                            const CUTS: &[i64] = &[#(#cuts),*];
+                            match CUTS.partition_point(|&cut| cut <= v) { #(#arms)* _ => {} }
+                        }
+                    }
+                }
+            }
+            Type::Str => {
+                let sets: Vec<&BTreeSet<String>> = items
+                    .iter()
+                    .map(|(k, _)| match k {
+                        Key::Strs(s) => Some(s),
+                        Key::Ints(_) => None,
+                    })
+                    .collect::<Option<_>>()?;
+                let keys: Vec<&String> = sets
+                    .iter()
+                    .flat_map(|s| s.iter())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+                for (ki, key) in keys.iter().enumerate() {
+                    let members: Vec<usize> = sets
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| s.contains(*key))
+                        .map(|(k, _)| k)
+                        .collect();
+                    groups.entry(members).or_default().push(ki);
+                }
+                let mut arms: Vec<(usize, TokenStream)> = groups
+                    .into_iter()
+                    .map(|(members, ks)| {
+                        let first = ks[0];
+                        let body = arm(&members);
+                        (first, quote!(#(#ks)|* => { #body }))
+                    })
+                    .collect();
+                arms.sort_by_key(|(first, _)| *first);
+                let arms = arms.into_iter().map(|(_, a)| a);
+                // Keys by hash; keys whose hashes collide share an arm and are
+                // told apart by comparison.
+                let mut by_hash: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+                for (ki, key) in keys.iter().enumerate() {
+                    by_hash.entry(str_hash(key)).or_default().push(ki);
+                }
+                let hash_arms = by_hash.into_iter().map(|(h, ks)| {
+                    let h = Literal::u64_suffixed(h);
+                    let tests = ks.iter().map(|&ki| {
+                        let key = keys[ki];
+                        quote!(if v == #key { #ki } else)
+                    });
+                    quote!(#h => #(#tests)* { usize::MAX })
+                });
+                let rt = rt();
+                quote! {
+                    // One hash of the value picks the only key it can equal;
+                    // one comparison confirms it.
+                    let k: usize = match #rt::str_hash(v) {
+                        #(#hash_arms,)*
+                        _ => usize::MAX,
+                    };
+                    match k { #(#arms)* _ => {} }
+                }
+            }
+            _ => return None,
+        };
+        let bind = match (&leaf, read) {
+            (Type::Int, Read::Direct(place)) => quote!(let v: i64 = #place;),
+            (Type::Str, Read::Direct(place)) => quote!(let v: &str = #place.as_str();),
+            (Type::Int, Read::Opt(opt)) => {
+                return Some(quote!(if let ::std::option::Option::Some(&v) = #opt { #body }));
+            }
+            (Type::Str, Read::Opt(opt)) => {
+                return Some(
+                    quote!(if let ::std::option::Option::Some(v) = #opt { let v: &str = v.as_str(); #body }),
+                );
+            }
+            _ => return None,
+        };
+        Some(quote!({ #bind #body }))
+    }
+}
+
+// ---------------------------------------------------------------- handler signatures
+
+/// The content a handler method receives.
+enum ContentParam<'a> {
+    /// Every rule calling it narrows `type` to this declared type.
+    One(&'a MessageDef),
+    /// Several declared types: a generated enum.
+    Several(Vec<&'a MessageDef>),
+    /// Undeclared types can reach it: `&dyn Content`.
+    Any,
+}
+
+fn content_params<'a>(
+    program: &'a Program,
+    l: &ListenerDef,
+    classes: &[Class<'a>],
+) -> Vec<ContentParam<'a>> {
+    let layout = Layout::of(l);
+    let mut reach: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); layout.handlers.len()];
+    let mut add = |actions: &[crate::program::Action], cls: &BTreeSet<usize>| {
+        for a in actions {
+            if let ActionKind::Call { handler, .. } = &a.kind {
+                if let Some(h) = layout.handlers.iter().position(|(n, _)| n == handler) {
+                    reach[h].extend(cls.iter().copied());
+                }
+            }
+        }
+    };
+    for r in &l.rules {
+        let cls: BTreeSet<usize> = classes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !simplify(&r.cond, Some(c)).is_false())
+            .map(|(i, _)| i)
+            .collect();
+        add(&r.actions, &cls);
+    }
+    if let Some(o) = &l.otherwise {
+        add(&o.actions, &(0..classes.len()).collect());
+    }
+    let _ = program;
+    reach
+        .into_iter()
+        .map(|cls| {
+            let declared: Option<Vec<&'a MessageDef>> = cls
+                .iter()
+                .map(|&i| match &classes[i] {
+                    Class::Declared(m) => Some(*m),
+                    _ => None,
+                })
+                .collect();
+            match declared {
+                Some(v) if v.len() == 1 => ContentParam::One(v[0]),
+                Some(v) if v.len() > 1 => ContentParam::Several(v),
+                _ => ContentParam::Any,
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- the listener module
+
+/// The module for one listener.
+pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> TokenStream {
+    let rt = rt();
+    let module = listener_module(&l.name);
+    let layout = Layout::of(l);
+    let classes = classes(program);
+    let g = Gen { program, boxed, layout: &layout };
+    let params = content_params(program, l, &classes);
+    let lname = &l.name;
+    let location = program.sources.location(l.name_span);
+
+    // --- the handler trait and its content enums
+    let mut enums = Vec::new();
+    let methods: Vec<TokenStream> = layout
+        .handlers
+        .iter()
+        .zip(&params)
+        .map(|((name, is_async), param)| {
+            let method = rust_ident(name);
+            let callers: Vec<String> = l
+                .rules
+                .iter()
+                .filter(|r| r.actions.iter().any(|a| matches!(&a.kind, ActionKind::Call { handler, .. } if handler == name)))
+                .map(|r| format!("`{}`", r.name))
+                .chain(l.otherwise.iter().filter(|o| o.actions.iter().any(|a| matches!(&a.kind, ActionKind::Call { handler, .. } if handler == name))).map(|_| "`otherwise`".to_owned()))
+                .collect();
+            let (ty, what) = match param {
+                ContentParam::One(m) => {
+                    let n = rust_ident(&m.name);
+                    (quote!(&super::#n), format!("a `{}`", m.name))
+                }
+                ContentParam::Several(ms) => {
+                    let e = ident(&format!("{}Content", camel(name)));
+                    let variants = ms.iter().map(|m| {
+                        let n = rust_ident(&m.name);
+                        let doc = format!("A `{}`.", m.name);
+                        quote!(#[doc = #doc] #n(&'a super::#n))
+                    });
+                    let doc = format!("The content `{name}` receives: one of the types its rules admit.");
+                    enums.push(quote! {
+                        #[doc = #doc]
+                        #[derive(Clone, Copy, Debug)]
+                        pub enum #e<'a> { #(#variants,)* }
+                    });
+                    let names: Vec<String> = ms.iter().map(|m| format!("`{}`", m.name)).collect();
+                    (quote!(#e<'_>), format!("one of {}", names.join(", ")))
+                }
+                ContentParam::Any => (quote!(&dyn #rt::Content), "content of any type".to_owned()),
+            };
+            let doc = format!(
+                "`call {}{name}` in rule{} {}: receives {what}.",
+                if *is_async { "async " } else { "" },
+                if callers.len() == 1 { "" } else { "s" },
+                callers.join(", ")
+            );
+            if *is_async {
+                let doc2 = "The future must own what it uses (clone from `envelope` and `content` before the `async move` block): it runs concurrently with the listener's later messages.";
+                quote! {
+                    #[doc = #doc]
+                    #[doc = ""]
+                    #[doc = #doc2]
+                    fn #method(&self, envelope: &#rt::Envelope, content: #ty)
+                        -> impl ::std::future::Future<Output = #rt::HandlerResult> + ::std::marker::Send + 'static;
+                }
+            } else {
+                quote! {
+                    #[doc = #doc]
+                    fn #method(&self, envelope: &#rt::Envelope, content: #ty) -> #rt::HandlerResult;
+                }
+            }
+        })
+        .collect();
+    let unit_impl = methods.is_empty().then(|| {
+        quote! {
+            /// The listener calls no handler: `()` is its handler.
+            impl Handler for () {}
+        }
+    });
+
+    // --- the adapter from handler indices to trait methods
+    let content_expr = |param: &ContentParam<'_>, name: &str| -> (TokenStream, String) {
+        match param {
+            ContentParam::One(m) => {
+                let n = rust_ident(&m.name);
+                (quote!(message.content_as::<super::#n>()), m.name.clone())
+            }
+            ContentParam::Several(ms) => {
+                let e = ident(&format!("{}Content", camel(name)));
+                let tries = ms.iter().map(|m| {
+                    let n = rust_ident(&m.name);
+                    quote!(if let ::std::option::Option::Some(c) = message.content_as::<super::#n>() {
+                        ::std::option::Option::Some(#e::#n(c))
+                    } else)
+                });
+                let names: Vec<&str> = ms.iter().map(|m| m.name.as_str()).collect();
+                (quote!(#(#tries)* { ::std::option::Option::None }), names.join(" or "))
+            }
+            ContentParam::Any => {
+                (quote!(::std::option::Option::Some(&**message.content())), String::new())
+            }
+        }
+    };
+    let mut sync_arms = Vec::new();
+    let mut async_arms = Vec::new();
+    for (i, ((name, is_async), param)) in layout.handlers.iter().zip(&params).enumerate() {
+        let method = rust_ident(name);
+        let (expr, expected) = content_expr(param, name);
+        if *is_async {
+            async_arms.push(quote! {
+                #i => match #expr {
+                    ::std::option::Option::Some(content) => ::std::boxed::Box::pin(self.0.#method(message.envelope(), content)),
+                    ::std::option::Option::None => ::std::boxed::Box::pin(::std::future::ready(
+                        ::std::result::Result::Err(#rt::content_mismatch(#name, #expected, &message)),
+                    )),
+                },
+            });
+        } else {
+            sync_arms.push(quote! {
+                #i => match #expr {
+                    ::std::option::Option::Some(content) => self.0.#method(message.envelope(), content),
+                    ::std::option::Option::None => ::std::result::Result::Err(#rt::content_mismatch(#name, #expected, message)),
+                },
+            });
+        }
+    }
+    let call = (!sync_arms.is_empty()).then(|| {
+        quote! {
+            fn call(&self, handler: usize, message: &#rt::Message) -> #rt::HandlerResult {
+                match handler {
+                    #(#sync_arms)*
+                    _ => ::std::result::Result::Err(#rt::no_such_handler(handler)),
+                }
+            }
+        }
+    });
+    let call_async = (!async_arms.is_empty()).then(|| {
+        quote! {
+            fn call_async(&self, handler: usize, message: #rt::Message) -> #rt::BoxFuture<'static, #rt::HandlerResult> {
+                match handler {
+                    #(#async_arms)*
+                    _ => ::std::boxed::Box::pin(::std::future::ready(::std::result::Result::Err(#rt::no_such_handler(handler)))),
+                }
+            }
+        }
+    });
+
+    // --- the matcher
+    let ends = match &l.otherwise {
+        Some(o) => {
+            let steps = layout.steps(&o.actions);
+            quote!(fired.otherwise(#steps);)
+        }
+        None => quote!(fired.unrouted();),
+    };
+    let items_for = |class: Option<&Class<'_>>| -> Vec<Item<'_>> {
+        l.rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| Item { index, rule, cond: simplify(&rule.cond, class) })
+            .filter(|it| !it.cond.is_false())
+            .collect()
+    };
+    let mut fns = Vec::new();
+    let mut arms = Vec::new();
+    let mut other = quote!();
+    for (k, class) in classes.iter().enumerate() {
+        let f = ident(&format!("route_{k}"));
+        let items = items_for(Some(class));
+        match class {
+            Class::Declared(m) => {
+                let (body, terminated) = g.chain_ends(&items, Mode::Typed(m));
+                let ends = (!terminated).then_some(&ends);
+                let n = rust_ident(&m.name);
+                let doc = format!("Messages of type `{}`, content downcast to the struct.", m.name);
+                fns.push(quote! {
+                    #[doc = #doc]
+                    fn #f(env: &#rt::Envelope, c: &super::#n, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
+                        let _ = (env, c, content);
+                        #body
+                        #ends
+                    }
+                });
+                let name = &m.name;
+                arms.push(quote! {
+                    #name => match content.downcast_ref::<super::#n>() {
+                        ::std::option::Option::Some(c) => #f(env, c, content, fired),
+                        ::std::option::Option::None => route_fields(env, content, fired),
+                    },
+                });
+            }
+            Class::Named(_) | Class::Other => {
+                let (body, terminated) = g.chain_ends(&items, Mode::Dyn);
+                let ends = (!terminated).then_some(&ends);
+                let doc = match class {
+                    Class::Named(n) => format!("Messages of undeclared type `{n}`."),
+                    _ => "Messages of every other type.".to_owned(),
+                };
+                fns.push(quote! {
+                    #[doc = #doc]
+                    fn #f(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
+                        let _ = (env, content);
+                        #body
+                        #ends
+                    }
+                });
+                match class {
+                    Class::Named(n) => arms.push(quote!(#n => #f(env, content, fired),)),
+                    _ => other = quote!(_ => #f(env, content, fired),),
+                }
+            }
+        }
+    }
+    let (fallback, terminated) = g.chain_ends(&items_for(None), Mode::Dyn);
+    let fallback_ends = (!terminated).then_some(&ends);
+    let rules = l.rules.iter().map(|r| &r.name);
+    let slots = layout.handlers.iter().map(
+        |(n, a)| quote!(#rt::HandlerSlot { name: #rt::SharedStr::from_static(#n), is_async: #a }),
+    );
+    let queues = layout.queues.iter();
+    let forwards = layout.forwards.iter();
+    let queue_fns = layout.queues.iter().map(|q| {
+        let f = ident(&format!("queue_{q}"));
+        let doc = format!("The queue `{q}` (`queue {q}`), to take messages from.");
+        quote! {
+            #[doc = #doc]
+            pub fn #f(&self) -> #rt::Queue {
+                // The layout always has it; the fallback keeps this panic-free.
+                self.inner.queue(#q).unwrap_or_else(|| #rt::Queue::new(#q))
+            }
+        }
+    });
+    let mod_doc = format!(
+        "Listener `{lname}` (declared at `{location}`): its handler trait, listener type and compiled matcher."
+    );
+    let trait_doc = format!("The handlers listener `{lname}` calls: one method per `call` target.");
+
+    quote! {
+        #[doc = #mod_doc]
+        #[allow(non_snake_case, non_camel_case_types, reason = "names come from the .route file")]
+        pub mod #module {
+            #[doc = #trait_doc]
+            pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
+                #(#methods)*
+            }
+
+            #unit_impl
+
+            #(#enums)*
+
+            /// The compiled routing table: decides which rules fire for a message.
+            pub struct Matcher {
+                layout: #rt::Layout,
+            }
+
+            impl Matcher {
+                /// The matcher, with its layout (rule, handler, queue and forward names).
+                pub fn new() -> Matcher {
+                    Matcher {
+                        layout: #rt::Layout {
+                            rules: ::std::vec![#(#rt::SharedStr::from_static(#rules)),*],
+                            handlers: ::std::vec![#(#slots),*],
+                            queues: ::std::vec![#(#rt::SharedStr::from_static(#queues)),*],
+                            forwards: ::std::vec![#(#rt::SharedStr::from_static(#forwards)),*],
+                        },
+                    }
+                }
+            }
+
+            impl ::std::default::Default for Matcher {
+                fn default() -> Matcher {
+                    Matcher::new()
+                }
+            }
+
+            impl #rt::Matcher for Matcher {
+                fn layout(&self) -> &#rt::Layout {
+                    &self.layout
+                }
+
+                fn route(&self, msg: &#rt::Message, fired: &mut #rt::Fired) {
+                    let env = msg.envelope();
+                    let content: &dyn #rt::Content = &**msg.content();
+                    match env.ty.as_str() {
+                        #(#arms)*
+                        #other
+                    }
+                }
+            }
+
+            #(#fns)*
+
+            /// Any message whose content is not its type's struct: every rule,
+            /// every field read through `Fields`.
+            fn route_fields(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
+                let _ = (env, content);
+                #fallback
+                #fallback_ends
+            }
+
+            struct Adapter<H>(H);
+
+            impl<H: Handler> #rt::Handlers for Adapter<H> {
+                #call
+                #call_async
+            }
+
+            /// The listener: routes with [`Matcher`], calls `H`'s methods, owns the queues.
+            pub struct Listener<H: Handler> {
+                inner: #rt::RoutedListener<Matcher, Adapter<H>>,
+            }
+
+            impl<H: Handler> Listener<H> {
+                /// A listener calling `handlers`.
+                pub fn new(handlers: H) -> Listener<H> {
+                    Listener { inner: #rt::RoutedListener::new(Matcher::new(), Adapter(handlers)) }
+                }
+
+                /// The handlers.
+                pub fn handlers(&self) -> &H {
+                    &self.inner.handlers().0
+                }
+
+                /// The queue `name`, if the listener has one.
+                pub fn queue(&self, name: &str) -> ::std::option::Option<#rt::Queue> {
+                    self.inner.queue(name)
+                }
+
+                #(#queue_fns)*
+
+                /// Binds forward target `name` (`forward name`) to a listener or a destination.
+                ///
+                /// # Errors
+                ///
+                /// When the listener never forwards to `name`, or it is bound already.
+                pub fn bind_forward(
+                    &self,
+                    name: &str,
+                    target: impl ::std::convert::Into<#rt::ForwardTarget>,
+                ) -> ::std::result::Result<(), #rt::BuildError> {
+                    self.inner.bind_forward(name, target)
+                }
+
+                /// How many messages each rule matched, in rule order.
+                pub fn rule_hits(&self) -> ::std::vec::Vec<(#rt::SharedStr, u64)> {
+                    self.inner.rule_hits()
+                }
+
+                /// The compiled matcher.
+                pub fn matcher(&self) -> &Matcher {
+                    self.inner.matcher()
+                }
+            }
+
+            impl<H: Handler> #rt::Listener for Listener<H> {
+                fn deliver(&self, delivery: #rt::Delivery, cx: &mut #rt::Context<'_>) {
+                    #rt::Listener::deliver(&self.inner, delivery, cx)
+                }
+
+                fn deliver_sync(
+                    &self,
+                    message: #rt::Message,
+                    cx: &#rt::SyncContext<'_>,
+                ) -> ::std::result::Result<::std::option::Option<#rt::Message>, #rt::Error> {
+                    #rt::Listener::deliver_sync(&self.inner, message, cx)
+                }
+
+                fn queues(&self) -> ::std::vec::Vec<#rt::Queue> {
+                    #rt::Listener::queues(&self.inner)
+                }
+
+                fn close(&self) {
+                    #rt::Listener::close(&self.inner)
+                }
+            }
+        }
+    }
+}
+
+/// FNV-1a: the string hash the generated decisions match on. Must equal
+/// `dispatchio::__private::str_hash` (the compiled-matcher tests would
+/// find every string decision failing otherwise).
+fn str_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn str_hash_is_fnv1a_64() {
+        // The same reference values as `dispatchio::__private::str_hash`'s test.
+        assert_eq!(super::str_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::str_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}

@@ -1,0 +1,155 @@
+//! The code generator as a library call: snapshots of the generated code
+//! (formatted with prettyplease) for the well-typed fixtures, file tracking,
+//! and the error path.
+
+use std::path::{Path, PathBuf};
+
+use dispatchio_dsl::codegen;
+
+/// The generated code for a fixture, formatted.
+fn generated(path: &Path) -> String {
+    let report = dispatchio_dsl::check(path).expect("the fixture is readable");
+    assert!(!report.has_errors(), "{}", report.render_plain());
+    let program = report.program.expect("a program without errors");
+    let tokens = codegen::generate(&program, &[PathBuf::from("/routes/x.route")])
+        .unwrap_or_else(|e| panic!("codegen refused {}: {e:?}", path.display()));
+    let file = syn::parse2::<syn::File>(tokens).expect("generated code parses as a Rust file");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn generated_code_snapshots() {
+    // (language_tour is left out: the analysis finds a rule in it that can
+    // never match, so it is not a program include_routes! accepts.)
+    for name in ["game", "imports"] {
+        let path = PathBuf::from(format!("tests/fixtures/{name}.route"));
+        insta::assert_snapshot!(name, generated(&path));
+    }
+    // The facade's every-feature program (its compiled form is tested there).
+    insta::assert_snapshot!("everything", generated(Path::new("../tests/routes/everything.route")));
+}
+
+/// The token text of an expansion (no formatting: the error path is not a
+/// valid file on its own, it is macro output).
+fn expand(path: &Path) -> String {
+    codegen::expand(path, path, proc_macro2::Span::call_site()).to_string()
+}
+
+#[test]
+fn every_file_read_is_tracked_with_include_bytes() {
+    // imports.route reads lib/cards.route and lib/table.route (which imports
+    // cards.route again): the root and both imports are tracked, once each.
+    let text = expand(Path::new("tests/fixtures/imports.route"));
+    let tracked: Vec<&str> =
+        text.match_indices("include_bytes !").map(|(i, _)| &text[i..]).collect();
+    assert_eq!(tracked.len(), 3, "{text}");
+    for file in ["fixtures/imports.route", "fixtures/lib/cards.route", "fixtures/lib/table.route"] {
+        let canonical = Path::new("tests").join(file).canonicalize().unwrap();
+        let literal = format!("{:?}", canonical.to_str().unwrap());
+        assert!(text.contains(&literal), "{file} is not tracked as {literal}: {text}");
+    }
+}
+
+#[test]
+fn errors_become_one_compile_error_each_with_the_plain_rendering() {
+    let path = Path::new("tests/fixtures/type_mismatch.route");
+    let report = dispatchio_dsl::check(path).unwrap();
+    let errors: Vec<String> = report.errors().map(|d| d.render_plain(&report.sources)).collect();
+    assert!(errors.len() > 1);
+    let text = expand(path);
+    assert_eq!(text.matches("compile_error !").count(), errors.len(), "{text}");
+    for e in &errors {
+        let literal = proc_macro2::Literal::string(e.trim_end()).to_string();
+        assert!(text.contains(&literal), "missing {e}");
+    }
+    // Tracked even on error, so fixing the file rebuilds.
+    assert!(text.contains("include_bytes !"));
+}
+
+#[test]
+fn the_stub_after_errors_declares_the_parsed_names() {
+    // Parses, but does not check: the stub still has `Card` and `player`.
+    let text = expand(Path::new("tests/fixtures/unknown_names.route"));
+    assert!(text.contains("compile_error !"));
+    let report = dispatchio_dsl::check(Path::new("tests/fixtures/unknown_names.route")).unwrap();
+    assert!(report.program.is_none());
+    assert!(text.contains("pub mod"), "{text}");
+    assert!(text.contains("pub trait Handler"), "{text}");
+}
+
+#[test]
+fn an_unreadable_root_file_is_one_error_naming_it() {
+    let text = expand(Path::new("tests/fixtures/no_such_file.route"));
+    assert_eq!(text.matches("compile_error !").count(), 1);
+    assert!(text.contains("cannot read `tests/fixtures/no_such_file.route`"), "{text}");
+}
+
+#[test]
+fn recursive_types_are_boxed_or_refused() {
+    let ok = dispatchio_dsl::load_str(
+        "r.route",
+        "message Node { label: string, next: Node?, kids: [Node] }\n\
+         message A { b: B? }\nmessage B { a: A }\n\
+         listener l { rule n when type == Node => drop }",
+    )
+    .unwrap();
+    let code = codegen::generate(&ok.program, &[]).unwrap().to_string();
+    assert!(
+        code.contains("next : :: std :: option :: Option < :: std :: boxed :: Box < Node > >"),
+        "{code}"
+    );
+    assert!(code.contains("kids : :: std :: vec :: Vec < Node >"), "{code}");
+    assert!(
+        code.contains("b : :: std :: option :: Option < :: std :: boxed :: Box < B > >"),
+        "{code}"
+    );
+
+    let bad = dispatchio_dsl::load_str(
+        "r.route",
+        "message A { b: B }\nmessage B { a: A }\nlistener l { rule n when type == A => drop }",
+    )
+    .unwrap();
+    let errors = codegen::generate(&bad.program, &[]).unwrap_err();
+    assert_eq!(errors.len(), 2, "both types of the loop are reported: {errors:?}");
+    assert!(errors[0].message.contains("contains itself"));
+}
+
+#[test]
+fn a_handler_called_both_sync_and_async_is_refused() {
+    let loaded = dispatchio_dsl::load_str(
+        "h.route",
+        "listener l {\n rule a when sync => call h\n rule b when blocking => call async h\n}",
+    )
+    .unwrap();
+    let errors = codegen::generate(&loaded.program, &[]).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].message.contains("both with and without `async`"));
+}
+
+#[test]
+fn bench_tables_are_what_the_generator_writes() {
+    use dispatchio_dsl::bench_support::{handwritten, rules_route};
+    let bless = std::env::var_os("DISPATCHIO_BLESS").is_some();
+    let mut files: Vec<(PathBuf, String)> = [10, 100, 1000, 10_000]
+        .into_iter()
+        .map(|n| (PathBuf::from(format!("../benches/routes/rules_{n}.route")), rules_route(n)))
+        .collect();
+    files.push((PathBuf::from("../benches/support/handwritten_1000.rs"), handwritten(1000)));
+    for (path, text) in files {
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "{} is stale: regenerate with DISPATCHIO_BLESS=1",
+            path.display()
+        );
+    }
+    // The tables are clean: every rule can fire, nothing to report.
+    for n in [10, 100, 1000] {
+        let report = dispatchio_dsl::check_str(format!("rules_{n}.route"), rules_route(n));
+        assert!(report.diagnostics.is_empty(), "{}", report.render_plain());
+    }
+}

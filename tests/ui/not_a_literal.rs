@@ -1,0 +1,4 @@
+// The argument must be one string literal.
+dispatchio::include_routes!(routes);
+
+fn main() {}
