@@ -867,7 +867,8 @@ const MAX_CONTENT_DEPTH: usize = 128;
 /// decoded for real: the registry's decoders (and the dynamic value) recurse
 /// once per level, so a hostile peer could otherwise overflow the stack.
 fn check_depth(bytes: &[u8]) -> Result<(), String> {
-    let mut de = rmp_serde::Deserializer::new(bytes);
+    // Read in place: a copying reader would allocate for every string.
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
     de.set_max_depth(MAX_CONTENT_DEPTH);
     serde::de::IgnoredAny::deserialize(&mut de).map(|_| ()).map_err(|e| e.to_string())
 }

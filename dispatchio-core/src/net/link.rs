@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,7 +22,7 @@ use futures::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tracing::{debug, info, warn};
 
 use super::NetConfig;
@@ -782,7 +783,7 @@ async fn run_connection<E: LinkEvents>(
     let snapshot = events.announcements();
     if !snapshot.is_empty() {
         match wire::encode_frame(&Frame::Announce(snapshot)) {
-            Ok(bytes) => match guarded(&stop, sink.send(bytes)).await {
+            Ok(bytes) => match guarded(std::pin::pin!(stop.cancelled()), sink.send(bytes)).await {
                 None => return DownReason::LocalClose,
                 Some(Err(e)) => return DownReason::io(&e),
                 Some(Ok(())) => {}
@@ -822,9 +823,14 @@ async fn read_loop<E: LinkEvents>(
     // Three missed pings: long enough to ride out a busy peer, short enough
     // to notice a vanished machine.
     let dead_after = keepalive.map(|k| k * 3);
+    // One cancellation future for the whole loop: making one per frame
+    // registers and unregisters a waiter on the token every time.
+    let cancelled = stop.cancelled();
+    tokio::pin!(cancelled);
     loop {
         let next = tokio::select! {
-            _ = stop.cancelled() => return End::Stopped,
+            biased;
+            _ = &mut cancelled => return End::Stopped,
             next = next_within(stream, dead_after) => next,
         };
         let bytes = match next {
@@ -895,10 +901,14 @@ async fn write_loop(
 ) -> End {
     let mut ping = keepalive.map(|k| tokio::time::interval_at(tokio::time::Instant::now() + k, k));
     let mut ping_counter = 0u64;
+    // Made once: a cancellation future per frame would register and
+    // unregister a waiter on the token for every frame written.
+    let cancelled = stop.cancelled();
+    tokio::pin!(cancelled);
     loop {
         let first = tokio::select! {
             biased;
-            _ = stop.cancelled() => return End::Stopped,
+            _ = &mut cancelled => return End::Stopped,
             Some(n) = pongs.recv() => control(Frame::Pong(n)),
             out = rx.recv() => match out {
                 Some(out) => out,
@@ -917,13 +927,13 @@ async fn write_loop(
                 link.shared.in_flight.lock().insert(id);
             }
             let goodbye = out.goodbye;
-            match guarded(stop, sink.feed(out.bytes)).await {
+            match guarded(cancelled.as_mut(), sink.feed(out.bytes)).await {
                 None => return End::Stopped,
                 Some(Err(e)) => return End::Reason(DownReason::io(&e)),
                 Some(Ok(())) => {}
             }
             if goodbye {
-                let _ = guarded(stop, sink.flush()).await;
+                let _ = guarded(cancelled.as_mut(), sink.flush()).await;
                 return End::Reason(DownReason::LocalClose);
             }
             written += 1;
@@ -931,7 +941,7 @@ async fn write_loop(
                 next = rx.try_recv().ok();
             }
         }
-        match guarded(stop, sink.flush()).await {
+        match guarded(cancelled.as_mut(), sink.flush()).await {
             None => return End::Stopped,
             Some(Err(e)) => return End::Reason(DownReason::io(&e)),
             Some(Ok(())) => {}
@@ -959,9 +969,13 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
 
 /// Runs `fut` unless `stop` fires first (a write to a peer that stopped
 /// reading must not keep a closing link alive).
-async fn guarded<F: Future>(stop: &CancellationToken, fut: F) -> Option<F::Output> {
+async fn guarded<F: Future>(
+    cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
+    fut: F,
+) -> Option<F::Output> {
     tokio::select! {
-        _ = stop.cancelled() => None,
+        biased;
+        _ = cancelled => None,
         out = fut => Some(out),
     }
 }

@@ -424,21 +424,41 @@ pub enum WireError {
 
 /// Decodes exactly one `T` from `bytes`, refusing leftovers (a sign of a
 /// framing bug or tampering) and limiting nesting depth.
+///
+/// Reads the slice in place (strings and byte strings are borrowed while
+/// decoding, not first copied into a scratch buffer): this runs once per
+/// frame received, so its allocations are the receiving side's hot path.
 fn decode_exact<T: DeserializeOwned>(
     bytes: &[u8],
     what: &'static str,
     max_depth: usize,
 ) -> Result<T, WireError> {
-    let mut cursor = Cursor::new(bytes);
-    let mut de = rmp_serde::Deserializer::new(&mut cursor);
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
     de.set_max_depth(max_depth);
     let value =
         T::deserialize(&mut de).map_err(|e| WireError::Decode { what, source: Box::new(e) })?;
-    let used = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
-    if used < bytes.len() {
-        return Err(WireError::TrailingBytes { what, extra: bytes.len() - used });
+    // The slice reader does not tell how much it consumed; a second value
+    // only decodes if bytes are left over, which is the rare error path.
+    match serde::de::IgnoredAny::deserialize(&mut de) {
+        Err(rmp_serde::decode::Error::InvalidMarkerRead(e))
+            if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            Ok(value)
+        }
+        _ => Err(WireError::TrailingBytes { what, extra: trailing_len::<T>(bytes, max_depth) }),
     }
-    Ok(value)
+}
+
+/// How many bytes follow the first value of `bytes` (for the error message).
+fn trailing_len<T: DeserializeOwned>(bytes: &[u8], max_depth: usize) -> usize {
+    let mut cursor = Cursor::new(bytes);
+    let mut de = rmp_serde::Deserializer::new(&mut cursor);
+    de.set_max_depth(max_depth);
+    if T::deserialize(&mut de).is_err() {
+        return 0;
+    }
+    let used = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+    bytes.len().saturating_sub(used)
 }
 
 /// Frames are flat structures; a small depth limit is plenty and keeps
