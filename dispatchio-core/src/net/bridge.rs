@@ -30,14 +30,15 @@ use tokio::sync::Notify;
 
 use super::link::{self as netlink, LinkEvents, LinkId, LinkState};
 use super::wire::{
-    Announcement, Content as WireContent, Payload, RemoteError, RemoteErrorKind, ReplyResult,
-    WireId, WireMessage, WireReply,
+    self, Announcement, BinOut, Content as WireContent, ContentOut, IdOut, MessageOut, Payload,
+    RemoteError, RemoteErrorKind, ReplyResult, WireContentRef, WireId, WireIdRef, WireMessage,
+    WireMessageRef, WireReply,
 };
 use super::{Address, NetConfig, NetError, PeerLost, SendError};
 use crate::content::{ContentRef, ContentRegistry, Empty};
 use crate::dispatcher::Dispatcher;
 use crate::error::{Error, HandlerError, SyncError};
-use crate::id::{Id, MessageId};
+use crate::id::{Id, MessageId, SharedStr};
 use crate::listener::{Delivery, ReplySender};
 use crate::message::{Envelope, Message};
 
@@ -225,6 +226,44 @@ struct Claims {
     stale: Option<(HashSet<Id>, HashSet<Id>)>,
 }
 
+/// The type name and IDs of the last message received on a link, reused
+/// while the next ones repeat them (a stream from one sender to one
+/// destination does), so that rebuilding an envelope allocates no string.
+#[derive(Default)]
+struct Recent {
+    type_name: Option<SharedStr>,
+    source: Option<Id>,
+    dest: Option<Id>,
+    group: Option<Id>,
+}
+
+impl Recent {
+    fn type_name(&mut self, name: &str) -> SharedStr {
+        match &self.type_name {
+            Some(t) if t.as_str() == name => t.clone(),
+            _ => {
+                let t = SharedStr::from(name.to_owned());
+                self.type_name = Some(t.clone());
+                t
+            }
+        }
+    }
+
+    fn id(slot: &mut Option<Id>, wire: WireIdRef<'_>) -> Id {
+        match wire {
+            WireIdRef::Int(i) => Id::Int(i),
+            WireIdRef::Str(s) => match &*slot {
+                Some(id @ Id::Str(last)) if last.as_str() == s => id.clone(),
+                _ => {
+                    let id = Id::from(s.to_owned());
+                    *slot = Some(id.clone());
+                    id
+                }
+            },
+        }
+    }
+}
+
 struct Pending {
     reply: ReplySender,
     request: Envelope,
@@ -237,6 +276,7 @@ struct PeerLink {
     registry: Arc<ContentRegistry>,
     pending: Mutex<HashMap<u64, Pending>>,
     claims: Mutex<Claims>,
+    recent: Mutex<Recent>,
     seq: AtomicU64,
     stats: Arc<Stats>,
 }
@@ -499,6 +539,44 @@ struct Events {
     registry: Arc<ContentRegistry>,
 }
 
+impl Events {
+    /// A frame other than an announcement arrived: if it is the first after
+    /// a reconnect, the peer's snapshot would have come first, so it serves
+    /// nothing.
+    fn not_announcing(&self, peer: &Arc<PeerLink>) {
+        let first_after_reconnect = peer.claims.lock().stale.is_some();
+        if first_after_reconnect {
+            self.bridge.apply(peer, Vec::new());
+        }
+    }
+}
+
+/// The borrowed view of an owned message.
+fn view(m: &WireMessage) -> WireMessageRef<'_> {
+    fn id(w: &WireId) -> WireIdRef<'_> {
+        match w {
+            WireId::Int(i) => WireIdRef::Int(*i),
+            WireId::Str(s) => WireIdRef::Str(s),
+        }
+    }
+    WireMessageRef {
+        type_name: &m.type_name,
+        id: m.id,
+        source: m.source.as_ref().map(id),
+        dest: m.dest.as_ref().map(id),
+        group: m.group.as_ref().map(id),
+        response_required: m.response_required,
+        is_response: m.is_response,
+        sync: m.sync,
+        blocking: m.blocking,
+        seq: m.seq,
+        content: m
+            .content
+            .as_ref()
+            .map(|c| WireContentRef { type_name: &c.type_name, bytes: &c.bytes }),
+    }
+}
+
 impl LinkEvents for Events {
     fn announcements(&self) -> Vec<Announcement> {
         let now = self.bridge.announce_changes();
@@ -534,6 +612,7 @@ impl LinkEvents for Events {
             registry: self.registry.clone(),
             pending: Mutex::new(HashMap::new()),
             claims: Mutex::new(Claims::default()),
+            recent: Mutex::new(Recent::default()),
             seq: AtomicU64::new(0),
             stats: self.bridge.stats.clone(),
         });
@@ -543,21 +622,23 @@ impl LinkEvents for Events {
 
     async fn received(&self, link: &netlink::Link, payload: Payload) {
         let Some(peer) = self.bridge.peer(link.id()) else { return };
-        let first_after_reconnect = peer.claims.lock().stale.is_some();
         match payload {
             Payload::Announce(changes) => self.bridge.apply(&peer, changes),
             other => {
-                if first_after_reconnect {
-                    // The peer's snapshot would have come first: it serves nothing.
-                    self.bridge.apply(&peer, Vec::new());
-                }
+                self.not_announcing(&peer);
                 match other {
-                    Payload::Message(m) => peer.incoming(&self.bridge.dispatcher, m),
+                    Payload::Message(m) => peer.incoming(&self.bridge.dispatcher, view(&m)),
                     Payload::Reply(r) => peer.complete(r),
                     Payload::Announce(_) => {}
                 }
             }
         }
+    }
+
+    async fn received_message(&self, link: &netlink::Link, message: WireMessageRef<'_>) {
+        let Some(peer) = self.bridge.peer(link.id()) else { return };
+        self.not_announcing(&peer);
+        peer.incoming(&self.bridge.dispatcher, message);
     }
 
     fn link_down(&self, link: &netlink::Link, lost: &PeerLost) {
@@ -624,7 +705,11 @@ impl PeerLink {
             return;
         };
         let answer = match reply.result {
-            ReplyResult::Ok(content) => match self.decode(content.as_ref()) {
+            ReplyResult::Ok(content) => match self.decode(
+                content
+                    .as_ref()
+                    .map(|c| WireContentRef { type_name: &c.type_name, bytes: &c.bytes }),
+            ) {
                 Ok(content) => Ok(Message::reply_to(&p.request, content, None)),
                 Err(reason) => Err(self.link_error(reason)),
             },
@@ -633,24 +718,24 @@ impl PeerLink {
         p.reply.send(answer);
     }
 
-    fn decode(&self, content: Option<&WireContent>) -> Result<ContentRef, String> {
+    fn decode(&self, content: Option<WireContentRef<'_>>) -> Result<ContentRef, String> {
         match content {
             None => Ok(Arc::new(Empty)),
             Some(c) => {
-                check_depth(&c.bytes).map_err(|reason| {
+                check_depth(c.bytes).map_err(|reason| {
                     format!("cannot decode content of type {}: {reason}", c.type_name)
                 })?;
-                self.registry.decode(&c.type_name, &c.bytes).map_err(|e| e.to_string())
+                self.registry.decode(c.type_name, c.bytes).map_err(|e| e.to_string())
             }
         }
     }
 
     /// A message from the peer, delivered to local listeners; its reply (when
     /// one is wanted) goes back over this link.
-    fn incoming(self: &Arc<Self>, dispatcher: &Dispatcher, m: WireMessage) {
+    fn incoming(self: &Arc<Self>, dispatcher: &Dispatcher, m: WireMessageRef<'_>) {
         let id = m.id;
         let wants_reply = m.response_required;
-        let content = match self.decode(m.content.as_ref()) {
+        let content = match self.decode(m.content) {
             Ok(c) => c,
             Err(reason) => {
                 tracing::warn!(link = %self.name, id, reason = %reason, "incoming content does not decode");
@@ -668,11 +753,15 @@ impl PeerLink {
                 return;
             }
         };
-        let mut env = Envelope::new(m.type_name);
+        let mut env = {
+            let mut recent = self.recent.lock();
+            let mut env = Envelope::new(recent.type_name(m.type_name));
+            env.source = m.source.map(|w| Recent::id(&mut recent.source, w));
+            env.dest = m.dest.map(|w| Recent::id(&mut recent.dest, w));
+            env.group = m.group.map(|w| Recent::id(&mut recent.group, w));
+            env
+        };
         env.id = if wants_reply { next_incoming_request_id() } else { MessageId(id as i64) };
-        env.source = m.source.map(core_id);
-        env.dest = m.dest.map(core_id);
-        env.group = m.group.map(core_id);
         env.response_required = m.response_required;
         env.is_response = m.is_response;
         env.sync = false;
@@ -983,23 +1072,42 @@ impl crate::Link for PeerLink {
 
     fn send(&self, delivery: Delivery) -> Result<(), (Error, Delivery)> {
         let env = delivery.message.envelope();
-        let content = match self.encode_content(delivery.message.content()) {
-            Ok(c) => c,
-            Err(reason) => return Err((self.link_error(reason), delivery)),
-        };
         let id = env.id.get() as u64;
-        let wire = WireMessage {
-            type_name: env.ty.to_string(),
-            id,
-            source: env.source.as_ref().map(wire_id),
-            dest: env.dest.as_ref().map(wire_id),
-            group: env.group.as_ref().map(wire_id),
-            response_required: env.response_required,
-            is_response: env.is_response,
-            sync: env.sync,
-            blocking: env.blocking,
-            seq: self.seq.fetch_add(1, Ordering::Relaxed),
-            content,
+        // Encoded straight from the envelope and the content into one
+        // buffer: this runs for every message sent to the peer.
+        let encoded = CONTENT_SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            scratch.clear();
+            let content = delivery.message.content();
+            let content = if content.is::<Empty>() {
+                None
+            } else {
+                content.encode_into(&mut scratch).map_err(|e| e.to_string())?;
+                Some(ContentOut { type_name: content.type_name(), bytes: BinOut(&scratch) })
+            };
+            let frame = MessageOut {
+                type_name: env.ty.as_str(),
+                id,
+                source: env.source.as_ref().map(id_out),
+                dest: env.dest.as_ref().map(id_out),
+                group: env.group.as_ref().map(id_out),
+                response_required: env.response_required,
+                is_response: env.is_response,
+                sync: env.sync,
+                blocking: env.blocking,
+                seq: self.seq.fetch_add(1, Ordering::Relaxed),
+                content,
+            };
+            let bytes = wire::encode_message_frame(&frame).map_err(|e| e.to_string());
+            // A huge message must not keep its buffer alive in this thread.
+            if scratch.capacity() > SCRATCH_KEEP {
+                *scratch = Vec::new();
+            }
+            bytes
+        });
+        let bytes = match encoded {
+            Ok(b) => b,
+            Err(reason) => return Err((self.link_error(reason), delivery)),
         };
         let Delivery { message, reply } = delivery;
         let tracked = env_wants_reply(message.envelope());
@@ -1018,7 +1126,7 @@ impl crate::Link for PeerLink {
         } else {
             Some(reply)
         };
-        match self.net.try_send(Payload::Message(wire)) {
+        match self.net.try_send_frame(bytes, tracked.then_some(id)) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let reply = match reply {
@@ -1041,6 +1149,22 @@ impl crate::Link for PeerLink {
                 Err((self.link_error(reason), Delivery { message, reply }))
             }
         }
+    }
+}
+
+thread_local! {
+    /// Where a sending thread encodes content before it is framed: reused,
+    /// so a message costs no allocation for it.
+    static CONTENT_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The largest scratch buffer kept between messages.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+fn id_out(id: &Id) -> IdOut<'_> {
+    match id {
+        Id::Int(i) => IdOut::Int(*i),
+        Id::Str(s) => IdOut::Str(s.as_str()),
     }
 }
 

@@ -30,8 +30,8 @@ use super::address::Address;
 use super::error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
 use super::socket::{self, Acceptor, BoxIo, SocketFile};
 use super::wire::{
-    self, Announcement, Frame, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason, Refused,
-    Welcome,
+    self, Announcement, Frame, FrameIn, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason,
+    Refused, Welcome, WireMessageRef,
 };
 
 type Conn = Framed<BoxIo, LengthDelimitedCodec>;
@@ -69,6 +69,20 @@ pub trait LinkEvents: Send + Sync + 'static {
 
     /// A message, reply or announcement arrived on `link`.
     fn received(&self, link: &Link, payload: Payload) -> impl Future<Output = ()> + Send;
+
+    /// A message arrived on `link`, still borrowing the frame's bytes.
+    ///
+    /// Called instead of [`received`](Self::received) for message frames,
+    /// with the same ordering promise. The default makes the owned
+    /// [`WireMessage`](super::WireMessage) and calls `received`; a receiver
+    /// that only reads the fields overrides this to skip those allocations.
+    fn received_message(
+        &self,
+        link: &Link,
+        message: WireMessageRef<'_>,
+    ) -> impl Future<Output = ()> + Send {
+        self.received(link, Payload::Message(message.to_owned_message()))
+    }
 
     /// A connection of `link` ended. The dispatcher forgets what the peer
     /// announced on it and fails every request in
@@ -276,6 +290,27 @@ impl Link {
             return Err(SendError::Closed);
         }
         self.enqueue_now(out)
+    }
+
+    /// Queues an already encoded frame body without waiting: the
+    /// dispatcher's hot path, which encodes straight from its envelope.
+    /// `request` is the message ID when the frame is a request awaiting a
+    /// reply.
+    ///
+    /// # Errors
+    /// As [`try_send`](Self::try_send).
+    pub(crate) fn try_send_frame(
+        &self,
+        bytes: Bytes,
+        request: Option<u64>,
+    ) -> Result<(), SendError> {
+        if bytes.len() > self.shared.max_frame_len {
+            return Err(SendError::TooLarge { len: bytes.len(), max: self.shared.max_frame_len });
+        }
+        if self.state() == LinkState::Closed {
+            return Err(SendError::Closed);
+        }
+        self.enqueue_now(Outgoing { bytes, request, goodbye: false })
     }
 
     /// Stops tracking request `id` (the dispatcher gave up on it, for
@@ -839,25 +874,28 @@ async fn read_loop<E: LinkEvents>(
             Ok(Some(Err(e))) => return End::Reason(classify_read_error(&e, link)),
             Ok(Some(Ok(bytes))) => bytes,
         };
-        let frame = match wire::decode_frame(&bytes) {
+        let frame = match wire::decode_frame_in(&bytes) {
             Ok(frame) => frame,
             Err(e) => return End::Reason(DownReason::Malformed(e.to_string())),
         };
         let payload = match frame {
-            Frame::Message(m) => Payload::Message(m),
-            Frame::Reply(r) => {
+            FrameIn::Message(m) => {
+                events.received_message(link, m).await;
+                continue;
+            }
+            FrameIn::Reply(r) => {
                 link.shared.in_flight.lock().remove(&r.to);
                 Payload::Reply(r)
             }
-            Frame::Announce(a) => Payload::Announce(a),
-            Frame::Ping(n) => {
+            FrameIn::Announce(a) => Payload::Announce(a),
+            FrameIn::Ping(n) => {
                 // If pongs back up, the writer is stuck anyway; dropping one
                 // is harmless since any frame proves liveness.
                 let _ = pong_tx.try_send(n);
                 continue;
             }
-            Frame::Pong(_) => continue,
-            Frame::Goodbye(text) => return End::Reason(DownReason::Goodbye(text)),
+            FrameIn::Pong(_) => continue,
+            FrameIn::Goodbye(text) => return End::Reason(DownReason::Goodbye(text)),
         };
         events.received(link, payload).await;
     }

@@ -392,6 +392,205 @@ impl From<Payload> for Frame {
     }
 }
 
+/// A received [`WireMessage`], borrowing its strings and content bytes from
+/// the frame: what a link hands to
+/// [`LinkEvents::received_message`](super::LinkEvents::received_message), so
+/// that a receiver that keeps nothing of it allocates nothing for it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WireMessageRef<'a> {
+    /// The human-readable message type name.
+    pub type_name: &'a str,
+    /// The message ID; a [`WireReply`] refers to it.
+    pub id: u64,
+    /// The source ID.
+    #[serde(borrow)]
+    pub source: Option<WireIdRef<'a>>,
+    /// The destination ID.
+    #[serde(borrow)]
+    pub dest: Option<WireIdRef<'a>>,
+    /// The group ID.
+    #[serde(borrow)]
+    pub group: Option<WireIdRef<'a>>,
+    /// Whether the sender waits for a [`WireReply`].
+    pub response_required: bool,
+    /// Whether this message is itself a response.
+    pub is_response: bool,
+    /// Whether the sender asked for synchronous handling.
+    pub sync: bool,
+    /// Whether later messages to the destination wait behind this one.
+    pub blocking: bool,
+    /// The sender's sequence number.
+    pub seq: u64,
+    /// The content, if any.
+    #[serde(borrow)]
+    pub content: Option<WireContentRef<'a>>,
+}
+
+impl WireMessageRef<'_> {
+    /// The owned [`WireMessage`] with the same fields.
+    pub fn to_owned_message(&self) -> WireMessage {
+        WireMessage {
+            type_name: self.type_name.to_owned(),
+            id: self.id,
+            source: self.source.as_ref().map(WireIdRef::to_owned_id),
+            dest: self.dest.as_ref().map(WireIdRef::to_owned_id),
+            group: self.group.as_ref().map(WireIdRef::to_owned_id),
+            response_required: self.response_required,
+            is_response: self.is_response,
+            sync: self.sync,
+            blocking: self.blocking,
+            seq: self.seq,
+            content: self.content.as_ref().map(|c| Content {
+                type_name: c.type_name.to_owned(),
+                bytes: Bytes::copy_from_slice(c.bytes),
+            }),
+        }
+    }
+}
+
+/// A received [`WireId`], borrowing a string ID from the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireIdRef<'a> {
+    /// An integer ID.
+    Int(i64),
+    /// A string ID.
+    Str(&'a str),
+}
+
+impl WireIdRef<'_> {
+    /// The owned [`WireId`].
+    pub fn to_owned_id(&self) -> WireId {
+        match self {
+            WireIdRef::Int(i) => WireId::Int(*i),
+            WireIdRef::Str(s) => WireId::Str((*s).to_owned()),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for WireIdRef<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl<'de> Visitor<'de> for IdVisitor {
+            type Value = WireIdRef<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer or string ID")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WireIdRef<'de>, E> {
+                Ok(WireIdRef::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WireIdRef<'de>, E> {
+                i64::try_from(v)
+                    .map(WireIdRef::Int)
+                    .map_err(|_| E::custom(format!("integer ID {v} does not fit in i64")))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<WireIdRef<'de>, E> {
+                Ok(WireIdRef::Str(v))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// Received [`Content`], borrowing its type name and bytes from the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct WireContentRef<'a> {
+    /// The content's type name.
+    pub type_name: &'a str,
+    /// The value's own MessagePack encoding.
+    pub bytes: &'a [u8],
+}
+
+/// A frame as received: [`Frame`] with the message borrowed.
+#[derive(Debug, Deserialize)]
+pub(crate) enum FrameIn<'a> {
+    #[serde(borrow)]
+    Message(WireMessageRef<'a>),
+    Reply(WireReply),
+    Announce(Vec<Announcement>),
+    Ping(u64),
+    // A pong only proves liveness, but its number must still be one.
+    Pong(#[allow(dead_code)] u64),
+    Goodbye(String),
+}
+
+/// Decodes a received frame's body, borrowing a message's strings.
+pub(crate) fn decode_frame_in(bytes: &[u8]) -> Result<FrameIn<'_>, WireError> {
+    decode_exact_in::<FrameIn<'_>, Frame>(bytes, "frame", MAX_FRAME_DEPTH)
+}
+
+/// A message frame to encode, borrowing everything from the sender's
+/// envelope: the same bytes as [`Frame::Message`] of the equivalent
+/// [`WireMessage`], without building one (its strings and content buffer
+/// would be allocated, copied and freed for every message sent).
+#[derive(Serialize)]
+pub(crate) struct MessageOut<'a> {
+    pub(crate) type_name: &'a str,
+    pub(crate) id: u64,
+    pub(crate) source: Option<IdOut<'a>>,
+    pub(crate) dest: Option<IdOut<'a>>,
+    pub(crate) group: Option<IdOut<'a>>,
+    pub(crate) response_required: bool,
+    pub(crate) is_response: bool,
+    pub(crate) sync: bool,
+    pub(crate) blocking: bool,
+    pub(crate) seq: u64,
+    pub(crate) content: Option<ContentOut<'a>>,
+}
+
+/// A borrowed [`WireId`], written exactly as one.
+pub(crate) enum IdOut<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+impl Serialize for IdOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            IdOut::Int(i) => serializer.serialize_i64(*i),
+            IdOut::Str(s) => serializer.serialize_str(s),
+        }
+    }
+}
+
+/// Borrowed [`Content`], written exactly as one.
+#[derive(Serialize)]
+pub(crate) struct ContentOut<'a> {
+    pub(crate) type_name: &'a str,
+    pub(crate) bytes: BinOut<'a>,
+}
+
+/// A byte string, written as MessagePack `bin` (as `Bytes` is).
+pub(crate) struct BinOut<'a>(pub(crate) &'a [u8]);
+
+impl Serialize for BinOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+/// The [`Frame`] shape for [`MessageOut`]: `Message` is `Frame`'s first
+/// variant, so name and index both match.
+#[derive(Serialize)]
+enum FrameOut<'a> {
+    Message(&'a MessageOut<'a>),
+}
+
+/// Encodes a message frame's body in one buffer of the right size.
+pub(crate) fn encode_message_frame(m: &MessageOut<'_>) -> Result<Bytes, WireError> {
+    let ids = [&m.source, &m.dest, &m.group]
+        .iter()
+        .map(|id| match id {
+            Some(IdOut::Str(s)) => s.len() + 5,
+            _ => 9,
+        })
+        .sum::<usize>();
+    let content = m.content.as_ref().map_or(1, |c| c.type_name.len() + c.bytes.0.len() + 12);
+    let mut buf = Vec::with_capacity(32 + m.type_name.len() + ids + content);
+    rmp_serde::encode::write(&mut buf, &FrameOut::Message(m))
+        .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })?;
+    Ok(Bytes::from(buf))
+}
+
 /// Encoding or decoding a frame failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -433,6 +632,16 @@ fn decode_exact<T: DeserializeOwned>(
     what: &'static str,
     max_depth: usize,
 ) -> Result<T, WireError> {
+    decode_exact_in::<T, T>(bytes, what, max_depth)
+}
+
+/// [`decode_exact`] for a `T` that may borrow from `bytes`; `Owned` is the
+/// same shape owned (to count trailing bytes for the error).
+fn decode_exact_in<'a, T: Deserialize<'a>, Owned: DeserializeOwned>(
+    bytes: &'a [u8],
+    what: &'static str,
+    max_depth: usize,
+) -> Result<T, WireError> {
     let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
     de.set_max_depth(max_depth);
     let value =
@@ -445,7 +654,7 @@ fn decode_exact<T: DeserializeOwned>(
         {
             Ok(value)
         }
-        _ => Err(WireError::TrailingBytes { what, extra: trailing_len::<T>(bytes, max_depth) }),
+        _ => Err(WireError::TrailingBytes { what, extra: trailing_len::<Owned>(bytes, max_depth) }),
     }
 }
 
@@ -500,6 +709,7 @@ pub(crate) fn encode_frame(f: &Frame) -> Result<Bytes, WireError> {
         .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })
 }
 
+#[cfg(test)]
 pub(crate) fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
     decode_exact(bytes, "frame", MAX_FRAME_DEPTH)
 }
@@ -554,6 +764,54 @@ mod tests {
             Frame::Pong(5),
             Frame::Goodbye("bye".into()),
         ]
+    }
+
+    #[test]
+    fn a_borrowed_message_frame_is_byte_for_byte_the_owned_one() {
+        let owned = sample_message();
+        let content = owned.content.clone().unwrap();
+        let borrowed = MessageOut {
+            type_name: &owned.type_name,
+            id: owned.id,
+            source: Some(IdOut::Str("shop")),
+            dest: Some(IdOut::Int(-7)),
+            group: None,
+            response_required: owned.response_required,
+            is_response: owned.is_response,
+            sync: owned.sync,
+            blocking: owned.blocking,
+            seq: owned.seq,
+            content: Some(ContentOut {
+                type_name: &content.type_name,
+                bytes: BinOut(&content.bytes),
+            }),
+        };
+        let expected = encode_frame(&Frame::Message(owned.clone())).unwrap();
+        assert_eq!(encode_message_frame(&borrowed).unwrap(), expected);
+        let empty = MessageOut { content: None, group: Some(IdOut::Str("g")), ..borrowed };
+        let mut owned_empty = owned.clone();
+        owned_empty.content = None;
+        owned_empty.group = Some(WireId::Str("g".into()));
+        assert_eq!(
+            encode_message_frame(&empty).unwrap(),
+            encode_frame(&Frame::Message(owned_empty)).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_received_message_borrows_the_same_fields_the_owned_decode_gives() {
+        let owned = sample_message();
+        let bytes = encode_frame(&Frame::Message(owned.clone())).unwrap();
+        match decode_frame_in(&bytes).unwrap() {
+            FrameIn::Message(m) => assert_eq!(m.to_owned_message(), owned),
+            other => panic!("expected a message, got {other:?}"),
+        }
+        let mut trailing = bytes.to_vec();
+        trailing.push(0xc0);
+        assert!(matches!(
+            decode_frame_in(&trailing),
+            Err(WireError::TrailingBytes { extra: 1, .. })
+        ));
     }
 
     #[test]
