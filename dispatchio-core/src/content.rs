@@ -17,11 +17,13 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::dispatcher::IdHasher;
 use crate::id::SharedStr;
 use crate::value::{DynValue, Fields, Value};
 
@@ -268,7 +270,8 @@ type Decoder = fn(&[u8]) -> Result<ContentRef, DecodeError>;
 /// forward content it has no Rust type for.
 #[derive(Clone, Default)]
 pub struct ContentRegistry {
-    decoders: HashMap<SharedStr, Decoder>,
+    // Looked up once per message received; a fast hash for short names.
+    decoders: HashMap<SharedStr, Decoder, BuildHasherDefault<IdHasher>>,
 }
 
 impl ContentRegistry {

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
@@ -862,11 +862,26 @@ async fn read_loop<E: LinkEvents>(
     // registers and unregisters a waiter on the token every time.
     let cancelled = stop.cancelled();
     tokio::pin!(cancelled);
+    let mut unchecked = 0;
     loop {
-        let next = tokio::select! {
-            biased;
-            _ = &mut cancelled => return End::Stopped,
-            next = next_within(stream, dead_after) => next,
+        // A frame already buffered (or readable at once) is taken without a
+        // keep-alive timer or a look at the stop token, which cost more than
+        // the frame itself when a peer streams; the token is still checked
+        // every few frames, so a flood cannot keep a closed link reading.
+        let ready = if unchecked < STOP_CHECK_EVERY { stream.next().now_or_never() } else { None };
+        let next = match ready {
+            Some(next) => {
+                unchecked += 1;
+                Ok(next)
+            }
+            None => {
+                unchecked = 0;
+                tokio::select! {
+                    biased;
+                    _ = &mut cancelled => return End::Stopped,
+                    next = next_within(stream, dead_after) => next,
+                }
+            }
         };
         let bytes = match next {
             Err(after) => return End::Reason(DownReason::KeepaliveTimeout { after }),
@@ -900,6 +915,10 @@ async fn read_loop<E: LinkEvents>(
         events.received(link, payload).await;
     }
 }
+
+/// How many frames the reader takes in a row before it looks at the stop
+/// token again.
+const STOP_CHECK_EVERY: u32 = 64;
 
 async fn next_within(
     stream: &mut SplitStream<Conn>,
@@ -1005,15 +1024,17 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// Runs `fut` unless `stop` fires first (a write to a peer that stopped
+/// Runs `fut` unless the stop token fires while it waits (a write to a peer that stopped
 /// reading must not keep a closing link alive).
 async fn guarded<F: Future>(
     cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
     fut: F,
 ) -> Option<F::Output> {
+    // The work first: a write that completes at once (the usual case: the
+    // codec's buffer has room) does not even look at the token.
     tokio::select! {
         biased;
-        _ = cancelled => None,
         out = fut => Some(out),
+        _ = cancelled => None,
     }
 }
