@@ -1151,15 +1151,15 @@ impl crate::Link for PeerLink {
         let id = env.id.get() as u64;
         // Encoded straight from the envelope and the content into one
         // buffer: this runs for every message sent to the peer.
-        let encoded = CONTENT_SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
+        let encoded = SCRATCH.with(|scratch| {
+            let (scratch, frame_scratch) = &mut *scratch.borrow_mut();
             scratch.clear();
             let content = delivery.message.content();
             let content = if content.is::<Empty>() {
                 None
             } else {
-                content.encode_into(&mut scratch).map_err(|e| e.to_string())?;
-                Some(ContentOut { type_name: content.type_name(), bytes: BinOut(&scratch) })
+                content.encode_into(scratch).map_err(|e| e.to_string())?;
+                Some(ContentOut { type_name: content.type_name(), bytes: BinOut(scratch) })
             };
             let frame = MessageOut {
                 type_name: env.ty.as_str(),
@@ -1174,10 +1174,13 @@ impl crate::Link for PeerLink {
                 seq: self.seq.fetch_add(1, Ordering::Relaxed),
                 content,
             };
-            let bytes = wire::encode_message_frame(&frame).map_err(|e| e.to_string());
-            // A huge message must not keep its buffer alive in this thread.
-            if scratch.capacity() > SCRATCH_KEEP {
-                *scratch = Vec::new();
+            let bytes =
+                wire::encode_message_frame(&frame, frame_scratch).map_err(|e| e.to_string());
+            // A huge message must not keep its buffers alive in this thread.
+            for buf in [scratch, frame_scratch] {
+                if buf.capacity() > SCRATCH_KEEP {
+                    *buf = Vec::new();
+                }
             }
             bytes
         });
@@ -1229,9 +1232,10 @@ impl crate::Link for PeerLink {
 }
 
 thread_local! {
-    /// Where a sending thread encodes content before it is framed: reused,
-    /// so a message costs no allocation for it.
-    static CONTENT_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Where a sending thread encodes content, then the frame: reused, so
+    /// a message costs one allocation (its frame's own buffer).
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The largest scratch buffer kept between messages.

@@ -575,20 +575,17 @@ enum FrameOut<'a> {
     Message(&'a MessageOut<'a>),
 }
 
-/// Encodes a message frame's body in one buffer of the right size.
-pub(crate) fn encode_message_frame(m: &MessageOut<'_>) -> Result<Bytes, WireError> {
-    let ids = [&m.source, &m.dest, &m.group]
-        .iter()
-        .map(|id| match id {
-            Some(IdOut::Str(s)) => s.len() + 5,
-            _ => 9,
-        })
-        .sum::<usize>();
-    let content = m.content.as_ref().map_or(1, |c| c.type_name.len() + c.bytes.0.len() + 12);
-    let mut buf = Vec::with_capacity(32 + m.type_name.len() + ids + content);
-    rmp_serde::encode::write(&mut buf, &FrameOut::Message(m))
+/// Encodes a message frame's body: into `scratch` (cleared first, reused
+/// between messages), then copied into a buffer of exactly its size, so a
+/// frame costs one allocation.
+pub(crate) fn encode_message_frame(
+    m: &MessageOut<'_>,
+    scratch: &mut Vec<u8>,
+) -> Result<Bytes, WireError> {
+    scratch.clear();
+    rmp_serde::encode::write(scratch, &FrameOut::Message(m))
         .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })?;
-    Ok(Bytes::from(buf))
+    Ok(Bytes::copy_from_slice(scratch))
 }
 
 /// Encoding or decoding a frame failed.
@@ -787,13 +784,13 @@ mod tests {
             }),
         };
         let expected = encode_frame(&Frame::Message(owned.clone())).unwrap();
-        assert_eq!(encode_message_frame(&borrowed).unwrap(), expected);
+        assert_eq!(encode_message_frame(&borrowed, &mut Vec::new()).unwrap(), expected);
         let empty = MessageOut { content: None, group: Some(IdOut::Str("g")), ..borrowed };
         let mut owned_empty = owned.clone();
         owned_empty.content = None;
         owned_empty.group = Some(WireId::Str("g".into()));
         assert_eq!(
-            encode_message_frame(&empty).unwrap(),
+            encode_message_frame(&empty, &mut vec![1, 2, 3]).unwrap(),
             encode_frame(&Frame::Message(owned_empty)).unwrap()
         );
     }
