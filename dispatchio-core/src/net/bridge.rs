@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -277,6 +277,8 @@ struct PeerLink {
     registry: Arc<ContentRegistry>,
     pending: Mutex<HashMap<u64, Pending>>,
     claims: Mutex<Claims>,
+    /// Whether `claims.stale` is set (read for every frame without a lock).
+    stale: AtomicBool,
     recent: Mutex<Recent>,
     seq: AtomicU64,
     stats: Arc<Stats>,
@@ -412,6 +414,7 @@ impl Bridge {
         {
             let mut claims = link.claims.lock();
             let stale = claims.stale.take();
+            link.stale.store(false, Ordering::Release);
             let (mut stale_dests, mut stale_groups) = stale.clone().unwrap_or_default();
             for change in changes {
                 match change {
@@ -545,6 +548,11 @@ impl Events {
     /// a reconnect, the peer's snapshot would have come first, so it serves
     /// nothing.
     fn not_announcing(&self, peer: &Arc<PeerLink>) {
+        // The flag spares a lock per frame; it is set before the
+        // connection's first frame is read and cleared under the lock.
+        if !peer.stale.load(Ordering::Acquire) {
+            return;
+        }
         let first_after_reconnect = peer.claims.lock().stale.is_some();
         if first_after_reconnect {
             self.bridge.apply(peer, Vec::new());
@@ -604,6 +612,7 @@ impl LinkEvents for Events {
             let mut claims = existing.claims.lock();
             let stale = (claims.served.clone(), claims.groups.clone());
             claims.stale = Some(stale);
+            existing.stale.store(true, Ordering::Release);
             return;
         }
         let name = format!("{}/{}", link.peer_name(), link.id());
@@ -613,6 +622,7 @@ impl LinkEvents for Events {
             registry: self.registry.clone(),
             pending: Mutex::new(HashMap::new()),
             claims: Mutex::new(Claims::default()),
+            stale: AtomicBool::new(false),
             recent: Mutex::new(Recent::default()),
             seq: AtomicU64::new(0),
             stats: self.bridge.stats.clone(),
