@@ -515,7 +515,163 @@ pub(crate) enum FrameIn<'a> {
 
 /// Decodes a received frame's body, borrowing a message's strings.
 pub(crate) fn decode_frame_in(bytes: &[u8]) -> Result<FrameIn<'_>, WireError> {
+    if let Some(m) = fast::message(bytes) {
+        return Ok(FrameIn::Message(m));
+    }
     decode_exact_in::<FrameIn<'_>, Frame>(bytes, "frame", MAX_FRAME_DEPTH)
+}
+
+/// A direct reader for the frame a stream is made of: a message exactly as
+/// this crate writes it. It accepts only that canonical shape, consumed to
+/// the last byte; anything else (another frame kind, another integer width,
+/// a malformed frame) returns `None` and goes through serde, which decodes
+/// it or says precisely what is wrong. Serde's visitors cost more than the
+/// rest of receiving a message.
+mod fast {
+    use super::{WireContentRef, WireIdRef, WireMessageRef};
+
+    struct Reader<'a> {
+        bytes: &'a [u8],
+    }
+
+    impl<'a> Reader<'a> {
+        fn byte(&mut self) -> Option<u8> {
+            let (&b, rest) = self.bytes.split_first()?;
+            self.bytes = rest;
+            Some(b)
+        }
+
+        fn peek(&self) -> Option<u8> {
+            self.bytes.first().copied()
+        }
+
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            if n > self.bytes.len() {
+                return None;
+            }
+            let (head, rest) = self.bytes.split_at(n);
+            self.bytes = rest;
+            Some(head)
+        }
+
+        fn uint(&mut self, width: usize) -> Option<u64> {
+            Some(self.take(width)?.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+        }
+
+        fn u64(&mut self) -> Option<u64> {
+            match self.byte()? {
+                b @ 0x00..=0x7f => Some(u64::from(b)),
+                0xcc => self.uint(1),
+                0xcd => self.uint(2),
+                0xce => self.uint(4),
+                0xcf => self.uint(8),
+                _ => None,
+            }
+        }
+
+        /// The length after `marker`: its 8-, 16- and 32-bit forms start
+        /// at `first`.
+        fn len(&mut self, marker: u8, first: u8) -> Option<usize> {
+            let width = match marker.checked_sub(first)? {
+                0 => 1,
+                1 => 2,
+                2 => 4,
+                _ => return None,
+            };
+            usize::try_from(self.uint(width)?).ok()
+        }
+
+        fn str(&mut self) -> Option<&'a str> {
+            let marker = self.byte()?;
+            // fixstr 0xa0..=0xbf; str8/16/32 0xd9..=0xdb.
+            let len = match marker {
+                0xa0..=0xbf => usize::from(marker & 0x1f),
+                _ => self.len(marker, 0xd9)?,
+            };
+            std::str::from_utf8(self.take(len)?).ok()
+        }
+
+        fn bin(&mut self) -> Option<&'a [u8]> {
+            let marker = self.byte()?;
+            // bin8/16/32 0xc4..=0xc6 (no fix form).
+            let len = self.len(marker, 0xc4)?;
+            self.take(len)
+        }
+
+        fn bool(&mut self) -> Option<bool> {
+            match self.byte()? {
+                0xc2 => Some(false),
+                0xc3 => Some(true),
+                _ => None,
+            }
+        }
+
+        fn nil(&mut self) -> bool {
+            if self.peek() == Some(0xc0) {
+                self.bytes = &self.bytes[1..];
+                true
+            } else {
+                false
+            }
+        }
+
+        fn id(&mut self) -> Option<Option<WireIdRef<'a>>> {
+            if self.nil() {
+                return Some(None);
+            }
+            let int = match self.peek()? {
+                0xa0..=0xbf | 0xd9..=0xdb => return Some(Some(WireIdRef::Str(self.str()?))),
+                b @ 0xe0..=0xff => {
+                    self.byte()?;
+                    i64::from(b as i8)
+                }
+                0xd0 => {
+                    self.byte()?;
+                    i64::from(self.uint(1)? as u8 as i8)
+                }
+                0xd1 => {
+                    self.byte()?;
+                    i64::from(self.uint(2)? as u16 as i16)
+                }
+                0xd2 => {
+                    self.byte()?;
+                    i64::from(self.uint(4)? as u32 as i32)
+                }
+                0xd3 => {
+                    self.byte()?;
+                    self.uint(8)? as i64
+                }
+                _ => i64::try_from(self.u64()?).ok()?,
+            };
+            Some(Some(WireIdRef::Int(int)))
+        }
+    }
+
+    pub(super) fn message(bytes: &[u8]) -> Option<WireMessageRef<'_>> {
+        // {"Message": [11 fields]}
+        let mut r = Reader { bytes: bytes.strip_prefix(b"\x81\xa7Message\x9b")? };
+        let m = WireMessageRef {
+            type_name: r.str()?,
+            id: r.u64()?,
+            source: r.id()?,
+            dest: r.id()?,
+            group: r.id()?,
+            response_required: r.bool()?,
+            is_response: r.bool()?,
+            sync: r.bool()?,
+            blocking: r.bool()?,
+            seq: r.u64()?,
+            content: if r.nil() {
+                None
+            } else {
+                if r.byte()? != 0x92 {
+                    return None;
+                }
+                Some(WireContentRef { type_name: r.str()?, bytes: r.bin()? })
+            },
+        };
+        r.bytes.is_empty().then_some(m)
+    }
 }
 
 /// A message frame to encode, borrowing everything from the sender's
@@ -809,6 +965,77 @@ mod tests {
             decode_frame_in(&trailing),
             Err(WireError::TrailingBytes { extra: 1, .. })
         ));
+    }
+
+    fn serde_message(bytes: &[u8]) -> Option<WireMessageRef<'_>> {
+        match decode_exact_in::<FrameIn<'_>, Frame>(bytes, "frame", MAX_FRAME_DEPTH) {
+            Ok(FrameIn::Message(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    fn any_id() -> impl Strategy<Value = Option<WireId>> {
+        prop_oneof![
+            Just(None),
+            any::<i64>().prop_map(|i| Some(WireId::Int(i))),
+            ".{0,40}".prop_map(|s| Some(WireId::Str(s))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_direct_message_reader_agrees_with_serde(
+            type_name in ".{0,40}",
+            id in any::<u64>(),
+            seq in any::<u64>(),
+            (source, dest, group) in (any_id(), any_id(), any_id()),
+            flags in any::<[bool; 4]>(),
+            content in proptest::option::of((".{0,20}", proptest::collection::vec(any::<u8>(), 0..300))),
+        ) {
+            let m = WireMessage {
+                type_name, id, source, dest, group,
+                response_required: flags[0], is_response: flags[1], sync: flags[2], blocking: flags[3],
+                seq,
+                content: content.map(|(t, b)| Content { type_name: t, bytes: Bytes::from(b) }),
+            };
+            let bytes = encode_frame(&Frame::Message(m.clone())).unwrap();
+            let fast = fast::message(&bytes);
+            prop_assert_eq!(fast.as_ref().map(WireMessageRef::to_owned_message), Some(m));
+            prop_assert_eq!(fast, serde_message(&bytes));
+        }
+
+        #[test]
+        fn the_direct_reader_takes_nothing_serde_refuses(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let mut framed = b"\x81\xa7Message\x9b".to_vec();
+            framed.extend_from_slice(&bytes);
+            if let Some(m) = fast::message(&framed) {
+                prop_assert_eq!(Some(m), serde_message(&framed));
+            }
+        }
+    }
+
+    #[test]
+    fn content_bytes_must_be_a_byte_string() {
+        // [type name, -1] where the bytes belong: serde refuses it, so must the reader.
+        let mut m = sample_message();
+        m.content = None;
+        let mut bytes = encode_frame(&Frame::Message(m)).unwrap().to_vec();
+        assert_eq!(bytes.pop(), Some(0xc0));
+        bytes.extend_from_slice(&[0x92, 0xa1, b'T', 0xff]);
+        assert!(fast::message(&bytes).is_none());
+        assert!(serde_message(&bytes).is_none());
+    }
+
+    #[test]
+    fn a_cut_or_padded_message_is_left_to_serde() {
+        let bytes = encode_frame(&Frame::Message(sample_message())).unwrap();
+        for len in 0..bytes.len() {
+            assert!(fast::message(&bytes[..len]).is_none());
+        }
+        let mut padded = bytes.to_vec();
+        padded.push(0xc0);
+        assert!(fast::message(&padded).is_none());
+        assert!(fast::message(&bytes).is_some());
     }
 
     #[test]
