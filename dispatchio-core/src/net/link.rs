@@ -3,8 +3,9 @@
 //! dialled link, reconnects with backoff when the connection drops.
 //!
 //! Order: frames queued on a link are written in queue order, and the peer's
-//! [`LinkEvents::received`] is called for each in the order the frames
-//! arrived, awaiting each call before reading the next frame. Per-sender
+//! [`LinkEvents::received`] (or, for a message,
+//! [`LinkEvents::received_message`]) is called for each in the order the
+//! frames arrived, awaiting each call before reading the next frame. Per-sender
 //! order across processes therefore holds as long as one sender's messages to
 //! one peer go through one link.
 
@@ -39,7 +40,8 @@ type Conn = Framed<BoxIo, LengthDelimitedCodec>;
 /// What the dispatcher implements to hear from its links.
 ///
 /// The link layer calls these from its own tasks. [`received`](Self::received)
-/// is awaited before the next frame of that link is read, which gives in-order
+/// (and [`received_message`](Self::received_message)) is awaited before the
+/// next frame of that link is read, which gives in-order
 /// delivery and lets the dispatcher push back on a fast peer by awaiting (its
 /// own bounded queues, for instance). It must not wait on anything that needs
 /// this same link's peer to read: awaiting [`Link::send`] on the same link
@@ -49,7 +51,8 @@ type Conn = Framed<BoxIo, LengthDelimitedCodec>;
 ///
 /// For each connection the calls come in this order: `link_up`, then
 /// `announcements` (whose result is sent to the peer before any queued
-/// frame), then `received` for each incoming frame, then `link_down`. A frame
+/// frame), then `received` or `received_message` for each incoming frame,
+/// then `link_down`. A frame
 /// queued between `link_up` and the snapshot is sent after the snapshot, so
 /// announcements must be idempotent (serving an ID twice is not a conflict
 /// when it is the same peer).
