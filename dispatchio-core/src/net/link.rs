@@ -11,17 +11,18 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tracing::{debug, info, warn};
@@ -140,6 +141,19 @@ struct Outgoing {
     request: Option<u64>,
     /// Writing this frame ends the connection on purpose.
     goodbye: bool,
+    /// It went through the queue (and is counted in `Shared::queued`).
+    queued: bool,
+}
+
+/// The write half of the current connection, shared by the link's writer
+/// and by senders that write a frame themselves when nothing is queued (a
+/// request then reaches the socket without waking the writer's task).
+#[derive(Default)]
+struct Direct {
+    sink: Option<SplitSink<Conn, Bytes>>,
+    /// The writer's task: a sender polls with it, so whatever its write
+    /// leaves pending (a partial flush) wakes the writer to finish it.
+    writer: Option<Waker>,
 }
 
 struct Shared {
@@ -158,6 +172,13 @@ struct Shared {
     closing: AtomicBool,
     /// Cancelled to stop the link's tasks at once.
     stop: CancellationToken,
+    /// The connection's write half, while one is up.
+    direct: Mutex<Direct>,
+    /// Frames in the queue, counted before they enter it and uncounted when
+    /// the writer hands them to the codec (under `direct`'s lock).
+    queued: AtomicUsize,
+    /// Tells the writer to finish a flush a sender started.
+    flush: Notify,
 }
 
 /// The dispatcher's handle on one peer. Cheap to clone.
@@ -207,6 +228,9 @@ impl Link {
                 close_grace: config.handshake_timeout,
                 closing: AtomicBool::new(false),
                 stop: CancellationToken::new(),
+                direct: Mutex::new(Direct::default()),
+                queued: AtomicUsize::new(0),
+                flush: Notify::new(),
             }),
         };
         (link, rx)
@@ -266,6 +290,7 @@ impl Link {
                 permit = self.shared.tx.reserve() => {
                     return match permit {
                         Ok(permit) => {
+                            self.shared.queued.fetch_add(1, Ordering::SeqCst);
                             permit.send(out);
                             Ok(())
                         }
@@ -313,7 +338,18 @@ impl Link {
         if self.state() == LinkState::Closed {
             return Err(SendError::Closed);
         }
-        self.enqueue_now(Outgoing { bytes, request, goodbye: false })
+        // A request is written at once from this thread when it can be: its
+        // sender waits for the answer, so waking the writer's task first
+        // would add a thread hand-off to every round trip. One-way frames
+        // are queued, so that a stream is written in batches.
+        let bytes = match request {
+            Some(_) => match self.write_now(bytes, request) {
+                Ok(result) => return result,
+                Err(bytes) => bytes,
+            },
+            None => bytes,
+        };
+        self.enqueue_now(Outgoing { bytes, request, goodbye: false, queued: true })
     }
 
     /// Stops tracking request `id` (the dispatcher gave up on it, for
@@ -331,9 +367,14 @@ impl Link {
         let mut state = self.shared.state.subscribe();
         if *state.borrow_and_update() == LinkState::Up {
             if let Ok(bytes) = wire::encode_frame(&Frame::Goodbye(reason.to_owned())) {
-                let goodbye = Outgoing { bytes, request: None, goodbye: true };
+                let goodbye = Outgoing { bytes, request: None, goodbye: true, queued: true };
                 let graceful = async {
-                    if self.shared.tx.send(goodbye).await.is_ok() {
+                    self.shared.queued.fetch_add(1, Ordering::SeqCst);
+                    let sent = self.shared.tx.send(goodbye).await.is_ok();
+                    if !sent {
+                        self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    if sent {
                         let _ = state.wait_for(|s| *s == LinkState::Closed).await;
                     }
                 };
@@ -353,11 +394,17 @@ impl Link {
         if bytes.len() > self.shared.max_frame_len {
             return Err(SendError::TooLarge { len: bytes.len(), max: self.shared.max_frame_len });
         }
-        Ok(Outgoing { bytes, request, goodbye: false })
+        Ok(Outgoing { bytes, request, goodbye: false, queued: true })
     }
 
     fn enqueue_now(&self, out: Outgoing) -> Result<(), SendError> {
-        match self.shared.tx.try_send(out) {
+        // Counted before it is visible to the writer, which uncounts it.
+        self.shared.queued.fetch_add(1, Ordering::SeqCst);
+        let result = self.shared.tx.try_send(out);
+        if result.is_err() {
+            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        match result {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => Err(if self.state() == LinkState::Up {
                 SendError::Full { capacity: self.shared.capacity }
@@ -366,6 +413,54 @@ impl Link {
             }),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
         }
+    }
+
+    /// Writes a frame from the sender's own thread when nothing is queued
+    /// and the socket takes it at once; gives the bytes back otherwise (to
+    /// be queued). Order holds: with nothing queued, every frame sent before
+    /// is already in the codec's buffer, ahead of this one.
+    fn write_now(
+        &self,
+        bytes: Bytes,
+        request: Option<u64>,
+    ) -> Result<Result<(), SendError>, Bytes> {
+        if self.shared.queued.load(Ordering::SeqCst) != 0 {
+            return Err(bytes);
+        }
+        // Never wait for the writer: it may be in the middle of a batch.
+        let Some(mut direct) = self.shared.direct.try_lock() else { return Err(bytes) };
+        let Direct { sink: Some(sink), writer: Some(waker) } = &mut *direct else {
+            return Err(bytes);
+        };
+        // Checked again under the lock the writer uncounts frames under.
+        if self.shared.queued.load(Ordering::SeqCst) != 0 {
+            return Err(bytes);
+        }
+        let waker = waker.clone();
+        let mut cx = std::task::Context::from_waker(&waker);
+        match sink.poll_ready_unpin(&mut cx) {
+            Poll::Ready(Ok(())) => {}
+            _ => return Err(bytes),
+        }
+        if let Some(id) = request {
+            // Recorded before writing, so a reply cannot overtake it.
+            self.shared.in_flight.lock().insert(id);
+        }
+        if let Err(e) = sink.start_send_unpin(bytes) {
+            // Only a frame over the codec's limit fails here, and that was
+            // checked; should it happen, the sender is told.
+            if let Some(id) = request {
+                self.shared.in_flight.lock().remove(&id);
+            }
+            warn!(link = %self.id(), error = %e, "cannot buffer a frame");
+            return Ok(Err(SendError::Closed));
+        }
+        if !matches!(sink.poll_flush_unpin(&mut cx), Poll::Ready(Ok(()))) {
+            // Written in part (the socket is full) or failed: the writer
+            // finishes the flush, or meets the error and ends the connection.
+            self.shared.flush.notify_one();
+        }
+        Ok(Ok(()))
     }
 
     fn set_state(&self, state: LinkState) {
@@ -829,6 +924,9 @@ async fn run_connection<E: LinkEvents>(
             Err(e) => warn!(link = %link.id(), error = %e, "cannot encode the announcements"),
         }
     }
+    // From here on, senders may write to the socket directly too.
+    *link.shared.direct.lock() = Direct { sink: Some(sink), writer: None };
+    let _clear = ClearDirect(&link.shared);
     let (pong_tx, mut pong_rx) = mpsc::channel(8);
     let reader = async {
         let end = read_loop(link, &mut stream, events, pong_tx, &stop, keepalive).await;
@@ -836,7 +934,7 @@ async fn run_connection<E: LinkEvents>(
         end
     };
     let writer = async {
-        let end = write_loop(link, &mut sink, rx, &mut pong_rx, &stop, keepalive).await;
+        let end = write_loop(link, rx, &mut pong_rx, &stop, keepalive).await;
         stop.cancel();
         end
     };
@@ -953,47 +1051,55 @@ const WRITE_BATCH: usize = 64;
 
 async fn write_loop(
     link: &Link,
-    sink: &mut SplitSink<Conn, Bytes>,
     rx: &mut mpsc::Receiver<Outgoing>,
     pongs: &mut mpsc::Receiver<u64>,
     stop: &CancellationToken,
     keepalive: Option<Duration>,
 ) -> End {
+    let shared = &*link.shared;
     let mut ping = keepalive.map(|k| tokio::time::interval_at(tokio::time::Instant::now() + k, k));
     let mut ping_counter = 0u64;
     // Made once: a cancellation future per frame would register and
     // unregister a waiter on the token for every frame written.
     let cancelled = stop.cancelled();
     tokio::pin!(cancelled);
+    // Senders that write directly poll with this task's waker.
+    poll_fn(|cx| {
+        shared.direct.lock().writer = Some(cx.waker().clone());
+        Poll::Ready(())
+    })
+    .await;
     loop {
         let first = tokio::select! {
             biased;
             _ = &mut cancelled => return End::Stopped,
-            Some(n) = pongs.recv() => control(Frame::Pong(n)),
+            Some(n) = pongs.recv() => Some(control(Frame::Pong(n))),
             out = rx.recv() => match out {
-                Some(out) => out,
+                Some(out) => Some(out),
                 None => return End::Stopped,
             },
+            // A sender's direct write left part of a flush to do.
+            () = shared.flush.notified() => None,
             _ = tick(&mut ping) => {
                 ping_counter += 1;
-                control(Frame::Ping(ping_counter))
+                Some(control(Frame::Ping(ping_counter)))
             }
         };
-        let mut next = Some(first);
+        let mut next = first;
         let mut written = 0;
         while let Some(out) = next.take() {
             if let Some(id) = out.request {
                 // Recorded before writing, so a reply cannot overtake it.
-                link.shared.in_flight.lock().insert(id);
+                shared.in_flight.lock().insert(id);
             }
             let goodbye = out.goodbye;
-            match guarded(cancelled.as_mut(), sink.feed(out.bytes)).await {
+            match guarded(cancelled.as_mut(), feed(shared, out)).await {
                 None => return End::Stopped,
                 Some(Err(e)) => return End::Reason(DownReason::io(&e)),
                 Some(Ok(())) => {}
             }
             if goodbye {
-                let _ = guarded(cancelled.as_mut(), sink.flush()).await;
+                let _ = guarded(cancelled.as_mut(), flush(shared)).await;
                 return End::Reason(DownReason::LocalClose);
             }
             written += 1;
@@ -1001,7 +1107,7 @@ async fn write_loop(
                 next = rx.try_recv().ok();
             }
         }
-        match guarded(cancelled.as_mut(), sink.flush()).await {
+        match guarded(cancelled.as_mut(), flush(shared)).await {
             None => return End::Stopped,
             Some(Err(e)) => return End::Reason(DownReason::io(&e)),
             Some(Ok(())) => {}
@@ -1009,8 +1115,60 @@ async fn write_loop(
     }
 }
 
+/// A frame on its way from the queue to the codec; uncounted from
+/// `Shared::queued` when handed over, or when dropped on the way.
+struct InHand<'a> {
+    out: Option<Outgoing>,
+    queued: &'a AtomicUsize,
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        if self.out.take().is_some_and(|o| o.queued) {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Hands one frame to the codec of the shared write half.
+fn feed(shared: &Shared, out: Outgoing) -> impl Future<Output = std::io::Result<()>> + '_ {
+    let mut frame = InHand { out: Some(out), queued: &shared.queued };
+    poll_fn(move |cx| {
+        let mut direct = shared.direct.lock();
+        let Some(sink) = direct.sink.as_mut() else {
+            return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
+        };
+        ready!(sink.poll_ready_unpin(cx))?;
+        let Some(out) = frame.out.take() else { return Poll::Ready(Ok(())) };
+        if out.queued {
+            // Under the lock senders check the count under: once it is
+            // zero, every queued frame is in the codec, ahead of theirs.
+            shared.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        Poll::Ready(sink.start_send_unpin(out.bytes))
+    })
+}
+
+/// Flushes the shared write half.
+fn flush(shared: &Shared) -> impl Future<Output = std::io::Result<()>> + '_ {
+    poll_fn(move |cx| match shared.direct.lock().sink.as_mut() {
+        Some(sink) => sink.poll_flush_unpin(cx),
+        None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
+    })
+}
+
+/// Takes the write half back from senders when a connection ends.
+struct ClearDirect<'a>(&'a Shared);
+
+impl Drop for ClearDirect<'_> {
+    fn drop(&mut self) {
+        *self.0.direct.lock() = Direct::default();
+    }
+}
+
 fn control(frame: Frame) -> Outgoing {
     Outgoing {
+        queued: false,
         // Control frames are tiny and of fixed shape; encoding cannot fail.
         bytes: wire::encode_frame(&frame).unwrap_or_default(),
         request: None,
