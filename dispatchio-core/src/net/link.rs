@@ -2,7 +2,9 @@
 //! runs the connection (a reader and a writer over one socket) and, for a
 //! dialled link, reconnects with backoff when the connection drops.
 //!
-//! Order: frames queued on a link are written in queue order, and the peer's
+//! Order: frames queued on a link are written in queue order (a request
+//! sent while nothing is queued is written by the sending thread itself,
+//! after everything sent before it), and the peer's
 //! [`LinkEvents::received`] (or, for a message,
 //! [`LinkEvents::received_message`]) is called for each in the order the
 //! frames arrived, awaiting each call before reading the next frame. Per-sender
