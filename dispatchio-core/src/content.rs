@@ -17,11 +17,13 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::dispatcher::IdHasher;
 use crate::id::SharedStr;
 use crate::value::{DynValue, Fields, Value};
 
@@ -45,6 +47,18 @@ pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
     /// [`EncodeError`] when the value cannot be serialised, or the type does
     /// not support crossing a process boundary at all.
     fn encode(&self) -> Result<Vec<u8>, EncodeError>;
+
+    /// [`encode`](Self::encode), appending to `out` instead of allocating a
+    /// new buffer (what a link does for every message it sends). On error,
+    /// `out` may hold a partial encoding.
+    ///
+    /// # Errors
+    ///
+    /// As [`encode`](Self::encode).
+    fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.encode()?);
+        Ok(())
+    }
 
     /// `self` as `Any`, for downcasting (trait upcasting needs Rust 1.86).
     fn as_any(&self) -> &dyn Any;
@@ -129,6 +143,11 @@ impl<T: ContentType> Content for T {
             .map_err(|e| EncodeError { type_name: T::TYPE_NAME.into(), reason: e.to_string() })
     }
 
+    fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        rmp_serde::encode::write_named(out, self)
+            .map_err(|e| EncodeError { type_name: T::TYPE_NAME.into(), reason: e.to_string() })
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -171,6 +190,13 @@ impl Content for DynContent {
 
     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         rmp_serde::to_vec_named(&self.value).map_err(|e| EncodeError {
+            type_name: self.type_name.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        rmp_serde::encode::write_named(out, &self.value).map_err(|e| EncodeError {
             type_name: self.type_name.to_string(),
             reason: e.to_string(),
         })
@@ -244,7 +270,8 @@ type Decoder = fn(&[u8]) -> Result<ContentRef, DecodeError>;
 /// forward content it has no Rust type for.
 #[derive(Clone, Default)]
 pub struct ContentRegistry {
-    decoders: HashMap<SharedStr, Decoder>,
+    // Looked up once per message received; a fast hash for short names.
+    decoders: HashMap<SharedStr, Decoder, BuildHasherDefault<IdHasher>>,
 }
 
 impl ContentRegistry {

@@ -964,8 +964,11 @@ impl Dispatcher {
 }
 
 /// The FxHash mixing step (as in rustc): multiply-rotate over 8-byte words.
+///
+/// Used for maps whose keys this process chooses (IDs, type names): a peer
+/// can look keys up but not insert them, so flooding is no concern.
 #[derive(Default, Clone, Copy)]
-struct IdHasher {
+pub(crate) struct IdHasher {
     hash: u64,
 }
 

@@ -128,6 +128,12 @@ impl ReplySender {
         }
     }
 
+    /// Whether this is [`unwanted`](Self::unwanted): sending to it does
+    /// nothing, so a reply need not even be built.
+    pub(crate) fn is_unwanted(&self) -> bool {
+        matches!(self.kind, Some(ReplyKind::Unwanted))
+    }
+
     /// Whether the message holds its destination until answered (blocking).
     pub fn holds(&self) -> bool {
         self.hold.is_some()

@@ -226,6 +226,9 @@ fn finish(
     me: Option<&Id>,
 ) {
     match (result, reply) {
+        // A one-way message: the reply would go nowhere, so it is not built
+        // (dropping the slot releases a blocking hold as sending would).
+        (Ok(Reply::Empty | Reply::Content(_)), Some(rs)) if rs.is_unwanted() => drop(rs),
         (Ok(Reply::Defer), Some(rs)) if rs.is_wanted() || rs.holds() => {
             d.defer(msg.envelope().clone(), me.cloned(), handler.clone(), rs);
         }

@@ -19,25 +19,26 @@
 //!   [`Dispatcher::announce_changes`]) and sent to every link.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::hash::BuildHasherDefault;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use serde::Deserialize;
 use tokio::sync::Notify;
 
 use super::link::{self as netlink, LinkEvents, LinkId, LinkState};
 use super::wire::{
-    Announcement, Content as WireContent, Payload, RemoteError, RemoteErrorKind, ReplyResult,
-    WireId, WireMessage, WireReply,
+    self, Announcement, BinOut, Content as WireContent, ContentOut, IdOut, MessageOut, Payload,
+    RemoteError, RemoteErrorKind, ReplyResult, WireContentRef, WireId, WireIdRef, WireMessage,
+    WireMessageRef, WireReply,
 };
 use super::{Address, NetConfig, NetError, PeerLost, SendError};
 use crate::content::{ContentRef, ContentRegistry, Empty};
-use crate::dispatcher::Dispatcher;
+use crate::dispatcher::{Dispatcher, IdHasher};
 use crate::error::{Error, HandlerError, SyncError};
-use crate::id::{Id, MessageId};
+use crate::id::{Id, MessageId, SharedStr};
 use crate::listener::{Delivery, ReplySender};
 use crate::message::{Envelope, Message};
 
@@ -204,7 +205,8 @@ struct Served {
 /// One dispatcher's network side: every link, the announced state, the stats.
 struct Bridge {
     dispatcher: Dispatcher,
-    links: Mutex<HashMap<LinkId, Arc<PeerLink>>>,
+    // Looked up for every frame received: a fast hash for our own link IDs.
+    links: Mutex<HashMap<LinkId, Arc<PeerLink>, BuildHasherDefault<IdHasher>>>,
     announced: Mutex<Served>,
     conflicts: Mutex<Vec<Conflict>>,
     stats: Arc<Stats>,
@@ -225,6 +227,44 @@ struct Claims {
     stale: Option<(HashSet<Id>, HashSet<Id>)>,
 }
 
+/// The type name and IDs of the last message received on a link, reused
+/// while the next ones repeat them (a stream from one sender to one
+/// destination does), so that rebuilding an envelope allocates no string.
+#[derive(Default)]
+struct Recent {
+    type_name: Option<SharedStr>,
+    source: Option<Id>,
+    dest: Option<Id>,
+    group: Option<Id>,
+}
+
+impl Recent {
+    fn type_name(&mut self, name: &str) -> SharedStr {
+        match &self.type_name {
+            Some(t) if t.as_str() == name => t.clone(),
+            _ => {
+                let t = SharedStr::from(name.to_owned());
+                self.type_name = Some(t.clone());
+                t
+            }
+        }
+    }
+
+    fn id(slot: &mut Option<Id>, wire: WireIdRef<'_>) -> Id {
+        match wire {
+            WireIdRef::Int(i) => Id::Int(i),
+            WireIdRef::Str(s) => match &*slot {
+                Some(id @ Id::Str(last)) if last.as_str() == s => id.clone(),
+                _ => {
+                    let id = Id::from(s.to_owned());
+                    *slot = Some(id.clone());
+                    id
+                }
+            },
+        }
+    }
+}
+
 struct Pending {
     reply: ReplySender,
     request: Envelope,
@@ -237,6 +277,9 @@ struct PeerLink {
     registry: Arc<ContentRegistry>,
     pending: Mutex<HashMap<u64, Pending>>,
     claims: Mutex<Claims>,
+    /// Whether `claims.stale` is set (read for every frame without a lock).
+    stale: AtomicBool,
+    recent: Mutex<Recent>,
     seq: AtomicU64,
     stats: Arc<Stats>,
 }
@@ -262,7 +305,7 @@ impl Bridge {
         }
         let bridge = Arc::new(Bridge {
             dispatcher: dispatcher.clone(),
-            links: Mutex::new(HashMap::new()),
+            links: Mutex::new(HashMap::default()),
             announced: Mutex::new(Served::default()),
             conflicts: Mutex::new(Vec::new()),
             stats: Arc::new(Stats::default()),
@@ -371,6 +414,7 @@ impl Bridge {
         {
             let mut claims = link.claims.lock();
             let stale = claims.stale.take();
+            link.stale.store(false, Ordering::Release);
             let (mut stale_dests, mut stale_groups) = stale.clone().unwrap_or_default();
             for change in changes {
                 match change {
@@ -499,6 +543,49 @@ struct Events {
     registry: Arc<ContentRegistry>,
 }
 
+impl Events {
+    /// A frame other than an announcement arrived: if it is the first after
+    /// a reconnect, the peer's snapshot would have come first, so it serves
+    /// nothing.
+    fn not_announcing(&self, peer: &Arc<PeerLink>) {
+        // The flag spares a lock per frame; it is set before the
+        // connection's first frame is read and cleared under the lock.
+        if !peer.stale.load(Ordering::Acquire) {
+            return;
+        }
+        let first_after_reconnect = peer.claims.lock().stale.is_some();
+        if first_after_reconnect {
+            self.bridge.apply(peer, Vec::new());
+        }
+    }
+}
+
+/// The borrowed view of an owned message.
+fn view(m: &WireMessage) -> WireMessageRef<'_> {
+    fn id(w: &WireId) -> WireIdRef<'_> {
+        match w {
+            WireId::Int(i) => WireIdRef::Int(*i),
+            WireId::Str(s) => WireIdRef::Str(s),
+        }
+    }
+    WireMessageRef {
+        type_name: &m.type_name,
+        id: m.id,
+        source: m.source.as_ref().map(id),
+        dest: m.dest.as_ref().map(id),
+        group: m.group.as_ref().map(id),
+        response_required: m.response_required,
+        is_response: m.is_response,
+        sync: m.sync,
+        blocking: m.blocking,
+        seq: m.seq,
+        content: m
+            .content
+            .as_ref()
+            .map(|c| WireContentRef { type_name: &c.type_name, bytes: &c.bytes }),
+    }
+}
+
 impl LinkEvents for Events {
     fn announcements(&self) -> Vec<Announcement> {
         let now = self.bridge.announce_changes();
@@ -525,6 +612,7 @@ impl LinkEvents for Events {
             let mut claims = existing.claims.lock();
             let stale = (claims.served.clone(), claims.groups.clone());
             claims.stale = Some(stale);
+            existing.stale.store(true, Ordering::Release);
             return;
         }
         let name = format!("{}/{}", link.peer_name(), link.id());
@@ -534,6 +622,8 @@ impl LinkEvents for Events {
             registry: self.registry.clone(),
             pending: Mutex::new(HashMap::new()),
             claims: Mutex::new(Claims::default()),
+            stale: AtomicBool::new(false),
+            recent: Mutex::new(Recent::default()),
             seq: AtomicU64::new(0),
             stats: self.bridge.stats.clone(),
         });
@@ -543,21 +633,23 @@ impl LinkEvents for Events {
 
     async fn received(&self, link: &netlink::Link, payload: Payload) {
         let Some(peer) = self.bridge.peer(link.id()) else { return };
-        let first_after_reconnect = peer.claims.lock().stale.is_some();
         match payload {
             Payload::Announce(changes) => self.bridge.apply(&peer, changes),
             other => {
-                if first_after_reconnect {
-                    // The peer's snapshot would have come first: it serves nothing.
-                    self.bridge.apply(&peer, Vec::new());
-                }
+                self.not_announcing(&peer);
                 match other {
-                    Payload::Message(m) => peer.incoming(&self.bridge.dispatcher, m),
+                    Payload::Message(m) => peer.incoming(&self.bridge.dispatcher, view(&m)),
                     Payload::Reply(r) => peer.complete(r),
                     Payload::Announce(_) => {}
                 }
             }
         }
+    }
+
+    async fn received_message(&self, link: &netlink::Link, message: WireMessageRef<'_>) {
+        let Some(peer) = self.bridge.peer(link.id()) else { return };
+        self.not_announcing(&peer);
+        peer.incoming(&self.bridge.dispatcher, message);
     }
 
     fn link_down(&self, link: &netlink::Link, lost: &PeerLost) {
@@ -624,7 +716,11 @@ impl PeerLink {
             return;
         };
         let answer = match reply.result {
-            ReplyResult::Ok(content) => match self.decode(content.as_ref()) {
+            ReplyResult::Ok(content) => match self.decode(
+                content
+                    .as_ref()
+                    .map(|c| WireContentRef { type_name: &c.type_name, bytes: &c.bytes }),
+            ) {
                 Ok(content) => Ok(Message::reply_to(&p.request, content, None)),
                 Err(reason) => Err(self.link_error(reason)),
             },
@@ -633,24 +729,24 @@ impl PeerLink {
         p.reply.send(answer);
     }
 
-    fn decode(&self, content: Option<&WireContent>) -> Result<ContentRef, String> {
+    fn decode(&self, content: Option<WireContentRef<'_>>) -> Result<ContentRef, String> {
         match content {
             None => Ok(Arc::new(Empty)),
             Some(c) => {
-                check_depth(&c.bytes).map_err(|reason| {
+                check_depth(c.bytes).map_err(|reason| {
                     format!("cannot decode content of type {}: {reason}", c.type_name)
                 })?;
-                self.registry.decode(&c.type_name, &c.bytes).map_err(|e| e.to_string())
+                self.registry.decode(c.type_name, c.bytes).map_err(|e| e.to_string())
             }
         }
     }
 
     /// A message from the peer, delivered to local listeners; its reply (when
     /// one is wanted) goes back over this link.
-    fn incoming(self: &Arc<Self>, dispatcher: &Dispatcher, m: WireMessage) {
+    fn incoming(self: &Arc<Self>, dispatcher: &Dispatcher, m: WireMessageRef<'_>) {
         let id = m.id;
         let wants_reply = m.response_required;
-        let content = match self.decode(m.content.as_ref()) {
+        let content = match self.decode(m.content) {
             Ok(c) => c,
             Err(reason) => {
                 tracing::warn!(link = %self.name, id, reason = %reason, "incoming content does not decode");
@@ -668,11 +764,15 @@ impl PeerLink {
                 return;
             }
         };
-        let mut env = Envelope::new(m.type_name);
+        let mut env = {
+            let mut recent = self.recent.lock();
+            let mut env = Envelope::new(recent.type_name(m.type_name));
+            env.source = m.source.map(|w| Recent::id(&mut recent.source, w));
+            env.dest = m.dest.map(|w| Recent::id(&mut recent.dest, w));
+            env.group = m.group.map(|w| Recent::id(&mut recent.group, w));
+            env
+        };
         env.id = if wants_reply { next_incoming_request_id() } else { MessageId(id as i64) };
-        env.source = m.source.map(core_id);
-        env.dest = m.dest.map(core_id);
-        env.group = m.group.map(core_id);
         env.response_required = m.response_required;
         env.is_response = m.is_response;
         env.sync = false;
@@ -866,10 +966,86 @@ const MAX_CONTENT_DEPTH: usize = 128;
 /// Refuses content nested deeper than [`MAX_CONTENT_DEPTH`] before it is
 /// decoded for real: the registry's decoders (and the dynamic value) recurse
 /// once per level, so a hostile peer could otherwise overflow the stack.
+///
+/// Walks the MessagePack markers without recursion and without looking
+/// inside strings (a serde pass would check every string's UTF-8, which
+/// cost more than the real decode); a value cut short is refused too.
 fn check_depth(bytes: &[u8]) -> Result<(), String> {
-    let mut de = rmp_serde::Deserializer::new(bytes);
-    de.set_max_depth(MAX_CONTENT_DEPTH);
-    serde::de::IgnoredAny::deserialize(&mut de).map(|_| ()).map_err(|e| e.to_string())
+    // For each open array or map: how many values it still holds.
+    let mut open: Vec<u64> = Vec::new();
+    let mut at = 0usize;
+    let take = |at: &mut usize, n: usize| -> Result<u64, String> {
+        let end = at.checked_add(n).filter(|&e| e <= bytes.len()).ok_or_else(truncated)?;
+        let v = bytes[*at..end].iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        *at = end;
+        Ok(v)
+    };
+    loop {
+        let marker = *bytes.get(at).ok_or_else(truncated)?;
+        at += 1;
+        // The number of values this one contains, and bytes to skip.
+        let (children, skip): (u64, u64) = match marker {
+            0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => (0, 0),
+            0x80..=0x8f => (2 * u64::from(marker & 0x0f), 0),
+            0x90..=0x9f => (u64::from(marker & 0x0f), 0),
+            0xa0..=0xbf => (0, u64::from(marker & 0x1f)),
+            0xc4 | 0xd9 => (0, take(&mut at, 1)?),
+            0xc5 | 0xda => (0, take(&mut at, 2)?),
+            0xc6 | 0xdb => (0, take(&mut at, 4)?),
+            0xc7 => (0, take(&mut at, 1)? + 1),
+            0xc8 => (0, take(&mut at, 2)? + 1),
+            0xc9 => (0, take(&mut at, 4)? + 1),
+            0xcc | 0xd0 => (0, 1),
+            0xcd | 0xd1 => (0, 2),
+            0xca | 0xce | 0xd2 => (0, 4),
+            0xcb | 0xcf | 0xd3 => (0, 8),
+            0xd4 => (0, 2),
+            0xd5 => (0, 3),
+            0xd6 => (0, 5),
+            0xd7 => (0, 9),
+            0xd8 => (0, 17),
+            0xdc => (take(&mut at, 2)?, 0),
+            0xdd => (take(&mut at, 4)?, 0),
+            0xde => (2 * take(&mut at, 2)?, 0),
+            0xdf => (2 * take(&mut at, 4)?, 0),
+            0xc1 => return Err("invalid MessagePack marker 0xc1".to_owned()),
+        };
+        take_bytes(&mut at, skip, bytes.len())?;
+        if children > 0 {
+            if open.len() >= MAX_CONTENT_DEPTH {
+                return Err(format!("nested deeper than {MAX_CONTENT_DEPTH} levels"));
+            }
+            open.push(children);
+            continue;
+        }
+        // This value is complete: count it against the containers it ends.
+        loop {
+            match open.last_mut() {
+                None => return Ok(()),
+                Some(left) => {
+                    *left -= 1;
+                    if *left > 0 {
+                        break;
+                    }
+                    open.pop();
+                }
+            }
+        }
+    }
+}
+
+fn truncated() -> String {
+    "the content ends in the middle of a value".to_owned()
+}
+
+fn take_bytes(at: &mut usize, n: u64, len: usize) -> Result<(), String> {
+    let end = usize::try_from(n)
+        .ok()
+        .and_then(|n| at.checked_add(n))
+        .filter(|&e| e <= len)
+        .ok_or_else(truncated)?;
+    *at = end;
+    Ok(())
 }
 
 /// The answers of a peer's group request from this process's subscribers.
@@ -982,23 +1158,45 @@ impl crate::Link for PeerLink {
 
     fn send(&self, delivery: Delivery) -> Result<(), (Error, Delivery)> {
         let env = delivery.message.envelope();
-        let content = match self.encode_content(delivery.message.content()) {
-            Ok(c) => c,
-            Err(reason) => return Err((self.link_error(reason), delivery)),
-        };
         let id = env.id.get() as u64;
-        let wire = WireMessage {
-            type_name: env.ty.to_string(),
-            id,
-            source: env.source.as_ref().map(wire_id),
-            dest: env.dest.as_ref().map(wire_id),
-            group: env.group.as_ref().map(wire_id),
-            response_required: env.response_required,
-            is_response: env.is_response,
-            sync: env.sync,
-            blocking: env.blocking,
-            seq: self.seq.fetch_add(1, Ordering::Relaxed),
-            content,
+        // Encoded straight from the envelope and the content into one
+        // buffer: this runs for every message sent to the peer.
+        let encoded = SCRATCH.with(|scratch| {
+            let (scratch, frame_scratch) = &mut *scratch.borrow_mut();
+            scratch.clear();
+            let content = delivery.message.content();
+            let content = if content.is::<Empty>() {
+                None
+            } else {
+                content.encode_into(scratch).map_err(|e| e.to_string())?;
+                Some(ContentOut { type_name: content.type_name(), bytes: BinOut(scratch) })
+            };
+            let frame = MessageOut {
+                type_name: env.ty.as_str(),
+                id,
+                source: env.source.as_ref().map(id_out),
+                dest: env.dest.as_ref().map(id_out),
+                group: env.group.as_ref().map(id_out),
+                response_required: env.response_required,
+                is_response: env.is_response,
+                sync: env.sync,
+                blocking: env.blocking,
+                seq: self.seq.fetch_add(1, Ordering::Relaxed),
+                content,
+            };
+            let bytes =
+                wire::encode_message_frame(&frame, frame_scratch).map_err(|e| e.to_string());
+            // A huge message must not keep its buffers alive in this thread.
+            for buf in [scratch, frame_scratch] {
+                if buf.capacity() > SCRATCH_KEEP {
+                    *buf = Vec::new();
+                }
+            }
+            bytes
+        });
+        let bytes = match encoded {
+            Ok(b) => b,
+            Err(reason) => return Err((self.link_error(reason), delivery)),
         };
         let Delivery { message, reply } = delivery;
         let tracked = env_wants_reply(message.envelope());
@@ -1017,7 +1215,7 @@ impl crate::Link for PeerLink {
         } else {
             Some(reply)
         };
-        match self.net.try_send(Payload::Message(wire)) {
+        match self.net.try_send_frame(bytes, tracked.then_some(id)) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let reply = match reply {
@@ -1040,6 +1238,23 @@ impl crate::Link for PeerLink {
                 Err((self.link_error(reason), Delivery { message, reply }))
             }
         }
+    }
+}
+
+thread_local! {
+    /// Where a sending thread encodes content, then the frame: reused, so
+    /// a message costs one allocation (its frame's own buffer).
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// The largest scratch buffer kept between messages.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+fn id_out(id: &Id) -> IdOut<'_> {
+    match id {
+        Id::Int(i) => IdOut::Int(*i),
+        Id::Str(s) => IdOut::Str(s.as_str()),
     }
 }
 
@@ -1201,6 +1416,48 @@ impl Dispatcher {
                 return false;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+
+    /// What `check_depth` replaced: a serde pass over the value.
+    fn serde_check(bytes: &[u8]) -> bool {
+        let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+        de.set_max_depth(MAX_CONTENT_DEPTH);
+        serde::de::IgnoredAny::deserialize(&mut de).is_ok()
+    }
+
+    #[test]
+    fn content_nested_too_deep_is_refused_and_real_content_passes() {
+        let mut deep = vec![0x91u8; MAX_CONTENT_DEPTH + 1];
+        deep.push(0xc0);
+        assert!(check_depth(&deep).unwrap_err().contains("nested deeper"));
+        let mut fine = vec![0x91u8; MAX_CONTENT_DEPTH - 1];
+        fine.push(0xc0);
+        assert!(check_depth(&fine).is_ok());
+        let value = serde_json::json!({"a": [1, -2, 3.5, "x", null, true, {"b": []}], "c": "é"});
+        assert!(check_depth(&rmp_serde::to_vec_named(&value).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn content_cut_short_is_refused() {
+        let bytes = rmp_serde::to_vec_named(&("a long enough string", 7u32)).unwrap();
+        for len in 0..bytes.len() {
+            assert!(check_depth(&bytes[..len]).is_err(), "accepted {len} of {} bytes", bytes.len());
+        }
+        assert!(check_depth(&bytes).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn the_marker_walk_agrees_with_a_serde_pass(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(check_depth(&bytes).is_ok(), serde_check(&bytes), "{:02x?}", bytes);
         }
     }
 }

@@ -2,26 +2,31 @@
 //! runs the connection (a reader and a writer over one socket) and, for a
 //! dialled link, reconnects with backoff when the connection drops.
 //!
-//! Order: frames queued on a link are written in queue order, and the peer's
-//! [`LinkEvents::received`] is called for each in the order the frames
-//! arrived, awaiting each call before reading the next frame. Per-sender
+//! Order: frames queued on a link are written in queue order (a request
+//! sent while nothing is queued is written by the sending thread itself,
+//! after everything sent before it), and the peer's
+//! [`LinkEvents::received`] (or, for a message,
+//! [`LinkEvents::received_message`]) is called for each in the order the
+//! frames arrived, awaiting each call before reading the next frame. Per-sender
 //! order across processes therefore holds as long as one sender's messages to
 //! one peer go through one link.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tracing::{debug, info, warn};
 
 use super::NetConfig;
@@ -29,8 +34,8 @@ use super::address::Address;
 use super::error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
 use super::socket::{self, Acceptor, BoxIo, SocketFile};
 use super::wire::{
-    self, Announcement, Frame, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason, Refused,
-    Welcome,
+    self, Announcement, Frame, FrameIn, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason,
+    Refused, Welcome, WireMessageRef,
 };
 
 type Conn = Framed<BoxIo, LengthDelimitedCodec>;
@@ -38,7 +43,8 @@ type Conn = Framed<BoxIo, LengthDelimitedCodec>;
 /// What the dispatcher implements to hear from its links.
 ///
 /// The link layer calls these from its own tasks. [`received`](Self::received)
-/// is awaited before the next frame of that link is read, which gives in-order
+/// (and [`received_message`](Self::received_message)) is awaited before the
+/// next frame of that link is read, which gives in-order
 /// delivery and lets the dispatcher push back on a fast peer by awaiting (its
 /// own bounded queues, for instance). It must not wait on anything that needs
 /// this same link's peer to read: awaiting [`Link::send`] on the same link
@@ -48,7 +54,8 @@ type Conn = Framed<BoxIo, LengthDelimitedCodec>;
 ///
 /// For each connection the calls come in this order: `link_up`, then
 /// `announcements` (whose result is sent to the peer before any queued
-/// frame), then `received` for each incoming frame, then `link_down`. A frame
+/// frame), then `received` or `received_message` for each incoming frame,
+/// then `link_down`. A frame
 /// queued between `link_up` and the snapshot is sent after the snapshot, so
 /// announcements must be idempotent (serving an ID twice is not a conflict
 /// when it is the same peer).
@@ -68,6 +75,20 @@ pub trait LinkEvents: Send + Sync + 'static {
 
     /// A message, reply or announcement arrived on `link`.
     fn received(&self, link: &Link, payload: Payload) -> impl Future<Output = ()> + Send;
+
+    /// A message arrived on `link`, still borrowing the frame's bytes.
+    ///
+    /// Called instead of [`received`](Self::received) for message frames,
+    /// with the same ordering promise. The default makes the owned
+    /// [`WireMessage`](super::WireMessage) and calls `received`; a receiver
+    /// that only reads the fields overrides this to skip those allocations.
+    fn received_message(
+        &self,
+        link: &Link,
+        message: WireMessageRef<'_>,
+    ) -> impl Future<Output = ()> + Send {
+        self.received(link, Payload::Message(message.to_owned_message()))
+    }
 
     /// A connection of `link` ended. The dispatcher forgets what the peer
     /// announced on it and fails every request in
@@ -122,6 +143,19 @@ struct Outgoing {
     request: Option<u64>,
     /// Writing this frame ends the connection on purpose.
     goodbye: bool,
+    /// It went through the queue (and is counted in `Shared::queued`).
+    queued: bool,
+}
+
+/// The write half of the current connection, shared by the link's writer
+/// and by senders that write a frame themselves when nothing is queued (a
+/// request then reaches the socket without waking the writer's task).
+#[derive(Default)]
+struct Direct {
+    sink: Option<SplitSink<Conn, Bytes>>,
+    /// The writer's task: a sender polls with it, so whatever its write
+    /// leaves pending (a partial flush) wakes the writer to finish it.
+    writer: Option<Waker>,
 }
 
 struct Shared {
@@ -140,6 +174,13 @@ struct Shared {
     closing: AtomicBool,
     /// Cancelled to stop the link's tasks at once.
     stop: CancellationToken,
+    /// The connection's write half, while one is up.
+    direct: Mutex<Direct>,
+    /// Frames in the queue, counted before they enter it and uncounted when
+    /// the writer hands them to the codec (under `direct`'s lock).
+    queued: AtomicUsize,
+    /// Tells the writer to finish a flush a sender started.
+    flush: Notify,
 }
 
 /// The dispatcher's handle on one peer. Cheap to clone.
@@ -189,6 +230,9 @@ impl Link {
                 close_grace: config.handshake_timeout,
                 closing: AtomicBool::new(false),
                 stop: CancellationToken::new(),
+                direct: Mutex::new(Direct::default()),
+                queued: AtomicUsize::new(0),
+                flush: Notify::new(),
             }),
         };
         (link, rx)
@@ -248,6 +292,7 @@ impl Link {
                 permit = self.shared.tx.reserve() => {
                     return match permit {
                         Ok(permit) => {
+                            self.shared.queued.fetch_add(1, Ordering::SeqCst);
                             permit.send(out);
                             Ok(())
                         }
@@ -277,6 +322,38 @@ impl Link {
         self.enqueue_now(out)
     }
 
+    /// Queues an already encoded frame body without waiting: the
+    /// dispatcher's hot path, which encodes straight from its envelope.
+    /// `request` is the message ID when the frame is a request awaiting a
+    /// reply.
+    ///
+    /// # Errors
+    /// As [`try_send`](Self::try_send).
+    pub(crate) fn try_send_frame(
+        &self,
+        bytes: Bytes,
+        request: Option<u64>,
+    ) -> Result<(), SendError> {
+        if bytes.len() > self.shared.max_frame_len {
+            return Err(SendError::TooLarge { len: bytes.len(), max: self.shared.max_frame_len });
+        }
+        if self.state() == LinkState::Closed {
+            return Err(SendError::Closed);
+        }
+        // A request is written at once from this thread when it can be: its
+        // sender waits for the answer, so waking the writer's task first
+        // would add a thread hand-off to every round trip. One-way frames
+        // are queued, so that a stream is written in batches.
+        let bytes = match request {
+            Some(_) => match self.write_now(bytes, request) {
+                Ok(result) => return result,
+                Err(bytes) => bytes,
+            },
+            None => bytes,
+        };
+        self.enqueue_now(Outgoing { bytes, request, goodbye: false, queued: true })
+    }
+
     /// Stops tracking request `id` (the dispatcher gave up on it, for
     /// example after a timeout), so a later [`PeerLost`] does not list it.
     pub fn forget_request(&self, id: u64) {
@@ -292,9 +369,14 @@ impl Link {
         let mut state = self.shared.state.subscribe();
         if *state.borrow_and_update() == LinkState::Up {
             if let Ok(bytes) = wire::encode_frame(&Frame::Goodbye(reason.to_owned())) {
-                let goodbye = Outgoing { bytes, request: None, goodbye: true };
+                let goodbye = Outgoing { bytes, request: None, goodbye: true, queued: true };
                 let graceful = async {
-                    if self.shared.tx.send(goodbye).await.is_ok() {
+                    self.shared.queued.fetch_add(1, Ordering::SeqCst);
+                    let sent = self.shared.tx.send(goodbye).await.is_ok();
+                    if !sent {
+                        self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    if sent {
                         let _ = state.wait_for(|s| *s == LinkState::Closed).await;
                     }
                 };
@@ -314,11 +396,17 @@ impl Link {
         if bytes.len() > self.shared.max_frame_len {
             return Err(SendError::TooLarge { len: bytes.len(), max: self.shared.max_frame_len });
         }
-        Ok(Outgoing { bytes, request, goodbye: false })
+        Ok(Outgoing { bytes, request, goodbye: false, queued: true })
     }
 
     fn enqueue_now(&self, out: Outgoing) -> Result<(), SendError> {
-        match self.shared.tx.try_send(out) {
+        // Counted before it is visible to the writer, which uncounts it.
+        self.shared.queued.fetch_add(1, Ordering::SeqCst);
+        let result = self.shared.tx.try_send(out);
+        if result.is_err() {
+            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        match result {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => Err(if self.state() == LinkState::Up {
                 SendError::Full { capacity: self.shared.capacity }
@@ -327,6 +415,54 @@ impl Link {
             }),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
         }
+    }
+
+    /// Writes a frame from the sender's own thread when nothing is queued
+    /// and the socket takes it at once; gives the bytes back otherwise (to
+    /// be queued). Order holds: with nothing queued, every frame sent before
+    /// is already in the codec's buffer, ahead of this one.
+    fn write_now(
+        &self,
+        bytes: Bytes,
+        request: Option<u64>,
+    ) -> Result<Result<(), SendError>, Bytes> {
+        if self.shared.queued.load(Ordering::SeqCst) != 0 {
+            return Err(bytes);
+        }
+        // Never wait for the writer: it may be in the middle of a batch.
+        let Some(mut direct) = self.shared.direct.try_lock() else { return Err(bytes) };
+        let Direct { sink: Some(sink), writer: Some(waker) } = &mut *direct else {
+            return Err(bytes);
+        };
+        // Checked again under the lock the writer uncounts frames under.
+        if self.shared.queued.load(Ordering::SeqCst) != 0 {
+            return Err(bytes);
+        }
+        let waker = waker.clone();
+        let mut cx = std::task::Context::from_waker(&waker);
+        match sink.poll_ready_unpin(&mut cx) {
+            Poll::Ready(Ok(())) => {}
+            _ => return Err(bytes),
+        }
+        if let Some(id) = request {
+            // Recorded before writing, so a reply cannot overtake it.
+            self.shared.in_flight.lock().insert(id);
+        }
+        if let Err(e) = sink.start_send_unpin(bytes) {
+            // Only a frame over the codec's limit fails here, and that was
+            // checked; should it happen, the sender is told.
+            if let Some(id) = request {
+                self.shared.in_flight.lock().remove(&id);
+            }
+            warn!(link = %self.id(), error = %e, "cannot buffer a frame");
+            return Ok(Err(SendError::Closed));
+        }
+        if !matches!(sink.poll_flush_unpin(&mut cx), Poll::Ready(Ok(()))) {
+            // Written in part (the socket is full) or failed: the writer
+            // finishes the flush, or meets the error and ends the connection.
+            self.shared.flush.notify_one();
+        }
+        Ok(Ok(()))
     }
 
     fn set_state(&self, state: LinkState) {
@@ -782,7 +918,7 @@ async fn run_connection<E: LinkEvents>(
     let snapshot = events.announcements();
     if !snapshot.is_empty() {
         match wire::encode_frame(&Frame::Announce(snapshot)) {
-            Ok(bytes) => match guarded(&stop, sink.send(bytes)).await {
+            Ok(bytes) => match guarded(std::pin::pin!(stop.cancelled()), sink.send(bytes)).await {
                 None => return DownReason::LocalClose,
                 Some(Err(e)) => return DownReason::io(&e),
                 Some(Ok(())) => {}
@@ -790,6 +926,9 @@ async fn run_connection<E: LinkEvents>(
             Err(e) => warn!(link = %link.id(), error = %e, "cannot encode the announcements"),
         }
     }
+    // From here on, senders may write to the socket directly too.
+    *link.shared.direct.lock() = Direct { sink: Some(sink), writer: None };
+    let _clear = ClearDirect(&link.shared);
     let (pong_tx, mut pong_rx) = mpsc::channel(8);
     let reader = async {
         let end = read_loop(link, &mut stream, events, pong_tx, &stop, keepalive).await;
@@ -797,7 +936,7 @@ async fn run_connection<E: LinkEvents>(
         end
     };
     let writer = async {
-        let end = write_loop(link, &mut sink, rx, &mut pong_rx, &stop, keepalive).await;
+        let end = write_loop(link, rx, &mut pong_rx, &stop, keepalive).await;
         stop.cancel();
         end
     };
@@ -822,10 +961,30 @@ async fn read_loop<E: LinkEvents>(
     // Three missed pings: long enough to ride out a busy peer, short enough
     // to notice a vanished machine.
     let dead_after = keepalive.map(|k| k * 3);
+    // One cancellation future for the whole loop: making one per frame
+    // registers and unregisters a waiter on the token every time.
+    let cancelled = stop.cancelled();
+    tokio::pin!(cancelled);
+    let mut unchecked = 0;
     loop {
-        let next = tokio::select! {
-            _ = stop.cancelled() => return End::Stopped,
-            next = next_within(stream, dead_after) => next,
+        // A frame already buffered (or readable at once) is taken without a
+        // keep-alive timer or a look at the stop token, which cost more than
+        // the frame itself when a peer streams; the token is still checked
+        // every few frames, so a flood cannot keep a closed link reading.
+        let ready = if unchecked < STOP_CHECK_EVERY { stream.next().now_or_never() } else { None };
+        let next = match ready {
+            Some(next) => {
+                unchecked += 1;
+                Ok(next)
+            }
+            None => {
+                unchecked = 0;
+                tokio::select! {
+                    biased;
+                    _ = &mut cancelled => return End::Stopped,
+                    next = next_within(stream, dead_after) => next,
+                }
+            }
         };
         let bytes = match next {
             Err(after) => return End::Reason(DownReason::KeepaliveTimeout { after }),
@@ -833,29 +992,36 @@ async fn read_loop<E: LinkEvents>(
             Ok(Some(Err(e))) => return End::Reason(classify_read_error(&e, link)),
             Ok(Some(Ok(bytes))) => bytes,
         };
-        let frame = match wire::decode_frame(&bytes) {
+        let frame = match wire::decode_frame_in(&bytes) {
             Ok(frame) => frame,
             Err(e) => return End::Reason(DownReason::Malformed(e.to_string())),
         };
         let payload = match frame {
-            Frame::Message(m) => Payload::Message(m),
-            Frame::Reply(r) => {
+            FrameIn::Message(m) => {
+                events.received_message(link, m).await;
+                continue;
+            }
+            FrameIn::Reply(r) => {
                 link.shared.in_flight.lock().remove(&r.to);
                 Payload::Reply(r)
             }
-            Frame::Announce(a) => Payload::Announce(a),
-            Frame::Ping(n) => {
+            FrameIn::Announce(a) => Payload::Announce(a),
+            FrameIn::Ping(n) => {
                 // If pongs back up, the writer is stuck anyway; dropping one
                 // is harmless since any frame proves liveness.
                 let _ = pong_tx.try_send(n);
                 continue;
             }
-            Frame::Pong(_) => continue,
-            Frame::Goodbye(text) => return End::Reason(DownReason::Goodbye(text)),
+            FrameIn::Pong(_) => continue,
+            FrameIn::Goodbye(text) => return End::Reason(DownReason::Goodbye(text)),
         };
         events.received(link, payload).await;
     }
 }
+
+/// How many frames the reader takes in a row before it looks at the stop
+/// token again.
+const STOP_CHECK_EVERY: u32 = 64;
 
 async fn next_within(
     stream: &mut SplitStream<Conn>,
@@ -887,43 +1053,55 @@ const WRITE_BATCH: usize = 64;
 
 async fn write_loop(
     link: &Link,
-    sink: &mut SplitSink<Conn, Bytes>,
     rx: &mut mpsc::Receiver<Outgoing>,
     pongs: &mut mpsc::Receiver<u64>,
     stop: &CancellationToken,
     keepalive: Option<Duration>,
 ) -> End {
+    let shared = &*link.shared;
     let mut ping = keepalive.map(|k| tokio::time::interval_at(tokio::time::Instant::now() + k, k));
     let mut ping_counter = 0u64;
+    // Made once: a cancellation future per frame would register and
+    // unregister a waiter on the token for every frame written.
+    let cancelled = stop.cancelled();
+    tokio::pin!(cancelled);
+    // Senders that write directly poll with this task's waker.
+    poll_fn(|cx| {
+        shared.direct.lock().writer = Some(cx.waker().clone());
+        Poll::Ready(())
+    })
+    .await;
     loop {
         let first = tokio::select! {
             biased;
-            _ = stop.cancelled() => return End::Stopped,
-            Some(n) = pongs.recv() => control(Frame::Pong(n)),
+            _ = &mut cancelled => return End::Stopped,
+            Some(n) = pongs.recv() => Some(control(Frame::Pong(n))),
             out = rx.recv() => match out {
-                Some(out) => out,
+                Some(out) => Some(out),
                 None => return End::Stopped,
             },
+            // A sender's direct write left part of a flush to do.
+            () = shared.flush.notified() => None,
             _ = tick(&mut ping) => {
                 ping_counter += 1;
-                control(Frame::Ping(ping_counter))
+                Some(control(Frame::Ping(ping_counter)))
             }
         };
-        let mut next = Some(first);
+        let mut next = first;
         let mut written = 0;
         while let Some(out) = next.take() {
             if let Some(id) = out.request {
                 // Recorded before writing, so a reply cannot overtake it.
-                link.shared.in_flight.lock().insert(id);
+                shared.in_flight.lock().insert(id);
             }
             let goodbye = out.goodbye;
-            match guarded(stop, sink.feed(out.bytes)).await {
+            match guarded(cancelled.as_mut(), feed(shared, out)).await {
                 None => return End::Stopped,
                 Some(Err(e)) => return End::Reason(DownReason::io(&e)),
                 Some(Ok(())) => {}
             }
             if goodbye {
-                let _ = guarded(stop, sink.flush()).await;
+                let _ = guarded(cancelled.as_mut(), flush(shared)).await;
                 return End::Reason(DownReason::LocalClose);
             }
             written += 1;
@@ -931,7 +1109,7 @@ async fn write_loop(
                 next = rx.try_recv().ok();
             }
         }
-        match guarded(stop, sink.flush()).await {
+        match guarded(cancelled.as_mut(), flush(shared)).await {
             None => return End::Stopped,
             Some(Err(e)) => return End::Reason(DownReason::io(&e)),
             Some(Ok(())) => {}
@@ -939,8 +1117,60 @@ async fn write_loop(
     }
 }
 
+/// A frame on its way from the queue to the codec; uncounted from
+/// `Shared::queued` when handed over, or when dropped on the way.
+struct InHand<'a> {
+    out: Option<Outgoing>,
+    queued: &'a AtomicUsize,
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        if self.out.take().is_some_and(|o| o.queued) {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Hands one frame to the codec of the shared write half.
+fn feed(shared: &Shared, out: Outgoing) -> impl Future<Output = std::io::Result<()>> + '_ {
+    let mut frame = InHand { out: Some(out), queued: &shared.queued };
+    poll_fn(move |cx| {
+        let mut direct = shared.direct.lock();
+        let Some(sink) = direct.sink.as_mut() else {
+            return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
+        };
+        ready!(sink.poll_ready_unpin(cx))?;
+        let Some(out) = frame.out.take() else { return Poll::Ready(Ok(())) };
+        if out.queued {
+            // Under the lock senders check the count under: once it is
+            // zero, every queued frame is in the codec, ahead of theirs.
+            shared.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        Poll::Ready(sink.start_send_unpin(out.bytes))
+    })
+}
+
+/// Flushes the shared write half.
+fn flush(shared: &Shared) -> impl Future<Output = std::io::Result<()>> + '_ {
+    poll_fn(move |cx| match shared.direct.lock().sink.as_mut() {
+        Some(sink) => sink.poll_flush_unpin(cx),
+        None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
+    })
+}
+
+/// Takes the write half back from senders when a connection ends.
+struct ClearDirect<'a>(&'a Shared);
+
+impl Drop for ClearDirect<'_> {
+    fn drop(&mut self) {
+        *self.0.direct.lock() = Direct::default();
+    }
+}
+
 fn control(frame: Frame) -> Outgoing {
     Outgoing {
+        queued: false,
         // Control frames are tiny and of fixed shape; encoding cannot fail.
         bytes: wire::encode_frame(&frame).unwrap_or_default(),
         request: None,
@@ -957,11 +1187,17 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// Runs `fut` unless `stop` fires first (a write to a peer that stopped
+/// Runs `fut` unless the stop token fires while it waits (a write to a peer that stopped
 /// reading must not keep a closing link alive).
-async fn guarded<F: Future>(stop: &CancellationToken, fut: F) -> Option<F::Output> {
+async fn guarded<F: Future>(
+    cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
+    fut: F,
+) -> Option<F::Output> {
+    // The work first: a write that completes at once (the usual case: the
+    // codec's buffer has room) does not even look at the token.
     tokio::select! {
-        _ = stop.cancelled() => None,
+        biased;
         out = fut => Some(out),
+        _ = cancelled => None,
     }
 }

@@ -110,8 +110,8 @@ pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
 pub use link::{Direction, Link, LinkEvents, LinkId, LinkState, Listener, connect, listen};
 pub use wire::{
     Announcement, Content, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, PROTOCOL_VERSION, Payload,
-    RefusalReason, Refused, RemoteError, RemoteErrorKind, ReplyResult, Secret, Welcome, WireError,
-    WireId, WireMessage, WireReply, codec,
+    RefusalReason, Refused, RemoteError, RemoteErrorKind, ReplyResult, Secret, Welcome,
+    WireContentRef, WireError, WireId, WireIdRef, WireMessage, WireMessageRef, WireReply, codec,
 };
 
 /// How a dispatcher listens and dials: its name, who may connect, limits.

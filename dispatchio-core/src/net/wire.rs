@@ -392,6 +392,358 @@ impl From<Payload> for Frame {
     }
 }
 
+/// A received [`WireMessage`], borrowing its strings and content bytes from
+/// the frame: what a link hands to
+/// [`LinkEvents::received_message`](super::LinkEvents::received_message), so
+/// that a receiver that keeps nothing of it allocates nothing for it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WireMessageRef<'a> {
+    /// The human-readable message type name.
+    pub type_name: &'a str,
+    /// The message ID; a [`WireReply`] refers to it.
+    pub id: u64,
+    /// The source ID.
+    #[serde(borrow)]
+    pub source: Option<WireIdRef<'a>>,
+    /// The destination ID.
+    #[serde(borrow)]
+    pub dest: Option<WireIdRef<'a>>,
+    /// The group ID.
+    #[serde(borrow)]
+    pub group: Option<WireIdRef<'a>>,
+    /// Whether the sender waits for a [`WireReply`].
+    pub response_required: bool,
+    /// Whether this message is itself a response.
+    pub is_response: bool,
+    /// Whether the sender asked for synchronous handling.
+    pub sync: bool,
+    /// Whether later messages to the destination wait behind this one.
+    pub blocking: bool,
+    /// The sender's sequence number.
+    pub seq: u64,
+    /// The content, if any.
+    #[serde(borrow)]
+    pub content: Option<WireContentRef<'a>>,
+}
+
+impl WireMessageRef<'_> {
+    /// The owned [`WireMessage`] with the same fields.
+    pub fn to_owned_message(&self) -> WireMessage {
+        WireMessage {
+            type_name: self.type_name.to_owned(),
+            id: self.id,
+            source: self.source.as_ref().map(WireIdRef::to_owned_id),
+            dest: self.dest.as_ref().map(WireIdRef::to_owned_id),
+            group: self.group.as_ref().map(WireIdRef::to_owned_id),
+            response_required: self.response_required,
+            is_response: self.is_response,
+            sync: self.sync,
+            blocking: self.blocking,
+            seq: self.seq,
+            content: self.content.as_ref().map(|c| Content {
+                type_name: c.type_name.to_owned(),
+                bytes: Bytes::copy_from_slice(c.bytes),
+            }),
+        }
+    }
+}
+
+/// A received [`WireId`], borrowing a string ID from the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireIdRef<'a> {
+    /// An integer ID.
+    Int(i64),
+    /// A string ID.
+    Str(&'a str),
+}
+
+impl WireIdRef<'_> {
+    /// The owned [`WireId`].
+    pub fn to_owned_id(&self) -> WireId {
+        match self {
+            WireIdRef::Int(i) => WireId::Int(*i),
+            WireIdRef::Str(s) => WireId::Str((*s).to_owned()),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for WireIdRef<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl<'de> Visitor<'de> for IdVisitor {
+            type Value = WireIdRef<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer or string ID")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WireIdRef<'de>, E> {
+                Ok(WireIdRef::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WireIdRef<'de>, E> {
+                i64::try_from(v)
+                    .map(WireIdRef::Int)
+                    .map_err(|_| E::custom(format!("integer ID {v} does not fit in i64")))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<WireIdRef<'de>, E> {
+                Ok(WireIdRef::Str(v))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// Received [`Content`], borrowing its type name and bytes from the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct WireContentRef<'a> {
+    /// The content's type name.
+    pub type_name: &'a str,
+    /// The value's own MessagePack encoding.
+    pub bytes: &'a [u8],
+}
+
+/// A frame as received: [`Frame`] with the message borrowed.
+#[derive(Debug, Deserialize)]
+pub(crate) enum FrameIn<'a> {
+    #[serde(borrow)]
+    Message(WireMessageRef<'a>),
+    Reply(WireReply),
+    Announce(Vec<Announcement>),
+    Ping(u64),
+    // A pong only proves liveness, but its number must still be one.
+    Pong(#[allow(dead_code)] u64),
+    Goodbye(String),
+}
+
+/// Decodes a received frame's body, borrowing a message's strings.
+pub(crate) fn decode_frame_in(bytes: &[u8]) -> Result<FrameIn<'_>, WireError> {
+    if let Some(m) = fast::message(bytes) {
+        return Ok(FrameIn::Message(m));
+    }
+    decode_exact_in::<FrameIn<'_>, Frame>(bytes, "frame", MAX_FRAME_DEPTH)
+}
+
+/// A direct reader for the frame a stream is made of: a message exactly as
+/// this crate writes it. It accepts only that canonical shape, consumed to
+/// the last byte; anything else (another frame kind, another integer width,
+/// a malformed frame) returns `None` and goes through serde, which decodes
+/// it or says precisely what is wrong. Serde's visitors cost more than the
+/// rest of receiving a message.
+mod fast {
+    use super::{WireContentRef, WireIdRef, WireMessageRef};
+
+    struct Reader<'a> {
+        bytes: &'a [u8],
+    }
+
+    impl<'a> Reader<'a> {
+        fn byte(&mut self) -> Option<u8> {
+            let (&b, rest) = self.bytes.split_first()?;
+            self.bytes = rest;
+            Some(b)
+        }
+
+        fn peek(&self) -> Option<u8> {
+            self.bytes.first().copied()
+        }
+
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            if n > self.bytes.len() {
+                return None;
+            }
+            let (head, rest) = self.bytes.split_at(n);
+            self.bytes = rest;
+            Some(head)
+        }
+
+        fn uint(&mut self, width: usize) -> Option<u64> {
+            Some(self.take(width)?.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+        }
+
+        fn u64(&mut self) -> Option<u64> {
+            match self.byte()? {
+                b @ 0x00..=0x7f => Some(u64::from(b)),
+                0xcc => self.uint(1),
+                0xcd => self.uint(2),
+                0xce => self.uint(4),
+                0xcf => self.uint(8),
+                _ => None,
+            }
+        }
+
+        /// The length after `marker`: its 8-, 16- and 32-bit forms start
+        /// at `first`.
+        fn len(&mut self, marker: u8, first: u8) -> Option<usize> {
+            let width = match marker.checked_sub(first)? {
+                0 => 1,
+                1 => 2,
+                2 => 4,
+                _ => return None,
+            };
+            usize::try_from(self.uint(width)?).ok()
+        }
+
+        fn str(&mut self) -> Option<&'a str> {
+            let marker = self.byte()?;
+            // fixstr 0xa0..=0xbf; str8/16/32 0xd9..=0xdb.
+            let len = match marker {
+                0xa0..=0xbf => usize::from(marker & 0x1f),
+                _ => self.len(marker, 0xd9)?,
+            };
+            std::str::from_utf8(self.take(len)?).ok()
+        }
+
+        fn bin(&mut self) -> Option<&'a [u8]> {
+            let marker = self.byte()?;
+            // bin8/16/32 0xc4..=0xc6 (no fix form).
+            let len = self.len(marker, 0xc4)?;
+            self.take(len)
+        }
+
+        fn bool(&mut self) -> Option<bool> {
+            match self.byte()? {
+                0xc2 => Some(false),
+                0xc3 => Some(true),
+                _ => None,
+            }
+        }
+
+        fn nil(&mut self) -> bool {
+            if self.peek() == Some(0xc0) {
+                self.bytes = &self.bytes[1..];
+                true
+            } else {
+                false
+            }
+        }
+
+        fn id(&mut self) -> Option<Option<WireIdRef<'a>>> {
+            if self.nil() {
+                return Some(None);
+            }
+            let int = match self.peek()? {
+                0xa0..=0xbf | 0xd9..=0xdb => return Some(Some(WireIdRef::Str(self.str()?))),
+                b @ 0xe0..=0xff => {
+                    self.byte()?;
+                    i64::from(b as i8)
+                }
+                0xd0 => {
+                    self.byte()?;
+                    i64::from(self.uint(1)? as u8 as i8)
+                }
+                0xd1 => {
+                    self.byte()?;
+                    i64::from(self.uint(2)? as u16 as i16)
+                }
+                0xd2 => {
+                    self.byte()?;
+                    i64::from(self.uint(4)? as u32 as i32)
+                }
+                0xd3 => {
+                    self.byte()?;
+                    self.uint(8)? as i64
+                }
+                _ => i64::try_from(self.u64()?).ok()?,
+            };
+            Some(Some(WireIdRef::Int(int)))
+        }
+    }
+
+    pub(super) fn message(bytes: &[u8]) -> Option<WireMessageRef<'_>> {
+        // {"Message": [11 fields]}
+        let mut r = Reader { bytes: bytes.strip_prefix(b"\x81\xa7Message\x9b")? };
+        let m = WireMessageRef {
+            type_name: r.str()?,
+            id: r.u64()?,
+            source: r.id()?,
+            dest: r.id()?,
+            group: r.id()?,
+            response_required: r.bool()?,
+            is_response: r.bool()?,
+            sync: r.bool()?,
+            blocking: r.bool()?,
+            seq: r.u64()?,
+            content: if r.nil() {
+                None
+            } else {
+                if r.byte()? != 0x92 {
+                    return None;
+                }
+                Some(WireContentRef { type_name: r.str()?, bytes: r.bin()? })
+            },
+        };
+        r.bytes.is_empty().then_some(m)
+    }
+}
+
+/// A message frame to encode, borrowing everything from the sender's
+/// envelope: the same bytes as [`Frame::Message`] of the equivalent
+/// [`WireMessage`], without building one (its strings and content buffer
+/// would be allocated, copied and freed for every message sent).
+#[derive(Serialize)]
+pub(crate) struct MessageOut<'a> {
+    pub(crate) type_name: &'a str,
+    pub(crate) id: u64,
+    pub(crate) source: Option<IdOut<'a>>,
+    pub(crate) dest: Option<IdOut<'a>>,
+    pub(crate) group: Option<IdOut<'a>>,
+    pub(crate) response_required: bool,
+    pub(crate) is_response: bool,
+    pub(crate) sync: bool,
+    pub(crate) blocking: bool,
+    pub(crate) seq: u64,
+    pub(crate) content: Option<ContentOut<'a>>,
+}
+
+/// A borrowed [`WireId`], written exactly as one.
+pub(crate) enum IdOut<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+impl Serialize for IdOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            IdOut::Int(i) => serializer.serialize_i64(*i),
+            IdOut::Str(s) => serializer.serialize_str(s),
+        }
+    }
+}
+
+/// Borrowed [`Content`], written exactly as one.
+#[derive(Serialize)]
+pub(crate) struct ContentOut<'a> {
+    pub(crate) type_name: &'a str,
+    pub(crate) bytes: BinOut<'a>,
+}
+
+/// A byte string, written as MessagePack `bin` (as `Bytes` is).
+pub(crate) struct BinOut<'a>(pub(crate) &'a [u8]);
+
+impl Serialize for BinOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+/// The [`Frame`] shape for [`MessageOut`]: `Message` is `Frame`'s first
+/// variant, so name and index both match.
+#[derive(Serialize)]
+enum FrameOut<'a> {
+    Message(&'a MessageOut<'a>),
+}
+
+/// Encodes a message frame's body: into `scratch` (cleared first, reused
+/// between messages), then copied into a buffer of exactly its size, so a
+/// frame costs one allocation.
+pub(crate) fn encode_message_frame(
+    m: &MessageOut<'_>,
+    scratch: &mut Vec<u8>,
+) -> Result<Bytes, WireError> {
+    scratch.clear();
+    rmp_serde::encode::write(scratch, &FrameOut::Message(m))
+        .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })?;
+    Ok(Bytes::copy_from_slice(scratch))
+}
+
 /// Encoding or decoding a frame failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -424,21 +776,51 @@ pub enum WireError {
 
 /// Decodes exactly one `T` from `bytes`, refusing leftovers (a sign of a
 /// framing bug or tampering) and limiting nesting depth.
+///
+/// Reads the slice in place (strings and byte strings are borrowed while
+/// decoding, not first copied into a scratch buffer): this runs once per
+/// frame received, so its allocations are the receiving side's hot path.
 fn decode_exact<T: DeserializeOwned>(
     bytes: &[u8],
     what: &'static str,
     max_depth: usize,
 ) -> Result<T, WireError> {
-    let mut cursor = Cursor::new(bytes);
-    let mut de = rmp_serde::Deserializer::new(&mut cursor);
+    decode_exact_in::<T, T>(bytes, what, max_depth)
+}
+
+/// [`decode_exact`] for a `T` that may borrow from `bytes`; `Owned` is the
+/// same shape owned (to count trailing bytes for the error).
+fn decode_exact_in<'a, T: Deserialize<'a>, Owned: DeserializeOwned>(
+    bytes: &'a [u8],
+    what: &'static str,
+    max_depth: usize,
+) -> Result<T, WireError> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
     de.set_max_depth(max_depth);
     let value =
         T::deserialize(&mut de).map_err(|e| WireError::Decode { what, source: Box::new(e) })?;
-    let used = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
-    if used < bytes.len() {
-        return Err(WireError::TrailingBytes { what, extra: bytes.len() - used });
+    // The slice reader does not tell how much it consumed; a second value
+    // only decodes if bytes are left over, which is the rare error path.
+    match serde::de::IgnoredAny::deserialize(&mut de) {
+        Err(rmp_serde::decode::Error::InvalidMarkerRead(e))
+            if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            Ok(value)
+        }
+        _ => Err(WireError::TrailingBytes { what, extra: trailing_len::<Owned>(bytes, max_depth) }),
     }
-    Ok(value)
+}
+
+/// How many bytes follow the first value of `bytes` (for the error message).
+fn trailing_len<T: DeserializeOwned>(bytes: &[u8], max_depth: usize) -> usize {
+    let mut cursor = Cursor::new(bytes);
+    let mut de = rmp_serde::Deserializer::new(&mut cursor);
+    de.set_max_depth(max_depth);
+    if T::deserialize(&mut de).is_err() {
+        return 0;
+    }
+    let used = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+    bytes.len().saturating_sub(used)
 }
 
 /// Frames are flat structures; a small depth limit is plenty and keeps
@@ -480,6 +862,7 @@ pub(crate) fn encode_frame(f: &Frame) -> Result<Bytes, WireError> {
         .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })
 }
 
+#[cfg(test)]
 pub(crate) fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
     decode_exact(bytes, "frame", MAX_FRAME_DEPTH)
 }
@@ -534,6 +917,125 @@ mod tests {
             Frame::Pong(5),
             Frame::Goodbye("bye".into()),
         ]
+    }
+
+    #[test]
+    fn a_borrowed_message_frame_is_byte_for_byte_the_owned_one() {
+        let owned = sample_message();
+        let content = owned.content.clone().unwrap();
+        let borrowed = MessageOut {
+            type_name: &owned.type_name,
+            id: owned.id,
+            source: Some(IdOut::Str("shop")),
+            dest: Some(IdOut::Int(-7)),
+            group: None,
+            response_required: owned.response_required,
+            is_response: owned.is_response,
+            sync: owned.sync,
+            blocking: owned.blocking,
+            seq: owned.seq,
+            content: Some(ContentOut {
+                type_name: &content.type_name,
+                bytes: BinOut(&content.bytes),
+            }),
+        };
+        let expected = encode_frame(&Frame::Message(owned.clone())).unwrap();
+        assert_eq!(encode_message_frame(&borrowed, &mut Vec::new()).unwrap(), expected);
+        let empty = MessageOut { content: None, group: Some(IdOut::Str("g")), ..borrowed };
+        let mut owned_empty = owned.clone();
+        owned_empty.content = None;
+        owned_empty.group = Some(WireId::Str("g".into()));
+        assert_eq!(
+            encode_message_frame(&empty, &mut vec![1, 2, 3]).unwrap(),
+            encode_frame(&Frame::Message(owned_empty)).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_received_message_borrows_the_same_fields_the_owned_decode_gives() {
+        let owned = sample_message();
+        let bytes = encode_frame(&Frame::Message(owned.clone())).unwrap();
+        match decode_frame_in(&bytes).unwrap() {
+            FrameIn::Message(m) => assert_eq!(m.to_owned_message(), owned),
+            other => panic!("expected a message, got {other:?}"),
+        }
+        let mut trailing = bytes.to_vec();
+        trailing.push(0xc0);
+        assert!(matches!(
+            decode_frame_in(&trailing),
+            Err(WireError::TrailingBytes { extra: 1, .. })
+        ));
+    }
+
+    fn serde_message(bytes: &[u8]) -> Option<WireMessageRef<'_>> {
+        match decode_exact_in::<FrameIn<'_>, Frame>(bytes, "frame", MAX_FRAME_DEPTH) {
+            Ok(FrameIn::Message(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    fn any_id() -> impl Strategy<Value = Option<WireId>> {
+        prop_oneof![
+            Just(None),
+            any::<i64>().prop_map(|i| Some(WireId::Int(i))),
+            ".{0,40}".prop_map(|s| Some(WireId::Str(s))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_direct_message_reader_agrees_with_serde(
+            type_name in ".{0,40}",
+            id in any::<u64>(),
+            seq in any::<u64>(),
+            (source, dest, group) in (any_id(), any_id(), any_id()),
+            flags in any::<[bool; 4]>(),
+            content in proptest::option::of((".{0,20}", proptest::collection::vec(any::<u8>(), 0..300))),
+        ) {
+            let m = WireMessage {
+                type_name, id, source, dest, group,
+                response_required: flags[0], is_response: flags[1], sync: flags[2], blocking: flags[3],
+                seq,
+                content: content.map(|(t, b)| Content { type_name: t, bytes: Bytes::from(b) }),
+            };
+            let bytes = encode_frame(&Frame::Message(m.clone())).unwrap();
+            let fast = fast::message(&bytes);
+            prop_assert_eq!(fast.as_ref().map(WireMessageRef::to_owned_message), Some(m));
+            prop_assert_eq!(fast, serde_message(&bytes));
+        }
+
+        #[test]
+        fn the_direct_reader_takes_nothing_serde_refuses(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let mut framed = b"\x81\xa7Message\x9b".to_vec();
+            framed.extend_from_slice(&bytes);
+            if let Some(m) = fast::message(&framed) {
+                prop_assert_eq!(Some(m), serde_message(&framed));
+            }
+        }
+    }
+
+    #[test]
+    fn content_bytes_must_be_a_byte_string() {
+        // [type name, -1] where the bytes belong: serde refuses it, so must the reader.
+        let mut m = sample_message();
+        m.content = None;
+        let mut bytes = encode_frame(&Frame::Message(m)).unwrap().to_vec();
+        assert_eq!(bytes.pop(), Some(0xc0));
+        bytes.extend_from_slice(&[0x92, 0xa1, b'T', 0xff]);
+        assert!(fast::message(&bytes).is_none());
+        assert!(serde_message(&bytes).is_none());
+    }
+
+    #[test]
+    fn a_cut_or_padded_message_is_left_to_serde() {
+        let bytes = encode_frame(&Frame::Message(sample_message())).unwrap();
+        for len in 0..bytes.len() {
+            assert!(fast::message(&bytes[..len]).is_none());
+        }
+        let mut padded = bytes.to_vec();
+        padded.push(0xc0);
+        assert!(fast::message(&padded).is_none());
+        assert!(fast::message(&bytes).is_some());
     }
 
     #[test]
