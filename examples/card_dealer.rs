@@ -3,7 +3,9 @@
 //! Every player registers a listener under its own name, subscribes to the
 //! group "All" and greets the group. The dealer learns the other three names
 //! from the greetings, then deals 20 cards round-robin by destination ID;
-//! each player takes its five cards from its queue "hand".
+//! each player takes its five cards from its queue "hand". The routing is
+//! the `.route` file `examples/routes/card_dealer.route`, compiled into typed
+//! Rust by `include_routes!`.
 //!
 //! Run with `cargo run --example card_dealer` (add `-- --sync` to deal with
 //! synchronous sends).
@@ -12,49 +14,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dispatchio::routing::{Action, Cond, Field, RoutingTable};
-use dispatchio::{AsValue, ContentType, Dispatcher, Fields, Id, Message, RoutedListener, Value};
-use serde::{Deserialize, Serialize};
+use dispatchio::{Dispatcher, Id, Message};
 
-/// "Hello, I'm at the table." Sent to the group; the sender's ID is in the envelope.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Greeting {
-    /// Whether the greeter deals.
-    pub(crate) dealer: bool,
+/// The players' routing, compiled from `examples/routes/card_dealer.route`:
+/// greetings to the group go onto the queue `greetings`, cards onto `hand`,
+/// anything else is dropped on purpose. The macro also generates the
+/// message structs `Greeting { dealer }` and `Card { card }`.
+mod routes {
+    dispatchio::include_routes!("examples/routes/card_dealer.route");
 }
 
-impl ContentType for Greeting {
-    const TYPE_NAME: &'static str = "Greeting";
-}
-
-impl Fields for Greeting {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        match name {
-            "dealer" => self.dealer.as_value(),
-            _ => None,
-        }
-    }
-}
-
-/// One card, 0..52.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Card {
-    /// The card's number.
-    pub(crate) card: i64,
-}
-
-impl ContentType for Card {
-    const TYPE_NAME: &'static str = "Card";
-}
-
-impl Fields for Card {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        match name {
-            "card" => self.card.as_value(),
-            _ => None,
-        }
-    }
-}
+pub(crate) use routes::{Card, Greeting};
 
 /// The players, by name; the first one deals.
 pub(crate) const PLAYERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
@@ -71,21 +41,6 @@ pub(crate) struct Game {
     pub(crate) hands: BTreeMap<Id, Vec<i64>>,
     /// The other players the dealer learnt of from the greetings.
     pub(crate) dealer_saw: Vec<Id>,
-}
-
-/// A player's routing table: greetings and cards go to queues, anything else
-/// is dropped on purpose.
-fn table() -> RoutingTable {
-    RoutingTable::builder()
-        .rule("greet", Cond::type_is("Greeting"), [Action::queue("greetings")])
-        .rule(
-            "deal",
-            Cond::type_is("Card") & Field::content("card").lt(52),
-            [Action::queue("hand")],
-        )
-        .otherwise([Action::Drop])
-        .build()
-        .expect("the table is well formed")
 }
 
 /// A fixed shuffle of the deck, so the game is the same every run.
@@ -105,7 +60,8 @@ pub(crate) async fn play(
     let mut players = Vec::new();
     for name in PLAYERS {
         let me = dispatcher.register_source(name)?;
-        let listener = Arc::new(RoutedListener::builder(table()).build()?);
+        // The player's table calls no handler: `()` is its handler.
+        let listener = Arc::new(routes::player::Listener::new(()));
         dispatcher.register(name, listener.clone())?;
         dispatcher.subscribe(me.id(), "All")?;
         players.push((me, listener));
@@ -118,7 +74,7 @@ pub(crate) async fn play(
 
     // The dealer: collect the other players' IDs from the greetings.
     let (dealer, dealer_listener) = &players[0];
-    let greetings = dealer_listener.queue("greetings").expect("declared in the table");
+    let greetings = dealer_listener.queue_greetings();
     let mut others = Vec::new();
     while others.len() < PLAYERS.len() - 1 {
         let g =
@@ -148,7 +104,7 @@ pub(crate) async fn play(
     // Every player takes its five cards from its queue.
     let mut hands = BTreeMap::new();
     for (me, listener) in &players {
-        let hand = listener.queue("hand").expect("declared in the table");
+        let hand = listener.queue_hand();
         let mut cards = Vec::new();
         for _ in 0..CARDS / PLAYERS.len() {
             let m = hand
