@@ -10,6 +10,8 @@ mod cli;
 mod codegen;
 #[path = "suite/corpus.rs"]
 mod corpus;
+#[path = "suite/guide.rs"]
+mod guide;
 #[path = "suite/no_panic.rs"]
 mod no_panic;
 // The interpreter's tests need the `runtime` feature; `cargo test
