@@ -70,7 +70,7 @@ mod glob;
 mod table;
 
 pub use cond::{Cond, Field, Lit, Pred, Test};
-pub use glob::Glob;
+pub use glob::{Glob, GlobTok, match_tokens};
 pub use table::{Action, BuildError, RoutingTable, RoutingTableBuilder};
 
 use crate::id::SharedStr;
