@@ -21,7 +21,7 @@ use dispatchio_core::SharedStr;
 use dispatchio_core::routing::{Fired, Layout, Matcher, Step};
 use parking_lot::RwLock;
 
-use crate::interp::cond::Node;
+use crate::interp::cond::lower_cond;
 use crate::interp::error::{Missing, MissingKind};
 use crate::program::{Action, ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, Pred, Test};
 
@@ -49,7 +49,7 @@ pub(crate) struct Table {
 struct Rule {
     /// The rule's index in the stable layout (see the module doc).
     slot: usize,
-    cond: Node,
+    cond: dispatchio_core::routing::Cond,
     steps: Box<[Step]>,
     continues: bool,
 }
@@ -69,7 +69,7 @@ impl Table {
             let steps = steps(&def.name, &rule.name, &rule.actions, layout, &mut missing);
             rules.push(Rule {
                 slot,
-                cond: Node::lower(&rule.cond),
+                cond: lower_cond(&rule.cond),
                 steps,
                 continues: rule.continues(),
             });
