@@ -92,68 +92,14 @@ pub fn str_hash(s: &str) -> u64 {
     h
 }
 
-/// One element of a glob (see `dispatchio_dsl::eval` for the syntax).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GlobTok {
-    /// This character.
-    Char(char),
-    /// `?`: any one character.
-    Any,
-    /// `[…]`: one character in (or, negated, outside) the inclusive ranges.
-    Class {
-        /// `[!…]`
-        negated: bool,
-        /// Inclusive ranges.
-        ranges: &'static [(char, char)],
-    },
-    /// `*`: any run of characters.
-    Star,
-}
+pub use dispatchio_core::routing::GlobTok;
 
-impl GlobTok {
-    fn accepts(self, c: char) -> bool {
-        match self {
-            GlobTok::Char(x) => x == c,
-            GlobTok::Any | GlobTok::Star => true,
-            GlobTok::Class { negated, ranges } => {
-                ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != negated
-            }
-        }
-    }
-}
-
-/// Whether the glob matches the whole of `s`.
-///
-/// Greedy with one backtracking point (the last `*`), which is exact for
-/// globs: a later star can absorb anything an earlier one would have.
+/// Whether the static glob `toks` matches the whole of `s`: core's one
+/// runtime glob matcher ([`dispatchio_core::routing::match_tokens`]), with
+/// the token type fixed so that generated token arrays need no annotation.
+#[inline]
 pub fn glob_match(toks: &[GlobTok], s: &str) -> bool {
-    let (mut ti, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    loop {
-        if let Some(&tok) = toks.get(ti) {
-            if tok == GlobTok::Star {
-                star = Some((ti + 1, si));
-                ti += 1;
-                continue;
-            }
-            if let Some(c) = s[si..].chars().next() {
-                if tok.accepts(c) {
-                    ti += 1;
-                    si += c.len_utf8();
-                    continue;
-                }
-            }
-        } else if si == s.len() {
-            return true;
-        }
-        // Mismatch: let the last star absorb one more character.
-        let Some((t, from)) = star else { return false };
-        let Some(c) = s[from..].chars().next() else { return false };
-        let next = from + c.len_utf8();
-        star = Some((t, next));
-        ti = t;
-        si = next;
-    }
+    dispatchio_core::routing::match_tokens(toks, s)
 }
 
 /// A literal of a test on a dynamically read value.
@@ -304,7 +250,7 @@ mod tests {
         assert!(!glob_match(&enemy, "xe-1"));
         let ab = [Star, Char('a'), Star, Char('b')];
         assert!(glob_match(&ab, "xxaxxb") && !glob_match(&ab, "ba"));
-        let class = [Class { negated: false, ranges: &[('a', 'c')] }, Any];
+        let class: [GlobTok; 2] = [Class { negated: false, ranges: &[('a', 'c')] }, Any];
         assert!(glob_match(&class, "bé") && !glob_match(&class, "dx") && !glob_match(&class, "b"));
         assert!(glob_match(&[], "") && !glob_match(&[], "a"));
     }
