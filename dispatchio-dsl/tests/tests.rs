@@ -18,6 +18,9 @@ mod no_panic;
 #[path = "suite/cond_differential.rs"]
 mod cond_differential;
 #[cfg(feature = "runtime")]
+#[path = "suite/index_differential.rs"]
+mod index_differential;
+#[cfg(feature = "runtime")]
 #[path = "suite/interp_differential.rs"]
 mod interp_differential;
 #[cfg(feature = "runtime")]

@@ -67,10 +67,12 @@
 
 mod cond;
 mod glob;
+mod index;
 mod table;
 
 pub use cond::{Cond, Field, Lit, Pred, Test};
 pub use glob::{Glob, GlobTok, match_tokens};
+pub use index::{IndexedRule, RuleSet};
 pub use table::{Action, BuildError, RoutingTable, RoutingTableBuilder};
 
 use crate::id::SharedStr;

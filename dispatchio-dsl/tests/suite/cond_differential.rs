@@ -28,11 +28,11 @@ const STRS: &[&str] =
 /// Content paths read, with the declared types a typed read may have.
 const PATHS: &[&[&str]] = &[&["a"], &["b"], &["r", "x"]];
 
-fn sp() -> Span {
+pub(crate) fn sp() -> Span {
     Span::new(FileId(0), 0, 0)
 }
 
-fn pools() -> Pools {
+pub(crate) fn pools() -> Pools {
     Pools {
         types: vec!["A".into(), "B".into(), "enemy-1".into()],
         ints: vec![0, 1, -1, 5, -12, 52, i64::MAX, i64::MIN],
@@ -95,7 +95,7 @@ fn gen_test(t: &mut Tape<'_>, p: &Pools) -> Test {
     }
 }
 
-fn gen_cond(t: &mut Tape<'_>, p: &Pools, depth: u32) -> Cond {
+pub(crate) fn gen_cond(t: &mut Tape<'_>, p: &Pools, depth: u32) -> Cond {
     let kind = match if depth > 2 { 0 } else { t.next() % 6 } {
         0..=2 => CondKind::Pred(Pred { field: gen_field(t), test: gen_test(t, p) }),
         3 => CondKind::And((0..1 + t.next() % 3).map(|_| gen_cond(t, p, depth + 1)).collect()),
