@@ -87,12 +87,15 @@ pub fn match_tokens<R: AsRef<[(char, char)]>>(toks: &[GlobTok<R>], s: &str) -> b
     }
 }
 
+/// A token of a glob parsed at run time: a class owns its ranges.
+pub type OwnedGlobTok = GlobTok<Box<[(char, char)]>>;
+
 /// A glob parsed at run time. Every string is a valid pattern (see the
 /// module doc for the corner cases).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Glob {
     pattern: String,
-    toks: Vec<GlobTok<Box<[(char, char)]>>>,
+    toks: Vec<OwnedGlobTok>,
 }
 
 impl Glob {
@@ -143,7 +146,7 @@ impl Glob {
     }
 
     /// The parsed tokens (what a code generator embeds as a static array).
-    pub fn tokens(&self) -> &[GlobTok<Box<[(char, char)]>>] {
+    pub fn tokens(&self) -> &[OwnedGlobTok] {
         &self.toks
     }
 
@@ -155,7 +158,7 @@ impl Glob {
 
 /// Parses a class body starting at `i`, just after its `[`; returns the
 /// token and the index after the closing `]`, or `None` when it is not closed.
-fn parse_class(chars: &[char], mut i: usize) -> Option<(GlobTok<Box<[(char, char)]>>, usize)> {
+fn parse_class(chars: &[char], mut i: usize) -> Option<(OwnedGlobTok, usize)> {
     let negated = matches!(chars.get(i), Some('!' | '^'));
     if negated {
         i += 1;

@@ -71,7 +71,7 @@ mod index;
 mod table;
 
 pub use cond::{Cond, Field, Lit, Pred, Test};
-pub use glob::{Glob, GlobTok, match_tokens};
+pub use glob::{Glob, GlobTok, OwnedGlobTok, match_tokens};
 pub use index::{IndexedRule, RuleSet};
 pub use table::{Action, BuildError, RoutingTable, RoutingTableBuilder};
 

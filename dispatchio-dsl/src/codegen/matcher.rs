@@ -1579,7 +1579,7 @@ mod tests {
             r"\[x]", "[z-a]", "[a-]", "[é-ü]*", "e[-x]",
         ];
         for p in patterns {
-            let ours: Vec<CoreTok<Box<[(char, char)]>>> = Glob::new(p)
+            let ours: Vec<dispatchio_core::routing::OwnedGlobTok> = Glob::new(p)
                 .toks
                 .into_iter()
                 .map(|t| match t {
