@@ -76,6 +76,10 @@ struct Plan {
 struct Cand {
     rule: u32,
     cond: Cond,
+    /// In an indexed run: `cond` without the conjuncts an index hit proves
+    /// (the keyed equality, or the integer bounds of the keyed field), tried
+    /// instead of `cond` when the candidate is reached through the index.
+    rest: Cond,
 }
 
 #[derive(Clone, Debug)]
@@ -126,7 +130,10 @@ impl RuleSet {
             .map(|&name| {
                 let cands = (0..rules.len())
                     .filter(|&i| types[i].as_ref().is_none_or(|t| t.contains(&name)))
-                    .map(|i| Cand { rule: idx(i), cond: without_type(&rules[i].cond, name) })
+                    .map(|i| {
+                        let cond = without_type(&rules[i].cond, name);
+                        Cand { rule: idx(i), rest: cond.clone(), cond }
+                    })
                     .collect();
                 (Box::from(name), Plan::new(cands))
             })
@@ -134,7 +141,11 @@ impl RuleSet {
         let untyped = Plan::new(
             (0..rules.len())
                 .filter(|&i| types[i].is_none())
-                .map(|i| Cand { rule: idx(i), cond: rules[i].cond.clone() })
+                .map(|i| Cand {
+                    rule: idx(i),
+                    cond: rules[i].cond.clone(),
+                    rest: rules[i].cond.clone(),
+                })
                 .collect(),
         );
         RuleSet { rules: rules.into(), by_type, untyped, otherwise }
@@ -195,14 +206,22 @@ impl RuleSet {
     }
 
     fn try_some(&self, cands: &[Cand], hits: &[u32], msg: &Message, fired: &mut Fired) -> bool {
-        hits.iter().filter_map(|&h| cands.get(h as usize)).any(|c| self.try_rule(c, msg, fired))
+        hits.iter()
+            .filter_map(|&h| cands.get(h as usize))
+            .any(|c| self.try_cond(c.rule, &c.rest, msg, fired))
     }
 
     /// Evaluates one candidate and fires it; `true` when it stopped the search.
     #[inline]
     fn try_rule(&self, c: &Cand, msg: &Message, fired: &mut Fired) -> bool {
-        let Some(rule) = self.rules.get(c.rule as usize) else { return false };
-        if !c.cond.eval(msg) {
+        self.try_cond(c.rule, &c.cond, msg, fired)
+    }
+
+    /// Fires rule `rule` if `cond` holds; `true` when it stopped the search.
+    #[inline]
+    fn try_cond(&self, rule: u32, cond: &Cond, msg: &Message, fired: &mut Fired) -> bool {
+        let Some(rule) = self.rules.get(rule as usize) else { return false };
+        if !cond.eval(msg) {
             return false;
         }
         if rule.continues {
@@ -259,8 +278,12 @@ fn same_run(a: &Key, b: &Key) -> bool {
 /// field, or `None` when it is not worth one.
 fn indexed(run: &[Cand], keys: &[Key]) -> Option<Seg> {
     let idx = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-    let cands: Box<[Cand]> = run.into();
-    match keys.first()? {
+    let key = keys.first()?;
+    let cands: Box<[Cand]> = run
+        .iter()
+        .map(|c| Cand { rule: c.rule, cond: c.cond.clone(), rest: proven_removed(&c.cond, key) })
+        .collect();
+    match key {
         Key::Eq(field, _) => {
             let mut ints: HashMap<i64, Vec<u32>, FastHash> = HashMap::default();
             let mut strs: HashMap<Box<str>, Vec<u32>, FastHash> = HashMap::default();
@@ -311,6 +334,46 @@ fn indexed(run: &[Cand], keys: &[Key]) -> Option<Seg> {
             })
         }
         Key::None => None,
+    }
+}
+
+/// `cond` without the conjuncts an index hit on `key`'s field proves: the
+/// equality the run is keyed on (the first `field == int/str`, as
+/// [`key_of`] chose it), or every integer bound on the range field (a hit
+/// means the value is an integer inside all of them).
+fn proven_removed(cond: &Cond, key: &Key) -> Cond {
+    let cs = conjuncts(cond);
+    let mut rest: Vec<Cond> = Vec::with_capacity(cs.len());
+    let mut removed_eq = false;
+    for c in cs {
+        let proven = match (key, c) {
+            (
+                Key::Eq(f, _),
+                Cond::Pred(Pred { field, test: Test::Eq(Lit::Int(_) | Lit::Str(_)) }),
+            ) => !removed_eq && field == f,
+            (Key::Range(f, ..), Cond::Pred(Pred { field, test })) => {
+                field == f
+                    && matches!(
+                        test,
+                        Test::Lt(Lit::Int(_))
+                            | Test::Le(Lit::Int(_))
+                            | Test::Gt(Lit::Int(_))
+                            | Test::Ge(Lit::Int(_))
+                    )
+            }
+            _ => false,
+        };
+        if proven && matches!(key, Key::Eq(..)) {
+            removed_eq = true;
+        }
+        if !proven {
+            rest.push(c.clone());
+        }
+    }
+    match rest.len() {
+        0 => Cond::Always,
+        1 => rest.pop().unwrap_or(Cond::Always),
+        _ => Cond::And(rest),
     }
 }
 
@@ -469,5 +532,104 @@ impl Hasher for Fnv {
     #[inline]
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::DynContent;
+    use crate::routing::End;
+    use crate::value::DynValue;
+    use std::sync::Arc;
+
+    fn msg(ty: &str, fields: &[(&str, DynValue)]) -> Message {
+        let rec =
+            DynValue::Record(fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect());
+        Message::from_shared(Arc::new(DynContent::new(ty.to_owned(), rec)))
+    }
+
+    fn set(conds: Vec<(Cond, bool)>, otherwise: bool) -> RuleSet {
+        let rules = conds
+            .into_iter()
+            .enumerate()
+            .map(|(i, (cond, continues))| IndexedRule {
+                slot: i,
+                cond,
+                steps: vec![Step::Queue(i)].into(),
+                continues,
+            })
+            .collect();
+        RuleSet::new(rules, otherwise.then(|| vec![Step::Drop].into()))
+    }
+
+    fn route(s: &RuleSet, m: &Message) -> Fired {
+        let mut f = Fired::new();
+        s.route(m, &mut f);
+        f
+    }
+
+    /// `type == A and code == k` for k in 0..8, a duplicate key that
+    /// continues, and a rule for any type in the middle of the run.
+    fn keyed() -> RuleSet {
+        let code = || Field::content("code");
+        let mut rules: Vec<(Cond, bool)> =
+            (0..8).map(|k| (Cond::type_is("A") & code().eq(k), false)).collect();
+        rules.insert(3, (Cond::type_is("A") & code().eq(5), true));
+        rules.insert(5, (Field::Sync.is_true(), false));
+        rules.push((Cond::type_is("A") & code().eq(5), false));
+        set(rules, true)
+    }
+
+    #[test]
+    fn equality_runs_keep_rule_order_continue_and_duplicates() {
+        let s = keyed();
+        let f = route(&s, &msg("A", &[("code", 5.into())]));
+        // Rule 3 (`code == 5`, continue), then rule 7 (the first stopping `code == 5`).
+        assert_eq!(f.rules(), &[3, 7]);
+        assert_eq!(f.end(), End::Stopped(7));
+        let f = route(&s, &msg("A", &[("code", 1.into())]).synchronous());
+        assert_eq!(f.rules(), &[1], "the key hit comes before the untyped rule");
+        let f = route(&s, &msg("A", &[("code", 6.into())]).synchronous());
+        assert_eq!(f.rules(), &[5], "the untyped rule interleaved in the run still runs");
+        let f = route(&s, &msg("A", &[("code", 99.into())]));
+        assert_eq!(f.end(), End::Otherwise);
+    }
+
+    #[test]
+    fn values_the_index_cannot_key_still_route_exactly() {
+        let s = keyed();
+        // `2.0 == 2` holds: a float is tried against every rule of the run.
+        assert_eq!(route(&s, &msg("A", &[("code", 2.0f64.into())])).rules(), &[2]);
+        assert_eq!(route(&s, &msg("A", &[("code", f64::NAN.into())])).end(), End::Otherwise);
+        assert_eq!(route(&s, &msg("A", &[("code", "5".into())])).end(), End::Otherwise);
+        assert_eq!(route(&s, &msg("A", &[])).end(), End::Otherwise);
+        assert_eq!(route(&s, &msg("B", &[("code", 5.into())])).end(), End::Otherwise);
+    }
+
+    #[test]
+    fn range_runs_find_the_interval_by_binary_search() {
+        let level = || Field::content("level");
+        // [0,10) [10,20) gap [30,40] [35,50) overlapping, and an empty one.
+        let s = set(
+            vec![
+                (level().ge(0) & level().lt(10), false),
+                (level().ge(10) & level().lt(20), false),
+                (level().ge(30) & level().le(40), true),
+                (level().ge(35) & level().lt(50), false),
+                (level().gt(i64::MAX), false),
+            ],
+            false,
+        );
+        let at = |v: DynValue| route(&s, &msg("Q", &[("level", v)]));
+        assert_eq!(at(0.into()).rules(), &[0]);
+        assert_eq!(at(19.into()).rules(), &[1]);
+        assert_eq!(at(25.into()).end(), End::Unrouted, "in the gap");
+        assert_eq!(at(36.into()).rules(), &[2, 3]);
+        assert_eq!(at(40.into()).rules(), &[2, 3]);
+        assert_eq!(at(41.into()).rules(), &[3]);
+        assert_eq!(at((-1).into()).end(), End::Unrouted);
+        assert_eq!(at(i64::MAX.into()).end(), End::Unrouted);
+        assert_eq!(at(9.5f64.into()).rules(), &[0], "a float is tried rule by rule");
     }
 }
