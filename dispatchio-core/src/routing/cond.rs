@@ -368,22 +368,49 @@ impl Pred {
     }
 }
 
-/// `Some(equal?)` when `v` and `lit` are of comparable kinds, `None` when not.
+/// A borrowed literal: what the comparison primitives take, so that a
+/// [`Lit`] and the static literals of generated code share one meaning.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LitRef<'a> {
+    /// A bool.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(&'a str),
+}
+
+impl Lit {
+    /// This literal, borrowed.
+    #[inline]
+    pub fn as_lit_ref(&self) -> LitRef<'_> {
+        match self {
+            Lit::Bool(b) => LitRef::Bool(*b),
+            Lit::Int(i) => LitRef::Int(*i),
+            Lit::Float(x) => LitRef::Float(*x),
+            Lit::Str(s) => LitRef::Str(s.as_str()),
+        }
+    }
+}
+
+/// `Some(equal?)` when `v` and `lit` are of comparable kinds, `None` when
+/// not (`id`: the field is an ID field, where an integer and a string are
+/// comparable and never equal).
 ///
 /// Floats follow IEEE 754: NaN is comparable with every number and equal to
 /// none (so `NaN != x` holds), and `-0.0 == 0.0`.
 #[inline]
-fn eq_lit(v: Value<'_>, lit: &Lit, id: bool) -> Option<bool> {
+pub fn lit_eq(v: Value<'_>, lit: LitRef<'_>, id: bool) -> Option<bool> {
     match (v, lit) {
-        (Value::Bool(a), Lit::Bool(b)) => Some(a == *b),
-        (Value::Int(a), Lit::Int(b)) => Some(a == *b),
-        (Value::Float(a), Lit::Float(b)) => Some(a == *b),
-        (Value::Int(a), Lit::Float(b)) => Some(a as f64 == *b),
-        (Value::Float(a), Lit::Int(b)) => Some(a == *b as f64),
-        (Value::Str(a), Lit::Str(b)) => Some(a == b.as_str()),
-        // An ID field holding an int compared with a string ID (or the
-        // reverse): well-typed, and simply different.
-        (Value::Int(_), Lit::Str(_)) | (Value::Str(_), Lit::Int(_)) if id => Some(false),
+        (Value::Bool(a), LitRef::Bool(b)) => Some(a == b),
+        (Value::Int(a), LitRef::Int(b)) => Some(a == b),
+        (Value::Float(a), LitRef::Float(b)) => Some(a == b),
+        (Value::Int(a), LitRef::Float(b)) => Some(a as f64 == b),
+        (Value::Float(a), LitRef::Int(b)) => Some(a == b as f64),
+        (Value::Str(a), LitRef::Str(b)) => Some(a == b),
+        (Value::Int(_), LitRef::Str(_)) | (Value::Str(_), LitRef::Int(_)) if id => Some(false),
         _ => None,
     }
 }
@@ -391,13 +418,40 @@ fn eq_lit(v: Value<'_>, lit: &Lit, id: bool) -> Option<bool> {
 /// The numeric order of `v` and `lit`; `None` when either is not a number
 /// or is NaN (ordering tests apply to numbers only).
 #[inline]
-fn cmp_lit(v: Value<'_>, lit: &Lit) -> Option<std::cmp::Ordering> {
+pub fn lit_cmp(v: Value<'_>, lit: LitRef<'_>) -> Option<std::cmp::Ordering> {
     match (v, lit) {
-        (Value::Int(a), Lit::Int(b)) => Some(a.cmp(b)),
-        (Value::Int(a), Lit::Float(b)) => (a as f64).partial_cmp(b),
-        (Value::Float(a), Lit::Int(b)) => a.partial_cmp(&(*b as f64)),
-        (Value::Float(a), Lit::Float(b)) => a.partial_cmp(b),
+        (Value::Int(a), LitRef::Int(b)) => Some(a.cmp(&b)),
+        (Value::Int(a), LitRef::Float(b)) => (a as f64).partial_cmp(&b),
+        (Value::Float(a), LitRef::Int(b)) => a.partial_cmp(&(b as f64)),
+        (Value::Float(a), LitRef::Float(b)) => a.partial_cmp(&b),
         _ => None,
+    }
+}
+
+/// `not in SET`: comparable with at least one element and equal to none.
+#[inline]
+pub fn not_in<'l>(v: Value<'_>, set: impl IntoIterator<Item = LitRef<'l>>, id: bool) -> bool {
+    let mut comparable = false;
+    for l in set {
+        match lit_eq(v, l, id) {
+            Some(true) => return false,
+            Some(false) => comparable = true,
+            None => {}
+        }
+    }
+    comparable
+}
+
+/// `contains lit`: an element of a list equal to `lit`, or a substring of a
+/// string or ID.
+#[inline]
+pub fn contains(v: Value<'_>, lit: LitRef<'_>, id: bool) -> bool {
+    match (v, lit) {
+        (Value::List(items), l) => {
+            (0..items.len()).filter_map(|i| items.item(i)).any(|x| lit_eq(x, l, id) == Some(true))
+        }
+        (v, LitRef::Str(sub)) => with_text(v, id, |s| s.contains(sub)),
+        _ => false,
     }
 }
 
@@ -405,7 +459,7 @@ fn cmp_lit(v: Value<'_>, lit: &Lit) -> Option<std::cmp::Ordering> {
 /// decimal text (formatted on the stack: routing allocates nothing). False
 /// on every other kind of value.
 #[inline]
-fn with_text(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> bool) -> bool {
+pub fn with_text(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> bool) -> bool {
     match v {
         Value::Str(s) => f(s),
         Value::Int(i) if id => with_int_text(i, f),
@@ -414,7 +468,7 @@ fn with_text(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> bool) -> bool {
 }
 
 /// Runs `f` on the decimal text of `i`, written into a stack buffer.
-pub(crate) fn with_int_text<R>(i: i64, f: impl FnOnce(&str) -> R) -> R {
+pub fn with_int_text<R>(i: i64, f: impl FnOnce(&str) -> R) -> R {
     // 19 digits and a sign hold every i64.
     let mut buf = [0u8; 20];
     let mut pos = buf.len();
@@ -447,35 +501,18 @@ impl Test {
         match self {
             Test::Exists => true,
             Test::IsTrue => matches!(v, Value::Bool(true)),
-            Test::Eq(l) => eq_lit(v, l, id) == Some(true),
-            Test::Ne(l) => eq_lit(v, l, id) == Some(false),
-            Test::Lt(l) => cmp_lit(v, l) == Some(Less),
-            Test::Le(l) => matches!(cmp_lit(v, l), Some(Less | Equal)),
-            Test::Gt(l) => cmp_lit(v, l) == Some(Greater),
-            Test::Ge(l) => matches!(cmp_lit(v, l), Some(Greater | Equal)),
-            Test::In(set) => set.iter().any(|l| eq_lit(v, l, id) == Some(true)),
-            Test::NotIn(set) => {
-                // Comparable with at least one element, and equal to none.
-                let mut comparable = false;
-                for l in set {
-                    match eq_lit(v, l, id) {
-                        Some(true) => return false,
-                        Some(false) => comparable = true,
-                        None => {}
-                    }
-                }
-                comparable
-            }
+            Test::Eq(l) => lit_eq(v, l.as_lit_ref(), id) == Some(true),
+            Test::Ne(l) => lit_eq(v, l.as_lit_ref(), id) == Some(false),
+            Test::Lt(l) => lit_cmp(v, l.as_lit_ref()) == Some(Less),
+            Test::Le(l) => matches!(lit_cmp(v, l.as_lit_ref()), Some(Less | Equal)),
+            Test::Gt(l) => lit_cmp(v, l.as_lit_ref()) == Some(Greater),
+            Test::Ge(l) => matches!(lit_cmp(v, l.as_lit_ref()), Some(Greater | Equal)),
+            Test::In(set) => set.iter().any(|l| lit_eq(v, l.as_lit_ref(), id) == Some(true)),
+            Test::NotIn(set) => not_in(v, set.iter().map(Lit::as_lit_ref), id),
             Test::Matches(g) => with_text(v, id, |s| g.is_match(s)),
             Test::StartsWith(p) => with_text(v, id, |s| s.starts_with(p.as_str())),
             Test::EndsWith(p) => with_text(v, id, |s| s.ends_with(p.as_str())),
-            Test::Contains(l) => match (v, l) {
-                (Value::List(items), l) => (0..items.len())
-                    .filter_map(|i| items.item(i))
-                    .any(|item| eq_lit(item, l, id) == Some(true)),
-                (v, Lit::Str(sub)) => with_text(v, id, |s| s.contains(sub.as_str())),
-                _ => false,
-            },
+            Test::Contains(l) => contains(v, l.as_lit_ref(), id),
         }
     }
 }
