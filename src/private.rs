@@ -59,26 +59,7 @@ pub fn id_text<R>(id: &Id, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
-fn with_int_text<R>(i: i64, f: impl FnOnce(&str) -> R) -> R {
-    // 19 digits and a sign hold every i64.
-    let mut buf = [0u8; 20];
-    let mut pos = buf.len();
-    let mut n = i.unsigned_abs();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if i < 0 {
-        pos -= 1;
-        buf[pos] = b'-';
-    }
-    // Only ASCII digits and '-' were written.
-    f(std::str::from_utf8(&buf[pos..]).unwrap_or_default())
-}
+use dispatchio_core::routing::with_int_text;
 
 /// FNV-1a over the string's bytes: string decisions `match` on it (the code
 /// generator computes the same hash of each key).
@@ -92,82 +73,19 @@ pub fn str_hash(s: &str) -> u64 {
     h
 }
 
-/// One element of a glob (see `dispatchio_dsl::eval` for the syntax).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GlobTok {
-    /// This character.
-    Char(char),
-    /// `?`: any one character.
-    Any,
-    /// `[…]`: one character in (or, negated, outside) the inclusive ranges.
-    Class {
-        /// `[!…]`
-        negated: bool,
-        /// Inclusive ranges.
-        ranges: &'static [(char, char)],
-    },
-    /// `*`: any run of characters.
-    Star,
-}
+pub use dispatchio_core::routing::GlobTok;
 
-impl GlobTok {
-    fn accepts(self, c: char) -> bool {
-        match self {
-            GlobTok::Char(x) => x == c,
-            GlobTok::Any | GlobTok::Star => true,
-            GlobTok::Class { negated, ranges } => {
-                ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != negated
-            }
-        }
-    }
-}
-
-/// Whether the glob matches the whole of `s`.
-///
-/// Greedy with one backtracking point (the last `*`), which is exact for
-/// globs: a later star can absorb anything an earlier one would have.
+/// Whether the static glob `toks` matches the whole of `s`: core's one
+/// runtime glob matcher ([`dispatchio_core::routing::match_tokens`]), with
+/// the token type fixed so that generated token arrays need no annotation.
+#[inline]
 pub fn glob_match(toks: &[GlobTok], s: &str) -> bool {
-    let (mut ti, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    loop {
-        if let Some(&tok) = toks.get(ti) {
-            if tok == GlobTok::Star {
-                star = Some((ti + 1, si));
-                ti += 1;
-                continue;
-            }
-            if let Some(c) = s[si..].chars().next() {
-                if tok.accepts(c) {
-                    ti += 1;
-                    si += c.len_utf8();
-                    continue;
-                }
-            }
-        } else if si == s.len() {
-            return true;
-        }
-        // Mismatch: let the last star absorb one more character.
-        let Some((t, from)) = star else { return false };
-        let Some(c) = s[from..].chars().next() else { return false };
-        let next = from + c.len_utf8();
-        star = Some((t, next));
-        ti = t;
-        si = next;
-    }
+    dispatchio_core::routing::match_tokens(toks, s)
 }
 
-/// A literal of a test on a dynamically read value.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum DynLit {
-    /// A bool.
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A string.
-    Str(&'static str),
-}
+/// A literal of a test on a dynamically read value: core's borrowed
+/// literal, so that generated code's tests share the runtime's comparisons.
+pub type DynLit = dispatchio_core::routing::LitRef<'static>;
 
 /// A test on a value read through `Fields` (`content.…` paths, and content
 /// that is not its type's generated struct).
@@ -206,74 +124,26 @@ pub enum DynTest {
 /// Whether `test` holds for the value `v` (`None`: absent); `id`: the field
 /// is declared as an ID. The semantics of `dispatchio_dsl::eval::test_value`.
 pub fn dyn_test(v: Option<Value<'_>>, test: &DynTest, id: bool) -> bool {
+    use dispatchio_core::routing::{contains, lit_cmp, lit_eq, not_in, with_text};
     use std::cmp::Ordering::{Equal, Greater, Less};
     let Some(v) = v else {
         return false;
     };
-    let ord = |l: &DynLit, ok: &[std::cmp::Ordering]| cmp(v, *l).is_some_and(|o| ok.contains(&o));
-    match test {
-        DynTest::Eq(l) => eq(v, *l, id) == Some(true),
-        DynTest::Ne(l) => eq(v, *l, id) == Some(false),
-        DynTest::Lt(l) => ord(l, &[Less]),
-        DynTest::Le(l) => ord(l, &[Less, Equal]),
-        DynTest::Gt(l) => ord(l, &[Greater]),
-        DynTest::Ge(l) => ord(l, &[Greater, Equal]),
-        DynTest::In(set) => set.iter().any(|l| eq(v, *l, id) == Some(true)),
-        DynTest::NotIn(set) => {
-            let mut comparable = false;
-            for l in set.iter() {
-                match eq(v, *l, id) {
-                    Some(true) => return false,
-                    Some(false) => comparable = true,
-                    None => {}
-                }
-            }
-            comparable
-        }
-        DynTest::Matches(g) => text(v, id, |t| glob_match(g, t)),
-        DynTest::StartsWith(s) => text(v, id, |t| t.starts_with(s)),
-        DynTest::EndsWith(s) => text(v, id, |t| t.ends_with(s)),
-        DynTest::Contains(l) => match (v, l) {
-            (Value::List(items), l) => {
-                (0..items.len()).any(|i| items.item(i).is_some_and(|x| eq(x, *l, id) == Some(true)))
-            }
-            (v, DynLit::Str(s)) => text(v, id, |t| t.contains(s)),
-            _ => false,
-        },
+    match *test {
+        DynTest::Eq(l) => lit_eq(v, l, id) == Some(true),
+        DynTest::Ne(l) => lit_eq(v, l, id) == Some(false),
+        DynTest::Lt(l) => lit_cmp(v, l) == Some(Less),
+        DynTest::Le(l) => matches!(lit_cmp(v, l), Some(Less | Equal)),
+        DynTest::Gt(l) => lit_cmp(v, l) == Some(Greater),
+        DynTest::Ge(l) => matches!(lit_cmp(v, l), Some(Greater | Equal)),
+        DynTest::In(set) => set.iter().any(|&l| lit_eq(v, l, id) == Some(true)),
+        DynTest::NotIn(set) => not_in(v, set.iter().copied(), id),
+        DynTest::Matches(g) => with_text(v, id, |t| glob_match(g, t)),
+        DynTest::StartsWith(s) => with_text(v, id, |t| t.starts_with(s)),
+        DynTest::EndsWith(s) => with_text(v, id, |t| t.ends_with(s)),
+        DynTest::Contains(l) => contains(v, l, id),
         DynTest::Exists => true,
         DynTest::IsTrue => matches!(v, Value::Bool(true)),
-    }
-}
-
-/// `Some(equal?)` when comparable, `None` when not.
-fn eq(v: Value<'_>, l: DynLit, id: bool) -> Option<bool> {
-    match (v, l) {
-        (Value::Bool(a), DynLit::Bool(b)) => Some(a == b),
-        (Value::Int(a), DynLit::Int(b)) => Some(a == b),
-        (Value::Float(a), DynLit::Float(b)) => Some(a == b),
-        (Value::Int(a), DynLit::Float(b)) => Some(a as f64 == b),
-        (Value::Float(a), DynLit::Int(b)) => Some(a == b as f64),
-        (Value::Str(a), DynLit::Str(b)) => Some(a == b),
-        (Value::Int(_), DynLit::Str(_)) | (Value::Str(_), DynLit::Int(_)) if id => Some(false),
-        _ => None,
-    }
-}
-
-fn cmp(v: Value<'_>, l: DynLit) -> Option<std::cmp::Ordering> {
-    match (v, l) {
-        (Value::Int(a), DynLit::Int(b)) => Some(a.cmp(&b)),
-        (Value::Int(a), DynLit::Float(b)) => (a as f64).partial_cmp(&b),
-        (Value::Float(a), DynLit::Int(b)) => a.partial_cmp(&(b as f64)),
-        (Value::Float(a), DynLit::Float(b)) => a.partial_cmp(&b),
-        _ => None,
-    }
-}
-
-fn text(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> bool) -> bool {
-    match v {
-        Value::Str(s) => f(s),
-        Value::Int(i) if id => with_int_text(i, f),
-        _ => false,
     }
 }
 
@@ -304,7 +174,7 @@ mod tests {
         assert!(!glob_match(&enemy, "xe-1"));
         let ab = [Star, Char('a'), Star, Char('b')];
         assert!(glob_match(&ab, "xxaxxb") && !glob_match(&ab, "ba"));
-        let class = [Class { negated: false, ranges: &[('a', 'c')] }, Any];
+        let class: [GlobTok; 2] = [Class { negated: false, ranges: &[('a', 'c')] }, Any];
         assert!(glob_match(&class, "bé") && !glob_match(&class, "dx") && !glob_match(&class, "b"));
         assert!(glob_match(&[], "") && !glob_match(&[], "a"));
     }

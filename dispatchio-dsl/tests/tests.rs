@@ -17,6 +17,12 @@ mod no_panic;
 // The interpreter's tests need the `runtime` feature; `cargo test
 // --workspace` has it (the facade enables it, and features unify).
 #[cfg(feature = "runtime")]
+#[path = "suite/cond_differential.rs"]
+mod cond_differential;
+#[cfg(feature = "runtime")]
+#[path = "suite/index_differential.rs"]
+mod index_differential;
+#[cfg(feature = "runtime")]
 #[path = "suite/interp_differential.rs"]
 mod interp_differential;
 #[cfg(feature = "runtime")]

@@ -12,7 +12,18 @@
 //! * ID fields (`source`, `dest`, `group`, and content paths read with
 //!   [`Field::ContentId`]) accept integer and string values alike; an integer
 //!   ID is matched by `matches`/`starts_with`/`ends_with`/`contains` through
-//!   its decimal text.
+//!   its decimal text; an integer and a string ID are comparable and never
+//!   equal (`source != 5` holds for `source = "5"`).
+//! * Floats follow IEEE 754: NaN equals nothing and is ordered with nothing,
+//!   so `x != lit` and `x not in SET` hold for a NaN `x`; `-0.0 == 0.0`.
+//! * `not in SET` holds when the value is comparable with at least one
+//!   element and equal to none.
+//! * `contains` is element membership on a list, a substring test on a
+//!   string or ID.
+//!
+//! These are exactly the semantics of the language's reference evaluator
+//! (`dispatchio_dsl::eval`); a differential property test holds this module
+//! to it.
 
 use std::ops::{BitAnd, BitOr, Not};
 
@@ -357,35 +368,125 @@ impl Pred {
     }
 }
 
-/// The comparison of a value with a literal, when they are of comparable kinds.
-fn compare(v: Value<'_>, lit: &Lit, id: bool) -> Option<std::cmp::Ordering> {
-    use std::cmp::Ordering;
+/// A borrowed literal: what the comparison primitives take, so that a
+/// [`Lit`] and the static literals of generated code share one meaning.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LitRef<'a> {
+    /// A bool.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(&'a str),
+}
+
+impl Lit {
+    /// This literal, borrowed.
+    #[inline]
+    pub fn as_lit_ref(&self) -> LitRef<'_> {
+        match self {
+            Lit::Bool(b) => LitRef::Bool(*b),
+            Lit::Int(i) => LitRef::Int(*i),
+            Lit::Float(x) => LitRef::Float(*x),
+            Lit::Str(s) => LitRef::Str(s.as_str()),
+        }
+    }
+}
+
+/// `Some(equal?)` when `v` and `lit` are of comparable kinds, `None` when
+/// not (`id`: the field is an ID field, where an integer and a string are
+/// comparable and never equal).
+///
+/// Floats follow IEEE 754: NaN is comparable with every number and equal to
+/// none (so `NaN != x` holds), and `-0.0 == 0.0`.
+#[inline]
+pub fn lit_eq(v: Value<'_>, lit: LitRef<'_>, id: bool) -> Option<bool> {
     match (v, lit) {
-        (Value::Bool(a), Lit::Bool(b)) => Some(a.cmp(b)),
-        (Value::Int(a), Lit::Int(b)) => Some(a.cmp(b)),
-        (Value::Int(a), Lit::Float(b)) => (a as f64).partial_cmp(b),
-        (Value::Float(a), Lit::Int(b)) => a.partial_cmp(&(*b as f64)),
-        (Value::Float(a), Lit::Float(b)) => a.partial_cmp(b),
-        (Value::Str(a), Lit::Str(b)) => Some(a.cmp(b.as_str())),
-        // An ID field holding an int compared with a string ID (or the
-        // reverse): well-typed, and simply different.
-        (Value::Int(_), Lit::Str(_)) | (Value::Str(_), Lit::Int(_)) if id => Some(Ordering::Less),
+        (Value::Bool(a), LitRef::Bool(b)) => Some(a == b),
+        (Value::Int(a), LitRef::Int(b)) => Some(a == b),
+        (Value::Float(a), LitRef::Float(b)) => Some(a == b),
+        (Value::Int(a), LitRef::Float(b)) => Some(a as f64 == b),
+        (Value::Float(a), LitRef::Int(b)) => Some(a == b as f64),
+        (Value::Str(a), LitRef::Str(b)) => Some(a == b),
+        (Value::Int(_), LitRef::Str(_)) | (Value::Str(_), LitRef::Int(_)) if id => Some(false),
         _ => None,
     }
 }
 
-/// Ordering tests apply to numbers only.
-fn numbers(v: Value<'_>, l: &Lit) -> bool {
-    matches!(v, Value::Int(_) | Value::Float(_)) && matches!(l, Lit::Int(_) | Lit::Float(_))
+/// The numeric order of `v` and `lit`; `None` when either is not a number
+/// or is NaN (ordering tests apply to numbers only).
+#[inline]
+pub fn lit_cmp(v: Value<'_>, lit: LitRef<'_>) -> Option<std::cmp::Ordering> {
+    match (v, lit) {
+        (Value::Int(a), LitRef::Int(b)) => Some(a.cmp(&b)),
+        (Value::Int(a), LitRef::Float(b)) => (a as f64).partial_cmp(&b),
+        (Value::Float(a), LitRef::Int(b)) => a.partial_cmp(&(b as f64)),
+        (Value::Float(a), LitRef::Float(b)) => a.partial_cmp(&b),
+        _ => None,
+    }
 }
 
-/// Runs `f` on the value's text: a string, or an ID's decimal text.
-fn with_text<R>(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> R) -> Option<R> {
+/// `not in SET`: comparable with at least one element and equal to none.
+#[inline]
+pub fn not_in<'l>(v: Value<'_>, set: impl IntoIterator<Item = LitRef<'l>>, id: bool) -> bool {
+    let mut comparable = false;
+    for l in set {
+        match lit_eq(v, l, id) {
+            Some(true) => return false,
+            Some(false) => comparable = true,
+            None => {}
+        }
+    }
+    comparable
+}
+
+/// `contains lit`: an element of a list equal to `lit`, or a substring of a
+/// string or ID.
+#[inline]
+pub fn contains(v: Value<'_>, lit: LitRef<'_>, id: bool) -> bool {
+    match (v, lit) {
+        (Value::List(items), l) => {
+            (0..items.len()).filter_map(|i| items.item(i)).any(|x| lit_eq(x, l, id) == Some(true))
+        }
+        (v, LitRef::Str(sub)) => with_text(v, id, |s| s.contains(sub)),
+        _ => false,
+    }
+}
+
+/// Runs `f` on the text string tests see: a string, or an integer ID's
+/// decimal text (formatted on the stack: routing allocates nothing). False
+/// on every other kind of value.
+#[inline]
+pub fn with_text(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> bool) -> bool {
     match v {
-        Value::Str(s) => Some(f(s)),
-        Value::Int(i) if id => Some(f(&i.to_string())),
-        _ => None,
+        Value::Str(s) => f(s),
+        Value::Int(i) if id => with_int_text(i, f),
+        _ => false,
     }
+}
+
+/// Runs `f` on the decimal text of `i`, written into a stack buffer.
+pub fn with_int_text<R>(i: i64, f: impl FnOnce(&str) -> R) -> R {
+    // 19 digits and a sign hold every i64.
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
+    let mut n = i.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    // Only ASCII digits and '-' were written.
+    f(std::str::from_utf8(&buf[pos..]).unwrap_or_default())
 }
 
 impl Test {
@@ -400,37 +501,18 @@ impl Test {
         match self {
             Test::Exists => true,
             Test::IsTrue => matches!(v, Value::Bool(true)),
-            Test::Eq(l) => compare(v, l, id) == Some(Equal),
-            Test::Ne(l) => matches!(compare(v, l, id), Some(Less | Greater)),
-            Test::Lt(l) => numbers(v, l) && compare(v, l, id) == Some(Less),
-            Test::Le(l) => numbers(v, l) && matches!(compare(v, l, id), Some(Less | Equal)),
-            Test::Gt(l) => numbers(v, l) && compare(v, l, id) == Some(Greater),
-            Test::Ge(l) => numbers(v, l) && matches!(compare(v, l, id), Some(Greater | Equal)),
-            Test::In(set) => set.iter().any(|l| compare(v, l, id) == Some(Equal)),
-            Test::NotIn(set) => {
-                // Well-typed against at least one element, and equal to none.
-                let mut comparable = false;
-                for l in set {
-                    match compare(v, l, id) {
-                        Some(Equal) => return false,
-                        Some(_) => comparable = true,
-                        None => {}
-                    }
-                }
-                comparable
-            }
-            Test::Matches(g) => with_text(v, id, |s| g.is_match(s)).unwrap_or(false),
-            Test::StartsWith(p) => with_text(v, id, |s| s.starts_with(p.as_str())).unwrap_or(false),
-            Test::EndsWith(p) => with_text(v, id, |s| s.ends_with(p.as_str())).unwrap_or(false),
-            Test::Contains(l) => match (v, l) {
-                (Value::List(items), l) => (0..items.len())
-                    .filter_map(|i| items.item(i))
-                    .any(|item| compare(item, l, false) == Some(Equal)),
-                (v, Lit::Str(sub)) => {
-                    with_text(v, id, |s| s.contains(sub.as_str())).unwrap_or(false)
-                }
-                _ => false,
-            },
+            Test::Eq(l) => lit_eq(v, l.as_lit_ref(), id) == Some(true),
+            Test::Ne(l) => lit_eq(v, l.as_lit_ref(), id) == Some(false),
+            Test::Lt(l) => lit_cmp(v, l.as_lit_ref()) == Some(Less),
+            Test::Le(l) => matches!(lit_cmp(v, l.as_lit_ref()), Some(Less | Equal)),
+            Test::Gt(l) => lit_cmp(v, l.as_lit_ref()) == Some(Greater),
+            Test::Ge(l) => matches!(lit_cmp(v, l.as_lit_ref()), Some(Greater | Equal)),
+            Test::In(set) => set.iter().any(|l| lit_eq(v, l.as_lit_ref(), id) == Some(true)),
+            Test::NotIn(set) => not_in(v, set.iter().map(Lit::as_lit_ref), id),
+            Test::Matches(g) => with_text(v, id, |s| g.is_match(s)),
+            Test::StartsWith(p) => with_text(v, id, |s| s.starts_with(p.as_str())),
+            Test::EndsWith(p) => with_text(v, id, |s| s.ends_with(p.as_str())),
+            Test::Contains(l) => contains(v, l.as_lit_ref(), id),
         }
     }
 }
@@ -480,12 +562,27 @@ mod tests {
     }
 
     #[test]
+    fn nan_is_unequal_to_everything_and_ordered_with_nothing() {
+        let m = card(&[("x", f64::NAN.into()), ("z", (-0.0f64).into())]);
+        let x = || Field::content("x");
+        assert!(x().ne(1.0).eval(&m) && x().ne(f64::NAN).eval(&m));
+        assert!(!x().eq(f64::NAN).eval(&m));
+        assert!(x().not_in([1.0, 2.0]).eval(&m));
+        assert!(!x().lt(1.0).eval(&m) && !x().ge(1.0).eval(&m));
+        assert!(Field::content("z").eq(0.0).eval(&m));
+    }
+
+    #[test]
     fn id_fields_accept_ints_and_strings() {
         let m = card(&[]).from_source(7);
         assert!(Field::Source.ne("enemy").eval(&m));
         assert!(Field::Source.not_in(["a", "b"]).eval(&m));
         assert!(Field::Source.is_in(["a".into(), Lit::Int(7)]).eval(&m));
         assert!(Field::Source.matches("7").eval(&m), "an int ID matches by its decimal text");
+        assert!(Field::Source.ne("7").eval(&m) && !Field::Source.eq("7").eval(&m));
+        let neg = card(&[]).from_source(i64::MIN);
+        assert!(Field::Source.eq(i64::MIN).eval(&neg));
+        assert!(Field::Source.matches("-9223372036854775808").eval(&neg));
         let n = card(&[("player", 12.into())]);
         assert!(!Field::content("player").starts_with("1").eval(&n));
         assert!(Field::content_id("player").starts_with("1").eval(&n));

@@ -1,26 +1,105 @@
-//! `matches "glob"`: `*` any run of characters, `?` one character, `[a-z]` a
-//! class (`[!…]` or `[^…]` negated), everything else literal, on the whole string.
+//! `matches "glob"`, the one runtime glob matcher of dispatchio: the
+//! builder's tables, the interpreter and the code `include_routes!`
+//! generates all match through [`match_tokens`].
+//!
+//! Syntax (that of the `.route` language's reference evaluator): the whole
+//! string must match; `*` any run of characters, `?` exactly one, `[abc]`,
+//! `[a-z]` one character of a class, `[!a]` (or `[^a]`) one character
+//! outside it, `\x` the character `x` itself (a trailing `\` is a literal
+//! `\`). A `]` first in a class is a member; a `[` with no closing `]` is a
+//! literal `[`; a reversed range (`[z-a]`) is empty.
 
 use std::fmt;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Tok {
-    Lit(char),
-    One,
+/// One element of a glob.
+///
+/// `R` holds a class's ranges: `&'static [(char, char)]` (the default) for
+/// the static token arrays generated code embeds, `Box<[(char, char)]>` for
+/// globs parsed at run time ([`Glob`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GlobTok<R = &'static [(char, char)]> {
+    /// This character.
+    Char(char),
+    /// `?`: any one character.
+    Any,
+    /// `[…]`: one character in (or, if `negated`, outside) the inclusive ranges.
+    Class {
+        /// `[!…]` or `[^…]`.
+        negated: bool,
+        /// Inclusive ranges.
+        ranges: R,
+    },
+    /// `*`: any run of characters, empty included.
     Star,
-    Class { negated: bool, ranges: Vec<(char, char)> },
 }
 
-/// A compiled glob pattern. Every string is a valid pattern: an unclosed `[`
-/// is a literal `[`.
+impl<R: AsRef<[(char, char)]>> GlobTok<R> {
+    /// Whether this single-character token accepts `c` (`Star` accepts everything).
+    #[inline]
+    pub fn accepts(&self, c: char) -> bool {
+        match self {
+            GlobTok::Char(x) => *x == c,
+            GlobTok::Any | GlobTok::Star => true,
+            GlobTok::Class { negated, ranges } => {
+                ranges.as_ref().iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated
+            }
+        }
+    }
+
+    fn is_star(&self) -> bool {
+        matches!(self, GlobTok::Star)
+    }
+}
+
+/// Whether the glob `toks` matches the whole of `s`. Allocates nothing.
+///
+/// Greedy with one backtrack point (the last `*`), which is exact for globs
+/// (a later star can absorb anything an earlier one would have): linear in
+/// practice, quadratic at worst, never exponential.
+pub fn match_tokens<R: AsRef<[(char, char)]>>(toks: &[GlobTok<R>], s: &str) -> bool {
+    let (mut ti, mut si) = (0usize, 0usize);
+    // (token index after the star, text offset the star's run ends at)
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if let Some(tok) = toks.get(ti) {
+            if tok.is_star() {
+                star = Some((ti + 1, si));
+                ti += 1;
+                continue;
+            }
+            if let Some(c) = s[si..].chars().next() {
+                if tok.accepts(c) {
+                    ti += 1;
+                    si += c.len_utf8();
+                    continue;
+                }
+            }
+        } else if si == s.len() {
+            return true;
+        }
+        // Mismatch: let the last star absorb one more character and retry.
+        let Some((after, from)) = star else { return false };
+        let Some(c) = s[from..].chars().next() else { return false };
+        let next = from + c.len_utf8();
+        star = Some((after, next));
+        ti = after;
+        si = next;
+    }
+}
+
+/// A token of a glob parsed at run time: a class owns its ranges.
+pub type OwnedGlobTok = GlobTok<Box<[(char, char)]>>;
+
+/// A glob parsed at run time. Every string is a valid pattern (see the
+/// module doc for the corner cases).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Glob {
     pattern: String,
-    toks: Vec<Tok>,
+    toks: Vec<OwnedGlobTok>,
 }
 
 impl Glob {
-    /// Compiles `pattern`.
+    /// Parses `pattern`.
     pub fn new(pattern: &str) -> Glob {
         let chars: Vec<char> = pattern.chars().collect();
         let mut toks = Vec::new();
@@ -29,27 +108,31 @@ impl Glob {
             match chars[i] {
                 '*' => {
                     // Consecutive stars mean the same as one.
-                    if toks.last() != Some(&Tok::Star) {
-                        toks.push(Tok::Star);
+                    if !toks.last().is_some_and(GlobTok::is_star) {
+                        toks.push(GlobTok::Star);
                     }
                     i += 1;
                 }
                 '?' => {
-                    toks.push(Tok::One);
+                    toks.push(GlobTok::Any);
                     i += 1;
                 }
-                '[' => match parse_class(&chars[i + 1..]) {
-                    Some((tok, used)) => {
+                '\\' if i + 1 < chars.len() => {
+                    toks.push(GlobTok::Char(chars[i + 1]));
+                    i += 2;
+                }
+                '[' => match parse_class(&chars, i + 1) {
+                    Some((tok, next)) => {
                         toks.push(tok);
-                        i += 1 + used;
+                        i = next;
                     }
                     None => {
-                        toks.push(Tok::Lit('['));
+                        toks.push(GlobTok::Char('['));
                         i += 1;
                     }
                 },
                 c => {
-                    toks.push(Tok::Lit(c));
+                    toks.push(GlobTok::Char(c));
                     i += 1;
                 }
             }
@@ -62,73 +145,45 @@ impl Glob {
         &self.pattern
     }
 
-    /// Whether the whole of `s` matches.
+    /// The parsed tokens (what a code generator embeds as a static array).
+    pub fn tokens(&self) -> &[OwnedGlobTok] {
+        &self.toks
+    }
+
+    /// Whether the whole of `s` matches. Allocates nothing.
     pub fn is_match(&self, s: &str) -> bool {
-        // Iterative matching with one backtrack point (the last star): linear
-        // in practice, never exponential.
-        let text: Vec<char> = s.chars().collect();
-        let (mut t, mut p) = (0usize, 0usize);
-        let mut star: Option<(usize, usize)> = None;
-        while t < text.len() {
-            match self.toks.get(p) {
-                Some(Tok::Star) => {
-                    star = Some((p, t));
-                    p += 1;
-                }
-                Some(tok) if single(tok, text[t]) => {
-                    t += 1;
-                    p += 1;
-                }
-                _ => match star {
-                    Some((sp, st)) => {
-                        p = sp + 1;
-                        t = st + 1;
-                        star = Some((sp, st + 1));
-                    }
-                    None => return false,
-                },
-            }
-        }
-        self.toks[p..].iter().all(|tok| *tok == Tok::Star)
+        match_tokens(&self.toks, s)
     }
 }
 
-fn single(tok: &Tok, c: char) -> bool {
-    match tok {
-        Tok::Lit(l) => *l == c,
-        Tok::One => true,
-        Tok::Star => false,
-        Tok::Class { negated, ranges } => {
-            ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
-        }
-    }
-}
-
-/// Parses a class after its `[`; returns the token and the characters used
-/// (including the closing `]`), or `None` when it is not closed.
-fn parse_class(chars: &[char]) -> Option<(Tok, usize)> {
-    let mut i = 0;
-    let negated = matches!(chars.first(), Some('!' | '^'));
+/// Parses a class body starting at `i`, just after its `[`; returns the
+/// token and the index after the closing `]`, or `None` when it is not closed.
+fn parse_class(chars: &[char], mut i: usize) -> Option<(OwnedGlobTok, usize)> {
+    let negated = matches!(chars.get(i), Some('!' | '^'));
     if negated {
         i += 1;
     }
     let mut ranges = Vec::new();
-    let start = i;
-    while i < chars.len() {
-        let c = chars[i];
+    let mut first = true;
+    loop {
+        let c = *chars.get(i)?;
         // A `]` first in the class is a member, as in shell globs.
-        if c == ']' && i > start {
-            return Some((Tok::Class { negated, ranges }, i + 1));
+        if c == ']' && !first {
+            return Some((GlobTok::Class { negated, ranges: ranges.into() }, i + 1));
         }
-        if i + 2 < chars.len() && chars[i + 1] == '-' && chars[i + 2] != ']' {
-            ranges.push((c, chars[i + 2]));
+        first = false;
+        if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|&h| h != ']') {
+            let hi = chars[i + 2];
+            // A reversed range is empty; leaving it out says so.
+            if c <= hi {
+                ranges.push((c, hi));
+            }
             i += 3;
         } else {
             ranges.push((c, c));
             i += 1;
         }
     }
-    None
 }
 
 impl fmt::Debug for Glob {
@@ -139,27 +194,48 @@ impl fmt::Debug for Glob {
 
 #[cfg(test)]
 mod tests {
-    use super::Glob;
+    use super::{Glob, GlobTok, match_tokens};
+
+    fn g(p: &str, s: &str) -> bool {
+        Glob::new(p).is_match(s)
+    }
 
     #[test]
     fn star_question_and_classes() {
-        let g = Glob::new("enemy-*");
-        assert!(g.is_match("enemy-"));
-        assert!(g.is_match("enemy-12"));
-        assert!(!g.is_match("friend-1"));
-        assert!(Glob::new("p?").is_match("p1"));
-        assert!(!Glob::new("p?").is_match("p12"));
-        assert!(Glob::new("[a-c]x").is_match("bx"));
-        assert!(!Glob::new("[!a-c]x").is_match("bx"));
-        assert!(Glob::new("*a*b*").is_match("xxaxxbxx"));
-        assert!(!Glob::new("*a*b").is_match("xxaxxbxx"));
-        assert!(Glob::new("").is_match(""));
-        assert!(Glob::new("**").is_match(""));
+        assert!(g("enemy-*", "enemy-") && g("enemy-*", "enemy-12"));
+        assert!(!g("enemy-*", "friend-1"));
+        assert!(g("p?", "p1") && !g("p?", "p12"));
+        assert!(g("[a-c]x", "bx") && !g("[!a-c]x", "bx") && !g("[^a-c]x", "bx"));
+        assert!(g("[!a]", "b") && !g("[!a]", "a") && !g("[!a]", ""));
+        assert!(g("[]]", "]") && g("[!]]", "x") && !g("[!]]", "]"));
+        assert!(g("*a*b*", "xxaxxbxx") && !g("*a*b", "xxaxxbxx"));
+        assert!(g("", "") && g("**", "") && !g("", "a"));
+        assert!(!g("[z-a]", "m"), "a reversed range is empty");
+        assert!(g("[é-ü]?", "ñé"), "classes and ? work on characters, not bytes");
+    }
+
+    #[test]
+    fn backslash_escapes_the_next_character() {
+        assert!(g(r"\*", "*") && !g(r"\*", "x"));
+        assert!(g(r"a\?", "a?") && !g(r"a\?", "ab"));
+        assert!(g(r"\[a]", "[a]") && !g(r"\[a]", "a"));
+        assert!(g(r"\\", "\\"));
+        assert!(g(r"a\", "a\\"), "a trailing backslash is literal");
     }
 
     #[test]
     fn an_unclosed_bracket_is_literal() {
-        assert!(Glob::new("a[b").is_match("a[b"));
-        assert!(!Glob::new("a[b").is_match("ab"));
+        assert!(g("a[b", "a[b") && !g("a[b", "ab"));
+    }
+
+    #[test]
+    fn static_tokens_match_like_parsed_ones() {
+        use GlobTok::*;
+        let class: [GlobTok; 2] = [Class { negated: false, ranges: &[('a', 'c')] }, Any];
+        assert!(match_tokens(&class, "bé") && !match_tokens(&class, "dx"));
+        let ab: [GlobTok; 4] = [Star, Char('a'), Star, Char('b')];
+        assert!(match_tokens(&ab, "xxaxxb") && !match_tokens(&ab, "ba"));
+        let empty: [GlobTok; 0] = [];
+        assert!(match_tokens(&empty, "") && !match_tokens(&empty, "a"));
     }
 }

@@ -67,10 +67,15 @@
 
 mod cond;
 mod glob;
+mod index;
 mod table;
 
-pub use cond::{Cond, Field, Lit, Pred, Test};
-pub use glob::Glob;
+pub use cond::{
+    Cond, Field, Lit, LitRef, Pred, Test, contains, lit_cmp, lit_eq, not_in, with_int_text,
+    with_text,
+};
+pub use glob::{Glob, GlobTok, OwnedGlobTok, match_tokens};
+pub use index::{IndexedRule, RuleSet};
 pub use table::{Action, BuildError, RoutingTable, RoutingTableBuilder};
 
 use crate::id::SharedStr;

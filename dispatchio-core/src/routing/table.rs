@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use crate::id::SharedStr;
 use crate::message::Message;
 use crate::routing::cond::Cond;
+use crate::routing::index::{IndexedRule, RuleSet};
 use crate::routing::{Fired, HandlerSlot, Layout, Matcher, Step};
 
 /// One action of a rule, by name (resolved to indices by
@@ -97,16 +98,9 @@ pub enum BuildError {
     ForwardAlreadyBound(String),
 }
 
-#[derive(Clone, Debug)]
-struct Rule {
-    cond: Cond,
-    steps: Box<[Step]>,
-    continues: bool,
-}
-
 /// An ordered routing table with run-time conditions: the [`Matcher`] of
-/// listeners built by hand, and the form the interpreter lowers `.route`
-/// files to.
+/// listeners built by hand. Its rules are a [`RuleSet`], indexed once when
+/// the table is built (the interpreter routes with the same [`RuleSet`]).
 ///
 /// ```
 /// use dispatchio_core::routing::{Action, Cond, Field, RoutingTable};
@@ -120,8 +114,7 @@ struct Rule {
 /// ```
 #[derive(Clone, Debug)]
 pub struct RoutingTable {
-    rules: Vec<Rule>,
-    otherwise: Option<Box<[Step]>>,
+    rules: RuleSet,
     layout: Layout,
 }
 
@@ -138,20 +131,7 @@ impl Matcher for RoutingTable {
     }
 
     fn route(&self, msg: &Message, fired: &mut Fired) {
-        for (i, rule) in self.rules.iter().enumerate() {
-            if rule.cond.eval(msg) {
-                if rule.continues {
-                    fired.rule(i, &rule.steps);
-                } else {
-                    fired.stop(i, &rule.steps);
-                    return;
-                }
-            }
-        }
-        match &self.otherwise {
-            Some(steps) => fired.otherwise(steps),
-            None => fired.unrouted(),
-        }
+        self.rules.route(msg, fired);
     }
 }
 
@@ -210,8 +190,8 @@ impl RoutingTableBuilder {
                 // action before it.
                 return Err(BuildError::NoActions(name.to_string()));
             }
+            rules.push(IndexedRule { slot: layout.rules.len(), cond, steps, continues });
             layout.rules.push(name);
-            rules.push(Rule { cond, steps, continues });
         }
         let otherwise = match self.otherwise {
             Some(actions) => {
@@ -222,7 +202,7 @@ impl RoutingTableBuilder {
             }
             None => None,
         };
-        Ok(RoutingTable { rules, otherwise, layout })
+        Ok(RoutingTable { rules: RuleSet::new(rules, otherwise), layout })
     }
 }
 

@@ -583,7 +583,12 @@ fn leaf_test(place: &TokenStream, ty: &Type, kind: StrKind, test: &Test) -> Toke
     }
 }
 
-/// A glob as a `&'static [GlobTok]` expression.
+/// A glob as a `&'static [GlobTok]` expression, matched at run time by
+/// core's one glob matcher (`dispatchio_core::routing::match_tokens`).
+///
+/// The pattern is parsed here with the language's own parser (this crate
+/// cannot depend on the runtime when it runs inside the proc macro); a test
+/// holds it to core's run-time parser token for token.
 fn glob_tokens(pattern: &str) -> TokenStream {
     let rt = rt();
     let toks = Glob::new(pattern).toks.into_iter().map(|t| match t {
@@ -1560,5 +1565,33 @@ mod tests {
         // The same reference values as `dispatchio::__private::str_hash`'s test.
         assert_eq!(super::str_hash(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(super::str_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    /// Generated code embeds tokens parsed here and core matches them, the
+    /// interpreter parses with core: both parsers must give the same tokens.
+    #[cfg(feature = "runtime")]
+    #[test]
+    fn the_compile_time_glob_parser_gives_core_s_tokens() {
+        use crate::eval::{Glob, GlobTok};
+        use dispatchio_core::routing::{Glob as CoreGlob, GlobTok as CoreTok};
+        let patterns = [
+            "", "*", "**a", "?", "[a-c]x", "[!a]", "[^a]", "[]]", "[!]]", "[ab", r"\*", r"a",
+            r"\[x]", "[z-a]", "[a-]", "[é-ü]*", "e[-x]",
+        ];
+        for p in patterns {
+            let ours: Vec<dispatchio_core::routing::OwnedGlobTok> = Glob::new(p)
+                .toks
+                .into_iter()
+                .map(|t| match t {
+                    GlobTok::Char(c) => CoreTok::Char(c),
+                    GlobTok::Any => CoreTok::Any,
+                    GlobTok::Star => CoreTok::Star,
+                    GlobTok::Class { negated, ranges } => {
+                        CoreTok::Class { negated, ranges: ranges.into() }
+                    }
+                })
+                .collect();
+            assert_eq!(ours.as_slice(), CoreGlob::new(p).tokens(), "pattern {p:?}");
+        }
     }
 }

@@ -60,6 +60,7 @@ mod error;
 mod table;
 mod watch;
 
+pub use cond::lower_cond;
 pub use error::{Error, Invalid, Missing, MissingKind, Unprovided};
 pub use table::RouteMatcher;
 pub use watch::Watcher;

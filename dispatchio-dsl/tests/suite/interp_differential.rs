@@ -46,7 +46,7 @@ pub(crate) fn handlers_of(program: &Program) -> BTreeSet<(String, bool)> {
 }
 
 /// The interpreter's decision, in the reference evaluator's terms.
-fn interpreted(routes: &Routes, listener: &str, msg: &Message) -> Decision {
+pub(crate) fn interpreted(routes: &Routes, listener: &str, msg: &Message) -> Decision {
     let l = routes.listener(listener).expect("the listener was built");
     let matcher = l.matcher();
     let layout = matcher.layout();
@@ -112,16 +112,16 @@ pub(crate) fn message(s: &Sample) -> Message {
 /// Values worth trying for one program: its literals, their neighbours,
 /// strings its globs and string tests accept, and the usual corner cases.
 #[derive(Default)]
-struct Pools {
-    types: Vec<String>,
-    ints: Vec<i64>,
-    floats: Vec<f64>,
-    strs: Vec<String>,
-    dynamic: Vec<Vec<String>>,
+pub(crate) struct Pools {
+    pub(crate) types: Vec<String>,
+    pub(crate) ints: Vec<i64>,
+    pub(crate) floats: Vec<f64>,
+    pub(crate) strs: Vec<String>,
+    pub(crate) dynamic: Vec<Vec<String>>,
 }
 
 impl Pools {
-    fn of(program: &Program) -> Pools {
+    pub(crate) fn of(program: &Program) -> Pools {
         let mut p = Pools {
             types: program.messages.iter().map(|m| m.name.clone()).collect(),
             ints: vec![0, 1, -1, 52, i64::MAX, i64::MIN],
@@ -147,7 +147,7 @@ impl Pools {
         p
     }
 
-    fn walk(&mut self, c: &Cond) {
+    pub(crate) fn walk(&mut self, c: &Cond) {
         match &c.kind {
             CondKind::Pred(pred) => {
                 if let FieldRef::Dynamic { path } = &pred.field {
@@ -225,23 +225,23 @@ fn instantiate(glob: &str) -> String {
 
 /// A tape of random choices: proptest shrinks it towards zeros, which picks
 /// the first (simplest) option everywhere.
-struct Tape<'a> {
-    choices: &'a [u32],
-    at: usize,
+pub(crate) struct Tape<'a> {
+    pub(crate) choices: &'a [u32],
+    pub(crate) at: usize,
 }
 
 impl Tape<'_> {
-    fn next(&mut self) -> u32 {
+    pub(crate) fn next(&mut self) -> u32 {
         let v = self.choices.get(self.at).copied().unwrap_or(0);
         self.at += 1;
         v
     }
 
-    fn chance(&mut self, percent: u32) -> bool {
+    pub(crate) fn chance(&mut self, percent: u32) -> bool {
         self.next() % 100 < percent
     }
 
-    fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
+    pub(crate) fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
         xs[self.next() as usize % xs.len()].clone()
     }
 }
@@ -315,7 +315,7 @@ fn put(content: &mut BTreeMap<String, Value>, path: &[String], v: Value) {
     }
 }
 
-fn gen_sample(t: &mut Tape<'_>, p: &Pools, program: &Program) -> Sample {
+pub(crate) fn gen_sample(t: &mut Tape<'_>, p: &Pools, program: &Program) -> Sample {
     let mut s = Sample::new(t.pick(&p.types));
     s.id = t.pick(&p.ints);
     for slot in [&mut s.source, &mut s.dest, &mut s.group] {
