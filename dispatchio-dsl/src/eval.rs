@@ -3,7 +3,11 @@
 //!
 //! It is the oracle the analyser, the interpreter and the compiled matcher
 //! are tested against, so every choice the language reference leaves open is
-//! made here, once:
+//! made here, once. It deliberately shares no code with the runtime's
+//! conditions and globs (`dispatchio_core::routing`): a differential test
+//! only proves something when the two sides were written apart.
+//!
+//! The choices:
 //!
 //! * A predicate on an absent field is false, except `exists`
 //!   (see [`crate::program`]).
