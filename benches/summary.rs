@@ -84,6 +84,13 @@ fn main() {
 
     set("mpsc_msgs_per_s", median(cfg.reps, || mpsc_throughput(&rt, cfg.messages)));
     set("oneshot_rtt_ns", median(cfg.reps, || oneshot_rtt_ns(&rt, cfg.round_trips)));
+    match inproc::measure(&rt, cfg.messages, cfg.round_trips, cfg.reps) {
+        Ok((tput, rtt)) => {
+            set("inproc_msgs_per_s", tput);
+            set("request_rtt_ns", rtt);
+        }
+        Err(e) => eprintln!("inproc not measured: {e}"),
+    }
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
     // the same framing, each against a child process of this program.
@@ -155,6 +162,13 @@ fn oneshot_rtt_ns(rt: &Runtime, n: u64) -> f64 {
         }
         start.elapsed().as_nanos() as f64 / n as f64
     })
+}
+
+/// The medians of two lists of repetitions.
+fn summarise(a: &mut [f64], b: &mut [f64]) -> (f64, f64) {
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    (a[a.len() / 2], b[b.len() / 2])
 }
 
 fn print_report(figures: &BTreeMap<&str, Option<f64>>, quick: bool) {
@@ -432,5 +446,93 @@ mod uds {
         }
         let _ = count;
         Ok(())
+    }
+}
+
+/// In-process dispatcher figures: one source sends through a [`Dispatcher`]
+/// to one listener compiled from `benches/routes/inproc.route`, whose
+/// handlers count (`Tick`) or answer (`Ask`). Same runtime and the same
+/// payload shape as the mpsc/oneshot baselines: a small struct behind an
+/// `Arc` (every [`Message`] holds its content in one).
+///
+/// [`Dispatcher`]: dispatchio::Dispatcher
+/// [`Message`]: dispatchio::Message
+mod inproc {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use dispatchio::{Dispatcher, Envelope, HandlerResult, Message, Reply};
+    use tokio::runtime::Runtime;
+
+    mod routes {
+        dispatchio::include_routes!("benches/routes/inproc.route");
+    }
+    use routes::{Ask, Tick};
+
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    const PATIENCE: Duration = Duration::from_secs(60);
+
+    /// Counts ticks; answers `Ask { n }` with `Ask { n + 1 }`.
+    #[derive(Default)]
+    struct Counter {
+        ticks: AtomicU64,
+    }
+
+    impl routes::counter::Handler for Counter {
+        fn count(&self, _: &Envelope, content: &Tick) -> HandlerResult {
+            // Reads the payload so the work cannot be skipped.
+            self.ticks.fetch_add(content.n as u64 & 1 | 1, Ordering::Relaxed);
+            Ok(Reply::Empty)
+        }
+
+        fn answer(&self, _: &Envelope, content: &Ask) -> HandlerResult {
+            Ok(Reply::with(Ask { n: content.n + 1 }))
+        }
+    }
+
+    /// Throughput (messages per second, median of `reps`) and the sequential
+    /// request round trip (nanoseconds, median of `reps`).
+    pub(crate) fn measure(
+        rt: &Runtime,
+        messages: u64,
+        trips: u64,
+        reps: usize,
+    ) -> Result<(f64, f64), Error> {
+        rt.block_on(async move {
+            let d = Dispatcher::new();
+            let listener = Arc::new(routes::counter::Listener::new(Counter::default()));
+            d.register("counter", listener.clone())?;
+            let me = d.new_source();
+            let (mut tputs, mut rtts) = (Vec::new(), Vec::new());
+            for _ in 0..reps {
+                let before = listener.handlers().ticks.load(Ordering::Relaxed);
+                let start = Instant::now();
+                for i in 0..messages {
+                    me.send(Message::new(Tick { n: i as i64 }).to("counter"))?;
+                }
+                // One sender's messages are handled in order, so the answer
+                // to this request means every tick before it was counted.
+                me.request(Message::new(Ask { n: 0 }).to("counter"), Some(PATIENCE)).await?;
+                tputs.push(messages as f64 / start.elapsed().as_secs_f64());
+                let counted = listener.handlers().ticks.load(Ordering::Relaxed) - before;
+                if counted != messages {
+                    return Err(format!("{counted} of {messages} ticks counted").into());
+                }
+
+                let start = Instant::now();
+                for i in 0..trips {
+                    let reply = me
+                        .request(Message::new(Ask { n: i as i64 }).to("counter"), Some(PATIENCE))
+                        .await?;
+                    if reply.content_as::<Ask>().map(|a| a.n) != Some(i as i64 + 1) {
+                        return Err("a wrong answer".into());
+                    }
+                }
+                rtts.push(start.elapsed().as_nanos() as f64 / trips as f64);
+            }
+            d.shutdown().await;
+            Ok(super::summarise(&mut tputs, &mut rtts))
+        })
     }
 }
