@@ -63,6 +63,11 @@ fn main() {
         uds::child(&spec);
         return;
     }
+    // The child of the memory figures: queues a million messages, reports.
+    if let Ok(side) = std::env::var(memory::CHILD_ENV) {
+        memory::child(&side);
+        return;
+    }
     // `cargo bench` passes `--bench`; anything else but `--quick` is ignored.
     let quick = std::env::args().any(|a| a == "--quick");
     let cfg = if quick {
@@ -77,6 +82,9 @@ fn main() {
         .expect("a tokio runtime");
 
     let mut figures: BTreeMap<&str, Option<f64>> = KEYS.iter().map(|&(k, _)| (k, None)).collect();
+    // Figures beyond the keys (memory, the checker's scaling point):
+    // printed in the table and added to the JSON line.
+    let mut extra: Vec<(&'static str, f64)> = Vec::new();
     let mut set = |key: &'static str, value: f64| {
         assert!(figures.contains_key(key), "unknown key {key}");
         figures.insert(key, Some(value));
@@ -90,6 +98,38 @@ fn main() {
             set("request_rtt_ns", rtt);
         }
         Err(e) => eprintln!("inproc not measured: {e}"),
+    }
+
+    // One routing decision: compiled, hand-written and interpreted.
+    let passes = if quick { 20 } else { 200 };
+    let routing = matching::measure(passes, cfg.reps);
+    for (key, value) in &routing.figures {
+        set(key, *value);
+    }
+    for e in &routing.errors {
+        eprintln!("matching: {e}");
+    }
+
+    // The checker on the 10,000-rule file, and its 1,000-rule scaling point.
+    let check_reps = if quick { 3 } else { 7 };
+    match check::measure(check_reps) {
+        Ok(c) => {
+            set("check_10k_rules_s", c.check_10k_s);
+            extra.push(("check_1k_rules_s", c.check_1k_s));
+            extra.push(("read_10k_rules_s", c.read_10k_s));
+        }
+        Err(e) => eprintln!("check not measured: {e}"),
+    }
+
+    // Memory of 1,000,000 queued messages, each side in a fresh child.
+    match (memory::measure("dispatchio"), memory::measure("raw")) {
+        (Ok(d), Ok(r)) => {
+            extra.push(("queued_1m_peak_rss_mb", d.peak_kb as f64 / 1024.0));
+            extra.push(("queued_bytes_per_msg", d.bytes_per_msg()));
+            extra.push(("raw_queued_1m_peak_rss_mb", r.peak_kb as f64 / 1024.0));
+            extra.push(("raw_queued_bytes_per_msg", r.bytes_per_msg()));
+        }
+        (d, r) => eprintln!("memory not measured: {:?} {:?}", d.err(), r.err()),
     }
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
@@ -111,7 +151,7 @@ fn main() {
         Err(e) => eprintln!("uds (raw) not measured: {e}"),
     }
 
-    print_report(&figures, quick);
+    print_report(&figures, &extra, quick);
 }
 
 /// Runs `f` `reps` times and returns the median.
@@ -171,12 +211,29 @@ fn summarise(a: &mut [f64], b: &mut [f64]) -> (f64, f64) {
     (a[a.len() / 2], b[b.len() / 2])
 }
 
-fn print_report(figures: &BTreeMap<&str, Option<f64>>, quick: bool) {
+/// What the extra figures are.
+const EXTRA: &[(&str, &str)] = &[
+    ("check_1k_rules_s", "dispatchio check on the 1,000-rule file (scaling point)"),
+    ("read_10k_rules_s", "baseline: read the 10,000-rule file and split its lines"),
+    ("queued_1m_peak_rss_mb", "peak RSS growth, 1,000,000 messages on a listener queue"),
+    ("queued_bytes_per_msg", "the same per queued message"),
+    ("raw_queued_1m_peak_rss_mb", "baseline: peak RSS growth, 1,000,000 Arc'd payloads in mpsc"),
+    ("raw_queued_bytes_per_msg", "baseline: the same per payload"),
+];
+
+fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], quick: bool) {
     println!("dispatchio benchmark summary{}", if quick { " (--quick)" } else { "" });
     println!();
     println!("{:<28} {:>16}  what", "key", "value");
     for (key, what) in KEYS {
         let value = figures[key].map_or_else(|| "not built".to_owned(), format_number);
+        println!("{key:<28} {value:>16}  {what}");
+    }
+    for &(key, what) in EXTRA {
+        let value = extra
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or_else(|| "not measured".to_owned(), |&(_, v)| format_number(v));
         println!("{key:<28} {value:>16}  {what}");
     }
     println!();
@@ -192,22 +249,50 @@ fn print_report(figures: &BTreeMap<&str, Option<f64>>, quick: bool) {
         };
         println!("  {key} / {other} {op} {factor}: {verdict}");
     }
+    if let Some(s) = figures["check_10k_rules_s"] {
+        println!("  check_10k_rules_s < 2: {s:.3} ({})", if s < 2.0 { "met" } else { "MISSED" });
+    }
+    let get = |k: &str| extra.iter().find(|(x, _)| *x == k).map(|&(_, v)| v);
+    if let (Some(c10k), Some(c1k)) = (figures["check_10k_rules_s"], get("check_1k_rules_s")) {
+        println!("  (check 10,000 / 1,000 rules: {:.1}; linear is 10)", c10k / c1k);
+    }
+    if let (Some(c10k), Some(read)) = (figures["check_10k_rules_s"], get("read_10k_rules_s")) {
+        println!("  (check / read+split of the 10,000-rule file: {:.0})", c10k / read);
+    }
+    if let (Some(d), Some(r)) = (get("queued_bytes_per_msg"), get("raw_queued_bytes_per_msg")) {
+        println!("  (bytes per queued message / raw: {:.2})", d / r);
+    }
     println!();
     // The last line: one JSON object (keys sorted), null where not built.
-    let json: serde_json::Map<String, serde_json::Value> = KEYS
+    let mut json: serde_json::Map<String, serde_json::Value> = KEYS
         .iter()
         .map(|&(k, _)| (k.to_owned(), figures[k].map_or(serde_json::Value::Null, json_number)))
         .collect();
+    for &(k, v) in extra {
+        json.insert(k.to_owned(), json_number(v));
+    }
     println!("{}", serde_json::Value::Object(json));
 }
 
 fn format_number(x: f64) -> String {
-    if x >= 1000.0 { format!("{x:.0}") } else { format!("{x:.3}") }
+    if x >= 1000.0 {
+        format!("{x:.0}")
+    } else if x >= 1.0 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.6}")
+    }
 }
 
 fn json_number(x: f64) -> serde_json::Value {
     // Round to 4 significant decimals so the line stays readable.
-    let rounded = if x >= 1000.0 { x.round() } else { (x * 1000.0).round() / 1000.0 };
+    let rounded = if x >= 1000.0 {
+        x.round()
+    } else if x >= 1.0 {
+        (x * 1e3).round() / 1e3
+    } else {
+        (x * 1e6).round() / 1e6
+    };
     serde_json::Number::from_f64(rounded).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
@@ -465,7 +550,7 @@ mod inproc {
     use dispatchio::{Dispatcher, Envelope, HandlerResult, Message, Reply};
     use tokio::runtime::Runtime;
 
-    mod routes {
+    pub(crate) mod routes {
         dispatchio::include_routes!("benches/routes/inproc.route");
     }
     use routes::{Ask, Tick};
@@ -534,5 +619,339 @@ mod inproc {
             d.shutdown().await;
             Ok(super::summarise(&mut tputs, &mut rtts))
         })
+    }
+}
+
+/// One routing decision, timed over a fixed set of sample messages that
+/// cycles through the four types and through the literals of the table
+/// (hits, near misses and values no rule mentions, in a scrambled order so
+/// branch prediction cannot learn the sequence). The compiled, hand-written
+/// and interpreted matchers of the 1,000-rule table route the very same
+/// samples.
+mod matching {
+    use std::hint::black_box;
+    use std::path::Path;
+    use std::time::Instant;
+
+    use dispatchio::Message;
+    use dispatchio::routing::{Fired, Matcher};
+
+    mod r10 {
+        dispatchio::include_routes!("benches/routes/rules_10.route");
+    }
+    mod r100 {
+        dispatchio::include_routes!("benches/routes/rules_100.route");
+    }
+    mod r1000 {
+        dispatchio::include_routes!("benches/routes/rules_1000.route");
+        include!("support/handwritten_1000.rs");
+    }
+    // No `rules_10000.route` here: with optimisations, LLVM spends more
+    // than ten minutes on the generated 10,000-rule matcher (quadratic alias
+    // analysis inside one huge function, see docs/benchmarks.md), so
+    // `match_compiled_ns_10000` stays null until codegen splits it.
+
+    /// Sample messages per table.
+    const SAMPLES: usize = 4096;
+
+    /// The content of one sample, independent of the module whose structs
+    /// carry it.
+    enum Spec {
+        Order { code: i64, price: i64 },
+        Quote { level: i64, symbol: String },
+        Trade { symbol: String },
+        Alert { code: i64, price: i64 },
+    }
+
+    /// The samples for an `n`-rule table (`n / 4` rules per type; see
+    /// `dispatchio_dsl::bench_support`): about one in nine misses every rule.
+    fn specs(n: usize) -> Vec<Spec> {
+        let per_type = (n / 4).max(1) as u64;
+        let span = per_type + per_type / 8 + 1;
+        // A fixed LCG: the same samples in every run.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        (0..SAMPLES)
+            .map(|i| {
+                let k = (next() % span) as i64;
+                let r = next() as i64;
+                match i % 4 {
+                    0 => Spec::Order { code: k, price: r % 100 },
+                    1 => Spec::Quote { level: k * 10 + r % 10, symbol: format!("S{k}") },
+                    2 => Spec::Trade { symbol: format!("S{k}") },
+                    _ => Spec::Alert { code: k, price: r % 80 },
+                }
+            })
+            .collect()
+    }
+
+    /// Builds the sample messages from the structs of module `$m`.
+    macro_rules! messages {
+        ($m:ident, $n:expr) => {
+            specs($n)
+                .into_iter()
+                .map(|s| {
+                    let msg = match s {
+                        Spec::Order { code, price } => {
+                            Message::new($m::Order { code, price, qty: 1 })
+                        }
+                        Spec::Quote { level, symbol } => Message::new($m::Quote { level, symbol }),
+                        Spec::Trade { symbol } => Message::new($m::Trade { symbol, qty: 1 }),
+                        Spec::Alert { code, price } => Message::new($m::Alert { code, price }),
+                    };
+                    msg.to("bench")
+                })
+                .collect::<Vec<Message>>()
+        };
+    }
+
+    /// Nanoseconds per decision: the median over `reps` of `passes` passes
+    /// over `samples`.
+    fn time(
+        passes: usize,
+        reps: usize,
+        samples: &[Message],
+        route: impl Fn(&Message, &mut Fired),
+    ) -> f64 {
+        let mut fired = Fired::new();
+        let one_pass = |fired: &mut Fired| {
+            for msg in samples {
+                fired.clear();
+                route(black_box(msg), fired);
+                black_box(&*fired);
+            }
+        };
+        one_pass(&mut fired); // warm the caches and the buffer
+        super::median(reps, || {
+            let start = Instant::now();
+            for _ in 0..passes {
+                one_pass(&mut fired);
+            }
+            start.elapsed().as_nanos() as f64 / (passes * samples.len()) as f64
+        })
+    }
+
+    /// What [`measure`] found.
+    pub(crate) struct Routing {
+        /// `(key, ns)` of every figure measured (the keys, and the
+        /// interpreter and hand-written code at the other sizes, for the plot).
+        pub(crate) figures: Vec<(&'static str, f64)>,
+        /// Why a figure is missing.
+        pub(crate) errors: Vec<String>,
+        /// `(rules, compiled, interpreted)` for the plot.
+        pub(crate) curve: Vec<(usize, f64, Option<f64>)>,
+    }
+
+    fn interpreted(
+        n: usize,
+        passes: usize,
+        reps: usize,
+        samples: &[Message],
+    ) -> Result<f64, String> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/routes/rules_{n}.route"));
+        let routes =
+            dispatchio::routes::load(&path).and_then(|b| b.build()).map_err(|e| e.to_string())?;
+        let listener = routes.listener("bench").ok_or("no listener `bench`")?;
+        let matcher = listener.matcher();
+        Ok(time(passes, reps, samples, |m, f| matcher.route(m, f)))
+    }
+
+    pub(crate) fn measure(passes: usize, reps: usize) -> Routing {
+        let mut out = Routing { figures: Vec::new(), errors: Vec::new(), curve: Vec::new() };
+        // Fewer passes on the big tables keep --quick quick: a decision
+        // costs more there.
+        let m10 = messages!(r10, 10);
+        let m100 = messages!(r100, 100);
+        let m1000 = messages!(r1000, 1000);
+        let c10 = r10::bench::Matcher::new();
+        let c100 = r100::bench::Matcher::new();
+        let c1000 = r1000::bench::Matcher::new();
+        let sets: [(usize, &'static str, &[Message], &dyn Matcher); 3] = [
+            (10, "match_compiled_ns_10", &m10, &c10),
+            (100, "match_compiled_ns_100", &m100, &c100),
+            (1000, "match_compiled_ns_1000", &m1000, &c1000),
+        ];
+        for (n, key, samples, matcher) in sets {
+            let compiled = time(passes, reps, samples, |m, f| matcher.route(m, f));
+            out.figures.push((key, compiled));
+            // The interpreter: every size for the plot, 1,000 for the key.
+            let interp = match interpreted(n, passes.div_ceil(4), reps, samples) {
+                Ok(ns) => Some(ns),
+                Err(e) => {
+                    out.errors.push(format!("interpreter, {n} rules: {e}"));
+                    None
+                }
+            };
+            if let (1000, Some(ns)) = (n, interp) {
+                out.figures.push(("match_interpreted_ns_1000", ns));
+            }
+            out.curve.push((n, compiled, interp));
+        }
+        let hand = time(passes, reps, &m1000, r1000::route_handwritten);
+        out.figures.push(("match_handwritten_ns_1000", hand));
+        out
+    }
+}
+
+/// The checker (`dispatchio check`'s library call: front end and analysis)
+/// on the generated 10,000- and 1,000-rule files, and reading the 10,000-rule
+/// file and splitting it into lines as a floor.
+mod check {
+    use std::path::PathBuf;
+    use std::time::Instant;
+
+    pub(crate) struct Check {
+        pub(crate) check_10k_s: f64,
+        pub(crate) check_1k_s: f64,
+        pub(crate) read_10k_s: f64,
+    }
+
+    fn path(n: usize) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("benches/routes/rules_{n}.route"))
+    }
+
+    fn check_s(n: usize, reps: usize) -> Result<f64, String> {
+        let path = path(n);
+        let mut err = None;
+        let s = super::median(reps, || {
+            let start = Instant::now();
+            match dispatchio::dsl::check(&path) {
+                Ok(report) if report.has_errors() => {
+                    err = Some(format!("{}: has errors", path.display()))
+                }
+                Ok(report) => drop(std::hint::black_box(report)),
+                Err(e) => err = Some(e.to_string()),
+            }
+            start.elapsed().as_secs_f64()
+        });
+        err.map_or(Ok(s), Err)
+    }
+
+    pub(crate) fn measure(reps: usize) -> Result<Check, String> {
+        let check_10k_s = check_s(10_000, reps)?;
+        let check_1k_s = check_s(1_000, reps)?;
+        let p = path(10_000);
+        let mut err = None;
+        let read_10k_s = super::median(reps, || {
+            let start = Instant::now();
+            match std::fs::read_to_string(&p) {
+                Ok(text) => drop(std::hint::black_box(text.lines().count())),
+                Err(e) => err = Some(e.to_string()),
+            }
+            start.elapsed().as_secs_f64()
+        });
+        err.map_or(Ok(Check { check_10k_s, check_1k_s, read_10k_s }), Err)
+    }
+}
+
+/// Memory: 1,000,000 messages queued on a listener's named queue (sent
+/// through the dispatcher, routed by a one-rule table, never drained)
+/// against 1,000,000 of the same `Arc`'d payloads in an unbounded tokio
+/// mpsc channel. Each side runs in a fresh child process of this program,
+/// which reports its peak resident set (`VmHWM`) before and after.
+mod memory {
+    use std::process::Command;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use dispatchio::routing::{Action, Cond, RoutingTable};
+    use dispatchio::{Dispatcher, Message, RoutedListener};
+
+    pub(crate) const CHILD_ENV: &str = "DISPATCHIO_BENCH_MEM_CHILD";
+    const N: u64 = 1_000_000;
+
+    /// The payload: the same small struct on both sides.
+    use super::inproc::routes::Tick as Payload;
+
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    /// Peak resident growth of one side, in KiB.
+    pub(crate) struct Memory {
+        pub(crate) peak_kb: u64,
+    }
+
+    impl Memory {
+        pub(crate) fn bytes_per_msg(&self) -> f64 {
+            self.peak_kb as f64 * 1024.0 / N as f64
+        }
+    }
+
+    pub(crate) fn measure(side: &str) -> Result<Memory, Error> {
+        let out = Command::new(std::env::current_exe()?).env(CHILD_ENV, side).output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find_map(|l| l.strip_prefix("peak_kb "));
+        match (out.status.success(), line.map(str::parse::<u64>)) {
+            (true, Some(Ok(peak_kb))) => Ok(Memory { peak_kb }),
+            _ => Err(format!(
+                "memory child ({side}) failed: {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into()),
+        }
+    }
+
+    fn vm_hwm_kb() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    pub(crate) fn child(side: &str) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let result: Result<u64, Error> =
+            rt.block_on(async { if side == "raw" { raw().await } else { queued().await } });
+        match result {
+            Ok(kb) => println!("peak_kb {kb}"),
+            Err(e) => {
+                eprintln!("memory child: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    async fn queued() -> Result<u64, Error> {
+        let d = Dispatcher::new();
+        let table =
+            RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+        let listener = Arc::new(RoutedListener::builder(table).build()?);
+        d.register("sink", listener.clone())?;
+        let inbox = listener.queue("inbox").ok_or("no queue `inbox`")?;
+        let me = d.new_source();
+        let before = vm_hwm_kb().ok_or("no VmHWM")?;
+        for i in 0..N {
+            me.send(Message::new(Payload { n: i as i64 }).to("sink"))?;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while (inbox.len() as u64) < N {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("only {} of {N} queued", inbox.len()).into());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let after = vm_hwm_kb().ok_or("no VmHWM")?;
+        drop(std::hint::black_box(inbox));
+        Ok(after.saturating_sub(before))
+    }
+
+    async fn raw() -> Result<u64, Error> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Arc<Payload>>();
+        let before = vm_hwm_kb().ok_or("no VmHWM")?;
+        for i in 0..N {
+            tx.send(Arc::new(Payload { n: i as i64 }))?;
+        }
+        let after = vm_hwm_kb().ok_or("no VmHWM")?;
+        drop(std::hint::black_box((tx, rx)));
+        Ok(after.saturating_sub(before))
     }
 }
