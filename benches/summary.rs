@@ -162,7 +162,6 @@ fn main() {
     }
 
     print_report(&figures, &extra, quick);
-
 }
 
 /// Runs `f` `reps` times and returns the median.
