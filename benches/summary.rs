@@ -63,6 +63,11 @@ fn main() {
         uds::child(&spec);
         return;
     }
+    // The child of the memory figures: queues a million messages, reports.
+    if let Ok(side) = std::env::var(memory::CHILD_ENV) {
+        memory::child(&side);
+        return;
+    }
     // `cargo bench` passes `--bench`; anything else but `--quick` is ignored.
     let quick = std::env::args().any(|a| a == "--quick");
     let cfg = if quick {
@@ -77,6 +82,9 @@ fn main() {
         .expect("a tokio runtime");
 
     let mut figures: BTreeMap<&str, Option<f64>> = KEYS.iter().map(|&(k, _)| (k, None)).collect();
+    // Figures beyond the issue's keys (memory, the checker's scaling point):
+    // printed in the table and added to the JSON line.
+    let mut extra: Vec<(&'static str, f64)> = Vec::new();
     let mut set = |key: &'static str, value: f64| {
         assert!(figures.contains_key(key), "unknown key {key}");
         figures.insert(key, Some(value));
@@ -84,6 +92,45 @@ fn main() {
 
     set("mpsc_msgs_per_s", median(cfg.reps, || mpsc_throughput(&rt, cfg.messages)));
     set("oneshot_rtt_ns", median(cfg.reps, || oneshot_rtt_ns(&rt, cfg.round_trips)));
+    match inproc::measure(&rt, cfg.messages, cfg.round_trips, cfg.reps) {
+        Ok((tput, rtt)) => {
+            set("inproc_msgs_per_s", tput);
+            set("request_rtt_ns", rtt);
+        }
+        Err(e) => eprintln!("inproc not measured: {e}"),
+    }
+
+    // One routing decision: compiled, hand-written and interpreted.
+    let passes = if quick { 20 } else { 200 };
+    let routing = matching::measure(passes, cfg.reps);
+    for (key, value) in &routing.figures {
+        set(key, *value);
+    }
+    for e in &routing.errors {
+        eprintln!("matching: {e}");
+    }
+
+    // The checker on the 10,000-rule file, and its 1,000-rule scaling point.
+    let check_reps = if quick { 3 } else { 7 };
+    match check::measure(check_reps) {
+        Ok(c) => {
+            set("check_10k_rules_s", c.check_10k_s);
+            extra.push(("check_1k_rules_s", c.check_1k_s));
+            extra.push(("read_10k_rules_s", c.read_10k_s));
+        }
+        Err(e) => eprintln!("check not measured: {e}"),
+    }
+
+    // Memory of 1,000,000 queued messages, each side in a fresh child.
+    match (memory::measure("dispatchio"), memory::measure("raw")) {
+        (Ok(d), Ok(r)) => {
+            extra.push(("queued_1m_peak_rss_mb", d.peak_kb as f64 / 1024.0));
+            extra.push(("queued_bytes_per_msg", d.bytes_per_msg()));
+            extra.push(("raw_queued_1m_peak_rss_mb", r.peak_kb as f64 / 1024.0));
+            extra.push(("raw_queued_bytes_per_msg", r.bytes_per_msg()));
+        }
+        (d, r) => eprintln!("memory not measured: {:?} {:?}", d.err(), r.err()),
+    }
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
     // the same framing, each against a child process of this program.
@@ -104,7 +151,17 @@ fn main() {
         Err(e) => eprintln!("uds (raw) not measured: {e}"),
     }
 
-    print_report(&figures, quick);
+    // `--svg PATH`: the plot of docs/benchmarks.md, from this run's figures.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(path) = args.iter().position(|a| a == "--svg").and_then(|i| args.get(i + 1)) {
+        let hand = figures["match_handwritten_ns_1000"];
+        match std::fs::write(path, plot::svg(&routing.curve, hand, quick)) {
+            Ok(()) => eprintln!("wrote {path}"),
+            Err(e) => eprintln!("could not write {path}: {e}"),
+        }
+    }
+
+    print_report(&figures, &extra, quick);
 }
 
 /// Runs `f` `reps` times and returns the median.
@@ -157,12 +214,36 @@ fn oneshot_rtt_ns(rt: &Runtime, n: u64) -> f64 {
     })
 }
 
-fn print_report(figures: &BTreeMap<&str, Option<f64>>, quick: bool) {
+/// The medians of two lists of repetitions.
+fn summarise(a: &mut [f64], b: &mut [f64]) -> (f64, f64) {
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    (a[a.len() / 2], b[b.len() / 2])
+}
+
+/// What the extra figures are.
+const EXTRA: &[(&str, &str)] = &[
+    ("check_1k_rules_s", "dispatchio check on the 1,000-rule file (scaling point)"),
+    ("read_10k_rules_s", "baseline: read the 10,000-rule file and split its lines"),
+    ("queued_1m_peak_rss_mb", "peak RSS growth, 1,000,000 messages on a listener queue"),
+    ("queued_bytes_per_msg", "the same per queued message"),
+    ("raw_queued_1m_peak_rss_mb", "baseline: peak RSS growth, 1,000,000 Arc'd payloads in mpsc"),
+    ("raw_queued_bytes_per_msg", "baseline: the same per payload"),
+];
+
+fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], quick: bool) {
     println!("dispatchio benchmark summary{}", if quick { " (--quick)" } else { "" });
     println!();
     println!("{:<28} {:>16}  what", "key", "value");
     for (key, what) in KEYS {
         let value = figures[key].map_or_else(|| "not built".to_owned(), format_number);
+        println!("{key:<28} {value:>16}  {what}");
+    }
+    for &(key, what) in EXTRA {
+        let value = extra
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or_else(|| "not measured".to_owned(), |&(_, v)| format_number(v));
         println!("{key:<28} {value:>16}  {what}");
     }
     println!();
@@ -178,22 +259,50 @@ fn print_report(figures: &BTreeMap<&str, Option<f64>>, quick: bool) {
         };
         println!("  {key} / {other} {op} {factor}: {verdict}");
     }
+    if let Some(s) = figures["check_10k_rules_s"] {
+        println!("  check_10k_rules_s < 2: {s:.3} ({})", if s < 2.0 { "met" } else { "MISSED" });
+    }
+    let get = |k: &str| extra.iter().find(|(x, _)| *x == k).map(|&(_, v)| v);
+    if let (Some(c10k), Some(c1k)) = (figures["check_10k_rules_s"], get("check_1k_rules_s")) {
+        println!("  (check 10,000 / 1,000 rules: {:.1}; linear is 10)", c10k / c1k);
+    }
+    if let (Some(c10k), Some(read)) = (figures["check_10k_rules_s"], get("read_10k_rules_s")) {
+        println!("  (check / read+split of the 10,000-rule file: {:.0})", c10k / read);
+    }
+    if let (Some(d), Some(r)) = (get("queued_bytes_per_msg"), get("raw_queued_bytes_per_msg")) {
+        println!("  (bytes per queued message / raw: {:.2})", d / r);
+    }
     println!();
     // The last line: one JSON object (keys sorted), null where not built.
-    let json: serde_json::Map<String, serde_json::Value> = KEYS
+    let mut json: serde_json::Map<String, serde_json::Value> = KEYS
         .iter()
         .map(|&(k, _)| (k.to_owned(), figures[k].map_or(serde_json::Value::Null, json_number)))
         .collect();
+    for &(k, v) in extra {
+        json.insert(k.to_owned(), json_number(v));
+    }
     println!("{}", serde_json::Value::Object(json));
 }
 
 fn format_number(x: f64) -> String {
-    if x >= 1000.0 { format!("{x:.0}") } else { format!("{x:.3}") }
+    if x >= 1000.0 {
+        format!("{x:.0}")
+    } else if x >= 1.0 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.6}")
+    }
 }
 
 fn json_number(x: f64) -> serde_json::Value {
     // Round to 4 significant decimals so the line stays readable.
-    let rounded = if x >= 1000.0 { x.round() } else { (x * 1000.0).round() / 1000.0 };
+    let rounded = if x >= 1000.0 {
+        x.round()
+    } else if x >= 1.0 {
+        (x * 1e3).round() / 1e3
+    } else {
+        (x * 1e6).round() / 1e6
+    };
     serde_json::Number::from_f64(rounded).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
@@ -432,5 +541,558 @@ mod uds {
         }
         let _ = count;
         Ok(())
+    }
+}
+
+/// In-process dispatcher figures: one source sends through a [`Dispatcher`]
+/// to one listener compiled from `benches/routes/inproc.route`, whose
+/// handlers count (`Tick`) or answer (`Ask`). Same runtime and the same
+/// payload shape as the mpsc/oneshot baselines: a small struct behind an
+/// `Arc` (every [`Message`] holds its content in one).
+///
+/// [`Dispatcher`]: dispatchio::Dispatcher
+/// [`Message`]: dispatchio::Message
+mod inproc {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use dispatchio::{Dispatcher, Envelope, HandlerResult, Message, Reply};
+    use tokio::runtime::Runtime;
+
+    pub(crate) mod routes {
+        dispatchio::include_routes!("benches/routes/inproc.route");
+    }
+    use routes::{Ask, Tick};
+
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    const PATIENCE: Duration = Duration::from_secs(60);
+
+    /// Counts ticks; answers `Ask { n }` with `Ask { n + 1 }`.
+    #[derive(Default)]
+    struct Counter {
+        ticks: AtomicU64,
+    }
+
+    impl routes::counter::Handler for Counter {
+        fn count(&self, _: &Envelope, content: &Tick) -> HandlerResult {
+            // Reads the payload so the work cannot be skipped.
+            self.ticks.fetch_add(content.n as u64 & 1 | 1, Ordering::Relaxed);
+            Ok(Reply::Empty)
+        }
+
+        fn answer(&self, _: &Envelope, content: &Ask) -> HandlerResult {
+            Ok(Reply::with(Ask { n: content.n + 1 }))
+        }
+    }
+
+    /// Throughput (messages per second, median of `reps`) and the sequential
+    /// request round trip (nanoseconds, median of `reps`).
+    pub(crate) fn measure(
+        rt: &Runtime,
+        messages: u64,
+        trips: u64,
+        reps: usize,
+    ) -> Result<(f64, f64), Error> {
+        rt.block_on(async move {
+            let d = Dispatcher::new();
+            let listener = Arc::new(routes::counter::Listener::new(Counter::default()));
+            d.register("counter", listener.clone())?;
+            let me = d.new_source();
+            let (mut tputs, mut rtts) = (Vec::new(), Vec::new());
+            for _ in 0..reps {
+                let before = listener.handlers().ticks.load(Ordering::Relaxed);
+                let start = Instant::now();
+                for i in 0..messages {
+                    me.send(Message::new(Tick { n: i as i64 }).to("counter"))?;
+                }
+                // One sender's messages are handled in order, so the answer
+                // to this request means every tick before it was counted.
+                me.request(Message::new(Ask { n: 0 }).to("counter"), Some(PATIENCE)).await?;
+                tputs.push(messages as f64 / start.elapsed().as_secs_f64());
+                let counted = listener.handlers().ticks.load(Ordering::Relaxed) - before;
+                if counted != messages {
+                    return Err(format!("{counted} of {messages} ticks counted").into());
+                }
+
+                let start = Instant::now();
+                for i in 0..trips {
+                    let reply = me
+                        .request(Message::new(Ask { n: i as i64 }).to("counter"), Some(PATIENCE))
+                        .await?;
+                    if reply.content_as::<Ask>().map(|a| a.n) != Some(i as i64 + 1) {
+                        return Err("a wrong answer".into());
+                    }
+                }
+                rtts.push(start.elapsed().as_nanos() as f64 / trips as f64);
+            }
+            d.shutdown().await;
+            Ok(super::summarise(&mut tputs, &mut rtts))
+        })
+    }
+}
+
+/// One routing decision, timed over a fixed set of sample messages that
+/// cycles through the four types and through the literals of the table
+/// (hits, near misses and values no rule mentions, in a scrambled order so
+/// branch prediction cannot learn the sequence). The compiled, hand-written
+/// and interpreted matchers of the 1,000-rule table route the very same
+/// samples.
+mod matching {
+    use std::hint::black_box;
+    use std::path::Path;
+    use std::time::Instant;
+
+    use dispatchio::Message;
+    use dispatchio::routing::{Fired, Matcher};
+
+    mod r10 {
+        dispatchio::include_routes!("benches/routes/rules_10.route");
+    }
+    mod r100 {
+        dispatchio::include_routes!("benches/routes/rules_100.route");
+    }
+    mod r1000 {
+        dispatchio::include_routes!("benches/routes/rules_1000.route");
+        include!("support/handwritten_1000.rs");
+    }
+    // No `rules_10000.route` here: with optimisations, LLVM spends more
+    // than ten minutes on the generated 10,000-rule matcher (quadratic alias
+    // analysis inside one huge function, see docs/benchmarks.md), so
+    // `match_compiled_ns_10000` stays null until codegen splits it.
+
+    /// Sample messages per table.
+    const SAMPLES: usize = 4096;
+
+    /// The content of one sample, independent of the module whose structs
+    /// carry it.
+    enum Spec {
+        Order { code: i64, price: i64 },
+        Quote { level: i64, symbol: String },
+        Trade { symbol: String },
+        Alert { code: i64, price: i64 },
+    }
+
+    /// The samples for an `n`-rule table (`n / 4` rules per type; see
+    /// `dispatchio_dsl::bench_support`): about one in nine misses every rule.
+    fn specs(n: usize) -> Vec<Spec> {
+        let per_type = (n / 4).max(1) as u64;
+        let span = per_type + per_type / 8 + 1;
+        // A fixed LCG: the same samples in every run.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        (0..SAMPLES)
+            .map(|i| {
+                let k = (next() % span) as i64;
+                let r = next() as i64;
+                match i % 4 {
+                    0 => Spec::Order { code: k, price: r % 100 },
+                    1 => Spec::Quote { level: k * 10 + r % 10, symbol: format!("S{k}") },
+                    2 => Spec::Trade { symbol: format!("S{k}") },
+                    _ => Spec::Alert { code: k, price: r % 80 },
+                }
+            })
+            .collect()
+    }
+
+    /// Builds the sample messages from the structs of module `$m`.
+    macro_rules! messages {
+        ($m:ident, $n:expr) => {
+            specs($n)
+                .into_iter()
+                .map(|s| {
+                    let msg = match s {
+                        Spec::Order { code, price } => {
+                            Message::new($m::Order { code, price, qty: 1 })
+                        }
+                        Spec::Quote { level, symbol } => Message::new($m::Quote { level, symbol }),
+                        Spec::Trade { symbol } => Message::new($m::Trade { symbol, qty: 1 }),
+                        Spec::Alert { code, price } => Message::new($m::Alert { code, price }),
+                    };
+                    msg.to("bench")
+                })
+                .collect::<Vec<Message>>()
+        };
+    }
+
+    /// Nanoseconds per decision: the median over `reps` of `passes` passes
+    /// over `samples`.
+    fn time(
+        passes: usize,
+        reps: usize,
+        samples: &[Message],
+        route: impl Fn(&Message, &mut Fired),
+    ) -> f64 {
+        let mut fired = Fired::new();
+        let one_pass = |fired: &mut Fired| {
+            for msg in samples {
+                fired.clear();
+                route(black_box(msg), fired);
+                black_box(&*fired);
+            }
+        };
+        one_pass(&mut fired); // warm the caches and the buffer
+        super::median(reps, || {
+            let start = Instant::now();
+            for _ in 0..passes {
+                one_pass(&mut fired);
+            }
+            start.elapsed().as_nanos() as f64 / (passes * samples.len()) as f64
+        })
+    }
+
+    /// What [`measure`] found.
+    pub(crate) struct Routing {
+        /// `(key, ns)` of every figure measured (the issue's keys, and the
+        /// interpreter and hand-written code at the other sizes, for the plot).
+        pub(crate) figures: Vec<(&'static str, f64)>,
+        /// Why a figure is missing.
+        pub(crate) errors: Vec<String>,
+        /// `(rules, compiled, interpreted)` for the plot.
+        pub(crate) curve: Vec<(usize, Option<f64>, Option<f64>)>,
+    }
+
+    fn interpreted(
+        n: usize,
+        passes: usize,
+        reps: usize,
+        samples: &[Message],
+    ) -> Result<f64, String> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/routes/rules_{n}.route"));
+        let routes =
+            dispatchio::routes::load(&path).and_then(|b| b.build()).map_err(|e| e.to_string())?;
+        let listener = routes.listener("bench").ok_or("no listener `bench`")?;
+        let matcher = listener.matcher();
+        Ok(time(passes, reps, samples, |m, f| matcher.route(m, f)))
+    }
+
+    pub(crate) fn measure(passes: usize, reps: usize) -> Routing {
+        let mut out = Routing { figures: Vec::new(), errors: Vec::new(), curve: Vec::new() };
+        // Fewer passes on the big tables keep --quick quick: a decision
+        // costs more there.
+        let m10 = messages!(r10, 10);
+        let m100 = messages!(r100, 100);
+        let m1000 = messages!(r1000, 1000);
+        let c10 = r10::bench::Matcher::new();
+        let c100 = r100::bench::Matcher::new();
+        let c1000 = r1000::bench::Matcher::new();
+        let sets: [(usize, &'static str, &[Message], &dyn Matcher); 3] = [
+            (10, "match_compiled_ns_10", &m10, &c10),
+            (100, "match_compiled_ns_100", &m100, &c100),
+            (1000, "match_compiled_ns_1000", &m1000, &c1000),
+        ];
+        for (n, key, samples, matcher) in sets {
+            let compiled = time(passes, reps, samples, |m, f| matcher.route(m, f));
+            out.figures.push((key, compiled));
+            // The interpreter: every size for the plot, 1,000 for the key.
+            let interp = match interpreted(n, passes.div_ceil(4), reps, samples) {
+                Ok(ns) => Some(ns),
+                Err(e) => {
+                    out.errors.push(format!("interpreter, {n} rules: {e}"));
+                    None
+                }
+            };
+            if let (1000, Some(ns)) = (n, interp) {
+                out.figures.push(("match_interpreted_ns_1000", ns));
+            }
+            out.curve.push((n, Some(compiled), interp));
+        }
+        // The interpreter at 10,000 rules, for the plot only (one pass: a
+        // decision costs microseconds there). The samples are `r1000`'s
+        // structs with 10,000-rule values: the interpreter reads fields by
+        // name, so the declared types are the same.
+        let m10000 = messages!(r1000, 10000);
+        match interpreted(10000, 1, reps.min(3), &m10000) {
+            Ok(ns) => out.curve.push((10000, None, Some(ns))),
+            Err(e) => out.errors.push(format!("interpreter, 10000 rules: {e}")),
+        }
+        let hand = time(passes, reps, &m1000, r1000::route_handwritten);
+        out.figures.push(("match_handwritten_ns_1000", hand));
+        out
+    }
+}
+
+/// The checker (`dispatchio check`'s library call: front end and analysis)
+/// on the generated 10,000- and 1,000-rule files, and reading the 10,000-rule
+/// file and splitting it into lines as a floor.
+mod check {
+    use std::path::PathBuf;
+    use std::time::Instant;
+
+    pub(crate) struct Check {
+        pub(crate) check_10k_s: f64,
+        pub(crate) check_1k_s: f64,
+        pub(crate) read_10k_s: f64,
+    }
+
+    fn path(n: usize) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("benches/routes/rules_{n}.route"))
+    }
+
+    fn check_s(n: usize, reps: usize) -> Result<f64, String> {
+        let path = path(n);
+        let mut err = None;
+        let s = super::median(reps, || {
+            let start = Instant::now();
+            match dispatchio::dsl::check(&path) {
+                Ok(report) if report.has_errors() => {
+                    err = Some(format!("{}: has errors", path.display()))
+                }
+                Ok(report) => drop(std::hint::black_box(report)),
+                Err(e) => err = Some(e.to_string()),
+            }
+            start.elapsed().as_secs_f64()
+        });
+        err.map_or(Ok(s), Err)
+    }
+
+    pub(crate) fn measure(reps: usize) -> Result<Check, String> {
+        let check_10k_s = check_s(10_000, reps)?;
+        let check_1k_s = check_s(1_000, reps)?;
+        let p = path(10_000);
+        let mut err = None;
+        let read_10k_s = super::median(reps, || {
+            let start = Instant::now();
+            match std::fs::read_to_string(&p) {
+                Ok(text) => drop(std::hint::black_box(text.lines().count())),
+                Err(e) => err = Some(e.to_string()),
+            }
+            start.elapsed().as_secs_f64()
+        });
+        err.map_or(Ok(Check { check_10k_s, check_1k_s, read_10k_s }), Err)
+    }
+}
+
+/// Memory: 1,000,000 messages queued on a listener's named queue (sent
+/// through the dispatcher, routed by a one-rule table, never drained)
+/// against 1,000,000 of the same `Arc`'d payloads in an unbounded tokio
+/// mpsc channel. Each side runs in a fresh child process of this program,
+/// which reports its peak resident set (`VmHWM`) before and after.
+mod memory {
+    use std::process::Command;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use dispatchio::routing::{Action, Cond, RoutingTable};
+    use dispatchio::{Dispatcher, Message, RoutedListener};
+
+    pub(crate) const CHILD_ENV: &str = "DISPATCHIO_BENCH_MEM_CHILD";
+    const N: u64 = 1_000_000;
+
+    /// The payload: the same small struct on both sides.
+    use super::inproc::routes::Tick as Payload;
+
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    /// Peak resident growth of one side, in KiB.
+    pub(crate) struct Memory {
+        pub(crate) peak_kb: u64,
+    }
+
+    impl Memory {
+        pub(crate) fn bytes_per_msg(&self) -> f64 {
+            self.peak_kb as f64 * 1024.0 / N as f64
+        }
+    }
+
+    pub(crate) fn measure(side: &str) -> Result<Memory, Error> {
+        let out = Command::new(std::env::current_exe()?).env(CHILD_ENV, side).output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find_map(|l| l.strip_prefix("peak_kb "));
+        match (out.status.success(), line.map(str::parse::<u64>)) {
+            (true, Some(Ok(peak_kb))) => Ok(Memory { peak_kb }),
+            _ => Err(format!(
+                "memory child ({side}) failed: {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into()),
+        }
+    }
+
+    fn vm_hwm_kb() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    pub(crate) fn child(side: &str) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let result: Result<u64, Error> =
+            rt.block_on(async { if side == "raw" { raw().await } else { queued().await } });
+        match result {
+            Ok(kb) => println!("peak_kb {kb}"),
+            Err(e) => {
+                eprintln!("memory child: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    async fn queued() -> Result<u64, Error> {
+        let d = Dispatcher::new();
+        let table =
+            RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+        let listener = Arc::new(RoutedListener::builder(table).build()?);
+        d.register("sink", listener.clone())?;
+        let inbox = listener.queue("inbox").ok_or("no queue `inbox`")?;
+        let me = d.new_source();
+        let before = vm_hwm_kb().ok_or("no VmHWM")?;
+        for i in 0..N {
+            me.send(Message::new(Payload { n: i as i64 }).to("sink"))?;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while (inbox.len() as u64) < N {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("only {} of {N} queued", inbox.len()).into());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let after = vm_hwm_kb().ok_or("no VmHWM")?;
+        drop(std::hint::black_box(inbox));
+        Ok(after.saturating_sub(before))
+    }
+
+    async fn raw() -> Result<u64, Error> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Arc<Payload>>();
+        let before = vm_hwm_kb().ok_or("no VmHWM")?;
+        for i in 0..N {
+            tx.send(Arc::new(Payload { n: i as i64 }))?;
+        }
+        let after = vm_hwm_kb().ok_or("no VmHWM")?;
+        drop(std::hint::black_box((tx, rx)));
+        Ok(after.saturating_sub(before))
+    }
+}
+
+/// The routing-cost plot (`--svg PATH`), written by hand: a log-log chart
+/// of nanoseconds per decision against the number of rules. Plain SVG text
+/// needs no plotting crate (no extra compile time, no font files) and is
+/// diffable in review.
+mod plot {
+    use std::fmt::Write as _;
+
+    const W: f64 = 640.0;
+    const H: f64 = 400.0;
+    const LEFT: f64 = 70.0;
+    const RIGHT: f64 = 170.0;
+    const TOP: f64 = 40.0;
+    const BOTTOM: f64 = 50.0;
+
+    /// `curve`: `(rules, compiled ns, interpreted ns)`; `hand`: the
+    /// hand-written figure at 1,000 rules.
+    pub(crate) fn svg(
+        curve: &[(usize, Option<f64>, Option<f64>)],
+        hand: Option<f64>,
+        quick: bool,
+    ) -> String {
+        let compiled: Vec<(f64, f64)> =
+            curve.iter().filter_map(|&(n, c, _)| c.map(|c| (n as f64, c))).collect();
+        let interp: Vec<(f64, f64)> =
+            curve.iter().filter_map(|&(n, _, i)| i.map(|i| (n as f64, i))).collect();
+        let hand: Vec<(f64, f64)> = hand.map(|h| (1000.0, h)).into_iter().collect();
+        let all = compiled.iter().chain(&interp).chain(&hand).map(|&(_, y)| y.max(1e-3));
+        let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+        let (y0, y1) = if lo <= hi {
+            (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0))
+        } else {
+            (0.0, 1.0)
+        };
+        let (x0, x1) = (1.0, 4.0); // 10 .. 10,000 rules
+        let px = |x: f64| LEFT + (x.log10() - x0) / (x1 - x0) * (W - LEFT - RIGHT);
+        let py = |y: f64| TOP + (y1 - y.max(1e-3).log10()) / (y1 - y0) * (H - TOP - BOTTOM);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(out, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+        let title = format!(
+            "Routing cost per decision (cargo bench --bench summary{})",
+            if quick { " -- --quick" } else { "" }
+        );
+        let _ = writeln!(out, r#"<text x="{LEFT}" y="22" font-size="14">{title}</text>"#);
+        // Axes, grid and tick labels.
+        for e in 1..=4 {
+            let x = px(10f64.powi(e));
+            let _ = writeln!(
+                out,
+                r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+                H - BOTTOM,
+                H - BOTTOM + 16.0,
+                10u64.pow(e as u32)
+            );
+        }
+        let mut e = y0;
+        while e <= y1 {
+            let y = py(10f64.powf(e));
+            let _ = writeln!(
+                out,
+                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+                W - RIGHT,
+                LEFT - 6.0,
+                y + 4.0,
+                10f64.powf(e)
+            );
+            e += 1.0;
+        }
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">rules in the table (log)</text>"#,
+            (LEFT + W - RIGHT) / 2.0,
+            H - 12.0
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="16" y="{:.1}" transform="rotate(-90 16 {:.1})" text-anchor="middle">ns per decision (log)</text>"#,
+            (TOP + H - BOTTOM) / 2.0,
+            (TOP + H - BOTTOM) / 2.0
+        );
+        // The series, with a legend on the right.
+        let series = [
+            ("compiled (include_routes!)", "#1f77b4", &compiled),
+            ("interpreted", "#d62728", &interp),
+            ("hand-written (1,000 only)", "#2ca02c", &hand),
+        ];
+        for (i, (name, colour, points)) in series.iter().enumerate() {
+            let path: Vec<String> =
+                points.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
+            if path.len() > 1 {
+                let _ = writeln!(
+                    out,
+                    r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+                    path.join(" ")
+                );
+            }
+            for &(x, y) in points.iter() {
+                let _ = writeln!(
+                    out,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{colour}"><title>{name}: {x} rules, {y:.1} ns</title></circle>"#,
+                    px(x),
+                    py(y)
+                );
+            }
+            let ly = TOP + 10.0 + 20.0 * i as f64;
+            let lx = W - RIGHT + 12.0;
+            let _ = writeln!(
+                out,
+                r#"<rect x="{lx}" y="{:.1}" width="12" height="12" fill="{colour}"/><text x="{:.1}" y="{:.1}">{name}</text>"#,
+                ly - 10.0,
+                lx + 18.0,
+                ly
+            );
+        }
+        out.push_str("</svg>\n");
+        out
     }
 }
