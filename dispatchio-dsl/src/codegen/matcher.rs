@@ -622,29 +622,18 @@ fn dyn_lit(l: &Lit) -> TokenStream {
 fn dyn_test(t: &Test) -> TokenStream {
     let rt = rt();
     match t {
-        Test::Eq(l) => {
+        // The comparisons differ only in the variant: `DynTest::<Op>(lit)`.
+        Test::Eq(l) | Test::Ne(l) | Test::Lt(l) | Test::Le(l) | Test::Gt(l) | Test::Ge(l) => {
+            let op = match t {
+                Test::Eq(_) => quote!(Eq),
+                Test::Ne(_) => quote!(Ne),
+                Test::Lt(_) => quote!(Lt),
+                Test::Le(_) => quote!(Le),
+                Test::Gt(_) => quote!(Gt),
+                _ => quote!(Ge),
+            };
             let l = dyn_lit(l);
-            quote!(#rt::DynTest::Eq(#l))
-        }
-        Test::Ne(l) => {
-            let l = dyn_lit(l);
-            quote!(#rt::DynTest::Ne(#l))
-        }
-        Test::Lt(l) => {
-            let l = dyn_lit(l);
-            quote!(#rt::DynTest::Lt(#l))
-        }
-        Test::Le(l) => {
-            let l = dyn_lit(l);
-            quote!(#rt::DynTest::Le(#l))
-        }
-        Test::Gt(l) => {
-            let l = dyn_lit(l);
-            quote!(#rt::DynTest::Gt(#l))
-        }
-        Test::Ge(l) => {
-            let l = dyn_lit(l);
-            quote!(#rt::DynTest::Ge(#l))
+            quote!(#rt::DynTest::#op(#l))
         }
         Test::In(s) => {
             let s = s.iter().map(dyn_lit);
