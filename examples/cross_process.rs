@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use dispatchio::net::RemoteConfig;
 use dispatchio::routing::{Action, Cond, RoutingTable};
 use dispatchio::{
-    ContentRegistry, ContentType, Dispatcher, Fields, HandlerError, Id, Message, Reply,
-    RoutedListener, Value,
+    ContentRegistry, ContentType, Dispatcher, HandlerError, Id, Message, Reply, RoutedListener,
 };
 use serde::{Deserialize, Serialize};
 
@@ -34,45 +33,23 @@ const PER_REQUEST: u64 = ONE_WAY / REQUESTS;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A one-way message: its place in the sender's sequence.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ContentType)]
 struct Num {
     n: u64,
 }
 
-impl ContentType for Num {
-    const TYPE_NAME: &'static str = "Num";
-}
-
-impl Fields for Num {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        (name == "n").then_some(Value::Int(self.n as i64))
-    }
-}
-
 /// A request: "how many numbers have you seen?"
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ContentType)]
 struct Ask {
     n: u64,
 }
 
-impl ContentType for Ask {
-    const TYPE_NAME: &'static str = "Ask";
-}
-
-impl Fields for Ask {}
-
 /// The answer: the request's number and the count of numbers seen in order.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ContentType)]
 struct Ans {
     n: u64,
     seen: u64,
 }
-
-impl ContentType for Ans {
-    const TYPE_NAME: &'static str = "Ans";
-}
-
-impl Fields for Ans {}
 
 /// What one side's listener has received.
 #[derive(Default)]

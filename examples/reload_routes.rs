@@ -10,43 +10,19 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dispatchio::{AsValue, ContentType, Dispatcher, Fields, Message, Reply, Text, Value, routes};
+use dispatchio::{ContentType, Dispatcher, Message, Reply, Text, routes};
 
 /// The `Card` of the `.route` file, as typed Rust content: the interpreter
 /// reads `card` and `suit` through `Fields`.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, ContentType)]
 struct Card {
     card: i64,
     suit: Option<String>,
 }
 
-impl ContentType for Card {
-    const TYPE_NAME: &'static str = "Card";
-}
-
-impl Fields for Card {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        match name {
-            "card" => self.card.as_value(),
-            "suit" => self.suit.as_value(),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, ContentType)]
 struct Greeting {
     name: String,
-}
-
-impl ContentType for Greeting {
-    const TYPE_NAME: &'static str = "Greeting";
-}
-
-impl Fields for Greeting {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        (name == "name").then(|| Value::Str(&self.name))
-    }
 }
 
 type Failure = Box<dyn std::error::Error>;

@@ -26,6 +26,26 @@ pub use dispatchio_core as core;
 pub use dispatchio_core::*;
 pub use dispatchio_dsl as dsl;
 pub use dispatchio_dsl::interp as routes;
+/// Derives [`ContentType`](trait@ContentType) and [`Fields`] for a struct
+/// with named fields (see [`dispatchio_macros::ContentType`](derive@dispatchio_macros::ContentType)
+/// for the attributes it reads).
+///
+/// ```
+/// use dispatchio::{Content, Message, Value};
+///
+/// #[derive(Debug, serde::Serialize, serde::Deserialize, dispatchio::ContentType)]
+/// struct Card {
+///     card: i64,
+///     suit: Option<String>,
+/// }
+///
+/// let msg = Message::new(Card { card: 7, suit: None });
+/// assert_eq!(msg.ty(), "Card");
+/// let content: &dyn Content = &**msg.content();
+/// assert_eq!(content.field("card"), Some(Value::Int(7)));
+/// assert_eq!(content.field("suit"), None); // absent
+/// ```
+pub use dispatchio_macros::ContentType;
 /// ```
 /// mod routes {
 ///     dispatchio::include_routes!("examples/routes/card_dealer.route");

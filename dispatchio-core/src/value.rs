@@ -139,6 +139,23 @@ macro_rules! as_value_int {
 }
 as_value_int!(i64, i32, i16, i8, u32, u16, u8);
 
+macro_rules! as_value_wide_uint {
+    ($($t:ty),*) => {$(
+        /// An `int` when it fits in `i64`; a larger value is the `Float` a
+        /// process decoding the content dynamically reads for it, so typed and
+        /// dynamic content route alike.
+        impl AsValue for $t {
+            fn as_value(&self) -> Option<Value<'_>> {
+                Some(match i64::try_from(*self) {
+                    Ok(i) => Value::Int(i),
+                    Err(_) => Value::Float(*self as f64),
+                })
+            }
+        }
+    )*};
+}
+as_value_wide_uint!(u64, usize);
+
 impl AsValue for bool {
     fn as_value(&self) -> Option<Value<'_>> {
         Some(Value::Bool(*self))
@@ -256,8 +273,10 @@ impl Fields for BTreeMap<String, DynValue> {
         self.get(name).and_then(DynValue::view)
     }
 
+    /// The names of the fields present: a `Null` (a serialised `None`) is
+    /// absent, as [`field`](Fields::field) reports it.
     fn field_names(&self) -> Vec<String> {
-        self.keys().cloned().collect()
+        self.iter().filter(|(_, v)| **v != DynValue::Null).map(|(k, _)| k.clone()).collect()
     }
 }
 
@@ -328,6 +347,21 @@ mod tests {
 
     fn record(pairs: &[(&str, DynValue)]) -> DynValue {
         DynValue::Record(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+    }
+
+    #[test]
+    fn unsigned_ints_too_wide_for_i64_view_as_the_float_a_dynamic_decoder_reads() {
+        assert_eq!(7u64.as_value(), Some(Value::Int(7)));
+        assert_eq!((i64::MAX as u64).as_value(), Some(Value::Int(i64::MAX)));
+        let wide: DynValue = serde_json::from_str(&u64::MAX.to_string()).unwrap();
+        assert_eq!(u64::MAX.as_value().map(Value::to_owned_value), Some(wide));
+    }
+
+    #[test]
+    fn a_null_field_is_absent_from_field_names_as_from_field() {
+        let v = record(&[("suit", DynValue::Null), ("card", 7.into())]);
+        assert_eq!(v.field("suit"), None);
+        assert_eq!(v.field_names(), ["card"]);
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use proc_macro::TokenStream;
 
+mod derive;
+
 /// Overrides `CARGO_MANIFEST_DIR` as the base of relative paths. trybuild
 /// compiles tests in a generated crate whose manifest directory holds none of
 /// the test's files (trybuild#202); its tests set this to the real one.
@@ -95,4 +97,37 @@ pub fn include_routes(input: TokenStream) -> TokenStream {
         .unwrap_or_default();
     let path = if shown.is_absolute() { shown.clone() } else { base.join(&shown) };
     dispatchio_dsl::codegen::expand(&path, Path::new(&shown), lit.span()).into()
+}
+
+/// Makes a Rust struct usable as message content: implements the runtime's
+/// `ContentType` (its message type name) and `Fields` (field access for
+/// routing conditions, the interpreter and dynamic views).
+///
+/// ```text
+/// #[derive(Debug, serde::Serialize, serde::Deserialize, dispatchio::ContentType)]
+/// #[content(name = "Card")] // optional; the struct's name by default
+/// struct Card {
+///     card: i64,
+///     suit: Option<String>, // absent when `None`
+/// }
+/// ```
+///
+/// Every field's type must implement `AsValue` (integers, floats, `bool`,
+/// `String`, `Id`, `Option<T>`, `Vec<T>`, and other content types, which are
+/// viewed as nested records). Fields are named as serde names them on the
+/// wire, so content decoded dynamically in another process routes the same:
+/// `#[serde(rename = "…")]` renames, `#[serde(skip)]` hides. Attributes that
+/// would make the names differ from the wire's (`rename_all`, `flatten`, a
+/// rename that differs per direction) are compile errors, as are enums,
+/// tuple structs and generic structs.
+///
+/// `#[content(crate = "path")]` names the `dispatchio` crate when it is
+/// re-exported under another path.
+///
+/// Use it through the `dispatchio` crate (`dispatchio::ContentType`), whose
+/// documentation has a tested example.
+#[proc_macro_derive(ContentType, attributes(content))]
+pub fn derive_content_type(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::expand(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }
