@@ -63,6 +63,7 @@ pub(crate) fn check(loaded: Loaded) -> (Option<Program>, Vec<Diagnostic>) {
     let items: Vec<&ast::Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
     checker.declare(&items);
     checker.resolve_fields(&items);
+    checker.diags.extend(uninhabited(&checker.messages));
     let consts = checker.resolve_consts(&items);
     let mut listeners = Vec::new();
     for item in &items {
@@ -1223,4 +1224,68 @@ fn check_glob(pattern: &str) -> Result<(), String> {
         rest = &after[close + 1..];
     }
     Ok(())
+}
+
+/// The message type a field nests directly and whether it may be absent
+/// (`T?`); a list (`[T]`) nests nothing, since it may be empty.
+pub(crate) fn nested_message(ty: &Type) -> Option<(&str, bool)> {
+    match ty {
+        Type::Message(n) => Some((n, false)),
+        Type::Optional(t) => match &**t {
+            Type::Message(n) => Some((n, true)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether message type `to` is reachable from `from` through nested fields
+/// (only through fields that are never absent when `required_only`).
+pub(crate) fn nested_reaches(
+    index: &HashMap<&str, &MessageDef>,
+    from: &str,
+    to: &str,
+    required_only: bool,
+) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from];
+    while let Some(m) = stack.pop() {
+        let Some(def) = index.get(m) else { continue };
+        for f in &def.fields {
+            let Some((n, optional)) = nested_message(&f.ty) else { continue };
+            if required_only && optional {
+                continue;
+            }
+            if n == to {
+                return true;
+            }
+            if seen.insert(n) {
+                stack.push(n);
+            }
+        }
+    }
+    false
+}
+
+/// Message types that contain themselves through fields that are never
+/// absent: no finite value of them exists, so no message of the type can be
+/// built (and no Rust struct can hold one). Reported by `check`, so the
+/// interpreter, `include_routes!` and the command line agree.
+pub(crate) fn uninhabited(messages: &[MessageDef]) -> Vec<Diagnostic> {
+    let index: HashMap<&str, &MessageDef> = messages.iter().map(|m| (m.name.as_str(), m)).collect();
+    messages
+        .iter()
+        .filter(|m| nested_reaches(&index, &m.name, &m.name, true))
+        .map(|m| {
+            Diagnostic::new(
+                Code::TypeMismatch,
+                format!(
+                    "message type `{}` contains itself through fields that are never absent",
+                    m.name
+                ),
+                Label::new(m.name_span, "no value of this type can exist"),
+            )
+            .with_help("make one of the fields on the way optional (`T?`) or a list (`[T]`)")
+        })
+        .collect()
 }

@@ -7,70 +7,26 @@ use quote::quote;
 
 use super::names::rust_ident;
 use super::rt;
-use crate::diagnostic::{Code, Diagnostic, Label};
+use crate::check;
+use crate::diagnostic::Diagnostic;
 use crate::program::{ConstDef, ConstValue, Lit, MessageDef, Program, Type};
 
 /// `(message, field)` pairs whose nested message is boxed because the field
 /// closes a cycle of types containing each other.
 pub(crate) type Boxed = BTreeSet<(String, String)>;
 
-/// The message type a field nests directly (through `?`, not through a list).
-fn nested(ty: &Type) -> Option<(&str, bool)> {
-    match ty {
-        Type::Message(n) => Some((n, false)),
-        Type::Optional(t) => match &**t {
-            Type::Message(n) => Some((n, true)),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Finds the fields to box and reports types that contain themselves with
-/// no `?` or list on the way (no finite value of them exists).
+/// Finds the fields to box: those that close a cycle of types containing
+/// each other. Reports types that contain themselves with no `?` or list on
+/// the way, as `check` does (a [`Program`] built by hand may still hold one).
 pub(crate) fn boxed_fields(program: &Program, errors: &mut Vec<Diagnostic>) -> Boxed {
+    errors.extend(check::uninhabited(&program.messages));
     let index: HashMap<&str, &MessageDef> =
         program.messages.iter().map(|m| (m.name.as_str(), m)).collect();
-    // reaches(a, b, required_only): b is reachable from a through nested fields.
-    let reaches = |from: &str, to: &str, required_only: bool| -> bool {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![from];
-        while let Some(m) = stack.pop() {
-            let Some(def) = index.get(m) else { continue };
-            for f in &def.fields {
-                if let Some((n, optional)) = nested(&f.ty) {
-                    if required_only && optional {
-                        continue;
-                    }
-                    if n == to {
-                        return true;
-                    }
-                    if seen.insert(n) {
-                        stack.push(n);
-                    }
-                }
-            }
-        }
-        false
-    };
     let mut boxed = Boxed::new();
     for m in &program.messages {
-        if reaches(&m.name, &m.name, true) {
-            errors.push(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    format!(
-                        "message type `{}` contains itself through fields that are never absent",
-                        m.name
-                    ),
-                    Label::new(m.name_span, "no value of this type can exist"),
-                )
-                .with_help("make one of the fields on the way optional (`T?`) or a list (`[T]`)"),
-            );
-        }
         for f in &m.fields {
-            if let Some((n, _)) = nested(&f.ty) {
-                if reaches(n, &m.name, false) || n == m.name {
+            if let Some((n, _)) = check::nested_message(&f.ty) {
+                if n == m.name || check::nested_reaches(&index, n, &m.name, false) {
                     boxed.insert((m.name.clone(), f.name.clone()));
                 }
             }

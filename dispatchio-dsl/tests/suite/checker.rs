@@ -29,6 +29,25 @@ fn preds(cond: &dispatchio_dsl::program::Cond) -> Vec<&Pred> {
 const GAME: &str = include_str!("../fixtures/game.route");
 
 #[test]
+fn a_type_containing_itself_through_required_fields_is_an_error_of_check() {
+    let report = check_str(
+        "r.route",
+        "message A { b: B }\nmessage B { a: A, label: string }\n\
+         message Self { me: Self }\nmessage Fine { next: Fine?, kids: [Fine] }\n\
+         listener l { rule n when type == Fine => drop }",
+    );
+    let errors: Vec<&str> =
+        report.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect();
+    assert_eq!(errors, ["type-mismatch"; 3], "{}", report.render_plain());
+    let text = report.render_plain();
+    for name in ["`A`", "`B`", "`Self`"] {
+        assert!(text.contains(&format!("message type {name} contains itself")), "{text}");
+    }
+    assert!(!text.contains("`Fine`"), "`?` and lists break the loop: {text}");
+    assert!(text.contains("r.route:3:9"), "the type's name is blamed: {text}");
+}
+
+#[test]
 fn game_example_becomes_the_expected_program() {
     let p = program(GAME);
     assert_eq!(
