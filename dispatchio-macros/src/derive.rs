@@ -49,48 +49,15 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let Options { name, krate } = options;
     let ident = &input.ident;
     // Spanned on the field's type: a type without `AsValue` is reported there.
-    let view = |f: &Field| {
-        let id = &f.ident;
-        quote_spanned!(f.ty_span=> #krate::AsValue::as_value(&self.#id))
-    };
-    let arms = fields.iter().map(|f| {
-        let (n, v) = (&f.name, view(f));
-        quote!(#n => #v)
-    });
-    let pushes = fields.iter().map(|f| {
-        let (n, v) = (&f.name, view(f));
-        // Only present fields: an empty `Option` is absent, as in `field`.
-        quote! {
-            if #v.is_some() {
-                names.push(::std::string::String::from(#n));
-            }
-        }
-    });
-    Ok(quote! {
-        const _: () = {
-            #[automatically_derived]
-            impl #krate::ContentType for #ident {
-                const TYPE_NAME: &'static str = #name;
-            }
-
-            #[automatically_derived]
-            impl #krate::Fields for #ident {
-                fn field(&self, name: &str) -> ::std::option::Option<#krate::Value<'_>> {
-                    match name {
-                        #(#arms,)*
-                        _ => ::std::option::Option::None,
-                    }
-                }
-
-                fn field_names(&self) -> ::std::vec::Vec<::std::string::String> {
-                    #[allow(unused_mut, reason = "a struct without fields pushes nothing")]
-                    let mut names = ::std::vec::Vec::new();
-                    #(#pushes)*
-                    names
-                }
-            }
-        };
-    })
+    let views: Vec<(String, TokenStream)> = fields
+        .iter()
+        .map(|f| {
+            let id = &f.ident;
+            (f.name.clone(), quote_spanned!(f.ty_span=> #krate::AsValue::as_value(&self.#id)))
+        })
+        .collect();
+    let krate = quote!(#krate);
+    Ok(dispatchio_dsl::codegen::content_impls(&krate, ident, &name.value(), &views))
 }
 
 fn options(input: &DeriveInput) -> syn::Result<Options> {

@@ -36,6 +36,7 @@ use crate::diagnostic::{Diagnostic, SourceFile, SourceMap};
 use crate::program::Program;
 
 pub use names::{listener_module, rust_ident};
+pub use types::content_impls;
 
 /// The path generated code uses to reach the runtime.
 pub(crate) fn rt() -> TokenStream {

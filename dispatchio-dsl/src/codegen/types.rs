@@ -89,20 +89,9 @@ pub(crate) fn message(program: &Program, m: &MessageDef, boxed: &Boxed) -> Token
             (true, true) => quote!(self.#ident.as_deref().and_then(#rt::AsValue::as_value)),
         }
     };
-    let arms = m.fields.iter().map(|f| {
-        let n = &f.name;
-        let v = view(f);
-        quote!(#n => #v)
-    });
-    let names = m.fields.iter().map(|f| {
-        let n = &f.name;
-        let v = view(f);
-        quote! {
-            if #v.is_some() {
-                names.push(::std::string::String::from(#n));
-            }
-        }
-    });
+    let views: Vec<(String, TokenStream)> =
+        m.fields.iter().map(|f| (f.name.clone(), view(f))).collect();
+    let impls = content_impls(&rt, &name, type_name, &views);
     let serde_path = format!("{rt}::serde").replace(' ', "");
     quote! {
         #[doc = #doc]
@@ -113,13 +102,43 @@ pub(crate) fn message(program: &Program, m: &MessageDef, boxed: &Boxed) -> Token
             #(#fields,)*
         }
 
+        #impls
+    }
+}
+
+/// The runtime's `ContentType` and `Fields` impls for struct `ty`: what
+/// `include_routes!` emits for each message type and what
+/// `#[derive(ContentType)]` emits for a hand-written struct.
+///
+/// `krate` is the path the runtime's traits are reached by
+/// (`::dispatchio::__private` or `::dispatchio`); `fields` pairs each field
+/// name conditions use with an expression of type `Option<Value<'_>>` that
+/// views it from `&self` (`None` when absent).
+pub fn content_impls(
+    krate: &TokenStream,
+    ty: &proc_macro2::Ident,
+    type_name: &str,
+    fields: &[(String, TokenStream)],
+) -> TokenStream {
+    let arms = fields.iter().map(|(n, v)| quote!(#n => #v));
+    let pushes = fields.iter().map(|(n, v)| {
+        // Only present fields: an absent one is `None` in `field` too.
+        quote! {
+            if #v.is_some() {
+                names.push(::std::string::String::from(#n));
+            }
+        }
+    });
+    quote! {
         const _: () = {
-            impl #rt::ContentType for #name {
+            #[automatically_derived]
+            impl #krate::ContentType for #ty {
                 const TYPE_NAME: &'static str = #type_name;
             }
 
-            impl #rt::Fields for #name {
-                fn field(&self, name: &str) -> ::std::option::Option<#rt::Value<'_>> {
+            #[automatically_derived]
+            impl #krate::Fields for #ty {
+                fn field(&self, name: &str) -> ::std::option::Option<#krate::Value<'_>> {
                     match name {
                         #(#arms,)*
                         _ => ::std::option::Option::None,
@@ -127,15 +146,15 @@ pub(crate) fn message(program: &Program, m: &MessageDef, boxed: &Boxed) -> Token
                 }
 
                 fn field_names(&self) -> ::std::vec::Vec<::std::string::String> {
-                    #[allow(unused_mut, reason = "a message without fields pushes nothing")]
+                    #[allow(unused_mut, reason = "a type without fields pushes nothing")]
                     let mut names = ::std::vec::Vec::new();
-                    #(#names)*
+                    #(#pushes)*
                     names
                 }
             }
 
             // No `AsValue` impl: the runtime's blanket impl for every
-            // `ContentType` already views a nested message as a record.
+            // `ContentType` already views a nested content type as a record.
         };
     }
 }
