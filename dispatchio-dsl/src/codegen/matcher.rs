@@ -43,6 +43,35 @@ use crate::sample::Value;
 /// Shortest run of rules on one field worth a decision instead of a chain.
 const MIN_RUN: usize = 4;
 
+/// Most rules one generated function holds before its chain is cut into
+/// parts (nested functions called in order).
+///
+/// LLVM's alias analysis grows quadratically with the size of a function
+/// full of calls: the 10,000-rule benchmark table's `Fields` fallback, one
+/// function of 10,000 `dyn_test` calls, did not finish optimising in ten
+/// minutes. Parts of 64 rules keep each function small; the cost is one
+/// call per 64 rules tried, on chains that try that many rules anyway.
+const PART_RULES: usize = 64;
+
+/// What a rule that stops does in the function being generated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ret {
+    /// A route function: `return;`.
+    Route,
+    /// A part of a chain (see [`PART_RULES`]): `return true;`, and the
+    /// caller returns in turn.
+    Part,
+}
+
+impl Ret {
+    fn stopped(self) -> TokenStream {
+        match self {
+            Ret::Route => quote!(return;),
+            Ret::Part => quote!(return true;),
+        }
+    }
+}
+
 // ---------------------------------------------------------------- layout
 
 /// The names behind a listener's step indices, in order of first use.
@@ -295,6 +324,8 @@ struct Gen<'a> {
     program: &'a Program,
     boxed: &'a Boxed,
     layout: &'a Layout,
+    /// How many chain parts are made so far (their names are `part_{n}`).
+    parts: std::cell::Cell<usize>,
 }
 
 impl<'a> Gen<'a> {
@@ -400,7 +431,7 @@ impl<'a> Gen<'a> {
     fn dyn_pred(&self, path: &[String], test: &Test, id: bool) -> TokenStream {
         let rt = rt();
         let t = dyn_test(test);
-        quote!(#rt::dyn_test(content.at(&[#(#path),*]), &#t, #id))
+        quote!(#rt::dyn_test_at(content, &[#(#path),*], &#t, #id))
     }
 
     fn cond(&self, p: &P<'_>, mode: Mode<'_>) -> TokenStream {
@@ -809,17 +840,39 @@ impl<'a> Gen<'a> {
     }
 
     /// One rule: run its steps if its condition holds; return if it stops.
-    fn rule(&self, item: &Item<'_>, mode: Mode<'_>) -> TokenStream {
+    fn rule(&self, item: &Item<'_>, mode: Mode<'_>, ret: Ret) -> TokenStream {
         let steps = self.layout.steps(&item.rule.actions);
         let i = item.index;
-        let body = if item.rule.continues() {
-            quote!(fired.rule(#i, #steps);)
-        } else {
-            quote!(fired.stop(#i, #steps); return;)
+        let stopped = ret.stopped();
+        // A part of a chain read through `Fields` (the cold fallback of a
+        // big table) records out of line: thousands of inlined copies of
+        // `Fired::stop` would cost compile time and buy nothing.
+        let body = match (item.rule.continues(), mode, ret) {
+            (true, Mode::Dyn, Ret::Part) => {
+                let rt = rt();
+                quote!(#rt::fire(fired, #i, #steps);)
+            }
+            (true, _, _) => quote!(fired.rule(#i, #steps);),
+            (false, Mode::Dyn, Ret::Part) => {
+                let rt = rt();
+                quote!(#rt::stop(fired, #i, #steps); #stopped)
+            }
+            (false, _, _) => quote!(fired.stop(#i, #steps); #stopped),
         };
         match &item.cond {
             P::Const(true) => quote!({ #body }),
             P::Const(false) => quote!(),
+            // No parentheses around a condition that is an `&&` or `||`
+            // chain: `if` needs none.
+            P::And(ps) | P::Or(ps) => {
+                let ps = ps.iter().map(|p| self.cond(p, mode));
+                let c = if matches!(item.cond, P::And(_)) {
+                    quote!(#(#ps)&&*)
+                } else {
+                    quote!(#(#ps)||*)
+                };
+                quote!(if #c { #body })
+            }
             c => {
                 let c = self.cond(c, mode);
                 quote!(if #c { #body })
@@ -828,26 +881,32 @@ impl<'a> Gen<'a> {
     }
 
     /// Rules in order, with runs on one field turned into decisions.
-    fn chain(&self, items: &[Item<'a>], mode: Mode<'_>) -> TokenStream {
-        self.chain_ends(items, mode).0
+    fn chain(&self, items: &[Item<'a>], mode: Mode<'_>, ret: Ret) -> TokenStream {
+        self.chain_ends(items, mode, ret).0
     }
 
     /// [`Gen::chain`], and whether it ends with a rule that always stops
     /// (then nothing may follow it: it would be unreachable).
-    fn chain_ends(&self, items: &[Item<'a>], mode: Mode<'_>) -> (TokenStream, bool) {
-        let mut out = Vec::new();
+    ///
+    /// A chain of more than [`PART_RULES`] rules is cut, between rules and
+    /// decisions, into parts of at most that many rules (a decision bigger
+    /// than that is a part on its own), each a nested `#[inline(never)]`
+    /// function called in order: see [`PART_RULES`] for why.
+    fn chain_ends(&self, items: &[Item<'a>], mode: Mode<'_>, ret: Ret) -> (TokenStream, bool) {
+        // (code, first item, end) per rule or decision, in order.
+        let mut segments: Vec<(TokenStream, usize, usize)> = Vec::new();
         let mut terminated = false;
         let mut i = 0;
         while i < items.len() {
             if let Mode::Typed(m) = mode {
-                if let Some((end, tree)) = self.run(items, i, m) {
-                    out.push(tree);
+                if let Some((end, tree)) = self.run(items, i, m, ret) {
+                    segments.push((tree, i, end));
                     i = end;
                     continue;
                 }
             }
             let item = &items[i];
-            out.push(self.rule(item, mode));
+            segments.push((self.rule(item, mode, ret), i, i + 1));
             // Nothing after an unconditional stop can run.
             if matches!(item.cond, P::Const(true)) && !item.rule.continues() {
                 terminated = true;
@@ -855,7 +914,71 @@ impl<'a> Gen<'a> {
             }
             i += 1;
         }
-        (quote!(#(#out)*), terminated)
+        let total = segments.last().map_or(0, |(_, _, end)| *end);
+        if total <= PART_RULES || segments.len() < 2 {
+            let code = segments.into_iter().map(|(code, _, _)| code);
+            return (quote!(#(#code)*), terminated);
+        }
+        // The unconditional stop that ends a terminated chain stays here, so
+        // that every part can end in `false` (reachable).
+        let tail = if terminated { segments.pop().map(|(code, _, _)| code) } else { None };
+        // Consecutive segments of at most PART_RULES rules in all form a
+        // part; a bigger decision stays inline (its own arms are cut if
+        // they are long), saving a call on the way to it.
+        enum Group {
+            Part(usize, usize),
+            Inline(TokenStream),
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        for (code, start, end) in segments {
+            match groups.last_mut() {
+                _ if end - start > PART_RULES => groups.push(Group::Inline(code)),
+                Some(Group::Part(first, last)) if end - *first <= PART_RULES => *last = end,
+                _ => groups.push(Group::Part(start, end)),
+            }
+        }
+        let rt = rt();
+        let (params, args) = match mode {
+            Mode::Typed(m) => {
+                let n = rust_ident(&m.name);
+                (
+                    quote!(env: &#rt::Envelope, c: &super::#n, content: &dyn #rt::Content, fired: &mut #rt::Fired),
+                    quote!(env, c, content, fired),
+                )
+            }
+            Mode::Dyn => (
+                quote!(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired),
+                quote!(env, content, fired),
+            ),
+        };
+        let unused = match mode {
+            Mode::Typed(_) => quote!(let _ = (env, c, content);),
+            Mode::Dyn => quote!(let _ = (env, content);),
+        };
+        let stopped = ret.stopped();
+        let parts = groups.into_iter().map(|group| {
+            let (start, end) = match group {
+                Group::Part(start, end) => (start, end),
+                Group::Inline(code) => return code,
+            };
+            // Made again from the part's rules: within a part, a stopping
+            // rule reports `true` to the caller instead of returning `()`.
+            // The part starts and ends between segments, so it is cut into
+            // the same rules and decisions.
+            let (body, _) = self.chain_ends(&items[start..end], mode, Ret::Part);
+            let f = ident(&format!("part_{}", self.parts.get()));
+            self.parts.set(self.parts.get() + 1);
+            quote! {
+                #[inline(never)]
+                fn #f(#params) -> bool {
+                    #unused
+                    #body
+                    false
+                }
+                if #f(#args) { #stopped }
+            }
+        });
+        (quote!(#(#parts)* #tail), terminated)
     }
 
     /// A decision for the longest run starting at `start`, if long enough.
@@ -864,6 +987,7 @@ impl<'a> Gen<'a> {
         items: &[Item<'a>],
         start: usize,
         m: &MessageDef,
+        ret: Ret,
     ) -> Option<(usize, TokenStream)> {
         let mut best: Option<(&FieldRef, usize)> = None;
         for (field, _, _) in self.keys(&items[start], m) {
@@ -884,7 +1008,7 @@ impl<'a> Gen<'a> {
         for item in &items[start..end] {
             split.push(self.split(item, field, m)?);
         }
-        let tree = self.decision(field, &split, m)?;
+        let tree = self.decision(field, &split, m, ret)?;
         Some((end, tree))
     }
 
@@ -894,6 +1018,7 @@ impl<'a> Gen<'a> {
         field: &FieldRef,
         items: &[(Key, Item<'a>)],
         m: &MessageDef,
+        ret: Ret,
     ) -> Option<TokenStream> {
         let (read, leaf) = match field {
             FieldRef::Id => (Read::Direct(quote!(env.id.0)), Type::Int),
@@ -904,7 +1029,7 @@ impl<'a> Gen<'a> {
         // Candidates per arm: the items whose constraint admits the arm's values, in order.
         let arm = |members: &[usize]| -> TokenStream {
             let sub: Vec<Item<'a>> = members.iter().map(|&k| items[k].1.clone()).collect();
-            self.chain(&sub, mode)
+            self.chain(&sub, mode, ret)
         };
         let body = match &leaf {
             Type::Int => {
@@ -1163,7 +1288,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
     let module = listener_module(&l.name);
     let layout = Layout::of(l);
     let classes = classes(program);
-    let g = Gen { program, boxed, layout: &layout };
+    let g = Gen { program, boxed, layout: &layout, parts: std::cell::Cell::new(0) };
     let params = content_params(program, l, &classes);
     let lname = &l.name;
     let location = program.sources.location(l.name_span);
@@ -1327,7 +1452,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
         let items = items_for(Some(class));
         match class {
             Class::Declared(m) => {
-                let (body, terminated) = g.chain_ends(&items, Mode::Typed(m));
+                let (body, terminated) = g.chain_ends(&items, Mode::Typed(m), Ret::Route);
                 let ends = (!terminated).then_some(&ends);
                 let n = rust_ident(&m.name);
                 let doc = format!("Messages of type `{}`, content downcast to the struct.", m.name);
@@ -1348,7 +1473,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
                 });
             }
             Class::Named(_) | Class::Other => {
-                let (body, terminated) = g.chain_ends(&items, Mode::Dyn);
+                let (body, terminated) = g.chain_ends(&items, Mode::Dyn, Ret::Route);
                 let ends = (!terminated).then_some(&ends);
                 let doc = match class {
                     Class::Named(n) => format!("Messages of undeclared type `{n}`."),
@@ -1369,7 +1494,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
             }
         }
     }
-    let (fallback, terminated) = g.chain_ends(&items_for(None), Mode::Dyn);
+    let (fallback, terminated) = g.chain_ends(&items_for(None), Mode::Dyn, Ret::Route);
     let fallback_ends = (!terminated).then_some(&ends);
     let rules = l.rules.iter().map(|r| &r.name);
     let slots = layout.handlers.iter().map(
@@ -1449,7 +1574,9 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
             #(#fns)*
 
             /// Any message whose content is not its type's struct: every rule,
-            /// every field read through `Fields`.
+            /// every field read through `Fields`. Rare (content of another
+            /// process whose type was not registered), so kept off the hot path.
+            #[cold]
             fn route_fields(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
                 let _ = (env, content);
                 #fallback
