@@ -880,13 +880,9 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Rules in order, with runs on one field turned into decisions.
-    fn chain(&self, items: &[Item<'a>], mode: Mode<'_>, ret: Ret) -> TokenStream {
-        self.chain_ends(items, mode, ret).0
-    }
-
-    /// [`Gen::chain`], and whether it ends with a rule that always stops
-    /// (then nothing may follow it: it would be unreachable).
+    /// Rules in order, with runs on one field turned into decisions, and
+    /// whether the chain ends with a rule that always stops (then nothing
+    /// may follow it: it would be unreachable).
     ///
     /// A chain of more than [`PART_RULES`] rules is cut, between rules and
     /// decisions, into parts of at most that many rules (a decision bigger
@@ -1026,10 +1022,45 @@ impl<'a> Gen<'a> {
             _ => return None,
         };
         let mode = Mode::Typed(m);
-        // Candidates per arm: the items whose constraint admits the arm's values, in order.
+        // An arm whose first candidate always stops is a *hit*: the arm
+        // only yields that rule and its steps, and one `fired.stop` after
+        // the `match` records it. Big tables are mostly such arms; as data
+        // they cost the compiler (and the instruction cache) far less than
+        // a copy of `fired.stop` each.
+        let simple = |it: &Item<'_>| matches!(it.cond, P::Const(true)) && !it.rule.continues();
+        let hits = items.iter().any(|(_, it)| simple(it));
+        // Candidates per arm: the items whose constraint admits the arm's
+        // values, in order. The arm's right-hand side, with its comma.
         let arm = |members: &[usize]| -> TokenStream {
+            let first = &items[members[0]].1;
+            if hits && simple(first) {
+                let i = first.index;
+                let steps = self.layout.steps(&first.rule.actions);
+                return quote!(::std::option::Option::Some((#i, #steps)),);
+            }
             let sub: Vec<Item<'a>> = members.iter().map(|&k| items[k].1.clone()).collect();
-            self.chain(&sub, mode, ret)
+            match self.chain_ends(&sub, mode, ret) {
+                (body, false) if hits => quote!({ #body ::std::option::Option::None }),
+                (body, _) => quote!({ #body }),
+            }
+        };
+        // The `match` over `scrutinee` with these arms, and the hit's record.
+        let decide = |scrutinee: TokenStream, arms: Vec<TokenStream>| -> TokenStream {
+            if !hits {
+                return quote!(match #scrutinee { #(#arms)* _ => {} });
+            }
+            let rt = rt();
+            let stopped = ret.stopped();
+            quote! {
+                let hit: ::std::option::Option<(usize, &'static [#rt::Step])> = match #scrutinee {
+                    #(#arms)*
+                    _ => ::std::option::Option::None,
+                };
+                if let ::std::option::Option::Some((rule, steps)) = hit {
+                    fired.stop(rule, steps);
+                    #stopped
+                }
+            }
         };
         let body = match &leaf {
             Type::Int => {
@@ -1058,13 +1089,12 @@ impl<'a> Gen<'a> {
                         .map(|(members, values)| {
                             let first = values[0];
                             let pats = values.iter().map(|x| int_tokens(*x));
-                            let body = arm(&members);
-                            (first, quote!(#(#pats)|* => { #body }))
+                            let rhs = arm(&members);
+                            (first, quote!(#(#pats)|* => #rhs))
                         })
                         .collect();
                     arms.sort_by_key(|(first, _)| *first);
-                    let arms = arms.into_iter().map(|(_, a)| a);
-                    quote!(match v { #(#arms)* _ => {} })
+                    decide(quote!(v), arms.into_iter().map(|(_, a)| a).collect())
                 } else {
                     let mut cuts = BTreeSet::new();
                     for v in &ivs {
@@ -1101,12 +1131,12 @@ impl<'a> Gen<'a> {
                         .into_iter()
                         .map(|(members, segs)| {
                             let first = segs[0];
-                            let body = arm(&members);
-                            (first, quote!(#(#segs)|* => { #body }))
+                            let rhs = arm(&members);
+                            (first, quote!(#(#segs)|* => #rhs))
                         })
                         .collect();
                     arms.sort_by_key(|(first, _)| *first);
-                    let arms = arms.into_iter().map(|(_, a)| a);
+                    let arms: Vec<TokenStream> = arms.into_iter().map(|(_, a)| a).collect();
                     // Evenly spaced boundaries (buckets of one width) are
                     // counted with one division instead of a search.
                     let step =
@@ -1120,6 +1150,7 @@ impl<'a> Gen<'a> {
                         let first = int_tokens(cuts[0]);
                         let d = Literal::i128_unsuffixed(step.unwrap_or(1));
                         let n = cuts.len();
+                        let decision = decide(quote!(k), arms);
                         quote! {
                             // Segment k of the number line holds the values with k
                             // boundaries <= v; the boundaries are evenly spaced.
@@ -1130,14 +1161,15 @@ impl<'a> Gen<'a> {
                                 let q = (i128::from(v) - i128::from(#first)) / #d + 1;
                                 usize::try_from(q).map_or(#n, |q| q.min(#n))
                             };
-                            match k { #(#arms)* _ => {} }
+                            #decision
                         }
                     } else {
                         let cuts = cuts.iter().map(|c| int_tokens(*c));
+                        let decision = decide(quote!(CUTS.partition_point(|&cut| cut <= v)), arms);
                         quote! {
                             // Segment k of the number line holds the values with k boundaries <= v.
                             const CUTS: &[i64] = &[#(#cuts),*];
-                            match CUTS.partition_point(|&cut| cut <= v) { #(#arms)* _ => {} }
+                            #decision
                         }
                     }
                 }
@@ -1170,12 +1202,12 @@ impl<'a> Gen<'a> {
                     .into_iter()
                     .map(|(members, ks)| {
                         let first = ks[0];
-                        let body = arm(&members);
-                        (first, quote!(#(#ks)|* => { #body }))
+                        let rhs = arm(&members);
+                        (first, quote!(#(#ks)|* => #rhs))
                     })
                     .collect();
                 arms.sort_by_key(|(first, _)| *first);
-                let arms = arms.into_iter().map(|(_, a)| a);
+                let decision = decide(quote!(k), arms.into_iter().map(|(_, a)| a).collect());
                 // Keys by hash; keys whose hashes collide share an arm and are
                 // told apart by comparison.
                 let mut by_hash: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
@@ -1198,7 +1230,7 @@ impl<'a> Gen<'a> {
                         #(#hash_arms,)*
                         _ => usize::MAX,
                     };
-                    match k { #(#arms)* _ => {} }
+                    #decision
                 }
             }
             _ => return None,
