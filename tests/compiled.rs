@@ -32,6 +32,12 @@ mod croupier {
     dispatchio::include_routes!("examples/routes/croupier.route");
 }
 
+mod bench_10000 {
+    // The summary bench's biggest table: its matcher is the one timed as
+    // `match_compiled_ns_10000`, its `Fields` fallback is cut into parts.
+    dispatchio::include_routes!("benches/routes/rules_10000.route");
+}
+
 mod big_chains {
     dispatchio::include_routes!("tests/routes/big_chains.route");
 }
@@ -417,6 +423,15 @@ fn compiled_bench_table_matches_the_reference_evaluator() {
         "benches/routes/rules_1000.route",
         &[("bench", &bench_1000::bench::Matcher::new())],
         bench_1000::register_content_types,
+    );
+}
+
+#[test]
+fn compiled_10000_rule_bench_table_matches_the_reference_evaluator() {
+    differential(
+        "benches/routes/rules_10000.route",
+        &[("bench", &bench_10000::bench::Matcher::new())],
+        bench_10000::register_content_types,
     );
 }
 
