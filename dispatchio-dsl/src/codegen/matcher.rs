@@ -20,9 +20,32 @@
 //!   comparison. For one
 //!   value only the rules whose constraint admits it remain, in order, so
 //!   the rule-order semantics (first stopping rule wins, `continue`) are kept.
+//! * **Stopping arms are data.** A decision arm whose first candidate always
+//!   stops yields `Some((rule, steps))` from the `match`, and one
+//!   `fired.stop` after it records the hit: the arms of a big table are a
+//!   `match` yielding constants (which the compiler can turn into a lookup
+//!   table), not thousands of copies of `fired.stop`. Arms with conditions or `continue` keep their code (and
+//!   yield `None`).
 //! * **No allocation.** Steps are `'static` slices copied into the caller's
 //!   reusable `Fired` buffer; globs are static token
 //!   arrays; an integer ID's text for string tests is formatted on the stack.
+//!
+//! How big tables stay compilable (the 10,000-rule benchmark table did not
+//! finish LLVM's optimisation in ten minutes before; it now adds about 25 s
+//! to a release build, see `docs/benchmarks.md`):
+//!
+//! * **Parts.** A chain of more than `PART_RULES` (64) rules is cut, between
+//!   rules and decisions, into nested `#[inline(never)]` functions of at
+//!   most that many rules, called in order; inside a part a stopping rule
+//!   returns `true` and the caller returns in turn (`Ret`). A decision
+//!   bigger than a part stays inline (its arms' own chains are cut), and an
+//!   unconditional stop that ends a chain stays in the caller. LLVM's alias
+//!   analysis is quadratic in a function's size; parts keep it linear in
+//!   the table's.
+//! * **Out of line where it is cold.** The `Fields` fallback is `#[cold]`,
+//!   a test read through `Fields` is one call (`dyn_test_at`: the path walk
+//!   and the test), and rules inside parts of such chains record through
+//!   out-of-line `stop`/`fire` rather than inlined `Fired` methods.
 
 use std::collections::{BTreeMap, BTreeSet};
 
