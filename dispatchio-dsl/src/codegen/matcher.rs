@@ -24,8 +24,8 @@
 //!   stops yields `Some((rule, steps))` from the `match`, and one
 //!   `fired.stop` after it records the hit: the arms of a big table are a
 //!   `match` yielding constants (which the compiler can turn into a lookup
-//!   table), not thousands of copies of `fired.stop`. Arms with conditions or `continue` keep their code (and
-//!   yield `None`).
+//!   table), not thousands of copies of `fired.stop`. Arms with conditions
+//!   or `continue` keep their code (and yield `None`).
 //! * **No allocation.** Steps are `'static` slices copied into the caller's
 //!   reusable `Fired` buffer; globs are static token
 //!   arrays; an integer ID's text for string tests is formatted on the stack.
@@ -908,9 +908,9 @@ impl<'a> Gen<'a> {
     /// may follow it: it would be unreachable).
     ///
     /// A chain of more than [`PART_RULES`] rules is cut, between rules and
-    /// decisions, into parts of at most that many rules (a decision bigger
-    /// than that is a part on its own), each a nested `#[inline(never)]`
-    /// function called in order: see [`PART_RULES`] for why.
+    /// decisions, into parts of at most that many rules, each a nested
+    /// `#[inline(never)]` function called in order (see [`PART_RULES`] for
+    /// why); a decision bigger than a part stays inline.
     fn chain_ends(&self, items: &[Item<'a>], mode: Mode<'_>, ret: Ret) -> (TokenStream, bool) {
         // (code, first item, end) per rule or decision, in order.
         let mut segments: Vec<(TokenStream, usize, usize)> = Vec::new();
