@@ -656,10 +656,9 @@ mod matching {
         dispatchio::include_routes!("benches/routes/rules_1000.route");
         include!("support/handwritten_1000.rs");
     }
-    // No `rules_10000.route` here: with optimisations, LLVM spends more
-    // than ten minutes on the generated 10,000-rule matcher (quadratic alias
-    // analysis inside one huge function, see docs/benchmarks.md), so
-    // `match_compiled_ns_10000` stays null until codegen splits it.
+    mod r10000 {
+        dispatchio::include_routes!("benches/routes/rules_10000.route");
+    }
 
     /// Sample messages per table.
     const SAMPLES: usize = 4096;
@@ -779,13 +778,16 @@ mod matching {
         let m10 = messages!(r10, 10);
         let m100 = messages!(r100, 100);
         let m1000 = messages!(r1000, 1000);
+        let m10000 = messages!(r10000, 10000);
         let c10 = r10::bench::Matcher::new();
         let c100 = r100::bench::Matcher::new();
         let c1000 = r1000::bench::Matcher::new();
-        let sets: [(usize, &'static str, &[Message], &dyn Matcher); 3] = [
+        let c10000 = r10000::bench::Matcher::new();
+        let sets: [(usize, &'static str, &[Message], &dyn Matcher); 4] = [
             (10, "match_compiled_ns_10", &m10, &c10),
             (100, "match_compiled_ns_100", &m100, &c100),
             (1000, "match_compiled_ns_1000", &m1000, &c1000),
+            (10000, "match_compiled_ns_10000", &m10000, &c10000),
         ];
         for (n, key, samples, matcher) in sets {
             let compiled = time(passes, reps, samples, |m, f| matcher.route(m, f));
@@ -802,15 +804,6 @@ mod matching {
                 out.figures.push(("match_interpreted_ns_1000", ns));
             }
             out.curve.push((n, Some(compiled), interp));
-        }
-        // The interpreter at 10,000 rules, for the plot only (one pass: a
-        // decision costs microseconds there). The samples are `r1000`'s
-        // structs with 10,000-rule values: the interpreter reads fields by
-        // name, so the declared types are the same.
-        let m10000 = messages!(r1000, 10000);
-        match interpreted(10000, 1, reps.min(3), &m10000) {
-            Ok(ns) => out.curve.push((10000, None, Some(ns))),
-            Err(e) => out.errors.push(format!("interpreter, 10000 rules: {e}")),
         }
         let hand = time(passes, reps, &m1000, r1000::route_handwritten);
         out.figures.push(("match_handwritten_ns_1000", hand));

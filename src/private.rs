@@ -121,6 +121,30 @@ pub enum DynTest {
     IsTrue,
 }
 
+/// [`dyn_test`] on the value at `path` of `content`: one call, out of line.
+///
+/// Generated chains that read fields through `Fields` make one such call per
+/// test; keeping the path walk (`at` is generic, so it would be compiled at
+/// every call) and the test here keeps those chains small for the compiler
+/// (the `Fields` fallback of a 10,000-rule table holds over 10,000 of them).
+#[inline(never)]
+pub fn dyn_test_at(content: &dyn Content, path: &[&str], test: &DynTest, id: bool) -> bool {
+    dyn_test(content.at(path), test, id)
+}
+
+/// [`Fired::stop`], out of line: for chains read through `Fields`, which
+/// are never the fast path and can hold thousands of rules.
+#[inline(never)]
+pub fn stop(fired: &mut Fired, rule: usize, steps: &[Step]) {
+    fired.stop(rule, steps);
+}
+
+/// [`Fired::rule`], out of line (see [`stop`]).
+#[inline(never)]
+pub fn fire(fired: &mut Fired, rule: usize, steps: &[Step]) {
+    fired.rule(rule, steps);
+}
+
 /// Whether `test` holds for the value `v` (`None`: absent); `id`: the field
 /// is declared as an ID. The semantics of `dispatchio_dsl::eval::test_value`.
 pub fn dyn_test(v: Option<Value<'_>>, test: &DynTest, id: bool) -> bool {

@@ -32,6 +32,16 @@ mod croupier {
     dispatchio::include_routes!("examples/routes/croupier.route");
 }
 
+mod bench_10000 {
+    // The summary bench's biggest table: its matcher is the one timed as
+    // `match_compiled_ns_10000`, its `Fields` fallback is cut into parts.
+    dispatchio::include_routes!("benches/routes/rules_10000.route");
+}
+
+mod big_chains {
+    dispatchio::include_routes!("tests/routes/big_chains.route");
+}
+
 mod bench_1000 {
     dispatchio::include_routes!("benches/routes/rules_1000.route");
     include!("../benches/support/handwritten_1000.rs");
@@ -413,6 +423,27 @@ fn compiled_bench_table_matches_the_reference_evaluator() {
         "benches/routes/rules_1000.route",
         &[("bench", &bench_1000::bench::Matcher::new())],
         bench_1000::register_content_types,
+    );
+}
+
+#[test]
+fn compiled_10000_rule_bench_table_matches_the_reference_evaluator() {
+    differential(
+        "benches/routes/rules_10000.route",
+        &[("bench", &bench_10000::bench::Matcher::new())],
+        bench_10000::register_content_types,
+    );
+}
+
+#[test]
+fn chains_cut_into_parts_match_the_reference_evaluator() {
+    // Long typed chains, a decision arm and an undeclared type's chain cut
+    // into parts, arms that are data, and the `Fields` fallback in parts
+    // (untyped registry): see the fixture's header.
+    differential(
+        "tests/routes/big_chains.route",
+        &[("big", &big_chains::big::Matcher::new())],
+        big_chains::register_content_types,
     );
 }
 

@@ -20,9 +20,32 @@
 //!   comparison. For one
 //!   value only the rules whose constraint admits it remain, in order, so
 //!   the rule-order semantics (first stopping rule wins, `continue`) are kept.
+//! * **Stopping arms are data.** A decision arm whose first candidate always
+//!   stops yields `Some((rule, steps))` from the `match`, and one
+//!   `fired.stop` after it records the hit: the arms of a big table are a
+//!   `match` yielding constants (which the compiler can turn into a lookup
+//!   table), not thousands of copies of `fired.stop`. Arms with conditions
+//!   or `continue` keep their code (and yield `None`).
 //! * **No allocation.** Steps are `'static` slices copied into the caller's
 //!   reusable `Fired` buffer; globs are static token
 //!   arrays; an integer ID's text for string tests is formatted on the stack.
+//!
+//! How big tables stay compilable (the 10,000-rule benchmark table did not
+//! finish LLVM's optimisation in ten minutes before; it now adds about 25 s
+//! to a release build, see `docs/benchmarks.md`):
+//!
+//! * **Parts.** A chain of more than `PART_RULES` (64) rules is cut, between
+//!   rules and decisions, into nested `#[inline(never)]` functions of at
+//!   most that many rules, called in order; inside a part a stopping rule
+//!   returns `true` and the caller returns in turn (`Ret`). A decision
+//!   bigger than a part stays inline (its arms' own chains are cut), and an
+//!   unconditional stop that ends a chain stays in the caller. LLVM's alias
+//!   analysis is quadratic in a function's size; parts keep it linear in
+//!   the table's.
+//! * **Out of line where it is cold.** The `Fields` fallback is `#[cold]`,
+//!   a test read through `Fields` is one call (`dyn_test_at`: the path walk
+//!   and the test), and rules inside parts of such chains record through
+//!   out-of-line `stop`/`fire` rather than inlined `Fired` methods.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,6 +65,35 @@ use crate::sample::Value;
 
 /// Shortest run of rules on one field worth a decision instead of a chain.
 const MIN_RUN: usize = 4;
+
+/// Most rules one generated function holds before its chain is cut into
+/// parts (nested functions called in order).
+///
+/// LLVM's alias analysis grows quadratically with the size of a function
+/// full of calls: the 10,000-rule benchmark table's `Fields` fallback, one
+/// function of 10,000 `dyn_test` calls, did not finish optimising in ten
+/// minutes. Parts of 64 rules keep each function small; the cost is one
+/// call per 64 rules tried, on chains that try that many rules anyway.
+const PART_RULES: usize = 64;
+
+/// What a rule that stops does in the function being generated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ret {
+    /// A route function: `return;`.
+    Route,
+    /// A part of a chain (see [`PART_RULES`]): `return true;`, and the
+    /// caller returns in turn.
+    Part,
+}
+
+impl Ret {
+    fn stopped(self) -> TokenStream {
+        match self {
+            Ret::Route => quote!(return;),
+            Ret::Part => quote!(return true;),
+        }
+    }
+}
 
 // ---------------------------------------------------------------- layout
 
@@ -295,6 +347,8 @@ struct Gen<'a> {
     program: &'a Program,
     boxed: &'a Boxed,
     layout: &'a Layout,
+    /// How many chain parts are made so far (their names are `part_{n}`).
+    parts: std::cell::Cell<usize>,
 }
 
 impl<'a> Gen<'a> {
@@ -400,7 +454,7 @@ impl<'a> Gen<'a> {
     fn dyn_pred(&self, path: &[String], test: &Test, id: bool) -> TokenStream {
         let rt = rt();
         let t = dyn_test(test);
-        quote!(#rt::dyn_test(content.at(&[#(#path),*]), &#t, #id))
+        quote!(#rt::dyn_test_at(content, &[#(#path),*], &#t, #id))
     }
 
     fn cond(&self, p: &P<'_>, mode: Mode<'_>) -> TokenStream {
@@ -809,17 +863,39 @@ impl<'a> Gen<'a> {
     }
 
     /// One rule: run its steps if its condition holds; return if it stops.
-    fn rule(&self, item: &Item<'_>, mode: Mode<'_>) -> TokenStream {
+    fn rule(&self, item: &Item<'_>, mode: Mode<'_>, ret: Ret) -> TokenStream {
         let steps = self.layout.steps(&item.rule.actions);
         let i = item.index;
-        let body = if item.rule.continues() {
-            quote!(fired.rule(#i, #steps);)
-        } else {
-            quote!(fired.stop(#i, #steps); return;)
+        let stopped = ret.stopped();
+        // A part of a chain read through `Fields` (the cold fallback of a
+        // big table) records out of line: thousands of inlined copies of
+        // `Fired::stop` would cost compile time and buy nothing.
+        let body = match (item.rule.continues(), mode, ret) {
+            (true, Mode::Dyn, Ret::Part) => {
+                let rt = rt();
+                quote!(#rt::fire(fired, #i, #steps);)
+            }
+            (true, _, _) => quote!(fired.rule(#i, #steps);),
+            (false, Mode::Dyn, Ret::Part) => {
+                let rt = rt();
+                quote!(#rt::stop(fired, #i, #steps); #stopped)
+            }
+            (false, _, _) => quote!(fired.stop(#i, #steps); #stopped),
         };
         match &item.cond {
             P::Const(true) => quote!({ #body }),
             P::Const(false) => quote!(),
+            // No parentheses around a condition that is an `&&` or `||`
+            // chain: `if` needs none.
+            P::And(ps) | P::Or(ps) => {
+                let ps = ps.iter().map(|p| self.cond(p, mode));
+                let c = if matches!(item.cond, P::And(_)) {
+                    quote!(#(#ps)&&*)
+                } else {
+                    quote!(#(#ps)||*)
+                };
+                quote!(if #c { #body })
+            }
             c => {
                 let c = self.cond(c, mode);
                 quote!(if #c { #body })
@@ -827,27 +903,29 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Rules in order, with runs on one field turned into decisions.
-    fn chain(&self, items: &[Item<'a>], mode: Mode<'_>) -> TokenStream {
-        self.chain_ends(items, mode).0
-    }
-
-    /// [`Gen::chain`], and whether it ends with a rule that always stops
-    /// (then nothing may follow it: it would be unreachable).
-    fn chain_ends(&self, items: &[Item<'a>], mode: Mode<'_>) -> (TokenStream, bool) {
-        let mut out = Vec::new();
+    /// Rules in order, with runs on one field turned into decisions, and
+    /// whether the chain ends with a rule that always stops (then nothing
+    /// may follow it: it would be unreachable).
+    ///
+    /// A chain of more than [`PART_RULES`] rules is cut, between rules and
+    /// decisions, into parts of at most that many rules, each a nested
+    /// `#[inline(never)]` function called in order (see [`PART_RULES`] for
+    /// why); a decision bigger than a part stays inline.
+    fn chain_ends(&self, items: &[Item<'a>], mode: Mode<'_>, ret: Ret) -> (TokenStream, bool) {
+        // (code, first item, end) per rule or decision, in order.
+        let mut segments: Vec<(TokenStream, usize, usize)> = Vec::new();
         let mut terminated = false;
         let mut i = 0;
         while i < items.len() {
             if let Mode::Typed(m) = mode {
-                if let Some((end, tree)) = self.run(items, i, m) {
-                    out.push(tree);
+                if let Some((end, tree)) = self.run(items, i, m, ret) {
+                    segments.push((tree, i, end));
                     i = end;
                     continue;
                 }
             }
             let item = &items[i];
-            out.push(self.rule(item, mode));
+            segments.push((self.rule(item, mode, ret), i, i + 1));
             // Nothing after an unconditional stop can run.
             if matches!(item.cond, P::Const(true)) && !item.rule.continues() {
                 terminated = true;
@@ -855,7 +933,71 @@ impl<'a> Gen<'a> {
             }
             i += 1;
         }
-        (quote!(#(#out)*), terminated)
+        let total = segments.last().map_or(0, |(_, _, end)| *end);
+        if total <= PART_RULES || segments.len() < 2 {
+            let code = segments.into_iter().map(|(code, _, _)| code);
+            return (quote!(#(#code)*), terminated);
+        }
+        // The unconditional stop that ends a terminated chain stays here, so
+        // that every part can end in `false` (reachable).
+        let tail = if terminated { segments.pop().map(|(code, _, _)| code) } else { None };
+        // Consecutive segments of at most PART_RULES rules in all form a
+        // part; a bigger decision stays inline (its own arms are cut if
+        // they are long), saving a call on the way to it.
+        enum Group {
+            Part(usize, usize),
+            Inline(TokenStream),
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        for (code, start, end) in segments {
+            match groups.last_mut() {
+                _ if end - start > PART_RULES => groups.push(Group::Inline(code)),
+                Some(Group::Part(first, last)) if end - *first <= PART_RULES => *last = end,
+                _ => groups.push(Group::Part(start, end)),
+            }
+        }
+        let rt = rt();
+        let (params, args) = match mode {
+            Mode::Typed(m) => {
+                let n = rust_ident(&m.name);
+                (
+                    quote!(env: &#rt::Envelope, c: &super::#n, content: &dyn #rt::Content, fired: &mut #rt::Fired),
+                    quote!(env, c, content, fired),
+                )
+            }
+            Mode::Dyn => (
+                quote!(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired),
+                quote!(env, content, fired),
+            ),
+        };
+        let unused = match mode {
+            Mode::Typed(_) => quote!(let _ = (env, c, content);),
+            Mode::Dyn => quote!(let _ = (env, content);),
+        };
+        let stopped = ret.stopped();
+        let parts = groups.into_iter().map(|group| {
+            let (start, end) = match group {
+                Group::Part(start, end) => (start, end),
+                Group::Inline(code) => return code,
+            };
+            // Made again from the part's rules: within a part, a stopping
+            // rule reports `true` to the caller instead of returning `()`.
+            // The part starts and ends between segments, so it is cut into
+            // the same rules and decisions.
+            let (body, _) = self.chain_ends(&items[start..end], mode, Ret::Part);
+            let f = ident(&format!("part_{}", self.parts.get()));
+            self.parts.set(self.parts.get() + 1);
+            quote! {
+                #[inline(never)]
+                fn #f(#params) -> bool {
+                    #unused
+                    #body
+                    false
+                }
+                if #f(#args) { #stopped }
+            }
+        });
+        (quote!(#(#parts)* #tail), terminated)
     }
 
     /// A decision for the longest run starting at `start`, if long enough.
@@ -864,6 +1006,7 @@ impl<'a> Gen<'a> {
         items: &[Item<'a>],
         start: usize,
         m: &MessageDef,
+        ret: Ret,
     ) -> Option<(usize, TokenStream)> {
         let mut best: Option<(&FieldRef, usize)> = None;
         for (field, _, _) in self.keys(&items[start], m) {
@@ -884,7 +1027,7 @@ impl<'a> Gen<'a> {
         for item in &items[start..end] {
             split.push(self.split(item, field, m)?);
         }
-        let tree = self.decision(field, &split, m)?;
+        let tree = self.decision(field, &split, m, ret)?;
         Some((end, tree))
     }
 
@@ -894,6 +1037,7 @@ impl<'a> Gen<'a> {
         field: &FieldRef,
         items: &[(Key, Item<'a>)],
         m: &MessageDef,
+        ret: Ret,
     ) -> Option<TokenStream> {
         let (read, leaf) = match field {
             FieldRef::Id => (Read::Direct(quote!(env.id.0)), Type::Int),
@@ -901,10 +1045,45 @@ impl<'a> Gen<'a> {
             _ => return None,
         };
         let mode = Mode::Typed(m);
-        // Candidates per arm: the items whose constraint admits the arm's values, in order.
+        // An arm whose first candidate always stops is a *hit*: the arm
+        // only yields that rule and its steps, and one `fired.stop` after
+        // the `match` records it. Big tables are mostly such arms; as data
+        // they cost the compiler (and the instruction cache) far less than
+        // a copy of `fired.stop` each.
+        let simple = |it: &Item<'_>| matches!(it.cond, P::Const(true)) && !it.rule.continues();
+        let hits = items.iter().any(|(_, it)| simple(it));
+        // Candidates per arm: the items whose constraint admits the arm's
+        // values, in order. The arm's right-hand side, with its comma.
         let arm = |members: &[usize]| -> TokenStream {
+            let first = &items[members[0]].1;
+            if hits && simple(first) {
+                let i = first.index;
+                let steps = self.layout.steps(&first.rule.actions);
+                return quote!(::std::option::Option::Some((#i, #steps)),);
+            }
             let sub: Vec<Item<'a>> = members.iter().map(|&k| items[k].1.clone()).collect();
-            self.chain(&sub, mode)
+            match self.chain_ends(&sub, mode, ret) {
+                (body, false) if hits => quote!({ #body ::std::option::Option::None }),
+                (body, _) => quote!({ #body }),
+            }
+        };
+        // The `match` over `scrutinee` with these arms, and the hit's record.
+        let decide = |scrutinee: TokenStream, arms: Vec<TokenStream>| -> TokenStream {
+            if !hits {
+                return quote!(match #scrutinee { #(#arms)* _ => {} });
+            }
+            let rt = rt();
+            let stopped = ret.stopped();
+            quote! {
+                let hit: ::std::option::Option<(usize, &'static [#rt::Step])> = match #scrutinee {
+                    #(#arms)*
+                    _ => ::std::option::Option::None,
+                };
+                if let ::std::option::Option::Some((rule, steps)) = hit {
+                    fired.stop(rule, steps);
+                    #stopped
+                }
+            }
         };
         let body = match &leaf {
             Type::Int => {
@@ -933,13 +1112,12 @@ impl<'a> Gen<'a> {
                         .map(|(members, values)| {
                             let first = values[0];
                             let pats = values.iter().map(|x| int_tokens(*x));
-                            let body = arm(&members);
-                            (first, quote!(#(#pats)|* => { #body }))
+                            let rhs = arm(&members);
+                            (first, quote!(#(#pats)|* => #rhs))
                         })
                         .collect();
                     arms.sort_by_key(|(first, _)| *first);
-                    let arms = arms.into_iter().map(|(_, a)| a);
-                    quote!(match v { #(#arms)* _ => {} })
+                    decide(quote!(v), arms.into_iter().map(|(_, a)| a).collect())
                 } else {
                     let mut cuts = BTreeSet::new();
                     for v in &ivs {
@@ -976,12 +1154,12 @@ impl<'a> Gen<'a> {
                         .into_iter()
                         .map(|(members, segs)| {
                             let first = segs[0];
-                            let body = arm(&members);
-                            (first, quote!(#(#segs)|* => { #body }))
+                            let rhs = arm(&members);
+                            (first, quote!(#(#segs)|* => #rhs))
                         })
                         .collect();
                     arms.sort_by_key(|(first, _)| *first);
-                    let arms = arms.into_iter().map(|(_, a)| a);
+                    let arms: Vec<TokenStream> = arms.into_iter().map(|(_, a)| a).collect();
                     // Evenly spaced boundaries (buckets of one width) are
                     // counted with one division instead of a search.
                     let step =
@@ -995,6 +1173,7 @@ impl<'a> Gen<'a> {
                         let first = int_tokens(cuts[0]);
                         let d = Literal::i128_unsuffixed(step.unwrap_or(1));
                         let n = cuts.len();
+                        let decision = decide(quote!(k), arms);
                         quote! {
                             // Segment k of the number line holds the values with k
                             // boundaries <= v; the boundaries are evenly spaced.
@@ -1005,14 +1184,15 @@ impl<'a> Gen<'a> {
                                 let q = (i128::from(v) - i128::from(#first)) / #d + 1;
                                 usize::try_from(q).map_or(#n, |q| q.min(#n))
                             };
-                            match k { #(#arms)* _ => {} }
+                            #decision
                         }
                     } else {
                         let cuts = cuts.iter().map(|c| int_tokens(*c));
+                        let decision = decide(quote!(CUTS.partition_point(|&cut| cut <= v)), arms);
                         quote! {
                             // Segment k of the number line holds the values with k boundaries <= v.
                             const CUTS: &[i64] = &[#(#cuts),*];
-                            match CUTS.partition_point(|&cut| cut <= v) { #(#arms)* _ => {} }
+                            #decision
                         }
                     }
                 }
@@ -1045,12 +1225,12 @@ impl<'a> Gen<'a> {
                     .into_iter()
                     .map(|(members, ks)| {
                         let first = ks[0];
-                        let body = arm(&members);
-                        (first, quote!(#(#ks)|* => { #body }))
+                        let rhs = arm(&members);
+                        (first, quote!(#(#ks)|* => #rhs))
                     })
                     .collect();
                 arms.sort_by_key(|(first, _)| *first);
-                let arms = arms.into_iter().map(|(_, a)| a);
+                let decision = decide(quote!(k), arms.into_iter().map(|(_, a)| a).collect());
                 // Keys by hash; keys whose hashes collide share an arm and are
                 // told apart by comparison.
                 let mut by_hash: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
@@ -1073,7 +1253,7 @@ impl<'a> Gen<'a> {
                         #(#hash_arms,)*
                         _ => usize::MAX,
                     };
-                    match k { #(#arms)* _ => {} }
+                    #decision
                 }
             }
             _ => return None,
@@ -1163,7 +1343,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
     let module = listener_module(&l.name);
     let layout = Layout::of(l);
     let classes = classes(program);
-    let g = Gen { program, boxed, layout: &layout };
+    let g = Gen { program, boxed, layout: &layout, parts: std::cell::Cell::new(0) };
     let params = content_params(program, l, &classes);
     let lname = &l.name;
     let location = program.sources.location(l.name_span);
@@ -1327,7 +1507,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
         let items = items_for(Some(class));
         match class {
             Class::Declared(m) => {
-                let (body, terminated) = g.chain_ends(&items, Mode::Typed(m));
+                let (body, terminated) = g.chain_ends(&items, Mode::Typed(m), Ret::Route);
                 let ends = (!terminated).then_some(&ends);
                 let n = rust_ident(&m.name);
                 let doc = format!("Messages of type `{}`, content downcast to the struct.", m.name);
@@ -1348,7 +1528,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
                 });
             }
             Class::Named(_) | Class::Other => {
-                let (body, terminated) = g.chain_ends(&items, Mode::Dyn);
+                let (body, terminated) = g.chain_ends(&items, Mode::Dyn, Ret::Route);
                 let ends = (!terminated).then_some(&ends);
                 let doc = match class {
                     Class::Named(n) => format!("Messages of undeclared type `{n}`."),
@@ -1369,7 +1549,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
             }
         }
     }
-    let (fallback, terminated) = g.chain_ends(&items_for(None), Mode::Dyn);
+    let (fallback, terminated) = g.chain_ends(&items_for(None), Mode::Dyn, Ret::Route);
     let fallback_ends = (!terminated).then_some(&ends);
     let rules = l.rules.iter().map(|r| &r.name);
     let slots = layout.handlers.iter().map(
@@ -1449,7 +1629,9 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
             #(#fns)*
 
             /// Any message whose content is not its type's struct: every rule,
-            /// every field read through `Fields`.
+            /// every field read through `Fields`. Rare (content of another
+            /// process whose type was not registered), so kept off the hot path.
+            #[cold]
             fn route_fields(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
                 let _ = (env, content);
                 #fallback

@@ -29,6 +29,63 @@ fn generated_code_snapshots() {
     insta::assert_snapshot!("everything", generated(Path::new("../tests/routes/everything.route")));
 }
 
+/// The functions of a listener module's generated code, by name: the text
+/// from `fn <name>(` to the next top-level `fn route_`.
+fn route_fns(code: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let starts: Vec<usize> = code.match_indices("\n    fn route_").map(|(i, _)| i + 1).collect();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(code.len());
+        let text = &code[start..end];
+        let name = text["    fn ".len()..].split('(').next().unwrap_or_default().to_owned();
+        out.push((name, text.to_owned()));
+    }
+    out
+}
+
+#[test]
+fn long_chains_are_cut_into_parts_and_stopping_arms_become_data() {
+    // The fixture's classes: Big (route_0), Hit (route_1), Ext (route_2),
+    // every other type (route_3), then the `Fields` fallback.
+    let code = generated(Path::new("../tests/routes/big_chains.route"));
+    let fns = route_fns(&code);
+    let body = |name: &str| {
+        fns.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_else(|| panic!("no {name} in {code}"))
+    };
+    let parts = |text: &str| text.matches("#[inline(never)]").count();
+    // 100 `or` rules: two parts, the catch-all after them, not in a part.
+    let big = body("route_0");
+    assert_eq!(parts(big), 2, "{big}");
+    let after_parts = &big[big.rfind("if part_").unwrap()..];
+    assert!(after_parts.contains("fired.stop(100usize"), "{big}");
+    // The decision on `code`: the 70-rule arm in two parts inside the
+    // arm, the stopping arms as data recorded by one `fired.stop`.
+    let hit = body("route_1");
+    assert_eq!(parts(hit), 2, "{hit}");
+    assert!(hit.contains("let hit: ::std::option::Option<"), "{hit}");
+    assert!(hit.contains("::std::option::Option::Some((\n"), "{hit}");
+    // The undeclared type's 80 rules, read through `Fields`: two parts,
+    // recording out of line.
+    let ext = body("route_2");
+    assert_eq!(parts(ext), 2, "{ext}");
+    assert!(ext.contains("::dispatchio::__private::stop("), "{ext}");
+    // Every rule in the fallback, in parts of at most 64 rules.
+    let fields = body("route_fields");
+    let rules = fields.matches("::dispatchio::__private::stop(").count()
+        + fields.matches("::dispatchio::__private::fire(").count();
+    let source = std::fs::read_to_string("../tests/routes/big_chains.route").unwrap();
+    let declared = source
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches("allow(overlap) "))
+        .filter(|l| l.starts_with("rule "))
+        .count();
+    assert_eq!(rules, declared, "every rule once in the fallback");
+    assert_eq!(parts(fields), rules.div_ceil(64), "{fields}");
+}
+
 /// The token text of an expansion (no formatting: the error path is not a
 /// valid file on its own, it is macro output).
 fn expand(path: &Path) -> String {
