@@ -141,7 +141,16 @@ impl Dispatcher {
         };
         match self.local_route(&dest) {
             Some(route) => {
-                self.deliver_local(&route, message, reply);
+                // Straight into an idle listener when it can be (no hop
+                // through its task); queued otherwise.
+                let queued = match &route {
+                    Route::Local(mb) => match self.deliver_now(mb, Delivery { message, reply }) {
+                        Ok(()) => return Ok(()),
+                        Err(d) => d,
+                    },
+                    Route::Remote(_) => Delivery { message, reply },
+                };
+                self.deliver_local(&route, queued.message, queued.reply);
                 Ok(())
             }
             None => Err((Error::UnknownDestination(dest), reply)),
