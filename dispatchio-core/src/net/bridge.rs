@@ -1156,13 +1156,42 @@ impl crate::Link for PeerLink {
         &self.name
     }
 
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused delivery goes back unboxed; refusal is the rare path"
+    )]
     fn send(&self, delivery: Delivery) -> Result<(), (Error, Delivery)> {
+        // Encoded straight from the envelope and the content into reused
+        // buffers, then copied into the link's queue: this runs for every
+        // message sent to the peer, and allocates nothing.
+        SCRATCH.with(|scratch| {
+            let (scratch, frame_scratch) = &mut *scratch.borrow_mut();
+            let result = self.send_with(delivery, scratch, frame_scratch);
+            // A huge message must not keep its buffers alive in this thread.
+            for buf in [scratch, frame_scratch] {
+                if buf.capacity() > SCRATCH_KEEP {
+                    *buf = Vec::new();
+                }
+            }
+            result
+        })
+    }
+}
+
+impl PeerLink {
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused delivery goes back unboxed; refusal is the rare path"
+    )]
+    fn send_with(
+        &self,
+        delivery: Delivery,
+        scratch: &mut Vec<u8>,
+        frame_scratch: &mut Vec<u8>,
+    ) -> Result<(), (Error, Delivery)> {
         let env = delivery.message.envelope();
         let id = env.id.get() as u64;
-        // Encoded straight from the envelope and the content into one
-        // buffer: this runs for every message sent to the peer.
-        let encoded = SCRATCH.with(|scratch| {
-            let (scratch, frame_scratch) = &mut *scratch.borrow_mut();
+        let encoded = (|| {
             scratch.clear();
             let content = delivery.message.content();
             let content = if content.is::<Empty>() {
@@ -1184,20 +1213,11 @@ impl crate::Link for PeerLink {
                 seq: self.seq.fetch_add(1, Ordering::Relaxed),
                 content,
             };
-            let bytes =
-                wire::encode_message_frame(&frame, frame_scratch).map_err(|e| e.to_string());
-            // A huge message must not keep its buffers alive in this thread.
-            for buf in [scratch, frame_scratch] {
-                if buf.capacity() > SCRATCH_KEEP {
-                    *buf = Vec::new();
-                }
-            }
-            bytes
-        });
-        let bytes = match encoded {
-            Ok(b) => b,
-            Err(reason) => return Err((self.link_error(reason), delivery)),
-        };
+            wire::encode_message_frame(&frame, frame_scratch).map_err(|e| e.to_string())
+        })();
+        if let Err(reason) = encoded {
+            return Err((self.link_error(reason), delivery));
+        }
         let Delivery { message, reply } = delivery;
         let tracked = env_wants_reply(message.envelope());
         let reply = if tracked {
@@ -1215,7 +1235,7 @@ impl crate::Link for PeerLink {
         } else {
             Some(reply)
         };
-        match self.net.try_send_frame(bytes, tracked.then_some(id)) {
+        match self.net.try_send_frame(frame_scratch, tracked.then_some(id)) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let reply = match reply {

@@ -734,14 +734,10 @@ enum FrameOut<'a> {
 /// Encodes a message frame's body: into `scratch` (cleared first, reused
 /// between messages), then copied into a buffer of exactly its size, so a
 /// frame costs one allocation.
-pub(crate) fn encode_message_frame(
-    m: &MessageOut<'_>,
-    scratch: &mut Vec<u8>,
-) -> Result<Bytes, WireError> {
-    scratch.clear();
-    rmp_serde::encode::write(scratch, &FrameOut::Message(m))
-        .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })?;
-    Ok(Bytes::copy_from_slice(scratch))
+pub(crate) fn encode_message_frame(m: &MessageOut<'_>, out: &mut Vec<u8>) -> Result<(), WireError> {
+    out.clear();
+    rmp_serde::encode::write(out, &FrameOut::Message(m))
+        .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })
 }
 
 /// Encoding or decoding a frame failed.
@@ -940,15 +936,17 @@ mod tests {
             }),
         };
         let expected = encode_frame(&Frame::Message(owned.clone())).unwrap();
-        assert_eq!(encode_message_frame(&borrowed, &mut Vec::new()).unwrap(), expected);
+        let mut out = Vec::new();
+        encode_message_frame(&borrowed, &mut out).unwrap();
+        assert_eq!(out, expected);
         let empty = MessageOut { content: None, group: Some(IdOut::Str("g")), ..borrowed };
         let mut owned_empty = owned.clone();
         owned_empty.content = None;
         owned_empty.group = Some(WireId::Str("g".into()));
-        assert_eq!(
-            encode_message_frame(&empty, &mut vec![1, 2, 3]).unwrap(),
-            encode_frame(&Frame::Message(owned_empty)).unwrap()
-        );
+        // Whatever the buffer held before is replaced.
+        let mut out = vec![1, 2, 3];
+        encode_message_frame(&empty, &mut out).unwrap();
+        assert_eq!(out, encode_frame(&Frame::Message(owned_empty)).unwrap());
     }
 
     #[test]
