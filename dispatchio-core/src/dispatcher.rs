@@ -96,6 +96,8 @@ struct Inner {
     retired: Mutex<Vec<JoinHandle<()>>>,
     /// Bumped whenever destinations or group memberships change.
     changes: watch::Sender<u64>,
+    /// The same count, readable without a lock (see [`RouteCache`]).
+    generation: AtomicU64,
 }
 
 /// Where a destination is served: the seam between local delivery and
@@ -104,6 +106,14 @@ struct Inner {
 pub(crate) enum Route {
     Local(Arc<Mailbox>),
     Remote(Arc<dyn Link>),
+}
+
+/// The last local route a link looked up, and the dispatcher's
+/// generation (count of route changes) when it did.
+#[derive(Default)]
+pub(crate) struct RouteCache {
+    generation: u64,
+    last: Option<(Id, Route)>,
 }
 
 /// One member of a group: a local subscriber (by its destination ID) or a
@@ -288,6 +298,7 @@ impl Dispatcher {
                 closed: AtomicBool::new(false),
                 retired: Mutex::new(Vec::new()),
                 changes: watch::Sender::new(0),
+                generation: AtomicU64::new(0),
             }),
         }
     }
@@ -312,6 +323,7 @@ impl Dispatcher {
     }
 
     fn changed(&self) {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
         self.inner.changes.send_modify(|generation| *generation += 1);
     }
 
@@ -492,6 +504,24 @@ impl Dispatcher {
             Some(r @ Route::Local(_)) => Some(r.clone()),
             _ => None,
         }
+    }
+
+    /// The local route of `dest`, from `cache` when nothing changed since
+    /// it was filled: a link's messages mostly go to one destination, and
+    /// the route map's lock and hash cost more than the rest of the lookup.
+    pub(crate) fn local_route_cached(&self, dest: &Id, cache: &mut RouteCache) -> Option<Route> {
+        // Read before the lookup: a change in between makes the cache stale
+        // at once, never the other way round.
+        let generation = self.inner.generation.load(Ordering::SeqCst);
+        if let Some((id, route)) = &cache.last {
+            if cache.generation == generation && id == dest {
+                return Some(route.clone());
+            }
+        }
+        let route = self.local_route(dest)?;
+        cache.generation = generation;
+        cache.last = Some((dest.clone(), route.clone()));
+        Some(route)
     }
 
     /// The local members of `group`.

@@ -11,12 +11,13 @@
 //! order across processes therefore holds as long as one sender's messages to
 //! one peer go through one link.
 
+use std::any::Any;
 use std::collections::HashSet;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Poll, Waker, ready};
 use std::time::Duration;
 
@@ -290,6 +291,9 @@ struct Shared {
     queued: AtomicUsize,
     /// Tells the writer to finish a flush a sender started.
     flush: Notify,
+    /// What the events side keeps for this link (the bridge's peer), found
+    /// without a map lookup for every frame read.
+    owner: OnceLock<Weak<dyn Any + Send + Sync>>,
 }
 
 /// The dispatcher's handle on one peer. Cheap to clone.
@@ -338,6 +342,7 @@ impl Link {
                 direct: Mutex::new(Direct::default()),
                 queued: AtomicUsize::new(0),
                 flush: Notify::new(),
+                owner: OnceLock::new(),
             }),
         }
     }
@@ -589,6 +594,16 @@ impl Link {
             self.shared.flush.notify_one();
         }
         Some(Ok(()))
+    }
+
+    /// Attaches what the events side keeps for this link (first one wins).
+    pub(crate) fn set_owner(&self, owner: Weak<dyn Any + Send + Sync>) {
+        let _ = self.shared.owner.set(owner);
+    }
+
+    /// What [`set_owner`](Self::set_owner) attached, while it lives.
+    pub(crate) fn owner(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.shared.owner.get().and_then(Weak::upgrade)
     }
 
     /// The writer takes everything queued (`None` when nothing is).

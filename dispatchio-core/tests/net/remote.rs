@@ -674,6 +674,35 @@ async fn messages_read_from_a_link_keep_each_senders_order_among_local_senders()
     assert_eq!(overlaps.load(Ordering::SeqCst), 0, "the listener handled two messages at once");
 }
 
+/// A listener that answers every request with `Ans { n }`.
+fn answering(n: u64) -> Arc<dyn dispatchio_core::Listener> {
+    let table = RoutingTable::builder()
+        .rule("all", Cond::Always, [Action::call("answer")])
+        .build()
+        .unwrap();
+    let l = RoutedListener::builder(table)
+        .handler("answer", move |_m: &Message| Ok(Reply::with(Ans { n, seen: 0 })))
+        .build()
+        .unwrap();
+    Arc::new(l)
+}
+
+#[tokio::test]
+async fn a_destination_registered_again_gets_the_next_messages_from_a_link() {
+    // The link remembers where its last message went; replacing the
+    // listener must send the next one to the new listener, not the old.
+    let (server, client, _l, _p) = pair().await;
+    server.register("svc", answering(1)).unwrap();
+    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    let ask = || Message::new(Ask { n: 0 }).to("svc");
+    let first = client.request(ask(), Some(PROMPTLY)).await.unwrap();
+    assert_eq!(first.content_as::<Ans>().map(|a| a.n), Some(1));
+    server.deregister(&Id::from("svc")).unwrap();
+    server.register("svc", answering(2)).unwrap();
+    let second = client.request(ask(), Some(PROMPTLY)).await.unwrap();
+    assert_eq!(second.content_as::<Ans>().map(|a| a.n), Some(2));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_holds_when_a_link_goes_back_from_queueing_to_direct_delivery() {
     // The first message is slow, so the reader queues the next ones for a
