@@ -1343,7 +1343,11 @@ impl Dispatcher {
         // watched to be released: both are the task's job.
         let task_has_work = c.inflight.len() != inflight || c.held.is_some();
         drop(consumer);
-        if task_has_work | state.missed.swap(false, Ordering::SeqCst) {
+        // A plain load first: the flag is rarely set, and a swap on every
+        // message costs a locked instruction.
+        let missed =
+            state.missed.load(Ordering::SeqCst) && state.missed.swap(false, Ordering::SeqCst);
+        if task_has_work || missed {
             state.task.wake();
         }
         Ok(())

@@ -22,12 +22,13 @@ use std::task::{Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures::stream::{SplitSink, SplitStream};
 use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::codec::{
-    Decoder, Encoder, Framed, LengthDelimitedCodec, LengthDelimitedCodecError,
+    Decoder, Encoder, Framed, FramedParts, FramedWrite, LengthDelimitedCodec,
+    LengthDelimitedCodecError,
 };
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tracing::{debug, info, warn};
@@ -42,6 +43,28 @@ use super::wire::{
 };
 
 type Conn = Framed<BoxIo, LinkCodec>;
+
+/// A connection's halves after the handshake. Split at the socket, not
+/// at the framing (as `StreamExt::split` would): the reader takes the
+/// frames already buffered without a lock per frame, and the writers
+/// share the write half under `Shared::direct`.
+type ReadSide = Framed<ReadHalf<BoxIo>, LengthDelimitedCodec>;
+type WriteSide = FramedWrite<WriteHalf<BoxIo>, LinkCodec>;
+
+/// Splits a connection into its halves, keeping what either had buffered.
+fn split_conn(conn: Conn) -> (ReadSide, WriteSide) {
+    let parts = conn.into_parts();
+    let (read, write) = tokio::io::split(parts.io);
+    // Frames the handshake read ahead (the peer's announcements) are
+    // decoded first: `Framed::from_parts` marks a non-empty buffer readable
+    // (`FramedRead::new` would wait for the socket first).
+    let mut read_parts = FramedParts::new::<Bytes>(read, parts.codec.0.clone());
+    read_parts.read_buf = parts.read_buf;
+    let reader = Framed::from_parts(read_parts);
+    let mut writer = FramedWrite::new(write, parts.codec);
+    writer.write_buffer_mut().extend_from_slice(&parts.write_buf);
+    (reader, writer)
+}
 
 /// The link's framing: [`wire::codec`] (a 4-byte big-endian length before
 /// every frame), plus whole batches of frames already length-prefixed by the
@@ -257,7 +280,7 @@ struct Batch {
 /// request then reaches the socket without waking the writer's task).
 #[derive(Default)]
 struct Direct {
-    sink: Option<SplitSink<Conn, Out>>,
+    sink: Option<WriteSide>,
     /// The writer's task: a sender polls with it, so whatever its write
     /// leaves pending (a partial flush) wakes the writer to finish it.
     writer: Option<Waker>,
@@ -571,7 +594,7 @@ impl Link {
         }
         let waker = waker.clone();
         let mut cx = std::task::Context::from_waker(&waker);
-        match sink.poll_ready_unpin(&mut cx) {
+        match SinkExt::<Out>::poll_ready_unpin(sink, &mut cx) {
             Poll::Ready(Ok(())) => {}
             _ => return None,
         }
@@ -579,7 +602,9 @@ impl Link {
             // Recorded before writing, so a reply cannot overtake it.
             self.shared.in_flight.lock().insert(id);
         }
-        if let Err(e) = sink.start_send_unpin(Out::Frame(Bytes::copy_from_slice(body))) {
+        if let Err(e) =
+            SinkExt::<Out>::start_send_unpin(sink, Out::Frame(Bytes::copy_from_slice(body)))
+        {
             // Only a frame over the codec's limit fails here, and that was
             // checked; should it happen, the sender is told.
             if let Some(id) = request {
@@ -588,7 +613,7 @@ impl Link {
             warn!(link = %self.id(), error = %e, "cannot buffer a frame");
             return Some(Err(SendError::Closed));
         }
-        if !matches!(sink.poll_flush_unpin(&mut cx), Poll::Ready(Ok(()))) {
+        if !matches!(SinkExt::<Out>::poll_flush_unpin(sink, &mut cx), Poll::Ready(Ok(()))) {
             // Written in part (the socket is full) or failed: the writer
             // finishes the flush, or meets the error and ends the connection.
             self.shared.flush.notify_one();
@@ -1075,7 +1100,7 @@ async fn run_connection<E: LinkEvents>(
     events: &E,
     keepalive: Option<Duration>,
 ) -> DownReason {
-    let (mut sink, mut stream) = conn.split::<Out>();
+    let (mut stream, mut sink) = split_conn(conn);
     let stop = link.shared.stop.child_token();
     let snapshot = events.announcements();
     if !snapshot.is_empty() {
@@ -1117,7 +1142,7 @@ async fn run_connection<E: LinkEvents>(
 
 async fn read_loop<E: LinkEvents>(
     link: &Link,
-    stream: &mut SplitStream<Conn>,
+    stream: &mut ReadSide,
     events: &E,
     pong_tx: mpsc::Sender<u64>,
     stop: &CancellationToken,
@@ -1189,7 +1214,7 @@ async fn read_loop<E: LinkEvents>(
 const STOP_CHECK_EVERY: u32 = 64;
 
 async fn next_within(
-    stream: &mut SplitStream<Conn>,
+    stream: &mut ReadSide,
     limit: Option<Duration>,
 ) -> Result<Option<std::io::Result<BytesMut>>, Duration> {
     match limit {
@@ -1310,12 +1335,12 @@ fn feed(shared: &Shared, batch: Batch) -> impl Future<Output = std::io::Result<(
         let Some(sink) = direct.sink.as_mut() else {
             return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
         };
-        ready!(sink.poll_ready_unpin(cx))?;
+        ready!(SinkExt::<Out>::poll_ready_unpin(sink, cx))?;
         let Some(batch) = in_hand.batch.take() else { return Poll::Ready(Ok(())) };
         // Under the lock senders check the count under: once it is zero,
         // every queued frame is in the codec, ahead of theirs.
         shared.queued.fetch_sub(batch.frames, Ordering::SeqCst);
-        Poll::Ready(sink.start_send_unpin(Out::Batch(batch.buf)))
+        Poll::Ready(SinkExt::<Out>::start_send_unpin(sink, Out::Batch(batch.buf)))
     })
 }
 
@@ -1327,9 +1352,9 @@ fn feed_control(shared: &Shared, bytes: Bytes) -> impl Future<Output = std::io::
         let Some(sink) = direct.sink.as_mut() else {
             return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
         };
-        ready!(sink.poll_ready_unpin(cx))?;
+        ready!(SinkExt::<Out>::poll_ready_unpin(sink, cx))?;
         match bytes.take() {
-            Some(b) => Poll::Ready(sink.start_send_unpin(Out::Frame(b))),
+            Some(b) => Poll::Ready(SinkExt::<Out>::start_send_unpin(sink, Out::Frame(b))),
             None => Poll::Ready(Ok(())),
         }
     })
@@ -1338,7 +1363,7 @@ fn feed_control(shared: &Shared, bytes: Bytes) -> impl Future<Output = std::io::
 /// Flushes the shared write half.
 fn flush(shared: &Shared) -> impl Future<Output = std::io::Result<()>> + '_ {
     poll_fn(move |cx| match shared.direct.lock().sink.as_mut() {
-        Some(sink) => sink.poll_flush_unpin(cx),
+        Some(sink) => SinkExt::<Out>::poll_flush_unpin(sink, cx),
         None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
     })
 }
