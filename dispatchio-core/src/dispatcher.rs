@@ -23,14 +23,18 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::future::{Future, poll_fn};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::Duration;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
+use futures::task::AtomicWaker;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -92,6 +96,8 @@ struct Inner {
     retired: Mutex<Vec<JoinHandle<()>>>,
     /// Bumped whenever destinations or group memberships change.
     changes: watch::Sender<u64>,
+    /// The same count, readable without a lock (see [`RouteCache`]).
+    generation: AtomicU64,
 }
 
 /// Where a destination is served: the seam between local delivery and
@@ -100,6 +106,14 @@ struct Inner {
 pub(crate) enum Route {
     Local(Arc<Mailbox>),
     Remote(Arc<dyn Link>),
+}
+
+/// The last local route a link looked up, and the dispatcher's
+/// generation (count of route changes) when it did.
+#[derive(Default)]
+pub(crate) struct RouteCache {
+    generation: u64,
+    last: Option<(Id, Route)>,
 }
 
 /// One member of a group: a local subscriber (by its destination ID) or a
@@ -118,9 +132,54 @@ pub(crate) struct Mailbox {
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
-#[derive(Default)]
 struct MailboxState {
     blocked: AtomicBool,
+    /// What consumes the mailbox: its queue's receiving end and the
+    /// listener's in-flight work. The listener's task holds it while it
+    /// delivers; a message from another process may be delivered by the
+    /// link's reader itself while it holds it (see
+    /// [`Dispatcher::deliver_now`]), so that one listener never handles two
+    /// messages at once, whoever delivers them.
+    consumer: Mutex<Consumer>,
+    /// The listener's task, to wake when a direct delivery left work for it
+    /// (async steps to poll, a blocking message to watch) or kept it from
+    /// the consumer.
+    task: AtomicWaker,
+    /// Set by the task when it found the consumer taken by a direct delivery.
+    missed: AtomicBool,
+}
+
+struct Consumer {
+    /// `None` once the task ended: sends then fail instead of queueing for
+    /// nobody.
+    rx: Option<mpsc::UnboundedReceiver<Delivery>>,
+    inflight: FuturesUnordered<BoxFuture<'static, ()>>,
+    pool: Vec<Fired>,
+    /// Released when the blocking message being held is answered.
+    held: Option<oneshot::Receiver<()>>,
+    /// Direct deliveries left before the next one is timed.
+    until_timed: u32,
+    /// Messages still to queue (not deliver directly) since a handler was
+    /// found slow.
+    queue_only: u32,
+}
+
+impl MailboxState {
+    fn new(rx: mpsc::UnboundedReceiver<Delivery>) -> MailboxState {
+        MailboxState {
+            blocked: AtomicBool::new(false),
+            consumer: Mutex::new(Consumer {
+                rx: Some(rx),
+                inflight: FuturesUnordered::new(),
+                pool: Vec::new(),
+                held: None,
+                until_timed: 0,
+                queue_only: 0,
+            }),
+            task: AtomicWaker::new(),
+            missed: AtomicBool::new(false),
+        }
+    }
 }
 
 struct Deferred {
@@ -239,6 +298,7 @@ impl Dispatcher {
                 closed: AtomicBool::new(false),
                 retired: Mutex::new(Vec::new()),
                 changes: watch::Sender::new(0),
+                generation: AtomicU64::new(0),
             }),
         }
     }
@@ -263,6 +323,7 @@ impl Dispatcher {
     }
 
     fn changed(&self) {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
         self.inner.changes.send_modify(|generation| *generation += 1);
     }
 
@@ -324,12 +385,11 @@ impl Dispatcher {
             return Err(Error::DestinationTaken(dest));
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        let state = Arc::new(MailboxState::default());
+        let state = Arc::new(MailboxState::new(rx));
         let task = runtime.spawn(run_mailbox(
             Arc::downgrade(&self.inner),
             dest.clone(),
             listener.clone(),
-            rx,
             state.clone(),
         ));
         let mailbox =
@@ -444,6 +504,24 @@ impl Dispatcher {
             Some(r @ Route::Local(_)) => Some(r.clone()),
             _ => None,
         }
+    }
+
+    /// The local route of `dest`, from `cache` when nothing changed since
+    /// it was filled: a link's messages mostly go to one destination, and
+    /// the route map's lock and hash cost more than the rest of the lookup.
+    pub(crate) fn local_route_cached(&self, dest: &Id, cache: &mut RouteCache) -> Option<Route> {
+        // Read before the lookup: a change in between makes the cache stale
+        // at once, never the other way round.
+        let generation = self.inner.generation.load(Ordering::SeqCst);
+        if let Some((id, route)) = &cache.last {
+            if cache.generation == generation && id == dest {
+                return Some(route.clone());
+            }
+        }
+        let route = self.local_route(dest)?;
+        cache.generation = generation;
+        cache.last = Some((dest.clone(), route.clone()));
+        Some(route)
     }
 
     /// The local members of `group`.
@@ -1083,66 +1161,196 @@ const BATCH: usize = 64;
 
 /// A listener's task: takes deliveries in order, runs async work alongside,
 /// and holds later deliveries while a blocking message is unanswered.
+///
+/// Everything it consumes lives in `state.consumer`, which it locks only
+/// while it polls (never across an await), so a link's reader can deliver
+/// to an idle listener in its place ([`Dispatcher::deliver_now`]).
 async fn run_mailbox(
     dispatcher: Weak<Inner>,
     me: Id,
     listener: Arc<dyn Listener>,
-    mut rx: mpsc::UnboundedReceiver<Delivery>,
     state: Arc<MailboxState>,
 ) {
-    let mut inflight: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
-    let mut pool: Vec<Fired> = Vec::new();
-    let mut held: Option<oneshot::Receiver<()>> = None;
-    loop {
-        tokio::select! {
-            biased;
-            Some(()) = inflight.next(), if !inflight.is_empty() => {}
-            _ = released(&mut held), if held.is_some() => {
-                held = None;
-                state.blocked.store(false, Ordering::Release);
-            }
-            next = rx.recv(), if held.is_none() => {
-                let Some(mut delivery) = next else { break };
-                let Some(inner) = dispatcher.upgrade() else { break };
-                let dispatcher = Dispatcher { inner };
-                let mut taken = 0;
-                loop {
-                    if delivery.message.envelope().blocking {
-                        let (tx, rx) = oneshot::channel();
-                        delivery.reply.hold(tx);
-                        held = Some(rx);
-                        state.blocked.store(true, Ordering::Release);
-                    }
-                    let mut cx = Context { dispatcher: &dispatcher, me: Some(&me), inflight: &mut inflight, pool: &mut pool };
-                    listener.deliver(delivery, &mut cx);
-                    taken += 1;
-                    // Take what is already waiting without another round
-                    // through `select!`; the batch is bounded so in-flight
-                    // async work still gets its turn, and a blocking message
-                    // ends it.
-                    if held.is_some() || taken == BATCH {
-                        break;
-                    }
-                    match rx.try_recv() {
-                        Ok(next) => delivery = next,
-                        Err(_) => break,
-                    }
-                }
-            }
+    // However the task ends (its queue closed, or aborted by shutdown), the
+    // queue's receiving end goes with it, so later sends fail instead of
+    // queueing for nobody.
+    struct Ended<'a>(&'a MailboxState);
+    impl Drop for Ended<'_> {
+        fn drop(&mut self) {
+            self.0.consumer.lock().rx = None;
         }
     }
+    let _ended = Ended(&state);
+    poll_fn(|cx| poll_mailbox(cx, &dispatcher, &me, &*listener, &state)).await;
+    // The queue is closed: no more deliveries, by the task or directly.
+    let mut inflight = std::mem::take(&mut state.consumer.lock().inflight);
     while inflight.next().await.is_some() {}
     listener.close();
 }
 
-/// Resolves when the blocking message being held is answered.
-async fn released(held: &mut Option<oneshot::Receiver<()>>) {
-    match held {
-        // The sender half is never sent on, only dropped: either result means "answered".
-        Some(rx) => {
-            let _ = rx.await;
+/// One poll of a listener's task; `Ready` once its queue is closed.
+fn poll_mailbox(
+    cx: &mut std::task::Context<'_>,
+    dispatcher: &Weak<Inner>,
+    me: &Id,
+    listener: &dyn Listener,
+    state: &MailboxState,
+) -> Poll<()> {
+    state.task.register(cx.waker());
+    let mut consumer = match state.consumer.try_lock() {
+        Some(c) => c,
+        None => {
+            // A direct delivery is under way: it wakes this task when it
+            // is done (`missed`). Tried once more in case it ended between
+            // the first try and the flag.
+            state.missed.store(true, Ordering::SeqCst);
+            match state.consumer.try_lock() {
+                Some(c) => c,
+                None => return Poll::Pending,
+            }
         }
-        None => std::future::pending().await,
+    };
+    let c = &mut *consumer;
+    loop {
+        // In-flight async work first, then the hold, then new deliveries
+        // (the order the task always had).
+        while let Poll::Ready(Some(())) = c.inflight.poll_next_unpin(cx) {}
+        if let Some(held) = c.held.as_mut() {
+            // The sender half is never sent on, only dropped: either result
+            // means "answered".
+            if Pin::new(held).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            c.held = None;
+            state.blocked.store(false, Ordering::Release);
+        }
+        let Some(rx) = c.rx.as_mut() else { return Poll::Ready(()) };
+        let mut delivery = match rx.poll_recv(cx) {
+            Poll::Ready(Some(d)) => d,
+            Poll::Ready(None) => return Poll::Ready(()),
+            Poll::Pending => return Poll::Pending,
+        };
+        let Some(inner) = dispatcher.upgrade() else { return Poll::Ready(()) };
+        let dispatcher = Dispatcher { inner };
+        let mut taken = 0;
+        loop {
+            if delivery.message.envelope().blocking {
+                hold(c, state, &mut delivery);
+            }
+            let mut lcx = Context {
+                dispatcher: &dispatcher,
+                me: Some(me),
+                inflight: &mut c.inflight,
+                pool: &mut c.pool,
+            };
+            listener.deliver(delivery, &mut lcx);
+            taken += 1;
+            // Take what is already waiting without another round; the
+            // batch is bounded so in-flight async work still gets its turn,
+            // and a blocking message ends it.
+            if c.held.is_some() || taken == BATCH {
+                break;
+            }
+            match c.rx.as_mut().map(mpsc::UnboundedReceiver::try_recv) {
+                Some(Ok(next)) => delivery = next,
+                _ => break,
+            }
+        }
+    }
+}
+
+/// Makes `delivery` hold its destination until it is answered.
+fn hold(c: &mut Consumer, state: &MailboxState, delivery: &mut Delivery) {
+    let (tx, rx) = oneshot::channel();
+    delivery.reply.hold(tx);
+    c.held = Some(rx);
+    state.blocked.store(true, Ordering::Release);
+}
+
+/// Direct deliveries between two timed ones: reading the clock for every
+/// message would cost more than the hop it saves.
+const TIME_EVERY: u32 = 16;
+
+/// A direct delivery slower than this means a slow handler: the link's
+/// reader must not wait for it, since the link also carries other
+/// destinations' messages.
+const SLOW_HANDLER: Duration = Duration::from_micros(200);
+
+/// Messages queued (not delivered directly) after a slow handler was seen.
+const QUEUE_AFTER_SLOW: u32 = 4096;
+
+impl Dispatcher {
+    /// Delivers a message from another process in the caller's task when
+    /// the listener is idle: nothing queued for it, nothing held by a
+    /// blocking message, its task not delivering. That saves the hand-off
+    /// to the listener's task (a queue operation, a wake-up, often another
+    /// thread) for every message a link reads. Gives the delivery back when
+    /// it must be queued instead.
+    ///
+    /// Order holds: everything queued before was delivered (the queue is
+    /// empty, checked under the consumer's lock, which the task holds while
+    /// it delivers), and a delivery given back is queued behind them.
+    /// Async steps the listener starts are polled by its task (woken here).
+    /// A handler found slow turns direct delivery off for a while, so that
+    /// the link's reader keeps reading for other destinations.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused delivery goes back unboxed, to be queued"
+    )]
+    pub(crate) fn deliver_now(&self, mb: &Mailbox, mut delivery: Delivery) -> Result<(), Delivery> {
+        let state = &*mb.state;
+        let Some(mut consumer) = state.consumer.try_lock() else { return Err(delivery) };
+        let c = &mut *consumer;
+        if c.queue_only > 0 {
+            c.queue_only -= 1;
+            return Err(delivery);
+        }
+        let idle = c.held.is_none() && c.rx.as_ref().is_some_and(|rx| rx.is_empty());
+        if !idle || self.is_shut_down() {
+            return Err(delivery);
+        }
+        if delivery.message.envelope().blocking {
+            hold(c, state, &mut delivery);
+        }
+        let inflight = c.inflight.len();
+        let started = (c.until_timed == 0).then(Instant::now);
+        let mut lcx = Context {
+            dispatcher: self,
+            me: Some(&mb.dest),
+            inflight: &mut c.inflight,
+            pool: &mut c.pool,
+        };
+        // A listener that panics must not take the link's reader with it
+        // (in its own task it would only have ended that task); the
+        // delivery's reply slot is dropped, so a requester hears `NoReply`.
+        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            mb.listener.deliver(delivery, &mut lcx);
+        }));
+        if delivered.is_err() {
+            self.inner.counters.handler_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(dest = %mb.dest, "a listener panicked while delivering a message");
+        }
+        match started {
+            Some(t) => {
+                c.until_timed = TIME_EVERY;
+                if t.elapsed() > SLOW_HANDLER {
+                    c.queue_only = QUEUE_AFTER_SLOW;
+                }
+            }
+            None => c.until_timed -= 1,
+        }
+        // New async work must be polled once to start; a hold must be
+        // watched to be released: both are the task's job.
+        let task_has_work = c.inflight.len() != inflight || c.held.is_some();
+        drop(consumer);
+        // A plain load first: the flag is rarely set, and a swap on every
+        // message costs a locked instruction.
+        let missed =
+            state.missed.load(Ordering::SeqCst) && state.missed.swap(false, Ordering::SeqCst);
+        if task_has_work || missed {
+            state.task.wake();
+        }
+        Ok(())
     }
 }
 

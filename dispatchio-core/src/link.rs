@@ -31,7 +31,7 @@
 
 use std::sync::Arc;
 
-use crate::dispatcher::{Dispatcher, Member, Route};
+use crate::dispatcher::{Dispatcher, Member, Route, RouteCache};
 use crate::error::Error;
 use crate::id::Id;
 use crate::listener::{Delivery, ReplySender};
@@ -100,7 +100,18 @@ impl Dispatcher {
         message: crate::Message,
         reply: ReplySender,
     ) -> Result<(), Error> {
-        let result = self.incoming(message, reply);
+        self.deliver_incoming_cached(message, reply, &mut RouteCache::default())
+    }
+
+    /// [`deliver_incoming`](Self::deliver_incoming) with the link's route
+    /// cache.
+    pub(crate) fn deliver_incoming_cached(
+        &self,
+        message: crate::Message,
+        reply: ReplySender,
+        cache: &mut RouteCache,
+    ) -> Result<(), Error> {
+        let result = self.incoming(message, reply, cache);
         if let Err((e, reply)) = result {
             reply.send(Err(e.clone()));
             return Err(e);
@@ -114,6 +125,7 @@ impl Dispatcher {
         &self,
         message: crate::Message,
         reply: ReplySender,
+        cache: &mut RouteCache,
     ) -> Result<(), (Error, ReplySender)> {
         if let Err(e) = message.envelope().validate() {
             return Err((e.into(), reply));
@@ -139,9 +151,18 @@ impl Dispatcher {
         let Some(dest) = env.dest.clone() else {
             return Err((InvalidMessage::NoDestination.into(), reply));
         };
-        match self.local_route(&dest) {
+        match self.local_route_cached(&dest, cache) {
             Some(route) => {
-                self.deliver_local(&route, message, reply);
+                // Straight into an idle listener when it can be (no hop
+                // through its task); queued otherwise.
+                let queued = match &route {
+                    Route::Local(mb) => match self.deliver_now(mb, Delivery { message, reply }) {
+                        Ok(()) => return Ok(()),
+                        Err(d) => d,
+                    },
+                    Route::Remote(_) => Delivery { message, reply },
+                };
+                self.deliver_local(&route, queued.message, queued.reply);
                 Ok(())
             }
             None => Err((Error::UnknownDestination(dest), reply)),

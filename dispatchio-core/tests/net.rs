@@ -723,6 +723,53 @@ async fn a_full_queue_makes_send_wait_and_try_send_fail() {
 }
 
 #[tokio::test]
+async fn a_send_waiting_for_room_goes_out_once_the_peer_reads_and_nothing_is_lost() {
+    let addr = unix_addr("room");
+    let fake = raw_welcoming_listener(&addr).await;
+    let (events, _rx) = recorder(vec![], false);
+    let config = NetConfig::new("client").queue_capacity(2).keepalive(None);
+    let link = net::connect(&addr, &config, events).await.unwrap();
+    let mut peer = fake.await.unwrap();
+
+    let mut blob = message(0, false);
+    blob.content = Some(Content::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
+    let mut accepted = 0;
+    for _ in 0..10_000 {
+        match link.try_send(Payload::Message(blob.clone())) {
+            Ok(()) => {
+                accepted += 1;
+                tokio::task::yield_now().await;
+            }
+            Err(SendError::Full { .. }) => break,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    // The queue is full: this send waits for the writer to take it.
+    let waiting = {
+        let link = link.clone();
+        let blob = blob.clone();
+        tokio::spawn(async move { link.send(Payload::Message(blob)).await })
+    };
+    // The peer reads everything: the waiting send goes out, last.
+    let frame_len = {
+        let first = tokio::time::timeout(PROMPTLY, peer.next()).await.unwrap().unwrap().unwrap();
+        first.len()
+    };
+    let mut read = 1;
+    while read < accepted + 1 {
+        let frame = tokio::time::timeout(PROMPTLY, peer.next())
+            .await
+            .expect("every queued frame arrives")
+            .unwrap()
+            .unwrap();
+        assert_eq!(frame.len(), frame_len, "frames arrive whole");
+        read += 1;
+    }
+    tokio::time::timeout(PROMPTLY, waiting).await.unwrap().unwrap().unwrap();
+    assert_eq!(link.state(), LinkState::Up);
+}
+
+#[tokio::test]
 async fn frames_over_the_local_limit_are_refused_to_the_sender() {
     let addr = unix_addr("local-limit");
     let (events, _server) = recorder(vec![], false);

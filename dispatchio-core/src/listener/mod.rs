@@ -248,9 +248,12 @@ impl SyncContext<'_> {
 /// Something that takes messages: registered with a dispatcher under a
 /// destination ID, or chained to by other listeners.
 pub trait Listener: Send + Sync + 'static {
-    /// Handles one delivery, in the listener's task. Must not block: work that
-    /// waits goes into [`Context::spawn`]. The delivery's reply must be sent
-    /// (or the [`ReplySender`] dropped) when the message is answered.
+    /// Handles one delivery, in the listener's task (or, for a message read
+    /// from another process while the listener is idle, in the link's
+    /// reader: still one delivery at a time, in order). Must not block:
+    /// work that waits goes into [`Context::spawn`]. The delivery's reply
+    /// must be sent (or the [`ReplySender`] dropped) when the message is
+    /// answered.
     fn deliver(&self, delivery: Delivery, cx: &mut Context<'_>);
 
     /// Handles a synchronous send in the sender's thread: `Ok(Some(reply))`,

@@ -18,6 +18,7 @@
 //!   snapshots every [`RemoteConfig::announce_interval`] (or at once after
 //!   [`Dispatcher::announce_changes`]) and sent to every link.
 
+use std::any::Any;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -36,7 +37,7 @@ use super::wire::{
 };
 use super::{Address, NetConfig, NetError, PeerLost, SendError};
 use crate::content::{ContentRef, ContentRegistry, Empty};
-use crate::dispatcher::{Dispatcher, IdHasher};
+use crate::dispatcher::{Dispatcher, IdHasher, RouteCache};
 use crate::error::{Error, HandlerError, SyncError};
 use crate::id::{Id, MessageId, SharedStr};
 use crate::listener::{Delivery, ReplySender};
@@ -236,6 +237,8 @@ struct Recent {
     source: Option<Id>,
     dest: Option<Id>,
     group: Option<Id>,
+    /// Where the last message went.
+    routes: RouteCache,
 }
 
 impl Recent {
@@ -628,6 +631,8 @@ impl LinkEvents for Events {
             stats: self.bridge.stats.clone(),
         });
         tracing::info!(link = %peer.name, remote = %link.remote(), "peer link up");
+        let owner: Weak<dyn Any + Send + Sync> = Arc::downgrade(&peer) as _;
+        link.set_owner(owner);
         links.insert(link.id(), peer);
     }
 
@@ -647,7 +652,9 @@ impl LinkEvents for Events {
     }
 
     async fn received_message(&self, link: &netlink::Link, message: WireMessageRef<'_>) {
-        let Some(peer) = self.bridge.peer(link.id()) else { return };
+        // The peer attached to the link: no lock and map lookup per frame.
+        let attached = link.owner().and_then(|o| o.downcast::<PeerLink>().ok());
+        let Some(peer) = attached.or_else(|| self.bridge.peer(link.id())) else { return };
         self.not_announcing(&peer);
         peer.incoming(&self.bridge.dispatcher, message);
     }
@@ -764,14 +771,14 @@ impl PeerLink {
                 return;
             }
         };
-        let mut env = {
-            let mut recent = self.recent.lock();
-            let mut env = Envelope::new(recent.type_name(m.type_name));
-            env.source = m.source.map(|w| Recent::id(&mut recent.source, w));
-            env.dest = m.dest.map(|w| Recent::id(&mut recent.dest, w));
-            env.group = m.group.map(|w| Recent::id(&mut recent.group, w));
-            env
-        };
+        // Held until the message is delivered (its route is cached here
+        // too): only this link's reader takes it, one message at a time.
+        let mut recent = self.recent.lock();
+        let recent = &mut *recent;
+        let mut env = Envelope::new(recent.type_name(m.type_name));
+        env.source = m.source.map(|w| Recent::id(&mut recent.source, w));
+        env.dest = m.dest.map(|w| Recent::id(&mut recent.dest, w));
+        env.group = m.group.map(|w| Recent::id(&mut recent.group, w));
         env.id = if wants_reply { next_incoming_request_id() } else { MessageId(id as i64) };
         env.response_required = m.response_required;
         env.is_response = m.is_response;
@@ -799,7 +806,7 @@ impl PeerLink {
             // the first member's answer).
             return self.incoming_group_request(dispatcher, message, reply);
         }
-        if let Err(e) = dispatcher.deliver_incoming(message, reply) {
+        if let Err(e) = dispatcher.deliver_incoming_cached(message, reply, &mut recent.routes) {
             if !wants_reply {
                 self.stats.incoming_undeliverable.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(link = %self.name, id, error = %e, "incoming message undeliverable");
@@ -1156,13 +1163,42 @@ impl crate::Link for PeerLink {
         &self.name
     }
 
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused delivery goes back unboxed; refusal is the rare path"
+    )]
     fn send(&self, delivery: Delivery) -> Result<(), (Error, Delivery)> {
+        // Encoded straight from the envelope and the content into reused
+        // buffers, then copied into the link's queue: this runs for every
+        // message sent to the peer, and allocates nothing.
+        SCRATCH.with(|scratch| {
+            let (scratch, frame_scratch) = &mut *scratch.borrow_mut();
+            let result = self.send_with(delivery, scratch, frame_scratch);
+            // A huge message must not keep its buffers alive in this thread.
+            for buf in [scratch, frame_scratch] {
+                if buf.capacity() > SCRATCH_KEEP {
+                    *buf = Vec::new();
+                }
+            }
+            result
+        })
+    }
+}
+
+impl PeerLink {
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused delivery goes back unboxed; refusal is the rare path"
+    )]
+    fn send_with(
+        &self,
+        delivery: Delivery,
+        scratch: &mut Vec<u8>,
+        frame_scratch: &mut Vec<u8>,
+    ) -> Result<(), (Error, Delivery)> {
         let env = delivery.message.envelope();
         let id = env.id.get() as u64;
-        // Encoded straight from the envelope and the content into one
-        // buffer: this runs for every message sent to the peer.
-        let encoded = SCRATCH.with(|scratch| {
-            let (scratch, frame_scratch) = &mut *scratch.borrow_mut();
+        let encoded = (|| {
             scratch.clear();
             let content = delivery.message.content();
             let content = if content.is::<Empty>() {
@@ -1184,20 +1220,11 @@ impl crate::Link for PeerLink {
                 seq: self.seq.fetch_add(1, Ordering::Relaxed),
                 content,
             };
-            let bytes =
-                wire::encode_message_frame(&frame, frame_scratch).map_err(|e| e.to_string());
-            // A huge message must not keep its buffers alive in this thread.
-            for buf in [scratch, frame_scratch] {
-                if buf.capacity() > SCRATCH_KEEP {
-                    *buf = Vec::new();
-                }
-            }
-            bytes
-        });
-        let bytes = match encoded {
-            Ok(b) => b,
-            Err(reason) => return Err((self.link_error(reason), delivery)),
-        };
+            wire::encode_message_frame(&frame, frame_scratch).map_err(|e| e.to_string())
+        })();
+        if let Err(reason) = encoded {
+            return Err((self.link_error(reason), delivery));
+        }
         let Delivery { message, reply } = delivery;
         let tracked = env_wants_reply(message.envelope());
         let reply = if tracked {
@@ -1215,7 +1242,7 @@ impl crate::Link for PeerLink {
         } else {
             Some(reply)
         };
-        match self.net.try_send_frame(bytes, tracked.then_some(id)) {
+        match self.net.try_send_frame(frame_scratch, tracked.then_some(id)) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let reply = match reply {

@@ -11,21 +11,25 @@
 //! order across processes therefore holds as long as one sender's messages to
 //! one peer go through one link.
 
+use std::any::Any;
 use std::collections::HashSet;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures::stream::{SplitSink, SplitStream};
 use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::{Notify, mpsc, watch};
-use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
+use tokio_util::codec::{
+    Decoder, Encoder, Framed, FramedParts, FramedWrite, LengthDelimitedCodec,
+    LengthDelimitedCodecError,
+};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tracing::{debug, info, warn};
 
@@ -38,7 +42,79 @@ use super::wire::{
     Refused, Welcome, WireMessageRef,
 };
 
-type Conn = Framed<BoxIo, LengthDelimitedCodec>;
+type Conn = Framed<BoxIo, LinkCodec>;
+
+/// A connection's halves after the handshake. Split at the socket, not
+/// at the framing (as `StreamExt::split` would): the reader takes the
+/// frames already buffered without a lock per frame, and the writers
+/// share the write half under `Shared::direct`.
+type ReadSide = Framed<ReadHalf<BoxIo>, LengthDelimitedCodec>;
+type WriteSide = FramedWrite<WriteHalf<BoxIo>, LinkCodec>;
+
+/// Splits a connection into its halves, keeping what either had buffered.
+fn split_conn(conn: Conn) -> (ReadSide, WriteSide) {
+    let parts = conn.into_parts();
+    let (read, write) = tokio::io::split(parts.io);
+    // Frames the handshake read ahead (the peer's announcements) are
+    // decoded first: `Framed::from_parts` marks a non-empty buffer readable
+    // (`FramedRead::new` would wait for the socket first).
+    let mut read_parts = FramedParts::new::<Bytes>(read, parts.codec.0.clone());
+    read_parts.read_buf = parts.read_buf;
+    let reader = Framed::from_parts(read_parts);
+    let mut writer = FramedWrite::new(write, parts.codec);
+    writer.write_buffer_mut().extend_from_slice(&parts.write_buf);
+    (reader, writer)
+}
+
+/// The link's framing: [`wire::codec`] (a 4-byte big-endian length before
+/// every frame), plus whole batches of frames already length-prefixed by the
+/// link's queue ([`Outbox`]), written as they are.
+struct LinkCodec(LengthDelimitedCodec);
+
+/// What the link's writers hand to the codec.
+enum Out {
+    /// One frame body, to be length-prefixed.
+    Frame(Bytes),
+    /// Frames already length-prefixed, in order.
+    Batch(BytesMut),
+}
+
+impl Decoder for LinkCodec {
+    type Item = BytesMut;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, std::io::Error> {
+        self.0.decode(src)
+    }
+}
+
+impl Encoder<Bytes> for LinkCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), std::io::Error> {
+        self.0.encode(item, dst)
+    }
+}
+
+impl Encoder<Out> for LinkCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, item: Out, dst: &mut BytesMut) -> Result<(), std::io::Error> {
+        match item {
+            Out::Frame(bytes) => self.0.encode(bytes, dst),
+            Out::Batch(mut batch) => {
+                if dst.is_empty() {
+                    // Nothing buffered: take the batch's buffer as is and
+                    // hand back the empty one, so neither is copied.
+                    std::mem::swap(dst, &mut batch);
+                } else {
+                    dst.extend_from_slice(&batch);
+                }
+                Ok(())
+            }
+        }
+    }
+}
 
 /// What the dispatcher implements to hear from its links.
 ///
@@ -136,15 +212,67 @@ pub enum Direction {
     Accepted,
 }
 
-/// One encoded frame in a link's queue.
-struct Outgoing {
-    bytes: Bytes,
-    /// The message ID if this frame is a request awaiting a reply.
-    request: Option<u64>,
-    /// Writing this frame ends the connection on purpose.
+/// A link's queue: frames waiting for the writer, already length-prefixed
+/// in one buffer. A sender appends its frame (no allocation, no queue
+/// operation per frame); the writer takes the whole buffer at once and
+/// hands it to the socket's codec as one batch.
+///
+/// Bounded in frames (`capacity`): while the writer writes one batch,
+/// senders fill the next, so at most two buffers of `capacity` frames exist
+/// per link (the bounded channel it replaces had the same reach: its queue
+/// plus the codec's buffer).
+#[derive(Default)]
+struct Outbox {
+    /// Length-prefixed frames, in the order they were queued.
+    buf: BytesMut,
+    /// Frames in `buf`.
+    frames: usize,
+    /// IDs of the requests among them: recorded as in flight when the
+    /// writer takes them (just before they are written).
+    requests: Vec<u64>,
+    /// The last frame is a goodbye: after writing it, the connection ends.
     goodbye: bool,
-    /// It went through the queue (and is counted in `Shared::queued`).
-    queued: bool,
+    /// The link is closed: nothing more is taken.
+    closed: bool,
+}
+
+/// Why a frame was not queued.
+enum Refusal {
+    Full,
+    Closed,
+}
+
+impl Outbox {
+    /// Appends one frame body with its length prefix.
+    fn push(&mut self, body: &[u8], request: Option<u64>, capacity: usize) -> Result<(), Refusal> {
+        // After a goodbye nothing more is sent: the link is closing.
+        if self.closed || self.goodbye {
+            return Err(Refusal::Closed);
+        }
+        if self.frames >= capacity {
+            return Err(Refusal::Full);
+        }
+        self.push_unbounded(body, request);
+        Ok(())
+    }
+
+    fn push_unbounded(&mut self, body: &[u8], request: Option<u64>) {
+        // The length fits: frames are checked against `max_frame_len`
+        // (at most `u32::MAX`, see `NetConfig::max_frame_len`) first.
+        self.buf.reserve(4 + body.len());
+        self.buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        self.buf.extend_from_slice(body);
+        self.frames += 1;
+        self.requests.extend(request);
+    }
+}
+
+/// A batch the writer took from the outbox.
+struct Batch {
+    buf: BytesMut,
+    frames: usize,
+    requests: Vec<u64>,
+    goodbye: bool,
 }
 
 /// The write half of the current connection, shared by the link's writer
@@ -152,7 +280,7 @@ struct Outgoing {
 /// request then reaches the socket without waking the writer's task).
 #[derive(Default)]
 struct Direct {
-    sink: Option<SplitSink<Conn, Bytes>>,
+    sink: Option<WriteSide>,
     /// The writer's task: a sender polls with it, so whatever its write
     /// leaves pending (a partial flush) wakes the writer to finish it.
     writer: Option<Waker>,
@@ -163,7 +291,12 @@ struct Shared {
     direction: Direction,
     remote: String,
     peer_name: Mutex<String>,
-    tx: mpsc::Sender<Outgoing>,
+    outbox: Mutex<Outbox>,
+    /// Wakes the writer: frames were queued into an empty outbox.
+    queued_frames: Notify,
+    /// Wakes senders waiting for room: the writer took a batch, or the
+    /// link was closed.
+    room: Notify,
     state: watch::Sender<LinkState>,
     /// Requests written to the current connection and not yet answered.
     in_flight: Mutex<HashSet<u64>>,
@@ -181,6 +314,9 @@ struct Shared {
     queued: AtomicUsize,
     /// Tells the writer to finish a flush a sender started.
     flush: Notify,
+    /// What the events side keeps for this link (the bridge's peer), found
+    /// without a map lookup for every frame read.
+    owner: OnceLock<Weak<dyn Any + Send + Sync>>,
 }
 
 /// The dispatcher's handle on one peer. Cheap to clone.
@@ -208,21 +344,17 @@ impl fmt::Debug for Link {
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Link {
-    fn new(
-        direction: Direction,
-        remote: String,
-        peer_name: String,
-        config: &NetConfig,
-    ) -> (Link, mpsc::Receiver<Outgoing>) {
-        let (tx, rx) = mpsc::channel(config.queue_capacity);
+    fn new(direction: Direction, remote: String, peer_name: String, config: &NetConfig) -> Link {
         let (state, _) = watch::channel(LinkState::Up);
-        let link = Link {
+        Link {
             shared: Arc::new(Shared {
                 id: LinkId(NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed)),
                 direction,
                 remote,
                 peer_name: Mutex::new(peer_name),
-                tx,
+                outbox: Mutex::new(Outbox::default()),
+                queued_frames: Notify::new(),
+                room: Notify::new(),
                 state,
                 in_flight: Mutex::new(HashSet::new()),
                 max_frame_len: config.max_frame_len,
@@ -233,9 +365,9 @@ impl Link {
                 direct: Mutex::new(Direct::default()),
                 queued: AtomicUsize::new(0),
                 flush: Notify::new(),
+                owner: OnceLock::new(),
             }),
-        };
-        (link, rx)
+        }
     }
 
     /// This link's ID.
@@ -278,27 +410,26 @@ impl Link {
     /// closed, [`SendError::TooLarge`] / [`SendError::Encode`] if the frame
     /// cannot be sent at all.
     pub async fn send(&self, payload: Payload) -> Result<(), SendError> {
-        let out = self.encode(payload)?;
+        let (bytes, request) = self.encode(payload)?;
         let mut state = self.shared.state.subscribe();
         loop {
+            // Registered before looking, so room made after the look wakes us.
+            let room = self.shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
             match *state.borrow_and_update() {
                 LinkState::Closed => return Err(SendError::Closed),
                 // While down, nothing drains the queue, so waiting for room
                 // could wait for ever: fail instead, as promised.
-                LinkState::Down => return self.enqueue_now(out),
+                LinkState::Down => return self.enqueue_now(&bytes, request),
                 LinkState::Up => {}
             }
+            match self.enqueue_now(&bytes, request) {
+                Err(SendError::Full { .. } | SendError::DownAndFull { .. }) => {}
+                done => return done,
+            }
             tokio::select! {
-                permit = self.shared.tx.reserve() => {
-                    return match permit {
-                        Ok(permit) => {
-                            self.shared.queued.fetch_add(1, Ordering::SeqCst);
-                            permit.send(out);
-                            Ok(())
-                        }
-                        Err(_) => Err(SendError::Closed),
-                    };
-                }
+                () = room => {}
                 changed = state.changed() => {
                     if changed.is_err() {
                         return Err(SendError::Closed);
@@ -315,11 +446,11 @@ impl Link {
     /// [`SendError::DownAndFull`] while the link is down), otherwise as
     /// [`send`](Self::send).
     pub fn try_send(&self, payload: Payload) -> Result<(), SendError> {
-        let out = self.encode(payload)?;
+        let (bytes, request) = self.encode(payload)?;
         if self.state() == LinkState::Closed {
             return Err(SendError::Closed);
         }
-        self.enqueue_now(out)
+        self.enqueue_now(&bytes, request)
     }
 
     /// Queues an already encoded frame body without waiting: the
@@ -331,11 +462,12 @@ impl Link {
     /// As [`try_send`](Self::try_send).
     pub(crate) fn try_send_frame(
         &self,
-        bytes: Bytes,
+        body: &[u8],
         request: Option<u64>,
     ) -> Result<(), SendError> {
-        if bytes.len() > self.shared.max_frame_len {
-            return Err(SendError::TooLarge { len: bytes.len(), max: self.shared.max_frame_len });
+        let max = self.frame_limit();
+        if body.len() > max {
+            return Err(SendError::TooLarge { len: body.len(), max });
         }
         if self.state() == LinkState::Closed {
             return Err(SendError::Closed);
@@ -344,14 +476,12 @@ impl Link {
         // sender waits for the answer, so waking the writer's task first
         // would add a thread hand-off to every round trip. One-way frames
         // are queued, so that a stream is written in batches.
-        let bytes = match request {
-            Some(_) => match self.write_now(bytes, request) {
-                Ok(result) => return result,
-                Err(bytes) => bytes,
-            },
-            None => bytes,
-        };
-        self.enqueue_now(Outgoing { bytes, request, goodbye: false, queued: true })
+        if request.is_some() {
+            if let Some(result) = self.write_now(body, request) {
+                return result;
+            }
+        }
+        self.enqueue_now(body, request)
     }
 
     /// Stops tracking request `id` (the dispatcher gave up on it, for
@@ -369,100 +499,156 @@ impl Link {
         let mut state = self.shared.state.subscribe();
         if *state.borrow_and_update() == LinkState::Up {
             if let Ok(bytes) = wire::encode_frame(&Frame::Goodbye(reason.to_owned())) {
-                let goodbye = Outgoing { bytes, request: None, goodbye: true, queued: true };
-                let graceful = async {
-                    self.shared.queued.fetch_add(1, Ordering::SeqCst);
-                    let sent = self.shared.tx.send(goodbye).await.is_ok();
-                    if !sent {
-                        self.shared.queued.fetch_sub(1, Ordering::SeqCst);
-                    }
-                    if sent {
-                        let _ = state.wait_for(|s| *s == LinkState::Closed).await;
+                // After everything queued, even a full queue: it is the last
+                // frame, and nothing is queued after it.
+                let queued = {
+                    let mut outbox = self.shared.outbox.lock();
+                    if outbox.closed || outbox.goodbye {
+                        false
+                    } else {
+                        self.shared.queued.fetch_add(1, Ordering::SeqCst);
+                        if outbox.frames == 0 {
+                            self.shared.queued_frames.notify_one();
+                        }
+                        outbox.push_unbounded(&bytes, None);
+                        outbox.goodbye = true;
+                        true
                     }
                 };
-                let _ = tokio::time::timeout(self.shared.close_grace, graceful).await;
+                if queued {
+                    let graceful = state.wait_for(|s| *s == LinkState::Closed);
+                    let _ = tokio::time::timeout(self.shared.close_grace, graceful).await;
+                }
             }
         }
         self.shared.stop.cancel();
         let _ = self.shared.state.subscribe().wait_for(|s| *s == LinkState::Closed).await;
     }
 
-    fn encode(&self, payload: Payload) -> Result<Outgoing, SendError> {
+    /// The largest frame body this link sends: the configured limit, and
+    /// what a 4-byte length prefix can say.
+    fn frame_limit(&self) -> usize {
+        self.shared.max_frame_len.min(u32::MAX as usize)
+    }
+
+    fn encode(&self, payload: Payload) -> Result<(Bytes, Option<u64>), SendError> {
         let request = match &payload {
             Payload::Message(m) if m.response_required && !m.is_response => Some(m.id),
             _ => None,
         };
         let bytes = wire::encode_frame(&Frame::from(payload))?;
-        if bytes.len() > self.shared.max_frame_len {
-            return Err(SendError::TooLarge { len: bytes.len(), max: self.shared.max_frame_len });
+        let max = self.frame_limit();
+        if bytes.len() > max {
+            return Err(SendError::TooLarge { len: bytes.len(), max });
         }
-        Ok(Outgoing { bytes, request, goodbye: false, queued: true })
+        Ok((bytes, request))
     }
 
-    fn enqueue_now(&self, out: Outgoing) -> Result<(), SendError> {
-        // Counted before it is visible to the writer, which uncounts it.
-        self.shared.queued.fetch_add(1, Ordering::SeqCst);
-        let result = self.shared.tx.try_send(out);
-        if result.is_err() {
-            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
-        }
-        match result {
+    fn enqueue_now(&self, body: &[u8], request: Option<u64>) -> Result<(), SendError> {
+        let pushed = {
+            let mut outbox = self.shared.outbox.lock();
+            let was_empty = outbox.frames == 0;
+            // Counted before the writer can see it; the writer uncounts it.
+            self.shared.queued.fetch_add(1, Ordering::SeqCst);
+            let pushed = outbox.push(body, request, self.shared.capacity);
+            match pushed {
+                Ok(()) if was_empty => {
+                    // One wake-up per batch, not per frame: the writer takes
+                    // everything queued when it wakes.
+                    self.shared.queued_frames.notify_one();
+                }
+                Ok(()) => {}
+                Err(_) => {
+                    self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            pushed
+        };
+        match pushed {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => Err(if self.state() == LinkState::Up {
+            Err(Refusal::Full) => Err(if self.state() == LinkState::Up {
                 SendError::Full { capacity: self.shared.capacity }
             } else {
                 SendError::DownAndFull { capacity: self.shared.capacity }
             }),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+            Err(Refusal::Closed) => Err(SendError::Closed),
         }
     }
 
     /// Writes a frame from the sender's own thread when nothing is queued
-    /// and the socket takes it at once; gives the bytes back otherwise (to
-    /// be queued). Order holds: with nothing queued, every frame sent before
+    /// and the socket takes it at once; `None` when it must be queued
+    /// instead. Order holds: with nothing queued, every frame sent before
     /// is already in the codec's buffer, ahead of this one.
-    fn write_now(
-        &self,
-        bytes: Bytes,
-        request: Option<u64>,
-    ) -> Result<Result<(), SendError>, Bytes> {
+    fn write_now(&self, body: &[u8], request: Option<u64>) -> Option<Result<(), SendError>> {
         if self.shared.queued.load(Ordering::SeqCst) != 0 {
-            return Err(bytes);
+            return None;
         }
         // Never wait for the writer: it may be in the middle of a batch.
-        let Some(mut direct) = self.shared.direct.try_lock() else { return Err(bytes) };
+        let mut direct = self.shared.direct.try_lock()?;
         let Direct { sink: Some(sink), writer: Some(waker) } = &mut *direct else {
-            return Err(bytes);
+            return None;
         };
         // Checked again under the lock the writer uncounts frames under.
         if self.shared.queued.load(Ordering::SeqCst) != 0 {
-            return Err(bytes);
+            return None;
         }
         let waker = waker.clone();
         let mut cx = std::task::Context::from_waker(&waker);
-        match sink.poll_ready_unpin(&mut cx) {
+        match SinkExt::<Out>::poll_ready_unpin(sink, &mut cx) {
             Poll::Ready(Ok(())) => {}
-            _ => return Err(bytes),
+            _ => return None,
         }
         if let Some(id) = request {
             // Recorded before writing, so a reply cannot overtake it.
             self.shared.in_flight.lock().insert(id);
         }
-        if let Err(e) = sink.start_send_unpin(bytes) {
+        if let Err(e) =
+            SinkExt::<Out>::start_send_unpin(sink, Out::Frame(Bytes::copy_from_slice(body)))
+        {
             // Only a frame over the codec's limit fails here, and that was
             // checked; should it happen, the sender is told.
             if let Some(id) = request {
                 self.shared.in_flight.lock().remove(&id);
             }
             warn!(link = %self.id(), error = %e, "cannot buffer a frame");
-            return Ok(Err(SendError::Closed));
+            return Some(Err(SendError::Closed));
         }
-        if !matches!(sink.poll_flush_unpin(&mut cx), Poll::Ready(Ok(()))) {
+        if !matches!(SinkExt::<Out>::poll_flush_unpin(sink, &mut cx), Poll::Ready(Ok(()))) {
             // Written in part (the socket is full) or failed: the writer
             // finishes the flush, or meets the error and ends the connection.
             self.shared.flush.notify_one();
         }
-        Ok(Ok(()))
+        Some(Ok(()))
+    }
+
+    /// Attaches what the events side keeps for this link (first one wins).
+    pub(crate) fn set_owner(&self, owner: Weak<dyn Any + Send + Sync>) {
+        let _ = self.shared.owner.set(owner);
+    }
+
+    /// What [`set_owner`](Self::set_owner) attached, while it lives.
+    pub(crate) fn owner(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.shared.owner.get().and_then(Weak::upgrade)
+    }
+
+    /// The writer takes everything queued (`None` when nothing is).
+    fn take_batch(&self) -> Option<Batch> {
+        let mut outbox = self.shared.outbox.lock();
+        if outbox.frames == 0 {
+            return None;
+        }
+        // The next batch is likely as large as this one.
+        let capacity = outbox.buf.len();
+        let batch = Batch {
+            buf: std::mem::replace(&mut outbox.buf, BytesMut::with_capacity(capacity)),
+            frames: std::mem::take(&mut outbox.frames),
+            requests: std::mem::take(&mut outbox.requests),
+            // Stays set: nothing is queued after a goodbye.
+            goodbye: outbox.goodbye,
+        };
+        drop(outbox);
+        self.shared.room.notify_waiters();
+        Some(batch)
     }
 
     fn set_state(&self, state: LinkState) {
@@ -601,7 +787,7 @@ async fn serve_accepted<E: LinkEvents>(
     links: Arc<Mutex<Vec<Link>>>,
     listening: CancellationToken,
 ) {
-    let mut conn = Framed::new(io, wire::codec(config.max_frame_len));
+    let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
     let handshake =
         tokio::time::timeout(config.handshake_timeout, accept_handshake(&mut conn, &config));
     let peer_name = match handshake.await {
@@ -612,7 +798,7 @@ async fn serve_accepted<E: LinkEvents>(
             return refuse_log(&*events, &remote, e);
         }
     };
-    let (link, rx) = Link::new(Direction::Accepted, remote, peer_name, &config);
+    let link = Link::new(Direction::Accepted, remote, peer_name, &config);
     {
         // Checked under the lock that `Listener::close` takes after
         // cancelling: either close sees this link, or this sees the cancel.
@@ -625,7 +811,7 @@ async fn serve_accepted<E: LinkEvents>(
     }
     info!(link = %link.id(), peer = %link.peer_name(), remote = %link.remote(), "peer connected");
     events.link_up(&link);
-    supervise(link.clone(), conn, rx, events, None, config.keepalive).await;
+    supervise(link.clone(), conn, events, None, config.keepalive).await;
     links.lock().retain(|l| l.id() != link.id());
 }
 
@@ -650,13 +836,12 @@ pub async fn connect<E: LinkEvents>(
     events: Arc<E>,
 ) -> Result<Link, NetError> {
     let (conn, peer_name) = dial(address, config).await?;
-    let (link, rx) = Link::new(Direction::Dialled, address.to_string(), peer_name, config);
+    let link = Link::new(Direction::Dialled, address.to_string(), peer_name, config);
     info!(link = %link.id(), peer = %link.peer_name(), address = %address, "connected");
     events.link_up(&link);
     tokio::spawn(supervise(
         link.clone(),
         conn,
-        rx,
         events,
         Some((address.clone(), config.clone())),
         config.keepalive,
@@ -666,7 +851,7 @@ pub async fn connect<E: LinkEvents>(
 
 async fn dial(address: &Address, config: &NetConfig) -> Result<(Conn, String), NetError> {
     let io = socket::dial(address).await?;
-    let mut conn = Framed::new(io, wire::codec(config.max_frame_len));
+    let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
     let handshake =
         tokio::time::timeout(config.handshake_timeout, dial_handshake(&mut conn, config));
     let result = match handshake.await {
@@ -782,7 +967,6 @@ async fn refuse(conn: &mut Conn, reason: RefusalReason, text: &str) {
 async fn supervise<E: LinkEvents>(
     link: Link,
     conn: Conn,
-    mut rx: mpsc::Receiver<Outgoing>,
     events: Arc<E>,
     redial_to: Option<(Address, NetConfig)>,
     keepalive: Option<Duration>,
@@ -790,7 +974,7 @@ async fn supervise<E: LinkEvents>(
     let mut conn = Some(conn);
     loop {
         if let Some(c) = conn.take() {
-            let reason = run_connection(&link, c, &mut rx, &*events, keepalive).await;
+            let reason = run_connection(&link, c, &*events, keepalive).await;
             let reconnecting = redial_to.is_some()
                 && !link.shared.closing.load(Ordering::SeqCst)
                 && !link.shared.stop.is_cancelled();
@@ -798,7 +982,7 @@ async fn supervise<E: LinkEvents>(
             if reconnecting {
                 link.set_state(LinkState::Down);
             } else {
-                close_queue(&link, &mut rx, &mut pending);
+                close_queue(&link, &mut pending);
             }
             log_down(&link, &reason, reconnecting);
             let lost = PeerLost {
@@ -827,7 +1011,7 @@ async fn supervise<E: LinkEvents>(
             None => {
                 // Closed while down: the queued requests will never be sent.
                 let mut pending = Vec::new();
-                close_queue(&link, &mut rx, &mut pending);
+                close_queue(&link, &mut pending);
                 let lost = PeerLost {
                     link: link.id(),
                     peer_name: link.peer_name(),
@@ -843,12 +1027,16 @@ async fn supervise<E: LinkEvents>(
 }
 
 /// Marks the link closed and collects the requests still queued on it.
-fn close_queue(link: &Link, rx: &mut mpsc::Receiver<Outgoing>, pending: &mut Vec<u64>) {
+fn close_queue(link: &Link, pending: &mut Vec<u64>) {
     link.set_state(LinkState::Closed);
-    rx.close();
-    while let Ok(out) = rx.try_recv() {
-        pending.extend(out.request);
-    }
+    let mut outbox = link.shared.outbox.lock();
+    outbox.closed = true;
+    pending.append(&mut outbox.requests);
+    let frames = std::mem::take(&mut outbox.frames);
+    link.shared.queued.fetch_sub(frames, Ordering::SeqCst);
+    outbox.buf = BytesMut::new();
+    drop(outbox);
+    link.shared.room.notify_waiters();
 }
 
 fn log_down(link: &Link, reason: &DownReason, reconnecting: bool) {
@@ -909,20 +1097,22 @@ enum End {
 async fn run_connection<E: LinkEvents>(
     link: &Link,
     conn: Conn,
-    rx: &mut mpsc::Receiver<Outgoing>,
     events: &E,
     keepalive: Option<Duration>,
 ) -> DownReason {
-    let (mut sink, mut stream) = conn.split();
+    let (mut stream, mut sink) = split_conn(conn);
     let stop = link.shared.stop.child_token();
     let snapshot = events.announcements();
     if !snapshot.is_empty() {
         match wire::encode_frame(&Frame::Announce(snapshot)) {
-            Ok(bytes) => match guarded(std::pin::pin!(stop.cancelled()), sink.send(bytes)).await {
-                None => return DownReason::LocalClose,
-                Some(Err(e)) => return DownReason::io(&e),
-                Some(Ok(())) => {}
-            },
+            Ok(bytes) => {
+                match guarded(std::pin::pin!(stop.cancelled()), sink.send(Out::Frame(bytes))).await
+                {
+                    None => return DownReason::LocalClose,
+                    Some(Err(e)) => return DownReason::io(&e),
+                    Some(Ok(())) => {}
+                }
+            }
             Err(e) => warn!(link = %link.id(), error = %e, "cannot encode the announcements"),
         }
     }
@@ -936,7 +1126,7 @@ async fn run_connection<E: LinkEvents>(
         end
     };
     let writer = async {
-        let end = write_loop(link, rx, &mut pong_rx, &stop, keepalive).await;
+        let end = write_loop(link, &mut pong_rx, &stop, keepalive).await;
         stop.cancel();
         end
     };
@@ -952,7 +1142,7 @@ async fn run_connection<E: LinkEvents>(
 
 async fn read_loop<E: LinkEvents>(
     link: &Link,
-    stream: &mut SplitStream<Conn>,
+    stream: &mut ReadSide,
     events: &E,
     pong_tx: mpsc::Sender<u64>,
     stop: &CancellationToken,
@@ -1024,7 +1214,7 @@ async fn read_loop<E: LinkEvents>(
 const STOP_CHECK_EVERY: u32 = 64;
 
 async fn next_within(
-    stream: &mut SplitStream<Conn>,
+    stream: &mut ReadSide,
     limit: Option<Duration>,
 ) -> Result<Option<std::io::Result<BytesMut>>, Duration> {
     match limit {
@@ -1047,13 +1237,8 @@ fn classify_read_error(e: &std::io::Error, link: &Link) -> DownReason {
     }
 }
 
-/// How many queued frames are written before one flush: batching saves
-/// system calls under load without delaying a lone frame.
-const WRITE_BATCH: usize = 64;
-
 async fn write_loop(
     link: &Link,
-    rx: &mut mpsc::Receiver<Outgoing>,
     pongs: &mut mpsc::Receiver<u64>,
     stop: &CancellationToken,
     keepalive: Option<Duration>,
@@ -1072,41 +1257,49 @@ async fn write_loop(
     })
     .await;
     loop {
-        let first = tokio::select! {
-            biased;
-            _ = &mut cancelled => return End::Stopped,
-            Some(n) = pongs.recv() => Some(control(Frame::Pong(n))),
-            out = rx.recv() => match out {
-                Some(out) => Some(out),
-                None => return End::Stopped,
-            },
-            // A sender's direct write left part of a flush to do.
-            () = shared.flush.notified() => None,
-            _ = tick(&mut ping) => {
-                ping_counter += 1;
-                Some(control(Frame::Ping(ping_counter)))
-            }
-        };
-        let mut next = first;
-        let mut written = 0;
-        while let Some(out) = next.take() {
-            if let Some(id) = out.request {
+        // Everything queued, a batch at a time (what was queued while one
+        // was written is the next), before waiting again: frames queued
+        // while no connection was up are sent first thing.
+        while let Some(batch) = link.take_batch() {
+            if !batch.requests.is_empty() {
                 // Recorded before writing, so a reply cannot overtake it.
-                shared.in_flight.lock().insert(id);
+                shared.in_flight.lock().extend(batch.requests.iter().copied());
             }
-            let goodbye = out.goodbye;
-            match guarded(cancelled.as_mut(), feed(shared, out)).await {
+            let goodbye = batch.goodbye;
+            match guarded(cancelled.as_mut(), feed(shared, batch)).await {
                 None => return End::Stopped,
                 Some(Err(e)) => return End::Reason(DownReason::io(&e)),
                 Some(Ok(())) => {}
             }
+            let flushed = guarded(cancelled.as_mut(), flush(shared)).await;
             if goodbye {
-                let _ = guarded(cancelled.as_mut(), flush(shared)).await;
                 return End::Reason(DownReason::LocalClose);
             }
-            written += 1;
-            if written < WRITE_BATCH {
-                next = rx.try_recv().ok();
+            match flushed {
+                None => return End::Stopped,
+                Some(Err(e)) => return End::Reason(DownReason::io(&e)),
+                Some(Ok(())) => {}
+            }
+        }
+        let control = tokio::select! {
+            biased;
+            _ = &mut cancelled => return End::Stopped,
+            Some(n) = pongs.recv() => Some(Frame::Pong(n)),
+            () = shared.queued_frames.notified() => None,
+            // A sender's direct write left part of a flush to do.
+            () = shared.flush.notified() => None,
+            _ = tick(&mut ping) => {
+                ping_counter += 1;
+                Some(Frame::Ping(ping_counter))
+            }
+        };
+        if let Some(frame) = control {
+            // Control frames are tiny and of fixed shape; encoding cannot fail.
+            let bytes = wire::encode_frame(&frame).unwrap_or_default();
+            match guarded(cancelled.as_mut(), feed_control(shared, bytes)).await {
+                None => return End::Stopped,
+                Some(Err(e)) => return End::Reason(DownReason::io(&e)),
+                Some(Ok(())) => {}
             }
         }
         match guarded(cancelled.as_mut(), flush(shared)).await {
@@ -1117,44 +1310,60 @@ async fn write_loop(
     }
 }
 
-/// A frame on its way from the queue to the codec; uncounted from
-/// `Shared::queued` when handed over, or when dropped on the way.
+/// A batch on its way from the outbox to the codec; its frames are
+/// uncounted from `Shared::queued` when handed over, or when dropped on the
+/// way (the connection failed: they are lost with it, and its requests are
+/// reported as in flight).
 struct InHand<'a> {
-    out: Option<Outgoing>,
+    batch: Option<Batch>,
     queued: &'a AtomicUsize,
 }
 
 impl Drop for InHand<'_> {
     fn drop(&mut self) {
-        if self.out.take().is_some_and(|o| o.queued) {
-            self.queued.fetch_sub(1, Ordering::SeqCst);
+        if let Some(b) = self.batch.take() {
+            self.queued.fetch_sub(b.frames, Ordering::SeqCst);
         }
     }
 }
 
-/// Hands one frame to the codec of the shared write half.
-fn feed(shared: &Shared, out: Outgoing) -> impl Future<Output = std::io::Result<()>> + '_ {
-    let mut frame = InHand { out: Some(out), queued: &shared.queued };
+/// Hands a batch of queued frames to the codec of the shared write half.
+fn feed(shared: &Shared, batch: Batch) -> impl Future<Output = std::io::Result<()>> + '_ {
+    let mut in_hand = InHand { batch: Some(batch), queued: &shared.queued };
     poll_fn(move |cx| {
         let mut direct = shared.direct.lock();
         let Some(sink) = direct.sink.as_mut() else {
             return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
         };
-        ready!(sink.poll_ready_unpin(cx))?;
-        let Some(out) = frame.out.take() else { return Poll::Ready(Ok(())) };
-        if out.queued {
-            // Under the lock senders check the count under: once it is
-            // zero, every queued frame is in the codec, ahead of theirs.
-            shared.queued.fetch_sub(1, Ordering::SeqCst);
+        ready!(SinkExt::<Out>::poll_ready_unpin(sink, cx))?;
+        let Some(batch) = in_hand.batch.take() else { return Poll::Ready(Ok(())) };
+        // Under the lock senders check the count under: once it is zero,
+        // every queued frame is in the codec, ahead of theirs.
+        shared.queued.fetch_sub(batch.frames, Ordering::SeqCst);
+        Poll::Ready(SinkExt::<Out>::start_send_unpin(sink, Out::Batch(batch.buf)))
+    })
+}
+
+/// Hands a control frame (ping, pong) to the codec; it is not queued.
+fn feed_control(shared: &Shared, bytes: Bytes) -> impl Future<Output = std::io::Result<()>> + '_ {
+    let mut bytes = Some(bytes);
+    poll_fn(move |cx| {
+        let mut direct = shared.direct.lock();
+        let Some(sink) = direct.sink.as_mut() else {
+            return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
+        };
+        ready!(SinkExt::<Out>::poll_ready_unpin(sink, cx))?;
+        match bytes.take() {
+            Some(b) => Poll::Ready(SinkExt::<Out>::start_send_unpin(sink, Out::Frame(b))),
+            None => Poll::Ready(Ok(())),
         }
-        Poll::Ready(sink.start_send_unpin(out.bytes))
     })
 }
 
 /// Flushes the shared write half.
 fn flush(shared: &Shared) -> impl Future<Output = std::io::Result<()>> + '_ {
     poll_fn(move |cx| match shared.direct.lock().sink.as_mut() {
-        Some(sink) => sink.poll_flush_unpin(cx),
+        Some(sink) => SinkExt::<Out>::poll_flush_unpin(sink, cx),
         None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
     })
 }
@@ -1165,16 +1374,6 @@ struct ClearDirect<'a>(&'a Shared);
 impl Drop for ClearDirect<'_> {
     fn drop(&mut self) {
         *self.0.direct.lock() = Direct::default();
-    }
-}
-
-fn control(frame: Frame) -> Outgoing {
-    Outgoing {
-        queued: false,
-        // Control frames are tiny and of fixed shape; encoding cannot fail.
-        bytes: wire::encode_frame(&frame).unwrap_or_default(),
-        request: None,
-        goodbye: false,
     }
 }
 

@@ -725,23 +725,122 @@ impl Serialize for BinOut<'_> {
 }
 
 /// The [`Frame`] shape for [`MessageOut`]: `Message` is `Frame`'s first
-/// variant, so name and index both match.
+/// variant, so name and index both match. What the hand-written encoder is
+/// checked against.
+#[cfg(test)]
 #[derive(Serialize)]
 enum FrameOut<'a> {
     Message(&'a MessageOut<'a>),
 }
 
-/// Encodes a message frame's body: into `scratch` (cleared first, reused
-/// between messages), then copied into a buffer of exactly its size, so a
-/// frame costs one allocation.
-pub(crate) fn encode_message_frame(
-    m: &MessageOut<'_>,
-    scratch: &mut Vec<u8>,
-) -> Result<Bytes, WireError> {
-    scratch.clear();
-    rmp_serde::encode::write(scratch, &FrameOut::Message(m))
-        .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })?;
-    Ok(Bytes::copy_from_slice(scratch))
+/// Encodes a message frame's body into `out` (cleared first; the sender
+/// reuses it between messages). Written by hand, byte for byte what serde
+/// writes for [`FrameOut`] (checked by tests), the mirror of the reader in
+/// `fast`: serde's generic path cost more than the rest of sending.
+pub(crate) fn encode_message_frame(m: &MessageOut<'_>, out: &mut Vec<u8>) -> Result<(), WireError> {
+    out.clear();
+    let too_long = |what: &'static str| WireError::Encode {
+        what,
+        source: "longer than a MessagePack length can say".into(),
+    };
+    // {"Message": [11 fields]}
+    out.extend_from_slice(b"\x81\xa7Message\x9b");
+    write::str(out, m.type_name).ok_or_else(|| too_long("type name"))?;
+    write::uint(out, m.id);
+    for id in [&m.source, &m.dest, &m.group] {
+        match id {
+            None => out.push(0xc0),
+            Some(IdOut::Int(i)) => write::sint(out, *i),
+            Some(IdOut::Str(s)) => write::str(out, s).ok_or_else(|| too_long("ID"))?,
+        }
+    }
+    for flag in [m.response_required, m.is_response, m.sync, m.blocking] {
+        out.push(if flag { 0xc3 } else { 0xc2 });
+    }
+    write::uint(out, m.seq);
+    match &m.content {
+        None => out.push(0xc0),
+        Some(c) => {
+            out.push(0x92);
+            write::str(out, c.type_name).ok_or_else(|| too_long("content type name"))?;
+            write::bin(out, c.bytes.0).ok_or_else(|| too_long("content"))?;
+        }
+    }
+    Ok(())
+}
+
+/// MessagePack writers in the smallest form, as `rmp` writes them.
+mod write {
+    pub(super) fn uint(out: &mut Vec<u8>, v: u64) {
+        match v {
+            0..=0x7f => out.push(v as u8),
+            0x80..=0xff => out.extend_from_slice(&[0xcc, v as u8]),
+            0x100..=0xffff => {
+                out.push(0xcd);
+                out.extend_from_slice(&(v as u16).to_be_bytes());
+            }
+            0x1_0000..=0xffff_ffff => {
+                out.push(0xce);
+                out.extend_from_slice(&(v as u32).to_be_bytes());
+            }
+            _ => {
+                out.push(0xcf);
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+        }
+    }
+
+    /// Non-negative values in the unsigned forms, as `rmp::encode::write_sint`.
+    pub(super) fn sint(out: &mut Vec<u8>, v: i64) {
+        match v {
+            0.. => uint(out, v as u64),
+            -32..=-1 => out.push(v as i8 as u8),
+            -128..=-33 => out.extend_from_slice(&[0xd0, v as i8 as u8]),
+            -32768..=-129 => {
+                out.push(0xd1);
+                out.extend_from_slice(&(v as i16).to_be_bytes());
+            }
+            -2_147_483_648..=-32769 => {
+                out.push(0xd2);
+                out.extend_from_slice(&(v as i32).to_be_bytes());
+            }
+            _ => {
+                out.push(0xd3);
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+        }
+    }
+
+    /// `None` when the length does not fit 32 bits.
+    fn len(out: &mut Vec<u8>, len: usize, fix: Option<(u8, usize)>, first: u8) -> Option<()> {
+        match (fix, len) {
+            (Some((marker, max)), _) if len <= max => out.push(marker | len as u8),
+            (_, 0..=0xff) => out.extend_from_slice(&[first, len as u8]),
+            (_, 0x100..=0xffff) => {
+                out.push(first + 1);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(first + 2);
+                out.extend_from_slice(&u32::try_from(len).ok()?.to_be_bytes());
+            }
+        }
+        Some(())
+    }
+
+    pub(super) fn str(out: &mut Vec<u8>, s: &str) -> Option<()> {
+        // fixstr up to 31 bytes, then str8/16/32.
+        len(out, s.len(), Some((0xa0, 31)), 0xd9)?;
+        out.extend_from_slice(s.as_bytes());
+        Some(())
+    }
+
+    pub(super) fn bin(out: &mut Vec<u8>, b: &[u8]) -> Option<()> {
+        // bin8/16/32 (no fix form).
+        len(out, b.len(), None, 0xc4)?;
+        out.extend_from_slice(b);
+        Some(())
+    }
 }
 
 /// Encoding or decoding a frame failed.
@@ -940,15 +1039,17 @@ mod tests {
             }),
         };
         let expected = encode_frame(&Frame::Message(owned.clone())).unwrap();
-        assert_eq!(encode_message_frame(&borrowed, &mut Vec::new()).unwrap(), expected);
+        let mut out = Vec::new();
+        encode_message_frame(&borrowed, &mut out).unwrap();
+        assert_eq!(out, expected);
         let empty = MessageOut { content: None, group: Some(IdOut::Str("g")), ..borrowed };
         let mut owned_empty = owned.clone();
         owned_empty.content = None;
         owned_empty.group = Some(WireId::Str("g".into()));
-        assert_eq!(
-            encode_message_frame(&empty, &mut vec![1, 2, 3]).unwrap(),
-            encode_frame(&Frame::Message(owned_empty)).unwrap()
-        );
+        // Whatever the buffer held before is replaced.
+        let mut out = vec![1, 2, 3];
+        encode_message_frame(&empty, &mut out).unwrap();
+        assert_eq!(out, encode_frame(&Frame::Message(owned_empty)).unwrap());
     }
 
     #[test]
@@ -1002,6 +1103,37 @@ mod tests {
             let fast = fast::message(&bytes);
             prop_assert_eq!(fast.as_ref().map(WireMessageRef::to_owned_message), Some(m));
             prop_assert_eq!(fast, serde_message(&bytes));
+        }
+
+        #[test]
+        fn the_hand_written_message_encoder_writes_what_serde_writes(
+            type_name in ".{0,40}",
+            id in any::<u64>(),
+            seq in any::<u64>(),
+            (source, dest, group) in (any_id(), any_id(), any_id()),
+            flags in any::<[bool; 4]>(),
+            content in proptest::option::of((".{0,40}", proptest::collection::vec(any::<u8>(), 0..70_000))),
+            small in (0u64..300, -300i64..300),
+        ) {
+            fn id_out(w: &Option<WireId>) -> Option<IdOut<'_>> {
+                w.as_ref().map(|w| match w {
+                    WireId::Int(i) => IdOut::Int(*i),
+                    WireId::Str(s) => IdOut::Str(s),
+                })
+            }
+            // Small numbers too: most IDs are, and each size class has its own form.
+            let (id, source) = if flags[0] { (small.0, Some(WireId::Int(small.1))) } else { (id, source) };
+            let m = MessageOut {
+                type_name: &type_name, id,
+                source: id_out(&source), dest: id_out(&dest), group: id_out(&group),
+                response_required: flags[0], is_response: flags[1], sync: flags[2], blocking: flags[3],
+                seq,
+                content: content.as_ref().map(|(t, b)| ContentOut { type_name: t, bytes: BinOut(b) }),
+            };
+            let mut by_hand = Vec::new();
+            encode_message_frame(&m, &mut by_hand).unwrap();
+            let by_serde = rmp_serde::encode::to_vec(&FrameOut::Message(&m)).unwrap();
+            prop_assert_eq!(by_hand, by_serde);
         }
 
         #[test]

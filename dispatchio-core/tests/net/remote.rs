@@ -591,6 +591,195 @@ async fn a_blocking_message_holds_later_messages_to_a_remote_listener() {
     }
 }
 
+/// What a recording listener was given: (source, number), in order.
+type Log = Arc<parking_lot::Mutex<Vec<(Id, u64)>>>;
+
+/// A listener that records, per source, the numbers it was given, and
+/// whether it ever ran two deliveries at once.
+fn recording(d: &Dispatcher, me: &'static str) -> (Log, Arc<AtomicU64>) {
+    let log: Log = Arc::default();
+    let overlaps = Arc::new(AtomicU64::new(0));
+    let busy = Arc::new(AtomicU64::new(0));
+    let (l, o, b) = (log.clone(), overlaps.clone(), busy.clone());
+    let table = RoutingTable::builder()
+        .rule("ask", Cond::type_is("Ask"), [Action::call("answer")])
+        .otherwise([Action::call("record")])
+        .build()
+        .unwrap();
+    let listener = RoutedListener::builder(table)
+        .handler("record", move |m: &Message| {
+            if b.fetch_add(1, Ordering::SeqCst) != 0 {
+                o.fetch_add(1, Ordering::SeqCst);
+            }
+            let n = m.content_as::<Num>().map(|c| c.n).unwrap_or(u64::MAX);
+            l.lock().push((m.envelope().source.clone().unwrap_or(Id::Int(-1)), n));
+            b.fetch_sub(1, Ordering::SeqCst);
+            Ok(Reply::Empty)
+        })
+        .handler("answer", |m: &Message| {
+            Ok(Reply::with(Ans { n: m.content_as::<Ask>().map_or(0, |a| a.n), seen: 0 }))
+        })
+        .build()
+        .unwrap();
+    d.register(me, Arc::new(listener)).unwrap();
+    (log, overlaps)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_read_from_a_link_keep_each_senders_order_among_local_senders() {
+    // A link's reader delivers straight into an idle listener; local
+    // senders queue. Interleaved, every sender's messages must still be
+    // handled in the order sent, one at a time, none lost.
+    let (server, client, _l, _p) = pair().await;
+    let (log, overlaps) = recording(&server, "svc");
+    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    const N: u64 = 3_000;
+    // Source IDs are per dispatcher: named ones keep the senders apart.
+    let remote = client.register_source("remote").unwrap();
+    let locals: Vec<_> =
+        ["local-a", "local-b"].iter().map(|&n| server.register_source(n).unwrap()).collect();
+    let local_ids: Vec<Id> = locals.iter().map(|s| s.id().clone()).collect();
+    let remote_id = remote.id().clone();
+    let sending_remote = tokio::spawn(async move {
+        for n in 0..N {
+            // A request now and then: it waits for everything before it.
+            if n % 5_000 == 4_999 {
+                remote.request(Message::new(Ask { n }).to("svc"), Some(PROMPTLY)).await.unwrap();
+            }
+            remote.send(Message::new(Num { n }).to("svc")).unwrap();
+        }
+        remote.request(Message::new(Ask { n: N }).to("svc"), Some(PROMPTLY)).await.unwrap();
+    });
+    let sending_local = tokio::spawn(async move {
+        for n in 0..N {
+            for s in &locals {
+                s.send(Message::new(Num { n }).to("svc")).unwrap();
+            }
+            if n % 256 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        for s in &locals {
+            s.request(Message::new(Ask { n: N }).to("svc"), Some(PROMPTLY)).await.unwrap();
+        }
+    });
+    sending_remote.await.unwrap();
+    sending_local.await.unwrap();
+    let log = log.lock();
+    for sender in local_ids.iter().chain([&remote_id]) {
+        let got: Vec<u64> = log.iter().filter(|(s, _)| s == sender).map(|(_, n)| *n).collect();
+        assert_eq!(got.len() as u64, N, "messages from {sender} lost or duplicated");
+        assert!(got.windows(2).all(|w| w[1] == w[0] + 1), "messages from {sender} out of order");
+    }
+    assert_eq!(overlaps.load(Ordering::SeqCst), 0, "the listener handled two messages at once");
+}
+
+/// A listener that answers every request with `Ans { n }`.
+fn answering(n: u64) -> Arc<dyn dispatchio_core::Listener> {
+    let table = RoutingTable::builder()
+        .rule("all", Cond::Always, [Action::call("answer")])
+        .build()
+        .unwrap();
+    let l = RoutedListener::builder(table)
+        .handler("answer", move |_m: &Message| Ok(Reply::with(Ans { n, seen: 0 })))
+        .build()
+        .unwrap();
+    Arc::new(l)
+}
+
+#[tokio::test]
+async fn a_destination_registered_again_gets_the_next_messages_from_a_link() {
+    // The link remembers where its last message went; replacing the
+    // listener must send the next one to the new listener, not the old.
+    let (server, client, _l, _p) = pair().await;
+    server.register("svc", answering(1)).unwrap();
+    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    let ask = || Message::new(Ask { n: 0 }).to("svc");
+    let first = client.request(ask(), Some(PROMPTLY)).await.unwrap();
+    assert_eq!(first.content_as::<Ans>().map(|a| a.n), Some(1));
+    server.deregister(&Id::from("svc")).unwrap();
+    server.register("svc", answering(2)).unwrap();
+    let second = client.request(ask(), Some(PROMPTLY)).await.unwrap();
+    assert_eq!(second.content_as::<Ans>().map(|a| a.n), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_holds_when_a_link_goes_back_from_queueing_to_direct_delivery() {
+    // The first message is slow, so the reader queues the next ones for a
+    // while; handling them is slower than reading them, so the queue is
+    // still full when the reader may deliver directly again. It must not
+    // deliver past what it queued.
+    let (server, client, _l, _p) = pair().await;
+    let log: Arc<parking_lot::Mutex<Vec<u64>>> = Arc::default();
+    let l = log.clone();
+    let table = RoutingTable::builder()
+        .rule("ask", Cond::type_is("Ask"), [Action::call("answer")])
+        .otherwise([Action::call("record")])
+        .build()
+        .unwrap();
+    let listener = RoutedListener::builder(table)
+        .handler("record", move |m: &Message| {
+            let n = m.content_as::<Num>().map_or(u64::MAX, |c| c.n);
+            if n == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            } else if n < 4_500 {
+                let t = std::time::Instant::now();
+                while t.elapsed() < Duration::from_micros(100) {}
+            }
+            l.lock().push(n);
+            Ok(Reply::Empty)
+        })
+        .handler("answer", |_m: &Message| Ok(Reply::Empty))
+        .build()
+        .unwrap();
+    server.register("svc", Arc::new(listener)).unwrap();
+    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    const N: u64 = 8_000;
+    for n in 0..N {
+        client.send(Message::new(Num { n }).to("svc")).unwrap();
+    }
+    client.request(Message::new(Ask { n: 0 }).to("svc"), Some(PROMPTLY)).await.unwrap();
+    let log = log.lock();
+    assert_eq!(log.len() as u64, N, "messages lost, or overtaken by the request");
+    assert!(log.windows(2).all(|w| w[1] == w[0] + 1), "messages out of order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_handler_does_not_hold_up_other_destinations_on_the_same_link() {
+    // The first message to `slow` is delivered by the link's reader itself
+    // and takes a while; the reader then stops delivering to `slow`
+    // directly, so a later slow message waits in `slow`'s own queue, not in
+    // front of the request to `fast` read after it.
+    let (server, client, _l, _p) = pair().await;
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call("nap")]).build().unwrap();
+    let slow = RoutedListener::builder(table)
+        .handler("nap", |_m: &Message| {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(Reply::Empty)
+        })
+        .build()
+        .unwrap();
+    server.register("slow", Arc::new(slow)).unwrap();
+    let _fast = counting(&server, "fast");
+    assert!(client.wait_for_destination(&Id::from("slow"), PROMPTLY).await);
+    assert!(client.wait_for_destination(&Id::from("fast"), PROMPTLY).await);
+    client.send(Message::new(Num { n: 0 }).to("slow")).unwrap();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    // Now `slow` is known to be slow: ten more naps would take 3 s if
+    // the reader ran them.
+    for n in 1..=10 {
+        client.send(Message::new(Num { n }).to("slow")).unwrap();
+    }
+    let started = std::time::Instant::now();
+    client.request(Message::new(Ask { n: 1 }).to("fast"), Some(PROMPTLY)).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(2_000),
+        "a request to another destination waited {:?} behind slow handlers",
+        started.elapsed()
+    );
+}
+
 /// Waits until `d` routes group `group` to `members` members.
 async fn wait_for_group(d: &Dispatcher, group: &str, members: usize) {
     let g = Id::from(group.to_owned());
