@@ -12,9 +12,8 @@
 //! `docs/benchmarks.md` explains the keys and records a run.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
 /// Every key of the JSON line, in the order the table prints them.
@@ -90,12 +89,14 @@ fn main() {
         figures.insert(key, Some(value));
     };
 
-    set("mpsc_msgs_per_s", median(cfg.reps, || mpsc_throughput(&rt, cfg.messages)));
-    set("oneshot_rtt_ns", median(cfg.reps, || oneshot_rtt_ns(&rt, cfg.round_trips)));
+    // The baselines' repetitions alternate with the dispatcher's (see
+    // `inproc::measure`), so both meet the same machine state.
     match inproc::measure(&rt, cfg.messages, cfg.round_trips, cfg.reps) {
-        Ok((tput, rtt)) => {
-            set("inproc_msgs_per_s", tput);
-            set("request_rtt_ns", rtt);
+        Ok(m) => {
+            set("mpsc_msgs_per_s", m.mpsc_tput);
+            set("oneshot_rtt_ns", m.oneshot_rtt);
+            set("inproc_msgs_per_s", m.tput);
+            set("request_rtt_ns", m.rtt);
         }
         Err(e) => eprintln!("inproc not measured: {e}"),
     }
@@ -173,45 +174,52 @@ fn median(reps: usize, mut f: impl FnMut() -> f64) -> f64 {
 
 /// Baseline: one sender task, one counting receiver task, a bounded tokio
 /// mpsc channel between them; messages per second.
-fn mpsc_throughput(rt: &Runtime, n: u64) -> f64 {
-    rt.block_on(async move {
-        let (tx, mut rx) = mpsc::channel::<std::sync::Arc<u64>>(1024);
-        let start = Instant::now();
-        let counter = tokio::spawn(async move {
-            let mut count = 0u64;
-            while let Some(msg) = rx.recv().await {
-                count += *msg & 1 | 1;
-            }
-            count
-        });
-        for i in 0..n {
-            tx.send(std::sync::Arc::new(i)).await.expect("receiver alive");
+async fn mpsc_throughput(n: u64) -> f64 {
+    let (tx, mut rx) = mpsc::channel::<std::sync::Arc<u64>>(1024);
+    let start = Instant::now();
+    let counter = tokio::spawn(async move {
+        let mut count = 0u64;
+        while let Some(msg) = rx.recv().await {
+            count += *msg & 1 | 1;
         }
-        drop(tx);
-        let count = counter.await.expect("counter task");
-        assert_eq!(count, n);
-        n as f64 / start.elapsed().as_secs_f64()
-    })
+        count
+    });
+    for i in 0..n {
+        tx.send(std::sync::Arc::new(i)).await.expect("receiver alive");
+    }
+    drop(tx);
+    let count = counter.await.expect("counter task");
+    assert_eq!(count, n);
+    n as f64 / start.elapsed().as_secs_f64()
 }
 
 /// Baseline: a server task answers each request, sent over mpsc with a
-/// oneshot for the reply; sequential round trips, nanoseconds each.
-fn oneshot_rtt_ns(rt: &Runtime, n: u64) -> f64 {
-    rt.block_on(async move {
+/// oneshot for the reply; sequential round trips.
+struct OneshotServer {
+    tx: mpsc::Sender<(u64, oneshot::Sender<u64>)>,
+}
+
+impl OneshotServer {
+    fn start() -> OneshotServer {
         let (tx, mut rx) = mpsc::channel::<(u64, oneshot::Sender<u64>)>(1024);
         tokio::spawn(async move {
             while let Some((x, reply)) = rx.recv().await {
                 let _ = reply.send(x + 1);
             }
         });
+        OneshotServer { tx }
+    }
+
+    /// `n` sequential round trips; how long they took.
+    async fn round_trips(&self, n: u64) -> Duration {
         let start = Instant::now();
         for i in 0..n {
             let (reply_tx, reply_rx) = oneshot::channel();
-            tx.send((i, reply_tx)).await.expect("server alive");
+            self.tx.send((i, reply_tx)).await.expect("server alive");
             assert_eq!(reply_rx.await.expect("a reply"), i + 1);
         }
-        start.elapsed().as_nanos() as f64 / n as f64
-    })
+        start.elapsed()
+    }
 }
 
 /// The medians of two lists of repetitions.
@@ -567,6 +575,9 @@ mod inproc {
 
     type Error = Box<dyn std::error::Error + Send + Sync>;
     const PATIENCE: Duration = Duration::from_secs(60);
+    /// Round trips timed in a row before switching between the baseline and
+    /// the dispatcher: short against the machine's phases (see `measure`).
+    const RTT_CHUNK: u64 = 200;
 
     /// Counts ticks; answers `Ask { n }` with `Ask { n + 1 }`.
     #[derive(Default)]
@@ -586,21 +597,45 @@ mod inproc {
         }
     }
 
-    /// Throughput (messages per second, median of `reps`) and the sequential
-    /// request round trip (nanoseconds, median of `reps`).
+    /// Medians of `reps` repetitions, each of the four figures once per
+    /// repetition, baseline next to dispatcher.
+    pub(crate) struct Figures {
+        /// Baseline: messages per second through a bare mpsc channel.
+        pub(crate) mpsc_tput: f64,
+        /// Baseline: nanoseconds per mpsc + oneshot round trip.
+        pub(crate) oneshot_rtt: f64,
+        /// Messages per second through the dispatcher.
+        pub(crate) tput: f64,
+        /// Nanoseconds per request round trip through the dispatcher.
+        pub(crate) rtt: f64,
+    }
+
+    /// Throughput (messages per second) and the sequential request round
+    /// trip (nanoseconds), with their baselines.
+    ///
+    /// Each repetition runs a baseline next to the dispatcher figure it is
+    /// compared with; round trips alternate in chunks of [`RTT_CHUNK`].
+    /// Thread wake-up latency on a shared 2-core VM moves in phases lasting
+    /// up to a second (round trips of ≈ 10 µs or ≈ 45 µs, for bare tokio
+    /// channels as for the dispatcher); measured one after the other, the
+    /// two medians fell in different phases and their ratio (0.3–2.9 over
+    /// runs) said more about the machine than about the dispatcher.
     pub(crate) fn measure(
         rt: &Runtime,
         messages: u64,
         trips: u64,
         reps: usize,
-    ) -> Result<(f64, f64), Error> {
+    ) -> Result<Figures, Error> {
         rt.block_on(async move {
             let d = Dispatcher::new();
             let listener = Arc::new(routes::counter::Listener::new(Counter::default()));
             d.register("counter", listener.clone())?;
             let me = d.new_source();
             let (mut tputs, mut rtts) = (Vec::new(), Vec::new());
+            let (mut mpsc_tputs, mut oneshot_rtts) = (Vec::new(), Vec::new());
+            let baseline = super::OneshotServer::start();
             for _ in 0..reps {
+                mpsc_tputs.push(super::mpsc_throughput(messages).await);
                 let before = listener.handlers().ticks.load(Ordering::Relaxed);
                 let start = Instant::now();
                 for i in 0..messages {
@@ -615,19 +650,35 @@ mod inproc {
                     return Err(format!("{counted} of {messages} ticks counted").into());
                 }
 
-                let start = Instant::now();
-                for i in 0..trips {
-                    let reply = me
-                        .request(Message::new(Ask { n: i as i64 }).to("counter"), Some(PATIENCE))
-                        .await?;
-                    if reply.content_as::<Ask>().map(|a| a.n) != Some(i as i64 + 1) {
-                        return Err("a wrong answer".into());
+                // Round trips in chunks, baseline and dispatcher alternating,
+                // so that both meet every phase of the machine alike.
+                let (mut raw, mut ours) = (Duration::ZERO, Duration::ZERO);
+                let mut i = 0;
+                while i < trips {
+                    let chunk = RTT_CHUNK.min(trips - i);
+                    raw += baseline.round_trips(chunk).await;
+                    let start = Instant::now();
+                    for k in i..i + chunk {
+                        let reply = me
+                            .request(
+                                Message::new(Ask { n: k as i64 }).to("counter"),
+                                Some(PATIENCE),
+                            )
+                            .await?;
+                        if reply.content_as::<Ask>().map(|a| a.n) != Some(k as i64 + 1) {
+                            return Err("a wrong answer".into());
+                        }
                     }
+                    ours += start.elapsed();
+                    i += chunk;
                 }
-                rtts.push(start.elapsed().as_nanos() as f64 / trips as f64);
+                oneshot_rtts.push(raw.as_nanos() as f64 / trips as f64);
+                rtts.push(ours.as_nanos() as f64 / trips as f64);
             }
             d.shutdown().await;
-            Ok(super::summarise(&mut tputs, &mut rtts))
+            let (tput, rtt) = super::summarise(&mut tputs, &mut rtts);
+            let (mpsc_tput, oneshot_rtt) = super::summarise(&mut mpsc_tputs, &mut oneshot_rtts);
+            Ok(Figures { mpsc_tput, oneshot_rtt, tput, rtt })
         })
     }
 }
