@@ -242,6 +242,12 @@ impl From<&str> for Text {
     }
 }
 
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(s)
+    }
+}
+
 /// Content that could not be serialised.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cannot encode content of type {type_name}: {reason}")]

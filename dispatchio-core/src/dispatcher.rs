@@ -43,7 +43,7 @@ use crate::content::{ContentRef, ContentType, Empty};
 use crate::error::{Error, GroupError, HandlerError, SyncError};
 use crate::id::{Id, MessageId, SharedStr};
 use crate::link::Link;
-use crate::listener::{Context, Delivery, Listener, ReplySender, SyncContext};
+use crate::listener::{Context, Delivery, Hold, Listener, ReplySender, SyncContext};
 use crate::message::{Envelope, InvalidMessage, Message};
 use crate::routing::Fired;
 
@@ -133,7 +133,9 @@ pub(crate) struct Mailbox {
 }
 
 struct MailboxState {
-    blocked: AtomicBool,
+    /// Held by an unanswered blocking message; cleared by its answer
+    /// ([`Hold`]).
+    blocked: Arc<AtomicBool>,
     /// What consumes the mailbox: its queue's receiving end and the
     /// listener's in-flight work. The listener's task holds it while it
     /// delivers; a message from another process may be delivered by the
@@ -167,7 +169,7 @@ struct Consumer {
 impl MailboxState {
     fn new(rx: mpsc::UnboundedReceiver<Delivery>) -> MailboxState {
         MailboxState {
-            blocked: AtomicBool::new(false),
+            blocked: Arc::new(AtomicBool::new(false)),
             consumer: Mutex::new(Consumer {
                 rx: Some(rx),
                 inflight: FuturesUnordered::new(),
@@ -1261,10 +1263,10 @@ fn poll_mailbox(
 
 /// Makes `delivery` hold its destination until it is answered.
 fn hold(c: &mut Consumer, state: &MailboxState, delivery: &mut Delivery) {
-    let (tx, rx) = oneshot::channel();
-    delivery.reply.hold(tx);
-    c.held = Some(rx);
+    let (release, rx) = oneshot::channel();
     state.blocked.store(true, Ordering::Release);
+    delivery.reply.hold(Hold { blocked: state.blocked.clone(), release });
+    c.held = Some(rx);
 }
 
 /// Direct deliveries between two timed ones: reading the clock for every

@@ -709,6 +709,22 @@ mod s08_blocking {
         assert!(d.snapshot().blocked.is_empty());
         d.shutdown().await;
     }
+    /// The answer frees the destination before the sender sees it: with the
+    /// listener's task on another worker thread, a sender that got the
+    /// answer never finds the destination still held.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answered_blocking_message_no_longer_holds_its_destination() {
+        let d = Dispatcher::new();
+        d.register("x", echo()).unwrap();
+        for i in 0..200 {
+            let m = Message::new(Text::from(format!("b{i}"))).to("x").blocking();
+            within(d.request(m, None)).await.unwrap();
+            assert!(d.snapshot().blocked.is_empty(), "still held after answer {i}");
+            let r = d.send_sync(Message::new(Text::from("now")).to("x"));
+            assert!(r.is_ok(), "sync send after answer {i}: {r:?}");
+        }
+        d.shutdown().await;
+    }
 }
 
 /// 9. Routing to callbacks, queues and other listeners; pre- and post-filters.

@@ -20,6 +20,7 @@ pub use queue::Queue;
 pub use routed::{FnHandlers, ForwardTarget, ListenerBuilder, RoutedListener};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -78,7 +79,29 @@ pub struct ReplySender {
     kind: Option<ReplyKind>,
     /// Held while the message is unanswered; its drop releases a destination
     /// held by a blocking message.
-    hold: Option<oneshot::Sender<()>>,
+    hold: Option<Hold>,
+}
+
+/// The hold a blocking message has on its destination.
+///
+/// Dropped when the message is answered (before the answer is handed over),
+/// it marks the destination free at once, so a sender that got the answer
+/// never finds the destination still held, and wakes the listener's task to
+/// take the messages queued behind it.
+pub(crate) struct Hold {
+    /// The destination's "held by a blocking message" flag.
+    pub(crate) blocked: Arc<AtomicBool>,
+    /// Dropped (never sent on) to wake the listener's task.
+    #[expect(dead_code, reason = "held for its drop, which wakes the listener's task")]
+    pub(crate) release: oneshot::Sender<()>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        // Before `release` is dropped (fields drop after this): the task that
+        // wakes finds the flag already cleared.
+        self.blocked.store(false, Ordering::Release);
+    }
 }
 
 type Answer = Result<Message, Error>;
@@ -139,12 +162,14 @@ impl ReplySender {
         self.hold.is_some()
     }
 
-    pub(crate) fn hold(&mut self, guard: oneshot::Sender<()>) {
+    pub(crate) fn hold(&mut self, guard: Hold) {
         self.hold = Some(guard);
     }
 
     /// Sends the reply (a no-op when none is wanted).
     pub fn send(mut self, answer: Result<Message, Error>) {
+        // The destination is free before the sender learns the answer.
+        self.hold = None;
         if let Some(kind) = self.kind.take() {
             deliver(kind, answer);
         }
@@ -165,6 +190,7 @@ fn deliver(kind: ReplyKind, answer: Answer) {
 
 impl Drop for ReplySender {
     fn drop(&mut self) {
+        self.hold = None;
         if let Some(kind) = self.kind.take() {
             deliver(kind, Err(Error::NoReply { id: self.id }));
         }
