@@ -32,22 +32,26 @@ pub enum Error {
     NoSubscribers(Id),
     /// The listener's routing table sent the message nowhere (no rule stopped
     /// it and there is no `otherwise`).
-    #[error("message {id} of type {ty} was not routed by any rule of listener {listener}")]
+    #[error(
+        "message {id} of type {ty} was not routed by any rule of listener {}",
+        listener_label(listener.as_ref())
+    )]
     Unrouted {
         /// The message ID.
         id: MessageId,
         /// The message type.
         ty: String,
-        /// The listener's destination ID, or `(chained)` for a listener without one.
-        listener: String,
+        /// The listener's destination ID; `None` for a listener without one
+        /// (reached by `forward`).
+        listener: Option<Id>,
     },
     /// The listener's routing table dropped the message on purpose (`drop`).
-    #[error("message {id} was dropped by listener {listener}")]
+    #[error("message {id} was dropped by listener {}", listener_label(listener.as_ref()))]
     Dropped {
         /// The message ID.
         id: MessageId,
-        /// The listener's destination ID, or `(chained)`.
-        listener: String,
+        /// The listener's destination ID; `None` for a listener without one.
+        listener: Option<Id>,
     },
     /// A handler failed; its error, as the handler gave it.
     #[error("handler {handler} failed: {error}")]
@@ -205,4 +209,9 @@ impl fmt::Debug for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HandlerError({:?})", &*self.message)
     }
+}
+
+/// A listener as error messages name it: its destination ID, or `(chained)`.
+fn listener_label(listener: Option<&Id>) -> String {
+    listener.map_or_else(|| "(chained)".to_owned(), Id::to_string)
 }

@@ -867,7 +867,9 @@ mod s10_nothing_lost {
             .unwrap();
         d.register("x", Arc::new(RoutedListener::builder(table).build().unwrap())).unwrap();
         let e = within(d.request(Message::new(Text::from("?")).to("x"), None)).await.unwrap_err();
-        assert!(matches!(&e, Error::Unrouted { ty, .. } if ty == "Text"), "{e:?}");
+        let Error::Unrouted { ty, listener, .. } = &e else { panic!("{e:?}") };
+        assert_eq!((ty.as_str(), listener), ("Text", &Some(Id::from("x"))));
+        assert!(e.to_string().ends_with(r#"of listener "x""#), "{e}");
         d.send(Message::new(Text::from("?")).to("x")).unwrap();
         within(async {
             while d.snapshot().counters.unrouted < 2 {
@@ -885,7 +887,10 @@ mod s10_nothing_lost {
             RoutingTable::builder().rule("bin", Cond::Always, [Action::Drop]).build().unwrap();
         d.register("x", Arc::new(RoutedListener::builder(table).build().unwrap())).unwrap();
         let e = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
-        assert!(matches!(e, Error::Dropped { .. }), "{e:?}");
+        assert!(
+            matches!(&e, Error::Dropped { listener: Some(l), .. } if *l == Id::from("x")),
+            "{e:?}"
+        );
         assert_eq!(d.snapshot().counters.dropped, 1);
         d.shutdown().await;
     }

@@ -1015,7 +1015,14 @@ impl Checker {
     ) -> Option<Lit> {
         let lit = match (field, ty, e) {
             (FieldRef::Type, _, Elem::TypeName(n)) => Some(Lit::Str(n.clone())),
-            (FieldRef::Type, _, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone())),
+            (FieldRef::Type, _, Elem::Lit(LitKind::Str(s))) => {
+                // `type == "Card"` routes the declared `Card` as surely as
+                // `type == Card` does: the type is used.
+                if let Some(&i) = self.message_index.get(s) {
+                    self.message_used[i] = true;
+                }
+                Some(Lit::Str(s.clone()))
+            }
             (FieldRef::Type, ..) => None,
             (_, _, Elem::TypeName(_)) => None,
             (_, Type::Any, Elem::Lit(l)) => Some(lit_of(l)),

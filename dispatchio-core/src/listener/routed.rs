@@ -212,10 +212,6 @@ fn panicked(payload: &(dyn Any + Send)) -> crate::error::HandlerError {
     crate::error::HandlerError::new(format!("the handler panicked: {what}"))
 }
 
-fn label(me: Option<&Id>) -> String {
-    me.map_or_else(|| "(chained)".to_owned(), Id::to_string)
-}
-
 /// Turns a handler's result into the reply (or a deferral).
 fn finish(
     reply: Option<ReplySender>,
@@ -250,7 +246,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         let id = message.id();
         let Some(msg) = self.hooks.pre_filter(message) else {
             cx.dispatcher.note_dropped(id, cx.me, "pre-filter");
-            reply.send(Err(Error::Dropped { id, listener: label(cx.me) }));
+            reply.send(Err(Error::Dropped { id, listener: cx.me.cloned() }));
             return;
         };
         let mut fired = cx.take_fired();
@@ -313,7 +309,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         // Nothing answered yet; an unwanted reply slot just drops (releasing
         // a blocking hold) without building an answer nobody reads.
         if let Some(rs) = reply.filter(ReplySender::is_wanted) {
-            let (id, listener) = (msg.id(), label(cx.me));
+            let (id, listener) = (msg.id(), cx.me.cloned());
             if queued {
                 rs.send(Ok(cx.dispatcher.ack(msg.envelope(), cx.me)));
             } else if dropped {
@@ -334,7 +330,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
         let id = message.id();
         let Some(msg) = self.hooks.pre_filter(message) else {
             cx.dispatcher.note_dropped(id, cx.me, "pre-filter");
-            return Err(Error::Dropped { id, listener: label(cx.me) });
+            return Err(Error::Dropped { id, listener: cx.me.cloned() });
         };
         let mut fired = SYNC_FIRED.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
         fired.clear();
@@ -424,7 +420,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
             cx.dispatcher.note_unrouted(msg, cx.me);
         }
         self.post(msg, fired, false);
-        let (id, listener) = (msg.id(), label(cx.me));
+        let (id, listener) = (msg.id(), cx.me.cloned());
         match answer {
             Some(a) => a,
             None if queued => Ok(None),

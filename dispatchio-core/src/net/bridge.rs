@@ -906,7 +906,7 @@ impl PeerLink {
             None => ("", e.text.clone()),
         };
         let id = request.id;
-        let dest = || request.dest.as_ref().map_or_else(|| "(group)".to_owned(), Id::to_string);
+        let dest = || request.dest.clone();
         match e.kind {
             RemoteErrorKind::NoRoute => match (&request.dest, &request.group) {
                 (_, Some(g)) => Error::NoSubscribers(g.clone()),

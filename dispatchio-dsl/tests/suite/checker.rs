@@ -235,6 +235,19 @@ fn unused_is_only_about_the_root_file_and_counts_nested_use() {
 }
 
 #[test]
+fn a_type_named_by_a_string_is_used() {
+    let r = check_str(
+        "t.route",
+        "message Card { card: int }\nmessage Chip { v: int }\n\
+         listener l { rule r when type == \"Card\" and card < 3 => drop\n\
+         rule s when type in {\"Chip\", \"Other\"} => drop }",
+    );
+    let unused: Vec<&str> =
+        r.warnings().filter(|d| d.code == Code::Unused).map(|d| d.message.as_str()).collect();
+    assert!(unused.is_empty(), "{unused:?}");
+}
+
+#[test]
 fn id_fields_take_mixed_sets_and_other_fields_do_not() {
     let p = program(
         "message M { who: id }\nlistener l { rule r when type == M and who in {1, \"a\"} => drop }",
