@@ -3,7 +3,8 @@
 //! one "cannot find type" per use of a generated item.
 //!
 //! It is derived from whatever of the files parses: message structs with the
-//! fields whose types are known, and per listener a module with a `Handler`
+//! fields whose types are known (and the content traits, without fields
+//! visible to routing), and per listener a module with a `Handler`
 //! trait (one defaulted method per `call` target, taking `&dyn Content`, as
 //! the narrowed types are unknown without a checked program), a `Matcher`
 //! and a `Listener<H>`. Nothing of it runs: its matcher routes nothing.
@@ -104,11 +105,19 @@ fn message(m: &ast::Message, declared: &BTreeSet<String>) -> TokenStream {
         let id = rust_ident(&f.name.name);
         Some(quote!(#[doc = "Stub: the .route file has errors."] pub #id: #ty))
     });
+    let rt = rt();
+    let serde_path = format!("{rt}::serde").replace(' ', "");
+    // The content traits too (no field visible to routing: nothing routes),
+    // so code that sends or matches on the struct does not add errors.
+    let impls = super::types::content_impls(&rt, &name, &m.name.name, &[]);
     quote! {
         /// Stub: the .route file has errors.
         #[allow(non_camel_case_types, non_snake_case, reason = "names come from the .route file")]
-        #[derive(Clone, Debug)]
+        #[derive(Clone, Debug, #rt::serde::Serialize, #rt::serde::Deserialize)]
+        #[serde(crate = #serde_path)]
         pub struct #name { #(#fields,)* }
+
+        #impls
     }
 }
 
@@ -144,6 +153,8 @@ fn listener(l: &ast::Listener) -> TokenStream {
             }
         }
     });
+    // As generated for real: a listener without `call`s takes `()`.
+    let unit = handlers.is_empty().then(|| quote!(impl Handler for () {}));
     let queue_fns = queues.iter().map(|q| {
         let f = super::names::ident(&format!("queue_{q}"));
         quote! {
@@ -161,6 +172,8 @@ fn listener(l: &ast::Listener) -> TokenStream {
             pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
                 #(#methods)*
             }
+
+            #unit
 
             /// Stub: the .route file has errors.
             #[derive(Default)]
