@@ -152,6 +152,12 @@ fn check(args: &CheckArgs, out: &mut dyn Write, color: bool) -> Result<Exit, Str
     }
     let mut seen = HashSet::new();
     files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    // Checking nothing is a mistake (a wrong directory), not a clean result:
+    // CI must not pass because the path missed the files.
+    if files.is_empty() {
+        let shown: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        return Err(format!("no .route files found under {}", shown.join(", ")));
+    }
 
     let mut reports = Vec::new();
     for file in &files {

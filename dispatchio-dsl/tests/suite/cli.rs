@@ -57,6 +57,15 @@ fn a_missing_file_exits_2_with_one_line_on_stderr() {
 }
 
 #[test]
+fn a_directory_without_route_files_exits_2_naming_it() {
+    let (exit, out, err) = check(&["src/codegen"]);
+    assert_eq!(exit, Exit::Failed);
+    assert_eq!(out, "");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no .route files found under src/codegen"), "{err}");
+}
+
+#[test]
 fn a_bad_flag_exits_2_with_one_line_on_stderr() {
     for args in
         [&["--bogus"][..], &["--format", "xml", "x.route"][..], &["--deny", "everything"][..]]
