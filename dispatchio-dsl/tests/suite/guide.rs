@@ -108,3 +108,53 @@ fn every_findings_example_in_the_guide_reports_its_code() {
         );
     }
 }
+
+/// The text between the guide's line `start` and the next closing fence.
+#[cfg(feature = "runtime")]
+fn block_after(guide: &str, start: &str) -> String {
+    let from = guide.find(start).unwrap_or_else(|| panic!("the guide has `{start}`"));
+    let rest = &guide[from..];
+    let body = &rest[rest.find('\n').expect("a block body") + 1..];
+    body[..body.find("```").expect("a closing fence")].to_owned()
+}
+
+/// The guide's run-time loading example registers exactly what its first
+/// file calls, with the kind the file calls it with: `build` accepts it.
+#[cfg(feature = "runtime")]
+#[test]
+fn the_guides_loading_example_builds_the_guides_first_file() {
+    let guide = std::fs::read_to_string("../docs/language.md").expect("docs/language.md exists");
+    let file = block_after(&guide, "// game.route: routing for the card game");
+    let snippet = block_after(&guide, "use dispatchio::{routes, Dispatcher, Message, Reply};");
+    let registered = |call: &str| -> Vec<String> {
+        snippet
+            .match_indices(call)
+            .map(|(at, _)| {
+                let name = &snippet[at + call.len()..];
+                name[..name.find('"').expect("a closing quote")].to_owned()
+            })
+            .collect()
+    };
+    let (sync, asynchronous) = (registered(".handler(\""), registered(".async_handler(\""));
+    assert!(!sync.is_empty(), "the snippet registers handlers:\n{snippet}");
+
+    let dir = std::env::temp_dir().join(format!("dispatchio-guide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("game.route");
+    std::fs::write(&path, &file).unwrap();
+    let mut builder = dispatchio_dsl::interp::load(&path).expect("the first file loads");
+    for name in &sync {
+        builder = builder.handler(name.as_str(), |_m: &dispatchio_core::Message| {
+            Ok(dispatchio_core::Reply::Empty)
+        });
+    }
+    for name in &asynchronous {
+        builder = builder.async_handler(name.as_str(), |_m: dispatchio_core::Message| async {
+            Ok(dispatchio_core::Reply::Empty)
+        });
+    }
+    let built = builder.build();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let routes = built.unwrap_or_else(|e| panic!("the guide's example does not build: {e}"));
+    assert!(routes.listener("player").and_then(|l| l.queue("hand")).is_some());
+}
