@@ -46,6 +46,10 @@ pub use dispatchio_dsl::interp as routes;
 /// assert_eq!(content.field("suit"), None); // absent
 /// ```
 pub use dispatchio_macros::ContentType;
+/// Compiles a `.route` file into typed Rust routing: message structs, consts
+/// and a listener module per `listener` with a compiled matcher (see
+/// [`dispatchio_macros::include_routes`] for everything it generates).
+///
 /// ```
 /// mod routes {
 ///     dispatchio::include_routes!("examples/routes/card_dealer.route");

@@ -229,8 +229,9 @@ pub struct QueueInfo {
     pub depth: usize,
 }
 
-/// The state of a dispatcher at one moment: the original design's "active
-/// channels, awaited responses, registered listeners" checks.
+/// The state of a dispatcher at one moment, for checks and diagnostics:
+/// registered listeners, awaited responses, deferred replies, blocked
+/// destinations and counters.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct Snapshot {

@@ -1,5 +1,5 @@
-//! Messages: an [`Envelope`] (every field of the original design but the
-//! content) and the shared [`ContentRef`].
+//! Messages: an [`Envelope`] (type, IDs, addresses and flags: everything
+//! but the content) and the shared [`ContentRef`].
 
 use std::fmt;
 use std::sync::Arc;

@@ -313,6 +313,9 @@ struct HumanDiagnostic {
     source: miette::NamedSource<String>,
     labels: Vec<miette::LabeledSpan>,
     related: Vec<HumanDiagnostic>,
+    /// A related location of another finding: drawn without a header of
+    /// its own.
+    is_related: bool,
 }
 
 impl HumanDiagnostic {
@@ -337,6 +340,7 @@ impl HumanDiagnostic {
                     source: miette::NamedSource::new(display_path(&src.path), src.text.clone()),
                     labels: vec![labeled(l, true)],
                     related: Vec::new(),
+                    is_related: true,
                 });
             }
         }
@@ -359,6 +363,7 @@ impl HumanDiagnostic {
             source: miette::NamedSource::new(display_path(&src.path), src.text.clone()),
             labels,
             related,
+            is_related: false,
         }
     }
 }
@@ -383,11 +388,25 @@ impl fmt::Display for HumanDiagnostic {
 impl std::error::Error for HumanDiagnostic {}
 
 impl miette::Diagnostic for HumanDiagnostic {
+    /// `error[shadowed]`, as rustc heads its diagnostics: the severity in
+    /// words as well as in the glyph.
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
+        if self.is_related {
+            return None;
+        }
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        Some(Box::new(format!("{severity}[{}]", self.code)))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
+        // A related place in another file is a note on its finding (miette
+        // heads it "Advice"), not a second error.
+        if self.is_related {
+            return Some(miette::Severity::Advice);
+        }
         Some(match self.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
@@ -547,12 +566,20 @@ fn sarif_location(sources: &SourceMap, span: crate::diagnostic::Span) -> Json {
     })
 }
 
-/// A relative URI reference for a path: `/` separators, and the characters
-/// a URI cannot hold literally percent-encoded.
+/// A URI reference for a path: relative for a relative path, `file://` for
+/// an absolute one; `/` separators, and the characters a URI cannot hold
+/// literally percent-encoded.
 fn uri_of(path: &Path) -> String {
     let mut out = String::new();
-    for b in display_path(path).bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+    let text = display_path(path);
+    if text.starts_with('/') {
+        out.push_str("file://");
+    } else if path.is_absolute() {
+        // A Windows path (`C:/…`): the drive goes after a third slash.
+        out.push_str("file:///");
+    }
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) || (b == b':' && path.is_absolute()) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

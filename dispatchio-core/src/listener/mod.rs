@@ -334,8 +334,8 @@ pub trait Handlers: Send + Sync + 'static {
 /// No handlers: for routing tables without `call` actions.
 impl Handlers for () {}
 
-/// Customises a routed listener's handling (the original design's pre- and
-/// post-filters). Every method has a default that changes nothing.
+/// Customises a routed listener's handling with pre- and post-filters.
+/// Every method has a default that changes nothing.
 pub trait Hooks: Send + Sync + 'static {
     /// Before routing: return the message (possibly changed) to route it, or
     /// `None` to drop it (counted and reported like a `drop` action).

@@ -154,6 +154,32 @@ fn sarif_is_a_2_1_0_log_with_rules_and_located_results() {
 }
 
 #[test]
+fn sarif_names_an_absolute_path_by_a_file_uri() {
+    let path = std::fs::canonicalize("tests/fixtures/unknown_names.route").unwrap();
+    let (_, out, _) = check(&["--format", "sarif", path.to_str().unwrap()]);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let uri = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .unwrap();
+    assert!(uri.starts_with("file:///"), "{uri}");
+    assert!(uri.ends_with("tests/fixtures/unknown_names.route"), "{uri}");
+}
+
+#[test]
+fn human_findings_are_headed_by_severity_and_code_and_related_places_by_neither() {
+    let (_, out, _) = check(&["tests/fixtures/import_cycle.route"]);
+    assert!(out.contains("error[import-cycle]"), "{out}");
+    // The other file of the cycle is drawn under the finding, not as a
+    // finding of its own.
+    assert_eq!(out.matches("import-cycle").count(), 1, "{out}");
+    assert!(!out.contains("Error:"), "no second error for the related place: {out}");
+    assert!(out.contains("imported here"), "{out}");
+    let (_, out, _) = check(&["tests/fixtures/unused.route"]);
+    assert!(out.contains("warning[unused]"), "{out}");
+}
+
+#[test]
 fn help_is_not_a_failure() {
     let mut out = Vec::new();
     let mut err = Vec::new();
