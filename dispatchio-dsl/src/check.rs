@@ -239,15 +239,18 @@ impl Checker {
                         Type::Message(name.clone())
                     }
                     None => {
+                        let near =
+                            did_you_mean(name, self.message_index.keys().map(String::as_str));
                         self.diags.push(
                             Diagnostic::new(
                                 Code::UnknownName,
                                 format!("unknown type `{name}`"),
                                 Label::new(ty.span, "not a declared type"),
                             )
-                            .with_help(
-                                "field types are bool, int, float, string, id, [T], T? or a declared message type",
-                            ),
+                            .with_help(format!(
+                                "{}field types are bool, int, float, string, id, [T], T? or a declared message type",
+                                near.unwrap_or_default()
+                            )),
                         );
                         Type::Any
                     }
@@ -347,6 +350,10 @@ impl Checker {
                     "`{}` is a message type; message types compare only with `type`",
                     name.name
                 ));
+            } else if let Some(near) =
+                did_you_mean(&name.name, self.const_index.keys().map(String::as_str))
+            {
+                d = d.with_help(near.trim_end().to_owned());
             }
             self.diags.push(d);
             return None;
@@ -386,12 +393,17 @@ impl Checker {
                     return Some(Val::One(Elem::TypeName(name.name.clone()), name.span));
                 }
                 if type_field && !self.const_index.contains_key(&name.name) {
-                    self.error(
+                    let mut d = Diagnostic::new(
                         Code::UnknownName,
                         format!("unknown message type `{}`", name.name),
-                        name.span,
-                        "not a declared message type or const",
+                        Label::new(name.span, "not a declared message type or const"),
                     );
+                    if let Some(near) =
+                        did_you_mean(&name.name, self.message_index.keys().map(String::as_str))
+                    {
+                        d = d.with_help(near.trim_end().to_owned());
+                    }
+                    self.diags.push(d);
                     return None;
                 }
                 self.use_const(name)
@@ -522,12 +534,18 @@ impl Checker {
                 ast::ActionKind::Queue(q) => ActionKind::Queue(q.name.clone()),
                 ast::ActionKind::Forward(target) => {
                     if !self.listener_index.contains_key(&target.name) {
-                        self.error(
+                        let mut d = Diagnostic::new(
                             Code::UnknownName,
                             format!("unknown listener `{}`", target.name),
-                            target.span,
-                            "no listener of that name",
+                            Label::new(target.span, "no listener of that name"),
                         );
+                        if let Some(near) = did_you_mean(
+                            &target.name,
+                            self.listener_index.keys().map(String::as_str),
+                        ) {
+                            d = d.with_help(near.trim_end().to_owned());
+                        }
+                        self.diags.push(d);
                     }
                     ActionKind::Forward(target.name.clone())
                 }
@@ -1295,4 +1313,17 @@ pub(crate) fn uninhabited(messages: &[MessageDef]) -> Vec<Diagnostic> {
             .with_help("make one of the fields on the way optional (`T?`) or a list (`[T]`)")
         })
         .collect()
+}
+
+/// "did you mean `Card`? " for the declared name closest to a misspelt one,
+/// when one is close enough to be a likely typo (an edit, or a swap of two
+/// neighbours, for every three characters, at least one).
+fn did_you_mean<'a>(name: &str, declared: impl Iterator<Item = &'a str>) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(1);
+    declared
+        .filter(|d| *d != name)
+        .map(|d| (strsim::osa_distance(name, d), d))
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, d)| format!("did you mean `{d}`? "))
 }

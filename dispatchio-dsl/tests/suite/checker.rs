@@ -235,6 +235,36 @@ fn unused_is_only_about_the_root_file_and_counts_nested_use() {
 }
 
 #[test]
+fn misspelt_names_suggest_the_declared_name_they_are_closest_to() {
+    let r = check_str(
+        "t.route",
+        "message Card { card: int }\nmessage Hand { top: Crad }\nconst LOUD = 80\n\
+         listener player { rule a when type == Crad => forward sqaud\n\
+         rule b when type == Card and card > LUOD => drop\n\
+         rule c when type == Zebra => drop }\n\
+         listener squad { otherwise => drop }",
+    );
+    let helps: Vec<(String, String)> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnknownName)
+        .map(|d| (d.message.clone(), d.help.clone().unwrap_or_default()))
+        .collect();
+    let help_of = |message: &str| {
+        helps
+            .iter()
+            .find(|(m, _)| m == message)
+            .map(|(_, h)| h.as_str())
+            .unwrap_or_else(|| panic!("no finding `{message}` in {helps:?}"))
+    };
+    assert!(help_of("unknown type `Crad`").starts_with("did you mean `Card`?"));
+    assert_eq!(help_of("unknown message type `Crad`"), "did you mean `Card`?");
+    assert_eq!(help_of("unknown listener `sqaud`"), "did you mean `squad`?");
+    assert_eq!(help_of("unknown const `LUOD`"), "did you mean `LOUD`?");
+    assert_eq!(help_of("unknown message type `Zebra`"), "", "nothing is close to `Zebra`");
+}
+
+#[test]
 fn a_type_named_by_a_string_is_used() {
     let r = check_str(
         "t.route",
