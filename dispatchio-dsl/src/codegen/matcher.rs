@@ -271,42 +271,34 @@ fn simplify<'a>(cond: &'a Cond, class: Option<&Class<'_>>) -> P<'a> {
             },
             _ => P::Pred(p),
         },
-        CondKind::And(cs) => {
-            let mut out = Vec::new();
-            for c in cs {
-                match simplify(c, class) {
-                    P::Const(true) => {}
-                    P::Const(false) => return P::Const(false),
-                    P::And(inner) => out.extend(inner),
-                    p => out.push(p),
-                }
-            }
-            match out.len() {
-                0 => P::Const(true),
-                1 => out.pop().unwrap_or(P::Const(true)),
-                _ => P::And(out),
-            }
-        }
-        CondKind::Or(cs) => {
-            let mut out = Vec::new();
-            for c in cs {
-                match simplify(c, class) {
-                    P::Const(false) => {}
-                    P::Const(true) => return P::Const(true),
-                    P::Or(inner) => out.extend(inner),
-                    p => out.push(p),
-                }
-            }
-            match out.len() {
-                0 => P::Const(false),
-                1 => out.pop().unwrap_or(P::Const(false)),
-                _ => P::Or(out),
-            }
-        }
+        CondKind::And(cs) => junction(cs, class, true),
+        CondKind::Or(cs) => junction(cs, class, false),
         CondKind::Not(c) => match simplify(c, class) {
             P::Const(b) => P::Const(!b),
             p => P::Not(Box::new(p)),
         },
+    }
+}
+
+/// An `and` (`is_and`) or an `or` of `cs`, simplified: the neutral constant
+/// (`true` for `and`) drops out, the absorbing one decides the whole, and
+/// nested junctions of the same kind are flattened.
+fn junction<'a>(cs: &'a [Cond], class: Option<&Class<'_>>, is_and: bool) -> P<'a> {
+    let mut out = Vec::new();
+    for c in cs {
+        match simplify(c, class) {
+            P::Const(b) if b == is_and => {}
+            P::Const(b) => return P::Const(b),
+            P::And(inner) if is_and => out.extend(inner),
+            P::Or(inner) if !is_and => out.extend(inner),
+            p => out.push(p),
+        }
+    }
+    match out.len() {
+        0 => P::Const(is_and),
+        1 => out.pop().unwrap_or(P::Const(is_and)),
+        _ if is_and => P::And(out),
+        _ => P::Or(out),
     }
 }
 
