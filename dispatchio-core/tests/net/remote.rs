@@ -970,9 +970,13 @@ async fn while_the_link_is_down_sends_queue_up_to_the_bound_then_fail_and_the_qu
     client.request(Message::new(Ask { n: 0 }).to("svc"), Some(PROMPTLY)).await.unwrap();
 }
 
-#[tokio::test]
-async fn closing_the_listener_fails_requests_pending_on_its_links() {
-    let (server, client, listener, _p) = pair().await;
+/// Registers `svc` on `host`, a listener that defers every reply, and has
+/// `asker` send it a request once it is announced; returns the request's
+/// task when the handler has seen it (the request is then pending).
+async fn deferred_request(
+    host: &Dispatcher,
+    asker: &Dispatcher,
+) -> tokio::task::JoinHandle<Result<Message, Error>> {
     let table =
         RoutingTable::builder().rule("all", Cond::Always, [Action::call("defer")]).build().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -983,15 +987,21 @@ async fn closing_the_listener_fails_requests_pending_on_its_links() {
         })
         .build()
         .unwrap();
-    client.register("svc", Arc::new(l)).unwrap();
-    assert!(server.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
-    let asking = {
-        let server = server.clone();
+    host.register("svc", Arc::new(l)).unwrap();
+    assert!(asker.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    let asker = asker.clone();
+    let asking =
         tokio::spawn(
-            async move { server.request(Message::new(Ask { n: 1 }).to("svc"), None).await },
-        )
-    };
+            async move { asker.request(Message::new(Ask { n: 1 }).to("svc"), None).await },
+        );
     tokio::time::timeout(PROMPTLY, rx.recv()).await.unwrap().unwrap();
+    asking
+}
+
+#[tokio::test]
+async fn closing_the_listener_fails_requests_pending_on_its_links() {
+    let (server, client, listener, _p) = pair().await;
+    let asking = deferred_request(&client, &server).await;
     listener.close().await;
     match tokio::time::timeout(PROMPTLY, asking).await.expect("failed promptly").unwrap() {
         Err(Error::Link { reason, .. }) => assert!(reason.contains("peer lost"), "{reason}"),
@@ -1130,25 +1140,7 @@ mod hostile_content {
 #[tokio::test]
 async fn a_peer_that_shuts_down_fails_pending_requests_clearly_and_its_routes_go() {
     let (server, client, _l, _p) = pair().await;
-    let table =
-        RoutingTable::builder().rule("all", Cond::Always, [Action::call("defer")]).build().unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let l = RoutedListener::builder(table)
-        .handler("defer", move |_m: &Message| {
-            let _ = tx.send(());
-            Ok(Reply::Defer)
-        })
-        .build()
-        .unwrap();
-    server.register("svc", Arc::new(l)).unwrap();
-    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
-    let asking = {
-        let client = client.clone();
-        tokio::spawn(
-            async move { client.request(Message::new(Ask { n: 1 }).to("svc"), None).await },
-        )
-    };
-    tokio::time::timeout(PROMPTLY, rx.recv()).await.unwrap().unwrap();
+    let asking = deferred_request(&server, &client).await;
     server.shutdown().await;
     match tokio::time::timeout(PROMPTLY, asking).await.expect("failed promptly").unwrap() {
         // Its deferred replies end with its shutdown, told to us as such.
