@@ -240,7 +240,8 @@ impl Checker {
                     }
                     None => {
                         let near =
-                            did_you_mean(name, self.message_index.keys().map(String::as_str));
+                            did_you_mean(name, self.message_index.keys().map(String::as_str))
+                                .map(|n| suggestion(n) + " ");
                         self.diags.push(
                             Diagnostic::new(
                                 Code::UnknownName,
@@ -353,7 +354,7 @@ impl Checker {
             } else if let Some(near) =
                 did_you_mean(&name.name, self.const_index.keys().map(String::as_str))
             {
-                d = d.with_help(near.trim_end().to_owned());
+                d = d.with_help(suggestion(near));
             }
             self.diags.push(d);
             return None;
@@ -401,7 +402,10 @@ impl Checker {
                     if let Some(near) =
                         did_you_mean(&name.name, self.message_index.keys().map(String::as_str))
                     {
-                        d = d.with_help(near.trim_end().to_owned());
+                        d = d.with_help(suggestion(near));
+                        // The type meant is routed here: no `unused` for it.
+                        let i = self.message_index[near];
+                        self.message_used[i] = true;
                     }
                     self.diags.push(d);
                     return None;
@@ -543,7 +547,7 @@ impl Checker {
                             &target.name,
                             self.listener_index.keys().map(String::as_str),
                         ) {
-                            d = d.with_help(near.trim_end().to_owned());
+                            d = d.with_help(suggestion(near));
                         }
                         self.diags.push(d);
                     }
@@ -674,7 +678,13 @@ impl Checker {
                     Some(vec![n.name.clone()])
                 }
                 Operand::Name(n) => {
-                    let i = *self.const_index.get(&n.name)?;
+                    let Some(&i) = self.const_index.get(&n.name) else {
+                        // An unknown name (reported where the test is
+                        // checked): narrow to every declared type, so that a
+                        // typo in `type == Crad` is one error, not also one
+                        // per content field the rule reads.
+                        return Some(self.messages.iter().map(|m| m.name.clone()).collect());
+                    };
                     match self.consts[i].value.as_ref()? {
                         Val::One(e, _) => Some(vec![elem_type_name(e)?]),
                         Val::Set(items) => items.iter().map(|(e, _)| elem_type_name(e)).collect(),
@@ -1315,15 +1325,20 @@ pub(crate) fn uninhabited(messages: &[MessageDef]) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// "did you mean `Card`? " for the declared name closest to a misspelt one,
+/// The declared name closest to a misspelt one,
 /// when one is close enough to be a likely typo (an edit, or a swap of two
 /// neighbours, for every three characters, at least one).
-fn did_you_mean<'a>(name: &str, declared: impl Iterator<Item = &'a str>) -> Option<String> {
+fn did_you_mean<'a>(name: &str, declared: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     declared
         .filter(|d| *d != name)
         .map(|d| (strsim::osa_distance(name, d), d))
         .filter(|(distance, _)| *distance <= limit)
         .min()
-        .map(|(_, d)| format!("did you mean `{d}`? "))
+        .map(|(_, d)| d)
+}
+
+/// The help line of [`did_you_mean`].
+fn suggestion(near: &str) -> String {
+    format!("did you mean `{near}`?")
 }

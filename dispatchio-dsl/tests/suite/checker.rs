@@ -265,6 +265,16 @@ fn misspelt_names_suggest_the_declared_name_they_are_closest_to() {
 }
 
 #[test]
+fn a_misspelt_type_in_a_rule_is_one_finding_not_a_cascade() {
+    let r = check_str(
+        "t.route",
+        "message Card { card: int }\n\
+         listener l { rule a when type == Crad and card > 3 => drop\notherwise => drop }",
+    );
+    assert_eq!(codes(&r), ["unknown-name"], "{}", r.render_plain());
+}
+
+#[test]
 fn a_type_named_by_a_string_is_used() {
     let r = check_str(
         "t.route",
