@@ -15,57 +15,35 @@ use std::time::Duration;
 use dispatchio_core::net::{RemoteConfig, RemoteListener};
 use dispatchio_core::routing::{Action, Cond, Field, RoutingTable};
 use dispatchio_core::{
-    ContentRegistry, ContentType, Dispatcher, DynContent, Error, Fields, HandlerError, Id, Message,
-    Reply, RoutedListener, SyncError, Value,
+    ContentRegistry, Dispatcher, DynContent, Error, HandlerError, Id, Message, Reply,
+    RoutedListener, SyncError,
 };
+use dispatchio_macros::ContentType;
 use serde::{Deserialize, Serialize};
 
 /// Generous bound for "this happens promptly / does not hang".
 const PROMPTLY: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ContentType)]
+#[content(crate = "dispatchio_core")]
 struct Num {
     n: u64,
 }
 
-impl ContentType for Num {
-    const TYPE_NAME: &'static str = "Num";
-}
-
-impl Fields for Num {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        (name == "n").then_some(Value::Int(self.n as i64))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ContentType)]
+#[content(crate = "dispatchio_core")]
 struct Ask {
     n: u64,
 }
 
-impl ContentType for Ask {
-    const TYPE_NAME: &'static str = "Ask";
-}
-
-impl Fields for Ask {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        (name == "n").then_some(Value::Int(self.n as i64))
-    }
-}
-
 /// The answer to an [`Ask`]: its number, and how many [`Num`]s the answering
 /// listener had seen, all in order, when it answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ContentType)]
+#[content(crate = "dispatchio_core")]
 struct Ans {
     n: u64,
     seen: u64,
 }
-
-impl ContentType for Ans {
-    const TYPE_NAME: &'static str = "Ans";
-}
-
-impl Fields for Ans {}
 
 fn registry() -> ContentRegistry {
     let mut r = ContentRegistry::new();
