@@ -26,16 +26,14 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::{Notify, mpsc, watch};
-use tokio_util::codec::{
-    Decoder, Encoder, Framed, FramedParts, FramedWrite, LengthDelimitedCodec,
-    LengthDelimitedCodecError,
-};
+use tokio_util::codec::{Decoder, Encoder, Framed, FramedWrite, LengthDelimitedCodec};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tracing::{debug, info, warn};
 
 use super::NetConfig;
 use super::address::Address;
 use super::error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
+use super::frames::{FrameReader, ReadError};
 use super::socket::{self, Acceptor, BoxIo, SocketFile};
 use super::wire::{
     self, Announcement, Frame, FrameIn, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason,
@@ -48,19 +46,15 @@ type Conn = Framed<BoxIo, LinkCodec>;
 /// at the framing (as `StreamExt::split` would): the reader takes the
 /// frames already buffered without a lock per frame, and the writers
 /// share the write half under `Shared::direct`.
-type ReadSide = Framed<ReadHalf<BoxIo>, LengthDelimitedCodec>;
+type ReadSide = FrameReader<ReadHalf<BoxIo>>;
 type WriteSide = FramedWrite<WriteHalf<BoxIo>, LinkCodec>;
 
 /// Splits a connection into its halves, keeping what either had buffered.
 fn split_conn(conn: Conn) -> (ReadSide, WriteSide) {
     let parts = conn.into_parts();
     let (read, write) = tokio::io::split(parts.io);
-    // Frames the handshake read ahead (the peer's announcements) are
-    // decoded first: `Framed::from_parts` marks a non-empty buffer readable
-    // (`FramedRead::new` would wait for the socket first).
-    let mut read_parts = FramedParts::new::<Bytes>(read, parts.codec.0.clone());
-    read_parts.read_buf = parts.read_buf;
-    let reader = Framed::from_parts(read_parts);
+    // Frames the handshake read ahead (the peer's announcements) come first.
+    let reader = FrameReader::new(read, parts.read_buf, parts.codec.0.max_frame_length());
     let mut writer = FramedWrite::new(write, parts.codec);
     writer.write_buffer_mut().extend_from_slice(&parts.write_buf);
     (reader, writer)
@@ -1151,38 +1145,48 @@ async fn read_loop<E: LinkEvents>(
     // Three missed pings: long enough to ride out a busy peer, short enough
     // to notice a vanished machine.
     let dead_after = keepalive.map(|k| k * 3);
-    // One cancellation future for the whole loop: making one per frame
-    // registers and unregisters a waiter on the token every time.
-    let cancelled = stop.cancelled();
-    tokio::pin!(cancelled);
     let mut unchecked = 0;
     loop {
-        // A frame already buffered (or readable at once) is taken without a
-        // keep-alive timer or a look at the stop token, which cost more than
-        // the frame itself when a peer streams; the token is still checked
-        // every few frames, so a flood cannot keep a closed link reading.
-        let ready = if unchecked < STOP_CHECK_EVERY { stream.next().now_or_never() } else { None };
-        let next = match ready {
-            Some(next) => {
-                unchecked += 1;
-                Ok(next)
-            }
-            None => {
-                unchecked = 0;
-                tokio::select! {
-                    biased;
-                    _ = &mut cancelled => return End::Stopped,
-                    next = next_within(stream, dead_after) => next,
+        // A frame already buffered is taken without a keep-alive timer or a
+        // look at the stop token, which cost more than the frame itself when
+        // a peer streams; the token is still checked every few frames, so a
+        // flood cannot keep a closed link reading.
+        let range = match stream.buffered() {
+            Ok(Some(range)) => range,
+            Ok(None) => {
+                // The socket is tried once as it is (most often it has more),
+                // then waited on with the timer and the token.
+                let filled = match stream.fill().now_or_never() {
+                    Some(filled) => filled,
+                    None => {
+                        tokio::select! {
+                            biased;
+                            () = stop.cancelled() => return End::Stopped,
+                            filled = fill_within(stream, dead_after) => match filled {
+                                Ok(filled) => filled,
+                                Err(after) => {
+                                    return End::Reason(DownReason::KeepaliveTimeout { after });
+                                }
+                            },
+                        }
+                    }
+                };
+                match filled {
+                    Ok(true) => continue,
+                    Ok(false) => return End::Reason(DownReason::PeerClosed),
+                    Err(e) => return End::Reason(read_error(e, link)),
                 }
             }
+            Err(e) => return End::Reason(read_error(e, link)),
         };
-        let bytes = match next {
-            Err(after) => return End::Reason(DownReason::KeepaliveTimeout { after }),
-            Ok(None) => return End::Reason(DownReason::PeerClosed),
-            Ok(Some(Err(e))) => return End::Reason(classify_read_error(&e, link)),
-            Ok(Some(Ok(bytes))) => bytes,
-        };
-        let frame = match wire::decode_frame_in(&bytes) {
+        unchecked += 1;
+        if unchecked == STOP_CHECK_EVERY {
+            unchecked = 0;
+            if stop.is_cancelled() {
+                return End::Stopped;
+            }
+        }
+        let frame = match wire::decode_frame_in(stream.frame(range)) {
             Ok(frame) => frame,
             Err(e) => return End::Reason(DownReason::Malformed(e.to_string())),
         };
@@ -1213,27 +1217,34 @@ async fn read_loop<E: LinkEvents>(
 /// token again.
 const STOP_CHECK_EVERY: u32 = 64;
 
-async fn next_within(
+/// Reads more of the socket, giving up after `limit` (the keep-alive's
+/// patience) when there is one.
+async fn fill_within(
     stream: &mut ReadSide,
     limit: Option<Duration>,
-) -> Result<Option<std::io::Result<BytesMut>>, Duration> {
+) -> Result<Result<bool, ReadError>, Duration> {
     match limit {
-        None => Ok(stream.next().await),
-        Some(limit) => tokio::time::timeout(limit, stream.next()).await.map_err(|_| limit),
+        None => Ok(stream.fill().await),
+        Some(limit) => tokio::time::timeout(limit, stream.fill()).await.map_err(|_| limit),
     }
 }
 
-fn classify_read_error(e: &std::io::Error, link: &Link) -> DownReason {
-    let too_large = e.get_ref().is_some_and(|inner| inner.is::<LengthDelimitedCodecError>());
-    if too_large {
-        DownReason::FrameTooLarge { max: link.shared.max_frame_len }
-    } else if matches!(
-        e.kind(),
-        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
-    ) {
-        DownReason::PeerClosed
-    } else {
-        DownReason::io(e)
+fn read_error(e: ReadError, link: &Link) -> DownReason {
+    match e {
+        ReadError::TooLarge => DownReason::FrameTooLarge { max: link.shared.max_frame_len },
+        ReadError::Truncated => DownReason::io(&std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the peer closed the connection in the middle of a frame",
+        )),
+        ReadError::Io(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            DownReason::PeerClosed
+        }
+        ReadError::Io(e) => DownReason::io(&e),
     }
 }
 

@@ -98,6 +98,7 @@ mod address;
 pub mod baseline;
 mod bridge;
 mod error;
+mod frames;
 mod link;
 mod socket;
 mod wire;
