@@ -4,11 +4,17 @@
 //! ```sh
 //! cargo bench --bench summary -- --quick   # under a minute on 2 cores
 //! cargo bench --bench summary              # longer, steadier figures
+//! cargo bench --bench summary -- --quick --only uds   # one part alone
 //! ```
+//!
+//! `--only PART` (repeatable; `inproc`, `matching`, `check`, `memory`, `uds`)
+//! measures those parts and leaves the other keys `null`: for profiling one
+//! path, not for the record.
 //!
 //! It prints a table, then the goals as ratios, and as its last line one JSON
 //! object with every key (a median of several repetitions, or `null` where the
-//! feature it measures is not built yet — never an invented number).
+//! feature it measures is not built yet or its part was left out with
+//! `--only` — never an invented number).
 //! `docs/benchmarks.md` explains the keys and records a run.
 
 use std::collections::BTreeMap;
@@ -46,6 +52,9 @@ const GOALS: &[(&str, &str, f64, &str)] = &[
     ("uds_rtt_p50_us", "<=", 1.5, "uds_raw_rtt_p50_us"),
 ];
 
+/// The parts `--only` can pick.
+const PARTS: &[&str] = &["inproc", "matching", "check", "memory", "uds"];
+
 /// How much work one run does.
 struct Config {
     /// Messages per throughput repetition.
@@ -68,7 +77,17 @@ fn main() {
         return;
     }
     // `cargo bench` passes `--bench`; anything else but `--quick` is ignored.
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only: Vec<&str> =
+        args.windows(2).filter(|w| w[0] == "--only").map(|w| w[1].as_str()).collect();
+    for part in &only {
+        if !PARTS.contains(part) {
+            eprintln!("--only {part}: no such part (one of {})", PARTS.join(", "));
+            std::process::exit(2);
+        }
+    }
+    let runs = |part: &str| only.is_empty() || only.contains(&part);
     let cfg = if quick {
         Config { messages: 200_000, round_trips: 20_000, reps: 5 }
     } else {
@@ -91,19 +110,25 @@ fn main() {
 
     // The baselines' repetitions alternate with the dispatcher's (see
     // `inproc::measure`), so both meet the same machine state.
-    match inproc::measure(&rt, cfg.messages, cfg.round_trips, cfg.reps) {
-        Ok(m) => {
-            set("mpsc_msgs_per_s", m.mpsc_tput);
-            set("oneshot_rtt_ns", m.oneshot_rtt);
-            set("inproc_msgs_per_s", m.tput);
-            set("request_rtt_ns", m.rtt);
+    if runs("inproc") {
+        match inproc::measure(&rt, cfg.messages, cfg.round_trips, cfg.reps) {
+            Ok(m) => {
+                set("mpsc_msgs_per_s", m.mpsc_tput);
+                set("oneshot_rtt_ns", m.oneshot_rtt);
+                set("inproc_msgs_per_s", m.tput);
+                set("request_rtt_ns", m.rtt);
+            }
+            Err(e) => eprintln!("inproc not measured: {e}"),
         }
-        Err(e) => eprintln!("inproc not measured: {e}"),
     }
 
     // One routing decision: compiled, hand-written and interpreted.
     let passes = if quick { 20 } else { 200 };
-    let routing = matching::measure(passes, cfg.reps);
+    let routing = if runs("matching") {
+        matching::measure(passes, cfg.reps)
+    } else {
+        matching::Routing::default()
+    };
     for (key, value) in &routing.figures {
         set(key, *value);
     }
@@ -113,47 +138,52 @@ fn main() {
 
     // The checker on the 10,000-rule file, and its 1,000-rule scaling point.
     let check_reps = if quick { 3 } else { 7 };
-    match check::measure(check_reps) {
-        Ok(c) => {
-            set("check_10k_rules_s", c.check_10k_s);
-            extra.push(("check_1k_rules_s", c.check_1k_s));
-            extra.push(("read_10k_rules_s", c.read_10k_s));
+    if runs("check") {
+        match check::measure(check_reps) {
+            Ok(c) => {
+                set("check_10k_rules_s", c.check_10k_s);
+                extra.push(("check_1k_rules_s", c.check_1k_s));
+                extra.push(("read_10k_rules_s", c.read_10k_s));
+            }
+            Err(e) => eprintln!("check not measured: {e}"),
         }
-        Err(e) => eprintln!("check not measured: {e}"),
     }
 
     // Memory of 1,000,000 queued messages, each side in a fresh child.
-    match (memory::measure("dispatchio"), memory::measure("raw")) {
-        (Ok(d), Ok(r)) => {
-            extra.push(("queued_1m_peak_rss_mb", d.peak_kb as f64 / 1024.0));
-            extra.push(("queued_bytes_per_msg", d.bytes_per_msg()));
-            extra.push(("raw_queued_1m_peak_rss_mb", r.peak_kb as f64 / 1024.0));
-            extra.push(("raw_queued_bytes_per_msg", r.bytes_per_msg()));
+    if runs("memory") {
+        match (memory::measure("dispatchio"), memory::measure("raw")) {
+            (Ok(d), Ok(r)) => {
+                extra.push(("queued_1m_peak_rss_mb", d.peak_kb as f64 / 1024.0));
+                extra.push(("queued_bytes_per_msg", d.bytes_per_msg()));
+                extra.push(("raw_queued_1m_peak_rss_mb", r.peak_kb as f64 / 1024.0));
+                extra.push(("raw_queued_bytes_per_msg", r.bytes_per_msg()));
+            }
+            (d, r) => eprintln!("memory not measured: {:?} {:?}", d.err(), r.err()),
         }
-        (d, r) => eprintln!("memory not measured: {:?} {:?}", d.err(), r.err()),
     }
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
     // the same framing, each against a child process of this program.
     let (uds_messages, uds_trips, uds_reps) =
         if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
-    match uds::measure(&rt, uds::Side::Dispatchio, uds_messages, uds_trips, uds_reps) {
-        Ok((tput, rtt)) => {
-            set("uds_msgs_per_s", tput);
-            set("uds_rtt_p50_us", rtt);
+    if runs("uds") {
+        match uds::measure(&rt, uds::Side::Dispatchio, uds_messages, uds_trips, uds_reps) {
+            Ok((tput, rtt)) => {
+                set("uds_msgs_per_s", tput);
+                set("uds_rtt_p50_us", rtt);
+            }
+            Err(e) => eprintln!("uds (dispatchio) not measured: {e}"),
         }
-        Err(e) => eprintln!("uds (dispatchio) not measured: {e}"),
-    }
-    match uds::measure(&rt, uds::Side::Raw, uds_messages, uds_trips, uds_reps) {
-        Ok((tput, rtt)) => {
-            set("uds_raw_msgs_per_s", tput);
-            set("uds_raw_rtt_p50_us", rtt);
+        match uds::measure(&rt, uds::Side::Raw, uds_messages, uds_trips, uds_reps) {
+            Ok((tput, rtt)) => {
+                set("uds_raw_msgs_per_s", tput);
+                set("uds_raw_rtt_p50_us", rtt);
+            }
+            Err(e) => eprintln!("uds (raw) not measured: {e}"),
         }
-        Err(e) => eprintln!("uds (raw) not measured: {e}"),
     }
 
     // `--svg PATH`: the plot of docs/benchmarks.md, from this run's figures.
-    let args: Vec<String> = std::env::args().collect();
     if let Some(path) = args.iter().position(|a| a == "--svg").and_then(|i| args.get(i + 1)) {
         let hand = figures["match_handwritten_ns_1000"];
         match std::fs::write(path, plot::svg(&routing.curve, hand, quick)) {
@@ -244,7 +274,7 @@ fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], qu
     println!();
     println!("{:<28} {:>16}  what", "key", "value");
     for (key, what) in KEYS {
-        let value = figures[key].map_or_else(|| "not built".to_owned(), format_number);
+        let value = figures[key].map_or_else(|| "not measured".to_owned(), format_number);
         println!("{key:<28} {value:>16}  {what}");
     }
     for &(key, what) in EXTRA {
@@ -263,7 +293,7 @@ fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], qu
                 let met = if op == ">=" { ratio >= factor } else { ratio <= factor };
                 format!("{ratio:.3} ({})", if met { "met" } else { "MISSED" })
             }
-            _ => "n/a (not built)".to_owned(),
+            _ => "n/a (not measured)".to_owned(),
         };
         println!("  {key} / {other} {op} {factor}: {verdict}");
     }
@@ -797,6 +827,7 @@ mod matching {
     }
 
     /// What [`measure`] found.
+    #[derive(Default)]
     pub(crate) struct Routing {
         /// `(key, ns)` of every figure measured (the issue's keys, and the
         /// interpreter and hand-written code at the other sizes, for the plot).
