@@ -512,19 +512,22 @@ impl Dispatcher {
     /// The local route of `dest`, from `cache` when nothing changed since
     /// it was filled: a link's messages mostly go to one destination, and
     /// the route map's lock and hash cost more than the rest of the lookup.
-    pub(crate) fn local_route_cached(&self, dest: &Id, cache: &mut RouteCache) -> Option<Route> {
+    pub(crate) fn local_route_cached<'c>(
+        &self,
+        dest: &Id,
+        cache: &'c mut RouteCache,
+    ) -> Option<&'c Route> {
         // Read before the lookup: a change in between makes the cache stale
         // at once, never the other way round.
         let generation = self.inner.generation.load(Ordering::SeqCst);
-        if let Some((id, route)) = &cache.last {
-            if cache.generation == generation && id == dest {
-                return Some(route.clone());
-            }
+        let hit =
+            cache.generation == generation && cache.last.as_ref().is_some_and(|(id, _)| id == dest);
+        if !hit {
+            let route = self.local_route(dest)?;
+            cache.generation = generation;
+            cache.last = Some((dest.clone(), route));
         }
-        let route = self.local_route(dest)?;
-        cache.generation = generation;
-        cache.last = Some((dest.clone(), route.clone()));
-        Some(route)
+        cache.last.as_ref().map(|(_, route)| route)
     }
 
     /// The local members of `group`.

@@ -148,24 +148,24 @@ impl Dispatcher {
             }
             return Ok(());
         }
-        let Some(dest) = env.dest.clone() else {
+        let Some(dest) = &env.dest else {
             return Err((InvalidMessage::NoDestination.into(), reply));
         };
-        match self.local_route_cached(&dest, cache) {
+        match self.local_route_cached(dest, cache) {
             Some(route) => {
                 // Straight into an idle listener when it can be (no hop
                 // through its task); queued otherwise.
-                let queued = match &route {
+                let queued = match route {
                     Route::Local(mb) => match self.deliver_now(mb, Delivery { message, reply }) {
                         Ok(()) => return Ok(()),
                         Err(d) => d,
                     },
                     Route::Remote(_) => Delivery { message, reply },
                 };
-                self.deliver_local(&route, queued.message, queued.reply);
+                self.deliver_local(route, queued.message, queued.reply);
                 Ok(())
             }
-            None => Err((Error::UnknownDestination(dest), reply)),
+            None => Err((Error::UnknownDestination(dest.clone()), reply)),
         }
     }
 }

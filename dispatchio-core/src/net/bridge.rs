@@ -775,7 +775,13 @@ impl PeerLink {
         // too): only this link's reader takes it, one message at a time.
         let mut recent = self.recent.lock();
         let recent = &mut *recent;
-        let mut env = Envelope::new(recent.type_name(m.type_name));
+        // A registered type names itself with a static string: no shared
+        // string to count references to.
+        let ty = match content.static_type_name() {
+            Some(name) if name == m.type_name => SharedStr::from_static(name),
+            _ => recent.type_name(m.type_name),
+        };
+        let mut env = Envelope::new(ty);
         env.source = m.source.map(|w| Recent::id(&mut recent.source, w));
         env.dest = m.dest.map(|w| Recent::id(&mut recent.dest, w));
         env.group = m.group.map(|w| Recent::id(&mut recent.group, w));
