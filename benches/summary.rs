@@ -168,16 +168,20 @@ fn main() {
         if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
     if runs("uds") {
         match uds::measure(&rt, uds::Side::Dispatchio, uds_messages, uds_trips, uds_reps) {
-            Ok((tput, rtt)) => {
-                set("uds_msgs_per_s", tput);
-                set("uds_rtt_p50_us", rtt);
+            Ok(f) => {
+                set("uds_msgs_per_s", f.tput);
+                set("uds_rtt_p50_us", f.rtt_us);
+                extra.push(("uds_sender_cpu_ns_per_msg", f.parent_cpu_ns));
+                extra.push(("uds_receiver_cpu_ns_per_msg", f.child_cpu_ns));
             }
             Err(e) => eprintln!("uds (dispatchio) not measured: {e}"),
         }
         match uds::measure(&rt, uds::Side::Raw, uds_messages, uds_trips, uds_reps) {
-            Ok((tput, rtt)) => {
-                set("uds_raw_msgs_per_s", tput);
-                set("uds_raw_rtt_p50_us", rtt);
+            Ok(f) => {
+                set("uds_raw_msgs_per_s", f.tput);
+                set("uds_raw_rtt_p50_us", f.rtt_us);
+                extra.push(("uds_raw_sender_cpu_ns_per_msg", f.parent_cpu_ns));
+                extra.push(("uds_raw_receiver_cpu_ns_per_msg", f.child_cpu_ns));
             }
             Err(e) => eprintln!("uds (raw) not measured: {e}"),
         }
@@ -197,9 +201,13 @@ fn main() {
 
 /// Runs `f` `reps` times and returns the median.
 fn median(reps: usize, mut f: impl FnMut() -> f64) -> f64 {
-    let mut xs: Vec<f64> = (0..reps).map(|_| f()).collect();
+    median_of((0..reps).map(|_| f()).collect())
+}
+
+/// The median of some figures (NaN when there are none).
+fn median_of(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Baseline: one sender task, one counting receiver task, a bounded tokio
@@ -267,22 +275,26 @@ const EXTRA: &[(&str, &str)] = &[
     ("queued_bytes_per_msg", "the same per queued message"),
     ("raw_queued_1m_peak_rss_mb", "baseline: peak RSS growth, 1,000,000 Arc'd payloads in mpsc"),
     ("raw_queued_bytes_per_msg", "baseline: the same per payload"),
+    ("uds_sender_cpu_ns_per_msg", "Unix socket: CPU of the sending process per message"),
+    ("uds_receiver_cpu_ns_per_msg", "Unix socket: CPU of the receiving process per message"),
+    ("uds_raw_sender_cpu_ns_per_msg", "baseline: the same, raw socket, sending process"),
+    ("uds_raw_receiver_cpu_ns_per_msg", "baseline: the same, raw socket, receiving process"),
 ];
 
 fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], quick: bool) {
     println!("dispatchio benchmark summary{}", if quick { " (--quick)" } else { "" });
     println!();
-    println!("{:<28} {:>16}  what", "key", "value");
+    println!("{:<32} {:>16}  what", "key", "value");
     for (key, what) in KEYS {
         let value = figures[key].map_or_else(|| "not measured".to_owned(), format_number);
-        println!("{key:<28} {value:>16}  {what}");
+        println!("{key:<32} {value:>16}  {what}");
     }
     for &(key, what) in EXTRA {
         let value = extra
             .iter()
             .find(|(k, _)| *k == key)
             .map_or_else(|| "not measured".to_owned(), |&(_, v)| format_number(v));
-        println!("{key:<28} {value:>16}  {what}");
+        println!("{key:<32} {value:>16}  {what}");
     }
     println!();
     println!("goals (ratios from this run):");
@@ -309,6 +321,12 @@ fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], qu
     }
     if let (Some(d), Some(r)) = (get("queued_bytes_per_msg"), get("raw_queued_bytes_per_msg")) {
         println!("  (bytes per queued message / raw: {:.2})", d / r);
+    }
+    for side in ["sender", "receiver"] {
+        let ours = get(&format!("uds_{side}_cpu_ns_per_msg"));
+        if let (Some(d), Some(r)) = (ours, get(&format!("uds_raw_{side}_cpu_ns_per_msg"))) {
+            println!("  (Unix socket, CPU per message of the {side} / raw: {:.2})", d / r);
+        }
     }
     println!();
     // The last line: one JSON object (keys sorted), null where not built.
@@ -380,15 +398,27 @@ mod uds {
 
     type Error = Box<dyn std::error::Error + Send + Sync>;
 
-    /// Throughput (messages per second, median of `reps`) and the median
-    /// round trip in microseconds over every round trip of every rep.
+    /// What one side of the Unix-socket figures measured.
+    pub(crate) struct Figures {
+        /// Messages per second, median of the repetitions.
+        pub(crate) tput: f64,
+        /// Median round trip in microseconds, over every round trip.
+        pub(crate) rtt_us: f64,
+        /// CPU time of the sending process (all its threads) per message
+        /// of the throughput runs, in nanoseconds; median of the repetitions.
+        pub(crate) parent_cpu_ns: f64,
+        /// The same for the receiving process.
+        pub(crate) child_cpu_ns: f64,
+    }
+
+    /// The figures of one side; see [`Figures`].
     pub(crate) fn measure(
         rt: &Runtime,
         side: Side,
         messages: u64,
         trips: u64,
         reps: usize,
-    ) -> Result<(f64, f64), Error> {
+    ) -> Result<Figures, Error> {
         let dir = std::env::temp_dir().join(format!("dio-bench-{}-{side:?}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("s.sock");
@@ -409,10 +439,41 @@ mod uds {
             .spawn()?)
     }
 
-    fn summarise(tputs: &mut [f64], rtts: &mut [f64]) -> (f64, f64) {
-        tputs.sort_by(f64::total_cmp);
-        rtts.sort_by(f64::total_cmp);
-        (tputs[tputs.len() / 2], rtts[rtts.len() / 2])
+    /// What each repetition measured.
+    #[derive(Default)]
+    struct Reps {
+        tputs: Vec<f64>,
+        rtts: Vec<f64>,
+        parent_cpu: Vec<f64>,
+        child_cpu: Vec<f64>,
+    }
+
+    impl Reps {
+        /// Records a throughput run: `messages` in `wall`, with the CPU time
+        /// each process spent meanwhile.
+        fn throughput(&mut self, messages: u64, wall: Duration, parent: Duration, child: Duration) {
+            let n = messages as f64;
+            self.tputs.push(n / wall.as_secs_f64());
+            self.parent_cpu.push(parent.as_nanos() as f64 / n);
+            self.child_cpu.push(child.as_nanos() as f64 / n);
+        }
+
+        fn summarise(self) -> Figures {
+            Figures {
+                tput: super::median_of(self.tputs),
+                rtt_us: super::median_of(self.rtts),
+                parent_cpu_ns: super::median_of(self.parent_cpu),
+                child_cpu_ns: super::median_of(self.child_cpu),
+            }
+        }
+    }
+
+    /// The content of a request asking the child for its CPU time so far.
+    const CPU_QUERY: &str = "cpu?";
+
+    /// The CPU time a process has used so far: all its threads.
+    fn cpu_now() -> Duration {
+        cpu_time::ProcessTime::try_now().map_or(Duration::ZERO, |t| t.as_duration())
     }
 
     fn body() -> String {
@@ -423,8 +484,8 @@ mod uds {
         path: &std::path::Path,
         messages: u64,
         trips: u64,
-        reps: usize,
-    ) -> Result<(f64, f64), Error> {
+        reps_wanted: usize,
+    ) -> Result<Figures, Error> {
         let d = Dispatcher::new();
         let addr = format!("unix:{}", path.display());
         let listener = d.listen_with(&addr, &config("bench-parent")).await?;
@@ -436,8 +497,18 @@ mod uds {
         }
         let me = d.new_source();
         let text = body();
-        let (mut tputs, mut rtts) = (Vec::new(), Vec::new());
-        for _ in 0..reps {
+        let child_cpu = async || -> Result<Duration, Error> {
+            let answer = me
+                .request(Message::new(Text(CPU_QUERY.to_owned())).to(sink.clone()), Some(PATIENCE))
+                .await?;
+            let text =
+                answer.content().downcast_ref::<Text>().ok_or("the CPU answer is not text")?;
+            Ok(Duration::from_nanos(text.0.parse()?))
+        };
+        let mut reps = Reps::default();
+        for _ in 0..reps_wanted {
+            let child_before = child_cpu().await?;
+            let parent_before = cpu_now();
             let start = Instant::now();
             for i in 0..messages {
                 me.send(Message::new(Text(text.clone())).to(sink.clone()))?;
@@ -447,17 +518,20 @@ mod uds {
                 }
             }
             me.request(Message::new(Text(String::new())).to(sink.clone()), Some(PATIENCE)).await?;
-            tputs.push(messages as f64 / start.elapsed().as_secs_f64());
+            let wall = start.elapsed();
+            let parent = cpu_now().saturating_sub(parent_before);
+            let child = child_cpu().await?.saturating_sub(child_before);
+            reps.throughput(messages, wall, parent, child);
             for _ in 0..trips {
                 let t = Instant::now();
                 me.request(Message::new(Text(text.clone())).to(sink.clone()), Some(PATIENCE))
                     .await?;
-                rtts.push(t.elapsed().as_secs_f64() * 1e6);
+                reps.rtts.push(t.elapsed().as_secs_f64() * 1e6);
             }
         }
         listener.close().await;
         let _ = tokio::task::spawn_blocking(move || child.wait()).await;
-        Ok(summarise(&mut tputs, &mut rtts))
+        Ok(reps.summarise())
     }
 
     fn config(name: &str) -> RemoteConfig {
@@ -466,22 +540,26 @@ mod uds {
         RemoteConfig::new(name).registry(registry).keepalive(None)
     }
 
-    /// Raw frames: a one-way frame's body starts with 0 and is counted; any
-    /// other frame is echoed back.
+    /// Raw frames: a one-way frame's body starts with 0 and is counted; one
+    /// starting with 2 asks for the child's CPU time (8 bytes back, in
+    /// nanoseconds); any other frame is echoed back.
     async fn raw_side(
         path: &std::path::Path,
         messages: u64,
         trips: u64,
-        reps: usize,
-    ) -> Result<(f64, f64), Error> {
+        reps_wanted: usize,
+    ) -> Result<Figures, Error> {
         let listener = UnixListener::bind(path)?;
         let mut child = spawn_child("raw", path)?;
         let (io, _) = tokio::time::timeout(PATIENCE, listener.accept()).await??;
         let mut framed = Framed::new(io, codec(DEFAULT_MAX_FRAME_LEN));
         let one_way = Bytes::from(vec![0u8; BODY]);
         let request = Bytes::from(vec![1u8; BODY]);
-        let (mut tputs, mut rtts) = (Vec::new(), Vec::new());
-        for _ in 0..reps {
+        let cpu_query = Bytes::from_static(&[2]);
+        let mut reps = Reps::default();
+        for _ in 0..reps_wanted {
+            let child_before = raw_child_cpu(&mut framed, &cpu_query).await?;
+            let parent_before = cpu_now();
             let start = Instant::now();
             for i in 0..messages {
                 framed.feed(one_way.clone()).await?;
@@ -493,28 +571,40 @@ mod uds {
                 }
             }
             round_trip(&mut framed, &request).await?;
-            tputs.push(messages as f64 / start.elapsed().as_secs_f64());
+            let wall = start.elapsed();
+            let parent = cpu_now().saturating_sub(parent_before);
+            let child = raw_child_cpu(&mut framed, &cpu_query).await?.saturating_sub(child_before);
+            reps.throughput(messages, wall, parent, child);
             for _ in 0..trips {
                 let t = Instant::now();
                 round_trip(&mut framed, &request).await?;
-                rtts.push(t.elapsed().as_secs_f64() * 1e6);
+                reps.rtts.push(t.elapsed().as_secs_f64() * 1e6);
             }
         }
         drop(framed);
         let _ = tokio::task::spawn_blocking(move || child.wait()).await;
-        Ok(summarise(&mut tputs, &mut rtts))
+        Ok(reps.summarise())
     }
 
     async fn round_trip(
         framed: &mut Framed<UnixStream, LengthDelimitedCodec>,
         request: &Bytes,
-    ) -> Result<(), Error> {
+    ) -> Result<Bytes, Error> {
         framed.send(request.clone()).await?;
         match framed.next().await {
-            Some(Ok(_)) => Ok(()),
+            Some(Ok(answer)) => Ok(answer.freeze()),
             Some(Err(e)) => Err(e.into()),
             None => Err("the raw child closed early".into()),
         }
+    }
+
+    async fn raw_child_cpu(
+        framed: &mut Framed<UnixStream, LengthDelimitedCodec>,
+        query: &Bytes,
+    ) -> Result<Duration, Error> {
+        let answer = round_trip(framed, query).await?;
+        let nanos: [u8; 8] = answer[..].try_into().map_err(|_| "a CPU answer is 8 bytes")?;
+        Ok(Duration::from_nanos(u64::from_be_bytes(nanos)))
     }
 
     /// The child process: serves until the parent goes away.
@@ -549,7 +639,12 @@ mod uds {
             .otherwise([Action::call("count")])
             .build()?;
         let listener = RoutedListener::builder(table)
-            .handler("echo", |m: &Message| Ok(Reply::Content(m.content().clone())))
+            .handler("echo", |m: &Message| match m.content().downcast_ref::<Text>() {
+                Some(Text(q)) if q == CPU_QUERY => {
+                    Ok(Reply::with(Text(cpu_now().as_nanos().to_string())))
+                }
+                _ => Ok(Reply::Content(m.content().clone())),
+            })
             .handler("count", move |_m: &Message| {
                 c.fetch_add(1, Ordering::Relaxed);
                 Ok(Reply::Empty)
@@ -571,10 +666,13 @@ mod uds {
         let mut count = 0u64;
         while let Some(frame) = framed.next().await {
             let frame = frame?;
-            if frame.first() == Some(&0) {
-                count += 1;
-            } else {
-                framed.send(frame.freeze()).await?;
+            match frame.first() {
+                Some(0) => count += 1,
+                Some(2) => {
+                    let nanos = cpu_now().as_nanos() as u64;
+                    framed.send(Bytes::copy_from_slice(&nanos.to_be_bytes())).await?;
+                }
+                _ => framed.send(frame.freeze()).await?,
             }
         }
         let _ = count;
