@@ -589,8 +589,9 @@ impl Dispatcher {
             }
             return Ok(id);
         }
-        let dest = msg.envelope().dest.clone().ok_or(InvalidMessage::NoDestination)?;
-        match self.deliver_to(&dest, msg, ReplySender::unwanted()) {
+        let dest = msg.envelope().dest.as_ref().ok_or(InvalidMessage::NoDestination)?;
+        let route = self.route_to(dest, &msg)?;
+        match self.deliver_route(&route, msg, ReplySender::unwanted()) {
             Ok(()) => Ok(id),
             Err((e, _)) => Err(e),
         }
@@ -614,17 +615,22 @@ impl Dispatcher {
         msg: Message,
         reply: ReplySender,
     ) -> Result<(), (Error, ReplySender)> {
-        let route = self.inner.routes.read().get(dest).cloned();
-        match route {
-            Some(route) => self.deliver_route(&route, msg, reply),
-            None => {
-                if self.is_shut_down() {
-                    return Err((Error::Shutdown, reply));
-                }
-                self.note_undeliverable(&msg, "unknown destination");
-                Err((Error::UnknownDestination(dest.clone()), reply))
-            }
+        match self.route_to(dest, &msg) {
+            Ok(route) => self.deliver_route(&route, msg, reply),
+            Err(e) => Err((e, reply)),
         }
+    }
+
+    /// What serves `dest`; an unknown destination is counted against `msg`.
+    fn route_to(&self, dest: &Id, msg: &Message) -> Result<Route, Error> {
+        if let Some(route) = self.inner.routes.read().get(dest) {
+            return Ok(route.clone());
+        }
+        if self.is_shut_down() {
+            return Err(Error::Shutdown);
+        }
+        self.note_undeliverable(msg, "unknown destination");
+        Err(Error::UnknownDestination(dest.clone()))
     }
 
     fn deliver_route(

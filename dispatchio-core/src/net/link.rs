@@ -463,9 +463,8 @@ impl Link {
         if body.len() > max {
             return Err(SendError::TooLarge { len: body.len(), max });
         }
-        if self.state() == LinkState::Closed {
-            return Err(SendError::Closed);
-        }
+        // A closed link refuses in `enqueue_now` (its outbox is closed);
+        // `write_now` finds no connection to write to.
         // A request is written at once from this thread when it can be: its
         // sender waits for the answer, so waking the writer's task first
         // would add a thread hand-off to every round trip. One-way frames
