@@ -433,10 +433,22 @@ mod uds {
         result
     }
 
+    /// Starts the receiving process: this program again, or under the
+    /// command in `DISPATCHIO_BENCH_UDS_WRAP` (split at spaces), e.g.
+    /// `valgrind --tool=callgrind` to count its instructions.
     fn spawn_child(part: &str, path: &std::path::Path) -> Result<Child, Error> {
-        Ok(Command::new(std::env::current_exe()?)
-            .env(CHILD_ENV, format!("{part} {}", path.display()))
-            .spawn()?)
+        let exe = std::env::current_exe()?;
+        let wrap = std::env::var("DISPATCHIO_BENCH_UDS_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        Ok(command.env(CHILD_ENV, format!("{part} {}", path.display())).spawn()?)
     }
 
     /// What each repetition measured.

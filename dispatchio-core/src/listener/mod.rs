@@ -191,8 +191,10 @@ fn deliver(kind: ReplyKind, answer: Answer) {
 impl Drop for ReplySender {
     fn drop(&mut self) {
         self.hold = None;
-        if let Some(kind) = self.kind.take() {
-            deliver(kind, Err(Error::NoReply { id: self.id }));
+        match self.kind.take() {
+            // Nobody to tell (every one-way message ends here).
+            None | Some(ReplyKind::Unwanted) => {}
+            Some(kind) => deliver(kind, Err(Error::NoReply { id: self.id })),
         }
     }
 }
