@@ -167,23 +167,37 @@ fn main() {
     let (uds_messages, uds_trips, uds_reps) =
         if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
     if runs("uds") {
-        match uds::measure(&rt, uds::Side::Dispatchio, uds_messages, uds_trips, uds_reps) {
-            Ok(f) => {
-                set("uds_msgs_per_s", f.tput);
-                set("uds_rtt_p50_us", f.rtt_us);
-                extra.push(("uds_sender_cpu_ns_per_msg", f.parent_cpu_ns));
-                extra.push(("uds_receiver_cpu_ns_per_msg", f.child_cpu_ns));
+        // Dispatchio, then the raw socket: each side's keys.
+        let sides = [
+            (
+                uds::Side::Dispatchio,
+                [
+                    "uds_msgs_per_s",
+                    "uds_rtt_p50_us",
+                    "uds_sender_cpu_ns_per_msg",
+                    "uds_receiver_cpu_ns_per_msg",
+                ],
+            ),
+            (
+                uds::Side::Raw,
+                [
+                    "uds_raw_msgs_per_s",
+                    "uds_raw_rtt_p50_us",
+                    "uds_raw_sender_cpu_ns_per_msg",
+                    "uds_raw_receiver_cpu_ns_per_msg",
+                ],
+            ),
+        ];
+        for (side, [tput, rtt, sender_cpu, receiver_cpu]) in sides {
+            match uds::measure(&rt, side, uds_messages, uds_trips, uds_reps) {
+                Ok(f) => {
+                    set(tput, f.tput);
+                    set(rtt, f.rtt_us);
+                    extra.push((sender_cpu, f.parent_cpu_ns));
+                    extra.push((receiver_cpu, f.child_cpu_ns));
+                }
+                Err(e) => eprintln!("uds ({side:?}) not measured: {e}"),
             }
-            Err(e) => eprintln!("uds (dispatchio) not measured: {e}"),
-        }
-        match uds::measure(&rt, uds::Side::Raw, uds_messages, uds_trips, uds_reps) {
-            Ok(f) => {
-                set("uds_raw_msgs_per_s", f.tput);
-                set("uds_raw_rtt_p50_us", f.rtt_us);
-                extra.push(("uds_raw_sender_cpu_ns_per_msg", f.parent_cpu_ns));
-                extra.push(("uds_raw_receiver_cpu_ns_per_msg", f.child_cpu_ns));
-            }
-            Err(e) => eprintln!("uds (raw) not measured: {e}"),
         }
     }
 
