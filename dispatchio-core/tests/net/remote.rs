@@ -572,6 +572,15 @@ async fn a_blocking_message_holds_later_messages_to_a_remote_listener() {
 /// What a recording listener was given: (source, number), in order.
 type Log = Arc<parking_lot::Mutex<Vec<(Id, u64)>>>;
 
+/// `Ask` messages go to handler `answer`, everything else to `record`.
+fn ask_or_record() -> RoutingTable {
+    RoutingTable::builder()
+        .rule("ask", Cond::type_is("Ask"), [Action::call("answer")])
+        .otherwise([Action::call("record")])
+        .build()
+        .unwrap()
+}
+
 /// A listener that records, per source, the numbers it was given, and
 /// whether it ever ran two deliveries at once.
 fn recording(d: &Dispatcher, me: &'static str) -> (Log, Arc<AtomicU64>) {
@@ -579,11 +588,7 @@ fn recording(d: &Dispatcher, me: &'static str) -> (Log, Arc<AtomicU64>) {
     let overlaps = Arc::new(AtomicU64::new(0));
     let busy = Arc::new(AtomicU64::new(0));
     let (l, o, b) = (log.clone(), overlaps.clone(), busy.clone());
-    let table = RoutingTable::builder()
-        .rule("ask", Cond::type_is("Ask"), [Action::call("answer")])
-        .otherwise([Action::call("record")])
-        .build()
-        .unwrap();
+    let table = ask_or_record();
     let listener = RoutedListener::builder(table)
         .handler("record", move |m: &Message| {
             if b.fetch_add(1, Ordering::SeqCst) != 0 {
@@ -690,11 +695,7 @@ async fn order_holds_when_a_link_goes_back_from_queueing_to_direct_delivery() {
     let (server, client, _l, _p) = pair().await;
     let log: Arc<parking_lot::Mutex<Vec<u64>>> = Arc::default();
     let l = log.clone();
-    let table = RoutingTable::builder()
-        .rule("ask", Cond::type_is("Ask"), [Action::call("answer")])
-        .otherwise([Action::call("record")])
-        .build()
-        .unwrap();
+    let table = ask_or_record();
     let listener = RoutedListener::builder(table)
         .handler("record", move |m: &Message| {
             let n = m.content_as::<Num>().map_or(u64::MAX, |c| c.n);
