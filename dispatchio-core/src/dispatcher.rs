@@ -744,6 +744,10 @@ impl Dispatcher {
                 reply.send(Err(e));
             }
         }
+        // Only the members' IDs are needed from here on: holding their
+        // routes while waiting would keep deregistered or shut-down
+        // mailboxes alive.
+        let members: Vec<Id> = members.iter().map(|m| m.id.clone()).collect();
         let finished = match timeout {
             None => done.await.is_ok(),
             Some(after) => tokio::time::timeout(after, done).await.is_ok(),
@@ -751,8 +755,7 @@ impl Dispatcher {
         let answers = std::mem::take(&mut collector.state.lock().answers);
         let mut replies: Vec<(usize, Id, Message)> = Vec::with_capacity(answers.len());
         let mut failures: Vec<(usize, Id, Error)> = Vec::new();
-        let position =
-            |member: &Id| members.iter().position(|m| &m.id == member).unwrap_or(usize::MAX);
+        let position = |member: &Id| members.iter().position(|m| m == member).unwrap_or(usize::MAX);
         for (member, answer) in answers {
             let at = position(&member);
             match answer {
@@ -767,7 +770,7 @@ impl Dispatcher {
                     replies.iter().any(|r| r.0 == at) || failures.iter().any(|f| f.0 == at);
                 if !answered {
                     self.inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                    failures.push((at, m.id.clone(), Error::Timeout { id, after }));
+                    failures.push((at, m.clone(), Error::Timeout { id, after }));
                 }
             }
         }
@@ -1185,11 +1188,22 @@ async fn run_mailbox(
 ) {
     // However the task ends (its queue closed, or aborted by shutdown), the
     // queue's receiving end goes with it, so later sends fail instead of
-    // queueing for nobody.
+    // queueing for nobody; and so does the work in flight. That work lives
+    // in the shared `MailboxState`, not in this task's future, and anything
+    // that still holds the mailbox (a group request waiting on its members,
+    // a link's route cache) would otherwise keep it, and the reply slots
+    // it holds, alive forever: its requesters would never hear back.
     struct Ended<'a>(&'a MailboxState);
     impl Drop for Ended<'_> {
         fn drop(&mut self) {
-            self.0.consumer.lock().rx = None;
+            let mut c = self.0.consumer.lock();
+            c.rx = None;
+            let abandoned = (std::mem::take(&mut c.inflight), c.held.take());
+            // Dropped outside the lock: a dropped reply slot answers its
+            // requester (`NoReply`, seen as `Shutdown` after a shutdown),
+            // which may run a transport's callback.
+            drop(c);
+            drop(abandoned);
         }
     }
     let _ended = Ended(&state);

@@ -1031,6 +1031,53 @@ mod s11_shutdown {
         assert!(matches!(d.register("y", inbox()), Err(Error::Shutdown)));
         assert_eq!(d.snapshot().pending_requests, 0);
     }
+
+    /// Regression (issue 10, item 1): a group request without a timeout to a
+    /// subscriber whose async handler is running never returned after
+    /// `shutdown()`, and a destination request held by the same listener
+    /// hung with it: the in-flight handler work (which holds the reply
+    /// slots) outlived the aborted listener task.
+    #[tokio::test]
+    async fn a_group_request_in_flight_ends_with_a_shutdown_error() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("slow", Cond::Always, [Action::call_async("slow")])
+            .build()
+            .unwrap();
+        let l = Arc::new(
+            RoutedListener::builder(table)
+                .async_handler("slow", |_m: Message| async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok(Reply::Empty)
+                })
+                .build()
+                .unwrap(),
+        );
+        d.register("x", l).unwrap();
+        d.subscribe(&Id::from("x"), "all").unwrap();
+        let (d1, d2) = (d.clone(), d.clone());
+        let group = tokio::spawn(async move {
+            d1.request_group(Message::new(Empty).to_group("all"), None).await
+        });
+        let single =
+            tokio::spawn(async move { d2.request(Message::new(Empty).to("x"), None).await });
+        within(async {
+            while d.snapshot().pending_requests < 2 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        within(d.shutdown()).await;
+        match within(group).await.unwrap() {
+            Err(Error::Group(g)) => {
+                assert_eq!(g.failures.len(), 1);
+                assert!(matches!(g.failures[0].1, Error::Shutdown), "{:?}", g.failures);
+            }
+            other => panic!("expected the group request to fail with Shutdown, got {other:?}"),
+        }
+        assert!(matches!(within(single).await.unwrap(), Err(Error::Shutdown)));
+        assert_eq!(d.snapshot().pending_requests, 0);
+    }
 }
 
 /// The transport seam: remote destinations and incoming messages.
