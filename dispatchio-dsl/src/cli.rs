@@ -159,10 +159,9 @@ fn check(args: &CheckArgs, out: &mut dyn Write, color: bool) -> Result<Exit, Str
         return Err(format!("no .route files found under {}", shown.join(", ")));
     }
 
-    let mut reports = Vec::new();
-    for file in &files {
-        reports.push(crate::front::check(file).map_err(|e| e.to_string())?);
-    }
+    // A file that cannot be read is a finding in it, and the others are
+    // still checked: one bad file must not hide every other finding.
+    let reports: Vec<Report> = files.iter().map(|f| crate::front::check_or_report(f)).collect();
     let findings = findings(&reports);
     let read: BTreeSet<PathBuf> =
         reports.iter().flat_map(|r| r.sources.files().map(|(_, f)| canonical(&f.path))).collect();

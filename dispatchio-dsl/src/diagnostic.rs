@@ -179,11 +179,14 @@ pub enum Code {
     Duplicate,
     /// Files that import each other in a loop.
     ImportCycle,
+    /// A file that cannot be read as `.route` text (not a regular file,
+    /// too large, not UTF-8, an I/O error).
+    Unreadable,
 }
 
 impl Code {
     /// Every code, in the order of the language reference's table.
-    pub const ALL: [Code; 14] = [
+    pub const ALL: [Code; 15] = [
         Code::Syntax,
         Code::UnknownName,
         Code::TypeMismatch,
@@ -198,6 +201,7 @@ impl Code {
         Code::Unused,
         Code::Duplicate,
         Code::ImportCycle,
+        Code::Unreadable,
     ];
 
     /// The kebab-case name used in output and in `allow(…)`.
@@ -217,6 +221,7 @@ impl Code {
             Code::Unused => "unused",
             Code::Duplicate => "duplicate",
             Code::ImportCycle => "import-cycle",
+            Code::Unreadable => "unreadable",
         }
     }
 
@@ -254,6 +259,7 @@ impl Code {
             Code::Unused => "a message type or const that nothing uses",
             Code::Duplicate => "a name declared twice",
             Code::ImportCycle => "files that import each other in a loop",
+            Code::Unreadable => "a file that cannot be read as .route text",
         }
     }
 }

@@ -2,7 +2,6 @@
 //! dispatcher, reloads that take effect between messages, refused reloads
 //! that keep the old table, and the watch.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -13,32 +12,7 @@ use dispatchio_core::{
 };
 use dispatchio_dsl::interp::{self, Error, MissingKind, Routes};
 
-/// A private directory under the system temp dir, removed on drop.
-pub(crate) struct TempDir(PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(tag: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir()
-            .join(format!("dispatchio-interp-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a writable temp dir");
-        TempDir(dir)
-    }
-
-    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).expect("a writable temp file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::TempDir;
 
 /// Typed content, read by the interpreter through `Fields` like any content.
 #[derive(Debug, serde::Serialize)]
@@ -169,6 +143,17 @@ fn a_file_with_errors_fails_to_load_with_its_rendered_diagnostics() {
     assert!(text.contains("bad.route:2:"), "the location is given: {text}");
     let err = interp::load(dir.0.join("nope.route")).unwrap_err();
     assert!(matches!(err, Error::Read(_)), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn loading_a_program_that_imports_a_fifo_fails_at_once_instead_of_blocking() {
+    let dir = TempDir::new("fifo");
+    crate::files::mkfifo(&dir.0.join("lib.route"));
+    let path = dir.write("main.route", "import \"lib.route\"\nlistener l { otherwise => drop }\n");
+    let err = crate::files::within_30s(move || interp::load(&path).unwrap_err());
+    assert!(err.to_string().contains("error[unreadable]"), "{err}");
+    assert!(err.to_string().contains("it is a FIFO"), "{err}");
 }
 
 #[tokio::test]
