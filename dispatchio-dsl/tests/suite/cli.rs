@@ -258,3 +258,16 @@ fn an_unreadable_file_is_a_finding_and_the_other_files_are_still_checked() {
     assert!(out.contains("checked 5 files: 5 errors, 0 warnings"), "{out}");
     assert!(out.contains("// caf\u{fffd}"), "{out}");
 }
+
+#[test]
+fn a_finding_past_column_65536_is_drawn_without_a_panic() {
+    let dir = crate::TempDir::new("cli-wide");
+    let path = dir.write("wide.route", &format!("{}x\n", " ".repeat(65_536)));
+    let arg = path.to_string_lossy().into_owned();
+    let (exit, out, err) = check(&[&arg]);
+    assert_eq!((exit, err.as_str()), (Exit::Findings, ""));
+    // The true place, and the line cut to a window around it.
+    assert!(out.contains("wide.route:1:65537]"), "{out}");
+    assert!(out.contains("│ …") && out.contains("x"), "{out}");
+    assert!(out.len() < 2_000, "the snippet is a window, not the whole line: {} bytes", out.len());
+}
