@@ -267,11 +267,7 @@ impl Strs {
                         .collect();
                 }
             }
-            None => {
-                let mut pats = self.pats.clone();
-                pats.extend(self.excluded.iter().map(|s| (Rc::new(Glob::literal(s)), false)));
-                strings::find_string(&pats, budget)
-            }
+            None => strings::find_string(&self.pats, &self.excluded, budget),
         }
     }
 }
