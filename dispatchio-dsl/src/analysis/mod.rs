@@ -50,6 +50,7 @@
 //! `card >= 1`, `card >= 2`, … `card >= 6000`) still cost quadratic time
 //! and memory in the number of such rules (6,000 nested ranges: about 2 s).
 
+mod affix;
 mod dom;
 #[doc(hidden)]
 pub mod generate;
@@ -106,6 +107,8 @@ struct InClass {
     keys: HashMap<VarId, BTreeSet<Key>>,
     /// Per int variable, the smallest interval holding every value the rule allows.
     hulls: HashMap<VarId, (i64, i64)>,
+    /// Per text variable, the literal start and end its pattern requires.
+    affixes: HashMap<VarId, affix::Affix>,
     /// Whether the formula reads untyped content.
     approx: bool,
 }
@@ -140,7 +143,8 @@ impl<'p> Table<'p> {
                     keys_of(&f, &mut keys);
                     let mut hulls = HashMap::new();
                     hulls_of(&f, &mut hulls);
-                    InClass { nf: f.negate(), f, keys, hulls, approx }
+                    let affixes = affix::affixes_of(&f);
+                    InClass { nf: f.negate(), f, keys, hulls, affixes, approx }
                 });
                 rules.push(in_class.filter(|ic| !ic.f.is_false()));
             }
@@ -374,6 +378,18 @@ fn candidates(rules: &[Option<InClass>]) -> Vec<Vec<usize>> {
             && a.hulls.iter().all(|(v, &(lo, hi))| {
                 b.hulls.get(v).is_none_or(|&(l2, h2)| lo.max(l2) <= hi.min(h2))
             })
+            && a.affixes.iter().all(|(v, x)| b.affixes.get(v).is_none_or(|y| x.meets(y)))
+    };
+    // Rules with neither literals nor intervals are found through the
+    // literal start or end of their patterns.
+    let by_affix = affix::Index::new(
+        &rules.iter().map(|r| r.as_ref().map(|r| &r.affixes)).collect::<Vec<_>>(),
+    );
+    let by_affix = |r: &InClass| -> Option<Vec<usize>> {
+        let mut p = by_affix.as_ref()?.pool(&r.affixes)?;
+        p.sort_unstable();
+        p.dedup();
+        Some(p)
     };
     rules
         .iter()
@@ -393,7 +409,7 @@ fn candidates(rules: &[Option<InClass>]) -> Vec<Vec<usize>> {
                 }
                 None => match hull_var.and_then(|v| r.hulls.get(&v)) {
                     Some(&(lo, hi)) => by_hull(lo, hi),
-                    None => present.clone(),
+                    None => by_affix(r).unwrap_or_else(|| present.clone()),
                 },
             };
             pool.into_iter()

@@ -656,3 +656,26 @@ pub(crate) fn literal_hull(f: &F) -> Option<(VarId, (i64, i64))> {
     let last = d.ints.ranges.0.last()?;
     only_ints.then_some((l.var, (first.0, last.1)))
 }
+
+/// The literal start and end of the one glob a positive literal requires
+/// (`matches "sensor-*"`, `starts_with`, `ends_with`, `contains`), for the
+/// candidate index; `None` for anything else.
+pub(crate) fn literal_affix(f: &F) -> Option<(VarId, super::affix::Affix)> {
+    let F::Lit(l, p) = f else { return None };
+    let d = if *p { &l.pos } else { &l.neg };
+    let [(glob, true)] = d.strs.pats.as_slice() else { return None };
+    // The ints of an ID field are its decimal texts under the same glob.
+    let ints_ok = d.ints.ranges.is_empty()
+        || (d.ints.ranges.is_full()
+            && d.ints.text.len() == 1
+            && d.ints.text[0] == (glob.clone(), true));
+    let only_text = !d.absent
+        && d.bools == 0
+        && d.floats.keys.is_empty()
+        && !d.floats.nan
+        && d.strs.allowed.is_none()
+        && d.strs.excluded.is_empty()
+        && !d.lists.any
+        && !d.records;
+    (only_text && ints_ok).then(|| (l.var, super::affix::Affix::of(glob)))
+}
