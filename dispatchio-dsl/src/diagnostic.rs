@@ -201,11 +201,14 @@ pub enum Code {
     /// A file that cannot be read as `.route` text (not a regular file,
     /// too large, not UTF-8, an I/O error).
     Unreadable,
+    /// A rule the analysis gave up on: deciding a question about it exactly
+    /// needed more work than the analysis allows.
+    Undecided,
 }
 
 impl Code {
     /// Every code, in the order of the language reference's table.
-    pub const ALL: [Code; 15] = [
+    pub const ALL: [Code; 16] = [
         Code::Syntax,
         Code::UnknownName,
         Code::TypeMismatch,
@@ -221,6 +224,7 @@ impl Code {
         Code::Duplicate,
         Code::ImportCycle,
         Code::Unreadable,
+        Code::Undecided,
     ];
 
     /// The kebab-case name used in output and in `allow(…)`.
@@ -241,6 +245,7 @@ impl Code {
             Code::Duplicate => "duplicate",
             Code::ImportCycle => "import-cycle",
             Code::Unreadable => "unreadable",
+            Code::Undecided => "undecided",
         }
     }
 
@@ -252,9 +257,12 @@ impl Code {
     /// The severity the reference gives this code.
     pub fn severity(self) -> Severity {
         match self {
-            Code::Redundant | Code::Overlap | Code::SyncToAsync | Code::Unrouted | Code::Unused => {
-                Severity::Warning
-            }
+            Code::Redundant
+            | Code::Overlap
+            | Code::SyncToAsync
+            | Code::Unrouted
+            | Code::Unused
+            | Code::Undecided => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -279,6 +287,7 @@ impl Code {
             Code::Duplicate => "a name declared twice",
             Code::ImportCycle => "files that import each other in a loop",
             Code::Unreadable => "a file that cannot be read as .route text",
+            Code::Undecided => "a rule the analysis gave up on; findings about it may be missing",
         }
     }
 }

@@ -15,6 +15,7 @@
 //! search is exact: it only prunes on empty domains, and a leaf is accepted
 //! only when every variable has a value (checked again by the evaluator).
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -170,18 +171,76 @@ pub(crate) struct Space<'p> {
     pub(crate) class: Class,
     vars: Vec<Var>,
     index: HashMap<VarKey, VarId>,
+    work: Rc<Work>,
 }
 
 /// Work limits of one satisfiability question: search nodes weighted by the
-/// `or`s each one scans, and automaton states for string searches.
+/// `or`s each one scans, and units of the string searches (see
+/// `strings::search`: 10 to 30 ns each, so about 0.1 s).
 const NODE_BUDGET: usize = 5_000_000;
-const SEARCH_BUDGET: usize = 200_000;
+const SEARCH_BUDGET: usize = 2_000_000;
+
+/// The work all the questions of one analysis share, on top of the limits
+/// of each question: a table of many questions that each need most of
+/// their limit would otherwise take minutes. It grows with the table
+/// (40 million units of string work, about a second, plus 20,000 per rule),
+/// so large tables of ordinary rules stay well within it: the 10,000-rule
+/// benchmark table spends 30,000 nodes and no string work; 5,000 rules
+/// `topic matches "sensor-K-*"` spend 29 million units of their 140
+/// million, 200 rules `suit matches "*K*a*?"` 11 million. Once it is spent,
+/// every further question is answered "unknown", and reported as
+/// `undecided`.
+#[derive(Debug)]
+pub(crate) struct Work {
+    nodes: Cell<usize>,
+    search: Cell<usize>,
+    /// The limits of each question ([`NODE_BUDGET`], [`SEARCH_BUDGET`]).
+    per_question: (usize, usize),
+}
+
+/// The shared work of an analysis: a base, and so much per rule.
+const BASE_NODES: usize = 20_000_000;
+const NODES_PER_RULE: usize = 1_000;
+const BASE_SEARCH: usize = 40_000_000;
+const SEARCH_PER_RULE: usize = 20_000;
+
+impl Work {
+    /// Leaves nothing (for tests of what happens then).
+    #[cfg(test)]
+    pub(crate) fn spend_all(&self) {
+        self.nodes.set(0);
+        self.search.set(0);
+    }
+
+    /// Limits a hundred times smaller, for tests that reach them (a debug
+    /// build is slow, and the units are tuned for release builds).
+    #[cfg(test)]
+    pub(crate) fn small(rules: usize) -> Work {
+        let w = Work::for_rules(rules);
+        Work {
+            nodes: Cell::new(w.nodes.get() / 100),
+            search: Cell::new(w.search.get() / 100),
+            per_question: (NODE_BUDGET / 100, SEARCH_BUDGET / 100),
+        }
+    }
+
+    /// The work for analysing a program of `rules` rules.
+    pub(crate) fn for_rules(rules: usize) -> Work {
+        Work {
+            nodes: Cell::new(BASE_NODES.saturating_add(NODES_PER_RULE.saturating_mul(rules))),
+            search: Cell::new(BASE_SEARCH.saturating_add(SEARCH_PER_RULE.saturating_mul(rules))),
+            per_question: (NODE_BUDGET, SEARCH_BUDGET),
+        }
+    }
+}
 
 type Cube = Vec<Option<Dom>>;
 
 impl<'p> Space<'p> {
+    /// The variables of `class`, with work of its own (see [`Space::sharing`]).
     pub(crate) fn new(program: &'p Program, class: Class) -> Space<'p> {
-        let mut s = Space { program, class, vars: Vec::new(), index: HashMap::new() };
+        let work = Rc::new(Work::for_rules(0));
+        let mut s = Space { program, class, vars: Vec::new(), index: HashMap::new(), work };
         let type_dom = match class {
             Class::Declared(i) => {
                 let mut d = Dom::default();
@@ -204,6 +263,12 @@ impl<'p> Space<'p> {
             s.push(k, Dom::of_type(&Type::Bool), None, false);
         }
         s
+    }
+
+    /// The same space, drawing on `work` (shared by every space of one analysis).
+    pub(crate) fn sharing(mut self, work: &Rc<Work>) -> Space<'p> {
+        self.work = work.clone();
+        self
     }
 
     fn push(&mut self, key: VarKey, universe: Dom, parent: Option<VarId>, req: bool) -> VarId {
@@ -295,12 +360,17 @@ impl<'p> Space<'p> {
 
     /// Is there a message of this class satisfying every goal?
     pub(crate) fn solve(&self, goals: &[&F]) -> Answer {
-        let mut s =
-            Search { space: self, nodes: NODE_BUDGET, budget: SEARCH_BUDGET, unknown: false };
+        let (nodes, search) = (self.work.nodes.get(), self.work.search.get());
+        let (max_nodes, max_search) = self.work.per_question;
+        let (nodes_here, search_here) = (max_nodes.min(nodes), max_search.min(search));
+        let mut s = Search { space: self, nodes: nodes_here, budget: search_here, unknown: false };
         let cube: Cube = vec![None; self.vars.len()];
         // `pending` is a stack: reversed, the goals are taken in order, so the
         // rule's own condition narrows the cube before the negations meet it.
-        match s.run(cube, goals.iter().rev().copied().collect(), Vec::new(), 0) {
+        let found = s.run(cube, goals.iter().rev().copied().collect(), Vec::new(), 0);
+        self.work.nodes.set(nodes - (nodes_here - s.nodes));
+        self.work.search.set(search - (search_here - s.budget));
+        match found {
             Some(sample) => Answer::Sat(sample),
             None if s.unknown => Answer::Unknown,
             None => Answer::Unsat,

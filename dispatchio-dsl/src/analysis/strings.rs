@@ -25,7 +25,9 @@
 //! of allowed values is tried value by value; otherwise the texts of the
 //! excluded values are words the text must not be.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use rustc_hash::FxHashSet;
 
 use super::dom::{Ranges, TextCons, text_ok};
 use crate::eval::{Glob, GlobTok};
@@ -43,50 +45,71 @@ pub(crate) enum Search<T> {
 /// `p`: about to match token `p`; bit `len`: matched).
 type PosSet = [u64];
 
-/// The words a glob's positions take.
-fn width(g: &Glob) -> usize {
-    (g.toks.len() + 1).div_ceil(64)
+/// A glob as bit masks over its positions, for one alphabet: the positions
+/// before a `*`, and per character those whose token accepts it. A step is
+/// then a few word operations (the glob's positions run in parallel, as in
+/// Glushkov's automaton), not a walk over its tokens.
+struct Bits {
+    /// Tokens: bit `len` is "matched".
+    len: usize,
+    width: usize,
+    star: Vec<u64>,
+    /// Per character of the alphabet, `width` words.
+    accept: Vec<u64>,
 }
 
-fn has(s: &PosSet, p: usize) -> bool {
-    s[p / 64] & (1 << (p % 64)) != 0
-}
+impl Bits {
+    fn new(g: &Glob, sigma: &[char]) -> Bits {
+        let width = (g.toks.len() + 1).div_ceil(64);
+        let set = |v: &mut [u64], p: usize| v[p / 64] |= 1 << (p % 64);
+        let mut star = vec![0; width];
+        let mut accept = vec![0; width * sigma.len()];
+        for (p, t) in g.toks.iter().enumerate() {
+            if *t == GlobTok::Star {
+                set(&mut star, p);
+                continue;
+            }
+            for (k, &c) in sigma.iter().enumerate() {
+                if t.accepts(c) {
+                    set(&mut accept[k * width..(k + 1) * width], p);
+                }
+            }
+        }
+        Bits { len: g.toks.len(), width, star, accept }
+    }
 
-fn add(s: &mut PosSet, p: usize) {
-    s[p / 64] |= 1 << (p % 64);
-}
-
-/// `Star` matches the empty run: a position before a star also stands after it.
-fn closure(g: &Glob, s: &mut PosSet) {
-    for p in 0..g.toks.len() {
-        if has(s, p) && g.toks[p] == GlobTok::Star {
-            add(s, p + 1);
+    /// `*` matches the empty run: a position before a star also stands
+    /// after it. (The parser merges runs of stars, so a position after a
+    /// star is never another star's.)
+    fn close(&self, s: &mut PosSet) {
+        let mut carry = 0;
+        for (w, star) in s.iter_mut().zip(&self.star) {
+            let t = *w & star;
+            *w |= (t << 1) | carry;
+            carry = t >> 63;
         }
     }
-}
 
-fn start(g: &Glob, out: &mut PosSet) {
-    add(out, 0);
-    closure(g, out);
-}
-
-/// The positions after `c` from `s`, into `out` (zeroed).
-fn step(g: &Glob, s: &PosSet, c: char, out: &mut PosSet) {
-    for p in 0..g.toks.len() {
-        if !has(s, p) {
-            continue;
-        }
-        match &g.toks[p] {
-            GlobTok::Star => add(out, p),
-            t if t.accepts(c) => add(out, p + 1),
-            _ => {}
-        }
+    fn start(&self, out: &mut PosSet) {
+        out[0] = 1;
+        self.close(out);
     }
-    closure(g, out);
-}
 
-fn accepts(g: &Glob, s: &PosSet) -> bool {
-    has(s, g.toks.len())
+    /// The positions after the alphabet's character `k` from `s`, into `out`.
+    fn step(&self, s: &PosSet, k: usize, out: &mut PosSet) {
+        let accept = &self.accept[k * self.width..(k + 1) * self.width];
+        let mut carry = 0;
+        for ((o, (w, a)), star) in out.iter_mut().zip(s.iter().zip(accept)).zip(&self.star) {
+            let t = w & a;
+            *o = (w & star) | (t << 1) | carry;
+            carry = t >> 63;
+        }
+        self.close(out);
+    }
+
+    fn accepts(&self, s: &PosSet) -> bool {
+        s[self.len / 64] & (1 << (self.len % 64)) != 0
+    }
 }
 
 /// One representative character per class of characters all globs (and the
@@ -127,7 +150,7 @@ fn alphabet(pats: &TextCons, words: impl Iterator<Item = char>) -> Vec<char> {
 /// One automaton of a product search.
 enum Part<'a> {
     /// The text must (`true`) or must not (`false`) match the glob.
-    Glob(&'a Glob, bool),
+    Glob(Bits, bool),
     /// The text must not be one of these words.
     NotWord(&'a Words),
     /// The text must be the canonical decimal text of an `i64` (`0`, `-12`,
@@ -135,33 +158,36 @@ enum Part<'a> {
     Decimal,
 }
 
-/// A state of the product: every part's state in a fixed slice of one run
-/// of words, so that states hash, compare and cover each other in tight
+/// A state of the product is every part's state in a fixed slice of one
+/// run of words, so that states hash, compare and cover each other in tight
 /// loops. A glob's state is its [`PosSet`]; a word list's, its trie node
 /// plus one (0 once the text left the trie: it can be no excluded word any
 /// more); the decimal automaton's, a [`Num`] as one word.
-type Product = Box<[u64]>;
-
 impl Part<'_> {
+    /// The globs of `pats`, as parts of a search over `sigma`.
+    fn globs(pats: &TextCons, sigma: &[char]) -> Vec<Part<'static>> {
+        pats.iter().map(|(g, w)| Part::Glob(Bits::new(g, sigma), *w)).collect()
+    }
+
     fn width(&self) -> usize {
         match self {
-            Part::Glob(g, _) => width(g),
+            Part::Glob(b, _) => b.width,
             Part::NotWord(_) | Part::Decimal => 1,
         }
     }
 
     fn start(&self, out: &mut [u64]) {
         match self {
-            Part::Glob(g, _) => start(g, out),
+            Part::Glob(b, _) => b.start(out),
             Part::NotWord(_) => out[0] = 1,
             Part::Decimal => out[0] = Num::Start { neg: false }.pack(),
         }
     }
 
-    /// The state after `c` from `s`, into `out` (zeroed).
-    fn step(&self, s: &[u64], c: char, out: &mut [u64]) {
+    /// The state after `c`, the alphabet's character `k`, from `s`, into `out`.
+    fn step(&self, s: &[u64], k: usize, c: char, out: &mut [u64]) {
         match self {
-            Part::Glob(g, _) => step(g, s, c, out),
+            Part::Glob(b, _) => b.step(s, k, out),
             Part::NotWord(w) => {
                 out[0] = s[0]
                     .checked_sub(1)
@@ -175,7 +201,7 @@ impl Part<'_> {
     /// Whether the text that led to `s` satisfies this constraint.
     fn holds(&self, s: &[u64]) -> bool {
         match self {
-            Part::Glob(g, want) => accepts(g, s) == *want,
+            Part::Glob(b, want) => b.accepts(s) == *want,
             Part::NotWord(w) => s[0] == 0 || !w.end[s[0] as usize - 1],
             Part::Decimal => Num::unpack(s[0]).accepts(),
         }
@@ -267,7 +293,7 @@ fn bound(neg: bool) -> &'static [u8; 19] {
 }
 
 impl Num {
-    /// As one word of a [`Product`].
+    /// As one word of a product state.
     fn pack(self) -> u64 {
         match self {
             Num::Dead => 0,
@@ -356,8 +382,8 @@ fn search(parts: &[Part<'_>], sigma: &[char], budget: &mut usize) -> Search<Stri
     let good = |st: &[u64]| slices().all(|(p, r)| p.holds(&st[r]));
     let dead = |st: &[u64]| slices().any(|(p, r)| p.dead(&st[r]));
     // Covering is the hot loop (every new state against every maximal
-    // one): the globs' part is two masked subset tests over all words at
-    // once, the other parts are looked at one by one.
+    // one): the globs' part is masked subset tests over all words at once,
+    // the other parts are looked at one by one.
     let (mut up, mut down) = (vec![0u64; len], vec![0u64; len]);
     let mut others = Vec::new();
     for (p, r) in slices() {
@@ -367,60 +393,107 @@ fn search(parts: &[Part<'_>], sigma: &[char], budget: &mut usize) -> Search<Stri
             _ => others.push((p, r.start)),
         }
     }
-    let covered = |a: &[u64], b: &[u64]| {
-        a.iter()
-            .zip(b)
-            .zip(up.iter().zip(&down))
-            .all(|((x, y), (u, d))| (x & !y & u) | (y & !x & d) == 0)
-            && others.iter().all(|(p, i)| p.covered(&a[*i..*i + 1], &b[*i..*i + 1]))
+    // Whether `a` is covered by `b`, and `b` by `a`, in one pass.
+    let covering = |a: &[u64], b: &[u64]| {
+        let (mut ab, mut ba) = (0, 0);
+        for (((x, y), u), d) in a.iter().zip(b).zip(&up).zip(&down) {
+            let (only_a, only_b) = (x & !y, y & !x);
+            ab |= (only_a & u) | (only_b & d);
+            ba |= (only_b & u) | (only_a & d);
+            if ab != 0 && ba != 0 {
+                return (false, false);
+            }
+        }
+        let (mut ab, mut ba) = (ab == 0, ba == 0);
+        for (p, i) in &others {
+            let (x, y) = (&a[*i..*i + 1], &b[*i..*i + 1]);
+            ab = ab && p.covered(x, y);
+            ba = ba && p.covered(y, x);
+        }
+        (ab, ba)
     };
-    let mut init = vec![0; len].into_boxed_slice();
+    let mut init = vec![0; len];
     for (p, r) in slices() {
         p.start(&mut init[r]);
     }
-    // Every state explored, with the state and character it was reached by.
-    let mut states: Vec<(Product, usize, char)> = vec![(init.clone(), usize::MAX, '\0')];
-    let mut seen: HashSet<Product> = HashSet::from([init]);
-    // The explored states no other explored state covers.
-    let mut maximal: Vec<usize> = vec![0];
+    // The explored states no other explored state covers: their words, one
+    // after another, so the covering test scans them in order rather than
+    // chasing a pointer per state.
+    let mut maximal: Vec<u64> = init.clone();
+    // Every state explored: its words (state `k` at `k * len`), and the
+    // state and character it was reached by.
+    let mut words: Vec<u64> = init.clone();
+    let mut links: Vec<(usize, char)> = vec![(usize::MAX, '\0')];
+    // The states are this search's own words: no need for SipHash's
+    // defence against chosen keys, and FxHash is several times faster.
+    let mut seen: FxHashSet<Box<[u64]>> = FxHashSet::default();
+    seen.insert(init.into_boxed_slice());
+    let mut next = vec![0u64; len];
     let mut queue = VecDeque::from([0usize]);
     while let Some(i) = queue.pop_front() {
-        if good(&states[i].0) {
+        let here = i * len..(i + 1) * len;
+        if good(&words[here.clone()]) {
             // Rebuild the string from the parent links.
             let mut chars = Vec::new();
             let mut cur = i;
-            while states[cur].1 != usize::MAX {
-                chars.push(states[cur].2);
-                cur = states[cur].1;
+            while links[cur].0 != usize::MAX {
+                chars.push(links[cur].1);
+                cur = links[cur].0;
             }
             return Search::Found(chars.into_iter().rev().collect());
         }
-        if dead(&states[i].0) {
+        if dead(&words[here.clone()]) {
             continue;
         }
-        for &c in sigma {
-            let mut next = vec![0; len].into_boxed_slice();
+        for (k, &c) in sigma.iter().enumerate() {
             for (p, r) in slices() {
-                p.step(&states[i].0[r.clone()], c, &mut next[r]);
+                p.step(&words[here.start + r.start..here.start + r.end], k, c, &mut next[r]);
             }
-            if seen.contains(&next) {
+            if seen.contains(next.as_slice()) {
                 continue;
             }
-            // One unit per state, and one per 16 comparisons with the maximal ones.
-            let work = 1 + maximal.len() / 16;
+            // A unit is about one maximal state compared with this one (or
+            // 64 of their words; three times that once they no longer fit
+            // in a core's cache, 1 MiB), 3 words stepped, hashed and stored,
+            // or a quarter of a state's fixed cost (looking it up, storing
+            // it): 10 to 30 ns on the machine of docs/benchmarks.md.
+            let count = maximal.len() / len.max(1);
+            let scan = count * (len + 48) * if maximal.len() > 1 << 17 { 3 } else { 1 };
+            let work = 4 + (24 * len + scan) / 64;
             if *budget < work {
                 *budget = 0;
                 return Search::GaveUp;
             }
             *budget -= work;
-            if maximal.iter().any(|&k| covered(&next, &states[k].0)) {
+            // One pass over the maximal states: stop if one covers the new
+            // state, and drop (in place) those the new state covers. (Both
+            // cannot happen: the maximal states cover none of each other.)
+            let (mut kept, mut covered) = (0, false);
+            for k in 0..count {
+                let m = k * len..(k + 1) * len;
+                let (new_in_old, old_in_new) = covering(&next, &maximal[m.clone()]);
+                if new_in_old {
+                    maximal.copy_within(k * len.., kept * len);
+                    kept += count - k;
+                    covered = true;
+                    break;
+                }
+                if !old_in_new {
+                    maximal.copy_within(m, kept * len);
+                    kept += 1;
+                }
+            }
+            maximal.truncate(kept * len);
+            if covered {
                 continue;
             }
-            maximal.retain(|&k| !covered(&states[k].0, &next));
-            seen.insert(next.clone());
-            states.push((next, i, c));
-            maximal.push(states.len() - 1);
-            queue.push_back(states.len() - 1);
+            maximal.extend_from_slice(&next);
+            seen.insert(next.clone().into_boxed_slice());
+            #[cfg(test)]
+            tests::EXPLORED.with(|n| n.set(n.get() + 1));
+            words.extend_from_slice(&next);
+            links.push((i, c));
+            queue.push_back(links.len() - 1);
         }
     }
     Search::Empty
@@ -435,11 +508,12 @@ pub(crate) fn find_string(
     budget: &mut usize,
 ) -> Search<String> {
     let words = Words::new(excluded.iter().map(String::as_str));
-    let mut parts: Vec<Part<'_>> = pats.iter().map(|(g, w)| Part::Glob(g, *w)).collect();
+    let sigma = alphabet(pats, words.chars());
+    let mut parts = Part::globs(pats, &sigma);
     if !excluded.is_empty() {
         parts.push(Part::NotWord(&words));
     }
-    search(&parts, &alphabet(pats, words.chars()), budget)
+    search(&parts, &sigma, budget)
 }
 
 /// The most values a finite set of IDs (or of excluded IDs) may have for
@@ -477,10 +551,10 @@ pub(crate) fn find_int(ranges: &Ranges, pats: &TextCons, budget: &mut usize) -> 
     let texts: Vec<String> =
         holes.0.iter().flat_map(|&(lo, hi)| lo..=hi).map(|v| v.to_string()).collect();
     let words = Words::new(texts.iter().map(String::as_str));
-    let mut parts: Vec<Part<'_>> = vec![Part::Decimal, Part::NotWord(&words)];
-    parts.extend(pats.iter().map(|(g, w)| Part::Glob(g, *w)));
     // Digits before `-`: at each length, non-negative numbers first.
     let sigma: Vec<char> = ('0'..='9').chain(['-']).collect();
+    let mut parts: Vec<Part<'_>> = vec![Part::Decimal, Part::NotWord(&words)];
+    parts.extend(Part::globs(pats, &sigma));
     match search(&parts, &sigma, budget) {
         Search::Found(text) => match text.parse::<i64>() {
             Ok(v) => Search::Found(v),
@@ -500,6 +574,12 @@ fn cons(items: &[(&str, bool)]) -> TextCons {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// How many product states the searches of this thread explored.
+        pub(super) static EXPLORED: Cell<usize> = const { Cell::new(0) };
+    }
 
     fn string(items: &[(&str, bool)]) -> Search<String> {
         find_string(&cons(items), &BTreeSet::new(), &mut 100_000)
@@ -537,10 +617,10 @@ mod tests {
         let mut items = vec![("*10*a*?".to_owned(), true)];
         items.extend((0..10).map(|k| (format!("*{k}*a*?"), false)));
         let items: Vec<(&str, bool)> = items.iter().map(|(g, w)| (g.as_str(), *w)).collect();
-        let mut budget = 1_000_000;
-        assert_eq!(find_string(&cons(&items), &BTreeSet::new(), &mut budget), Search::Empty);
-        let spent = 1_000_000 - budget;
-        assert!(spent < 200, "explored {spent} units of work");
+        EXPLORED.with(|n| n.set(0));
+        assert_eq!(find_string(&cons(&items), &BTreeSet::new(), &mut 1_000_000), Search::Empty);
+        let explored = EXPLORED.with(Cell::get);
+        assert!(explored < 20, "explored {explored} states");
         // Without `*0*a*?` and `*1*a*?` there is one (`10ab`), and a shortest one.
         let items: Vec<(&str, bool)> =
             items.into_iter().filter(|(g, _)| !matches!(*g, "*0*a*?" | "*1*a*?")).collect();
@@ -556,10 +636,10 @@ mod tests {
         let mut items = vec![("*10*1*?".to_owned(), true)];
         items.extend((0..10).map(|k| (format!("*{k}*1*?"), false)));
         let items: Vec<(&str, bool)> = items.iter().map(|(g, w)| (g.as_str(), *w)).collect();
-        let mut budget = 1_000_000;
-        assert_eq!(find_int(&Ranges::full(), &cons(&items), &mut budget), Search::Empty);
-        let spent = 1_000_000 - budget;
-        assert!(spent < 2_000, "explored {spent} units of work");
+        EXPLORED.with(|n| n.set(0));
+        assert_eq!(find_int(&Ranges::full(), &cons(&items), &mut 1_000_000), Search::Empty);
+        let explored = EXPLORED.with(Cell::get);
+        assert!(explored < 200, "explored {explored} states");
         // Excluded values are words the text must not be.
         let not_7 = Ranges::point(7).complement();
         assert_eq!(find_int(&not_7, &cons(&[("?", true)]), &mut 1_000), Search::Found(0));
