@@ -48,6 +48,8 @@ mod parse;
 pub mod program;
 mod read;
 pub mod sample;
+#[cfg(test)]
+mod test_support;
 
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceFile, SourceMap, Span};
 pub use front::{LoadError, Loaded, ReadError, Report, check, check_str, load, load_str};
