@@ -68,11 +68,13 @@ impl SourceFile {
     }
 
     /// How many lines the file has (a final line break starts an empty last line).
+    #[cfg(feature = "cli")]
     pub(crate) fn line_count(&self) -> usize {
         self.line_starts.len()
     }
 
     /// The 0-based line of a byte offset.
+    #[cfg(feature = "cli")]
     pub(crate) fn line_index(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());
         self.line_starts.partition_point(|&s| s <= offset) - 1
@@ -80,6 +82,7 @@ impl SourceFile {
 
     /// The byte range of 0-based line `line`: its start, and its end with the
     /// line break.
+    #[cfg(feature = "cli")]
     pub(crate) fn line_range(&self, line: usize) -> (usize, usize) {
         let start = self.line_starts.get(line).copied().unwrap_or(self.text.len());
         let end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());

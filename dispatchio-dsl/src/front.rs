@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, SourceMap};
 use crate::program::Program;
-use crate::read::{Unreadable, read_text};
+use crate::read::read_text;
 
 /// Everything `check` found about one root file and its imports.
 #[derive(Clone, Debug)]
@@ -107,6 +107,7 @@ pub fn check(path: &Path) -> Result<Report, ReadError> {
 /// [`check`], with a root file that cannot be read (whatever the reason)
 /// reported as an `unreadable` finding in it: for `dispatchio check`, which
 /// goes on with the other files.
+#[cfg(feature = "cli")]
 pub(crate) fn check_or_report(path: &Path) -> Report {
     let why = match read_text(path) {
         Ok(text) => return check_str(path, text),
@@ -115,7 +116,9 @@ pub(crate) fn check_or_report(path: &Path) -> Report {
     let message = format!("cannot read `{}`: {why}", path.display());
     let mut sources = SourceMap::new();
     let (text, label) = match why {
-        Unreadable::NotUtf8 { offset, text } => (text, (offset, "not UTF-8 from here")),
+        crate::read::Unreadable::NotUtf8 { offset, text } => {
+            (text, (offset, "not UTF-8 from here"))
+        }
         _ => (String::new(), (0, "this file")),
     };
     let file = sources.add(crate::diagnostic::SourceFile::new(path, text));
