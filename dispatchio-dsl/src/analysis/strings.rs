@@ -459,7 +459,7 @@ fn search(parts: &[Part<'_>], sigma: &[char], budget: &mut usize) -> Search<Stri
             // it): 10 to 30 ns on the machine of docs/benchmarks.md.
             let count = maximal.len() / len.max(1);
             let scan = count * (len + 48) * if maximal.len() > 1 << 17 { 3 } else { 1 };
-            let work = 4 + (24 * len + scan) / 64;
+            let work = 12 + (24 * len + scan) / 64;
             if *budget < work {
                 *budget = 0;
                 return Search::GaveUp;
