@@ -608,23 +608,38 @@ mod tests {
         );
     }
 
+    /// `required` must match, and none of `forbidden(0)` … `forbidden(9)`.
+    fn one_and_none_of(required: &str, forbidden: impl Fn(usize) -> String) -> TextCons {
+        let mut items = vec![(std::rc::Rc::new(Glob::new(required)), true)];
+        items.extend((0..10).map(|k| (std::rc::Rc::new(Glob::new(&forbidden(k))), false)));
+        items
+    }
+
+    /// What `f` returns, and how many product states it explored.
+    fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        EXPLORED.with(|n| n.set(0));
+        let out = f();
+        (out, EXPLORED.with(Cell::get))
+    }
+
     #[test]
     fn covered_states_are_not_explored_so_many_forbidden_globs_stay_cheap() {
         // `*1*a*?` takes every string `*10*a*?` matches: no string is left.
         // The product of the eleven automata has tens of thousands of
         // reachable states (each forbidden glob on its own: digit seen or
         // not, `a` after it or not); all but a handful are covered.
-        let mut items = vec![("*10*a*?".to_owned(), true)];
-        items.extend((0..10).map(|k| (format!("*{k}*a*?"), false)));
-        let items: Vec<(&str, bool)> = items.iter().map(|(g, w)| (g.as_str(), *w)).collect();
-        EXPLORED.with(|n| n.set(0));
-        assert_eq!(find_string(&cons(&items), &BTreeSet::new(), &mut 1_000_000), Search::Empty);
-        let explored = EXPLORED.with(Cell::get);
+        let items = one_and_none_of("*10*a*?", |k| format!("*{k}*a*?"));
+        let (found, explored) = counted(|| find_string(&items, &BTreeSet::new(), &mut 1_000_000));
+        assert_eq!(found, Search::Empty);
         assert!(explored < 20, "explored {explored} states");
         // Without `*0*a*?` and `*1*a*?` there is one (`10ab`), and a shortest one.
-        let items: Vec<(&str, bool)> =
-            items.into_iter().filter(|(g, _)| !matches!(*g, "*0*a*?" | "*1*a*?")).collect();
-        let Search::Found(s) = find_string(&cons(&items), &BTreeSet::new(), &mut 1_000_000) else {
+        let items: TextCons = items
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !matches!(i, 1 | 2))
+            .map(|x| x.1)
+            .collect();
+        let Search::Found(s) = find_string(&items, &BTreeSet::new(), &mut 1_000_000) else {
             panic!("expected a string")
         };
         assert_eq!(s.chars().count(), 4, "{s}");
@@ -633,12 +648,9 @@ mod tests {
     #[test]
     fn integer_texts_are_searched_with_covering_too() {
         // The same shape on an ID field: `*10*1*?` and none of `*K*1*?`.
-        let mut items = vec![("*10*1*?".to_owned(), true)];
-        items.extend((0..10).map(|k| (format!("*{k}*1*?"), false)));
-        let items: Vec<(&str, bool)> = items.iter().map(|(g, w)| (g.as_str(), *w)).collect();
-        EXPLORED.with(|n| n.set(0));
-        assert_eq!(find_int(&Ranges::full(), &cons(&items), &mut 1_000_000), Search::Empty);
-        let explored = EXPLORED.with(Cell::get);
+        let items = one_and_none_of("*10*1*?", |k| format!("*{k}*1*?"));
+        let (found, explored) = counted(|| find_int(&Ranges::full(), &items, &mut 1_000_000));
+        assert_eq!(found, Search::Empty);
         assert!(explored < 200, "explored {explored} states");
         // Excluded values are words the text must not be.
         let not_7 = Ranges::point(7).complement();
