@@ -10,15 +10,17 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
-use std::fmt;
 use std::io::{IsTerminal as _, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod excerpt;
+mod human;
 use serde_json::{Value as Json, json};
 
-use crate::diagnostic::{Code, Diagnostic, Severity, SourceMap};
+use crate::diagnostic::{Code, Diagnostic, SourceMap};
 use crate::front::Report;
 use crate::sample::Value;
 
@@ -159,10 +161,9 @@ fn check(args: &CheckArgs, out: &mut dyn Write, color: bool) -> Result<Exit, Str
         return Err(format!("no .route files found under {}", shown.join(", ")));
     }
 
-    let mut reports = Vec::new();
-    for file in &files {
-        reports.push(crate::front::check(file).map_err(|e| e.to_string())?);
-    }
+    // A file that cannot be read is a finding in it, and the others are
+    // still checked: one bad file must not hide every other finding.
+    let reports: Vec<Report> = files.iter().map(|f| crate::front::check_or_report(f)).collect();
     let findings = findings(&reports);
     let read: BTreeSet<PathBuf> =
         reports.iter().flat_map(|r| r.sources.files().map(|(_, f)| canonical(&f.path))).collect();
@@ -170,7 +171,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write, color: bool) -> Result<Exit, Str
     let warnings = findings.len() - errors;
 
     let written = match args.format {
-        Format::Human => write_human(out, &findings, read.len(), color),
+        Format::Human => human::write(out, &findings, read.len(), color),
         Format::Json => {
             writeln!(out, "{:#}", json_document(&findings, read.len()))
         }
@@ -241,8 +242,10 @@ fn findings(reports: &[Report]) -> Vec<Finding<'_>> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for report in reports {
+        // Once per file, not per finding: thousands of findings share a file.
+        let paths: Vec<PathBuf> = report.sources.files().map(|(_, f)| canonical(&f.path)).collect();
         for diag in &report.diagnostics {
-            let file = canonical(&report.sources.get(diag.primary.span.file).path);
+            let file = paths[diag.primary.span.file.0 as usize].clone();
             if diag.code == Code::Unused && imported.contains(&file) {
                 continue;
             }
@@ -265,172 +268,6 @@ fn findings(reports: &[Report]) -> Vec<Finding<'_>> {
 fn display_path(path: &Path) -> String {
     let text = path.display().to_string().replace('\\', "/");
     text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
-}
-
-// ------------------------------------------------------------------ human
-
-fn write_human(
-    out: &mut dyn Write,
-    findings: &[Finding<'_>],
-    files: usize,
-    color: bool,
-) -> std::io::Result<()> {
-    use miette::{GraphicalReportHandler, GraphicalTheme};
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
-    for f in findings {
-        let report = HumanDiagnostic::new(f.diag, f.sources);
-        let mut text = String::new();
-        if handler.render_report(&mut text, &report).is_err() {
-            // The graphical renderer failed (it should not): fall back to plain text.
-            text = f.diag.render_plain(f.sources);
-        }
-        writeln!(out, "{text}")?;
-    }
-    let errors = findings.iter().filter(|f| f.diag.is_error()).count();
-    let warnings = findings.len() - errors;
-    writeln!(
-        out,
-        "checked {files} file{}: {errors} error{}, {warnings} warning{}",
-        plural(files),
-        plural(errors),
-        plural(warnings)
-    )
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// A [`Diagnostic`] seen through miette's eyes. Labels in the primary file
-/// are drawn on its snippet; labels in other files become related reports.
-#[derive(Debug)]
-struct HumanDiagnostic {
-    message: String,
-    code: Code,
-    severity: Severity,
-    help: Option<String>,
-    source: miette::NamedSource<String>,
-    labels: Vec<miette::LabeledSpan>,
-    related: Vec<HumanDiagnostic>,
-    /// A related location of another finding: drawn without a header of
-    /// its own.
-    is_related: bool,
-}
-
-impl HumanDiagnostic {
-    fn new(d: &Diagnostic, sources: &SourceMap) -> HumanDiagnostic {
-        let file = d.primary.span.file;
-        let mut labels = vec![labeled(&d.primary, true)];
-        let mut related = Vec::new();
-        for l in &d.related {
-            if l.span.file == file {
-                labels.push(labeled(l, false));
-            } else {
-                let src = sources.get(l.span.file);
-                related.push(HumanDiagnostic {
-                    message: if l.message.is_empty() {
-                        "related".into()
-                    } else {
-                        l.message.clone()
-                    },
-                    code: d.code,
-                    severity: d.severity,
-                    help: None,
-                    source: miette::NamedSource::new(display_path(&src.path), src.text.clone()),
-                    labels: vec![labeled(l, true)],
-                    related: Vec::new(),
-                    is_related: true,
-                });
-            }
-        }
-        let mut help = Vec::new();
-        if let Some(w) = &d.witness {
-            help.push(format!("witness: {w}"));
-        }
-        if !d.exact {
-            help.push("note: this finding is approximate".to_owned());
-        }
-        if let Some(h) = &d.help {
-            help.push(h.clone());
-        }
-        let src = sources.get(file);
-        HumanDiagnostic {
-            message: d.message.clone(),
-            code: d.code,
-            severity: d.severity,
-            help: (!help.is_empty()).then(|| help.join("\n")),
-            source: miette::NamedSource::new(display_path(&src.path), src.text.clone()),
-            labels,
-            related,
-            is_related: false,
-        }
-    }
-}
-
-fn labeled(label: &crate::diagnostic::Label, primary: bool) -> miette::LabeledSpan {
-    let start = label.span.start as usize;
-    let len = label.span.end.saturating_sub(label.span.start) as usize;
-    let text = (!label.message.is_empty()).then(|| label.message.clone());
-    if primary {
-        miette::LabeledSpan::new_primary_with_span(text, (start, len))
-    } else {
-        miette::LabeledSpan::new_with_span(text, (start, len))
-    }
-}
-
-impl fmt::Display for HumanDiagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for HumanDiagnostic {}
-
-impl miette::Diagnostic for HumanDiagnostic {
-    /// `error[shadowed]`, as rustc heads its diagnostics: the severity in
-    /// words as well as in the glyph.
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        if self.is_related {
-            return None;
-        }
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        Some(Box::new(format!("{severity}[{}]", self.code)))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        // A related place in another file is a note on its finding (miette
-        // heads it "Advice"), not a second error.
-        if self.is_related {
-            return Some(miette::Severity::Advice);
-        }
-        Some(match self.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        })
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        Some(Box::new(self.labels.iter().cloned()))
-    }
-
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        if self.related.is_empty() {
-            return None;
-        }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
-    }
 }
 
 // ------------------------------------------------------------------ json

@@ -67,6 +67,28 @@ impl SourceFile {
         (line + 1, col + 1)
     }
 
+    /// How many lines the file has (a final line break starts an empty last line).
+    #[cfg(feature = "cli")]
+    pub(crate) fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The 0-based line of a byte offset.
+    #[cfg(feature = "cli")]
+    pub(crate) fn line_index(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// The byte range of 0-based line `line`: its start, and its end with the
+    /// line break.
+    #[cfg(feature = "cli")]
+    pub(crate) fn line_range(&self, line: usize) -> (usize, usize) {
+        let start = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        let end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
+        (start, end)
+    }
+
     /// The text of 1-based line `line`, without its line break.
     pub fn line_text(&self, line: usize) -> &str {
         let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
@@ -179,11 +201,17 @@ pub enum Code {
     Duplicate,
     /// Files that import each other in a loop.
     ImportCycle,
+    /// A file that cannot be read as `.route` text (not a regular file,
+    /// too large, not UTF-8, an I/O error).
+    Unreadable,
+    /// A rule the analysis gave up on: deciding a question about it exactly
+    /// needed more work than the analysis allows.
+    Undecided,
 }
 
 impl Code {
     /// Every code, in the order of the language reference's table.
-    pub const ALL: [Code; 14] = [
+    pub const ALL: [Code; 16] = [
         Code::Syntax,
         Code::UnknownName,
         Code::TypeMismatch,
@@ -198,6 +226,8 @@ impl Code {
         Code::Unused,
         Code::Duplicate,
         Code::ImportCycle,
+        Code::Unreadable,
+        Code::Undecided,
     ];
 
     /// The kebab-case name used in output and in `allow(…)`.
@@ -217,6 +247,8 @@ impl Code {
             Code::Unused => "unused",
             Code::Duplicate => "duplicate",
             Code::ImportCycle => "import-cycle",
+            Code::Unreadable => "unreadable",
+            Code::Undecided => "undecided",
         }
     }
 
@@ -228,9 +260,12 @@ impl Code {
     /// The severity the reference gives this code.
     pub fn severity(self) -> Severity {
         match self {
-            Code::Redundant | Code::Overlap | Code::SyncToAsync | Code::Unrouted | Code::Unused => {
-                Severity::Warning
-            }
+            Code::Redundant
+            | Code::Overlap
+            | Code::SyncToAsync
+            | Code::Unrouted
+            | Code::Unused
+            | Code::Undecided => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -254,6 +289,8 @@ impl Code {
             Code::Unused => "a message type or const that nothing uses",
             Code::Duplicate => "a name declared twice",
             Code::ImportCycle => "files that import each other in a loop",
+            Code::Unreadable => "a file that cannot be read as .route text",
+            Code::Undecided => "a rule the analysis gave up on; findings about it may be missing",
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, SourceMap};
 use crate::program::Program;
+use crate::read::read_text;
 
 /// Everything `check` found about one root file and its imports.
 #[derive(Clone, Debug)]
@@ -87,16 +88,43 @@ fn root_name(report: &Report) -> String {
 
 /// Checks the `.route` file at `path` and everything it imports: parsing,
 /// names, types, then the analysis. Imported files are read relative to the
-/// file importing them; an unreadable import is an `unknown-name` finding.
+/// file importing them; an import that names no file is an `unknown-name`
+/// finding, one that cannot be read an `unreadable` finding. Only regular
+/// files of at most [`MAX_FILE_BYTES`](crate::MAX_FILE_BYTES) are read.
 ///
 /// # Errors
 ///
-/// [`ReadError`] when `path` itself cannot be read. Findings in the files are
-/// not errors of this function: they are in the [`Report`].
+/// [`ReadError`] when `path` itself cannot be read: no such file, not a
+/// regular file (a directory, a FIFO, a device), over the size limit, not
+/// UTF-8 (the error names the offset of the first bad byte). Findings in
+/// the files are not errors of this function: they are in the [`Report`].
 pub fn check(path: &Path) -> Result<Report, ReadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ReadError { path: path.to_path_buf(), source })?;
+    let text = read_text(path)
+        .map_err(|why| ReadError { path: path.to_path_buf(), source: why.into_io() })?;
     Ok(check_str(path, text))
+}
+
+/// [`check`], with a root file that cannot be read (whatever the reason)
+/// reported as an `unreadable` finding in it: for `dispatchio check`, which
+/// goes on with the other files.
+#[cfg(feature = "cli")]
+pub(crate) fn check_or_report(path: &Path) -> Report {
+    let why = match read_text(path) {
+        Ok(text) => return check_str(path, text),
+        Err(why) => why,
+    };
+    let message = format!("cannot read `{}`: {why}", path.display());
+    let mut sources = SourceMap::new();
+    let (text, label) = match why {
+        crate::read::Unreadable::NotUtf8 { offset, text } => {
+            (text, (offset, "not UTF-8 from here"))
+        }
+        _ => (String::new(), (0, "this file")),
+    };
+    let file = sources.add(crate::diagnostic::SourceFile::new(path, text));
+    let span = crate::diagnostic::Span::new(file, label.0, label.0);
+    let d = Diagnostic::new(crate::Code::Unreadable, message, crate::Label::new(span, label.1));
+    Report { sources, program: None, diagnostics: vec![d] }
 }
 
 /// Checks `.route` source text as if it were the file `name` (imports are

@@ -46,9 +46,13 @@ pub mod interp;
 mod load;
 mod parse;
 pub mod program;
+mod read;
 pub mod sample;
+#[cfg(test)]
+mod test_support;
 
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceFile, SourceMap, Span};
 pub use front::{LoadError, Loaded, ReadError, Report, check, check_str, load, load_str};
 pub use program::Program;
+pub use read::MAX_FILE_BYTES;
 pub use sample::{Sample, Value};

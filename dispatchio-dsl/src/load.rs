@@ -11,6 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::ast;
 use crate::diagnostic::{Code, Diagnostic, FileId, Label, SourceFile, SourceMap, Span};
 use crate::parse::parse_file;
+use crate::read::{Unreadable, read_text};
 
 /// Every file of a program, parsed.
 pub(crate) struct Loaded {
@@ -40,8 +41,9 @@ pub(crate) fn load(root_path: &Path, root_text: String) -> Loaded {
         complete: true,
         done: HashSet::new(),
         stack: Vec::new(),
+        on_stack: HashSet::new(),
     };
-    loader.visit(root, key_of(root_path));
+    loader.run(root, key_of(root_path));
     Loaded {
         sources: loader.sources,
         root,
@@ -58,71 +60,111 @@ struct Loader {
     complete: bool,
     /// Files fully loaded.
     done: HashSet<PathBuf>,
-    /// Files being loaded, outermost first, with the import (in that file)
-    /// that is being followed.
-    stack: Vec<(PathBuf, FileId, Option<Span>)>,
+    /// Files being loaded, outermost first: the import chain from the root
+    /// to the file being read.
+    stack: Vec<Frame>,
+    /// The keys of the files on the stack.
+    on_stack: HashSet<PathBuf>,
+}
+
+/// A file being loaded: its imports are followed one after another.
+struct Frame {
+    key: PathBuf,
+    id: FileId,
+    file: ast::File,
+    /// The index of the next item to look at.
+    next: usize,
+    /// The import (in this file) being followed.
+    followed: Option<Span>,
 }
 
 impl Loader {
-    fn visit(&mut self, id: FileId, key: PathBuf) {
-        let parsed = parse_file(id, &self.sources.get(id).text);
-        let file = match parsed {
-            Ok(file) => file,
-            Err(errors) => {
-                self.diagnostics.extend(errors);
-                self.complete = false;
-                self.done.insert(key);
-                return;
-            }
-        };
-        self.stack.push((key.clone(), id, None));
-        let dir = self.sources.get(id).path.parent().map(Path::to_path_buf).unwrap_or_default();
-        for item in &file.items {
-            let ast::Item::Import(import) = item else { continue };
+    /// Loads `root` and, depth first, every file it imports. The import
+    /// chain is an explicit stack, not recursion: a chain of thousands of
+    /// imports must not use up the thread's stack (the parser, which runs
+    /// at the top of it, would fail on a trivial file).
+    fn run(&mut self, root: FileId, key: PathBuf) {
+        self.enter(root, key);
+        while let Some(top) = self.stack.last_mut() {
+            let Some(import) = next_import(top) else {
+                let Some(frame) = self.stack.pop() else { break };
+                self.on_stack.remove(&frame.key);
+                self.done.insert(frame.key);
+                self.files.push((frame.id, frame.file));
+                continue;
+            };
+            let dir = self.sources.get(top.id).path.parent().map(Path::to_path_buf);
             // Folded lexically, so `lib/../a.route` is shown as `a.route`.
-            let target = fold(&dir.join(&import.path));
+            let target = fold(&dir.unwrap_or_default().join(&import.path));
             let target_key = key_of(&target);
-            if let Some(pos) = self.stack.iter().position(|(k, ..)| *k == target_key) {
-                self.cycle(pos, import);
+            if self.on_stack.contains(&target_key) {
+                let pos = self.stack.iter().position(|f| f.key == target_key).unwrap_or(0);
+                self.cycle(pos, &import);
                 continue;
             }
             if self.done.contains(&target_key) {
                 continue;
             }
-            match std::fs::read_to_string(&target) {
+            match read_text(&target) {
                 Ok(text) => {
                     let child = self.sources.add(SourceFile::new(&target, text));
                     if let Some(top) = self.stack.last_mut() {
-                        top.2 = Some(import.path_span);
+                        top.followed = Some(import.path_span);
                     }
-                    self.visit(child, target_key);
+                    self.enter(child, target_key);
                 }
-                Err(err) => {
-                    self.complete = false;
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            Code::UnknownName,
-                            format!("cannot read imported file `{}`: {err}", import.path),
-                            Label::new(import.path_span, "imported here"),
-                        )
-                        .with_help(format!(
-                            "import paths are relative to the importing file; this one resolves to `{}`",
-                            target.display()
-                        )),
-                    );
-                }
+                Err(why) => self.unreadable(&import, &target, why),
             }
         }
-        self.stack.pop();
-        self.done.insert(key);
-        self.files.push((id, file));
+    }
+
+    /// Parses file `id` and puts it on the stack to follow its imports.
+    fn enter(&mut self, id: FileId, key: PathBuf) {
+        match parse_file(id, &self.sources.get(id).text) {
+            Ok(file) => {
+                self.on_stack.insert(key.clone());
+                self.stack.push(Frame { key, id, file, next: 0, followed: None });
+            }
+            Err(errors) => {
+                self.diagnostics.extend(errors);
+                self.complete = false;
+                self.done.insert(key);
+            }
+        }
+    }
+
+    /// Reports an import that names no readable `.route` file.
+    fn unreadable(&mut self, import: &ast::Import, target: &Path, why: Unreadable) {
+        self.complete = false;
+        let at_import = Label::new(import.path_span, "imported here");
+        let help = format!(
+            "import paths are relative to the importing file; this one resolves to `{}`",
+            target.display()
+        );
+        let message = format!("cannot read imported file `{}`: {why}", import.path);
+        let d = if why.is_not_found() {
+            // A path that names nothing: a wrong name, as for any other name.
+            Diagnostic::new(Code::UnknownName, message, at_import).with_help(help)
+        } else if let Unreadable::NotUtf8 { offset, text } = why {
+            // Point at the bad byte itself, in the imported file.
+            let file = self.sources.add(SourceFile::new(target, text));
+            Diagnostic::new(
+                Code::Unreadable,
+                message,
+                Label::new(Span::new(file, offset, offset), "not UTF-8 from here"),
+            )
+            .with_related(at_import)
+        } else {
+            Diagnostic::new(Code::Unreadable, message, at_import)
+        };
+        self.diagnostics.push(d);
     }
 
     /// Reports the loop from `stack[pos]` back to itself through `import`.
     fn cycle(&mut self, pos: usize, import: &ast::Import) {
         let names: Vec<String> = self.stack[pos..]
             .iter()
-            .map(|(_, id, _)| self.sources.get(*id).path.display().to_string())
+            .map(|f| self.sources.get(f.id).path.display().to_string())
             .collect();
         let mut chain = names.join("` imports `");
         chain = format!("`{chain}` imports `{}`", names[0]);
@@ -134,13 +176,24 @@ impl Loader {
         .with_help("move the shared declarations into a file that both can import");
         // The last entry is the current file, whose import is the primary label.
         let followed = &self.stack[pos..self.stack.len() - 1];
-        for (_, _, span) in followed {
-            if let Some(span) = span {
-                d = d.with_related(Label::new(*span, "imported here"));
+        for frame in followed {
+            if let Some(span) = frame.followed {
+                d = d.with_related(Label::new(span, "imported here"));
             }
         }
         self.diagnostics.push(d);
     }
+}
+
+/// The next `import` of the frame's file, moving past it.
+fn next_import(frame: &mut Frame) -> Option<ast::Import> {
+    while let Some(item) = frame.file.items.get(frame.next) {
+        frame.next += 1;
+        if let ast::Item::Import(import) = item {
+            return Some(import.clone());
+        }
+    }
+    None
 }
 
 /// The identity of a file: its canonical path where it exists, else its path

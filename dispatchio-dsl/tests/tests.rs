@@ -10,6 +10,9 @@ mod cli;
 mod codegen;
 #[path = "suite/corpus.rs"]
 mod corpus;
+#[cfg(unix)]
+#[path = "suite/files.rs"]
+mod files;
 #[path = "suite/guide.rs"]
 mod guide;
 #[path = "suite/no_panic.rs"]
@@ -30,6 +33,7 @@ mod interp_differential;
 mod interp_routes;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The fixture corpus: every `tests/fixtures/*.route` (not the `lib/` helpers
 /// they import), as paths relative to the crate, sorted.
@@ -42,4 +46,31 @@ pub(crate) fn fixtures() -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
+}
+
+/// A private directory under the system temp dir, removed on drop.
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("dispatchio-dsl-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a writable temp dir");
+        TempDir(dir)
+    }
+
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("a writable temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

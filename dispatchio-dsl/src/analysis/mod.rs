@@ -31,7 +31,8 @@
 //! nested records with their parents. Findings that read `content.…` paths
 //! of undeclared message types (untyped values) are marked `exact: false`.
 //! A work budget keeps pathological tables from hanging the check; a
-//! question the search gives up on yields no claim at all (never a guess).
+//! question the search gives up on yields no claim at all (never a guess),
+//! and each rule such a question was about gets an `undecided` warning.
 //!
 //! # Scale
 //!
@@ -50,15 +51,18 @@
 //! `card >= 1`, `card >= 2`, … `card >= 6000`) still cost quadratic time
 //! and memory in the number of such rules (6,000 nested ranges: about 2 s).
 
+mod affix;
 mod dom;
 #[doc(hidden)]
 pub mod generate;
+mod graph;
 #[cfg(test)]
 mod proptests;
 mod solver;
 mod strings;
 #[cfg(test)]
 mod tests;
+mod undecided;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -73,16 +77,30 @@ use solver::{Answer, Class, F, Space, VarId};
 /// Every analysis finding of `program`, listener by listener (rules in
 /// order), then forward cycles.
 pub fn analyse(program: &Program) -> Vec<Diagnostic> {
+    let rules = program.listeners.iter().map(|l| l.rules.len()).sum();
+    analyse_within(program, solver::Work::for_rules(rules))
+}
+
+/// [`analyse`] within the given work limits.
+fn analyse_within(program: &Program, work: solver::Work) -> Vec<Diagnostic> {
+    let work = std::rc::Rc::new(work);
     let mut spaces: Vec<Space<'_>> = (0..program.messages.len())
         .map(|i| Space::new(program, Class::Declared(i)))
         .chain([Space::new(program, Class::Undeclared)])
+        .map(|s| s.sharing(&work))
         .collect();
     let tables: Vec<Table<'_>> =
         program.listeners.iter().map(|l| Table::new(program, l, &mut spaces)).collect();
     let mut out = Vec::new();
     let mut fires = Vec::new();
     for t in &tables {
-        let mut a = ListenerAnalysis { t, spaces: &spaces, out: &mut out, status: Vec::new() };
+        let mut a = ListenerAnalysis {
+            t,
+            spaces: &spaces,
+            out: &mut out,
+            status: Vec::new(),
+            undecided: Default::default(),
+        };
         a.run();
         fires.push(a.status);
     }
@@ -106,6 +124,8 @@ struct InClass {
     keys: HashMap<VarId, BTreeSet<Key>>,
     /// Per int variable, the smallest interval holding every value the rule allows.
     hulls: HashMap<VarId, (i64, i64)>,
+    /// Per text variable, the literal start and end its pattern requires.
+    affixes: HashMap<VarId, affix::Affix>,
     /// Whether the formula reads untyped content.
     approx: bool,
 }
@@ -140,7 +160,8 @@ impl<'p> Table<'p> {
                     keys_of(&f, &mut keys);
                     let mut hulls = HashMap::new();
                     hulls_of(&f, &mut hulls);
-                    InClass { nf: f.negate(), f, keys, hulls, approx }
+                    let affixes = affix::affixes_of(&f);
+                    InClass { nf: f.negate(), f, keys, hulls, affixes, approx }
                 });
                 rules.push(in_class.filter(|ic| !ic.f.is_false()));
             }
@@ -374,6 +395,18 @@ fn candidates(rules: &[Option<InClass>]) -> Vec<Vec<usize>> {
             && a.hulls.iter().all(|(v, &(lo, hi))| {
                 b.hulls.get(v).is_none_or(|&(l2, h2)| lo.max(l2) <= hi.min(h2))
             })
+            && a.affixes.iter().all(|(v, x)| b.affixes.get(v).is_none_or(|y| x.meets(y)))
+    };
+    // Rules with neither literals nor intervals are found through the
+    // literal start or end of their patterns.
+    let by_affix = affix::Index::new(
+        &rules.iter().map(|r| r.as_ref().map(|r| &r.affixes)).collect::<Vec<_>>(),
+    );
+    let by_affix = |r: &InClass| -> Option<Vec<usize>> {
+        let mut p = by_affix.as_ref()?.pool(&r.affixes)?;
+        p.sort_unstable();
+        p.dedup();
+        Some(p)
     };
     rules
         .iter()
@@ -393,7 +426,7 @@ fn candidates(rules: &[Option<InClass>]) -> Vec<Vec<usize>> {
                 }
                 None => match hull_var.and_then(|v| r.hulls.get(&v)) {
                     Some(&(lo, hi)) => by_hull(lo, hi),
-                    None => present.clone(),
+                    None => by_affix(r).unwrap_or_else(|| present.clone()),
                 },
             };
             pool.into_iter()
@@ -487,6 +520,8 @@ struct ListenerAnalysis<'a, 'p> {
     spaces: &'a [Space<'p>],
     out: &'a mut Vec<Diagnostic>,
     status: Vec<RuleStatus>,
+    /// What questions given up on were about (see `undecided`).
+    undecided: std::cell::RefCell<BTreeSet<Option<usize>>>,
 }
 
 fn names(rules: &[&RuleDef]) -> String {
@@ -504,7 +539,11 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
     }
 
     fn solve(&self, c: usize, goals: &[&F]) -> Answer {
-        self.spaces[c].solve(goals)
+        let answer = self.spaces[c].solve(goals);
+        if matches!(answer, Answer::Unknown) {
+            self.undecided.borrow_mut().extend(undecided::about(self.t, c, goals));
+        }
+        answer
     }
 
     fn run(&mut self) {
@@ -520,6 +559,7 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
             self.sync_to_async(i, fires);
         }
         self.unrouted();
+        undecided::report(self.t, &self.undecided.borrow(), self.out);
     }
 
     /// Unsatisfiable, shadowed or redundant (the first that applies). Returns
@@ -531,9 +571,7 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
         let approx = classes.iter().any(|&c| t.approx(c, &[i]));
         // Unsatisfiable.
         let sat = any_class(
-            classes
-                .iter()
-                .map(|&c| self.solve(c, &[&t.rule(c, i).map_or(F::False, |r| r.f.clone())])),
+            classes.iter().map(|&c| self.solve(c, &[t.rule(c, i).map_or(&F::False, |r| &r.f)])),
         );
         let witness = match sat {
             Answer::Unsat => {
@@ -935,11 +973,56 @@ mod cycles {
                 }
             }
         }
-        // Each simple cycle is searched from its lowest listener, so it is found once.
-        for start in 0..tables.len() {
-            let mut path = Vec::new();
-            walk(tables, spaces, &edges, start, start, &mut path, out);
+        // A cycle stays in one component: only edges inside it are followed.
+        let comp = graph::components(tables.len(), |v| edges[v].iter().map(|e| e.to).collect());
+        for es in &mut edges {
+            es.retain(|e| comp[e.from] == comp[e.to]);
         }
+        let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (v, &c) in comp.iter().enumerate() {
+            members.entry(c).or_default().push(v);
+        }
+        let mut gave_up = BTreeSet::new();
+        // Each simple cycle is searched from its lowest listener, so it is
+        // found once, and only through the listeners above it that are on a
+        // cycle with it (Johnson's restriction): a ring of n listeners is
+        // walked once, not n times.
+        for start in 0..tables.len() {
+            if edges[start].is_empty() {
+                continue;
+            }
+            let above: Vec<usize> =
+                members[&comp[start]].iter().copied().filter(|&v| v >= start).collect();
+            let local: HashMap<usize, usize> =
+                above.iter().enumerate().map(|(k, &v)| (v, k)).collect();
+            let sub = graph::components(above.len(), |k| {
+                edges[above[k]].iter().filter_map(|e| local.get(&e.to).copied()).collect()
+            });
+            let mut keep = vec![false; tables.len()];
+            for (k, &v) in above.iter().enumerate() {
+                keep[v] = sub[k] == sub[0];
+            }
+            walk(tables, spaces, &edges, start, &keep, out, &mut gave_up);
+        }
+        for (l, rules) in gave_up_by_listener(gave_up) {
+            undecided::report(&tables[l], &rules, out);
+        }
+    }
+
+    /// The rules given up on, grouped by listener.
+    fn gave_up_by_listener(
+        about: BTreeSet<(usize, Option<usize>)>,
+    ) -> Vec<(usize, BTreeSet<Option<usize>>)> {
+        let mut out: Vec<(usize, BTreeSet<Option<usize>>)> = Vec::new();
+        for (l, r) in about {
+            match out.last_mut() {
+                Some((last, rules)) if *last == l => {
+                    rules.insert(r);
+                }
+                _ => out.push((l, BTreeSet::from([r]))),
+            }
+        }
+        out
     }
 
     /// The formula "this edge is taken", per class.
@@ -950,34 +1033,83 @@ mod cycles {
         }
     }
 
-    fn walk<'e>(
-        tables: &[Table<'_>],
+    /// Every simple cycle from `start` through listeners in `keep` that one
+    /// message can travel, depth first. The path's goals are kept per
+    /// class and grow one edge at a time; a class in which no message takes
+    /// the path so far is not asked again further down (the conjunction
+    /// only grows). An explicit stack, so a ring of thousands of listeners
+    /// does not recurse.
+    fn walk<'a, 'e>(
+        tables: &'a [Table<'_>],
         spaces: &[Space<'_>],
         edges: &'e [Vec<Edge>],
         start: usize,
-        at: usize,
-        path: &mut Vec<&'e Edge>,
+        keep: &[bool],
         out: &mut Vec<Diagnostic>,
+        gave_up: &mut BTreeSet<(usize, Option<usize>)>,
     ) {
-        for e in &edges[at] {
-            if e.to < start || path.iter().any(|p| p.from == e.to && e.to != start) {
+        let mut path: Vec<&'e Edge> = Vec::new();
+        let mut on_path = vec![false; tables.len()];
+        // Per class, the goals of the path's edges, and per edge of the
+        // path, how many goals each class had before it.
+        let mut goals: Vec<Vec<&'a F>> = vec![Vec::new(); spaces.len()];
+        let mut marks: Vec<Vec<usize>> = Vec::new();
+        // Per depth, the classes in which some message takes the path.
+        let mut alive: Vec<Vec<usize>> = vec![(0..spaces.len()).collect()];
+        // Per depth, the listener and the next of its edges to try.
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        while let Some((at, next)) = stack.last_mut() {
+            let Some(e) = edges[*at].get(*next) else {
+                stack.pop();
+                if let Some(e) = path.pop() {
+                    on_path[e.to] = false;
+                    alive.pop();
+                    for (g, m) in goals.iter_mut().zip(marks.pop().unwrap_or_default()) {
+                        g.truncate(m);
+                    }
+                }
+                continue;
+            };
+            *next += 1;
+            if !keep[e.to] || (e.to != start && on_path[e.to]) {
                 continue;
             }
-            path.push(e);
-            // Can one message take every edge so far?
-            let witness = any_class((0..spaces.len()).map(|c| {
-                let goals: Vec<&F> =
-                    path.iter().flat_map(|p| taken(&tables[p.from], c, p)).collect();
-                spaces[c].solve(&goals)
-            }));
+            // Can one message take every edge so far, this one included?
+            let mark: Vec<usize> = goals.iter().map(Vec::len).collect();
+            let mut sat = Vec::new();
+            let mut witness = None;
+            for &c in alive.last().map_or(&[][..], Vec::as_slice) {
+                goals[c].extend(taken(&tables[e.from], c, e));
+                match spaces[c].solve(&goals[c]) {
+                    Answer::Sat(w) => {
+                        witness.get_or_insert(w);
+                        sat.push(c);
+                    }
+                    Answer::Unknown => {
+                        gave_up.insert((e.from, e.rule));
+                    }
+                    Answer::Unsat => {}
+                }
+            }
             match witness {
-                Answer::Sat(w) if e.to == start => report(tables, path, w, out),
-                Answer::Sat(_) if path.len() < tables.len() => {
-                    walk(tables, spaces, edges, start, e.to, path, out)
+                Some(w) if e.to == start => {
+                    path.push(e);
+                    report(tables, &path, w, out);
+                    path.pop();
+                }
+                Some(_) if path.len() + 1 < tables.len() => {
+                    path.push(e);
+                    on_path[e.to] = true;
+                    marks.push(mark);
+                    alive.push(sat);
+                    stack.push((e.to, 0));
+                    continue;
                 }
                 _ => {}
             }
-            path.pop();
+            for (g, m) in goals.iter_mut().zip(mark) {
+                g.truncate(m);
+            }
         }
     }
 

@@ -15,6 +15,7 @@
 //! search is exact: it only prunes on empty domains, and a leaf is accepted
 //! only when every variable has a value (checked again by the evaluator).
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -170,18 +171,76 @@ pub(crate) struct Space<'p> {
     pub(crate) class: Class,
     vars: Vec<Var>,
     index: HashMap<VarKey, VarId>,
+    work: Rc<Work>,
 }
 
 /// Work limits of one satisfiability question: search nodes weighted by the
-/// `or`s each one scans, and automaton states for string searches.
+/// `or`s each one scans, and units of the string searches (see
+/// `strings::search`: 10 to 30 ns each, so about 0.1 s).
 const NODE_BUDGET: usize = 5_000_000;
-const SEARCH_BUDGET: usize = 200_000;
+const SEARCH_BUDGET: usize = 2_000_000;
+
+/// The work all the questions of one analysis share, on top of the limits
+/// of each question: a table of many questions that each need most of
+/// their limit would otherwise take minutes. It grows with the table
+/// (60 million units of string work, under a second, plus 20,000 per rule),
+/// so large tables of ordinary rules stay well within it: the 10,000-rule
+/// benchmark table spends 30,000 nodes and no string work; 5,000 rules
+/// `topic matches "sensor-K-*"` spend 54 million units of their 160
+/// million, 200 rules `suit matches "*K*a*?"` 17 million of 64. Once it is
+/// spent, every further question is answered "unknown", and reported as
+/// `undecided` (200 rules of an exponential shape: 0.6 s, all of it spent).
+#[derive(Debug)]
+pub(crate) struct Work {
+    nodes: Cell<usize>,
+    search: Cell<usize>,
+    /// The limits of each question ([`NODE_BUDGET`], [`SEARCH_BUDGET`]).
+    per_question: (usize, usize),
+}
+
+/// The shared work of an analysis: a base, and so much per rule.
+const BASE_NODES: usize = 20_000_000;
+const NODES_PER_RULE: usize = 1_000;
+const BASE_SEARCH: usize = 60_000_000;
+const SEARCH_PER_RULE: usize = 20_000;
+
+impl Work {
+    /// Leaves nothing (for tests of what happens then).
+    #[cfg(test)]
+    pub(crate) fn spend_all(&self) {
+        self.nodes.set(0);
+        self.search.set(0);
+    }
+
+    /// Limits a hundred times smaller, for tests that reach them (a debug
+    /// build is slow, and the units are tuned for release builds).
+    #[cfg(test)]
+    pub(crate) fn small(rules: usize) -> Work {
+        let w = Work::for_rules(rules);
+        Work {
+            nodes: Cell::new(w.nodes.get() / 100),
+            search: Cell::new(w.search.get() / 100),
+            per_question: (NODE_BUDGET / 100, SEARCH_BUDGET / 100),
+        }
+    }
+
+    /// The work for analysing a program of `rules` rules.
+    pub(crate) fn for_rules(rules: usize) -> Work {
+        Work {
+            nodes: Cell::new(BASE_NODES.saturating_add(NODES_PER_RULE.saturating_mul(rules))),
+            search: Cell::new(BASE_SEARCH.saturating_add(SEARCH_PER_RULE.saturating_mul(rules))),
+            per_question: (NODE_BUDGET, SEARCH_BUDGET),
+        }
+    }
+}
 
 type Cube = Vec<Option<Dom>>;
 
 impl<'p> Space<'p> {
+    /// The variables of `class`, with work of its own (see [`Space::sharing`]).
     pub(crate) fn new(program: &'p Program, class: Class) -> Space<'p> {
-        let mut s = Space { program, class, vars: Vec::new(), index: HashMap::new() };
+        let work = Rc::new(Work::for_rules(0));
+        let mut s = Space { program, class, vars: Vec::new(), index: HashMap::new(), work };
         let type_dom = match class {
             Class::Declared(i) => {
                 let mut d = Dom::default();
@@ -204,6 +263,12 @@ impl<'p> Space<'p> {
             s.push(k, Dom::of_type(&Type::Bool), None, false);
         }
         s
+    }
+
+    /// The same space, drawing on `work` (shared by every space of one analysis).
+    pub(crate) fn sharing(mut self, work: &Rc<Work>) -> Space<'p> {
+        self.work = work.clone();
+        self
     }
 
     fn push(&mut self, key: VarKey, universe: Dom, parent: Option<VarId>, req: bool) -> VarId {
@@ -295,12 +360,17 @@ impl<'p> Space<'p> {
 
     /// Is there a message of this class satisfying every goal?
     pub(crate) fn solve(&self, goals: &[&F]) -> Answer {
-        let mut s =
-            Search { space: self, nodes: NODE_BUDGET, budget: SEARCH_BUDGET, unknown: false };
+        let (nodes, search) = (self.work.nodes.get(), self.work.search.get());
+        let (max_nodes, max_search) = self.work.per_question;
+        let (nodes_here, search_here) = (max_nodes.min(nodes), max_search.min(search));
+        let mut s = Search { space: self, nodes: nodes_here, budget: search_here, unknown: false };
         let cube: Cube = vec![None; self.vars.len()];
         // `pending` is a stack: reversed, the goals are taken in order, so the
         // rule's own condition narrows the cube before the negations meet it.
-        match s.run(cube, goals.iter().rev().copied().collect(), Vec::new(), 0) {
+        let found = s.run(cube, goals.iter().rev().copied().collect(), Vec::new(), 0);
+        self.work.nodes.set(nodes - (nodes_here - s.nodes));
+        self.work.search.set(search - (search_here - s.budget));
+        match found {
             Some(sample) => Answer::Sat(sample),
             None if s.unknown => Answer::Unknown,
             None => Answer::Unsat,
@@ -655,4 +725,27 @@ pub(crate) fn literal_hull(f: &F) -> Option<(VarId, (i64, i64))> {
     let first = d.ints.ranges.0.first()?;
     let last = d.ints.ranges.0.last()?;
     only_ints.then_some((l.var, (first.0, last.1)))
+}
+
+/// The literal start and end of the one glob a positive literal requires
+/// (`matches "sensor-*"`, `starts_with`, `ends_with`, `contains`), for the
+/// candidate index; `None` for anything else.
+pub(crate) fn literal_affix(f: &F) -> Option<(VarId, super::affix::Affix)> {
+    let F::Lit(l, p) = f else { return None };
+    let d = if *p { &l.pos } else { &l.neg };
+    let [(glob, true)] = d.strs.pats.as_slice() else { return None };
+    // The ints of an ID field are its decimal texts under the same glob.
+    let ints_ok = d.ints.ranges.is_empty()
+        || (d.ints.ranges.is_full()
+            && d.ints.text.len() == 1
+            && d.ints.text[0] == (glob.clone(), true));
+    let only_text = !d.absent
+        && d.bools == 0
+        && d.floats.keys.is_empty()
+        && !d.floats.nan
+        && d.strs.allowed.is_none()
+        && d.strs.excluded.is_empty()
+        && !d.lists.any
+        && !d.records;
+    (only_text && ints_ok).then(|| (l.var, super::affix::Affix::of(glob)))
 }

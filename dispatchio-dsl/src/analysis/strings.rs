@@ -1,18 +1,35 @@
 //! Emptiness of boolean combinations of globs, with a witness.
 //!
-//! Each glob is run as a position automaton (the set of glob positions still
-//! alive), all of them in lock step: the product is explored breadth first
-//! from the empty string, so the witness is a shortest string. Characters
-//! are explored one per class of characters that every glob treats alike
-//! (the boundaries are the literal characters and the class ranges), which
-//! makes the search exact over the whole of Unicode with a small alphabet.
+//! Each constraint is an automaton over the text: a glob as a position
+//! automaton (the set of glob positions still alive), a list of excluded
+//! words as a trie, the decimal text of an `i64` as a small automaton. All
+//! run in lock step: the product is explored breadth first from the empty
+//! string, so the witness is a shortest string. Characters are explored one
+//! per class of characters that every constraint treats alike (the
+//! boundaries are the literal characters and the class ranges), which makes
+//! the search exact over the whole of Unicode with a small alphabet.
 //!
-//! Integer IDs are tested by their decimal text: [`find_int`] walks canonical
-//! decimal strings digit by digit, pruned by the allowed ranges.
+//! The product can have exponentially many states (`*10*a*?` and none of
+//! `*0*a*?` … `*9*a*?`: each forbidden glob on its own has seen its digit or
+//! not), so a state is explored only when no explored state *covers* it
+//! (see [`Part::covered`]): what it could still reach, the covering state
+//! reaches too, no later. This keeps the search exact, and the witness
+//! shortest, while such inputs cost a few states instead of 3ⁿ (the
+//! antichains of De Wulf, Doyen, Henzinger and Raskin, "Antichains: a new
+//! algorithm for checking universality of finite automata", CAV 2006).
+//! Emptiness of such combinations is PSPACE-complete in general, so some
+//! inputs still run out of budget: the answer is then [`Search::GaveUp`],
+//! never a guess.
+//!
+//! Integer IDs are tested by their decimal text ([`find_int`]): a finite set
+//! of allowed values is tried value by value; otherwise the texts of the
+//! excluded values are words the text must not be.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use super::dom::{Ranges, TextCons};
+use rustc_hash::FxHashSet;
+
+use super::dom::{Ranges, TextCons, text_ok};
 use crate::eval::{Glob, GlobTok};
 
 /// The outcome of a bounded search.
@@ -24,64 +41,82 @@ pub(crate) enum Search<T> {
     GaveUp,
 }
 
-/// Alive positions of one glob (bit `p`: about to match token `p`; bit
-/// `len`: matched).
-type PosSet = Vec<u64>;
+/// Alive positions of one glob, as bits of a fixed number of words (bit
+/// `p`: about to match token `p`; bit `len`: matched).
+type PosSet = [u64];
 
-fn has(s: &PosSet, p: usize) -> bool {
-    s.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0)
+/// A glob as bit masks over its positions, for one alphabet: the positions
+/// before a `*`, and per character those whose token accepts it. A step is
+/// then a few word operations (the glob's positions run in parallel, as in
+/// Glushkov's automaton), not a walk over its tokens.
+struct Bits {
+    /// Tokens: bit `len` is "matched".
+    len: usize,
+    width: usize,
+    star: Vec<u64>,
+    /// Per character of the alphabet, `width` words.
+    accept: Vec<u64>,
 }
 
-fn add(s: &mut PosSet, p: usize) {
-    if s.len() <= p / 64 {
-        s.resize(p / 64 + 1, 0);
+impl Bits {
+    fn new(g: &Glob, sigma: &[char]) -> Bits {
+        let width = (g.toks.len() + 1).div_ceil(64);
+        let set = |v: &mut [u64], p: usize| v[p / 64] |= 1 << (p % 64);
+        let mut star = vec![0; width];
+        let mut accept = vec![0; width * sigma.len()];
+        for (p, t) in g.toks.iter().enumerate() {
+            if *t == GlobTok::Star {
+                set(&mut star, p);
+                continue;
+            }
+            for (k, &c) in sigma.iter().enumerate() {
+                if t.accepts(c) {
+                    set(&mut accept[k * width..(k + 1) * width], p);
+                }
+            }
+        }
+        Bits { len: g.toks.len(), width, star, accept }
     }
-    s[p / 64] |= 1 << (p % 64);
-}
 
-/// `Star` matches the empty run: a position before a star also stands after it.
-fn closure(g: &Glob, s: &mut PosSet) {
-    for p in 0..g.toks.len() {
-        if has(s, p) && g.toks[p] == GlobTok::Star {
-            add(s, p + 1);
+    /// `*` matches the empty run: a position before a star also stands
+    /// after it. (The parser merges runs of stars, so a position after a
+    /// star is never another star's.)
+    fn close(&self, s: &mut PosSet) {
+        let mut carry = 0;
+        for (w, star) in s.iter_mut().zip(&self.star) {
+            let t = *w & star;
+            *w |= (t << 1) | carry;
+            carry = t >> 63;
         }
     }
-}
 
-fn start(g: &Glob) -> PosSet {
-    let mut s = Vec::new();
-    add(&mut s, 0);
-    closure(g, &mut s);
-    s
-}
-
-fn step(g: &Glob, s: &PosSet, c: char) -> PosSet {
-    let mut out = Vec::new();
-    for p in 0..g.toks.len() {
-        if !has(s, p) {
-            continue;
-        }
-        match &g.toks[p] {
-            GlobTok::Star => add(&mut out, p),
-            t if t.accepts(c) => add(&mut out, p + 1),
-            _ => {}
-        }
+    fn start(&self, out: &mut PosSet) {
+        out[0] = 1;
+        self.close(out);
     }
-    closure(g, &mut out);
-    // A canonical form (no trailing zero words) so equal sets hash alike.
-    while out.last() == Some(&0) {
-        out.pop();
+
+    /// The positions after the alphabet's character `k` from `s`, into `out`.
+    fn step(&self, s: &PosSet, k: usize, out: &mut PosSet) {
+        let accept = &self.accept[k * self.width..(k + 1) * self.width];
+        let mut carry = 0;
+        for ((o, (w, a)), star) in out.iter_mut().zip(s.iter().zip(accept)).zip(&self.star) {
+            let t = w & a;
+            *o = (w & star) | (t << 1) | carry;
+            carry = t >> 63;
+        }
+        self.close(out);
     }
-    out
+
+    fn accepts(&self, s: &PosSet) -> bool {
+        s[self.len / 64] & (1 << (self.len % 64)) != 0
+    }
 }
 
-fn accepts(g: &Glob, s: &PosSet) -> bool {
-    has(s, g.toks.len())
-}
-
-/// One representative character per class of characters all globs treat alike.
-fn alphabet(pats: &TextCons) -> Vec<char> {
+/// One representative character per class of characters all globs (and the
+/// words, whose characters are given) treat alike.
+fn alphabet(pats: &TextCons, words: impl Iterator<Item = char>) -> Vec<char> {
     let mut cuts: Vec<u32> = vec![0, 0xD800, 0xE000, 0x11_0000];
+    cuts.extend(words.flat_map(|c| [c as u32, c as u32 + 1]));
     for (g, _) in pats {
         for t in &g.toks {
             match t {
@@ -112,198 +147,421 @@ fn alphabet(pats: &TextCons) -> Vec<char> {
         .collect()
 }
 
-/// A shortest string that matches every glob marked `true` and none marked
-/// `false`; explores at most `budget` product states (shared across calls).
-pub(crate) fn find_string(pats: &TextCons, budget: &mut usize) -> Search<String> {
-    let sigma = alphabet(pats);
-    let init: Vec<PosSet> = pats.iter().map(|(g, _)| start(g)).collect();
-    let good = |st: &[PosSet]| pats.iter().zip(st).all(|((g, want), s)| accepts(g, s) == *want);
-    // A required glob with no alive position can never match again.
-    let dead = |st: &[PosSet]| pats.iter().zip(st).any(|((_, want), s)| *want && s.is_empty());
-    let mut seen: HashMap<Vec<PosSet>, (usize, char)> = HashMap::new();
-    let mut states: Vec<Vec<PosSet>> = vec![init.clone()];
-    seen.insert(init, (usize::MAX, '\0'));
+/// One automaton of a product search.
+enum Part<'a> {
+    /// The text must (`true`) or must not (`false`) match the glob.
+    Glob(Bits, bool),
+    /// The text must not be one of these words.
+    NotWord(&'a Words),
+    /// The text must be the canonical decimal text of an `i64` (`0`, `-12`,
+    /// no leading zeros, no `-0`).
+    Decimal,
+}
+
+/// A state of the product is every part's state in a fixed slice of one
+/// run of words, so that states hash, compare and cover each other in tight
+/// loops. A glob's state is its [`PosSet`]; a word list's, its trie node
+/// plus one (0 once the text left the trie: it can be no excluded word any
+/// more); the decimal automaton's, a [`Num`] as one word.
+impl Part<'_> {
+    /// The globs of `pats`, as parts of a search over `sigma`.
+    fn globs(pats: &TextCons, sigma: &[char]) -> Vec<Part<'static>> {
+        pats.iter().map(|(g, w)| Part::Glob(Bits::new(g, sigma), *w)).collect()
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            Part::Glob(b, _) => b.width,
+            Part::NotWord(_) | Part::Decimal => 1,
+        }
+    }
+
+    fn start(&self, out: &mut [u64]) {
+        match self {
+            Part::Glob(b, _) => b.start(out),
+            Part::NotWord(_) => out[0] = 1,
+            Part::Decimal => out[0] = Num::Start { neg: false }.pack(),
+        }
+    }
+
+    /// The state after `c`, the alphabet's character `k`, from `s`, into `out`.
+    fn step(&self, s: &[u64], k: usize, c: char, out: &mut [u64]) {
+        match self {
+            Part::Glob(b, _) => b.step(s, k, out),
+            Part::NotWord(w) => {
+                out[0] = s[0]
+                    .checked_sub(1)
+                    .and_then(|n| w.next(n as u32, c))
+                    .map_or(0, |n| u64::from(n) + 1);
+            }
+            Part::Decimal => out[0] = Num::unpack(s[0]).step(c).pack(),
+        }
+    }
+
+    /// Whether the text that led to `s` satisfies this constraint.
+    fn holds(&self, s: &[u64]) -> bool {
+        match self {
+            Part::Glob(b, want) => b.accepts(s) == *want,
+            Part::NotWord(w) => s[0] == 0 || !w.end[s[0] as usize - 1],
+            Part::Decimal => Num::unpack(s[0]).accepts(),
+        }
+    }
+
+    /// Whether no text through `s` can satisfy this constraint.
+    fn dead(&self, s: &[u64]) -> bool {
+        match self {
+            Part::Glob(_, true) => s.iter().all(|&w| w == 0),
+            Part::Glob(_, false) | Part::NotWord(_) => false,
+            Part::Decimal => Num::unpack(s[0]) == Num::Dead,
+        }
+    }
+
+    /// Whether `a` is no better than `b` for this constraint: every suffix
+    /// that satisfies it after `a` satisfies it after `b` too. For a glob,
+    /// stepping and accepting are monotone in the set of alive positions:
+    /// a required glob must have no position alive in `a` that is not in
+    /// `b`, a forbidden one none in `b` that is not in `a`.
+    fn covered(&self, a: &[u64], b: &[u64]) -> bool {
+        match self {
+            Part::Glob(_, true) => a.iter().zip(b).all(|(x, y)| x & !y == 0),
+            Part::Glob(_, false) => a.iter().zip(b).all(|(x, y)| y & !x == 0),
+            Part::NotWord(_) => b[0] == 0 || a[0] == b[0],
+            Part::Decimal => Num::unpack(a[0]).covered_by(Num::unpack(b[0])),
+        }
+    }
+}
+
+/// A set of words as a trie, for "the text is none of these".
+pub(crate) struct Words {
+    edges: HashMap<(u32, char), u32>,
+    /// Per node, whether a word ends there.
+    end: Vec<bool>,
+}
+
+impl Words {
+    fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> Words {
+        let mut t = Words { edges: HashMap::new(), end: vec![false] };
+        for w in words {
+            let mut n = 0u32;
+            for c in w.chars() {
+                let next = t.end.len() as u32;
+                n = *t.edges.entry((n, c)).or_insert(next);
+                if n == next {
+                    t.end.push(false);
+                }
+            }
+            t.end[n as usize] = true;
+        }
+        t
+    }
+
+    fn next(&self, n: u32, c: char) -> Option<u32> {
+        self.edges.get(&(n, c)).copied()
+    }
+
+    fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.edges.keys().map(|&(_, c)| c)
+    }
+}
+
+/// Where the decimal text of an `i64` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Num {
+    /// Nothing yet, or only `-`.
+    Start { neg: bool },
+    /// `0`, which nothing may follow.
+    Zero,
+    /// `count` digits, the first not zero; `cmp` is how they compare with as
+    /// many leading digits of the largest magnitude (`i64::MAX`, or
+    /// `i64::MIN` for a negative number).
+    Digits { neg: bool, count: u8, cmp: Cmp },
+    /// Not the start of any canonical text.
+    Dead,
+}
+
+/// Ordered from worst to best: a smaller prefix leaves more room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Cmp {
+    Greater,
+    Equal,
+    Less,
+}
+
+/// The largest magnitude of a 19-digit `i64`, positive and negative.
+fn bound(neg: bool) -> &'static [u8; 19] {
+    if neg { b"9223372036854775808" } else { b"9223372036854775807" }
+}
+
+impl Num {
+    /// As one word of a product state.
+    fn pack(self) -> u64 {
+        match self {
+            Num::Dead => 0,
+            Num::Start { neg } => 1 | u64::from(neg) << 2,
+            Num::Zero => 2,
+            Num::Digits { neg, count, cmp } => {
+                3 | u64::from(neg) << 2 | u64::from(count) << 3 | (cmp as u64) << 8
+            }
+        }
+    }
+
+    fn unpack(w: u64) -> Num {
+        let neg = w & 4 != 0;
+        match w & 3 {
+            1 => Num::Start { neg },
+            2 => Num::Zero,
+            3 => {
+                let cmp = match w >> 8 {
+                    0 => Cmp::Greater,
+                    1 => Cmp::Equal,
+                    _ => Cmp::Less,
+                };
+                Num::Digits { neg, count: (w >> 3 & 31) as u8, cmp }
+            }
+            _ => Num::Dead,
+        }
+    }
+
+    fn step(self, c: char) -> Num {
+        let cmp = |c: char, b: u8| match (c as u32).cmp(&u32::from(b)) {
+            std::cmp::Ordering::Less => Cmp::Less,
+            std::cmp::Ordering::Equal => Cmp::Equal,
+            std::cmp::Ordering::Greater => Cmp::Greater,
+        };
+        match (self, c) {
+            (Num::Start { neg: false }, '-') => Num::Start { neg: true },
+            (Num::Start { neg: false }, '0') => Num::Zero,
+            (Num::Start { neg }, '1'..='9') => {
+                Num::Digits { neg, count: 1, cmp: cmp(c, bound(neg)[0]) }
+            }
+            (Num::Digits { neg, count, cmp: was }, '0'..='9') if count < 19 => Num::Digits {
+                neg,
+                count: count + 1,
+                cmp: if was == Cmp::Equal { cmp(c, bound(neg)[count as usize]) } else { was },
+            },
+            _ => Num::Dead,
+        }
+    }
+
+    fn accepts(self) -> bool {
+        match self {
+            Num::Zero => true,
+            Num::Digits { count, cmp, .. } => count < 19 || cmp != Cmp::Greater,
+            _ => false,
+        }
+    }
+
+    /// Whether every suffix valid after `self` is valid after `other`. With
+    /// more digits, fewer suffixes are valid: a suffix that fits after
+    /// `self` leaves `other` short of 19 digits, where anything goes; with as
+    /// many digits, `other`'s prefix must be no larger.
+    fn covered_by(self, other: Num) -> bool {
+        match (self, other) {
+            (Num::Dead, _) => true,
+            (a, b) if a == b => true,
+            (
+                Num::Digits { neg: n1, count: c1, cmp: m1 },
+                Num::Digits { neg: n2, count: c2, cmp: m2 },
+            ) => n1 == n2 && (c1 > c2 || (c1 == c2 && m1 <= m2)),
+            _ => false,
+        }
+    }
+}
+
+/// A shortest string over `sigma` satisfying every part; spends at most
+/// `budget` units of work (shared across calls). See the module doc.
+fn search(parts: &[Part<'_>], sigma: &[char], budget: &mut usize) -> Search<String> {
+    // Each part's slice of a product state.
+    let mut at = Vec::with_capacity(parts.len());
+    let mut len = 0;
+    for p in parts {
+        at.push(len..len + p.width());
+        len += p.width();
+    }
+    let slices = || parts.iter().zip(at.iter().cloned());
+    let good = |st: &[u64]| slices().all(|(p, r)| p.holds(&st[r]));
+    let dead = |st: &[u64]| slices().any(|(p, r)| p.dead(&st[r]));
+    // Covering is the hot loop (every new state against every maximal
+    // one): the globs' part is masked subset tests over all words at once,
+    // the other parts are looked at one by one.
+    let (mut up, mut down) = (vec![0u64; len], vec![0u64; len]);
+    let mut others = Vec::new();
+    for (p, r) in slices() {
+        match p {
+            Part::Glob(_, true) => up[r].fill(u64::MAX),
+            Part::Glob(_, false) => down[r].fill(u64::MAX),
+            _ => others.push((p, r.start)),
+        }
+    }
+    // Whether `a` is covered by `b`, and `b` by `a`, in one pass.
+    let covering = |a: &[u64], b: &[u64]| {
+        let (mut ab, mut ba) = (0, 0);
+        for (((x, y), u), d) in a.iter().zip(b).zip(&up).zip(&down) {
+            let (only_a, only_b) = (x & !y, y & !x);
+            ab |= (only_a & u) | (only_b & d);
+            ba |= (only_b & u) | (only_a & d);
+            if ab != 0 && ba != 0 {
+                return (false, false);
+            }
+        }
+        let (mut ab, mut ba) = (ab == 0, ba == 0);
+        for (p, i) in &others {
+            let (x, y) = (&a[*i..*i + 1], &b[*i..*i + 1]);
+            ab = ab && p.covered(x, y);
+            ba = ba && p.covered(y, x);
+        }
+        (ab, ba)
+    };
+    let mut init = vec![0; len];
+    for (p, r) in slices() {
+        p.start(&mut init[r]);
+    }
+    // The explored states no other explored state covers: their words, one
+    // after another, so the covering test scans them in order rather than
+    // chasing a pointer per state.
+    let mut maximal: Vec<u64> = init.clone();
+    // Every state explored: its words (state `k` at `k * len`), and the
+    // state and character it was reached by.
+    let mut words: Vec<u64> = init.clone();
+    let mut links: Vec<(usize, char)> = vec![(usize::MAX, '\0')];
+    // The states are this search's own words: no need for SipHash's
+    // defence against chosen keys, and FxHash is several times faster.
+    let mut seen: FxHashSet<Box<[u64]>> = FxHashSet::default();
+    seen.insert(init.into_boxed_slice());
+    let mut next = vec![0u64; len];
     let mut queue = VecDeque::from([0usize]);
     while let Some(i) = queue.pop_front() {
-        if good(&states[i]) {
+        let here = i * len..(i + 1) * len;
+        if good(&words[here.clone()]) {
             // Rebuild the string from the parent links.
             let mut chars = Vec::new();
             let mut cur = i;
-            while let Some(&(parent, c)) = seen.get(&states[cur]) {
-                if parent == usize::MAX {
-                    break;
-                }
-                chars.push(c);
-                cur = parent;
+            while links[cur].0 != usize::MAX {
+                chars.push(links[cur].1);
+                cur = links[cur].0;
             }
             return Search::Found(chars.into_iter().rev().collect());
         }
-        if dead(&states[i]) {
+        if dead(&words[here.clone()]) {
             continue;
         }
-        for &c in &sigma {
-            let next: Vec<PosSet> =
-                pats.iter().zip(&states[i]).map(|((g, _), s)| step(g, s, c)).collect();
-            if seen.contains_key(&next) {
+        for (k, &c) in sigma.iter().enumerate() {
+            for (p, r) in slices() {
+                p.step(&words[here.start + r.start..here.start + r.end], k, c, &mut next[r]);
+            }
+            if seen.contains(next.as_slice()) {
                 continue;
             }
-            if *budget == 0 {
+            // A unit is about one maximal state compared with this one (or
+            // 64 of their words; three times that once they no longer fit
+            // in a core's cache, 1 MiB), 3 words stepped, hashed and stored,
+            // or a quarter of a state's fixed cost (looking it up, storing
+            // it): 10 to 30 ns on the machine of docs/benchmarks.md.
+            let count = maximal.len() / len.max(1);
+            let scan = count * (len + 48) * if maximal.len() > 1 << 17 { 3 } else { 1 };
+            let work = 12 + (24 * len + scan) / 64;
+            if *budget < work {
+                *budget = 0;
                 return Search::GaveUp;
             }
-            *budget -= 1;
-            seen.insert(next.clone(), (i, c));
-            states.push(next);
-            queue.push_back(states.len() - 1);
+            *budget -= work;
+            // One pass over the maximal states: stop if one covers the new
+            // state, and drop (in place) those the new state covers. (Both
+            // cannot happen: the maximal states cover none of each other.)
+            let (mut kept, mut covered) = (0, false);
+            for k in 0..count {
+                let m = k * len..(k + 1) * len;
+                let (new_in_old, old_in_new) = covering(&next, &maximal[m.clone()]);
+                if new_in_old {
+                    maximal.copy_within(k * len.., kept * len);
+                    kept += count - k;
+                    covered = true;
+                    break;
+                }
+                if !old_in_new {
+                    maximal.copy_within(m, kept * len);
+                    kept += 1;
+                }
+            }
+            maximal.truncate(kept * len);
+            if covered {
+                continue;
+            }
+            maximal.extend_from_slice(&next);
+            seen.insert(next.clone().into_boxed_slice());
+            #[cfg(test)]
+            tests::EXPLORED.with(|n| n.set(n.get() + 1));
+            words.extend_from_slice(&next);
+            links.push((i, c));
+            queue.push_back(links.len() - 1);
         }
     }
     Search::Empty
 }
 
-const MAX_DIGITS: u32 = 19;
+/// A shortest string that matches every glob marked `true`, none marked
+/// `false`, and is none of `excluded`; spends at most `budget` units of
+/// work (shared across calls).
+pub(crate) fn find_string(
+    pats: &TextCons,
+    excluded: &BTreeSet<String>,
+    budget: &mut usize,
+) -> Search<String> {
+    let words = Words::new(excluded.iter().map(String::as_str));
+    let sigma = alphabet(pats, words.chars());
+    let mut parts = Part::globs(pats, &sigma);
+    if !excluded.is_empty() {
+        parts.push(Part::NotWord(&words));
+    }
+    search(&parts, &sigma, budget)
+}
+
+/// The most values a finite set of IDs (or of excluded IDs) may have for
+/// [`find_int`]; more are only written by a generated file of millions of
+/// literals.
+const MAX_LISTED: u128 = 1 << 24;
 
 /// An integer in `ranges` whose decimal text (`-12`) satisfies the glob
-/// constraints. Tries non-negative numbers before negative ones and short
-/// texts before long ones.
+/// constraints. Prefers non-negative numbers and short texts.
+///
+/// The ranges an ID field gets are finite (`== 5`, `in {…}`) or cofinite
+/// (`!= 5`, `not in {…}`, or no test at all): a finite set is tried value by
+/// value, smallest magnitude first; a cofinite one is the product search
+/// over canonical decimal texts, the excluded values as words. Ranges that
+/// are neither (no test on an ID makes them) give [`Search::GaveUp`].
 pub(crate) fn find_int(ranges: &Ranges, pats: &TextCons, budget: &mut usize) -> Search<i64> {
-    if ranges.is_empty() {
+    let holes = ranges.complement();
+    if ranges.count() <= holes.count() && ranges.count() <= MAX_LISTED {
+        let mut values: Vec<i64> = ranges.0.iter().flat_map(|&(lo, hi)| lo..=hi).collect();
+        values.sort_unstable_by_key(|&v| (v < 0, v.unsigned_abs()));
+        for v in values {
+            if *budget == 0 {
+                return Search::GaveUp;
+            }
+            *budget -= 1;
+            if text_ok(pats, &v.to_string()) {
+                return Search::Found(v);
+            }
+        }
         return Search::Empty;
     }
-    let mut s = IntSearch { ranges, pats, budget, memo: HashMap::new(), gave_up: false };
-    for neg in [false, true] {
-        let mut st: Vec<PosSet> = pats.iter().map(|(g, _)| start(g)).collect();
-        if neg {
-            st = s.step_all(&st, '-');
-        }
-        for len in 1..=MAX_DIGITS {
-            if let Some(mag) = s.digits(&st, neg, 0, len, 0) {
-                let v = if neg { -mag } else { mag };
-                return Search::Found(v as i64);
-            }
-        }
+    if holes.count() > MAX_LISTED {
+        return Search::GaveUp;
     }
-    if s.gave_up { Search::GaveUp } else { Search::Empty }
-}
-
-struct IntSearch<'a> {
-    ranges: &'a Ranges,
-    pats: &'a TextCons,
-    budget: &'a mut usize,
-    /// (automaton state, digits left) -> some digit suffix leading to acceptance.
-    memo: HashMap<(Vec<PosSet>, u32), Option<i128>>,
-    gave_up: bool,
-}
-
-impl IntSearch<'_> {
-    fn step_all(&self, st: &[PosSet], c: char) -> Vec<PosSet> {
-        self.pats.iter().zip(st).map(|((g, _), s)| step(g, s, c)).collect()
-    }
-
-    fn good(&self, st: &[PosSet]) -> bool {
-        self.pats.iter().zip(st).all(|((g, want), s)| accepts(g, s) == *want)
-    }
-
-    /// A required glob with no alive position can never match again.
-    fn dead(&self, st: &[PosSet]) -> bool {
-        self.pats.iter().zip(st).any(|((_, want), s)| *want && s.is_empty())
-    }
-
-    /// The values with this magnitude prefix, as an inclusive i128 interval.
-    fn span(neg: bool, prefix: i128, left: u32) -> (i128, i128) {
-        let scale = 10i128.pow(left);
-        let (lo, hi) = (prefix * scale, (prefix + 1) * scale - 1);
-        if neg { (-hi, -lo) } else { (lo, hi) }
-    }
-
-    /// Where the span meets the ranges: 0 nowhere, 1 partly, 2 entirely (in one range).
-    fn meet(&self, (lo, hi): (i128, i128)) -> u8 {
-        let (lo, hi) = (lo.max(i64::MIN as i128), hi.min(i64::MAX as i128));
-        if lo > hi {
-            return 0;
-        }
-        let r = self.ranges.intersect(&Ranges::span(lo as i64, hi as i64));
-        if r.is_empty() {
-            0
-        } else if r.0 == [(lo as i64, hi as i64)] {
-            2
-        } else {
-            1
-        }
-    }
-
-    /// A magnitude of exactly `len` digits extending `prefix` (`done` digits so far).
-    fn digits(
-        &mut self,
-        st: &[PosSet],
-        neg: bool,
-        prefix: i128,
-        len: u32,
-        done: u32,
-    ) -> Option<i128> {
-        let left = len - done;
-        if self.dead(st) {
-            return None;
-        }
-        if left == 0 {
-            let v = if neg { -prefix } else { prefix };
-            let ok = v >= i64::MIN as i128
-                && v <= i64::MAX as i128
-                && self.ranges.contains(v as i64)
-                && self.good(st);
-            return ok.then_some(prefix);
-        }
-        if done > 0 {
-            match self.meet(Self::span(neg, prefix, left)) {
-                0 => return None,
-                // Every completion is in range: only the automaton matters.
-                2 => return self.free(st, left).map(|suffix| prefix * 10i128.pow(left) + suffix),
-                _ => {}
-            }
-        }
-        for d in 0..=9u8 {
-            // Canonical text: no leading zero, and no `-0`.
-            if done == 0 && d == 0 && (len > 1 || neg) {
-                continue;
-            }
-            if *self.budget == 0 {
-                self.gave_up = true;
-                return None;
-            }
-            *self.budget -= 1;
-            let next = self.step_all(st, char::from(b'0' + d));
-            if let Some(m) = self.digits(&next, neg, prefix * 10 + i128::from(d), len, done + 1) {
-                return Some(m);
-            }
-        }
-        None
-    }
-
-    /// The smallest `left`-digit suffix (leading zeros allowed) taking `st` to acceptance.
-    fn free(&mut self, st: &[PosSet], left: u32) -> Option<i128> {
-        if left == 0 {
-            return self.good(st).then_some(0);
-        }
-        if self.dead(st) {
-            return None;
-        }
-        let key = (st.to_vec(), left);
-        if let Some(r) = self.memo.get(&key) {
-            return *r;
-        }
-        let mut found = None;
-        for d in 0..=9u8 {
-            if *self.budget == 0 {
-                self.gave_up = true;
-                return None;
-            }
-            *self.budget -= 1;
-            let next = self.step_all(st, char::from(b'0' + d));
-            if let Some(rest) = self.free(&next, left - 1) {
-                found = Some(i128::from(d) * 10i128.pow(left - 1) + rest);
-                break;
-            }
-        }
-        self.memo.insert(key, found);
-        found
+    let texts: Vec<String> =
+        holes.0.iter().flat_map(|&(lo, hi)| lo..=hi).map(|v| v.to_string()).collect();
+    let words = Words::new(texts.iter().map(String::as_str));
+    // Digits before `-`: at each length, non-negative numbers first.
+    let sigma: Vec<char> = ('0'..='9').chain(['-']).collect();
+    let mut parts: Vec<Part<'_>> = vec![Part::Decimal, Part::NotWord(&words)];
+    parts.extend(Part::globs(pats, &sigma));
+    match search(&parts, &sigma, budget) {
+        Search::Found(text) => match text.parse::<i64>() {
+            Ok(v) => Search::Found(v),
+            Err(_) => Search::GaveUp,
+        },
+        Search::Empty => Search::Empty,
+        Search::GaveUp => Search::GaveUp,
     }
 }
 
@@ -316,9 +574,15 @@ fn cons(items: &[(&str, bool)]) -> TextCons {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// How many product states the searches of this thread explored.
+        pub(super) static EXPLORED: Cell<usize> = const { Cell::new(0) };
+    }
 
     fn string(items: &[(&str, bool)]) -> Search<String> {
-        find_string(&cons(items), &mut 100_000)
+        find_string(&cons(items), &BTreeSet::new(), &mut 100_000)
     }
 
     #[test]
@@ -342,6 +606,77 @@ mod tests {
             string(&[("[a-c]", true), ("[!b]", true), ("a", false), ("c", false)]),
             Search::Empty
         );
+    }
+
+    /// `required` must match, and none of `forbidden(0)` … `forbidden(9)`.
+    fn one_and_none_of(required: &str, forbidden: impl Fn(usize) -> String) -> TextCons {
+        let mut items = vec![(std::rc::Rc::new(Glob::new(required)), true)];
+        items.extend((0..10).map(|k| (std::rc::Rc::new(Glob::new(&forbidden(k))), false)));
+        items
+    }
+
+    /// What `f` returns, and how many product states it explored.
+    fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        EXPLORED.with(|n| n.set(0));
+        let out = f();
+        (out, EXPLORED.with(Cell::get))
+    }
+
+    #[test]
+    fn covered_states_are_not_explored_so_many_forbidden_globs_stay_cheap() {
+        // `*1*a*?` takes every string `*10*a*?` matches: no string is left.
+        // The product of the eleven automata has tens of thousands of
+        // reachable states (each forbidden glob on its own: digit seen or
+        // not, `a` after it or not); all but a handful are covered.
+        let items = one_and_none_of("*10*a*?", |k| format!("*{k}*a*?"));
+        let (found, explored) = counted(|| find_string(&items, &BTreeSet::new(), &mut 1_000_000));
+        assert_eq!(found, Search::Empty);
+        assert!(explored < 20, "explored {explored} states");
+        // Without `*0*a*?` and `*1*a*?` there is one (`10ab`), and a shortest one.
+        let items: TextCons = items
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !matches!(i, 1 | 2))
+            .map(|x| x.1)
+            .collect();
+        let Search::Found(s) = find_string(&items, &BTreeSet::new(), &mut 1_000_000) else {
+            panic!("expected a string")
+        };
+        assert_eq!(s.chars().count(), 4, "{s}");
+    }
+
+    #[test]
+    fn integer_texts_are_searched_with_covering_too() {
+        // The same shape on an ID field: `*10*1*?` and none of `*K*1*?`.
+        let items = one_and_none_of("*10*1*?", |k| format!("*{k}*1*?"));
+        let (found, explored) = counted(|| find_int(&Ranges::full(), &items, &mut 1_000_000));
+        assert_eq!(found, Search::Empty);
+        assert!(explored < 200, "explored {explored} states");
+        // Excluded values are words the text must not be.
+        let not_7 = Ranges::point(7).complement();
+        assert_eq!(find_int(&not_7, &cons(&[("?", true)]), &mut 1_000), Search::Found(0));
+        let not_small = Ranges::span(0, 9).complement();
+        assert_eq!(find_int(&not_small, &cons(&[("*", true)]), &mut 1_000), Search::Found(10));
+        assert_eq!(find_int(&not_small, &cons(&[("?", true)]), &mut 1_000), Search::Empty);
+    }
+
+    #[test]
+    fn decimal_texts_stop_at_the_bounds_of_i64() {
+        let mut n = Num::Start { neg: false };
+        for c in "9223372036854775807".chars() {
+            n = n.step(c);
+        }
+        assert!(n.accepts());
+        assert_eq!(n.step('0'), Num::Dead);
+        let mut over = Num::Start { neg: false };
+        for c in "9223372036854775808".chars() {
+            over = over.step(c);
+        }
+        assert!(!over.accepts());
+        // Fewer digits leave more room: a 19-digit prefix is covered by an 18-digit one.
+        assert!(over.covered_by(Num::Digits { neg: false, count: 18, cmp: Cmp::Greater }));
+        assert!(!Num::Digits { neg: false, count: 18, cmp: Cmp::Less }.covered_by(over));
+        assert_eq!(Num::Start { neg: true }.step('0'), Num::Dead);
     }
 
     #[test]
@@ -393,7 +728,41 @@ mod props {
         out
     }
 
+    fn int_glob() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec!["1", "2", "0", "-", "*", "?", "[0-4]", "[!1]"]),
+            0..4,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    /// Finite sets and sets with a few values left out, as ID tests make them.
+    fn id_ranges() -> impl Strategy<Value = Ranges> {
+        let points = prop::collection::vec(-30i64..300, 0..6);
+        (any::<bool>(), points).prop_map(|(cofinite, ps)| {
+            let set = ps.iter().fold(Ranges::default(), |r, &p| r.union(&Ranges::point(p)));
+            if cofinite { set.complement() } else { set }
+        })
+    }
+
     proptest! {
+        /// The integer search agrees with trying every small integer.
+        #[test]
+        fn int_search_agrees_with_enumeration(
+            ranges in id_ranges(),
+            cs in prop::collection::vec((int_glob(), any::<bool>()), 1..4),
+        ) {
+            let pats: TextCons = cs.iter().map(|(g, w)| (std::rc::Rc::new(Glob::new(g)), *w)).collect();
+            let ok = |v: i64| ranges.contains(v) && text_ok(&pats, &v.to_string());
+            let brute = (-1000i64..1000).find(|&v| ok(v));
+            match find_int(&ranges, &pats, &mut 1_000_000) {
+                Search::Found(v) => prop_assert!(ok(v), "{v} fails {cs:?} in {ranges:?}"),
+                Search::Empty => prop_assert!(brute.is_none(), "missed {brute:?} for {cs:?} in {ranges:?}"),
+                Search::GaveUp => prop_assert!(false, "gave up on {cs:?}"),
+            }
+        }
+
+
         /// The automaton search agrees with matching every short string:
         /// a found string satisfies every constraint, and "empty" is only
         /// said when no short string does.
@@ -402,8 +771,14 @@ mod props {
             let pats: TextCons = cs.iter().map(|(g, w)| (std::rc::Rc::new(Glob::new(g)), *w)).collect();
             let ok = |s: &str| pats.iter().all(|(g, w)| g.is_match(s) == *w);
             let brute = all_strings(5).into_iter().find(|s| ok(s));
-            match find_string(&pats, &mut 1_000_000) {
-                Search::Found(s) => prop_assert!(ok(&s), "{s:?} fails {cs:?}"),
+            match find_string(&pats, &BTreeSet::new(), &mut 1_000_000) {
+                Search::Found(s) => {
+                    prop_assert!(ok(&s), "{s:?} fails {cs:?}");
+                    // Pruning keeps the witness a shortest one.
+                    if let Some(b) = &brute {
+                        prop_assert_eq!(s.chars().count(), b.chars().count(), "{:?} for {:?}", s, cs);
+                    }
+                }
                 Search::Empty => prop_assert!(brute.is_none(), "missed {brute:?} for {cs:?}"),
                 Search::GaveUp => prop_assert!(false, "gave up on {cs:?}"),
             }

@@ -564,3 +564,111 @@ fn integer_ids_are_matched_by_their_decimal_text() {
         with_code(&d, Code::Shadowed).iter().map(|d| d.rules[0].as_str()).collect();
     assert_eq!(shadowed, ["one", "ten"]);
 }
+
+#[test]
+fn rules_whose_patterns_start_differently_are_not_each_others_candidates() {
+    // `sensor-K-*` for K = 0…499: no two share a text, so no rule's
+    // questions carry another's pattern (they all did: cubic, 210 s).
+    let n = 500;
+    let rules = (0..n)
+        .map(|k| {
+            rule(&format!("r{k}"), suit(Test::Matches(format!("sensor-{k}-*"))), vec![queue("a")])
+        })
+        .chain([rule("any", suit(Test::StartsWith("sensor-".into())), vec![queue("b")])])
+        .collect();
+    let p = program(vec![card()], vec![listener("l", rules, inbox())]);
+    let mut spaces = vec![super::Space::new(&p, super::Class::Declared(0))];
+    let t = super::Table::new(&p, &p.listeners[0], &mut spaces);
+    let cands = &t.cands[0];
+    assert!(cands[..n].iter().all(|c| c == &[n]), "each meets only `any`: {:?}", &cands[..3]);
+    assert_eq!(cands[n].len(), n, "`any` meets every one");
+    // And the analysis says so: `any` overlaps none (it contains each), nothing is shadowed.
+    let d = analyse(&p);
+    assert!(with_code(&d, Code::Shadowed).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn a_question_the_search_gives_up_on_is_reported_as_undecided_not_kept_silent() {
+    // "Some text has `a` 21 characters from its end and `b` there too": no
+    // text does, but deciding it explores every split of the last 21
+    // characters into a's and b's (2^21 states none covers), past the limit
+    // (here a hundredth of the real one, which a release build reaches in
+    // 0.2 s: `dispatchio check` of these two rules).
+    // The overlap of the two rules is neither claimed nor denied: each rule
+    // gets an `undecided` warning.
+    let q = "?".repeat(20);
+    let rules = vec![
+        rule("a", suit(Test::Matches(format!("*a{q}"))), vec![queue("a")]),
+        rule("b", suit(Test::Matches(format!("*b{q}"))), vec![queue("b")]),
+    ];
+    let p = program(vec![card()], vec![listener("l", rules, inbox())]);
+    let d = super::analyse_within(&p, super::solver::Work::small(2));
+    let undecided: Vec<&str> =
+        with_code(&d, Code::Undecided).iter().map(|d| d.rules[0].as_str()).collect();
+    assert_eq!(undecided, ["a", "b"], "{d:#?}");
+    assert!(with_code(&d, Code::Overlap).is_empty());
+}
+
+#[test]
+fn once_the_shared_work_is_spent_every_question_is_unknown() {
+    let p = program(vec![card()], vec![listener("l", vec![], inbox())]);
+    let work = std::rc::Rc::new(super::solver::Work::for_rules(0));
+    let mut space = super::Space::new(&p, super::Class::Declared(0)).sharing(&work);
+    let f = space.compile(&suit(Test::Matches("*x*".into())));
+    assert!(matches!(space.solve(&[&f]), super::Answer::Sat(_)));
+    work.spend_all();
+    assert!(matches!(space.solve(&[&f]), super::Answer::Unknown));
+    // A question without strings needs no string search, but nodes are spent too.
+    let g = space.compile(&c(Test::Lt(Lit::Int(5))));
+    assert!(matches!(space.solve(&[&g]), super::Answer::Unknown));
+}
+
+#[test]
+fn many_questions_given_up_on_share_one_limit_and_each_rule_is_named() {
+    // Sixty rules of the shape above: each question costs its whole limit,
+    // until the analysis's shared work is spent; then every question is
+    // answered "unknown" at once. Each rule is reported, none claimed.
+    let q = "?".repeat(20);
+    let letters: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
+    let rules = (0..60)
+        .map(|k| {
+            let g = format!("*{}{q}{k}", letters[k % letters.len()]);
+            rule(&format!("r{k}"), suit(Test::Matches(g)), vec![queue(&format!("q{k}"))])
+        })
+        .collect();
+    let p = program(vec![card()], vec![listener("l", rules, inbox())]);
+    let d = super::analyse_within(&p, super::solver::Work::small(60));
+    let undecided = with_code(&d, Code::Undecided);
+    assert_eq!(undecided.len(), 60, "{d:#?}");
+    assert!(d.iter().all(|d| d.code == Code::Undecided), "{d:#?}");
+}
+
+/// `n` listeners, each forwarding cards to the next (the last one to the
+/// first when `ring`).
+fn forwarders(n: usize, ring: bool) -> Program {
+    let listeners = (0..n)
+        .map(|i| {
+            let next = if i + 1 < n { Some(i + 1) } else { ring.then_some(0) };
+            let rules = next
+                .map(|k| rule("f", ty("Card"), vec![forward(&format!("l{k}"))]))
+                .into_iter()
+                .collect();
+            listener(&format!("l{i}"), rules, Some(vec![ActionKind::Drop]))
+        })
+        .collect();
+    program(vec![card()], listeners)
+}
+
+#[test]
+fn a_chain_of_forwarding_listeners_is_not_walked_and_a_ring_is_walked_once() {
+    // A chain has no cycle: no listener is on one, so none is walked (every
+    // path from every start was, each step solving the whole path so far:
+    // 3,000 listeners took over 60 s in a release build).
+    let d = crate::test_support::within_30s(|| analyse(&forwarders(3_000, false)));
+    assert!(d.is_empty(), "{d:#?}");
+    // A ring is one cycle, found once, from its lowest listener.
+    let d = crate::test_support::within_30s(|| analyse(&forwarders(500, true)));
+    let cycle = only(&d, Code::ForwardCycle);
+    assert_eq!(cycle.rules.len(), 500);
+    assert!(cycle.message.starts_with("a message can be forwarded around a loop: l0 -> l1 -> "));
+}

@@ -135,8 +135,13 @@ pub fn expand(path: &Path, shown: &Path, span: PmSpan) -> TokenStream {
     let report = match crate::check(path) {
         Ok(report) => report,
         Err(e) => {
+            let code = if e.source.kind() == std::io::ErrorKind::NotFound {
+                crate::Code::UnknownName
+            } else {
+                crate::Code::Unreadable
+            };
             let message = format!(
-                "error[unknown-name]: cannot read `{}`: {}\n --> {}",
+                "error[{code}]: cannot read `{}`: {}\n --> {}",
                 shown.display(),
                 e.source,
                 path.display()

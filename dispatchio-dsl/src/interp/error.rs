@@ -123,8 +123,16 @@ pub enum MissingKind {
         /// Called with `call async`.
         is_async: bool,
     },
-    /// A `forward` target that is not a listener the program was built with.
+    /// A `forward` target the listener was not built with (only on reload:
+    /// a listener is bound to the targets it forwards to when it is built,
+    /// and to those given to
+    /// [`RoutesBuilder::forward`](super::RoutesBuilder::forward)).
     Listener,
+    /// A listener named by
+    /// [`RoutesBuilder::forward`](super::RoutesBuilder::forward) that the
+    /// file does not declare (`name` is that listener; `listener` and `rule`
+    /// the two listeners given).
+    UnknownForward,
     /// A listener named by [`RoutesBuilder::queue`](super::RoutesBuilder::queue)
     /// that the file does not declare (`name` is the listener, `rule` the queue).
     UnknownListener,
@@ -158,8 +166,13 @@ impl fmt::Display for Missing {
             ),
             MissingKind::Listener => write!(
                 f,
-                "`forward {}` {at}: no listener `{}` was built with this program",
+                "`forward {}` {at}: the listener was built without forward target `{}` (declare it up front with `RoutesBuilder::forward`)",
                 self.name, self.name
+            ),
+            MissingKind::UnknownForward => write!(
+                f,
+                "`RoutesBuilder::forward(\"{}\", \"{}\")`: the file declares no listener `{}`",
+                self.listener, self.rule, self.name
             ),
             MissingKind::UnknownListener => write!(
                 f,

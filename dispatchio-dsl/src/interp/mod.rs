@@ -53,7 +53,8 @@
 //! Handlers are registered program-wide: `call duck` means the same closure
 //! in every listener. Handlers the file does not call are allowed (a later
 //! reload may call them); queues are created when a listener is built, from
-//! the file and from [`RoutesBuilder::queue`].
+//! the file and from [`RoutesBuilder::queue`], and so are the bindings to
+//! forward targets, from the file and from [`RoutesBuilder::forward`].
 
 mod cond;
 mod error;
@@ -65,7 +66,7 @@ pub use error::{Error, Invalid, Missing, MissingKind, Unprovided};
 pub use table::RouteMatcher;
 pub use watch::Watcher;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 
@@ -106,6 +107,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<RoutesBuilder, Error> {
         fingerprint,
         handlers: Vec::new(),
         queues: Vec::new(),
+        forwards: Vec::new(),
     })
 }
 
@@ -135,6 +137,7 @@ pub struct RoutesBuilder {
     fingerprint: u64,
     handlers: Vec<(String, HandlerFn)>,
     queues: Vec<(String, String)>,
+    forwards: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for RoutesBuilder {
@@ -143,6 +146,7 @@ impl std::fmt::Debug for RoutesBuilder {
             .field("path", &self.path)
             .field("handlers", &self.handlers.iter().map(|(n, _)| n).collect::<Vec<_>>())
             .field("queues", &self.queues)
+            .field("forwards", &self.forwards)
             .finish_non_exhaustive()
     }
 }
@@ -193,17 +197,41 @@ impl RoutesBuilder {
         self
     }
 
-    /// Builds one listener per `listener` of the file.
+    /// Lets `listener` forward to the listener `target` even though the file
+    /// does not (yet), so that a reloaded file may. The targets the file
+    /// forwards to are bound anyway.
+    pub fn forward(
+        mut self,
+        listener: impl Into<String>,
+        target: impl Into<String>,
+    ) -> RoutesBuilder {
+        self.forwards.push((listener.into(), target.into()));
+        self
+    }
+
+    /// Builds one listener per `listener` of the file. Each is bound to the
+    /// listeners it forwards to (and those given to
+    /// [`forward`](Self::forward)), and to no other: building costs the
+    /// size of the program, however many listeners it has.
     ///
     /// # Errors
     ///
     /// [`Error::Missing`] listing **every** handler the file calls that was
     /// not registered (or was registered sync where the file says `call
-    /// async`, or the reverse), and every queue given to
-    /// [`queue`](Self::queue) for a listener the file does not declare.
+    /// async`, or the reverse), every queue given to [`queue`](Self::queue)
+    /// for a listener the file does not declare, and every listener given
+    /// to [`forward`](Self::forward) that the file does not declare.
     pub fn build(self) -> Result<Routes, Error> {
-        let RoutesBuilder { path, program, warnings, watched, fingerprint, mut handlers, queues } =
-            self;
+        let RoutesBuilder {
+            path,
+            program,
+            warnings,
+            watched,
+            fingerprint,
+            mut handlers,
+            queues,
+            forwards,
+        } = self;
         // A stable order: the layout's handler indices do not depend on
         // registration order.
         handlers.sort_by(|a, b| a.0.cmp(&b.0));
@@ -214,10 +242,10 @@ impl RoutesBuilder {
                 is_async: matches!(f, HandlerFn::Async(_)),
             })
             .collect();
-        let names: Vec<String> = program.listeners.iter().map(|l| l.name.clone()).collect();
+        let declared: HashSet<&str> = program.listeners.iter().map(|l| l.name.as_str()).collect();
         let mut missing = Vec::new();
         for (listener, queue) in &queues {
-            if !names.contains(listener) {
+            if !declared.contains(listener.as_str()) {
                 missing.push(Missing {
                     kind: MissingKind::UnknownListener,
                     name: listener.clone(),
@@ -226,11 +254,27 @@ impl RoutesBuilder {
                 });
             }
         }
+        for (from, to) in &forwards {
+            for end in [from, to].into_iter().filter(|n| !declared.contains(n.as_str())) {
+                missing.push(Missing {
+                    kind: MissingKind::UnknownForward,
+                    name: end.clone(),
+                    listener: from.clone(),
+                    rule: to.clone(),
+                });
+            }
+        }
+        let extra_queues = by_listener(&queues);
+        let extra_forwards = by_listener(&forwards);
         let mut tables = Vec::new();
         for def in &program.listeners {
-            let extra: Vec<String> =
-                queues.iter().filter(|(l, _)| *l == def.name).map(|(_, q)| q.clone()).collect();
-            let layout = table::stable_layout(def, &slots, &extra, &names);
+            let name = def.name.as_str();
+            let layout = table::stable_layout(
+                def,
+                &slots,
+                extra_queues.get(name).map_or(&[][..], Vec::as_slice),
+                extra_forwards.get(name).map_or(&[][..], Vec::as_slice),
+            );
             match Table::lower(def, &layout) {
                 Ok(t) => tables.push((layout, t)),
                 Err(m) => missing.extend(m),
@@ -240,22 +284,28 @@ impl RoutesBuilder {
             return Err(Error::Missing(Unprovided { path, missing }));
         }
         let shared = RouteHandlers { slots: handlers.into_iter().map(|(_, f)| f).collect() };
-        let listeners: Vec<(String, Arc<RouteListener>)> = names
+        let listeners: Vec<(String, Arc<RouteListener>)> = program
+            .listeners
             .iter()
-            .cloned()
+            .map(|l| l.name.clone())
             .zip(tables)
             .map(|(name, (layout, table))| {
                 let matcher = RouteMatcher::new(layout, table);
                 (name, Arc::new(RoutedListener::new(matcher, shared.clone())))
             })
             .collect();
-        // Every listener can forward to every listener of the program, so a
-        // reload may add `forward`s. Targets are held weakly: two listeners
-        // forwarding to each other must not keep each other alive.
+        let index: HashMap<String, usize> =
+            listeners.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
+        // Each listener is bound to the targets of its layout. Targets are
+        // held weakly: two listeners forwarding to each other must not keep
+        // each other alive.
         for (_, l) in &listeners {
-            for (target_name, target) in &listeners {
-                let chained: Arc<dyn Listener> =
-                    Arc::new(Chained { name: target_name.clone(), target: Arc::downgrade(target) });
+            for target_name in &layout_of(l).forwards {
+                let Some(&t) = index.get(&**target_name) else { continue };
+                let chained: Arc<dyn Listener> = Arc::new(Chained {
+                    name: target_name.to_string(),
+                    target: Arc::downgrade(&listeners[t].1),
+                });
                 // Cannot fail: every name is in the layout's forwards, bound once.
                 let _ =
                     l.bind_forward(target_name, dispatchio_core::ForwardTarget::Listener(chained));
@@ -265,10 +315,20 @@ impl RoutesBuilder {
             inner: Arc::new(Inner {
                 path,
                 listeners,
+                index,
                 state: Mutex::new(State { program, warnings, watched, fingerprint, generation: 0 }),
             }),
         })
     }
+}
+
+/// The second names of `pairs`, by the first.
+fn by_listener(pairs: &[(String, String)]) -> HashMap<&str, Vec<String>> {
+    let mut out: HashMap<&str, Vec<String>> = HashMap::new();
+    for (l, x) in pairs {
+        out.entry(l.as_str()).or_default().push(x.clone());
+    }
+    out
 }
 
 /// The handlers of a program, shared by all its listeners, called by index
@@ -345,6 +405,8 @@ pub struct Routes {
 struct Inner {
     path: PathBuf,
     listeners: Vec<(String, Arc<RouteListener>)>,
+    /// Where each listener is in `listeners`, by name.
+    index: HashMap<String, usize>,
     /// Serialises reloads, and what the last one saw.
     state: Mutex<State>,
 }
@@ -391,7 +453,7 @@ impl Routes {
     /// `Routes`, or register every listener with a dispatcher, for as long
     /// as messages are forwarded.
     pub fn listener(&self, name: &str) -> Option<Arc<RouteListener>> {
-        self.inner.listeners.iter().find(|(n, _)| n == name).map(|(_, l)| l.clone())
+        self.inner.index.get(name).map(|&i| self.inner.listeners[i].1.clone())
     }
 
     /// Every listener with its name, in file order.
@@ -496,10 +558,12 @@ impl Routes {
                 removed: built.difference(&now).map(|s| (*s).to_owned()).collect(),
             });
         }
+        let defs: HashMap<&str, &crate::program::ListenerDef> =
+            program.listeners.iter().map(|l| (l.name.as_str(), l)).collect();
         let mut tables = Vec::new();
         let mut missing = Vec::new();
         for (name, l) in &self.inner.listeners {
-            let Some(def) = program.listener(name) else { continue };
+            let Some(def) = defs.get(name.as_str()) else { continue };
             match Table::lower(def, layout_of(l)) {
                 Ok(t) => tables.push((l, t)),
                 Err(m) => missing.extend(m),

@@ -37,14 +37,16 @@ pub(super) fn fingerprint(files: &[PathBuf]) -> u64 {
     let mut h = DefaultHasher::new();
     for f in files {
         f.hash(&mut h);
-        match std::fs::read(f) {
+        // Read as the loader reads: a FIFO or a device must not block or
+        // exhaust the watch either.
+        match crate::read::read_bytes(f) {
             Ok(bytes) => {
                 0u8.hash(&mut h);
                 bytes.hash(&mut h);
             }
-            Err(e) => {
+            Err(why) => {
                 1u8.hash(&mut h);
-                e.kind().hash(&mut h);
+                why.to_string().hash(&mut h);
             }
         }
     }

@@ -1,5 +1,7 @@
 //! `dispatchio check` as a library call: exit status, output shapes.
 
+use std::path::Path;
+
 use dispatchio_dsl::cli::{Exit, run_with};
 use serde_json::Value;
 
@@ -192,4 +194,80 @@ fn human_output_matches_its_snapshot() {
     let (exit, out, _) = check(&["tests/fixtures/field_not_narrowed.route"]);
     assert_eq!(exit, Exit::Findings);
     insta::assert_snapshot!("human__field_not_narrowed", out);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_a_finding_and_the_other_files_are_still_checked() {
+    let dir = crate::TempDir::new("cli-unreadable");
+    dir.write("typed.route", "message Card { card: int }\nlistener l { rule a when type == Card and card == \"x\" => drop\n otherwise => drop }\n");
+    std::fs::write(dir.0.join("latin1.route"), b"// caf\xe9\nlistener m { otherwise => drop }\n")
+        .unwrap();
+    std::os::unix::fs::symlink("gone.route", dir.0.join("dangling.route")).unwrap();
+    std::fs::create_dir(dir.0.join("sub")).unwrap();
+    std::os::unix::fs::symlink("sub", dir.0.join("linked-dir.route")).unwrap();
+    crate::files::mkfifo(&dir.0.join("pipe.route"));
+    let arg = dir.0.to_string_lossy().into_owned();
+    let (exit, doc) = crate::files::within_30s(move || json(&[&arg]));
+    assert_eq!(exit, Exit::Findings);
+    let found: Vec<(String, String, u64, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().unwrap();
+            let name = Path::new(file).file_name().unwrap().to_string_lossy().into_owned();
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                name,
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("unreadable", "dangling.route", 1, 1),
+        ("unreadable", "latin1.route", 1, 7),
+        ("unreadable", "linked-dir.route", 1, 1),
+        ("unreadable", "pipe.route", 1, 1),
+        ("type-mismatch", "typed.route", 2, 51),
+    ];
+    let want: Vec<(String, String, u64, u64)> =
+        want.iter().map(|(c, f, l, col)| (c.to_string(), f.to_string(), *l, *col)).collect();
+    assert_eq!(found, want);
+    let messages: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(messages[0].ends_with("it is a symlink to a file that does not exist"), "{messages:?}");
+    assert!(
+        messages[1].ends_with("not UTF-8 text (the first invalid byte is at offset 6)"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[2]
+            .ends_with("it is a directory, not a regular file (only regular files are read)"),
+        "{messages:?}"
+    );
+    assert!(messages[3].contains("it is a FIFO"), "{messages:?}");
+    // The human output shows them all too, the bad byte's line included.
+    let arg = dir.0.to_string_lossy().into_owned();
+    let (_, out, _) = crate::files::within_30s(move || check(&[&arg]));
+    assert!(out.contains("checked 5 files: 5 errors, 0 warnings"), "{out}");
+    assert!(out.contains("// caf\u{fffd}"), "{out}");
+}
+
+#[test]
+fn a_finding_past_column_65536_is_drawn_without_a_panic() {
+    let dir = crate::TempDir::new("cli-wide");
+    let path = dir.write("wide.route", &format!("{}x\n", " ".repeat(65_536)));
+    let arg = path.to_string_lossy().into_owned();
+    let (exit, out, err) = check(&[&arg]);
+    assert_eq!((exit, err.as_str()), (Exit::Findings, ""));
+    // The true place, and the line cut to a window around it.
+    assert!(out.contains("wide.route:1:65537]"), "{out}");
+    assert!(out.contains("│ …") && out.contains("x"), "{out}");
+    assert!(out.len() < 2_000, "the snippet is a window, not the whole line: {} bytes", out.len());
 }

@@ -78,13 +78,17 @@ fn complete(code: Code, block: &str) -> String {
 #[test]
 fn every_findings_example_in_the_guide_reports_its_code() {
     let examples = examples();
-    // Every code but `import-cycle` (two files) has a one-file example.
+    // Every code has a route example (`import-cycle`'s is of two files).
     let covered: Vec<Code> = examples.iter().map(|(c, _)| *c).collect();
     for code in Code::ALL {
         assert!(covered.contains(&code), "the guide has no route example for `{code}`");
     }
     for (code, block) in examples {
-        if code == Code::ImportCycle {
+        // `import-cycle` needs two files. `undecided` needs the analysis to
+        // spend its whole work limit, tuned for release builds: seconds in
+        // a debug build; its example is checked (with smaller limits) by
+        // the analysis's own test of the same two rules.
+        if code == Code::ImportCycle || code == Code::Undecided {
             continue;
         }
         let text = complete(code, &block);

@@ -404,7 +404,7 @@ proptest! {
 /// Corner cases named once, so a regression says what broke.
 #[test]
 fn nan_is_unequal_to_everything_and_id_ints_match_as_text() {
-    let dir = crate::interp_routes::TempDir::new("nan");
+    let dir = crate::TempDir::new("nan");
     let path = dir.write(
         "nan.route",
         r#"
