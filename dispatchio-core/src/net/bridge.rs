@@ -929,6 +929,15 @@ impl PeerLink {
                 "unrouted" => Error::Unrouted { id, ty: request.ty.to_string(), listener: dest() },
                 "dropped" => Error::Dropped { id, listener: dest() },
                 "no-reply" => Error::NoReply { id },
+                "mailbox-full" => match (request.dest.clone(), text.split_once('\n')) {
+                    (Some(dest), Some((capacity, _))) => match capacity.parse() {
+                        Ok(capacity) => Error::MailboxFull { dest, capacity },
+                        Err(_) => {
+                            self.link_error(format!("the peer answered with an error: {text}"))
+                        }
+                    },
+                    _ => self.link_error(format!("the peer answered with an error: {text}")),
+                },
                 "group" => self.group_error_from_remote(&text, request),
                 _ => self.link_error(format!("the peer answered with an error: {text}")),
             },
@@ -1140,6 +1149,13 @@ fn error_to_remote(e: &Error) -> RemoteError {
             };
         }
         Error::Timeout { .. } => (RemoteErrorKind::Timeout, "timeout"),
+        Error::MailboxFull { capacity, .. } => {
+            // The capacity on a line of its own, for the requesting bridge.
+            return RemoteError {
+                kind: RemoteErrorKind::Other,
+                text: format!("mailbox-full\n{capacity}\n{e}"),
+            };
+        }
         Error::Sync(_) => (RemoteErrorKind::Unsupported, "sync"),
         Error::Shutdown => (RemoteErrorKind::Shutdown, "shutdown"),
         Error::Unrouted { .. } => (RemoteErrorKind::Other, "unrouted"),

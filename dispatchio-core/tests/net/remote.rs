@@ -489,6 +489,44 @@ async fn a_remote_request_times_out_like_a_local_one() {
 }
 
 #[tokio::test]
+async fn a_full_bounded_mailbox_refuses_a_peer_as_it_refuses_a_local_sender() {
+    let (server, client, _l, _p) = pair().await;
+    // Every message is deferred; sent blocking, one holds the listener.
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call("defer")]).build().unwrap();
+    let l = RoutedListener::builder(table)
+        .handler("defer", |_m: &Message| Ok(Reply::Defer))
+        .build()
+        .unwrap();
+    server.register_bounded("svc", Arc::new(l), 1).unwrap();
+    let s2 = server.clone();
+    let _held = tokio::spawn(async move {
+        s2.request(Message::new(Ask { n: 0 }).to("svc").blocking(), None).await
+    });
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while server.snapshot().blocked.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "never held");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.send(Message::new(Num { n: 1 }).to("svc")).unwrap();
+    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    match client.request(Message::new(Ask { n: 2 }).to("svc"), Some(PROMPTLY)).await {
+        Err(Error::MailboxFull { dest, capacity }) => {
+            assert_eq!((dest, capacity), (Id::from("svc"), 1));
+        }
+        other => panic!("expected MailboxFull, got {other:?}"),
+    }
+    // A one-way message nobody waits on is counted where it was refused.
+    client.send(Message::new(Num { n: 3 }).to("svc")).unwrap();
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while server.remote_stats().incoming_undeliverable == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the refusal was not counted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(server.snapshot().counters.mailbox_full, 2);
+}
+
+#[tokio::test]
 async fn a_destination_the_peer_no_longer_serves_is_an_unknown_destination() {
     let server = Dispatcher::new();
     let client = Dispatcher::new();
