@@ -160,6 +160,15 @@ fn main() {
             }
             (d, r) => eprintln!("memory not measured: {:?} {:?}", d.err(), r.err()),
         }
+        // A listener slower than its sender: unbounded, then bounded.
+        match (memory::measure("slow"), memory::measure("slow-bounded")) {
+            (Ok(u), Ok(b)) => {
+                extra.push(("slow_1m_peak_rss_mb", u.peak_kb as f64 / 1024.0));
+                extra.push(("slow_bounded_1m_peak_rss_mb", b.peak_kb as f64 / 1024.0));
+                extra.push(("slow_bounded_1m_refused", b.refused as f64));
+            }
+            (u, b) => eprintln!("slow listener not measured: {:?} {:?}", u.err(), b.err()),
+        }
     }
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
@@ -289,6 +298,9 @@ const EXTRA: &[(&str, &str)] = &[
     ("queued_bytes_per_msg", "the same per queued message"),
     ("raw_queued_1m_peak_rss_mb", "baseline: peak RSS growth, 1,000,000 Arc'd payloads in mpsc"),
     ("raw_queued_bytes_per_msg", "baseline: the same per payload"),
+    ("slow_1m_peak_rss_mb", "peak RSS growth, 1,000,000 sends to a 1 ms listener, unbounded"),
+    ("slow_bounded_1m_peak_rss_mb", "the same, mailbox bounded at 1,024"),
+    ("slow_bounded_1m_refused", "sends the bounded mailbox refused (MailboxFull)"),
     ("uds_sender_cpu_ns_per_msg", "Unix socket: CPU of the sending process per message"),
     ("uds_receiver_cpu_ns_per_msg", "Unix socket: CPU of the receiving process per message"),
     ("uds_raw_sender_cpu_ns_per_msg", "baseline: the same, raw socket, sending process"),
@@ -1073,6 +1085,11 @@ mod check {
 /// against 1,000,000 of the same `Arc`'d payloads in an unbounded tokio
 /// mpsc channel. Each side runs in a fresh child process of this program,
 /// which reports its peak resident set (`VmHWM`) before and after.
+///
+/// Then a listener slower than its sender (1 ms per message), sent
+/// 1,000,000 messages as fast as one sender can: with the default
+/// unbounded mailbox every one is held; with a mailbox bounded at
+/// [`memory::SLOW_BOUND`] the sender is refused past it (issue 10, item 2).
 mod memory {
     use std::process::Command;
     use std::sync::Arc;
@@ -1089,9 +1106,11 @@ mod memory {
 
     type Error = Box<dyn std::error::Error + Send + Sync>;
 
-    /// Peak resident growth of one side, in KiB.
+    /// Peak resident growth of one side, in KiB, and the sends a bounded
+    /// mailbox refused.
     pub(crate) struct Memory {
         pub(crate) peak_kb: u64,
+        pub(crate) refused: u64,
     }
 
     impl Memory {
@@ -1103,9 +1122,12 @@ mod memory {
     pub(crate) fn measure(side: &str) -> Result<Memory, Error> {
         let out = Command::new(std::env::current_exe()?).env(CHILD_ENV, side).output()?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().find_map(|l| l.strip_prefix("peak_kb "));
-        match (out.status.success(), line.map(str::parse::<u64>)) {
-            (true, Some(Ok(peak_kb))) => Ok(Memory { peak_kb }),
+        let value = |key: &str| {
+            text.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().parse::<u64>())
+        };
+        match (out.status.success(), value("peak_kb "), value("refused ")) {
+            (true, Some(Ok(peak_kb)), None) => Ok(Memory { peak_kb, refused: 0 }),
+            (true, Some(Ok(peak_kb)), Some(Ok(refused))) => Ok(Memory { peak_kb, refused }),
             _ => Err(format!(
                 "memory child ({side}) failed: {}{}",
                 out.status,
@@ -1127,10 +1149,23 @@ mod memory {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let result: Result<u64, Error> =
-            rt.block_on(async { if side == "raw" { raw().await } else { queued().await } });
+        let result: Result<(u64, Option<u64>), Error> = rt.block_on(async {
+            match side {
+                "raw" => raw().await.map(|kb| (kb, None)),
+                "slow" => slow(None).await,
+                "slow-bounded" => slow(Some(SLOW_BOUND)).await,
+                _ => queued().await.map(|kb| (kb, None)),
+            }
+        });
         match result {
-            Ok(kb) => println!("peak_kb {kb}"),
+            Ok((kb, refused)) => {
+                println!("peak_kb {kb}");
+                if let Some(n) = refused {
+                    println!("refused {n}");
+                }
+                // A slow listener still has its backlog: not waited for.
+                std::process::exit(0);
+            }
             Err(e) => {
                 eprintln!("memory child: {e}");
                 std::process::exit(1);
@@ -1160,6 +1195,41 @@ mod memory {
         let after = vm_hwm_kb().ok_or("no VmHWM")?;
         drop(std::hint::black_box(inbox));
         Ok(after.saturating_sub(before))
+    }
+
+    /// The bound of the slow listener's mailbox in the bounded case.
+    pub(crate) const SLOW_BOUND: usize = 1024;
+
+    /// A million one-way messages sent as fast as one sender can to a
+    /// listener that takes 1 ms each: with an unbounded mailbox every one
+    /// is accepted and held; with a bounded one, the sender is refused
+    /// past the bound. Returns the peak growth and the refusals.
+    async fn slow(bound: Option<usize>) -> Result<(u64, Option<u64>), Error> {
+        let d = Dispatcher::new();
+        let table =
+            RoutingTable::builder().rule("all", Cond::Always, [Action::call("nap")]).build()?;
+        let listener = RoutedListener::builder(table)
+            .handler("nap", |_m: &Message| {
+                std::thread::sleep(Duration::from_millis(1));
+                Ok(dispatchio::Reply::Empty)
+            })
+            .build()?;
+        match bound {
+            Some(capacity) => d.register_bounded("slow", Arc::new(listener), capacity)?,
+            None => d.register("slow", Arc::new(listener))?,
+        }
+        let me = d.new_source();
+        let before = vm_hwm_kb().ok_or("no VmHWM")?;
+        let mut refused = 0u64;
+        for i in 0..N {
+            match me.send(Message::new(Payload { n: i as i64 }).to("slow")) {
+                Ok(_) => {}
+                Err(dispatchio::Error::MailboxFull { .. }) => refused += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let after = vm_hwm_kb().ok_or("no VmHWM")?;
+        Ok((after.saturating_sub(before), Some(refused)))
     }
 
     async fn raw() -> Result<u64, Error> {
