@@ -1512,6 +1512,7 @@ fn poll_mailbox(
     state: &MailboxState,
 ) -> Poll<()> {
     state.task.register(cx.waker());
+    let mut budget = PollBudget::default();
     let mut consumer = match state.consumer.try_lock() {
         Some(c) => c,
         None => {
@@ -1566,6 +1567,16 @@ fn poll_mailbox(
             };
             listener.deliver(delivery, &mut lcx);
             taken += 1;
+            if budget.spent() {
+                // The thread goes back to the scheduler first: taking
+                // deliveries does not count against tokio's cooperative
+                // budget, so without this a slow listener with a long queue
+                // keeps its worker thread for thousands of them, and
+                // whatever else was scheduled there (a link's reader, other
+                // listeners) waits: seconds, behind a 1 ms handler.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             // Take what is already waiting without another round; the
             // batch is bounded so in-flight async work still gets its turn,
             // and a blocking message ends it.
@@ -1579,6 +1590,39 @@ fn poll_mailbox(
                 }
                 _ => break,
             }
+        }
+    }
+}
+
+/// How long one poll of a listener's task may deliver before it gives its
+/// thread back to the scheduler.
+const POLL_BUDGET: Duration = Duration::from_millis(1);
+
+/// The time a poll of a listener's task has spent delivering, looked at
+/// after the 2nd, 4th, 8th, … delivery: a poll that delivers one message
+/// (a request's round trip) reads no clock, a long one a few times, and a
+/// slow handler is found after four deliveries. Yielding after a count
+/// instead would cost a fast listener dearly: a task that yields wakes
+/// another worker thread, which takes it over.
+#[derive(Default)]
+struct PollBudget {
+    delivered: u32,
+    since: Option<Instant>,
+}
+
+impl PollBudget {
+    /// Counts one delivery; whether the poll has run for its budget.
+    fn spent(&mut self) -> bool {
+        self.delivered = self.delivered.saturating_add(1);
+        if self.delivered < 2 || !self.delivered.is_power_of_two() {
+            return false;
+        }
+        match self.since {
+            None => {
+                self.since = Some(Instant::now());
+                false
+            }
+            Some(t) => t.elapsed() > POLL_BUDGET,
         }
     }
 }

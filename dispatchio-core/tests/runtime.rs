@@ -1125,6 +1125,56 @@ mod s11_shutdown {
     }
 }
 
+/// A listener with a long queue shares its thread: its task yields after a
+/// batch, so other tasks on that thread (a link's reader, other listeners)
+/// are not held up until its whole queue is done.
+mod fairness {
+    use super::*;
+
+    #[test]
+    fn a_listener_with_a_long_queue_lets_other_listeners_run_between_batches() {
+        // One thread, so whatever the slow listener's task does not give
+        // back, nothing else gets.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let d = Dispatcher::new();
+            let handled = Arc::new(AtomicUsize::new(0));
+            let h = handled.clone();
+            let table = RoutingTable::builder()
+                .rule("all", Cond::Always, [Action::call("nap")])
+                .build()
+                .unwrap();
+            let slow = RoutedListener::builder(table)
+                .handler("nap", move |_m: &Message| {
+                    std::thread::sleep(Duration::from_millis(1));
+                    h.fetch_add(1, Ordering::SeqCst);
+                    Ok(Reply::Empty)
+                })
+                .build()
+                .unwrap();
+            d.register("slow", Arc::new(slow)).unwrap();
+            d.register("fast", echo()).unwrap();
+            const QUEUED: usize = 600;
+            for _ in 0..QUEUED {
+                d.send(Message::new(Empty).to("slow")).unwrap();
+            }
+            // Asked from a task (the runtime polls its main future only now
+            // and then), which notes how far the slow one got when it hears.
+            let (d2, h2) = (d.clone(), handled.clone());
+            let asking = tokio::spawn(async move {
+                d2.request(Message::new(Text::from("now")).to("fast"), None).await.unwrap();
+                h2.load(Ordering::SeqCst)
+            });
+            let before_answer = within(asking).await.unwrap();
+            assert!(
+                before_answer < QUEUED / 2,
+                "the fast listener answered only after {before_answer} of {QUEUED} slow messages"
+            );
+            d.shutdown().await;
+        });
+    }
+}
+
 /// 12. Bounded mailboxes: a full one refuses at once (`send`, requests,
 ///     group members), `send_wait` waits for room; nothing is lost silently.
 mod s12_bounded_mailboxes {
