@@ -723,6 +723,43 @@ async fn a_full_queue_makes_send_wait_and_try_send_fail() {
 }
 
 #[tokio::test]
+async fn one_destination_filling_a_links_queue_leaves_room_for_the_others() {
+    let addr = unix_addr("fair");
+    // A peer that never reads: the socket fills, then the queue.
+    let fake = raw_welcoming_listener(&addr).await;
+    let (events, _rx) = recorder(vec![], false);
+    let config = NetConfig::new("client").queue_capacity(8).keepalive(None);
+    let link = net::connect(&addr, &config, events).await.unwrap();
+    let _peer = fake.await.unwrap();
+    let to = |dest: &str, seq: u64| {
+        let mut m = message(seq, false);
+        m.dest = Some(WireId::Str(dest.into()));
+        m.content = Some(Content::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
+        Payload::Message(m)
+    };
+    let mut flooded = false;
+    for seq in 0..10_000 {
+        match link.try_send(to("slow", seq)) {
+            Ok(()) => tokio::task::yield_now().await,
+            Err(SendError::Full { capacity: 8 }) => {
+                flooded = true;
+                break;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(flooded, "the queue fills against a peer that does not read");
+    assert!(matches!(link.try_send(to("slow", 0)), Err(SendError::Full { .. })));
+    // Another destination still gets in.
+    link.try_send(to("fast", 0)).expect("room for a destination that has nothing queued");
+    // The room kept for the others is bounded too: many destinations, one
+    // frame each, do not grow the queue without end.
+    let admitted = (0..100).filter(|n| link.try_send(to(&format!("other-{n}"), 0)).is_ok()).count();
+    assert!(admitted < 8, "{admitted} more frames past the bound");
+    assert_eq!(link.state(), LinkState::Up);
+}
+
+#[tokio::test]
 async fn a_send_waiting_for_room_goes_out_once_the_peer_reads_and_nothing_is_lost() {
     let addr = unix_addr("room");
     let fake = raw_welcoming_listener(&addr).await;

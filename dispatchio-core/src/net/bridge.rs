@@ -1264,7 +1264,9 @@ impl PeerLink {
         } else {
             Some(reply)
         };
-        match self.net.try_send_frame(frame_scratch, tracked.then_some(id)) {
+        let env = message.envelope();
+        let lane = netlink::lane(env.dest.as_ref().map(id_ref), env.group.as_ref().map(id_ref));
+        match self.net.try_send_frame(frame_scratch, tracked.then_some(id), lane) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let reply = match reply {
@@ -1304,6 +1306,13 @@ fn id_out(id: &Id) -> IdOut<'_> {
     match id {
         Id::Int(i) => IdOut::Int(*i),
         Id::Str(s) => IdOut::Str(s.as_str()),
+    }
+}
+
+fn id_ref(id: &Id) -> WireIdRef<'_> {
+    match id {
+        Id::Int(i) => WireIdRef::Int(*i),
+        Id::Str(s) => WireIdRef::Str(s.as_str()),
     }
 }
 

@@ -130,6 +130,7 @@ pub struct NetConfig {
     pub(crate) allow_unauthenticated: bool,
     pub(crate) max_frame_len: usize,
     pub(crate) queue_capacity: usize,
+    pub(crate) reply_capacity: Option<usize>,
     pub(crate) handshake_timeout: Duration,
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
@@ -149,6 +150,7 @@ impl NetConfig {
             allow_unauthenticated: false,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             queue_capacity: 1024,
+            reply_capacity: None,
             handshake_timeout: Duration::from_secs(5),
             backoff_initial: Duration::from_millis(50),
             backoff_max: Duration::from_secs(5),
@@ -176,11 +178,27 @@ impl NetConfig {
         self
     }
 
-    /// How many frames a link queues for sending (at least 1). A full queue
-    /// makes [`Link::send`] wait and [`Link::try_send`] fail; while the link is
-    /// down, both fail once it is full.
+    /// How many messages (and announcements) a link queues for sending (at
+    /// least 1). A full queue makes [`Link::send`] wait and
+    /// [`Link::try_send`] fail; while the link is down, both fail once it
+    /// is full.
+    ///
+    /// One destination cannot lock the others out: past this bound, a
+    /// quarter as many frames again are kept for destinations that have
+    /// few queued (at most an eighth of that room each), so a message to
+    /// another destination finds room while one destination's flood fills
+    /// the queue.
     pub fn queue_capacity(mut self, frames: usize) -> Self {
         self.queue_capacity = frames.max(1);
+        self
+    }
+
+    /// How many replies to the peer's requests a link queues (at least 1;
+    /// by default as many as [`queue_capacity`](Self::queue_capacity)),
+    /// apart from the messages, so that neither starves the other. A reply
+    /// that finds this full is refused like a message.
+    pub fn reply_capacity(mut self, frames: usize) -> Self {
+        self.reply_capacity = Some(frames.max(1));
         self
     }
 

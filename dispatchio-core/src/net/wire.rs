@@ -80,6 +80,16 @@ pub enum WireId {
     Str(String),
 }
 
+impl WireId {
+    /// The borrowed form.
+    pub(crate) fn borrowed(&self) -> WireIdRef<'_> {
+        match self {
+            WireId::Int(i) => WireIdRef::Int(*i),
+            WireId::Str(s) => WireIdRef::Str(s),
+        }
+    }
+}
+
 impl fmt::Display for WireId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

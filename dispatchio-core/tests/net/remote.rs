@@ -797,6 +797,98 @@ async fn a_slow_handler_does_not_hold_up_other_destinations_on_the_same_link() {
     );
 }
 
+#[test]
+fn a_fast_destinations_request_is_served_while_a_slow_one_is_saturated() {
+    // The server runs on a runtime of its own (as another process would):
+    // `slow` takes 1 ms a message, `fast` answers at once. The client
+    // floods `slow` for the whole test; its requests to `fast` must still
+    // be taken and answered. Two faults once broke this: the slow
+    // listener's task kept its worker thread for thousands of messages
+    // (the link's reader, scheduled there, stopped reading for seconds),
+    // and the flood filled the link's queue, so a request to `fast` was
+    // refused as queue-full.
+    let addr = unix_addr("saturated");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server_addr = addr.clone();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let d = Dispatcher::new();
+            let table = RoutingTable::builder()
+                .rule("all", Cond::Always, [Action::call("nap")])
+                .build()
+                .unwrap();
+            let slow = RoutedListener::builder(table)
+                .handler("nap", |_m: &Message| {
+                    std::thread::sleep(Duration::from_millis(1));
+                    Ok(Reply::Empty)
+                })
+                .build()
+                .unwrap();
+            d.register_bounded("slow", Arc::new(slow), 1024).unwrap();
+            let _fast = counting(&d, "fast");
+            let _l = d.listen_with(&server_addr, &config("server")).await.unwrap();
+            ready_tx.send(()).unwrap();
+            let _ = stop_rx.await;
+            d.shutdown().await;
+        });
+    });
+    ready_rx.recv().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async move {
+        let client = Dispatcher::new();
+        let _peer = client.connect_with(&addr, &config("client")).await.unwrap();
+        for dest in ["slow", "fast"] {
+            assert!(client.wait_for_destination(&Id::from(dest), PROMPTLY).await);
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refused = Arc::new(AtomicU64::new(0));
+        let (c, s, r) = (client.clone(), stop.clone(), refused.clone());
+        let flood = tokio::spawn(async move {
+            let mut sent = 0u64;
+            while !s.load(Ordering::Relaxed) {
+                match c.send(Message::new(Num { n: sent }).to("slow")) {
+                    Ok(_) => sent += 1,
+                    Err(_) => {
+                        // At once again: the queue stays full.
+                        r.fetch_add(1, Ordering::Relaxed);
+                        tokio::task::yield_now().await;
+                    }
+                }
+                if sent % 256 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            sent
+        });
+        // Saturated: the flood is being refused (by the link's queue).
+        let deadline = tokio::time::Instant::now() + PROMPTLY;
+        while refused.load(Ordering::Relaxed) == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the flood never filled the link");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for n in 0..50 {
+            let asked = client.request(Message::new(Ask { n }).to("fast"), Some(PROMPTLY)).await;
+            match asked {
+                Ok(reply) => assert_eq!(reply.content_as::<Ans>().map(|a| a.n), Some(n)),
+                Err(e) => panic!("request {n} to fast, while slow is saturated: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        let sent = flood.await.unwrap();
+        assert!(sent > 0);
+    });
+    let _ = stop_tx.send(());
+    server.join().unwrap();
+}
+
 /// Waits until `d` routes group `group` to `members` members.
 async fn wait_for_group(d: &Dispatcher, group: &str, members: usize) {
     let g = Id::from(group.to_owned());
