@@ -114,6 +114,17 @@ impl RemoteConfig {
         self
     }
 
+    /// How many replies to a peer's requests a link queues, apart from the
+    /// messages (by default as many as [`queue_capacity`](Self::queue_capacity)).
+    /// A reply that finds them full is lost: counted
+    /// ([`RemoteStats::replies_lost`]) and logged, in batches, and the
+    /// requester waits until its timeout. Only a peer that does not read
+    /// its replies while it goes on asking fills them.
+    pub fn reply_capacity(mut self, frames: usize) -> Self {
+        self.net = self.net.reply_capacity(frames);
+        self
+    }
+
     /// Reconnect delays of a dialled link (see [`NetConfig::reconnect_backoff`]).
     pub fn reconnect_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.net = self.net.reconnect_backoff(initial, max);
@@ -285,6 +296,49 @@ struct PeerLink {
     recent: Mutex<Recent>,
     seq: AtomicU64,
     stats: Arc<Stats>,
+    /// Replies lost, and incoming messages nobody could be told of, for
+    /// logging in batches.
+    replies_lost: Losses,
+    undeliverable: Losses,
+}
+
+/// Losses of one kind on one link, logged in batches rather than one line
+/// each (a peer that floods can lose hundreds of thousands): the first of
+/// a quiet spell at once, then at most one line a second with the count
+/// since, and what is left when the connection ends. Each loss is also
+/// counted in the bridge's stats.
+#[derive(Default)]
+struct Losses(Mutex<LossState>);
+
+#[derive(Default)]
+struct LossState {
+    untold: u64,
+    told_at: Option<std::time::Instant>,
+}
+
+impl Losses {
+    /// How often a batch is logged while losses go on.
+    const EVERY: Duration = Duration::from_secs(1);
+
+    /// Counts one loss; the number to log now (this one included), if a
+    /// line is due.
+    fn lost(&self) -> Option<u64> {
+        let mut s = self.0.lock();
+        s.untold += 1;
+        let due = s.told_at.is_none_or(|t| t.elapsed() >= Self::EVERY);
+        if !due {
+            return None;
+        }
+        s.told_at = Some(std::time::Instant::now());
+        Some(std::mem::take(&mut s.untold))
+    }
+
+    /// The losses not logged yet; the next one starts a new batch.
+    fn flush(&self) -> u64 {
+        let mut s = self.0.lock();
+        s.told_at = None;
+        std::mem::take(&mut s.untold)
+    }
 }
 
 fn bridges() -> &'static Mutex<Vec<Weak<Bridge>>> {
@@ -629,6 +683,8 @@ impl LinkEvents for Events {
             recent: Mutex::new(Recent::default()),
             seq: AtomicU64::new(0),
             stats: self.bridge.stats.clone(),
+            replies_lost: Losses::default(),
+            undeliverable: Losses::default(),
         });
         tracing::info!(link = %peer.name, remote = %link.remote(), "peer link up");
         let owner: Weak<dyn Any + Send + Sync> = Arc::downgrade(&peer) as _;
@@ -662,6 +718,7 @@ impl LinkEvents for Events {
     fn link_down(&self, link: &netlink::Link, lost: &PeerLost) {
         let Some(peer) = self.bridge.peer(link.id()) else { return };
         self.bridge.stats.peers_lost.fetch_add(1, Ordering::Relaxed);
+        peer.report_losses();
         let reason = format!("peer lost: {}", lost.reason);
         peer.fail_pending(&lost.pending_requests, &reason);
         if lost.reconnecting {
@@ -766,7 +823,7 @@ impl PeerLink {
                         }),
                     );
                 } else {
-                    self.stats.incoming_undeliverable.fetch_add(1, Ordering::Relaxed);
+                    self.undeliverable(id, &reason);
                 }
                 return;
             }
@@ -814,8 +871,7 @@ impl PeerLink {
         }
         if let Err(e) = dispatcher.deliver_incoming_cached(message, reply, &mut recent.routes) {
             if !wants_reply {
-                self.stats.incoming_undeliverable.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(link = %self.name, id, error = %e, "incoming message undeliverable");
+                self.undeliverable(id, &e);
             }
         }
     }
@@ -860,39 +916,52 @@ impl PeerLink {
         }
     }
 
+    /// Queues a reply to the peer. Replies have room of their own in the
+    /// link's queue ([`RemoteConfig::reply_capacity`]); one that finds it
+    /// full is lost, not kept waiting: only a peer that does not read its
+    /// replies while it goes on asking fills it, and waiting for room
+    /// (a task per reply, as this once did) held every reply it never read.
     fn write_reply(&self, to: u64, result: Result<Option<WireContent>, RemoteError>) {
         let result = match result {
             Ok(c) => ReplyResult::Ok(c),
             Err(e) => ReplyResult::Err(e),
         };
-        let payload = Payload::Reply(WireReply { to, result });
-        match self.net.try_send(payload.clone()) {
-            Ok(()) => {}
-            Err(SendError::Full { .. }) => {
-                // Replies may overtake each other (they are matched by ID), so
-                // waiting for room in another task costs no order.
-                let net = self.net.clone();
-                let stats = self.stats.clone();
-                let name = self.name.clone();
-                let spawned = tokio::runtime::Handle::try_current().map(|h| {
-                    h.spawn(async move {
-                        if let Err(e) = net.send(payload).await {
-                            stats.replies_lost.fetch_add(1, Ordering::Relaxed);
-                            tracing::error!(link = %name, to, error = %e, "reply lost");
-                        }
-                    })
-                });
-                if spawned.is_err() {
-                    self.reply_lost(to, "no runtime to wait for room");
-                }
-            }
-            Err(e) => self.reply_lost(to, &e.to_string()),
+        if let Err(e) = self.net.try_send(Payload::Reply(WireReply { to, result })) {
+            self.reply_lost(to, &e);
         }
     }
 
-    fn reply_lost(&self, to: u64, why: &str) {
+    fn reply_lost(&self, to: u64, why: &SendError) {
         self.stats.replies_lost.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(link = %self.name, to, why, "reply lost");
+        if let Some(lost) = self.replies_lost.lost() {
+            tracing::error!(
+                link = %self.name,
+                lost,
+                last = to,
+                why = %why,
+                "replies lost (the peer does not read them as fast as it asks; counted in remote_stats)"
+            );
+        }
+    }
+
+    /// An incoming message nobody waits on could not be delivered.
+    fn undeliverable(&self, id: u64, why: &dyn std::fmt::Display) {
+        self.stats.incoming_undeliverable.fetch_add(1, Ordering::Relaxed);
+        if let Some(lost) = self.undeliverable.lost() {
+            tracing::warn!(link = %self.name, lost, last = id, error = %why, "incoming messages undeliverable");
+        }
+    }
+
+    /// Tells what was lost and not yet told, as the connection ends.
+    fn report_losses(&self) {
+        let lost = self.replies_lost.flush();
+        if lost > 0 {
+            tracing::error!(link = %self.name, lost, "replies lost (the peer does not read them as fast as it asks; counted in remote_stats)");
+        }
+        let lost = self.undeliverable.flush();
+        if lost > 0 {
+            tracing::warn!(link = %self.name, lost, "incoming messages undeliverable");
+        }
     }
 
     fn encode_content(&self, content: &ContentRef) -> Result<Option<WireContent>, String> {

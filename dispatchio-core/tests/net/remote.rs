@@ -1166,6 +1166,116 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
 
 /// Content bytes from a peer are decoded by the bridge: whatever they are,
 /// the dispatcher answers (an error where they do not decode) and carries on.
+/// A peer that sends requests and never reads the replies.
+mod unread_replies {
+    use super::*;
+    use dispatchio_core::net::{
+        self, Content, LinkEvents, NetConfig, Payload, WireId, WireMessage,
+    };
+
+    /// Stops its link's reader at the first reply until released: the
+    /// link reads nothing more, as a peer that never reads its replies.
+    struct Stuck(Arc<tokio::sync::Semaphore>);
+
+    impl LinkEvents for Stuck {
+        async fn received(&self, _link: &net::Link, payload: Payload) {
+            if let Payload::Reply(_) = payload {
+                // Closed to release: every later acquire fails at once.
+                let _ = self.0.acquire().await;
+            }
+        }
+    }
+
+    fn ask(id: u64) -> Payload {
+        Payload::Message(WireMessage {
+            type_name: "Ask".to_owned(),
+            id,
+            source: None,
+            dest: Some(WireId::from("big")),
+            group: None,
+            response_required: true,
+            is_response: false,
+            sync: false,
+            blocking: false,
+            seq: id,
+            content: Some(Content::encode("Ask", &Ask { n: id }).unwrap()),
+        })
+    }
+
+    /// One thread, so that the captured logs (a thread's default
+    /// subscriber) see the server's side too.
+    #[tokio::test]
+    async fn replies_a_peer_never_reads_are_bounded_counted_and_logged_once_per_batch() {
+        let (logs, _guard) = crate::capture_logs();
+        let server = Dispatcher::new();
+        // Every answer is 4 KiB: the socket's buffers take few of them.
+        let handled = Arc::new(AtomicU64::new(0));
+        let h = handled.clone();
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("answer")])
+            .build()
+            .unwrap();
+        let big = RoutedListener::builder(table)
+            .handler("answer", move |_m: &Message| {
+                h.fetch_add(1, Ordering::SeqCst);
+                Ok(Reply::with(dispatchio_core::Text::from("x".repeat(4096))))
+            })
+            .build()
+            .unwrap();
+        server.register("big", Arc::new(big)).unwrap();
+        let cfg = config("server").reply_capacity(64);
+        let listener = server.listen_with(&unix_addr("unread"), &cfg).await.unwrap();
+        let addr = listener.local_addr().clone();
+        let release = Arc::new(tokio::sync::Semaphore::new(0));
+        let stuck = Arc::new(Stuck(release.clone()));
+        let link = net::connect(&addr, &NetConfig::new("reader-stuck"), stuck).await.unwrap();
+        const ASKED: u64 = 2_000;
+        for id in 1..=ASKED {
+            link.send(ask(id)).await.unwrap();
+        }
+        let deadline = tokio::time::Instant::now() + PROMPTLY;
+        while handled.load(Ordering::SeqCst) < ASKED {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server did not handle every request"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Nothing waits for room per reply: no task was left behind for each.
+        let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+        assert!(tasks < 50, "{tasks} tasks alive for {ASKED} replies the peer does not read");
+        let lost = server.remote_stats().replies_lost;
+        assert!(
+            lost > ASKED / 2,
+            "only {lost} of {ASKED} replies lost: the test did not fill the link"
+        );
+        let lines = |text: &str| text.lines().filter(|l| l.contains("replies lost")).count();
+        assert!(lines(&logs.text()) <= 2, "logged once per batch, not per reply:\n{}", logs.text());
+        // When the connection goes, what was lost and not yet told is told.
+        release.close();
+        link.close("done").await;
+        let deadline = tokio::time::Instant::now() + PROMPTLY;
+        while !server.remote_stats().links.is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "the server kept the link");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let text = logs.text();
+        let told: u64 = text
+            .lines()
+            .filter(|l| l.contains("replies lost"))
+            .filter_map(|l| l.split("lost=").nth(1)?.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        assert_eq!(
+            told,
+            server.remote_stats().replies_lost,
+            "every lost reply is in a count:\n{text}"
+        );
+        assert!(lines(&text) <= 3, "{text}");
+        listener.close().await;
+    }
+}
+
 mod hostile_content {
     use super::*;
     use dispatchio_core::net::{
