@@ -686,6 +686,14 @@ impl Dispatcher {
         self.changed();
     }
 
+    /// The name of the link that serves `dest`, if a link does.
+    pub(crate) fn remote_link_name(&self, dest: &Id) -> Option<String> {
+        match self.inner.routes.read().get(dest) {
+            Some(Route::Remote(link)) => Some(link.name().to_owned()),
+            _ => None,
+        }
+    }
+
     /// The local route of `dest`, if a local listener serves it.
     pub(crate) fn local_route(&self, dest: &Id) -> Option<Route> {
         match self.inner.routes.read().get(dest) {

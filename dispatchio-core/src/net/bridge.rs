@@ -35,7 +35,7 @@ use super::wire::{
     RemoteError, RemoteErrorKind, ReplyResult, WireContentRef, WireId, WireIdRef, WireMessage,
     WireMessageRef, WireReply,
 };
-use super::{Address, NetConfig, NetError, PeerLost, SendError};
+use super::{Address, DEFAULT_MAX_ANNOUNCEMENTS, NetConfig, NetError, PeerLost, SendError};
 use crate::content::{ContentRef, ContentRegistry, Empty};
 use crate::dispatcher::{Dispatcher, IdHasher, RouteCache};
 use crate::error::{Error, HandlerError, SyncError};
@@ -59,6 +59,7 @@ pub struct RemoteConfig {
     net: NetConfig,
     registry: Arc<ContentRegistry>,
     announce_interval: Duration,
+    max_announced: usize,
 }
 
 impl Default for RemoteConfig {
@@ -78,12 +79,15 @@ fn default_peer_name() -> String {
 impl RemoteConfig {
     /// Defaults: those of [`NetConfig::new`] except a queue of 8192 frames per
     /// link; an empty registry (every content type arrives as
-    /// [`DynContent`](crate::DynContent)); changes announced within 100 ms.
+    /// [`DynContent`](crate::DynContent)); changes announced within 100 ms;
+    /// at most [`DEFAULT_MAX_ANNOUNCEMENTS`] destination IDs and groups
+    /// announced by a peer, in one frame and in all.
     pub fn new(peer_name: impl Into<String>) -> RemoteConfig {
         RemoteConfig {
             net: NetConfig::new(peer_name).queue_capacity(8192),
             registry: Arc::new(ContentRegistry::new()),
             announce_interval: Duration::from_millis(100),
+            max_announced: DEFAULT_MAX_ANNOUNCEMENTS,
         }
     }
 
@@ -143,6 +147,27 @@ impl RemoteConfig {
         self
     }
 
+    /// The most announcements one frame from a peer may list (see
+    /// [`NetConfig::max_announcements`]): a frame listing more is refused
+    /// whole (logged, counted in [`RemoteStats::announcements_refused`]),
+    /// and the link carries on. A peer's snapshot of what it serves is one
+    /// frame, so this bounds what a peer may serve when it connects.
+    pub fn max_announcements(mut self, entries: usize) -> Self {
+        self.net = self.net.max_announcements(entries);
+        self
+    }
+
+    /// The most destination IDs and groups a peer may have announced on
+    /// one link at a time (at least 1; default
+    /// [`DEFAULT_MAX_ANNOUNCEMENTS`]): what each costs here (a route, a
+    /// claim) is bounded per peer. Claims past it are refused (logged once
+    /// per frame with their number, counted in
+    /// [`RemoteStats::announcements_refused`]); withdrawing makes room.
+    pub fn max_announced(mut self, entries: usize) -> Self {
+        self.max_announced = entries.max(1);
+        self
+    }
+
     /// The types that incoming content is decoded into, by type name.
     pub fn registry(mut self, registry: ContentRegistry) -> Self {
         self.registry = Arc::new(registry);
@@ -196,6 +221,10 @@ pub struct RemoteStats {
     pub incoming_undeliverable: u64,
     /// Replies that could not be written back to their peer.
     pub replies_lost: u64,
+    /// Destination IDs and groups peers announced past the limits
+    /// ([`RemoteConfig::max_announcements`] per frame,
+    /// [`RemoteConfig::max_announced`] per link), refused.
+    pub announcements_refused: u64,
 }
 
 #[derive(Default)]
@@ -205,6 +234,7 @@ struct Stats {
     requests_failed_peer_lost: AtomicU64,
     incoming_undeliverable: AtomicU64,
     replies_lost: AtomicU64,
+    announcements_refused: AtomicU64,
 }
 
 /// The destinations and groups this process serves, as last announced.
@@ -220,7 +250,9 @@ struct Bridge {
     // Looked up for every frame received: a fast hash for our own link IDs.
     links: Mutex<HashMap<LinkId, Arc<PeerLink>, BuildHasherDefault<IdHasher>>>,
     announced: Mutex<Served>,
-    conflicts: Mutex<Vec<Conflict>>,
+    /// By destination ID and refused link: found without a scan, however
+    /// many a peer's announcements cause.
+    conflicts: Mutex<HashMap<(Id, String), Conflict>>,
     stats: Arc<Stats>,
     wake: Notify,
 }
@@ -300,6 +332,8 @@ struct PeerLink {
     /// logging in batches.
     replies_lost: Losses,
     undeliverable: Losses,
+    /// The most destination IDs and groups the peer may hold announced.
+    max_announced: usize,
 }
 
 /// Losses of one kind on one link, logged in batches rather than one line
@@ -364,7 +398,7 @@ impl Bridge {
             dispatcher: dispatcher.clone(),
             links: Mutex::new(HashMap::default()),
             announced: Mutex::new(Served::default()),
-            conflicts: Mutex::new(Vec::new()),
+            conflicts: Mutex::new(HashMap::new()),
             stats: Arc::new(Stats::default()),
             wake: Notify::new(),
         });
@@ -424,24 +458,26 @@ impl Bridge {
         now
     }
 
-    fn report_conflict(&self, id: &Id, refused: &PeerLink) {
-        let served_by = self
-            .dispatcher
-            .snapshot()
-            .remote
-            .into_iter()
-            .find(|(d, _)| d == id)
-            .map_or_else(|| "this process".to_owned(), |(_, l)| l);
-        tracing::error!(
-            id = %id,
-            refused = %refused.name,
-            served_by = %served_by,
-            "destination ID served by two processes; the later announcement is refused"
-        );
+    /// Records a refused claim; logs it while `logged` allows (a frame's
+    /// first few conflicts are logged one by one, the rest in a count).
+    fn report_conflict(&self, id: &Id, refused: &PeerLink, log: bool) {
+        let served_by =
+            self.dispatcher.remote_link_name(id).unwrap_or_else(|| "this process".to_owned());
+        if log {
+            tracing::error!(
+                id = %id,
+                refused = %refused.name,
+                served_by = %served_by,
+                "destination ID served by two processes; the later announcement is refused"
+            );
+        }
         self.stats.conflicts_reported.fetch_add(1, Ordering::Relaxed);
-        let mut conflicts = self.conflicts.lock();
-        conflicts.retain(|c| !(c.id == *id && c.refused == refused.name));
-        conflicts.push(Conflict { id: id.clone(), refused: refused.name.clone(), served_by });
+        let conflict = Conflict { id: id.clone(), refused: refused.name.clone(), served_by };
+        self.conflicts.lock().insert((id.clone(), refused.name.clone()), conflict);
+    }
+
+    fn forget_conflict(&self, id: &Id, link: &PeerLink) {
+        self.conflicts.lock().remove(&(id.clone(), link.name.clone()));
     }
 
     /// Gives refused claims on `freed` IDs another chance.
@@ -458,7 +494,7 @@ impl Bridge {
                 {
                     claims.refused.remove(id);
                     claims.served.insert(id.clone());
-                    self.conflicts.lock().retain(|c| !(c.id == *id && c.refused == link.name));
+                    self.forget_conflict(id, link);
                     tracing::info!(id = %id, link = %link.name, "conflict resolved: destination now served by the link");
                     break;
                 }
@@ -468,12 +504,16 @@ impl Bridge {
 
     fn apply(&self, link: &Arc<PeerLink>, changes: Vec<Announcement>) {
         let mut freed = Vec::new();
+        // Claims past the link's limit, and conflicts, of this frame.
+        let (mut over, mut conflicts) = (0u64, 0u64);
         {
             let mut claims = link.claims.lock();
             let stale = claims.stale.take();
             link.stale.store(false, Ordering::Release);
             let (mut stale_dests, mut stale_groups) = stale.clone().unwrap_or_default();
             for change in changes {
+                // What this peer has announced and we hold: bounded.
+                let held = claims.served.len() + claims.refused.len() + claims.groups.len();
                 match change {
                     Announcement::Serve(w) => {
                         let id = core_id(w);
@@ -481,20 +521,33 @@ impl Bridge {
                         if claims.served.contains(&id) {
                             continue;
                         }
+                        // A claim refused before is tried again (its holder
+                        // may be gone), and is held already.
+                        let known = claims.refused.contains(&id);
+                        if !known && held >= link.max_announced {
+                            over += 1;
+                            continue;
+                        }
                         match self.dispatcher.attach_destination(id.clone(), link.clone()) {
                             Ok(()) => {
+                                if known {
+                                    claims.refused.remove(&id);
+                                    self.forget_conflict(&id, link);
+                                }
                                 claims.served.insert(id);
                             }
                             Err(_) => {
                                 claims.refused.insert(id.clone());
-                                self.report_conflict(&id, link);
+                                conflicts += 1;
+                                self.report_conflict(&id, link, conflicts <= CONFLICTS_LOGGED);
                             }
                         }
                     }
                     Announcement::Withdraw(w) => {
                         let id = core_id(w);
-                        claims.refused.remove(&id);
-                        self.conflicts.lock().retain(|c| !(c.id == id && c.refused == link.name));
+                        if claims.refused.remove(&id) {
+                            self.forget_conflict(&id, link);
+                        }
                         if claims.served.remove(&id) {
                             self.withdraw(link, &id);
                             freed.push(id);
@@ -503,9 +556,15 @@ impl Bridge {
                     Announcement::Subscribe(w) => {
                         let g = core_id(w);
                         stale_groups.remove(&g);
-                        if claims.groups.insert(g.clone()) {
-                            self.dispatcher.attach_group(g, link.clone());
+                        if claims.groups.contains(&g) {
+                            continue;
                         }
+                        if held >= link.max_announced {
+                            over += 1;
+                            continue;
+                        }
+                        claims.groups.insert(g.clone());
+                        self.dispatcher.attach_group(g, link.clone());
                     }
                     Announcement::Unsubscribe(w) => {
                         let g = core_id(w);
@@ -519,14 +578,28 @@ impl Bridge {
                 freed.extend(self.forget_stale(link, &mut claims, stale_dests, stale_groups));
             }
         }
+        if conflicts > CONFLICTS_LOGGED {
+            tracing::error!(
+                link = %link.name,
+                more = conflicts - CONFLICTS_LOGGED,
+                "more destination IDs of one announcement are served by another process; refused"
+            );
+        }
+        if over > 0 {
+            self.stats.announcements_refused.fetch_add(over, Ordering::Relaxed);
+            tracing::error!(
+                link = %link.name,
+                refused = over,
+                limit = link.max_announced,
+                "announced destination IDs and groups refused: the peer has announced as many as a link may hold (RemoteConfig::max_announced)"
+            );
+        }
         self.retry_refused(&freed);
     }
 
     /// Removes the route of `id` if it is still this link's.
     fn withdraw(&self, link: &PeerLink, id: &Id) {
-        let ours =
-            self.dispatcher.snapshot().remote.iter().any(|(d, l)| d == id && *l == link.name);
-        if ours {
+        if self.dispatcher.remote_link_name(id).is_some_and(|l| l == link.name) {
             let _ = self.dispatcher.deregister(id);
         }
     }
@@ -560,13 +633,18 @@ impl Bridge {
         links.sort();
         RemoteStats {
             links,
-            conflicts: self.conflicts.lock().clone(),
+            conflicts: {
+                let mut all: Vec<Conflict> = self.conflicts.lock().values().cloned().collect();
+                all.sort_by(|a, b| (&a.id, &a.refused).cmp(&(&b.id, &b.refused)));
+                all
+            },
             pending_requests: self.links.lock().values().map(|l| l.pending.lock().len()).sum(),
             conflicts_reported: s.conflicts_reported.load(Ordering::Relaxed),
             peers_lost: s.peers_lost.load(Ordering::Relaxed),
             requests_failed_peer_lost: s.requests_failed_peer_lost.load(Ordering::Relaxed),
             incoming_undeliverable: s.incoming_undeliverable.load(Ordering::Relaxed),
             replies_lost: s.replies_lost.load(Ordering::Relaxed),
+            announcements_refused: s.announcements_refused.load(Ordering::Relaxed),
         }
     }
 }
@@ -594,10 +672,12 @@ async fn maintain(bridge: Weak<Bridge>, interval: Duration) {
     }
 }
 
-/// One `listen` or `connect` call's view of the bridge: its content registry.
+/// One `listen` or `connect` call's view of the bridge: its content
+/// registry and its limit on what a peer may announce.
 struct Events {
     bridge: Arc<Bridge>,
     registry: Arc<ContentRegistry>,
+    max_announced: usize,
 }
 
 impl Events {
@@ -685,6 +765,7 @@ impl LinkEvents for Events {
             stats: self.bridge.stats.clone(),
             replies_lost: Losses::default(),
             undeliverable: Losses::default(),
+            max_announced: self.max_announced,
         });
         tracing::info!(link = %peer.name, remote = %link.remote(), "peer link up");
         let owner: Weak<dyn Any + Send + Sync> = Arc::downgrade(&peer) as _;
@@ -704,6 +785,15 @@ impl LinkEvents for Events {
                     Payload::Announce(_) => {}
                 }
             }
+        }
+    }
+
+    fn announcement_refused(&self, link: &netlink::Link, entries: usize) {
+        self.bridge.stats.announcements_refused.fetch_add(entries as u64, Ordering::Relaxed);
+        // A refused snapshot still ends what a reconnect left unsure: what
+        // the peer served before is forgotten, not kept on trust.
+        if let Some(peer) = self.bridge.peer(link.id()) {
+            self.not_announcing(&peer);
         }
     }
 
@@ -732,7 +822,7 @@ impl LinkEvents for Events {
         peer.fail_pending(&rest, &reason);
         let freed: Vec<Id> = peer.claims.lock().served.drain().collect();
         self.bridge.dispatcher.detach_link(&peer.name);
-        self.bridge.conflicts.lock().retain(|c| c.refused != peer.name);
+        self.bridge.conflicts.lock().retain(|_, c| c.refused != peer.name);
         self.bridge.retry_refused(&freed);
     }
 }
@@ -1049,6 +1139,10 @@ fn next_incoming_request_id() -> MessageId {
     static NEXT: AtomicI64 = AtomicI64::new(-1);
     MessageId(NEXT.fetch_sub(1, Ordering::Relaxed))
 }
+
+/// Conflicts of one announcement logged one by one; the rest are logged as
+/// a count (every one is counted and listed in [`RemoteStats::conflicts`]).
+const CONFLICTS_LOGGED: u64 = 16;
 
 /// Nesting allowed in content from a peer: far above any real message, far
 /// below what exhausts a task's stack when decoding recurses.
@@ -1484,7 +1578,11 @@ impl Dispatcher {
     ) -> Result<RemoteListener, NetError> {
         let address: Address = addr.parse()?;
         let bridge = Bridge::of(self, config);
-        let events = Arc::new(Events { bridge, registry: config.registry.clone() });
+        let events = Arc::new(Events {
+            bridge,
+            registry: config.registry.clone(),
+            max_announced: config.max_announced,
+        });
         let inner = netlink::listen(&address, &config.net, events).await?;
         Ok(RemoteListener { inner })
     }
@@ -1508,7 +1606,11 @@ impl Dispatcher {
     pub async fn connect_with(&self, addr: &str, config: &RemoteConfig) -> Result<Peer, NetError> {
         let address: Address = addr.parse()?;
         let bridge = Bridge::of(self, config);
-        let events = Arc::new(Events { bridge, registry: config.registry.clone() });
+        let events = Arc::new(Events {
+            bridge,
+            registry: config.registry.clone(),
+            max_announced: config.max_announced,
+        });
         let link = netlink::connect(&address, &config.net, events).await?;
         // Named once, at the first connection (the name stays across reconnects).
         let name = format!("{}/{}", link.peer_name(), link.id());

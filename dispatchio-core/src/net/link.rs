@@ -162,6 +162,14 @@ pub trait LinkEvents: Send + Sync + 'static {
         self.received(link, Payload::Message(message.to_owned_message()))
     }
 
+    /// An `Announce` frame listing `entries` announcements, more than
+    /// [`NetConfig::max_announcements`], arrived on `link` and was refused
+    /// whole: none of it is given to [`received`](Self::received). The link
+    /// has logged it and carries on.
+    fn announcement_refused(&self, link: &Link, entries: usize) {
+        let _ = (link, entries);
+    }
+
     /// A connection of `link` ended. The dispatcher forgets what the peer
     /// announced on it and fails every request in
     /// [`PeerLost::pending_requests`] with a peer-lost error.
@@ -439,6 +447,7 @@ struct Shared {
     max_frame_len: usize,
     capacity: usize,
     reply_capacity: usize,
+    max_announcements: usize,
     close_grace: Duration,
     /// Set by [`Link::close`]: do not reconnect.
     closing: AtomicBool,
@@ -497,6 +506,7 @@ impl Link {
                 max_frame_len: config.max_frame_len,
                 capacity: config.queue_capacity,
                 reply_capacity: config.reply_capacity.unwrap_or(config.queue_capacity),
+                max_announcements: config.max_announcements,
                 close_grace: config.handshake_timeout,
                 closing: AtomicBool::new(false),
                 stop: CancellationToken::new(),
@@ -1259,6 +1269,14 @@ async fn run_connection<E: LinkEvents>(
     let (mut stream, mut sink) = split_conn(conn);
     let stop = link.shared.stop.child_token();
     let snapshot = events.announcements();
+    if snapshot.len() > link.shared.max_announcements {
+        warn!(
+            link = %link.id(),
+            entries = snapshot.len(),
+            limit = link.shared.max_announcements,
+            "this process serves more than one announcement frame may list: a peer with the same limit refuses its snapshot"
+        );
+    }
     if !snapshot.is_empty() {
         match wire::encode_frame(&Frame::Announce(snapshot)) {
             Ok(bytes) => {
@@ -1348,7 +1366,14 @@ async fn read_loop<E: LinkEvents>(
                 return End::Stopped;
             }
         }
-        let frame = match wire::decode_frame_in(stream.frame(range)) {
+        let body = stream.frame(range);
+        // Too many announcements are refused from the frame's header,
+        // before decoding them costs anything.
+        if let Some(n) = wire::announce_len(body).filter(|&n| n > link.shared.max_announcements) {
+            refuse_announcement(link, events, n);
+            continue;
+        }
+        let frame = match wire::decode_frame_in(body) {
             Ok(frame) => frame,
             Err(e) => return End::Reason(DownReason::Malformed(e.to_string())),
         };
@@ -1360,6 +1385,12 @@ async fn read_loop<E: LinkEvents>(
             FrameIn::Reply(r) => {
                 link.shared.in_flight.lock().remove(&r.to);
                 Payload::Reply(r)
+            }
+            // The same limit for a frame whose header was not read above
+            // (another valid encoding of it).
+            FrameIn::Announce(a) if a.len() > link.shared.max_announcements => {
+                refuse_announcement(link, events, a.len());
+                continue;
             }
             FrameIn::Announce(a) => Payload::Announce(a),
             FrameIn::Ping(n) => {
@@ -1373,6 +1404,19 @@ async fn read_loop<E: LinkEvents>(
         };
         events.received(link, payload).await;
     }
+}
+
+/// Logs and reports an `Announce` frame refused for listing `entries`
+/// announcements, more than the link takes in one frame.
+fn refuse_announcement<E: LinkEvents>(link: &Link, events: &E, entries: usize) {
+    warn!(
+        link = %link.id(),
+        peer = %link.peer_name(),
+        entries,
+        limit = link.shared.max_announcements,
+        "announcement refused: it lists more than one frame may (NetConfig::max_announcements)"
+    );
+    events.announcement_refused(link, entries);
 }
 
 /// How many frames the reader takes in a row before it looks at the stop

@@ -105,6 +105,10 @@ mod wire;
 
 use std::time::Duration;
 
+/// The default of [`NetConfig::max_announcements`]: 65,536 announcements
+/// in one frame (about 12 MiB of routes and claims once applied).
+pub const DEFAULT_MAX_ANNOUNCEMENTS: usize = 65_536;
+
 pub use address::{Address, AddressError, AddressErrorKind};
 pub use bridge::{Conflict, Peer, RemoteConfig, RemoteListener, RemoteStats};
 pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
@@ -131,6 +135,7 @@ pub struct NetConfig {
     pub(crate) max_frame_len: usize,
     pub(crate) queue_capacity: usize,
     pub(crate) reply_capacity: Option<usize>,
+    pub(crate) max_announcements: usize,
     pub(crate) handshake_timeout: Duration,
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
@@ -151,6 +156,7 @@ impl NetConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             queue_capacity: 1024,
             reply_capacity: None,
+            max_announcements: DEFAULT_MAX_ANNOUNCEMENTS,
             handshake_timeout: Duration::from_secs(5),
             backoff_initial: Duration::from_millis(50),
             backoff_max: Duration::from_secs(5),
@@ -199,6 +205,17 @@ impl NetConfig {
     /// that finds this full is refused like a message.
     pub fn reply_capacity(mut self, frames: usize) -> Self {
         self.reply_capacity = Some(frames.max(1));
+        self
+    }
+
+    /// The most announcements one frame from the peer may list (at least
+    /// 1; default [`DEFAULT_MAX_ANNOUNCEMENTS`]). A frame listing more is
+    /// refused whole, before it is decoded when its header says so: logged,
+    /// reported through [`LinkEvents::announcement_refused`], and the link
+    /// carries on. A peer's snapshot of what it serves is one frame, so this
+    /// also bounds what a peer may serve when it connects.
+    pub fn max_announcements(mut self, entries: usize) -> Self {
+        self.max_announcements = entries.max(1);
         self
     }
 

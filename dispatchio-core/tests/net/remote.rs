@@ -1166,6 +1166,109 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
 
 /// Content bytes from a peer are decoded by the bridge: whatever they are,
 /// the dispatcher answers (an error where they do not decode) and carries on.
+/// Announcements are bounded: per frame, and in all per link.
+mod announcement_limits {
+    use super::*;
+    use dispatchio_core::net::{self, Announcement, Link, NetConfig, Payload, WireId};
+    use futures::SinkExt;
+
+    fn serve(names: impl IntoIterator<Item = String>) -> Vec<Announcement> {
+        names.into_iter().map(|n| Announcement::Serve(WireId::Str(n))).collect()
+    }
+
+    /// The IDs `d` routes to peers.
+    fn remote(d: &Dispatcher) -> Vec<Id> {
+        d.snapshot().remote.into_iter().map(|(id, _)| id).collect()
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + PROMPTLY;
+        while !done() {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_announcement_listing_more_than_the_limit_is_refused_whole_logged_and_counted() {
+        let (logs, _guard) = crate::capture_logs();
+        let server = Dispatcher::new();
+        let cfg = config("server").max_announcements(1_000);
+        let listener = server.listen_with(&unix_addr("ann-frame"), &cfg).await.unwrap();
+        // The peer's first frame, its snapshot, lists 5,000 IDs.
+        let snapshot = serve((0..5_000).map(|n| format!("d{n}")));
+        let (events, _rx) = crate::recorder(snapshot, false);
+        let link: Link =
+            net::connect(listener.local_addr(), &NetConfig::new("boastful"), events).await.unwrap();
+        until("the refusal is counted", || server.remote_stats().announcements_refused == 5_000)
+            .await;
+        assert!(remote(&server).is_empty(), "none of a refused announcement is applied");
+        let text = logs.text();
+        assert!(
+            text.lines().any(|l| l.contains("announcement refused") && l.contains("5000")),
+            "{text}"
+        );
+        // The link carries on: a later announcement within the limit is applied.
+        link.try_send(Payload::Announce(serve(["ok".to_owned()]))).unwrap();
+        assert!(server.wait_for_destination(&Id::from("ok"), PROMPTLY).await);
+        link.close("done").await;
+    }
+
+    #[tokio::test]
+    async fn a_peer_cannot_announce_more_than_the_limit_in_all() {
+        let (logs, _guard) = crate::capture_logs();
+        let server = Dispatcher::new();
+        let cfg = config("server").max_announced(100);
+        let listener = server.listen_with(&unix_addr("ann-total"), &cfg).await.unwrap();
+        let (events, _rx) = crate::recorder(Vec::new(), false);
+        let link: Link =
+            net::connect(listener.local_addr(), &NetConfig::new("greedy"), events).await.unwrap();
+        // Ten frames of fifty, each within any limit a frame has.
+        for frame in 0..10 {
+            let ids = (0..50).map(|n| format!("f{frame}-{n}"));
+            link.try_send(Payload::Announce(serve(ids))).unwrap();
+        }
+        until("the excess is refused", || server.remote_stats().announcements_refused == 400).await;
+        assert_eq!(remote(&server).len(), 100);
+        let refusals = logs.text().lines().filter(|l| l.contains("refused")).count();
+        assert!(refusals <= 10, "logged once per frame at most, not per ID:\n{}", logs.text());
+        // Withdrawing makes room again.
+        let withdrawn: Vec<Announcement> =
+            (0..10).map(|n| Announcement::Withdraw(WireId::Str(format!("f0-{n}")))).collect();
+        link.try_send(Payload::Announce(withdrawn)).unwrap();
+        link.try_send(Payload::Announce(serve((0..10).map(|n| format!("late-{n}"))))).unwrap();
+        assert!(server.wait_for_destination(&Id::from("late-9"), PROMPTLY).await);
+        assert_eq!(remote(&server).len(), 100);
+        link.close("done").await;
+    }
+
+    #[tokio::test]
+    async fn an_announcement_claiming_more_than_the_limit_is_refused_from_its_header_unread() {
+        let server = Dispatcher::new();
+        let addr = unix_addr("ann-header");
+        let _listener = server.listen_with(&addr, &config("server")).await.unwrap();
+        let dispatchio_core::net::Address::Unix(path) = addr.parse().unwrap() else {
+            unreachable!()
+        };
+        let io = tokio::net::UnixStream::connect(path).await.unwrap();
+        let mut framed = crate::raw(io);
+        crate::raw_send_handshake(&mut framed, crate::hello(net::PROTOCOL_VERSION)).await;
+        let _welcome = crate::raw_read_handshake(&mut framed).await;
+        // `Announce` with an array header of 1,000,000 entries and one
+        // entry after it: decoded, it would be malformed (and close the
+        // connection); refused for its count, it is never decoded.
+        let mut lie = b"\x81\xa8Announce\xdd\x00\x0f\x42\x40".to_vec();
+        lie.extend_from_slice(b"\x81\xa5Serve\xa3lie");
+        framed.send(bytes::Bytes::from(lie)).await.unwrap();
+        // Then a true one: `Announce [ {Serve: "ok"} ]`.
+        let ok = b"\x81\xa8Announce\x91\x81\xa5Serve\xa2ok".to_vec();
+        framed.send(bytes::Bytes::from(ok)).await.unwrap();
+        assert!(server.wait_for_destination(&Id::from("ok"), PROMPTLY).await);
+        assert!(!server.snapshot().remote.iter().any(|(id, _)| *id == Id::from("lie")));
+        assert_eq!(server.remote_stats().announcements_refused, 1_000_000);
+    }
+}
+
 /// A peer that sends requests and never reads the replies.
 mod unread_replies {
     use super::*;
