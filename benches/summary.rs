@@ -169,6 +169,25 @@ fn main() {
             }
             (u, b) => eprintln!("slow listener not measured: {:?} {:?}", u.err(), b.err()),
         }
+        // Hostile peers (issue 10, items 3, 5 and 6).
+        match memory::measure("unread-replies") {
+            Ok(m) => {
+                extra.push(("unread_replies_300k_peak_rss_mb", m.peak_kb as f64 / 1024.0));
+                extra.push(("unread_replies_300k_lost", m.refused as f64));
+            }
+            Err(e) => eprintln!("unread replies not measured: {e}"),
+        }
+        match memory::measure("stalled-frames") {
+            Ok(m) => extra.push(("stalled_frames_50_rss_mb", m.peak_kb as f64 / 1024.0)),
+            Err(e) => eprintln!("stalled frames not measured: {e}"),
+        }
+        match memory::measure("announce-flood") {
+            Ok(m) => {
+                extra.push(("announce_400k_peak_rss_mb", m.peak_kb as f64 / 1024.0));
+                extra.push(("announce_400k_applied", m.refused as f64));
+            }
+            Err(e) => eprintln!("announcement flood not measured: {e}"),
+        }
     }
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
@@ -301,6 +320,14 @@ const EXTRA: &[(&str, &str)] = &[
     ("slow_1m_peak_rss_mb", "peak RSS growth, 1,000,000 sends to a 1 ms listener, unbounded"),
     ("slow_bounded_1m_peak_rss_mb", "the same, mailbox bounded at 1,024"),
     ("slow_bounded_1m_refused", "sends the bounded mailbox refused (MailboxFull)"),
+    (
+        "unread_replies_300k_peak_rss_mb",
+        "peak RSS growth, 300,000 requests whose replies go unread",
+    ),
+    ("unread_replies_300k_lost", "of those replies, lost (counted and logged in batches)"),
+    ("stalled_frames_50_rss_mb", "RSS growth, 50 peers stalled after an 8 MiB frame's prefix"),
+    ("announce_400k_peak_rss_mb", "peak RSS growth, one peer announcing 400,000 IDs at once"),
+    ("announce_400k_applied", "of those IDs, applied (refused over the limit: 0)"),
     ("uds_sender_cpu_ns_per_msg", "Unix socket: CPU of the sending process per message"),
     ("uds_receiver_cpu_ns_per_msg", "Unix socket: CPU of the receiving process per message"),
     ("uds_raw_sender_cpu_ns_per_msg", "baseline: the same, raw socket, sending process"),
@@ -1154,6 +1181,12 @@ mod memory {
                 "raw" => raw().await.map(|kb| (kb, None)),
                 "slow" => slow(None).await,
                 "slow-bounded" => slow(Some(SLOW_BOUND)).await,
+                "unread-replies" => faults::unread_replies().await,
+                "stalled-frames" => faults::stalled_frames().await,
+                "announce-flood" => faults::announce_flood().await,
+                peer if peer.starts_with("announce-peer ") => {
+                    faults::announce_peer(&peer["announce-peer ".len()..]).await
+                }
                 _ => queued().await.map(|kb| (kb, None)),
             }
         });
@@ -1163,6 +1196,8 @@ mod memory {
                 if let Some(n) = refused {
                     println!("refused {n}");
                 }
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
                 // A slow listener still has its backlog: not waited for.
                 std::process::exit(0);
             }
@@ -1230,6 +1265,189 @@ mod memory {
         }
         let after = vm_hwm_kb().ok_or("no VmHWM")?;
         Ok((after.saturating_sub(before), Some(refused)))
+    }
+
+    /// The peers of issue 10 that once grew a process's memory without
+    /// bound, each measured in a child of its own: the growth of the peak
+    /// resident set (`VmHWM`; `VmRSS` for the stalled connections, whose
+    /// cost is what stays), and how many messages were refused or lost.
+    mod faults {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::time::Duration;
+
+        use dispatchio::net::{
+            self, Announcement, Content, Handshake, Hello, LinkEvents, NetConfig, Payload, WireId,
+            WireMessage,
+        };
+        use dispatchio::routing::{Action, Cond, RoutingTable};
+        use dispatchio::{Dispatcher, Message, Reply, RoutedListener};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        use super::{Error, vm_hwm_kb};
+
+        pub(crate) const REQUESTS: u64 = 300_000;
+        pub(crate) const STALLED: usize = 50;
+        pub(crate) const ANNOUNCED: usize = 400_000;
+
+        fn socket_path(tag: &str) -> std::path::PathBuf {
+            std::env::temp_dir().join(format!("dio-bench-{tag}-{}.sock", std::process::id()))
+        }
+
+        fn vm_rss_kb() -> Option<u64> {
+            let status = std::fs::read_to_string("/proc/self/status").ok()?;
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        }
+
+        /// A peer's reader that stops at the first reply: it asks and never
+        /// reads the answers.
+        struct Stuck;
+
+        impl LinkEvents for Stuck {
+            async fn received(&self, _link: &net::Link, payload: Payload) {
+                if let Payload::Reply(_) = payload {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+
+        /// 300,000 requests from a peer that never reads the replies (the
+        /// issue: 160 → 366 MiB, a task per reply).
+        pub(crate) async fn unread_replies() -> Result<(u64, Option<u64>), Error> {
+            let server = Dispatcher::new();
+            let handled = Arc::new(AtomicU64::new(0));
+            let h = handled.clone();
+            let table = RoutingTable::builder()
+                .rule("all", Cond::Always, [Action::call("echo")])
+                .build()?;
+            let echo = RoutedListener::builder(table)
+                .handler("echo", move |m: &Message| {
+                    h.fetch_add(1, Ordering::Relaxed);
+                    Ok(Reply::Content(m.content().clone()))
+                })
+                .build()?;
+            server.register("echo", Arc::new(echo))?;
+            let path = socket_path("replies");
+            let _ = std::fs::remove_file(&path);
+            let addr = format!("unix:{}", path.display());
+            let listener = server.listen(&addr).await?;
+            let link =
+                net::connect(listener.local_addr(), &NetConfig::new("stuck"), Arc::new(Stuck))
+                    .await?;
+            let before = vm_hwm_kb().ok_or("no VmHWM")?;
+            for id in 1..=REQUESTS {
+                let m = WireMessage {
+                    type_name: "Tick".into(),
+                    id,
+                    source: None,
+                    dest: Some(WireId::from("echo")),
+                    group: None,
+                    response_required: true,
+                    is_response: false,
+                    sync: false,
+                    blocking: false,
+                    seq: id,
+                    content: Some(Content::encode("Tick", &id)?),
+                };
+                link.send(Payload::Message(m)).await?;
+            }
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while handled.load(Ordering::Relaxed) < REQUESTS {
+                if std::time::Instant::now() > deadline {
+                    return Err("the server did not handle every request".into());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let after = vm_hwm_kb().ok_or("no VmHWM")?;
+            Ok((after.saturating_sub(before), Some(server.remote_stats().replies_lost)))
+        }
+
+        /// 50 peers that pass the handshake, send the length prefix of an
+        /// 8 MiB frame and one byte of it, and stall (the issue: 400 MiB).
+        pub(crate) async fn stalled_frames() -> Result<(u64, Option<u64>), Error> {
+            let server = Dispatcher::new();
+            let path = socket_path("stalled");
+            let _ = std::fs::remove_file(&path);
+            let _listener = server.listen(&format!("unix:{}", path.display())).await?;
+            let before = vm_rss_kb().ok_or("no VmRSS")?;
+            let mut peers = Vec::new();
+            for n in 0..STALLED {
+                let mut io = tokio::net::UnixStream::connect(&path).await?;
+                let hello = Handshake::Hello(Hello {
+                    version: net::PROTOCOL_VERSION,
+                    peer_name: format!("stall-{n}"),
+                    secret: None,
+                });
+                let body = hello.encode()?;
+                io.write_all(&(body.len() as u32).to_be_bytes()).await?;
+                io.write_all(&body).await?;
+                let len = io.read_u32().await? as usize;
+                let mut welcome = vec![0; len];
+                io.read_exact(&mut welcome).await?;
+                io.write_all(&(net::DEFAULT_MAX_FRAME_LEN as u32).to_be_bytes()).await?;
+                io.write_all(&[0]).await?;
+                peers.push(io);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let after = vm_rss_kb().ok_or("no VmRSS")?;
+            drop(peers);
+            Ok((after.saturating_sub(before), None))
+        }
+
+        /// A peer whose snapshot lists what it serves.
+        struct Boast(Vec<Announcement>);
+
+        impl LinkEvents for Boast {
+            fn announcements(&self) -> Vec<Announcement> {
+                self.0.clone()
+            }
+
+            async fn received(&self, _link: &net::Link, _payload: Payload) {}
+        }
+
+        /// One peer announcing 400,000 destination IDs in one frame (the
+        /// issue: +73 MiB, applied whole). The peer is another process, so
+        /// the growth is the receiving side's alone.
+        pub(crate) async fn announce_flood() -> Result<(u64, Option<u64>), Error> {
+            let server = Dispatcher::new();
+            let path = socket_path("announce");
+            let _ = std::fs::remove_file(&path);
+            let listener = server.listen(&format!("unix:{}", path.display())).await?;
+            let before = vm_hwm_kb().ok_or("no VmHWM")?;
+            let mut peer = std::process::Command::new(std::env::current_exe()?)
+                .env(super::CHILD_ENV, format!("announce-peer {}", listener.local_addr()))
+                .stdout(std::process::Stdio::null())
+                .spawn()?;
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            let result = loop {
+                let applied = server.snapshot().remote.len();
+                let refused = server.remote_stats().announcements_refused;
+                if applied == ANNOUNCED || refused > 0 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let after = vm_hwm_kb().ok_or("no VmHWM")?;
+                    break Ok((after.saturating_sub(before), Some(applied as u64)));
+                }
+                if std::time::Instant::now() > deadline {
+                    break Err(format!("{applied} of {ANNOUNCED} applied, none refused").into());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            let _ = peer.kill();
+            let _ = peer.wait();
+            result
+        }
+
+        /// The announcing peer of [`announce_flood`]: connects and waits to
+        /// be killed.
+        pub(crate) async fn announce_peer(addr: &str) -> Result<(u64, Option<u64>), Error> {
+            let ids = (0..ANNOUNCED).map(|n| Announcement::Serve(WireId::Str(format!("dest-{n}"))));
+            let boast = Arc::new(Boast(ids.collect()));
+            let _link = net::connect(&addr.parse()?, &NetConfig::new("boast"), boast).await?;
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            Ok((0, None))
+        }
     }
 
     async fn raw() -> Result<u64, Error> {

@@ -110,9 +110,13 @@ impl RemoteConfig {
         self
     }
 
-    /// How many frames a link queues for sending. A send that finds the
-    /// queue full fails to its sender (the dispatcher's send never waits);
-    /// while a link is down, sends queue up to this bound.
+    /// How many messages a link queues for sending (replies have room of
+    /// their own: [`reply_capacity`](Self::reply_capacity)). A send that
+    /// finds the queue full fails to its sender (the dispatcher's send
+    /// never waits); while a link is down, sends queue up to this bound.
+    /// Past it, room is kept for destinations with little queued (see
+    /// [`NetConfig::queue_capacity`]), so one destination's flood does not
+    /// refuse every other destination of the peer.
     pub fn queue_capacity(mut self, frames: usize) -> Self {
         self.net = self.net.queue_capacity(frames);
         self
