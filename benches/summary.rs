@@ -1290,8 +1290,16 @@ mod memory {
         pub(crate) const STALLED: usize = 50;
         pub(crate) const ANNOUNCED: usize = 400_000;
 
-        fn socket_path(tag: &str) -> std::path::PathBuf {
-            std::env::temp_dir().join(format!("dio-bench-{tag}-{}.sock", std::process::id()))
+        /// `server` listening on a fresh Unix socket; with the socket's path.
+        async fn listening(
+            server: &Dispatcher,
+            tag: &str,
+        ) -> Result<(dispatchio::net::RemoteListener, std::path::PathBuf), Error> {
+            let path =
+                std::env::temp_dir().join(format!("dio-bench-{tag}-{}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let listener = server.listen(&format!("unix:{}", path.display())).await?;
+            Ok((listener, path))
         }
 
         fn vm_rss_kb() -> Option<u64> {
@@ -1328,10 +1336,7 @@ mod memory {
                 })
                 .build()?;
             server.register("echo", Arc::new(echo))?;
-            let path = socket_path("replies");
-            let _ = std::fs::remove_file(&path);
-            let addr = format!("unix:{}", path.display());
-            let listener = server.listen(&addr).await?;
+            let (listener, _) = listening(&server, "replies").await?;
             let link =
                 net::connect(listener.local_addr(), &NetConfig::new("stuck"), Arc::new(Stuck))
                     .await?;
@@ -1368,9 +1373,7 @@ mod memory {
         /// 8 MiB frame and one byte of it, and stall (the issue: 400 MiB).
         pub(crate) async fn stalled_frames() -> Result<(u64, Option<u64>), Error> {
             let server = Dispatcher::new();
-            let path = socket_path("stalled");
-            let _ = std::fs::remove_file(&path);
-            let _listener = server.listen(&format!("unix:{}", path.display())).await?;
+            let (_listener, path) = listening(&server, "stalled").await?;
             let before = vm_rss_kb().ok_or("no VmRSS")?;
             let mut peers = Vec::new();
             for n in 0..STALLED {
@@ -1412,9 +1415,7 @@ mod memory {
         /// the growth is the receiving side's alone.
         pub(crate) async fn announce_flood() -> Result<(u64, Option<u64>), Error> {
             let server = Dispatcher::new();
-            let path = socket_path("announce");
-            let _ = std::fs::remove_file(&path);
-            let listener = server.listen(&format!("unix:{}", path.display())).await?;
+            let (listener, _) = listening(&server, "announce").await?;
             let before = vm_hwm_kb().ok_or("no VmHWM")?;
             let mut peer = std::process::Command::new(std::env::current_exe()?)
                 .env(super::CHILD_ENV, format!("announce-peer {}", listener.local_addr()))

@@ -692,16 +692,24 @@ async fn while_down_sends_queue_up_to_the_bound_then_fail() {
     assert!(matches!(err, SendError::Closed), "{err:?}");
 }
 
-#[tokio::test]
-async fn a_full_queue_makes_send_wait_and_try_send_fail() {
-    let addr = unix_addr("backpressure");
-    // A peer that completes the handshake and then never reads: the socket
-    // buffer fills, then the link's queue.
+/// A link with a queue of `capacity` frames to a peer that completes the
+/// handshake and then never reads: the socket buffer fills, then the
+/// link's queue. The peer's end is returned to keep it open.
+async fn link_to_a_peer_that_never_reads(
+    tag: &str,
+    capacity: usize,
+) -> (Link, Framed<UnixStream, LengthDelimitedCodec>) {
+    let addr = unix_addr(tag);
     let fake = raw_welcoming_listener(&addr).await;
     let (events, _rx) = recorder(vec![], false);
-    let config = NetConfig::new("client").queue_capacity(2).keepalive(None);
+    let config = NetConfig::new("client").queue_capacity(capacity).keepalive(None);
     let link = net::connect(&addr, &config, events).await.unwrap();
-    let _peer = fake.await.unwrap();
+    (link, fake.await.unwrap())
+}
+
+#[tokio::test]
+async fn a_full_queue_makes_send_wait_and_try_send_fail() {
+    let (link, _peer) = link_to_a_peer_that_never_reads("backpressure", 2).await;
 
     let mut blob = message(0, false);
     blob.content = Some(Content::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
@@ -724,13 +732,7 @@ async fn a_full_queue_makes_send_wait_and_try_send_fail() {
 
 #[tokio::test]
 async fn one_destination_filling_a_links_queue_leaves_room_for_the_others() {
-    let addr = unix_addr("fair");
-    // A peer that never reads: the socket fills, then the queue.
-    let fake = raw_welcoming_listener(&addr).await;
-    let (events, _rx) = recorder(vec![], false);
-    let config = NetConfig::new("client").queue_capacity(8).keepalive(None);
-    let link = net::connect(&addr, &config, events).await.unwrap();
-    let _peer = fake.await.unwrap();
+    let (link, _peer) = link_to_a_peer_that_never_reads("fair", 8).await;
     let to = |dest: &str, seq: u64| {
         let mut m = message(seq, false);
         m.dest = Some(WireId::Str(dest.into()));

@@ -33,12 +33,68 @@ fn echo() -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>> {
     )
 }
 
+/// A listener that logs the text of every message, except `Hold`, whose
+/// reply it defers (sent blocking, it holds the listener's mailbox).
+fn logging(log: Arc<Mutex<Vec<String>>>) -> Arc<dyn Listener> {
+    let table = RoutingTable::builder()
+        .rule("hold", Cond::type_is("Hold"), [Action::call("hold")])
+        .otherwise([Action::call("log")])
+        .build()
+        .unwrap();
+    let l = RoutedListener::builder(table)
+        .handler("hold", |_: &Message| Ok(Reply::Defer))
+        .handler("log", move |m: &Message| {
+            let t = m.content_as::<Text>().map_or_else(String::new, |t| t.0.clone());
+            log.lock().unwrap().push(t);
+            Ok(Reply::Empty)
+        })
+        .build()
+        .unwrap();
+    Arc::new(l)
+}
+
+/// A listener whose async handler counts a message as started, waits for a
+/// permit of `gate`, then counts it as done.
+fn gated(
+    gate: Arc<tokio::sync::Semaphore>,
+) -> (Arc<dyn Listener>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (started, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (s, d) = (started.clone(), done.clone());
+    let table = RoutingTable::builder()
+        .rule("all", Cond::Always, [Action::call_async("work")])
+        .build()
+        .unwrap();
+    let l = RoutedListener::builder(table)
+        .async_handler("work", move |_m: Message| {
+            let (g, s, d) = (gate.clone(), s.clone(), d.clone());
+            async move {
+                s.fetch_add(1, Ordering::SeqCst);
+                let _permit = g.acquire().await;
+                d.fetch_add(1, Ordering::SeqCst);
+                Ok(Reply::Empty)
+            }
+        })
+        .build()
+        .unwrap();
+    (Arc::new(l), started, done)
+}
+
 fn text(m: &Message) -> &str {
     &m.content_as::<Text>().expect("Text content").0
 }
 
 async fn within<T>(f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(30), f).await.expect("did not finish within 30 s")
+}
+
+/// Yields until `done` says so, within 30 s.
+async fn until(mut done: impl FnMut() -> bool) {
+    within(async {
+        while !done() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
 }
 
 /// 1. One dispatcher per process, independent ones for tests.
@@ -443,24 +499,8 @@ mod s06_send_and_request {
     async fn send_returns_while_the_recipient_is_still_busy() {
         let d = Dispatcher::new();
         let gate = Arc::new(Semaphore::new(0));
-        let done = Arc::new(AtomicUsize::new(0));
-        let (g, n) = (gate.clone(), done.clone());
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call_async("work")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .async_handler("work", move |_m: Message| {
-                let (g, n) = (g.clone(), n.clone());
-                async move {
-                    let _permit = g.acquire().await;
-                    n.fetch_add(1, Ordering::SeqCst);
-                    Ok(Reply::Empty)
-                }
-            })
-            .build()
-            .unwrap();
-        d.register("busy", Arc::new(l)).unwrap();
+        let (l, _started, done) = gated(gate.clone());
+        d.register("busy", l).unwrap();
         for _ in 0..1000 {
             d.send(Message::new(Empty).to("busy")).unwrap();
         }
@@ -708,21 +748,7 @@ mod s08_blocking {
     async fn later_messages_wait_in_order_until_the_blocking_one_is_answered() {
         let d = Dispatcher::new();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let l2 = log.clone();
-        let table = RoutingTable::builder()
-            .rule("hold", Cond::type_is("Hold"), [Action::call("hold")])
-            .otherwise([Action::call("log")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .handler("hold", |_: &Message| Ok(Reply::Defer))
-            .handler("log", move |m: &Message| {
-                l2.lock().unwrap().push(text(m).to_owned());
-                Ok(Reply::Empty)
-            })
-            .build()
-            .unwrap();
-        d.register("x", Arc::new(l)).unwrap();
+        d.register("x", logging(log.clone())).unwrap();
         let d2 = d.clone();
         let hold = tokio::spawn(async move {
             d2.request(Message::new(Empty).with_type("Hold").to("x").blocking().with_id(9), None)
@@ -1181,26 +1207,6 @@ mod s12_bounded_mailboxes {
     use super::*;
     use tokio::sync::Semaphore;
 
-    /// A listener that logs the text of every message, except `Hold`, whose
-    /// reply it defers (sent blocking, it holds the listener's mailbox).
-    fn logging(log: Arc<Mutex<Vec<String>>>) -> Arc<dyn Listener> {
-        let table = RoutingTable::builder()
-            .rule("hold", Cond::type_is("Hold"), [Action::call("hold")])
-            .otherwise([Action::call("log")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .handler("hold", |_: &Message| Ok(Reply::Defer))
-            .handler("log", move |m: &Message| {
-                let t = m.content_as::<Text>().map_or_else(String::new, |t| t.0.clone());
-                log.lock().unwrap().push(t);
-                Ok(Reply::Empty)
-            })
-            .build()
-            .unwrap();
-        Arc::new(l)
-    }
-
     /// Holds `dest` with a blocking request whose reply is deferred under
     /// message ID `id`; returns once the listener took it, so that what is
     /// sent next stays in its mailbox.
@@ -1210,12 +1216,19 @@ mod s12_bounded_mailboxes {
             let m = Message::new(Empty).with_type("Hold").to(to).blocking().with_id(id);
             let _ = d2.request(m, None).await;
         });
-        within(async {
-            while !d.snapshot().blocked.contains(&Id::from(dest.to_owned())) {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| d.snapshot().blocked.contains(&Id::from(dest.to_owned()))).await;
+        held
+    }
+
+    /// Registers `dest` with a mailbox of one, holds it, and fills it.
+    async fn filled(
+        d: &Dispatcher,
+        dest: &str,
+        log: Arc<Mutex<Vec<String>>>,
+    ) -> tokio::task::JoinHandle<()> {
+        d.register_bounded(dest.to_owned(), logging(log), 1).unwrap();
+        let held = hold(d, dest, 9).await;
+        d.send(Message::new(Text::from("fills it")).to(dest.to_owned())).unwrap();
         held
     }
 
@@ -1240,19 +1253,9 @@ mod s12_bounded_mailboxes {
         // message was never delivered.
         d.reply_with(dispatchio_core::MessageId(9), Empty).unwrap();
         held.await.unwrap();
-        within(async {
-            while log.lock().unwrap().len() < 3 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| log.lock().unwrap().len() >= 3).await;
         d.send(Message::new(Text::from("five")).to("x")).unwrap();
-        within(async {
-            while log.lock().unwrap().len() < 4 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| log.lock().unwrap().len() >= 4).await;
         assert_eq!(*log.lock().unwrap(), ["one", "two", "three", "five"]);
         d.shutdown().await;
     }
@@ -1260,9 +1263,7 @@ mod s12_bounded_mailboxes {
     #[tokio::test]
     async fn a_request_to_a_full_mailbox_is_refused_at_once_not_queued() {
         let d = Dispatcher::new();
-        d.register_bounded("x", logging(Arc::default()), 1).unwrap();
-        let _held = hold(&d, "x", 9).await;
-        d.send(Message::new(Text::from("fills it")).to("x")).unwrap();
+        let _held = filled(&d, "x", Arc::default()).await;
         let answer = within(d.request(Message::new(Text::from("ask")).to("x"), None)).await;
         assert!(full(answer.as_ref().unwrap_err(), "x", 1), "{answer:?}");
         assert_eq!(d.snapshot().pending_requests, 1, "only the request holding the mailbox");
@@ -1290,12 +1291,7 @@ mod s12_bounded_mailboxes {
         d.reply_with(dispatchio_core::MessageId(9), Empty).unwrap();
         held.await.unwrap();
         within(sender).await.unwrap();
-        within(async {
-            while log.lock().unwrap().len() < 20 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| log.lock().unwrap().len() >= 20).await;
         let expected: Vec<String> = (0..20).map(|n| n.to_string()).collect();
         assert_eq!(*log.lock().unwrap(), expected);
         d.shutdown().await;
@@ -1304,9 +1300,7 @@ mod s12_bounded_mailboxes {
     #[tokio::test]
     async fn a_send_waiting_for_room_ends_with_shutdown() {
         let d = Dispatcher::new();
-        d.register_bounded("x", logging(Arc::default()), 1).unwrap();
-        let _held = hold(&d, "x", 9).await;
-        d.send(Message::new(Text::from("fills it")).to("x")).unwrap();
+        let _held = filled(&d, "x", Arc::default()).await;
         let d2 = d.clone();
         let waiting =
             tokio::spawn(async move { d2.send_wait(Message::new(Text::from("w")).to("x")).await });
@@ -1323,13 +1317,11 @@ mod s12_bounded_mailboxes {
         let d = Dispatcher::new();
         let (full_log, free_log) =
             (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
-        d.register_bounded("full", logging(full_log.clone()), 1).unwrap();
+        let _held = filled(&d, "full", full_log.clone()).await;
         d.register("free", logging(free_log.clone())).unwrap();
         for m in ["full", "free"] {
             d.subscribe(&Id::from(m), "all").unwrap();
         }
-        let _held = hold(&d, "full", 9).await;
-        d.send(Message::new(Text::from("fills it")).to("full")).unwrap();
         match d.send(Message::new(Text::from("news")).to_group("all")) {
             Err(Error::Group(g)) => {
                 assert_eq!(g.group, Id::from("all"));
@@ -1340,12 +1332,7 @@ mod s12_bounded_mailboxes {
             }
             other => panic!("expected the full member to be reported, got {other:?}"),
         }
-        within(async {
-            while free_log.lock().unwrap().is_empty() {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| !free_log.lock().unwrap().is_empty()).await;
         assert_eq!(*free_log.lock().unwrap(), ["news"]);
         // A group request reports the same member the same way.
         match within(d.request_group(Message::new(Text::from("ask")).to_group("all"), None)).await {
@@ -1365,24 +1352,8 @@ mod s12_bounded_mailboxes {
         // on work in flight, a slow one would hold every message anyway.
         let d = Dispatcher::new();
         let gate = Arc::new(Semaphore::new(0));
-        let started = Arc::new(AtomicUsize::new(0));
-        let (g, n) = (gate.clone(), started.clone());
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call_async("work")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .async_handler("work", move |_m: Message| {
-                let (g, n) = (g.clone(), n.clone());
-                async move {
-                    n.fetch_add(1, Ordering::SeqCst);
-                    let _permit = g.acquire().await;
-                    Ok(Reply::Empty)
-                }
-            })
-            .build()
-            .unwrap();
-        d.register_bounded("busy", Arc::new(l), 4).unwrap();
+        let (l, started, _done) = gated(gate.clone());
+        d.register_bounded("busy", l, 4).unwrap();
         let mut accepted = 0;
         for _ in 0..100 {
             if d.send(Message::new(Empty).to("busy")).is_ok() {
@@ -1393,12 +1364,7 @@ mod s12_bounded_mailboxes {
         assert_eq!(started.load(Ordering::SeqCst), 4, "at most the capacity runs at once");
         assert_eq!(accepted, 8, "the capacity in flight, and the capacity queued");
         gate.add_permits(100);
-        within(async {
-            while started.load(Ordering::SeqCst) < 8 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| started.load(Ordering::SeqCst) >= 8).await;
         d.shutdown().await;
     }
 

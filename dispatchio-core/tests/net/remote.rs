@@ -341,6 +341,29 @@ async fn a_killed_child_fails_pending_requests_promptly_and_the_parent_carries_o
 
 // ---- two dispatchers in this process, one real socket ---------------------------
 
+/// A listener that sleeps `nap` on every message, blocking its thread.
+fn napping(nap: Duration) -> Arc<dyn dispatchio_core::Listener> {
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call("nap")]).build().unwrap();
+    let slow = RoutedListener::builder(table)
+        .handler("nap", move |_m: &Message| {
+            std::thread::sleep(nap);
+            Ok(Reply::Empty)
+        })
+        .build()
+        .unwrap();
+    Arc::new(slow)
+}
+
+/// Waits until `done` says so; fails with `what` after [`PROMPTLY`].
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// A server dispatcher listening, a client dispatcher connected to it.
 async fn pair() -> (Dispatcher, Dispatcher, RemoteListener, dispatchio_core::net::Peer) {
     let server = Dispatcher::new();
@@ -464,16 +487,21 @@ async fn a_deferred_remote_reply_is_given_later_by_message_id() {
     assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 1, seen: 42 }));
 }
 
-#[tokio::test]
-async fn a_remote_request_times_out_like_a_local_one() {
-    let (server, client, _l, _p) = pair().await;
+/// A listener that defers every reply (and never gives it).
+fn deferring() -> Arc<dyn dispatchio_core::Listener> {
     let table =
         RoutingTable::builder().rule("all", Cond::Always, [Action::call("defer")]).build().unwrap();
     let l = RoutedListener::builder(table)
         .handler("defer", |_m: &Message| Ok(Reply::Defer))
         .build()
         .unwrap();
-    server.register("svc", Arc::new(l)).unwrap();
+    Arc::new(l)
+}
+
+#[tokio::test]
+async fn a_remote_request_times_out_like_a_local_one() {
+    let (server, client, _l, _p) = pair().await;
+    server.register("svc", deferring()).unwrap();
     assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
     let after = Duration::from_millis(100);
     match client.request(Message::new(Ask { n: 1 }).to("svc"), Some(after)).await {
@@ -492,22 +520,12 @@ async fn a_remote_request_times_out_like_a_local_one() {
 async fn a_full_bounded_mailbox_refuses_a_peer_as_it_refuses_a_local_sender() {
     let (server, client, _l, _p) = pair().await;
     // Every message is deferred; sent blocking, one holds the listener.
-    let table =
-        RoutingTable::builder().rule("all", Cond::Always, [Action::call("defer")]).build().unwrap();
-    let l = RoutedListener::builder(table)
-        .handler("defer", |_m: &Message| Ok(Reply::Defer))
-        .build()
-        .unwrap();
-    server.register_bounded("svc", Arc::new(l), 1).unwrap();
+    server.register_bounded("svc", deferring(), 1).unwrap();
     let s2 = server.clone();
     let _held = tokio::spawn(async move {
         s2.request(Message::new(Ask { n: 0 }).to("svc").blocking(), None).await
     });
-    let deadline = tokio::time::Instant::now() + PROMPTLY;
-    while server.snapshot().blocked.is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "never held");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually("never held", || !server.snapshot().blocked.is_empty()).await;
     server.send(Message::new(Num { n: 1 }).to("svc")).unwrap();
     assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
     match client.request(Message::new(Ask { n: 2 }).to("svc"), Some(PROMPTLY)).await {
@@ -518,11 +536,8 @@ async fn a_full_bounded_mailbox_refuses_a_peer_as_it_refuses_a_local_sender() {
     }
     // A one-way message nobody waits on is counted where it was refused.
     client.send(Message::new(Num { n: 3 }).to("svc")).unwrap();
-    let deadline = tokio::time::Instant::now() + PROMPTLY;
-    while server.remote_stats().incoming_undeliverable == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the refusal was not counted");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually("the refusal was not counted", || server.remote_stats().incoming_undeliverable > 0)
+        .await;
     assert_eq!(server.snapshot().counters.mailbox_full, 2);
 }
 
@@ -768,16 +783,7 @@ async fn a_slow_handler_does_not_hold_up_other_destinations_on_the_same_link() {
     // directly, so a later slow message waits in `slow`'s own queue, not in
     // front of the request to `fast` read after it.
     let (server, client, _l, _p) = pair().await;
-    let table =
-        RoutingTable::builder().rule("all", Cond::Always, [Action::call("nap")]).build().unwrap();
-    let slow = RoutedListener::builder(table)
-        .handler("nap", |_m: &Message| {
-            std::thread::sleep(Duration::from_millis(300));
-            Ok(Reply::Empty)
-        })
-        .build()
-        .unwrap();
-    server.register("slow", Arc::new(slow)).unwrap();
+    server.register("slow", napping(Duration::from_millis(300))).unwrap();
     let _fast = counting(&server, "fast");
     assert!(client.wait_for_destination(&Id::from("slow"), PROMPTLY).await);
     assert!(client.wait_for_destination(&Id::from("fast"), PROMPTLY).await);
@@ -819,18 +825,7 @@ fn a_fast_destinations_request_is_served_while_a_slow_one_is_saturated() {
             .unwrap();
         rt.block_on(async move {
             let d = Dispatcher::new();
-            let table = RoutingTable::builder()
-                .rule("all", Cond::Always, [Action::call("nap")])
-                .build()
-                .unwrap();
-            let slow = RoutedListener::builder(table)
-                .handler("nap", |_m: &Message| {
-                    std::thread::sleep(Duration::from_millis(1));
-                    Ok(Reply::Empty)
-                })
-                .build()
-                .unwrap();
-            d.register_bounded("slow", Arc::new(slow), 1024).unwrap();
+            d.register_bounded("slow", napping(Duration::from_millis(1)), 1024).unwrap();
             let _fast = counting(&d, "fast");
             let _l = d.listen_with(&server_addr, &config("server")).await.unwrap();
             ready_tx.send(()).unwrap();
@@ -868,11 +863,7 @@ fn a_fast_destinations_request_is_served_while_a_slow_one_is_saturated() {
             sent
         });
         // Saturated: the flood is being refused (by the link's queue).
-        let deadline = tokio::time::Instant::now() + PROMPTLY;
-        while refused.load(Ordering::Relaxed) == 0 {
-            assert!(tokio::time::Instant::now() < deadline, "the flood never filled the link");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually("the flood never filled the link", || refused.load(Ordering::Relaxed) > 0).await;
         for n in 0..50 {
             let asked = client.request(Message::new(Ask { n }).to("fast"), Some(PROMPTLY)).await;
             match asked {
@@ -1166,6 +1157,30 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
 
 /// Content bytes from a peer are decoded by the bridge: whatever they are,
 /// the dispatcher answers (an error where they do not decode) and carries on.
+/// A request frame to `dest`, as a peer writes it, with content `bytes` of
+/// type `type_name`.
+fn wire_request(
+    id: u64,
+    dest: &str,
+    type_name: &str,
+    bytes: Vec<u8>,
+) -> dispatchio_core::net::Payload {
+    use dispatchio_core::net::{Content, Payload, WireId, WireMessage};
+    Payload::Message(WireMessage {
+        type_name: type_name.to_owned(),
+        id,
+        source: None,
+        dest: Some(WireId::from(dest)),
+        group: None,
+        response_required: true,
+        is_response: false,
+        sync: false,
+        blocking: false,
+        seq: id,
+        content: Some(Content { type_name: type_name.to_owned(), bytes: bytes.into() }),
+    })
+}
+
 /// Announcements are bounded: per frame, and in all per link.
 mod announcement_limits {
     use super::*;
@@ -1181,14 +1196,6 @@ mod announcement_limits {
         d.snapshot().remote.into_iter().map(|(id, _)| id).collect()
     }
 
-    async fn until(what: &str, mut done: impl FnMut() -> bool) {
-        let deadline = tokio::time::Instant::now() + PROMPTLY;
-        while !done() {
-            assert!(tokio::time::Instant::now() < deadline, "{what}");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
     #[tokio::test]
     async fn an_announcement_listing_more_than_the_limit_is_refused_whole_logged_and_counted() {
         let (logs, _guard) = crate::capture_logs();
@@ -1200,8 +1207,10 @@ mod announcement_limits {
         let (events, _rx) = crate::recorder(snapshot, false);
         let link: Link =
             net::connect(listener.local_addr(), &NetConfig::new("boastful"), events).await.unwrap();
-        until("the refusal is counted", || server.remote_stats().announcements_refused == 5_000)
-            .await;
+        eventually("the refusal is counted", || {
+            server.remote_stats().announcements_refused == 5_000
+        })
+        .await;
         assert!(remote(&server).is_empty(), "none of a refused announcement is applied");
         let text = logs.text();
         assert!(
@@ -1228,7 +1237,8 @@ mod announcement_limits {
             let ids = (0..50).map(|n| format!("f{frame}-{n}"));
             link.try_send(Payload::Announce(serve(ids))).unwrap();
         }
-        until("the excess is refused", || server.remote_stats().announcements_refused == 400).await;
+        eventually("the excess is refused", || server.remote_stats().announcements_refused == 400)
+            .await;
         assert_eq!(remote(&server).len(), 100);
         let refusals = logs.text().lines().filter(|l| l.contains("refused")).count();
         assert!(refusals <= 10, "logged once per frame at most, not per ID:\n{}", logs.text());
@@ -1272,9 +1282,7 @@ mod announcement_limits {
 /// A peer that sends requests and never reads the replies.
 mod unread_replies {
     use super::*;
-    use dispatchio_core::net::{
-        self, Content, LinkEvents, NetConfig, Payload, WireId, WireMessage,
-    };
+    use dispatchio_core::net::{self, LinkEvents, NetConfig, Payload};
 
     /// Stops its link's reader at the first reply until released: the
     /// link reads nothing more, as a peer that never reads its replies.
@@ -1290,19 +1298,8 @@ mod unread_replies {
     }
 
     fn ask(id: u64) -> Payload {
-        Payload::Message(WireMessage {
-            type_name: "Ask".to_owned(),
-            id,
-            source: None,
-            dest: Some(WireId::from("big")),
-            group: None,
-            response_required: true,
-            is_response: false,
-            sync: false,
-            blocking: false,
-            seq: id,
-            content: Some(Content::encode("Ask", &Ask { n: id }).unwrap()),
-        })
+        let bytes = rmp_serde::to_vec_named(&Ask { n: id }).unwrap();
+        super::wire_request(id, "big", "Ask", bytes)
     }
 
     /// One thread, so that the captured logs (a thread's default
@@ -1336,14 +1333,10 @@ mod unread_replies {
         for id in 1..=ASKED {
             link.send(ask(id)).await.unwrap();
         }
-        let deadline = tokio::time::Instant::now() + PROMPTLY;
-        while handled.load(Ordering::SeqCst) < ASKED {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the server did not handle every request"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually("the server did not handle every request", || {
+            handled.load(Ordering::SeqCst) >= ASKED
+        })
+        .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
         // Nothing waits for room per reply: no task was left behind for each.
         let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
@@ -1358,11 +1351,7 @@ mod unread_replies {
         // When the connection goes, what was lost and not yet told is told.
         release.close();
         link.close("done").await;
-        let deadline = tokio::time::Instant::now() + PROMPTLY;
-        while !server.remote_stats().links.is_empty() {
-            assert!(tokio::time::Instant::now() < deadline, "the server kept the link");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually("the server kept the link", || server.remote_stats().links.is_empty()).await;
         let text = logs.text();
         let told: u64 = text
             .lines()
@@ -1381,9 +1370,7 @@ mod unread_replies {
 
 mod hostile_content {
     use super::*;
-    use dispatchio_core::net::{
-        self, Content, LinkEvents, NetConfig, Payload, ReplyResult, WireId, WireMessage,
-    };
+    use dispatchio_core::net::{self, LinkEvents, NetConfig, Payload, ReplyResult};
     use proptest::prelude::*;
 
     struct Replies(tokio::sync::mpsc::UnboundedSender<ReplyResult>);
@@ -1397,19 +1384,7 @@ mod hostile_content {
     }
 
     fn request(id: u64, type_name: &str, bytes: Vec<u8>) -> Payload {
-        Payload::Message(WireMessage {
-            type_name: type_name.to_owned(),
-            id,
-            source: None,
-            dest: Some(WireId::from("svc")),
-            group: None,
-            response_required: true,
-            is_response: false,
-            sync: false,
-            blocking: false,
-            seq: id,
-            content: Some(Content { type_name: type_name.to_owned(), bytes: bytes.into() }),
-        })
+        super::wire_request(id, "svc", type_name, bytes)
     }
 
     /// Sends each body as a `Num` and as an unknown type; every request gets
