@@ -168,6 +168,34 @@ fn main() {
             }
             (d, r) => eprintln!("memory not measured: {:?} {:?}", d.err(), r.err()),
         }
+        // A listener slower than its sender: unbounded, then bounded.
+        match (memory::measure("slow"), memory::measure("slow-bounded")) {
+            (Ok(u), Ok(b)) => {
+                extra.push(("slow_1m_peak_rss_mb", u.peak_kb as f64 / 1024.0));
+                extra.push(("slow_bounded_1m_peak_rss_mb", b.peak_kb as f64 / 1024.0));
+                extra.push(("slow_bounded_1m_refused", b.refused as f64));
+            }
+            (u, b) => eprintln!("slow listener not measured: {:?} {:?}", u.err(), b.err()),
+        }
+        // Hostile peers (issue 10, items 3, 5 and 6).
+        match memory::measure("unread-replies") {
+            Ok(m) => {
+                extra.push(("unread_replies_300k_peak_rss_mb", m.peak_kb as f64 / 1024.0));
+                extra.push(("unread_replies_300k_lost", m.refused as f64));
+            }
+            Err(e) => eprintln!("unread replies not measured: {e}"),
+        }
+        match memory::measure("stalled-frames") {
+            Ok(m) => extra.push(("stalled_frames_50_rss_mb", m.peak_kb as f64 / 1024.0)),
+            Err(e) => eprintln!("stalled frames not measured: {e}"),
+        }
+        match memory::measure("announce-flood") {
+            Ok(m) => {
+                extra.push(("announce_400k_peak_rss_mb", m.peak_kb as f64 / 1024.0));
+                extra.push(("announce_400k_applied", m.refused as f64));
+            }
+            Err(e) => eprintln!("announcement flood not measured: {e}"),
+        }
     }
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
@@ -306,6 +334,17 @@ const EXTRA: &[(&str, &str)] = &[
     ("queued_bytes_per_msg", "the same per queued message"),
     ("raw_queued_1m_peak_rss_mb", "baseline: peak RSS growth, 1,000,000 Arc'd payloads in mpsc"),
     ("raw_queued_bytes_per_msg", "baseline: the same per payload"),
+    ("slow_1m_peak_rss_mb", "peak RSS growth, 1,000,000 sends to a 1 ms listener, unbounded"),
+    ("slow_bounded_1m_peak_rss_mb", "the same, mailbox bounded at 1,024"),
+    ("slow_bounded_1m_refused", "sends the bounded mailbox refused (MailboxFull)"),
+    (
+        "unread_replies_300k_peak_rss_mb",
+        "peak RSS growth, 300,000 requests whose replies go unread",
+    ),
+    ("unread_replies_300k_lost", "of those replies, lost (counted and logged in batches)"),
+    ("stalled_frames_50_rss_mb", "RSS growth, 50 peers stalled after an 8 MiB frame's prefix"),
+    ("announce_400k_peak_rss_mb", "peak RSS growth, one peer announcing 400,000 IDs at once"),
+    ("announce_400k_applied", "of those IDs, applied (refused over the limit: 0)"),
     ("uds_sender_cpu_ns_per_msg", "Unix socket: CPU of the sending process per message"),
     ("uds_receiver_cpu_ns_per_msg", "Unix socket: CPU of the receiving process per message"),
     ("uds_raw_sender_cpu_ns_per_msg", "baseline: the same, raw socket, sending process"),
@@ -1238,6 +1277,11 @@ mod worst {
 /// against 1,000,000 of the same `Arc`'d payloads in an unbounded tokio
 /// mpsc channel. Each side runs in a fresh child process of this program,
 /// which reports its peak resident set (`VmHWM`) before and after.
+///
+/// Then a listener slower than its sender (1 ms per message), sent
+/// 1,000,000 messages as fast as one sender can: with the default
+/// unbounded mailbox every one is held; with a mailbox bounded at
+/// [`memory::SLOW_BOUND`] the sender is refused past it (issue 10, item 2).
 mod memory {
     use std::process::Command;
     use std::sync::Arc;
@@ -1254,9 +1298,11 @@ mod memory {
 
     type Error = Box<dyn std::error::Error + Send + Sync>;
 
-    /// Peak resident growth of one side, in KiB.
+    /// Peak resident growth of one side, in KiB, and the sends a bounded
+    /// mailbox refused.
     pub(crate) struct Memory {
         pub(crate) peak_kb: u64,
+        pub(crate) refused: u64,
     }
 
     impl Memory {
@@ -1268,9 +1314,12 @@ mod memory {
     pub(crate) fn measure(side: &str) -> Result<Memory, Error> {
         let out = Command::new(std::env::current_exe()?).env(CHILD_ENV, side).output()?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().find_map(|l| l.strip_prefix("peak_kb "));
-        match (out.status.success(), line.map(str::parse::<u64>)) {
-            (true, Some(Ok(peak_kb))) => Ok(Memory { peak_kb }),
+        let value = |key: &str| {
+            text.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().parse::<u64>())
+        };
+        match (out.status.success(), value("peak_kb "), value("refused ")) {
+            (true, Some(Ok(peak_kb)), None) => Ok(Memory { peak_kb, refused: 0 }),
+            (true, Some(Ok(peak_kb)), Some(Ok(refused))) => Ok(Memory { peak_kb, refused }),
             _ => Err(format!(
                 "memory child ({side}) failed: {}{}",
                 out.status,
@@ -1292,10 +1341,31 @@ mod memory {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let result: Result<u64, Error> =
-            rt.block_on(async { if side == "raw" { raw().await } else { queued().await } });
+        let result: Result<(u64, Option<u64>), Error> = rt.block_on(async {
+            match side {
+                "raw" => raw().await.map(|kb| (kb, None)),
+                "slow" => slow(None).await,
+                "slow-bounded" => slow(Some(SLOW_BOUND)).await,
+                "unread-replies" => faults::unread_replies().await,
+                "stalled-frames" => faults::stalled_frames().await,
+                "announce-flood" => faults::announce_flood().await,
+                peer if peer.starts_with("announce-peer ") => {
+                    faults::announce_peer(&peer["announce-peer ".len()..]).await
+                }
+                _ => queued().await.map(|kb| (kb, None)),
+            }
+        });
         match result {
-            Ok(kb) => println!("peak_kb {kb}"),
+            Ok((kb, refused)) => {
+                println!("peak_kb {kb}");
+                if let Some(n) = refused {
+                    println!("refused {n}");
+                }
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+                // A slow listener still has its backlog: not waited for.
+                std::process::exit(0);
+            }
             Err(e) => {
                 eprintln!("memory child: {e}");
                 std::process::exit(1);
@@ -1325,6 +1395,225 @@ mod memory {
         let after = vm_hwm_kb().ok_or("no VmHWM")?;
         drop(std::hint::black_box(inbox));
         Ok(after.saturating_sub(before))
+    }
+
+    /// The bound of the slow listener's mailbox in the bounded case.
+    pub(crate) const SLOW_BOUND: usize = 1024;
+
+    /// A million one-way messages sent as fast as one sender can to a
+    /// listener that takes 1 ms each: with an unbounded mailbox every one
+    /// is accepted and held; with a bounded one, the sender is refused
+    /// past the bound. Returns the peak growth and the refusals.
+    async fn slow(bound: Option<usize>) -> Result<(u64, Option<u64>), Error> {
+        let d = Dispatcher::new();
+        let table =
+            RoutingTable::builder().rule("all", Cond::Always, [Action::call("nap")]).build()?;
+        let listener = RoutedListener::builder(table)
+            .handler("nap", |_m: &Message| {
+                std::thread::sleep(Duration::from_millis(1));
+                Ok(dispatchio::Reply::Empty)
+            })
+            .build()?;
+        match bound {
+            Some(capacity) => d.register_bounded("slow", Arc::new(listener), capacity)?,
+            None => d.register("slow", Arc::new(listener))?,
+        }
+        let me = d.new_source();
+        let before = vm_hwm_kb().ok_or("no VmHWM")?;
+        let mut refused = 0u64;
+        for i in 0..N {
+            match me.send(Message::new(Payload { n: i as i64 }).to("slow")) {
+                Ok(_) => {}
+                Err(dispatchio::Error::MailboxFull { .. }) => refused += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let after = vm_hwm_kb().ok_or("no VmHWM")?;
+        Ok((after.saturating_sub(before), Some(refused)))
+    }
+
+    /// The peers of issue 10 that once grew a process's memory without
+    /// bound, each measured in a child of its own: the growth of the peak
+    /// resident set (`VmHWM`; `VmRSS` for the stalled connections, whose
+    /// cost is what stays), and how many messages were refused or lost.
+    mod faults {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::time::Duration;
+
+        use dispatchio::net::{
+            self, Announcement, Content, Handshake, Hello, LinkEvents, NetConfig, Payload, WireId,
+            WireMessage,
+        };
+        use dispatchio::routing::{Action, Cond, RoutingTable};
+        use dispatchio::{Dispatcher, Message, Reply, RoutedListener};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        use super::{Error, vm_hwm_kb};
+
+        pub(crate) const REQUESTS: u64 = 300_000;
+        pub(crate) const STALLED: usize = 50;
+        pub(crate) const ANNOUNCED: usize = 400_000;
+
+        /// `server` listening on a fresh Unix socket; with the socket's path.
+        async fn listening(
+            server: &Dispatcher,
+            tag: &str,
+        ) -> Result<(dispatchio::net::RemoteListener, std::path::PathBuf), Error> {
+            let path =
+                std::env::temp_dir().join(format!("dio-bench-{tag}-{}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let listener = server.listen(&format!("unix:{}", path.display())).await?;
+            Ok((listener, path))
+        }
+
+        fn vm_rss_kb() -> Option<u64> {
+            let status = std::fs::read_to_string("/proc/self/status").ok()?;
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        }
+
+        /// A peer's reader that stops at the first reply: it asks and never
+        /// reads the answers.
+        struct Stuck;
+
+        impl LinkEvents for Stuck {
+            async fn received(&self, _link: &net::Link, payload: Payload) {
+                if let Payload::Reply(_) = payload {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+
+        /// 300,000 requests from a peer that never reads the replies (the
+        /// issue: 160 → 366 MiB, a task per reply).
+        pub(crate) async fn unread_replies() -> Result<(u64, Option<u64>), Error> {
+            let server = Dispatcher::new();
+            let handled = Arc::new(AtomicU64::new(0));
+            let h = handled.clone();
+            let table = RoutingTable::builder()
+                .rule("all", Cond::Always, [Action::call("echo")])
+                .build()?;
+            let echo = RoutedListener::builder(table)
+                .handler("echo", move |m: &Message| {
+                    h.fetch_add(1, Ordering::Relaxed);
+                    Ok(Reply::Content(m.content().clone()))
+                })
+                .build()?;
+            server.register("echo", Arc::new(echo))?;
+            let (listener, _) = listening(&server, "replies").await?;
+            let link =
+                net::connect(listener.local_addr(), &NetConfig::new("stuck"), Arc::new(Stuck))
+                    .await?;
+            let before = vm_hwm_kb().ok_or("no VmHWM")?;
+            for id in 1..=REQUESTS {
+                let m = WireMessage {
+                    type_name: "Tick".into(),
+                    id,
+                    source: None,
+                    dest: Some(WireId::from("echo")),
+                    group: None,
+                    response_required: true,
+                    is_response: false,
+                    sync: false,
+                    blocking: false,
+                    seq: id,
+                    content: Some(Content::encode("Tick", &id)?),
+                };
+                link.send(Payload::Message(m)).await?;
+            }
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while handled.load(Ordering::Relaxed) < REQUESTS {
+                if std::time::Instant::now() > deadline {
+                    return Err("the server did not handle every request".into());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let after = vm_hwm_kb().ok_or("no VmHWM")?;
+            Ok((after.saturating_sub(before), Some(server.remote_stats().replies_lost)))
+        }
+
+        /// 50 peers that pass the handshake, send the length prefix of an
+        /// 8 MiB frame and one byte of it, and stall (the issue: 400 MiB).
+        pub(crate) async fn stalled_frames() -> Result<(u64, Option<u64>), Error> {
+            let server = Dispatcher::new();
+            let (_listener, path) = listening(&server, "stalled").await?;
+            let before = vm_rss_kb().ok_or("no VmRSS")?;
+            let mut peers = Vec::new();
+            for n in 0..STALLED {
+                let mut io = tokio::net::UnixStream::connect(&path).await?;
+                let hello = Handshake::Hello(Hello {
+                    version: net::PROTOCOL_VERSION,
+                    peer_name: format!("stall-{n}"),
+                    secret: None,
+                });
+                let body = hello.encode()?;
+                io.write_all(&(body.len() as u32).to_be_bytes()).await?;
+                io.write_all(&body).await?;
+                let len = io.read_u32().await? as usize;
+                let mut welcome = vec![0; len];
+                io.read_exact(&mut welcome).await?;
+                io.write_all(&(net::DEFAULT_MAX_FRAME_LEN as u32).to_be_bytes()).await?;
+                io.write_all(&[0]).await?;
+                peers.push(io);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let after = vm_rss_kb().ok_or("no VmRSS")?;
+            drop(peers);
+            Ok((after.saturating_sub(before), None))
+        }
+
+        /// A peer whose snapshot lists what it serves.
+        struct Boast(Vec<Announcement>);
+
+        impl LinkEvents for Boast {
+            fn announcements(&self) -> Vec<Announcement> {
+                self.0.clone()
+            }
+
+            async fn received(&self, _link: &net::Link, _payload: Payload) {}
+        }
+
+        /// One peer announcing 400,000 destination IDs in one frame (the
+        /// issue: +73 MiB, applied whole). The peer is another process, so
+        /// the growth is the receiving side's alone.
+        pub(crate) async fn announce_flood() -> Result<(u64, Option<u64>), Error> {
+            let server = Dispatcher::new();
+            let (listener, _) = listening(&server, "announce").await?;
+            let before = vm_hwm_kb().ok_or("no VmHWM")?;
+            let mut peer = std::process::Command::new(std::env::current_exe()?)
+                .env(super::CHILD_ENV, format!("announce-peer {}", listener.local_addr()))
+                .stdout(std::process::Stdio::null())
+                .spawn()?;
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            let result = loop {
+                let applied = server.snapshot().remote.len();
+                let refused = server.remote_stats().announcements_refused;
+                if applied == ANNOUNCED || refused > 0 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let after = vm_hwm_kb().ok_or("no VmHWM")?;
+                    break Ok((after.saturating_sub(before), Some(applied as u64)));
+                }
+                if std::time::Instant::now() > deadline {
+                    break Err(format!("{applied} of {ANNOUNCED} applied, none refused").into());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            let _ = peer.kill();
+            let _ = peer.wait();
+            result
+        }
+
+        /// The announcing peer of [`announce_flood`]: connects and waits to
+        /// be killed.
+        pub(crate) async fn announce_peer(addr: &str) -> Result<(u64, Option<u64>), Error> {
+            let ids = (0..ANNOUNCED).map(|n| Announcement::Serve(WireId::Str(format!("dest-{n}"))));
+            let boast = Arc::new(Boast(ids.collect()));
+            let _link = net::connect(&addr.parse()?, &NetConfig::new("boast"), boast).await?;
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            Ok((0, None))
+        }
     }
 
     async fn raw() -> Result<u64, Error> {

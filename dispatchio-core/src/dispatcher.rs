@@ -9,7 +9,7 @@
 //!    never held across an `.await`): a route is either a local mailbox or
 //!    a remote [`Link`]. A group is looked up the same way and
 //!    gives its members.
-//! 3. A local delivery is one send on the listener's unbounded channel; the
+//! 3. A local delivery is one send on the listener's channel; the
 //!    listener's task routes it with its table and runs the steps. The sender
 //!    does not wait for any of that.
 //! 4. A request carries a [`ReplySender`]; the executor answers through it,
@@ -20,6 +20,33 @@
 //! through the one channel of that destination, and a sender's sends are
 //! sequential. A synchronous send is the exception by design: it runs in the
 //! sender's thread at once (see [`Dispatcher::send_sync`]).
+//!
+//! # Bounded mailboxes
+//!
+//! A listener registered with [`Dispatcher::register`] has an unbounded
+//! mailbox: a send never waits and is never refused for room, and a
+//! listener slower than its senders holds everything they sent (the
+//! default, because no one bound fits every listener, and because it costs
+//! the sender nothing). A listener whose senders may outrun it is
+//! registered with [`Dispatcher::register_bounded`]: its mailbox holds at
+//! most `capacity` messages waiting, and at most `capacity` asynchronous
+//! handlers run at once (past that it takes no new message, so the queue
+//! fills). A full mailbox **refuses** rather than grows:
+//!
+//! * [`send`](Dispatcher::send), [`request`](Dispatcher::request) and a
+//!   message arriving from another process fail at once with
+//!   [`Error::MailboxFull`] naming the destination (a request is refused,
+//!   not queued, so a requester learns at once that its message was not
+//!   delivered; from another process, the requester gets the same error,
+//!   and a one-way message is counted and logged there);
+//! * a group message reaches every member with room, and the sender gets
+//!   [`Error::Group`] listing each member that refused it (a group request
+//!   lists it among its failures likewise);
+//! * [`send_wait`](Dispatcher::send_wait) is the one call that **waits**
+//!   for room instead (the caller's task waits, nothing else does).
+//!
+//! Refusals are counted ([`Counters::mailbox_full`]). A refused message
+//! was not delivered, so sending it again keeps the sender's order.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -36,7 +63,7 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::task::AtomicWaker;
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::content::{ContentRef, ContentType, Empty};
@@ -127,6 +154,10 @@ pub(crate) struct Member {
 pub(crate) struct Mailbox {
     dest: Id,
     tx: mpsc::UnboundedSender<Delivery>,
+    /// The bound, as senders see it: here rather than only in the shared
+    /// state, whose lock the listener's thread keeps writing (reading it
+    /// from there would move that cache line for every send).
+    bound: Option<Arc<Bound>>,
     listener: Arc<dyn Listener>,
     state: Arc<MailboxState>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -149,6 +180,46 @@ struct MailboxState {
     task: AtomicWaker,
     /// Set by the task when it found the consumer taken by a direct delivery.
     missed: AtomicBool,
+    /// The mailbox's bound, for a listener registered bounded.
+    bound: Option<Arc<Bound>>,
+}
+
+/// The bound of a bounded mailbox, counted beside its channel.
+///
+/// Counted by hand rather than with tokio's bounded channel: an unbounded
+/// mailbox (the default) then pays nothing for bounds it does not have,
+/// and a sender that must not wait is refused with one compare-and-swap
+/// instead of a semaphore's lock.
+struct Bound {
+    capacity: usize,
+    /// Deliveries queued and not yet taken by the listener's task.
+    queued: AtomicUsize,
+    /// Wakes senders waiting for room ([`Dispatcher::send_wait`]): one per
+    /// delivery taken, every one when the mailbox closes.
+    room: Notify,
+}
+
+impl Bound {
+    /// Takes a place in the queue, if one is free.
+    fn reserve(&self) -> bool {
+        self.queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.capacity).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives a place back: a delivery left the queue (or never entered it).
+    fn release(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        self.room.notify_one();
+    }
+}
+
+/// Why a mailbox did not take a delivery.
+enum Refusal {
+    Full(usize),
+    Closed,
 }
 
 struct Consumer {
@@ -167,7 +238,7 @@ struct Consumer {
 }
 
 impl MailboxState {
-    fn new(rx: mpsc::UnboundedReceiver<Delivery>) -> MailboxState {
+    fn new(rx: mpsc::UnboundedReceiver<Delivery>, bound: Option<Arc<Bound>>) -> MailboxState {
         MailboxState {
             blocked: Arc::new(AtomicBool::new(false)),
             consumer: Mutex::new(Consumer {
@@ -180,6 +251,79 @@ impl MailboxState {
             }),
             task: AtomicWaker::new(),
             missed: AtomicBool::new(false),
+            bound,
+        }
+    }
+
+    /// Whether the listener may take another delivery: a bounded mailbox
+    /// takes none while `capacity` asynchronous handlers are running.
+    fn may_take(&self, inflight: &FuturesUnordered<BoxFuture<'static, ()>>) -> bool {
+        // Only a bounded mailbox counts its work in flight.
+        self.bound.as_ref().is_none_or(|b| inflight.len() < b.capacity)
+    }
+
+    /// A delivery left the queue.
+    fn took(&self) {
+        if let Some(b) = &self.bound {
+            b.release();
+        }
+    }
+}
+
+impl Mailbox {
+    /// Queues a delivery, or gives it back: the mailbox is full, or its
+    /// task is gone.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused delivery goes back unboxed; refusal is the rare path"
+    )]
+    fn offer(&self, delivery: Delivery) -> Result<(), (Refusal, Delivery)> {
+        let bound = self.bound.as_deref();
+        if let Some(b) = bound {
+            if !b.reserve() {
+                return Err((Refusal::Full(b.capacity), delivery));
+            }
+        }
+        self.tx.send(delivery).map_err(|e| {
+            if let Some(b) = bound {
+                b.release();
+            }
+            (Refusal::Closed, e.0)
+        })
+    }
+
+    /// [`offer`](Self::offer), waiting while the mailbox is full; gives the
+    /// delivery back only when the mailbox closed or the dispatcher shut
+    /// down.
+    async fn offer_waiting(
+        &self,
+        closed: &AtomicBool,
+        mut delivery: Delivery,
+    ) -> Result<(), Delivery> {
+        let Some(bound) = self.bound.as_deref() else {
+            return self.offer(delivery).map_err(|(_, d)| d);
+        };
+        loop {
+            // Registered before the look, so room made after it wakes us.
+            let room = bound.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.offer(delivery) {
+                Ok(()) => return Ok(()),
+                Err((Refusal::Closed, d)) => return Err(d),
+                Err((Refusal::Full(_), d)) => delivery = d,
+            }
+            if closed.load(Ordering::Acquire) || self.tx.is_closed() {
+                return Err(delivery);
+            }
+            room.await;
+        }
+    }
+
+    /// Wakes every sender waiting for room: the mailbox is closing.
+    fn wake_waiting(&self) {
+        if let Some(b) = &self.bound {
+            b.room.notify_waiters();
         }
     }
 }
@@ -198,6 +342,7 @@ struct CounterCells {
     undeliverable: AtomicU64,
     handler_errors: AtomicU64,
     timeouts: AtomicU64,
+    mailbox_full: AtomicU64,
 }
 
 /// Counts of messages that did not end in a handler's reply, since the
@@ -216,6 +361,9 @@ pub struct Counters {
     pub handler_errors: u64,
     /// Requests that timed out.
     pub timeouts: u64,
+    /// Messages refused because their destination's bounded mailbox was
+    /// full (the sender was told: [`Error::MailboxFull`]).
+    pub mailbox_full: u64,
 }
 
 /// A queue of a registered listener, as introspection reports it.
@@ -370,15 +518,43 @@ impl Dispatcher {
     // ---- listeners and groups -------------------------------------------
 
     /// Registers `listener` as destination `dest` and starts its task on the
-    /// current tokio runtime.
+    /// current tokio runtime. Its mailbox is unbounded: sends to it are
+    /// never refused for room (see [`register_bounded`](Self::register_bounded)).
     ///
     /// # Errors
     ///
     /// [`Error::DestinationTaken`], [`Error::NoRuntime`] outside a tokio
     /// runtime, [`Error::Shutdown`].
     pub fn register(&self, dest: impl Into<Id>, listener: Arc<dyn Listener>) -> Result<(), Error> {
+        self.register_mailbox(dest.into(), listener, None)
+    }
+
+    /// [`register`](Self::register) with a bounded mailbox: at most
+    /// `capacity` messages (at least 1) wait for the listener, and at most
+    /// `capacity` of its asynchronous handlers run at once. A send that
+    /// finds it full is refused with [`Error::MailboxFull`];
+    /// [`send_wait`](Self::send_wait) waits for room instead (see the
+    /// [module documentation](self#bounded-mailboxes)).
+    ///
+    /// # Errors
+    ///
+    /// As [`register`](Self::register).
+    pub fn register_bounded(
+        &self,
+        dest: impl Into<Id>,
+        listener: Arc<dyn Listener>,
+        capacity: usize,
+    ) -> Result<(), Error> {
+        self.register_mailbox(dest.into(), listener, Some(capacity.max(1)))
+    }
+
+    fn register_mailbox(
+        &self,
+        dest: Id,
+        listener: Arc<dyn Listener>,
+        capacity: Option<usize>,
+    ) -> Result<(), Error> {
         self.check_open()?;
-        let dest = dest.into();
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let mut routes = self.inner.routes.write();
         // Checked again under the lock: a shutdown that already emptied the
@@ -388,15 +564,24 @@ impl Dispatcher {
             return Err(Error::DestinationTaken(dest));
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        let state = Arc::new(MailboxState::new(rx));
+        let bound = capacity.map(|capacity| {
+            Arc::new(Bound { capacity, queued: AtomicUsize::new(0), room: Notify::new() })
+        });
+        let state = Arc::new(MailboxState::new(rx, bound.clone()));
         let task = runtime.spawn(run_mailbox(
             Arc::downgrade(&self.inner),
             dest.clone(),
             listener.clone(),
             state.clone(),
         ));
-        let mailbox =
-            Mailbox { dest: dest.clone(), tx, listener, state, task: Mutex::new(Some(task)) };
+        let mailbox = Mailbox {
+            dest: dest.clone(),
+            tx,
+            bound,
+            listener,
+            state,
+            task: Mutex::new(Some(task)),
+        };
         tracing::debug!(dest = %dest, "listener registered");
         routes.insert(dest, Route::Local(Arc::new(mailbox)));
         drop(routes);
@@ -501,6 +686,14 @@ impl Dispatcher {
         self.changed();
     }
 
+    /// The name of the link that serves `dest`, if a link does.
+    pub(crate) fn remote_link_name(&self, dest: &Id) -> Option<String> {
+        match self.inner.routes.read().get(dest) {
+            Some(Route::Remote(link)) => Some(link.name().to_owned()),
+            _ => None,
+        }
+    }
+
     /// The local route of `dest`, if a local listener serves it.
     pub(crate) fn local_route(&self, dest: &Id) -> Option<Route> {
         match self.inner.routes.read().get(dest) {
@@ -569,7 +762,12 @@ impl Dispatcher {
     ///
     /// [`Error::Invalid`] for a malformed envelope; [`Error::UnknownDestination`]
     /// or [`Error::NoSubscribers`] when nobody can take it (also counted);
-    /// [`Error::Shutdown`].
+    /// [`Error::MailboxFull`] when the destination's bounded mailbox is full
+    /// (the message was not delivered); a link's error when a remote
+    /// destination's link cannot take it; [`Error::Shutdown`]. A group
+    /// message reaches every member that takes it; when some member
+    /// refuses it (a full mailbox, a link that cannot take it), the result
+    /// is [`Error::Group`] listing each, with the number of members reached.
     pub fn send(&self, mut msg: Message) -> Result<MessageId, Error> {
         if msg.envelope().sync {
             let id = self.prepare(&mut msg)?;
@@ -578,22 +776,74 @@ impl Dispatcher {
         let id = self.prepare(&mut msg)?;
         tracing::trace!(id = %id, ty = %msg.ty(), "send");
         if let Some(group) = msg.envelope().group.clone() {
-            let members = self.members(&group)?;
-            for m in members.iter() {
-                if let Err((e, _)) =
-                    self.deliver_route(&m.route, msg.clone(), ReplySender::unwanted())
-                {
-                    self.note_undeliverable(&msg, "group member gone");
-                    tracing::debug!(member = %m.id, error = %e, "group member gone");
-                }
-            }
-            return Ok(id);
+            return self.send_group(group, &msg).map(|()| id);
         }
         let dest = msg.envelope().dest.as_ref().ok_or(InvalidMessage::NoDestination)?;
         let route = self.route_to(dest, &msg)?;
         match self.deliver_route(&route, msg, ReplySender::unwanted()) {
             Ok(()) => Ok(id),
             Err((e, _)) => Err(e),
+        }
+    }
+
+    /// A one-way message to every member of `group`. Out of line, so that
+    /// a send to one destination stays small.
+    #[inline(never)]
+    fn send_group(&self, group: Id, msg: &Message) -> Result<(), Error> {
+        let members = self.members(&group)?;
+        let mut refusals = GroupRefusals::default();
+        for m in members.iter() {
+            let sent = self.deliver_route(&m.route, msg.clone(), ReplySender::unwanted());
+            refusals.note(self, msg, m, sent.map_err(|(e, _)| e));
+        }
+        refusals.result(group)
+    }
+
+    /// [`send`](Self::send), waiting for room in a full bounded mailbox
+    /// instead of being refused: the caller's task waits, until the
+    /// listener takes a message (or the dispatcher shuts down). For a group,
+    /// it waits for each local member in turn. A destination in another
+    /// process is sent to as by `send` (its link's queue refuses when full;
+    /// see [`Error::Link`]). Per-sender order holds as for `send`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), except [`Error::MailboxFull`]: the message
+    /// waits for room instead.
+    pub async fn send_wait(&self, mut msg: Message) -> Result<MessageId, Error> {
+        if msg.envelope().sync {
+            return self.send(msg);
+        }
+        let id = self.prepare(&mut msg)?;
+        tracing::trace!(id = %id, ty = %msg.ty(), "send, waiting for room");
+        if let Some(group) = msg.envelope().group.clone() {
+            let members = self.members(&group)?;
+            let mut refusals = GroupRefusals::default();
+            for m in members.iter() {
+                let sent = self.deliver_waiting(&m.route, msg.clone()).await;
+                refusals.note(self, &msg, m, sent);
+            }
+            return refusals.result(group).map(|()| id);
+        }
+        let dest = msg.envelope().dest.as_ref().ok_or(InvalidMessage::NoDestination)?;
+        let route = self.route_to(dest, &msg)?;
+        self.deliver_waiting(&route, msg).await.map(|()| id)
+    }
+
+    /// Delivers a one-way message to a route, waiting for room in a local
+    /// bounded mailbox.
+    async fn deliver_waiting(&self, route: &Route, msg: Message) -> Result<(), Error> {
+        match route {
+            Route::Local(mb) => {
+                let delivery = Delivery { message: msg, reply: ReplySender::unwanted() };
+                match mb.offer_waiting(&self.inner.closed, delivery).await {
+                    Ok(()) => Ok(()),
+                    Err(_) => Err(self.refused(mb, Refusal::Closed)),
+                }
+            }
+            Route::Remote(_) => {
+                self.deliver_route(route, msg, ReplySender::unwanted()).map_err(|(e, _)| e)
+            }
         }
     }
 
@@ -633,25 +883,36 @@ impl Dispatcher {
         Err(Error::UnknownDestination(dest.clone()))
     }
 
-    fn deliver_route(
+    pub(crate) fn deliver_route(
         &self,
         route: &Route,
         msg: Message,
         reply: ReplySender,
     ) -> Result<(), (Error, ReplySender)> {
         match route {
-            Route::Local(mb) => mb.tx.send(Delivery { message: msg, reply }).map_err(|e| {
-                // The listener's task is gone: deregistered, or shut down.
-                let err = if self.is_shut_down() {
-                    Error::Shutdown
-                } else {
-                    Error::UnknownDestination(mb.dest.clone())
-                };
-                (err, e.0.reply)
-            }),
+            Route::Local(mb) => mb
+                .offer(Delivery { message: msg, reply })
+                .map_err(|(why, d)| (self.refused(mb, why), d.reply)),
             Route::Remote(link) => {
                 link.send(Delivery { message: msg, reply }).map_err(|(e, d)| (e, d.reply))
             }
+        }
+    }
+
+    /// The error for a delivery `mb` did not take (counted when it was full).
+    /// Kept out of line: the path of every send must stay small.
+    #[cold]
+    #[inline(never)]
+    fn refused(&self, mb: &Mailbox, why: Refusal) -> Error {
+        match why {
+            Refusal::Full(capacity) => {
+                self.inner.counters.mailbox_full.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(dest = %mb.dest, capacity, "mailbox full: message refused");
+                Error::MailboxFull { dest: mb.dest.clone(), capacity }
+            }
+            // The listener's task is gone: deregistered, or shut down.
+            Refusal::Closed if self.is_shut_down() => Error::Shutdown,
+            Refusal::Closed => Error::UnknownDestination(mb.dest.clone()),
         }
     }
 
@@ -1010,6 +1271,7 @@ impl Dispatcher {
             undeliverable: c.undeliverable.load(Ordering::Relaxed),
             handler_errors: c.handler_errors.load(Ordering::Relaxed),
             timeouts: c.timeouts.load(Ordering::Relaxed),
+            mailbox_full: c.mailbox_full.load(Ordering::Relaxed),
         };
         s.shut_down = self.is_shut_down();
         s.listeners.sort();
@@ -1033,6 +1295,7 @@ impl Dispatcher {
         let mut tasks = std::mem::take(&mut *self.inner.retired.lock());
         for route in routes.values() {
             if let Route::Local(mb) = route {
+                mb.wake_waiting();
                 mb.listener.close();
                 if let Some(t) = mb.task.lock().take() {
                     tasks.push(t);
@@ -1134,6 +1397,36 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
+/// The members that refused a one-way group message, and how many took it.
+#[derive(Default)]
+struct GroupRefusals {
+    failures: Vec<(Id, Error)>,
+    succeeded: usize,
+}
+
+impl GroupRefusals {
+    fn note(&mut self, d: &Dispatcher, msg: &Message, member: &Member, sent: Result<(), Error>) {
+        match sent {
+            Ok(()) => self.succeeded += 1,
+            // Deregistered since the members were read: no longer a member.
+            Err(Error::UnknownDestination(_)) => {
+                d.note_undeliverable(msg, "group member gone");
+                tracing::debug!(member = %member.id, "group member gone");
+            }
+            // Refused (a full mailbox, a link that cannot take it): the
+            // sender is told which member, and why.
+            Err(e) => self.failures.push((member.id.clone(), e)),
+        }
+    }
+
+    fn result(self, group: Id) -> Result<(), Error> {
+        if self.failures.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Group(GroupError { group, failures: self.failures, succeeded: self.succeeded }))
+    }
+}
+
 /// Collects the replies of a group request.
 pub(crate) struct GroupCollector {
     state: Mutex<GroupState>,
@@ -1197,13 +1490,17 @@ async fn run_mailbox(
     impl Drop for Ended<'_> {
         fn drop(&mut self) {
             let mut c = self.0.consumer.lock();
-            c.rx = None;
-            let abandoned = (std::mem::take(&mut c.inflight), c.held.take());
+            let rx = c.rx.take();
+            let abandoned = (std::mem::take(&mut c.inflight), c.held.take(), rx);
             // Dropped outside the lock: a dropped reply slot answers its
             // requester (`NoReply`, seen as `Shutdown` after a shutdown),
             // which may run a transport's callback.
             drop(c);
             drop(abandoned);
+            // Senders waiting for room find the mailbox closed.
+            if let Some(b) = &self.0.bound {
+                b.room.notify_waiters();
+            }
         }
     }
     let _ended = Ended(&state);
@@ -1223,6 +1520,7 @@ fn poll_mailbox(
     state: &MailboxState,
 ) -> Poll<()> {
     state.task.register(cx.waker());
+    let mut budget = PollBudget::default();
     let mut consumer = match state.consumer.try_lock() {
         Some(c) => c,
         None => {
@@ -1250,12 +1548,18 @@ fn poll_mailbox(
             c.held = None;
             state.blocked.store(false, Ordering::Release);
         }
+        if !state.may_take(&c.inflight) {
+            // A bounded mailbox at its limit of work in flight: the work
+            // wakes this task as it finishes.
+            return Poll::Pending;
+        }
         let Some(rx) = c.rx.as_mut() else { return Poll::Ready(()) };
         let mut delivery = match rx.poll_recv(cx) {
             Poll::Ready(Some(d)) => d,
             Poll::Ready(None) => return Poll::Ready(()),
             Poll::Pending => return Poll::Pending,
         };
+        state.took();
         let Some(inner) = dispatcher.upgrade() else { return Poll::Ready(()) };
         let dispatcher = Dispatcher { inner };
         let mut taken = 0;
@@ -1271,16 +1575,62 @@ fn poll_mailbox(
             };
             listener.deliver(delivery, &mut lcx);
             taken += 1;
+            if budget.spent() {
+                // The thread goes back to the scheduler first: taking
+                // deliveries does not count against tokio's cooperative
+                // budget, so without this a slow listener with a long queue
+                // keeps its worker thread for thousands of them, and
+                // whatever else was scheduled there (a link's reader, other
+                // listeners) waits: seconds, behind a 1 ms handler.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             // Take what is already waiting without another round; the
             // batch is bounded so in-flight async work still gets its turn,
             // and a blocking message ends it.
-            if c.held.is_some() || taken == BATCH {
+            if c.held.is_some() || taken == BATCH || !state.may_take(&c.inflight) {
                 break;
             }
             match c.rx.as_mut().map(mpsc::UnboundedReceiver::try_recv) {
-                Some(Ok(next)) => delivery = next,
+                Some(Ok(next)) => {
+                    state.took();
+                    delivery = next;
+                }
                 _ => break,
             }
+        }
+    }
+}
+
+/// How long one poll of a listener's task may deliver before it gives its
+/// thread back to the scheduler.
+const POLL_BUDGET: Duration = Duration::from_millis(1);
+
+/// The time a poll of a listener's task has spent delivering, looked at
+/// after the 2nd, 4th, 8th, … delivery: a poll that delivers one message
+/// (a request's round trip) reads no clock, a long one a few times, and a
+/// slow handler is found after four deliveries. Yielding after a count
+/// instead would cost a fast listener dearly: a task that yields wakes
+/// another worker thread, which takes it over.
+#[derive(Default)]
+struct PollBudget {
+    delivered: u32,
+    since: Option<Instant>,
+}
+
+impl PollBudget {
+    /// Counts one delivery; whether the poll has run for its budget.
+    fn spent(&mut self) -> bool {
+        self.delivered = self.delivered.saturating_add(1);
+        if self.delivered < 2 || !self.delivered.is_power_of_two() {
+            return false;
+        }
+        match self.since {
+            None => {
+                self.since = Some(Instant::now());
+                false
+            }
+            Some(t) => t.elapsed() > POLL_BUDGET,
         }
     }
 }
@@ -1331,7 +1681,9 @@ impl Dispatcher {
             c.queue_only -= 1;
             return Err(delivery);
         }
-        let idle = c.held.is_none() && c.rx.as_ref().is_some_and(|rx| rx.is_empty());
+        let idle = c.held.is_none()
+            && c.rx.as_ref().is_some_and(|rx| rx.is_empty())
+            && state.may_take(&c.inflight);
         if !idle || self.is_shut_down() {
             return Err(delivery);
         }
@@ -1415,6 +1767,15 @@ impl Source {
     /// As [`Dispatcher::send`].
     pub fn send(&self, msg: Message) -> Result<MessageId, Error> {
         self.dispatcher.send(self.stamp(msg))
+    }
+
+    /// [`Dispatcher::send_wait`] from this source.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::send_wait`].
+    pub async fn send_wait(&self, msg: Message) -> Result<MessageId, Error> {
+        self.dispatcher.send_wait(self.stamp(msg)).await
     }
 
     /// [`Dispatcher::request`] from this source.

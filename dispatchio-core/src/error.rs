@@ -27,6 +27,19 @@ pub enum Error {
     /// No listener (local or remote) serves this destination.
     #[error("no listener is registered for destination {0}")]
     UnknownDestination(Id),
+    /// The destination's bounded mailbox is full (see
+    /// [`Dispatcher::register_bounded`](crate::Dispatcher::register_bounded)):
+    /// the message was not delivered. Send it again later, or wait for
+    /// room with [`Dispatcher::send_wait`](crate::Dispatcher::send_wait).
+    #[error(
+        "the mailbox of destination {dest} is full ({capacity} messages waiting); the message was not delivered"
+    )]
+    MailboxFull {
+        /// The destination whose mailbox is full.
+        dest: Id,
+        /// The mailbox's capacity.
+        capacity: usize,
+    },
     /// A group message found no subscriber.
     #[error("group {0} has no subscribers")]
     NoSubscribers(Id),

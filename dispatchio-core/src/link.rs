@@ -162,8 +162,8 @@ impl Dispatcher {
                     },
                     Route::Remote(_) => Delivery { message, reply },
                 };
-                self.deliver_local(route, queued.message, queued.reply);
-                Ok(())
+                // A refusal (a full mailbox) is the caller's to report.
+                self.deliver_route(route, queued.message, queued.reply)
             }
             None => Err((Error::UnknownDestination(dest.clone()), reply)),
         }

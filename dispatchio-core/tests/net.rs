@@ -692,16 +692,24 @@ async fn while_down_sends_queue_up_to_the_bound_then_fail() {
     assert!(matches!(err, SendError::Closed), "{err:?}");
 }
 
-#[tokio::test]
-async fn a_full_queue_makes_send_wait_and_try_send_fail() {
-    let addr = unix_addr("backpressure");
-    // A peer that completes the handshake and then never reads: the socket
-    // buffer fills, then the link's queue.
+/// A link with a queue of `capacity` frames to a peer that completes the
+/// handshake and then never reads: the socket buffer fills, then the
+/// link's queue. The peer's end is returned to keep it open.
+async fn link_to_a_peer_that_never_reads(
+    tag: &str,
+    capacity: usize,
+) -> (Link, Framed<UnixStream, LengthDelimitedCodec>) {
+    let addr = unix_addr(tag);
     let fake = raw_welcoming_listener(&addr).await;
     let (events, _rx) = recorder(vec![], false);
-    let config = NetConfig::new("client").queue_capacity(2).keepalive(None);
+    let config = NetConfig::new("client").queue_capacity(capacity).keepalive(None);
     let link = net::connect(&addr, &config, events).await.unwrap();
-    let _peer = fake.await.unwrap();
+    (link, fake.await.unwrap())
+}
+
+#[tokio::test]
+async fn a_full_queue_makes_send_wait_and_try_send_fail() {
+    let (link, _peer) = link_to_a_peer_that_never_reads("backpressure", 2).await;
 
     let mut blob = message(0, false);
     blob.content = Some(Content::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
@@ -719,6 +727,37 @@ async fn a_full_queue_makes_send_wait_and_try_send_fail() {
     assert!(matches!(err, SendError::Full { capacity: 2 }), "{err:?}");
     // `send` waits for room instead of failing: it is not ready.
     assert!(link.send(Payload::Message(blob.clone())).now_or_never().is_none());
+    assert_eq!(link.state(), LinkState::Up);
+}
+
+#[tokio::test]
+async fn one_destination_filling_a_links_queue_leaves_room_for_the_others() {
+    let (link, _peer) = link_to_a_peer_that_never_reads("fair", 8).await;
+    let to = |dest: &str, seq: u64| {
+        let mut m = message(seq, false);
+        m.dest = Some(WireId::Str(dest.into()));
+        m.content = Some(Content::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
+        Payload::Message(m)
+    };
+    let mut flooded = false;
+    for seq in 0..10_000 {
+        match link.try_send(to("slow", seq)) {
+            Ok(()) => tokio::task::yield_now().await,
+            Err(SendError::Full { capacity: 8 }) => {
+                flooded = true;
+                break;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(flooded, "the queue fills against a peer that does not read");
+    assert!(matches!(link.try_send(to("slow", 0)), Err(SendError::Full { .. })));
+    // Another destination still gets in.
+    link.try_send(to("fast", 0)).expect("room for a destination that has nothing queued");
+    // The room kept for the others is bounded too: many destinations, one
+    // frame each, do not grow the queue without end.
+    let admitted = (0..100).filter(|n| link.try_send(to(&format!("other-{n}"), 0)).is_ok()).count();
+    assert!(admitted < 8, "{admitted} more frames past the bound");
     assert_eq!(link.state(), LinkState::Up);
 }
 

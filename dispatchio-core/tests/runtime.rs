@@ -33,12 +33,68 @@ fn echo() -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>> {
     )
 }
 
+/// A listener that logs the text of every message, except `Hold`, whose
+/// reply it defers (sent blocking, it holds the listener's mailbox).
+fn logging(log: Arc<Mutex<Vec<String>>>) -> Arc<dyn Listener> {
+    let table = RoutingTable::builder()
+        .rule("hold", Cond::type_is("Hold"), [Action::call("hold")])
+        .otherwise([Action::call("log")])
+        .build()
+        .unwrap();
+    let l = RoutedListener::builder(table)
+        .handler("hold", |_: &Message| Ok(Reply::Defer))
+        .handler("log", move |m: &Message| {
+            let t = m.content_as::<Text>().map_or_else(String::new, |t| t.0.clone());
+            log.lock().unwrap().push(t);
+            Ok(Reply::Empty)
+        })
+        .build()
+        .unwrap();
+    Arc::new(l)
+}
+
+/// A listener whose async handler counts a message as started, waits for a
+/// permit of `gate`, then counts it as done.
+fn gated(
+    gate: Arc<tokio::sync::Semaphore>,
+) -> (Arc<dyn Listener>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (started, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (s, d) = (started.clone(), done.clone());
+    let table = RoutingTable::builder()
+        .rule("all", Cond::Always, [Action::call_async("work")])
+        .build()
+        .unwrap();
+    let l = RoutedListener::builder(table)
+        .async_handler("work", move |_m: Message| {
+            let (g, s, d) = (gate.clone(), s.clone(), d.clone());
+            async move {
+                s.fetch_add(1, Ordering::SeqCst);
+                let _permit = g.acquire().await;
+                d.fetch_add(1, Ordering::SeqCst);
+                Ok(Reply::Empty)
+            }
+        })
+        .build()
+        .unwrap();
+    (Arc::new(l), started, done)
+}
+
 fn text(m: &Message) -> &str {
     &m.content_as::<Text>().expect("Text content").0
 }
 
 async fn within<T>(f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(30), f).await.expect("did not finish within 30 s")
+}
+
+/// Yields until `done` says so, within 30 s.
+async fn until(mut done: impl FnMut() -> bool) {
+    within(async {
+        while !done() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
 }
 
 /// 1. One dispatcher per process, independent ones for tests.
@@ -317,8 +373,16 @@ mod s05_order {
     use proptest::prelude::*;
 
     /// Sends `per_sender` numbered messages from each of `senders` concurrent
-    /// tasks; returns what the recipient saw, in arrival order.
-    fn run(senders: usize, per_sender: usize, yield_every: usize) -> Vec<(i64, i64)> {
+    /// tasks; returns what the recipient saw, in arrival order. With
+    /// `bound`, the recipient's mailbox holds that many messages and the
+    /// senders wait for room (`send_wait`), or, every other sender, send
+    /// again what a full mailbox refused.
+    fn run(
+        senders: usize,
+        per_sender: usize,
+        yield_every: usize,
+        bound: Option<usize>,
+    ) -> Vec<(i64, i64)> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -340,7 +404,10 @@ mod s05_order {
                 })
                 .build()
                 .unwrap();
-            d.register("sink", Arc::new(l)).unwrap();
+            match bound {
+                Some(capacity) => d.register_bounded("sink", Arc::new(l), capacity).unwrap(),
+                None => d.register("sink", Arc::new(l)).unwrap(),
+            }
             let tasks: Vec<_> = (0..senders)
                 .map(|s| {
                     let d = d.clone();
@@ -350,7 +417,23 @@ mod s05_order {
                                 .to("sink")
                                 .from_source(s as i64)
                                 .with_id((n + 1) as i64);
-                            d.send(m).unwrap();
+                            match bound {
+                                None => {
+                                    d.send(m).unwrap();
+                                }
+                                Some(_) if s % 2 == 0 => {
+                                    d.send_wait(m).await.unwrap();
+                                }
+                                Some(_) => loop {
+                                    match d.send(m.clone()) {
+                                        Ok(_) => break,
+                                        Err(Error::MailboxFull { .. }) => {
+                                            tokio::task::yield_now().await;
+                                        }
+                                        Err(e) => panic!("{e}"),
+                                    }
+                                },
+                            }
                             if yield_every > 0 && n % yield_every == 0 {
                                 tokio::task::yield_now().await;
                             }
@@ -378,14 +461,32 @@ mod s05_order {
             per_sender in 1usize..200,
             yield_every in 0usize..8,
         ) {
-            let seen = run(senders, per_sender, yield_every);
-            prop_assert_eq!(seen.len(), senders * per_sender, "nothing lost");
-            for s in 0..senders as i64 {
-                let ids: Vec<i64> = seen.iter().filter(|(from, _)| *from == s).map(|(_, id)| *id).collect();
-                let expected: Vec<i64> = (1..=per_sender as i64).collect();
-                prop_assert_eq!(ids, expected, "sender {}'s messages arrived out of order", s);
-            }
+            let seen = run(senders, per_sender, yield_every, None);
+            check(&seen, senders, per_sender)?;
         }
+
+        #[test]
+        fn per_sender_order_holds_through_a_bounded_mailbox(
+            senders in 2usize..12,
+            per_sender in 1usize..150,
+            yield_every in 0usize..8,
+            capacity in 1usize..8,
+        ) {
+            let seen = run(senders, per_sender, yield_every, Some(capacity));
+            check(&seen, senders, per_sender)?;
+        }
+    }
+
+    /// Every message arrived once, each sender's in the order sent.
+    fn check(seen: &[(i64, i64)], senders: usize, per_sender: usize) -> Result<(), TestCaseError> {
+        prop_assert_eq!(seen.len(), senders * per_sender, "nothing lost");
+        for s in 0..senders as i64 {
+            let ids: Vec<i64> =
+                seen.iter().filter(|(from, _)| *from == s).map(|(_, id)| *id).collect();
+            let expected: Vec<i64> = (1..=per_sender as i64).collect();
+            prop_assert_eq!(ids, expected, "sender {}'s messages arrived out of order", s);
+        }
+        Ok(())
     }
 }
 
@@ -398,24 +499,8 @@ mod s06_send_and_request {
     async fn send_returns_while_the_recipient_is_still_busy() {
         let d = Dispatcher::new();
         let gate = Arc::new(Semaphore::new(0));
-        let done = Arc::new(AtomicUsize::new(0));
-        let (g, n) = (gate.clone(), done.clone());
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call_async("work")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .async_handler("work", move |_m: Message| {
-                let (g, n) = (g.clone(), n.clone());
-                async move {
-                    let _permit = g.acquire().await;
-                    n.fetch_add(1, Ordering::SeqCst);
-                    Ok(Reply::Empty)
-                }
-            })
-            .build()
-            .unwrap();
-        d.register("busy", Arc::new(l)).unwrap();
+        let (l, _started, done) = gated(gate.clone());
+        d.register("busy", l).unwrap();
         for _ in 0..1000 {
             d.send(Message::new(Empty).to("busy")).unwrap();
         }
@@ -663,21 +748,7 @@ mod s08_blocking {
     async fn later_messages_wait_in_order_until_the_blocking_one_is_answered() {
         let d = Dispatcher::new();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let l2 = log.clone();
-        let table = RoutingTable::builder()
-            .rule("hold", Cond::type_is("Hold"), [Action::call("hold")])
-            .otherwise([Action::call("log")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .handler("hold", |_: &Message| Ok(Reply::Defer))
-            .handler("log", move |m: &Message| {
-                l2.lock().unwrap().push(text(m).to_owned());
-                Ok(Reply::Empty)
-            })
-            .build()
-            .unwrap();
-        d.register("x", Arc::new(l)).unwrap();
+        d.register("x", logging(log.clone())).unwrap();
         let d2 = d.clone();
         let hold = tokio::spawn(async move {
             d2.request(Message::new(Empty).with_type("Hold").to("x").blocking().with_id(9), None)
@@ -1077,6 +1148,235 @@ mod s11_shutdown {
         }
         assert!(matches!(within(single).await.unwrap(), Err(Error::Shutdown)));
         assert_eq!(d.snapshot().pending_requests, 0);
+    }
+}
+
+/// A listener with a long queue shares its thread: its task yields after a
+/// batch, so other tasks on that thread (a link's reader, other listeners)
+/// are not held up until its whole queue is done.
+mod fairness {
+    use super::*;
+
+    #[test]
+    fn a_listener_with_a_long_queue_lets_other_listeners_run_between_batches() {
+        // One thread, so whatever the slow listener's task does not give
+        // back, nothing else gets.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let d = Dispatcher::new();
+            let handled = Arc::new(AtomicUsize::new(0));
+            let h = handled.clone();
+            let table = RoutingTable::builder()
+                .rule("all", Cond::Always, [Action::call("nap")])
+                .build()
+                .unwrap();
+            let slow = RoutedListener::builder(table)
+                .handler("nap", move |_m: &Message| {
+                    std::thread::sleep(Duration::from_millis(1));
+                    h.fetch_add(1, Ordering::SeqCst);
+                    Ok(Reply::Empty)
+                })
+                .build()
+                .unwrap();
+            d.register("slow", Arc::new(slow)).unwrap();
+            d.register("fast", echo()).unwrap();
+            const QUEUED: usize = 600;
+            for _ in 0..QUEUED {
+                d.send(Message::new(Empty).to("slow")).unwrap();
+            }
+            // Asked from a task (the runtime polls its main future only now
+            // and then), which notes how far the slow one got when it hears.
+            let (d2, h2) = (d.clone(), handled.clone());
+            let asking = tokio::spawn(async move {
+                d2.request(Message::new(Text::from("now")).to("fast"), None).await.unwrap();
+                h2.load(Ordering::SeqCst)
+            });
+            let before_answer = within(asking).await.unwrap();
+            assert!(
+                before_answer < QUEUED / 2,
+                "the fast listener answered only after {before_answer} of {QUEUED} slow messages"
+            );
+            d.shutdown().await;
+        });
+    }
+}
+
+/// 12. Bounded mailboxes: a full one refuses at once (`send`, requests,
+///     group members), `send_wait` waits for room; nothing is lost silently.
+mod s12_bounded_mailboxes {
+    use super::*;
+    use tokio::sync::Semaphore;
+
+    /// Holds `dest` with a blocking request whose reply is deferred under
+    /// message ID `id`; returns once the listener took it, so that what is
+    /// sent next stays in its mailbox.
+    async fn hold(d: &Dispatcher, dest: &str, id: i64) -> tokio::task::JoinHandle<()> {
+        let (d2, to) = (d.clone(), dest.to_owned());
+        let held = tokio::spawn(async move {
+            let m = Message::new(Empty).with_type("Hold").to(to).blocking().with_id(id);
+            let _ = d2.request(m, None).await;
+        });
+        until(|| d.snapshot().blocked.contains(&Id::from(dest.to_owned()))).await;
+        held
+    }
+
+    /// Registers `dest` with a mailbox of one, holds it, and fills it.
+    async fn filled(
+        d: &Dispatcher,
+        dest: &str,
+        log: Arc<Mutex<Vec<String>>>,
+    ) -> tokio::task::JoinHandle<()> {
+        d.register_bounded(dest.to_owned(), logging(log), 1).unwrap();
+        let held = hold(d, dest, 9).await;
+        d.send(Message::new(Text::from("fills it")).to(dest.to_owned())).unwrap();
+        held
+    }
+
+    fn full(e: &Error, dest: &str, capacity: usize) -> bool {
+        matches!(e, Error::MailboxFull { dest: d, capacity: c } if *d == Id::from(dest.to_owned()) && *c == capacity)
+    }
+
+    #[tokio::test]
+    async fn a_full_mailbox_refuses_a_send_naming_the_destination_and_counts_it() {
+        let d = Dispatcher::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        d.register_bounded("x", logging(log.clone()), 3).unwrap();
+        let held = hold(&d, "x", 9).await;
+        for t in ["one", "two", "three"] {
+            d.send(Message::new(Text::from(t)).to("x")).unwrap();
+        }
+        let refused = d.send(Message::new(Text::from("four")).to("x")).unwrap_err();
+        assert!(full(&refused, "x", 3), "{refused:?}");
+        assert!(refused.to_string().contains("x"), "the error names the destination: {refused}");
+        assert_eq!(d.snapshot().counters.mailbox_full, 1);
+        // Room again once the listener takes what it holds; the refused
+        // message was never delivered.
+        d.reply_with(dispatchio_core::MessageId(9), Empty).unwrap();
+        held.await.unwrap();
+        until(|| log.lock().unwrap().len() >= 3).await;
+        d.send(Message::new(Text::from("five")).to("x")).unwrap();
+        until(|| log.lock().unwrap().len() >= 4).await;
+        assert_eq!(*log.lock().unwrap(), ["one", "two", "three", "five"]);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_to_a_full_mailbox_is_refused_at_once_not_queued() {
+        let d = Dispatcher::new();
+        let _held = filled(&d, "x", Arc::default()).await;
+        let answer = within(d.request(Message::new(Text::from("ask")).to("x"), None)).await;
+        assert!(full(answer.as_ref().unwrap_err(), "x", 1), "{answer:?}");
+        assert_eq!(d.snapshot().pending_requests, 1, "only the request holding the mailbox");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn send_wait_waits_for_room_and_delivers_in_order() {
+        let d = Dispatcher::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        d.register_bounded("x", logging(log.clone()), 2).unwrap();
+        let held = hold(&d, "x", 9).await;
+        let d2 = d.clone();
+        let sender = tokio::spawn(async move {
+            for n in 0..20 {
+                d2.send_wait(Message::new(Text::from(n.to_string())).to("x")).await.unwrap();
+            }
+        });
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!sender.is_finished(), "the sender waits while the mailbox is full");
+        assert!(log.lock().unwrap().is_empty());
+        assert_eq!(d.snapshot().counters.mailbox_full, 0, "waiting is not refusing");
+        d.reply_with(dispatchio_core::MessageId(9), Empty).unwrap();
+        held.await.unwrap();
+        within(sender).await.unwrap();
+        until(|| log.lock().unwrap().len() >= 20).await;
+        let expected: Vec<String> = (0..20).map(|n| n.to_string()).collect();
+        assert_eq!(*log.lock().unwrap(), expected);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_send_waiting_for_room_ends_with_shutdown() {
+        let d = Dispatcher::new();
+        let _held = filled(&d, "x", Arc::default()).await;
+        let d2 = d.clone();
+        let waiting =
+            tokio::spawn(async move { d2.send_wait(Message::new(Text::from("w")).to("x")).await });
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished());
+        within(d.shutdown()).await;
+        assert!(matches!(within(waiting).await.unwrap(), Err(Error::Shutdown)));
+    }
+
+    #[tokio::test]
+    async fn a_group_send_with_one_full_member_reaches_the_others_and_reports_that_member() {
+        let d = Dispatcher::new();
+        let (full_log, free_log) =
+            (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+        let _held = filled(&d, "full", full_log.clone()).await;
+        d.register("free", logging(free_log.clone())).unwrap();
+        for m in ["full", "free"] {
+            d.subscribe(&Id::from(m), "all").unwrap();
+        }
+        match d.send(Message::new(Text::from("news")).to_group("all")) {
+            Err(Error::Group(g)) => {
+                assert_eq!(g.group, Id::from("all"));
+                assert_eq!(g.succeeded, 1, "{g}");
+                assert_eq!(g.failures.len(), 1, "{g}");
+                assert_eq!(g.failures[0].0, Id::from("full"));
+                assert!(full(&g.failures[0].1, "full", 1), "{g}");
+            }
+            other => panic!("expected the full member to be reported, got {other:?}"),
+        }
+        until(|| !free_log.lock().unwrap().is_empty()).await;
+        assert_eq!(*free_log.lock().unwrap(), ["news"]);
+        // A group request reports the same member the same way.
+        match within(d.request_group(Message::new(Text::from("ask")).to_group("all"), None)).await {
+            Err(Error::Group(g)) => {
+                assert_eq!(g.failures.len(), 1, "{g}");
+                assert!(full(&g.failures[0].1, "full", 1), "{g}");
+            }
+            other => panic!("expected the full member to be reported, got {other:?}"),
+        }
+        assert_eq!(d.snapshot().counters.mailbox_full, 2);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_bounded_mailbox_also_bounds_the_async_work_in_flight() {
+        // An async handler takes its message off the queue: without a limit
+        // on work in flight, a slow one would hold every message anyway.
+        let d = Dispatcher::new();
+        let gate = Arc::new(Semaphore::new(0));
+        let (l, started, _done) = gated(gate.clone());
+        d.register_bounded("busy", l, 4).unwrap();
+        let mut accepted = 0;
+        for _ in 0..100 {
+            if d.send(Message::new(Empty).to("busy")).is_ok() {
+                accepted += 1;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 4, "at most the capacity runs at once");
+        assert_eq!(accepted, 8, "the capacity in flight, and the capacity queued");
+        gate.add_permits(100);
+        until(|| started.load(Ordering::SeqCst) >= 8).await;
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_bounded_capacity_of_zero_is_one() {
+        let d = Dispatcher::new();
+        d.register_bounded("x", logging(Arc::default()), 0).unwrap();
+        let _held = hold(&d, "x", 9).await;
+        d.send(Message::new(Text::from("fits")).to("x")).unwrap();
+        let refused = d.send(Message::new(Text::from("does not")).to("x")).unwrap_err();
+        assert!(full(&refused, "x", 1), "{refused:?}");
+        d.shutdown().await;
     }
 }
 

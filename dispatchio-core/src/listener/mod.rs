@@ -8,8 +8,10 @@
 //! [`Hooks`] let a listener type customise handling before and after routing.
 //!
 //! Each registered listener runs in its own tokio task that takes deliveries
-//! one at a time from an unbounded channel (so a sender never waits on the
-//! listener's work, and messages from one sender arrive in order).
+//! one at a time from its mailbox, a channel (so a sender never waits on the
+//! listener's work, and messages from one sender arrive in order), unbounded
+//! unless registered bounded (see the
+//! [dispatcher's documentation](crate::dispatcher#bounded-mailboxes)).
 //! Synchronous handlers run in that task; asynchronous handlers run
 //! concurrently with later messages, inside the same task.
 

@@ -35,7 +35,7 @@ use super::wire::{
     RemoteError, RemoteErrorKind, ReplyResult, WireContentRef, WireId, WireIdRef, WireMessage,
     WireMessageRef, WireReply,
 };
-use super::{Address, NetConfig, NetError, PeerLost, SendError};
+use super::{Address, DEFAULT_MAX_ANNOUNCEMENTS, NetConfig, NetError, PeerLost, SendError};
 use crate::content::{ContentRef, ContentRegistry, Empty};
 use crate::dispatcher::{Dispatcher, IdHasher, RouteCache};
 use crate::error::{Error, HandlerError, SyncError};
@@ -59,6 +59,7 @@ pub struct RemoteConfig {
     net: NetConfig,
     registry: Arc<ContentRegistry>,
     announce_interval: Duration,
+    max_announced: usize,
 }
 
 impl Default for RemoteConfig {
@@ -78,12 +79,15 @@ fn default_peer_name() -> String {
 impl RemoteConfig {
     /// Defaults: those of [`NetConfig::new`] except a queue of 8192 frames per
     /// link; an empty registry (every content type arrives as
-    /// [`DynContent`](crate::DynContent)); changes announced within 100 ms.
+    /// [`DynContent`](crate::DynContent)); changes announced within 100 ms;
+    /// at most [`DEFAULT_MAX_ANNOUNCEMENTS`] destination IDs and groups
+    /// announced by a peer, in one frame and in all.
     pub fn new(peer_name: impl Into<String>) -> RemoteConfig {
         RemoteConfig {
             net: NetConfig::new(peer_name).queue_capacity(8192),
             registry: Arc::new(ContentRegistry::new()),
             announce_interval: Duration::from_millis(100),
+            max_announced: DEFAULT_MAX_ANNOUNCEMENTS,
         }
     }
 
@@ -106,11 +110,26 @@ impl RemoteConfig {
         self
     }
 
-    /// How many frames a link queues for sending. A send that finds the
-    /// queue full fails to its sender (the dispatcher's send never waits);
-    /// while a link is down, sends queue up to this bound.
+    /// How many messages a link queues for sending (replies have room of
+    /// their own: [`reply_capacity`](Self::reply_capacity)). A send that
+    /// finds the queue full fails to its sender (the dispatcher's send
+    /// never waits); while a link is down, sends queue up to this bound.
+    /// Past it, room is kept for destinations with little queued (see
+    /// [`NetConfig::queue_capacity`]), so one destination's flood does not
+    /// refuse every other destination of the peer.
     pub fn queue_capacity(mut self, frames: usize) -> Self {
         self.net = self.net.queue_capacity(frames);
+        self
+    }
+
+    /// How many replies to a peer's requests a link queues, apart from the
+    /// messages (by default as many as [`queue_capacity`](Self::queue_capacity)).
+    /// A reply that finds them full is lost: counted
+    /// ([`RemoteStats::replies_lost`]) and logged, in batches, and the
+    /// requester waits until its timeout. Only a peer that does not read
+    /// its replies while it goes on asking fills them.
+    pub fn reply_capacity(mut self, frames: usize) -> Self {
+        self.net = self.net.reply_capacity(frames);
         self
     }
 
@@ -129,6 +148,27 @@ impl RemoteConfig {
     /// How long a handshake may take.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.net = self.net.handshake_timeout(timeout);
+        self
+    }
+
+    /// The most announcements one frame from a peer may list (see
+    /// [`NetConfig::max_announcements`]): a frame listing more is refused
+    /// whole (logged, counted in [`RemoteStats::announcements_refused`]),
+    /// and the link carries on. A peer's snapshot of what it serves is one
+    /// frame, so this bounds what a peer may serve when it connects.
+    pub fn max_announcements(mut self, entries: usize) -> Self {
+        self.net = self.net.max_announcements(entries);
+        self
+    }
+
+    /// The most destination IDs and groups a peer may have announced on
+    /// one link at a time (at least 1; default
+    /// [`DEFAULT_MAX_ANNOUNCEMENTS`]): what each costs here (a route, a
+    /// claim) is bounded per peer. Claims past it are refused (logged once
+    /// per frame with their number, counted in
+    /// [`RemoteStats::announcements_refused`]); withdrawing makes room.
+    pub fn max_announced(mut self, entries: usize) -> Self {
+        self.max_announced = entries.max(1);
         self
     }
 
@@ -185,6 +225,10 @@ pub struct RemoteStats {
     pub incoming_undeliverable: u64,
     /// Replies that could not be written back to their peer.
     pub replies_lost: u64,
+    /// Destination IDs and groups peers announced past the limits
+    /// ([`RemoteConfig::max_announcements`] per frame,
+    /// [`RemoteConfig::max_announced`] per link), refused.
+    pub announcements_refused: u64,
 }
 
 #[derive(Default)]
@@ -194,6 +238,7 @@ struct Stats {
     requests_failed_peer_lost: AtomicU64,
     incoming_undeliverable: AtomicU64,
     replies_lost: AtomicU64,
+    announcements_refused: AtomicU64,
 }
 
 /// The destinations and groups this process serves, as last announced.
@@ -209,7 +254,9 @@ struct Bridge {
     // Looked up for every frame received: a fast hash for our own link IDs.
     links: Mutex<HashMap<LinkId, Arc<PeerLink>, BuildHasherDefault<IdHasher>>>,
     announced: Mutex<Served>,
-    conflicts: Mutex<Vec<Conflict>>,
+    /// By destination ID and refused link: found without a scan, however
+    /// many a peer's announcements cause.
+    conflicts: Mutex<HashMap<(Id, String), Conflict>>,
     stats: Arc<Stats>,
     wake: Notify,
 }
@@ -285,6 +332,51 @@ struct PeerLink {
     recent: Mutex<Recent>,
     seq: AtomicU64,
     stats: Arc<Stats>,
+    /// Replies lost, and incoming messages nobody could be told of, for
+    /// logging in batches.
+    replies_lost: Losses,
+    undeliverable: Losses,
+    /// The most destination IDs and groups the peer may hold announced.
+    max_announced: usize,
+}
+
+/// Losses of one kind on one link, logged in batches rather than one line
+/// each (a peer that floods can lose hundreds of thousands): the first of
+/// a quiet spell at once, then at most one line a second with the count
+/// since, and what is left when the connection ends. Each loss is also
+/// counted in the bridge's stats.
+#[derive(Default)]
+struct Losses(Mutex<LossState>);
+
+#[derive(Default)]
+struct LossState {
+    untold: u64,
+    told_at: Option<std::time::Instant>,
+}
+
+impl Losses {
+    /// How often a batch is logged while losses go on.
+    const EVERY: Duration = Duration::from_secs(1);
+
+    /// Counts one loss; the number to log now (this one included), if a
+    /// line is due.
+    fn lost(&self) -> Option<u64> {
+        let mut s = self.0.lock();
+        s.untold += 1;
+        let due = s.told_at.is_none_or(|t| t.elapsed() >= Self::EVERY);
+        if !due {
+            return None;
+        }
+        s.told_at = Some(std::time::Instant::now());
+        Some(std::mem::take(&mut s.untold))
+    }
+
+    /// The losses not logged yet; the next one starts a new batch.
+    fn flush(&self) -> u64 {
+        let mut s = self.0.lock();
+        s.told_at = None;
+        std::mem::take(&mut s.untold)
+    }
 }
 
 fn bridges() -> &'static Mutex<Vec<Weak<Bridge>>> {
@@ -310,7 +402,7 @@ impl Bridge {
             dispatcher: dispatcher.clone(),
             links: Mutex::new(HashMap::default()),
             announced: Mutex::new(Served::default()),
-            conflicts: Mutex::new(Vec::new()),
+            conflicts: Mutex::new(HashMap::new()),
             stats: Arc::new(Stats::default()),
             wake: Notify::new(),
         });
@@ -370,24 +462,26 @@ impl Bridge {
         now
     }
 
-    fn report_conflict(&self, id: &Id, refused: &PeerLink) {
-        let served_by = self
-            .dispatcher
-            .snapshot()
-            .remote
-            .into_iter()
-            .find(|(d, _)| d == id)
-            .map_or_else(|| "this process".to_owned(), |(_, l)| l);
-        tracing::error!(
-            id = %id,
-            refused = %refused.name,
-            served_by = %served_by,
-            "destination ID served by two processes; the later announcement is refused"
-        );
+    /// Records a refused claim; logs it while `logged` allows (a frame's
+    /// first few conflicts are logged one by one, the rest in a count).
+    fn report_conflict(&self, id: &Id, refused: &PeerLink, log: bool) {
+        let served_by =
+            self.dispatcher.remote_link_name(id).unwrap_or_else(|| "this process".to_owned());
+        if log {
+            tracing::error!(
+                id = %id,
+                refused = %refused.name,
+                served_by = %served_by,
+                "destination ID served by two processes; the later announcement is refused"
+            );
+        }
         self.stats.conflicts_reported.fetch_add(1, Ordering::Relaxed);
-        let mut conflicts = self.conflicts.lock();
-        conflicts.retain(|c| !(c.id == *id && c.refused == refused.name));
-        conflicts.push(Conflict { id: id.clone(), refused: refused.name.clone(), served_by });
+        let conflict = Conflict { id: id.clone(), refused: refused.name.clone(), served_by };
+        self.conflicts.lock().insert((id.clone(), refused.name.clone()), conflict);
+    }
+
+    fn forget_conflict(&self, id: &Id, link: &PeerLink) {
+        self.conflicts.lock().remove(&(id.clone(), link.name.clone()));
     }
 
     /// Gives refused claims on `freed` IDs another chance.
@@ -404,7 +498,7 @@ impl Bridge {
                 {
                     claims.refused.remove(id);
                     claims.served.insert(id.clone());
-                    self.conflicts.lock().retain(|c| !(c.id == *id && c.refused == link.name));
+                    self.forget_conflict(id, link);
                     tracing::info!(id = %id, link = %link.name, "conflict resolved: destination now served by the link");
                     break;
                 }
@@ -414,12 +508,16 @@ impl Bridge {
 
     fn apply(&self, link: &Arc<PeerLink>, changes: Vec<Announcement>) {
         let mut freed = Vec::new();
+        // Claims past the link's limit, and conflicts, of this frame.
+        let (mut over, mut conflicts) = (0u64, 0u64);
         {
             let mut claims = link.claims.lock();
             let stale = claims.stale.take();
             link.stale.store(false, Ordering::Release);
             let (mut stale_dests, mut stale_groups) = stale.clone().unwrap_or_default();
             for change in changes {
+                // What this peer has announced and we hold: bounded.
+                let held = claims.served.len() + claims.refused.len() + claims.groups.len();
                 match change {
                     Announcement::Serve(w) => {
                         let id = core_id(w);
@@ -427,20 +525,33 @@ impl Bridge {
                         if claims.served.contains(&id) {
                             continue;
                         }
+                        // A claim refused before is tried again (its holder
+                        // may be gone), and is held already.
+                        let known = claims.refused.contains(&id);
+                        if !known && held >= link.max_announced {
+                            over += 1;
+                            continue;
+                        }
                         match self.dispatcher.attach_destination(id.clone(), link.clone()) {
                             Ok(()) => {
+                                if known {
+                                    claims.refused.remove(&id);
+                                    self.forget_conflict(&id, link);
+                                }
                                 claims.served.insert(id);
                             }
                             Err(_) => {
                                 claims.refused.insert(id.clone());
-                                self.report_conflict(&id, link);
+                                conflicts += 1;
+                                self.report_conflict(&id, link, conflicts <= CONFLICTS_LOGGED);
                             }
                         }
                     }
                     Announcement::Withdraw(w) => {
                         let id = core_id(w);
-                        claims.refused.remove(&id);
-                        self.conflicts.lock().retain(|c| !(c.id == id && c.refused == link.name));
+                        if claims.refused.remove(&id) {
+                            self.forget_conflict(&id, link);
+                        }
                         if claims.served.remove(&id) {
                             self.withdraw(link, &id);
                             freed.push(id);
@@ -449,9 +560,15 @@ impl Bridge {
                     Announcement::Subscribe(w) => {
                         let g = core_id(w);
                         stale_groups.remove(&g);
-                        if claims.groups.insert(g.clone()) {
-                            self.dispatcher.attach_group(g, link.clone());
+                        if claims.groups.contains(&g) {
+                            continue;
                         }
+                        if held >= link.max_announced {
+                            over += 1;
+                            continue;
+                        }
+                        claims.groups.insert(g.clone());
+                        self.dispatcher.attach_group(g, link.clone());
                     }
                     Announcement::Unsubscribe(w) => {
                         let g = core_id(w);
@@ -465,14 +582,28 @@ impl Bridge {
                 freed.extend(self.forget_stale(link, &mut claims, stale_dests, stale_groups));
             }
         }
+        if conflicts > CONFLICTS_LOGGED {
+            tracing::error!(
+                link = %link.name,
+                more = conflicts - CONFLICTS_LOGGED,
+                "more destination IDs of one announcement are served by another process; refused"
+            );
+        }
+        if over > 0 {
+            self.stats.announcements_refused.fetch_add(over, Ordering::Relaxed);
+            tracing::error!(
+                link = %link.name,
+                refused = over,
+                limit = link.max_announced,
+                "announced destination IDs and groups refused: the peer has announced as many as a link may hold (RemoteConfig::max_announced)"
+            );
+        }
         self.retry_refused(&freed);
     }
 
     /// Removes the route of `id` if it is still this link's.
     fn withdraw(&self, link: &PeerLink, id: &Id) {
-        let ours =
-            self.dispatcher.snapshot().remote.iter().any(|(d, l)| d == id && *l == link.name);
-        if ours {
+        if self.dispatcher.remote_link_name(id).is_some_and(|l| l == link.name) {
             let _ = self.dispatcher.deregister(id);
         }
     }
@@ -506,13 +637,18 @@ impl Bridge {
         links.sort();
         RemoteStats {
             links,
-            conflicts: self.conflicts.lock().clone(),
+            conflicts: {
+                let mut all: Vec<Conflict> = self.conflicts.lock().values().cloned().collect();
+                all.sort_by(|a, b| (&a.id, &a.refused).cmp(&(&b.id, &b.refused)));
+                all
+            },
             pending_requests: self.links.lock().values().map(|l| l.pending.lock().len()).sum(),
             conflicts_reported: s.conflicts_reported.load(Ordering::Relaxed),
             peers_lost: s.peers_lost.load(Ordering::Relaxed),
             requests_failed_peer_lost: s.requests_failed_peer_lost.load(Ordering::Relaxed),
             incoming_undeliverable: s.incoming_undeliverable.load(Ordering::Relaxed),
             replies_lost: s.replies_lost.load(Ordering::Relaxed),
+            announcements_refused: s.announcements_refused.load(Ordering::Relaxed),
         }
     }
 }
@@ -540,10 +676,12 @@ async fn maintain(bridge: Weak<Bridge>, interval: Duration) {
     }
 }
 
-/// One `listen` or `connect` call's view of the bridge: its content registry.
+/// One `listen` or `connect` call's view of the bridge: its content
+/// registry and its limit on what a peer may announce.
 struct Events {
     bridge: Arc<Bridge>,
     registry: Arc<ContentRegistry>,
+    max_announced: usize,
 }
 
 impl Events {
@@ -629,6 +767,9 @@ impl LinkEvents for Events {
             recent: Mutex::new(Recent::default()),
             seq: AtomicU64::new(0),
             stats: self.bridge.stats.clone(),
+            replies_lost: Losses::default(),
+            undeliverable: Losses::default(),
+            max_announced: self.max_announced,
         });
         tracing::info!(link = %peer.name, remote = %link.remote(), "peer link up");
         let owner: Weak<dyn Any + Send + Sync> = Arc::downgrade(&peer) as _;
@@ -651,6 +792,15 @@ impl LinkEvents for Events {
         }
     }
 
+    fn announcement_refused(&self, link: &netlink::Link, entries: usize) {
+        self.bridge.stats.announcements_refused.fetch_add(entries as u64, Ordering::Relaxed);
+        // A refused snapshot still ends what a reconnect left unsure: what
+        // the peer served before is forgotten, not kept on trust.
+        if let Some(peer) = self.bridge.peer(link.id()) {
+            self.not_announcing(&peer);
+        }
+    }
+
     async fn received_message(&self, link: &netlink::Link, message: WireMessageRef<'_>) {
         // The peer attached to the link: no lock and map lookup per frame.
         let attached = link.owner().and_then(|o| o.downcast::<PeerLink>().ok());
@@ -662,6 +812,7 @@ impl LinkEvents for Events {
     fn link_down(&self, link: &netlink::Link, lost: &PeerLost) {
         let Some(peer) = self.bridge.peer(link.id()) else { return };
         self.bridge.stats.peers_lost.fetch_add(1, Ordering::Relaxed);
+        peer.report_losses();
         let reason = format!("peer lost: {}", lost.reason);
         peer.fail_pending(&lost.pending_requests, &reason);
         if lost.reconnecting {
@@ -675,7 +826,7 @@ impl LinkEvents for Events {
         peer.fail_pending(&rest, &reason);
         let freed: Vec<Id> = peer.claims.lock().served.drain().collect();
         self.bridge.dispatcher.detach_link(&peer.name);
-        self.bridge.conflicts.lock().retain(|c| c.refused != peer.name);
+        self.bridge.conflicts.lock().retain(|_, c| c.refused != peer.name);
         self.bridge.retry_refused(&freed);
     }
 }
@@ -766,7 +917,7 @@ impl PeerLink {
                         }),
                     );
                 } else {
-                    self.stats.incoming_undeliverable.fetch_add(1, Ordering::Relaxed);
+                    self.undeliverable(id, &reason);
                 }
                 return;
             }
@@ -814,8 +965,7 @@ impl PeerLink {
         }
         if let Err(e) = dispatcher.deliver_incoming_cached(message, reply, &mut recent.routes) {
             if !wants_reply {
-                self.stats.incoming_undeliverable.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(link = %self.name, id, error = %e, "incoming message undeliverable");
+                self.undeliverable(id, &e);
             }
         }
     }
@@ -860,39 +1010,52 @@ impl PeerLink {
         }
     }
 
+    /// Queues a reply to the peer. Replies have room of their own in the
+    /// link's queue ([`RemoteConfig::reply_capacity`]); one that finds it
+    /// full is lost, not kept waiting: only a peer that does not read its
+    /// replies while it goes on asking fills it, and waiting for room
+    /// (a task per reply, as this once did) held every reply it never read.
     fn write_reply(&self, to: u64, result: Result<Option<WireContent>, RemoteError>) {
         let result = match result {
             Ok(c) => ReplyResult::Ok(c),
             Err(e) => ReplyResult::Err(e),
         };
-        let payload = Payload::Reply(WireReply { to, result });
-        match self.net.try_send(payload.clone()) {
-            Ok(()) => {}
-            Err(SendError::Full { .. }) => {
-                // Replies may overtake each other (they are matched by ID), so
-                // waiting for room in another task costs no order.
-                let net = self.net.clone();
-                let stats = self.stats.clone();
-                let name = self.name.clone();
-                let spawned = tokio::runtime::Handle::try_current().map(|h| {
-                    h.spawn(async move {
-                        if let Err(e) = net.send(payload).await {
-                            stats.replies_lost.fetch_add(1, Ordering::Relaxed);
-                            tracing::error!(link = %name, to, error = %e, "reply lost");
-                        }
-                    })
-                });
-                if spawned.is_err() {
-                    self.reply_lost(to, "no runtime to wait for room");
-                }
-            }
-            Err(e) => self.reply_lost(to, &e.to_string()),
+        if let Err(e) = self.net.try_send(Payload::Reply(WireReply { to, result })) {
+            self.reply_lost(to, &e);
         }
     }
 
-    fn reply_lost(&self, to: u64, why: &str) {
+    fn reply_lost(&self, to: u64, why: &SendError) {
         self.stats.replies_lost.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(link = %self.name, to, why, "reply lost");
+        if let Some(lost) = self.replies_lost.lost() {
+            tracing::error!(
+                link = %self.name,
+                lost,
+                last = to,
+                why = %why,
+                "replies lost (the peer does not read them as fast as it asks; counted in remote_stats)"
+            );
+        }
+    }
+
+    /// An incoming message nobody waits on could not be delivered.
+    fn undeliverable(&self, id: u64, why: &dyn std::fmt::Display) {
+        self.stats.incoming_undeliverable.fetch_add(1, Ordering::Relaxed);
+        if let Some(lost) = self.undeliverable.lost() {
+            tracing::warn!(link = %self.name, lost, last = id, error = %why, "incoming messages undeliverable");
+        }
+    }
+
+    /// Tells what was lost and not yet told, as the connection ends.
+    fn report_losses(&self) {
+        let lost = self.replies_lost.flush();
+        if lost > 0 {
+            tracing::error!(link = %self.name, lost, "replies lost (the peer does not read them as fast as it asks; counted in remote_stats)");
+        }
+        let lost = self.undeliverable.flush();
+        if lost > 0 {
+            tracing::warn!(link = %self.name, lost, "incoming messages undeliverable");
+        }
     }
 
     fn encode_content(&self, content: &ContentRef) -> Result<Option<WireContent>, String> {
@@ -929,6 +1092,15 @@ impl PeerLink {
                 "unrouted" => Error::Unrouted { id, ty: request.ty.to_string(), listener: dest() },
                 "dropped" => Error::Dropped { id, listener: dest() },
                 "no-reply" => Error::NoReply { id },
+                "mailbox-full" => match (request.dest.clone(), text.split_once('\n')) {
+                    (Some(dest), Some((capacity, _))) => match capacity.parse() {
+                        Ok(capacity) => Error::MailboxFull { dest, capacity },
+                        Err(_) => {
+                            self.link_error(format!("the peer answered with an error: {text}"))
+                        }
+                    },
+                    _ => self.link_error(format!("the peer answered with an error: {text}")),
+                },
                 "group" => self.group_error_from_remote(&text, request),
                 _ => self.link_error(format!("the peer answered with an error: {text}")),
             },
@@ -971,6 +1143,10 @@ fn next_incoming_request_id() -> MessageId {
     static NEXT: AtomicI64 = AtomicI64::new(-1);
     MessageId(NEXT.fetch_sub(1, Ordering::Relaxed))
 }
+
+/// Conflicts of one announcement logged one by one; the rest are logged as
+/// a count (every one is counted and listed in [`RemoteStats::conflicts`]).
+const CONFLICTS_LOGGED: u64 = 16;
 
 /// Nesting allowed in content from a peer: far above any real message, far
 /// below what exhausts a task's stack when decoding recurses.
@@ -1140,6 +1316,13 @@ fn error_to_remote(e: &Error) -> RemoteError {
             };
         }
         Error::Timeout { .. } => (RemoteErrorKind::Timeout, "timeout"),
+        Error::MailboxFull { capacity, .. } => {
+            // The capacity on a line of its own, for the requesting bridge.
+            return RemoteError {
+                kind: RemoteErrorKind::Other,
+                text: format!("mailbox-full\n{capacity}\n{e}"),
+            };
+        }
         Error::Sync(_) => (RemoteErrorKind::Unsupported, "sync"),
         Error::Shutdown => (RemoteErrorKind::Shutdown, "shutdown"),
         Error::Unrouted { .. } => (RemoteErrorKind::Other, "unrouted"),
@@ -1248,7 +1431,9 @@ impl PeerLink {
         } else {
             Some(reply)
         };
-        match self.net.try_send_frame(frame_scratch, tracked.then_some(id)) {
+        let env = message.envelope();
+        let lane = netlink::lane(env.dest.as_ref().map(id_ref), env.group.as_ref().map(id_ref));
+        match self.net.try_send_frame(frame_scratch, tracked.then_some(id), lane) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let reply = match reply {
@@ -1288,6 +1473,13 @@ fn id_out(id: &Id) -> IdOut<'_> {
     match id {
         Id::Int(i) => IdOut::Int(*i),
         Id::Str(s) => IdOut::Str(s.as_str()),
+    }
+}
+
+fn id_ref(id: &Id) -> WireIdRef<'_> {
+    match id {
+        Id::Int(i) => WireIdRef::Int(*i),
+        Id::Str(s) => WireIdRef::Str(s.as_str()),
     }
 }
 
@@ -1390,7 +1582,11 @@ impl Dispatcher {
     ) -> Result<RemoteListener, NetError> {
         let address: Address = addr.parse()?;
         let bridge = Bridge::of(self, config);
-        let events = Arc::new(Events { bridge, registry: config.registry.clone() });
+        let events = Arc::new(Events {
+            bridge,
+            registry: config.registry.clone(),
+            max_announced: config.max_announced,
+        });
         let inner = netlink::listen(&address, &config.net, events).await?;
         Ok(RemoteListener { inner })
     }
@@ -1414,7 +1610,11 @@ impl Dispatcher {
     pub async fn connect_with(&self, addr: &str, config: &RemoteConfig) -> Result<Peer, NetError> {
         let address: Address = addr.parse()?;
         let bridge = Bridge::of(self, config);
-        let events = Arc::new(Events { bridge, registry: config.registry.clone() });
+        let events = Arc::new(Events {
+            bridge,
+            registry: config.registry.clone(),
+            max_announced: config.max_announced,
+        });
         let link = netlink::connect(&address, &config.net, events).await?;
         // Named once, at the first connection (the name stays across reconnects).
         let name = format!("{}/{}", link.peer_name(), link.id());

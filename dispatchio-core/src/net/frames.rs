@@ -98,8 +98,15 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         Ok(Some(len))
     }
 
-    /// Moves the unread bytes to the front and makes the buffer big enough
-    /// for the next frame and a read of at least [`READ_SIZE`].
+    /// Moves the unread bytes to the front and makes room for the next read:
+    /// at least [`READ_SIZE`], and for a frame longer than that, as much
+    /// again as has arrived of it, up to its end.
+    ///
+    /// The room grows with the bytes that came, not with what a frame's
+    /// header claims: a peer that sends the header of an 8 MiB frame and
+    /// stalls costs one read's worth, not 8 MiB of zeroed buffer. Doubling
+    /// keeps a real big frame to a few reallocations, each copying only
+    /// what arrived.
     fn make_room(&mut self) -> Result<(), ReadError> {
         if self.start == self.end {
             self.start = 0;
@@ -113,7 +120,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             self.start = 0;
         }
         let frame = self.next_len()?.map_or(0, |len| HEADER + len);
-        let wanted = frame.max(self.end + READ_SIZE / 4).max(READ_SIZE);
+        let wanted = frame.min(2 * self.end).max(self.end + READ_SIZE / 4).max(READ_SIZE);
         if self.buf.len() < wanted {
             self.buf.resize(wanted, 0);
         }
@@ -188,6 +195,44 @@ mod tests {
         bytes.extend_from_slice(b"only the header and a little");
         let mut reader = FrameReader::new(&bytes[..], BytesMut::new(), 1024);
         assert!(matches!(read_all(&mut reader).await, Err(ReadError::TooLarge)));
+    }
+
+    #[tokio::test]
+    async fn a_stalled_big_frame_costs_what_arrived_not_what_its_header_claims() {
+        // A peer announces an 8 MiB frame, sends one byte of it and stalls:
+        // the buffer must not be sized (and zero-filled) for the whole frame.
+        let limit = 8 * 1024 * 1024;
+        let mut bytes = (limit as u32).to_be_bytes().to_vec();
+        bytes.push(1);
+        let (mut tx, rx) = tokio::io::duplex(1024);
+        tx.write_all(&bytes).await.unwrap();
+        let mut reader = FrameReader::new(rx, BytesMut::new(), limit);
+        assert!(reader.fill().await.unwrap());
+        assert!(reader.buffered().unwrap().is_none(), "the frame is not complete");
+        // The next read is where the room for the frame was made.
+        let more = tokio::time::timeout(std::time::Duration::from_millis(50), reader.fill()).await;
+        assert!(more.is_err(), "the peer stalls: nothing more to read");
+        assert!(
+            reader.buf.capacity() <= 2 * READ_SIZE,
+            "{} bytes held for 5 bytes received",
+            reader.buf.capacity()
+        );
+        // As the frame does arrive, the buffer grows with it, and the frame
+        // comes out whole.
+        let rest = vec![7u8; limit - 1];
+        let writer = tokio::spawn(async move {
+            tx.write_all(&rest).await.unwrap();
+            tx
+        });
+        let frame = loop {
+            match reader.buffered().unwrap() {
+                Some(range) => break reader.frame(range).to_vec(),
+                None => assert!(reader.fill().await.unwrap()),
+            }
+        };
+        drop(writer.await.unwrap());
+        assert_eq!(frame.len(), limit);
+        assert_eq!((frame[0], frame[limit - 1]), (1, 7));
     }
 
     #[tokio::test]

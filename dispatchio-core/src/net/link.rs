@@ -12,9 +12,10 @@
 //! one peer go through one link.
 
 use std::any::Any;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::hash::BuildHasherDefault;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -37,8 +38,9 @@ use super::frames::{FrameReader, ReadError};
 use super::socket::{self, Acceptor, BoxIo, SocketFile};
 use super::wire::{
     self, Announcement, Frame, FrameIn, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason,
-    Refused, Welcome, WireMessageRef,
+    Refused, Welcome, WireId, WireIdRef, WireMessageRef,
 };
+use crate::dispatcher::IdHasher;
 
 type Conn = Framed<BoxIo, LinkCodec>;
 
@@ -160,6 +162,14 @@ pub trait LinkEvents: Send + Sync + 'static {
         self.received(link, Payload::Message(message.to_owned_message()))
     }
 
+    /// An `Announce` frame listing `entries` announcements, more than
+    /// [`NetConfig::max_announcements`], arrived on `link` and was refused
+    /// whole: none of it is given to [`received`](Self::received). The link
+    /// has logged it and carries on.
+    fn announcement_refused(&self, link: &Link, entries: usize) {
+        let _ = (link, entries);
+    }
+
     /// A connection of `link` ended. The dispatcher forgets what the peer
     /// announced on it and fails every request in
     /// [`PeerLost::pending_requests`] with a peer-lost error.
@@ -211,16 +221,28 @@ pub enum Direction {
 /// operation per frame); the writer takes the whole buffer at once and
 /// hands it to the socket's codec as one batch.
 ///
-/// Bounded in frames (`capacity`): while the writer writes one batch,
-/// senders fill the next, so at most two buffers of `capacity` frames exist
-/// per link (the bounded channel it replaces had the same reach: its queue
-/// plus the codec's buffer).
+/// Bounded in frames: messages (and the link's announcements) up to
+/// `capacity`, replies apart up to `reply_capacity` (so that neither
+/// starves the other: a peer that floods us with requests cannot lock our
+/// own messages out, nor our messages its replies). Past `capacity`, a
+/// [`Reserve`] is kept for destinations with little queued: one
+/// destination that fills the queue (a flood to a slow listener) does not
+/// lock the link's other destinations out. While the writer writes one
+/// batch, senders fill the next, so at most two such buffers exist per
+/// link (the bounded channel it replaces had the same reach: its queue plus
+/// the codec's buffer).
 #[derive(Default)]
 struct Outbox {
     /// Length-prefixed frames, in the order they were queued.
     buf: BytesMut,
     /// Frames in `buf`.
     frames: usize,
+    /// Of those, messages and announcements (bounded by `capacity`, then
+    /// the reserve), and replies (bounded by `reply_capacity`).
+    messages: usize,
+    replies: usize,
+    /// Messages queued per destination ([`Class::Message`]'s lane).
+    lanes: Lanes,
     /// IDs of the requests among them: recorded as in flight when the
     /// writer takes them (just before they are written).
     requests: Vec<u64>,
@@ -230,6 +252,93 @@ struct Outbox {
     closed: bool,
 }
 
+/// What a queued frame is, for the queue's bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// A message to the destination (or group) this lane stands for (see
+    /// [`lane`]).
+    Message(u64),
+    /// A reply to the peer's request: bounded apart.
+    Reply,
+    /// An announcement.
+    Control,
+}
+
+/// The lane of a message: a hash of its destination, or of its group.
+/// Two destinations that share a lane share its part of the reserve, which
+/// is all a collision costs.
+pub(crate) fn lane(dest: Option<WireIdRef<'_>>, group: Option<WireIdRef<'_>>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = IdHasher::default();
+    let id = match (dest, group) {
+        (Some(d), _) => Some((0, d)),
+        (None, Some(g)) => Some((2, g)),
+        (None, None) => None,
+    };
+    match id {
+        Some((tag, WireIdRef::Int(i))) => {
+            h.write_u8(tag);
+            h.write_i64(i);
+        }
+        Some((tag, WireIdRef::Str(s))) => {
+            h.write_u8(tag + 1);
+            h.write(s.as_bytes());
+        }
+        None => {}
+    }
+    h.finish()
+}
+
+/// Frames queued per lane. The last lane pushed to is counted apart: a
+/// stream to one destination touches no map.
+#[derive(Default)]
+struct Lanes {
+    last: Option<(u64, usize)>,
+    others: HashMap<u64, usize, BuildHasherDefault<IdHasher>>,
+}
+
+impl Lanes {
+    fn get(&self, lane: u64) -> usize {
+        match self.last {
+            Some((l, n)) if l == lane => n,
+            _ => self.others.get(&lane).copied().unwrap_or(0),
+        }
+    }
+
+    fn add(&mut self, lane: u64) {
+        match &mut self.last {
+            Some((l, n)) if *l == lane => *n += 1,
+            last => {
+                if let Some((l, n)) = last.take() {
+                    self.others.insert(l, n);
+                }
+                let n = self.others.remove(&lane).unwrap_or(0);
+                *last = Some((lane, n + 1));
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.last = None;
+        self.others.clear();
+    }
+}
+
+/// The room past a link's `capacity` kept for destinations with little
+/// queued: a quarter of the capacity in all (at least one frame), and of
+/// it, at most an eighth (at least one frame) to any one destination.
+struct Reserve {
+    frames: usize,
+    per_lane: usize,
+}
+
+impl Reserve {
+    fn of(capacity: usize) -> Reserve {
+        let frames = (capacity / 4).max(1);
+        Reserve { frames, per_lane: (frames / 8).max(1) }
+    }
+}
+
 /// Why a frame was not queued.
 enum Refusal {
     Full,
@@ -237,20 +346,52 @@ enum Refusal {
 }
 
 impl Outbox {
-    /// Appends one frame body with its length prefix.
-    fn push(&mut self, body: &[u8], request: Option<u64>, capacity: usize) -> Result<(), Refusal> {
+    /// Appends one frame body with its length prefix, if its class has room.
+    fn push(
+        &mut self,
+        body: &[u8],
+        request: Option<u64>,
+        class: Class,
+        capacity: usize,
+        reply_capacity: usize,
+    ) -> Result<(), Refusal> {
         // After a goodbye nothing more is sent: the link is closing.
         if self.closed || self.goodbye {
             return Err(Refusal::Closed);
         }
-        if self.frames >= capacity {
+        let room = match class {
+            Class::Reply => self.replies < reply_capacity,
+            Class::Control => self.messages < capacity,
+            Class::Message(lane) => {
+                self.messages < capacity || {
+                    let reserve = Reserve::of(capacity);
+                    self.messages < capacity + reserve.frames
+                        && self.lanes.get(lane) < reserve.per_lane
+                }
+            }
+        };
+        if !room {
             return Err(Refusal::Full);
         }
-        self.push_unbounded(body, request);
+        match class {
+            Class::Reply => self.replies += 1,
+            Class::Control => self.messages += 1,
+            Class::Message(lane) => {
+                self.messages += 1;
+                self.lanes.add(lane);
+            }
+        }
+        self.append(body, request);
         Ok(())
     }
 
-    fn push_unbounded(&mut self, body: &[u8], request: Option<u64>) {
+    /// Appends a frame past every bound (the goodbye, which is the last).
+    fn push_unbounded(&mut self, body: &[u8]) {
+        self.messages += 1;
+        self.append(body, None);
+    }
+
+    fn append(&mut self, body: &[u8], request: Option<u64>) {
         // The length fits: frames are checked against `max_frame_len`
         // (at most `u32::MAX`, see `NetConfig::max_frame_len`) first.
         self.buf.reserve(4 + body.len());
@@ -258,6 +399,15 @@ impl Outbox {
         self.buf.extend_from_slice(body);
         self.frames += 1;
         self.requests.extend(request);
+    }
+
+    /// Forgets the counts of the frames taken (by the writer, or because
+    /// the link closed); returns how many frames there were.
+    fn uncount(&mut self) -> usize {
+        self.messages = 0;
+        self.replies = 0;
+        self.lanes.clear();
+        std::mem::take(&mut self.frames)
     }
 }
 
@@ -296,6 +446,8 @@ struct Shared {
     in_flight: Mutex<HashSet<u64>>,
     max_frame_len: usize,
     capacity: usize,
+    reply_capacity: usize,
+    max_announcements: usize,
     close_grace: Duration,
     /// Set by [`Link::close`]: do not reconnect.
     closing: AtomicBool,
@@ -353,6 +505,8 @@ impl Link {
                 in_flight: Mutex::new(HashSet::new()),
                 max_frame_len: config.max_frame_len,
                 capacity: config.queue_capacity,
+                reply_capacity: config.reply_capacity.unwrap_or(config.queue_capacity),
+                max_announcements: config.max_announcements,
                 close_grace: config.handshake_timeout,
                 closing: AtomicBool::new(false),
                 stop: CancellationToken::new(),
@@ -404,7 +558,7 @@ impl Link {
     /// closed, [`SendError::TooLarge`] / [`SendError::Encode`] if the frame
     /// cannot be sent at all.
     pub async fn send(&self, payload: Payload) -> Result<(), SendError> {
-        let (bytes, request) = self.encode(payload)?;
+        let (bytes, request, class) = self.encode(payload)?;
         let mut state = self.shared.state.subscribe();
         loop {
             // Registered before looking, so room made after the look wakes us.
@@ -415,10 +569,10 @@ impl Link {
                 LinkState::Closed => return Err(SendError::Closed),
                 // While down, nothing drains the queue, so waiting for room
                 // could wait for ever: fail instead, as promised.
-                LinkState::Down => return self.enqueue_now(&bytes, request),
+                LinkState::Down => return self.enqueue_now(&bytes, request, class),
                 LinkState::Up => {}
             }
-            match self.enqueue_now(&bytes, request) {
+            match self.enqueue_now(&bytes, request, class) {
                 Err(SendError::Full { .. } | SendError::DownAndFull { .. }) => {}
                 done => return done,
             }
@@ -440,17 +594,17 @@ impl Link {
     /// [`SendError::DownAndFull`] while the link is down), otherwise as
     /// [`send`](Self::send).
     pub fn try_send(&self, payload: Payload) -> Result<(), SendError> {
-        let (bytes, request) = self.encode(payload)?;
+        let (bytes, request, class) = self.encode(payload)?;
         if self.state() == LinkState::Closed {
             return Err(SendError::Closed);
         }
-        self.enqueue_now(&bytes, request)
+        self.enqueue_now(&bytes, request, class)
     }
 
-    /// Queues an already encoded frame body without waiting: the
+    /// Queues an already encoded message frame without waiting: the
     /// dispatcher's hot path, which encodes straight from its envelope.
     /// `request` is the message ID when the frame is a request awaiting a
-    /// reply.
+    /// reply; `lane` stands for its destination ([`lane`]).
     ///
     /// # Errors
     /// As [`try_send`](Self::try_send).
@@ -458,6 +612,7 @@ impl Link {
         &self,
         body: &[u8],
         request: Option<u64>,
+        lane: u64,
     ) -> Result<(), SendError> {
         let max = self.frame_limit();
         if body.len() > max {
@@ -474,7 +629,7 @@ impl Link {
                 return result;
             }
         }
-        self.enqueue_now(body, request)
+        self.enqueue_now(body, request, Class::Message(lane))
     }
 
     /// Stops tracking request `id` (the dispatcher gave up on it, for
@@ -503,7 +658,7 @@ impl Link {
                         if outbox.frames == 0 {
                             self.shared.queued_frames.notify_one();
                         }
-                        outbox.push_unbounded(&bytes, None);
+                        outbox.push_unbounded(&bytes);
                         outbox.goodbye = true;
                         true
                     }
@@ -524,26 +679,40 @@ impl Link {
         self.shared.max_frame_len.min(u32::MAX as usize)
     }
 
-    fn encode(&self, payload: Payload) -> Result<(Bytes, Option<u64>), SendError> {
+    fn encode(&self, payload: Payload) -> Result<(Bytes, Option<u64>, Class), SendError> {
         let request = match &payload {
             Payload::Message(m) if m.response_required && !m.is_response => Some(m.id),
             _ => None,
+        };
+        let class = match &payload {
+            Payload::Message(m) => Class::Message(lane(
+                m.dest.as_ref().map(WireId::borrowed),
+                m.group.as_ref().map(WireId::borrowed),
+            )),
+            Payload::Reply(_) => Class::Reply,
+            Payload::Announce(_) => Class::Control,
         };
         let bytes = wire::encode_frame(&Frame::from(payload))?;
         let max = self.frame_limit();
         if bytes.len() > max {
             return Err(SendError::TooLarge { len: bytes.len(), max });
         }
-        Ok((bytes, request))
+        Ok((bytes, request, class))
     }
 
-    fn enqueue_now(&self, body: &[u8], request: Option<u64>) -> Result<(), SendError> {
+    fn enqueue_now(
+        &self,
+        body: &[u8],
+        request: Option<u64>,
+        class: Class,
+    ) -> Result<(), SendError> {
         let pushed = {
             let mut outbox = self.shared.outbox.lock();
             let was_empty = outbox.frames == 0;
             // Counted before the writer can see it; the writer uncounts it.
             self.shared.queued.fetch_add(1, Ordering::SeqCst);
-            let pushed = outbox.push(body, request, self.shared.capacity);
+            let shared = &*self.shared;
+            let pushed = outbox.push(body, request, class, shared.capacity, shared.reply_capacity);
             match pushed {
                 Ok(()) if was_empty => {
                     // One wake-up per batch, not per frame: the writer takes
@@ -557,12 +726,16 @@ impl Link {
             }
             pushed
         };
+        let capacity = match class {
+            Class::Reply => self.shared.reply_capacity,
+            _ => self.shared.capacity,
+        };
         match pushed {
             Ok(()) => Ok(()),
             Err(Refusal::Full) => Err(if self.state() == LinkState::Up {
-                SendError::Full { capacity: self.shared.capacity }
+                SendError::Full { capacity }
             } else {
-                SendError::DownAndFull { capacity: self.shared.capacity }
+                SendError::DownAndFull { capacity }
             }),
             Err(Refusal::Closed) => Err(SendError::Closed),
         }
@@ -634,7 +807,7 @@ impl Link {
         let capacity = outbox.buf.len();
         let batch = Batch {
             buf: std::mem::replace(&mut outbox.buf, BytesMut::with_capacity(capacity)),
-            frames: std::mem::take(&mut outbox.frames),
+            frames: outbox.uncount(),
             requests: std::mem::take(&mut outbox.requests),
             // Stays set: nothing is queued after a goodbye.
             goodbye: outbox.goodbye,
@@ -1025,7 +1198,7 @@ fn close_queue(link: &Link, pending: &mut Vec<u64>) {
     let mut outbox = link.shared.outbox.lock();
     outbox.closed = true;
     pending.append(&mut outbox.requests);
-    let frames = std::mem::take(&mut outbox.frames);
+    let frames = outbox.uncount();
     link.shared.queued.fetch_sub(frames, Ordering::SeqCst);
     outbox.buf = BytesMut::new();
     drop(outbox);
@@ -1096,6 +1269,14 @@ async fn run_connection<E: LinkEvents>(
     let (mut stream, mut sink) = split_conn(conn);
     let stop = link.shared.stop.child_token();
     let snapshot = events.announcements();
+    if snapshot.len() > link.shared.max_announcements {
+        warn!(
+            link = %link.id(),
+            entries = snapshot.len(),
+            limit = link.shared.max_announcements,
+            "this process serves more than one announcement frame may list: a peer with the same limit refuses its snapshot"
+        );
+    }
     if !snapshot.is_empty() {
         match wire::encode_frame(&Frame::Announce(snapshot)) {
             Ok(bytes) => {
@@ -1185,7 +1366,14 @@ async fn read_loop<E: LinkEvents>(
                 return End::Stopped;
             }
         }
-        let frame = match wire::decode_frame_in(stream.frame(range)) {
+        let body = stream.frame(range);
+        // Too many announcements are refused from the frame's header,
+        // before decoding them costs anything.
+        if let Some(n) = wire::announce_len(body).filter(|&n| n > link.shared.max_announcements) {
+            refuse_announcement(link, events, n);
+            continue;
+        }
+        let frame = match wire::decode_frame_in(body) {
             Ok(frame) => frame,
             Err(e) => return End::Reason(DownReason::Malformed(e.to_string())),
         };
@@ -1197,6 +1385,12 @@ async fn read_loop<E: LinkEvents>(
             FrameIn::Reply(r) => {
                 link.shared.in_flight.lock().remove(&r.to);
                 Payload::Reply(r)
+            }
+            // The same limit for a frame whose header was not read above
+            // (another valid encoding of it).
+            FrameIn::Announce(a) if a.len() > link.shared.max_announcements => {
+                refuse_announcement(link, events, a.len());
+                continue;
             }
             FrameIn::Announce(a) => Payload::Announce(a),
             FrameIn::Ping(n) => {
@@ -1210,6 +1404,19 @@ async fn read_loop<E: LinkEvents>(
         };
         events.received(link, payload).await;
     }
+}
+
+/// Logs and reports an `Announce` frame refused for listing `entries`
+/// announcements, more than the link takes in one frame.
+fn refuse_announcement<E: LinkEvents>(link: &Link, events: &E, entries: usize) {
+    warn!(
+        link = %link.id(),
+        peer = %link.peer_name(),
+        entries,
+        limit = link.shared.max_announcements,
+        "announcement refused: it lists more than one frame may (NetConfig::max_announcements)"
+    );
+    events.announcement_refused(link, entries);
 }
 
 /// How many frames the reader takes in a row before it looks at the stop

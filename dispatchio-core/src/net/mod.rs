@@ -105,6 +105,10 @@ mod wire;
 
 use std::time::Duration;
 
+/// The default of [`NetConfig::max_announcements`]: 65,536 announcements
+/// in one frame (about 12 MiB of routes and claims once applied).
+pub const DEFAULT_MAX_ANNOUNCEMENTS: usize = 65_536;
+
 pub use address::{Address, AddressError, AddressErrorKind};
 pub use bridge::{Conflict, Peer, RemoteConfig, RemoteListener, RemoteStats};
 pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
@@ -130,6 +134,8 @@ pub struct NetConfig {
     pub(crate) allow_unauthenticated: bool,
     pub(crate) max_frame_len: usize,
     pub(crate) queue_capacity: usize,
+    pub(crate) reply_capacity: Option<usize>,
+    pub(crate) max_announcements: usize,
     pub(crate) handshake_timeout: Duration,
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
@@ -149,6 +155,8 @@ impl NetConfig {
             allow_unauthenticated: false,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             queue_capacity: 1024,
+            reply_capacity: None,
+            max_announcements: DEFAULT_MAX_ANNOUNCEMENTS,
             handshake_timeout: Duration::from_secs(5),
             backoff_initial: Duration::from_millis(50),
             backoff_max: Duration::from_secs(5),
@@ -176,11 +184,38 @@ impl NetConfig {
         self
     }
 
-    /// How many frames a link queues for sending (at least 1). A full queue
-    /// makes [`Link::send`] wait and [`Link::try_send`] fail; while the link is
-    /// down, both fail once it is full.
+    /// How many messages (and announcements) a link queues for sending (at
+    /// least 1). A full queue makes [`Link::send`] wait and
+    /// [`Link::try_send`] fail; while the link is down, both fail once it
+    /// is full.
+    ///
+    /// One destination cannot lock the others out: past this bound, a
+    /// quarter as many frames again are kept for destinations that have
+    /// few queued (at most an eighth of that room each), so a message to
+    /// another destination finds room while one destination's flood fills
+    /// the queue.
     pub fn queue_capacity(mut self, frames: usize) -> Self {
         self.queue_capacity = frames.max(1);
+        self
+    }
+
+    /// How many replies to the peer's requests a link queues (at least 1;
+    /// by default as many as [`queue_capacity`](Self::queue_capacity)),
+    /// apart from the messages, so that neither starves the other. A reply
+    /// that finds this full is refused like a message.
+    pub fn reply_capacity(mut self, frames: usize) -> Self {
+        self.reply_capacity = Some(frames.max(1));
+        self
+    }
+
+    /// The most announcements one frame from the peer may list (at least
+    /// 1; default [`DEFAULT_MAX_ANNOUNCEMENTS`]). A frame listing more is
+    /// refused whole, before it is decoded when its header says so: logged,
+    /// reported through [`LinkEvents::announcement_refused`], and the link
+    /// carries on. A peer's snapshot of what it serves is one frame, so this
+    /// also bounds what a peer may serve when it connects.
+    pub fn max_announcements(mut self, entries: usize) -> Self {
+        self.max_announcements = entries.max(1);
         self
     }
 

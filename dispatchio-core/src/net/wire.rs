@@ -80,6 +80,16 @@ pub enum WireId {
     Str(String),
 }
 
+impl WireId {
+    /// The borrowed form.
+    pub(crate) fn borrowed(&self) -> WireIdRef<'_> {
+        match self {
+            WireId::Int(i) => WireIdRef::Int(*i),
+            WireId::Str(s) => WireIdRef::Str(s),
+        }
+    }
+}
+
 impl fmt::Display for WireId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -511,6 +521,26 @@ pub(crate) enum FrameIn<'a> {
     // A pong only proves liveness, but its number must still be one.
     Pong(#[allow(dead_code)] u64),
     Goodbye(String),
+}
+
+/// How many announcements an `Announce` frame lists, read from its header
+/// alone (the frame as this crate writes it: a one-entry map from the
+/// variant's name to an array), so that a frame listing too many can be
+/// refused before any of it is decoded. `None` for any other frame.
+pub(crate) fn announce_len(bytes: &[u8]) -> Option<usize> {
+    const HEAD: &[u8] = b"\x81\xa8Announce";
+    let rest = bytes.strip_prefix(HEAD)?;
+    let (&marker, rest) = rest.split_first()?;
+    let be = |n: usize| -> Option<usize> {
+        let digits = rest.get(..n)?;
+        usize::try_from(digits.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))).ok()
+    };
+    match marker {
+        0x90..=0x9f => Some(usize::from(marker & 0x0f)),
+        0xdc => be(2),
+        0xdd => be(4),
+        _ => None,
+    }
 }
 
 /// Decodes a received frame's body, borrowing a message's strings.
@@ -993,6 +1023,22 @@ mod tests {
             seq: 9,
             content: Some(Content::encode("Order", &Order { item: "tea".into(), qty: 3 }).unwrap()),
         }
+    }
+
+    #[test]
+    fn the_length_of_an_announcement_is_read_from_its_header() {
+        for n in [0usize, 1, 15, 16, 65_535, 65_536, 70_000] {
+            let frame = Frame::Announce(vec![Announcement::Serve(WireId::Int(1)); n]);
+            let bytes = encode_frame(&frame).unwrap();
+            assert_eq!(announce_len(&bytes), Some(n), "{n} announcements");
+        }
+        for frame in sample_frames().into_iter().filter(|f| !matches!(f, Frame::Announce(_))) {
+            assert_eq!(announce_len(&encode_frame(&frame).unwrap()), None, "{frame:?}");
+        }
+        // A header claiming more than the frame holds is still read as a
+        // count: it is refused for its count, never decoded.
+        assert_eq!(announce_len(b"\x81\xa8Announce\xdd\x00\x0f\x42\x40\x81"), Some(1_000_000));
+        assert_eq!(announce_len(b"\x81\xa8Announce\xdd\x00"), None);
     }
 
     fn sample_frames() -> Vec<Frame> {

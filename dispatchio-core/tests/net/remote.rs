@@ -341,6 +341,29 @@ async fn a_killed_child_fails_pending_requests_promptly_and_the_parent_carries_o
 
 // ---- two dispatchers in this process, one real socket ---------------------------
 
+/// A listener that sleeps `nap` on every message, blocking its thread.
+fn napping(nap: Duration) -> Arc<dyn dispatchio_core::Listener> {
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call("nap")]).build().unwrap();
+    let slow = RoutedListener::builder(table)
+        .handler("nap", move |_m: &Message| {
+            std::thread::sleep(nap);
+            Ok(Reply::Empty)
+        })
+        .build()
+        .unwrap();
+    Arc::new(slow)
+}
+
+/// Waits until `done` says so; fails with `what` after [`PROMPTLY`].
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// A server dispatcher listening, a client dispatcher connected to it.
 async fn pair() -> (Dispatcher, Dispatcher, RemoteListener, dispatchio_core::net::Peer) {
     let server = Dispatcher::new();
@@ -464,16 +487,21 @@ async fn a_deferred_remote_reply_is_given_later_by_message_id() {
     assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 1, seen: 42 }));
 }
 
-#[tokio::test]
-async fn a_remote_request_times_out_like_a_local_one() {
-    let (server, client, _l, _p) = pair().await;
+/// A listener that defers every reply (and never gives it).
+fn deferring() -> Arc<dyn dispatchio_core::Listener> {
     let table =
         RoutingTable::builder().rule("all", Cond::Always, [Action::call("defer")]).build().unwrap();
     let l = RoutedListener::builder(table)
         .handler("defer", |_m: &Message| Ok(Reply::Defer))
         .build()
         .unwrap();
-    server.register("svc", Arc::new(l)).unwrap();
+    Arc::new(l)
+}
+
+#[tokio::test]
+async fn a_remote_request_times_out_like_a_local_one() {
+    let (server, client, _l, _p) = pair().await;
+    server.register("svc", deferring()).unwrap();
     assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
     let after = Duration::from_millis(100);
     match client.request(Message::new(Ask { n: 1 }).to("svc"), Some(after)).await {
@@ -486,6 +514,31 @@ async fn a_remote_request_times_out_like_a_local_one() {
         assert!(tokio::time::Instant::now() < deadline, "the timed-out request stays pending");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+#[tokio::test]
+async fn a_full_bounded_mailbox_refuses_a_peer_as_it_refuses_a_local_sender() {
+    let (server, client, _l, _p) = pair().await;
+    // Every message is deferred; sent blocking, one holds the listener.
+    server.register_bounded("svc", deferring(), 1).unwrap();
+    let s2 = server.clone();
+    let _held = tokio::spawn(async move {
+        s2.request(Message::new(Ask { n: 0 }).to("svc").blocking(), None).await
+    });
+    eventually("never held", || !server.snapshot().blocked.is_empty()).await;
+    server.send(Message::new(Num { n: 1 }).to("svc")).unwrap();
+    assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
+    match client.request(Message::new(Ask { n: 2 }).to("svc"), Some(PROMPTLY)).await {
+        Err(Error::MailboxFull { dest, capacity }) => {
+            assert_eq!((dest, capacity), (Id::from("svc"), 1));
+        }
+        other => panic!("expected MailboxFull, got {other:?}"),
+    }
+    // A one-way message nobody waits on is counted where it was refused.
+    client.send(Message::new(Num { n: 3 }).to("svc")).unwrap();
+    eventually("the refusal was not counted", || server.remote_stats().incoming_undeliverable > 0)
+        .await;
+    assert_eq!(server.snapshot().counters.mailbox_full, 2);
 }
 
 #[tokio::test]
@@ -730,16 +783,7 @@ async fn a_slow_handler_does_not_hold_up_other_destinations_on_the_same_link() {
     // directly, so a later slow message waits in `slow`'s own queue, not in
     // front of the request to `fast` read after it.
     let (server, client, _l, _p) = pair().await;
-    let table =
-        RoutingTable::builder().rule("all", Cond::Always, [Action::call("nap")]).build().unwrap();
-    let slow = RoutedListener::builder(table)
-        .handler("nap", |_m: &Message| {
-            std::thread::sleep(Duration::from_millis(300));
-            Ok(Reply::Empty)
-        })
-        .build()
-        .unwrap();
-    server.register("slow", Arc::new(slow)).unwrap();
+    server.register("slow", napping(Duration::from_millis(300))).unwrap();
     let _fast = counting(&server, "fast");
     assert!(client.wait_for_destination(&Id::from("slow"), PROMPTLY).await);
     assert!(client.wait_for_destination(&Id::from("fast"), PROMPTLY).await);
@@ -757,6 +801,83 @@ async fn a_slow_handler_does_not_hold_up_other_destinations_on_the_same_link() {
         "a request to another destination waited {:?} behind slow handlers",
         started.elapsed()
     );
+}
+
+#[test]
+fn a_fast_destinations_request_is_served_while_a_slow_one_is_saturated() {
+    // The server runs on a runtime of its own (as another process would):
+    // `slow` takes 1 ms a message, `fast` answers at once. The client
+    // floods `slow` for the whole test; its requests to `fast` must still
+    // be taken and answered. Two faults once broke this: the slow
+    // listener's task kept its worker thread for thousands of messages
+    // (the link's reader, scheduled there, stopped reading for seconds),
+    // and the flood filled the link's queue, so a request to `fast` was
+    // refused as queue-full.
+    let addr = unix_addr("saturated");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server_addr = addr.clone();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let d = Dispatcher::new();
+            d.register_bounded("slow", napping(Duration::from_millis(1)), 1024).unwrap();
+            let _fast = counting(&d, "fast");
+            let _l = d.listen_with(&server_addr, &config("server")).await.unwrap();
+            ready_tx.send(()).unwrap();
+            let _ = stop_rx.await;
+            d.shutdown().await;
+        });
+    });
+    ready_rx.recv().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async move {
+        let client = Dispatcher::new();
+        let _peer = client.connect_with(&addr, &config("client")).await.unwrap();
+        for dest in ["slow", "fast"] {
+            assert!(client.wait_for_destination(&Id::from(dest), PROMPTLY).await);
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refused = Arc::new(AtomicU64::new(0));
+        let (c, s, r) = (client.clone(), stop.clone(), refused.clone());
+        let flood = tokio::spawn(async move {
+            let mut sent = 0u64;
+            while !s.load(Ordering::Relaxed) {
+                match c.send(Message::new(Num { n: sent }).to("slow")) {
+                    Ok(_) => sent += 1,
+                    Err(_) => {
+                        // At once again: the queue stays full.
+                        r.fetch_add(1, Ordering::Relaxed);
+                        tokio::task::yield_now().await;
+                    }
+                }
+                if sent % 256 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            sent
+        });
+        // Saturated: the flood is being refused (by the link's queue).
+        eventually("the flood never filled the link", || refused.load(Ordering::Relaxed) > 0).await;
+        for n in 0..50 {
+            let asked = client.request(Message::new(Ask { n }).to("fast"), Some(PROMPTLY)).await;
+            match asked {
+                Ok(reply) => assert_eq!(reply.content_as::<Ans>().map(|a| a.n), Some(n)),
+                Err(e) => panic!("request {n} to fast, while slow is saturated: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        let sent = flood.await.unwrap();
+        assert!(sent > 0);
+    });
+    let _ = stop_tx.send(());
+    server.join().unwrap();
 }
 
 /// Waits until `d` routes group `group` to `members` members.
@@ -1036,11 +1157,220 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
 
 /// Content bytes from a peer are decoded by the bridge: whatever they are,
 /// the dispatcher answers (an error where they do not decode) and carries on.
+/// A request frame to `dest`, as a peer writes it, with content `bytes` of
+/// type `type_name`.
+fn wire_request(
+    id: u64,
+    dest: &str,
+    type_name: &str,
+    bytes: Vec<u8>,
+) -> dispatchio_core::net::Payload {
+    use dispatchio_core::net::{Content, Payload, WireId, WireMessage};
+    Payload::Message(WireMessage {
+        type_name: type_name.to_owned(),
+        id,
+        source: None,
+        dest: Some(WireId::from(dest)),
+        group: None,
+        response_required: true,
+        is_response: false,
+        sync: false,
+        blocking: false,
+        seq: id,
+        content: Some(Content { type_name: type_name.to_owned(), bytes: bytes.into() }),
+    })
+}
+
+/// Announcements are bounded: per frame, and in all per link.
+mod announcement_limits {
+    use super::*;
+    use dispatchio_core::net::{self, Announcement, Link, NetConfig, Payload, WireId};
+    use futures::SinkExt;
+
+    fn serve(names: impl IntoIterator<Item = String>) -> Vec<Announcement> {
+        names.into_iter().map(|n| Announcement::Serve(WireId::Str(n))).collect()
+    }
+
+    /// The IDs `d` routes to peers.
+    fn remote(d: &Dispatcher) -> Vec<Id> {
+        d.snapshot().remote.into_iter().map(|(id, _)| id).collect()
+    }
+
+    #[tokio::test]
+    async fn an_announcement_listing_more_than_the_limit_is_refused_whole_logged_and_counted() {
+        let (logs, _guard) = crate::capture_logs();
+        let server = Dispatcher::new();
+        let cfg = config("server").max_announcements(1_000);
+        let listener = server.listen_with(&unix_addr("ann-frame"), &cfg).await.unwrap();
+        // The peer's first frame, its snapshot, lists 5,000 IDs.
+        let snapshot = serve((0..5_000).map(|n| format!("d{n}")));
+        let (events, _rx) = crate::recorder(snapshot, false);
+        let link: Link =
+            net::connect(listener.local_addr(), &NetConfig::new("boastful"), events).await.unwrap();
+        eventually("the refusal is counted", || {
+            server.remote_stats().announcements_refused == 5_000
+        })
+        .await;
+        assert!(remote(&server).is_empty(), "none of a refused announcement is applied");
+        let text = logs.text();
+        assert!(
+            text.lines().any(|l| l.contains("announcement refused") && l.contains("5000")),
+            "{text}"
+        );
+        // The link carries on: a later announcement within the limit is applied.
+        link.try_send(Payload::Announce(serve(["ok".to_owned()]))).unwrap();
+        assert!(server.wait_for_destination(&Id::from("ok"), PROMPTLY).await);
+        link.close("done").await;
+    }
+
+    #[tokio::test]
+    async fn a_peer_cannot_announce_more_than_the_limit_in_all() {
+        let (logs, _guard) = crate::capture_logs();
+        let server = Dispatcher::new();
+        let cfg = config("server").max_announced(100);
+        let listener = server.listen_with(&unix_addr("ann-total"), &cfg).await.unwrap();
+        let (events, _rx) = crate::recorder(Vec::new(), false);
+        let link: Link =
+            net::connect(listener.local_addr(), &NetConfig::new("greedy"), events).await.unwrap();
+        // Ten frames of fifty, each within any limit a frame has.
+        for frame in 0..10 {
+            let ids = (0..50).map(|n| format!("f{frame}-{n}"));
+            link.try_send(Payload::Announce(serve(ids))).unwrap();
+        }
+        eventually("the excess is refused", || server.remote_stats().announcements_refused == 400)
+            .await;
+        assert_eq!(remote(&server).len(), 100);
+        let refusals = logs.text().lines().filter(|l| l.contains("refused")).count();
+        assert!(refusals <= 10, "logged once per frame at most, not per ID:\n{}", logs.text());
+        // Withdrawing makes room again.
+        let withdrawn: Vec<Announcement> =
+            (0..10).map(|n| Announcement::Withdraw(WireId::Str(format!("f0-{n}")))).collect();
+        link.try_send(Payload::Announce(withdrawn)).unwrap();
+        link.try_send(Payload::Announce(serve((0..10).map(|n| format!("late-{n}"))))).unwrap();
+        assert!(server.wait_for_destination(&Id::from("late-9"), PROMPTLY).await);
+        assert_eq!(remote(&server).len(), 100);
+        link.close("done").await;
+    }
+
+    #[tokio::test]
+    async fn an_announcement_claiming_more_than_the_limit_is_refused_from_its_header_unread() {
+        let server = Dispatcher::new();
+        let addr = unix_addr("ann-header");
+        let _listener = server.listen_with(&addr, &config("server")).await.unwrap();
+        let dispatchio_core::net::Address::Unix(path) = addr.parse().unwrap() else {
+            unreachable!()
+        };
+        let io = tokio::net::UnixStream::connect(path).await.unwrap();
+        let mut framed = crate::raw(io);
+        crate::raw_send_handshake(&mut framed, crate::hello(net::PROTOCOL_VERSION)).await;
+        let _welcome = crate::raw_read_handshake(&mut framed).await;
+        // `Announce` with an array header of 1,000,000 entries and one
+        // entry after it: decoded, it would be malformed (and close the
+        // connection); refused for its count, it is never decoded.
+        let mut lie = b"\x81\xa8Announce\xdd\x00\x0f\x42\x40".to_vec();
+        lie.extend_from_slice(b"\x81\xa5Serve\xa3lie");
+        framed.send(bytes::Bytes::from(lie)).await.unwrap();
+        // Then a true one: `Announce [ {Serve: "ok"} ]`.
+        let ok = b"\x81\xa8Announce\x91\x81\xa5Serve\xa2ok".to_vec();
+        framed.send(bytes::Bytes::from(ok)).await.unwrap();
+        assert!(server.wait_for_destination(&Id::from("ok"), PROMPTLY).await);
+        assert!(!server.snapshot().remote.iter().any(|(id, _)| *id == Id::from("lie")));
+        assert_eq!(server.remote_stats().announcements_refused, 1_000_000);
+    }
+}
+
+/// A peer that sends requests and never reads the replies.
+mod unread_replies {
+    use super::*;
+    use dispatchio_core::net::{self, LinkEvents, NetConfig, Payload};
+
+    /// Stops its link's reader at the first reply until released: the
+    /// link reads nothing more, as a peer that never reads its replies.
+    struct Stuck(Arc<tokio::sync::Semaphore>);
+
+    impl LinkEvents for Stuck {
+        async fn received(&self, _link: &net::Link, payload: Payload) {
+            if let Payload::Reply(_) = payload {
+                // Closed to release: every later acquire fails at once.
+                let _ = self.0.acquire().await;
+            }
+        }
+    }
+
+    fn ask(id: u64) -> Payload {
+        let bytes = rmp_serde::to_vec_named(&Ask { n: id }).unwrap();
+        super::wire_request(id, "big", "Ask", bytes)
+    }
+
+    /// One thread, so that the captured logs (a thread's default
+    /// subscriber) see the server's side too.
+    #[tokio::test]
+    async fn replies_a_peer_never_reads_are_bounded_counted_and_logged_once_per_batch() {
+        let (logs, _guard) = crate::capture_logs();
+        let server = Dispatcher::new();
+        // Every answer is 4 KiB: the socket's buffers take few of them.
+        let handled = Arc::new(AtomicU64::new(0));
+        let h = handled.clone();
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("answer")])
+            .build()
+            .unwrap();
+        let big = RoutedListener::builder(table)
+            .handler("answer", move |_m: &Message| {
+                h.fetch_add(1, Ordering::SeqCst);
+                Ok(Reply::with(dispatchio_core::Text::from("x".repeat(4096))))
+            })
+            .build()
+            .unwrap();
+        server.register("big", Arc::new(big)).unwrap();
+        let cfg = config("server").reply_capacity(64);
+        let listener = server.listen_with(&unix_addr("unread"), &cfg).await.unwrap();
+        let addr = listener.local_addr().clone();
+        let release = Arc::new(tokio::sync::Semaphore::new(0));
+        let stuck = Arc::new(Stuck(release.clone()));
+        let link = net::connect(&addr, &NetConfig::new("reader-stuck"), stuck).await.unwrap();
+        const ASKED: u64 = 2_000;
+        for id in 1..=ASKED {
+            link.send(ask(id)).await.unwrap();
+        }
+        eventually("the server did not handle every request", || {
+            handled.load(Ordering::SeqCst) >= ASKED
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Nothing waits for room per reply: no task was left behind for each.
+        let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+        assert!(tasks < 50, "{tasks} tasks alive for {ASKED} replies the peer does not read");
+        let lost = server.remote_stats().replies_lost;
+        assert!(
+            lost > ASKED / 2,
+            "only {lost} of {ASKED} replies lost: the test did not fill the link"
+        );
+        let lines = |text: &str| text.lines().filter(|l| l.contains("replies lost")).count();
+        assert!(lines(&logs.text()) <= 2, "logged once per batch, not per reply:\n{}", logs.text());
+        // When the connection goes, what was lost and not yet told is told.
+        release.close();
+        link.close("done").await;
+        eventually("the server kept the link", || server.remote_stats().links.is_empty()).await;
+        let text = logs.text();
+        let told: u64 = text
+            .lines()
+            .filter(|l| l.contains("replies lost"))
+            .filter_map(|l| l.split("lost=").nth(1)?.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        assert_eq!(
+            told,
+            server.remote_stats().replies_lost,
+            "every lost reply is in a count:\n{text}"
+        );
+        assert!(lines(&text) <= 3, "{text}");
+        listener.close().await;
+    }
+}
+
 mod hostile_content {
     use super::*;
-    use dispatchio_core::net::{
-        self, Content, LinkEvents, NetConfig, Payload, ReplyResult, WireId, WireMessage,
-    };
+    use dispatchio_core::net::{self, LinkEvents, NetConfig, Payload, ReplyResult};
     use proptest::prelude::*;
 
     struct Replies(tokio::sync::mpsc::UnboundedSender<ReplyResult>);
@@ -1054,19 +1384,7 @@ mod hostile_content {
     }
 
     fn request(id: u64, type_name: &str, bytes: Vec<u8>) -> Payload {
-        Payload::Message(WireMessage {
-            type_name: type_name.to_owned(),
-            id,
-            source: None,
-            dest: Some(WireId::from("svc")),
-            group: None,
-            response_required: true,
-            is_response: false,
-            sync: false,
-            blocking: false,
-            seq: id,
-            content: Some(Content { type_name: type_name.to_owned(), bytes: bytes.into() }),
-        })
+        super::wire_request(id, "svc", type_name, bytes)
     }
 
     /// Sends each body as a `Num` and as an unknown type; every request gets
