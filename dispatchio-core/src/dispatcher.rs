@@ -69,10 +69,10 @@ use tokio::task::JoinHandle;
 use crate::content::{ContentRef, ContentType, Empty};
 use crate::error::{Error, GroupError, HandlerError, SyncError};
 use crate::id::{Id, MessageId, SharedStr};
-use crate::link::Link;
 use crate::listener::{Context, Delivery, Hold, Listener, ReplySender, SyncContext};
 use crate::message::{Envelope, InvalidMessage, Message};
 use crate::routing::Fired;
+use crate::transport::Link;
 
 /// The process's message dispatcher, or an independent one.
 ///
@@ -125,10 +125,12 @@ struct Inner {
     changes: watch::Sender<u64>,
     /// The same count, readable without a lock (see [`RouteCache`]).
     generation: AtomicU64,
+    /// Where messages nobody here serves go, when a link is the fallback.
+    fallback: RwLock<Option<Arc<dyn Link>>>,
 }
 
 /// Where a destination is served: the seam between local delivery and
-/// transports (see [`crate::link`]).
+/// transports (see [`crate::transport`]).
 #[derive(Clone)]
 pub(crate) enum Route {
     Local(Arc<Mailbox>),
@@ -387,6 +389,9 @@ pub struct Snapshot {
     pub listeners: Vec<Id>,
     /// Destination IDs served by remote links, with the link's name.
     pub remote: Vec<(Id, String)>,
+    /// The name of the link that takes what nobody here serves, if one does
+    /// (see [`Attachment::set_fallback`](crate::transport::Attachment::set_fallback)).
+    pub fallback: Option<String>,
     /// Groups and their members (local destination IDs, link names), sorted.
     pub groups: Vec<(Id, Vec<Id>)>,
     /// Registered source IDs, sorted.
@@ -450,6 +455,7 @@ impl Dispatcher {
                 retired: Mutex::new(Vec::new()),
                 changes: watch::Sender::new(0),
                 generation: AtomicU64::new(0),
+                fallback: RwLock::new(None),
             }),
         }
     }
@@ -466,10 +472,9 @@ impl Dispatcher {
     }
 
     /// A receiver that sees a new value whenever a destination is registered
-    /// or removed, a group membership changes, or the dispatcher shuts down:
-    /// a transport's cue to tell its peers what this process serves now
-    /// (read it from [`snapshot`](Self::snapshot)).
-    pub fn changes(&self) -> watch::Receiver<u64> {
+    /// or removed, a group membership changes, or the dispatcher shuts down
+    /// (see [`DirectoryWatch`](crate::transport::DirectoryWatch)).
+    pub(crate) fn route_changes(&self) -> watch::Receiver<u64> {
         self.inner.changes.subscribe()
     }
 
@@ -655,10 +660,16 @@ impl Dispatcher {
 
     /// Unsubscribes `dest` from `group`; returns whether it was subscribed.
     pub fn unsubscribe(&self, dest: &Id, group: &Id) -> bool {
+        self.remove_group_member(group, |m| &m.id == dest)
+    }
+
+    /// Removes the members of `group` that `gone` picks; returns whether
+    /// there were any.
+    pub(crate) fn remove_group_member(&self, group: &Id, gone: impl Fn(&Member) -> bool) -> bool {
         let mut groups = self.inner.groups.write();
         let Some(members) = groups.get_mut(group) else { return false };
         let before = members.len();
-        *members = members.iter().filter(|m| &m.id != dest).cloned().collect();
+        *members = members.iter().filter(|m| !gone(m)).cloned().collect();
         let removed = members.len() != before;
         if members.is_empty() {
             groups.remove(group);
@@ -686,12 +697,21 @@ impl Dispatcher {
         self.changed();
     }
 
-    /// The name of the link that serves `dest`, if a link does.
-    pub(crate) fn remote_link_name(&self, dest: &Id) -> Option<String> {
-        match self.inner.routes.read().get(dest) {
-            Some(Route::Remote(link)) => Some(link.name().to_owned()),
-            _ => None,
+    /// Removes the route of `dest` if `gone` picks it; returns whether it did.
+    pub(crate) fn remove_route_if(&self, dest: &Id, gone: impl FnOnce(&Route) -> bool) -> bool {
+        let mut routes = self.inner.routes.write();
+        if !routes.get(dest).is_some_and(gone) {
+            return false;
         }
+        routes.remove(dest);
+        drop(routes);
+        self.changed();
+        true
+    }
+
+    /// The route of `dest`, local or remote.
+    pub(crate) fn route_of(&self, dest: &Id) -> Option<Route> {
+        self.inner.routes.read().get(dest).cloned()
     }
 
     /// The local route of `dest`, if a local listener serves it.
@@ -700,6 +720,54 @@ impl Dispatcher {
             Some(r @ Route::Local(_)) => Some(r.clone()),
             _ => None,
         }
+    }
+
+    /// Makes `link` the fallback unless another link is.
+    pub(crate) fn set_fallback(&self, link: &Arc<dyn Link>) -> bool {
+        let mut fallback = self.inner.fallback.write();
+        match &*fallback {
+            Some(l) => std::ptr::addr_eq(Arc::as_ptr(l), Arc::as_ptr(link)),
+            None if self.is_shut_down() => false,
+            None => {
+                *fallback = Some(link.clone());
+                true
+            }
+        }
+    }
+
+    /// Removes the fallback if `is_it` picks it; returns whether it did.
+    pub(crate) fn clear_fallback(&self, is_it: impl FnOnce(&Arc<dyn Link>) -> bool) -> bool {
+        let mut fallback = self.inner.fallback.write();
+        if fallback.as_ref().is_some_and(is_it) {
+            *fallback = None;
+            return true;
+        }
+        false
+    }
+
+    /// The fallback link's route, if there is one.
+    fn fallback(&self) -> Option<Route> {
+        self.inner.fallback.read().as_ref().map(|l| Route::Remote(l.clone()))
+    }
+
+    /// What this process serves itself (see
+    /// [`LocalDirectory`](crate::transport::LocalDirectory)).
+    pub(crate) fn local_directory(&self) -> crate::transport::LocalDirectory {
+        let mut dir = crate::transport::LocalDirectory::default();
+        let routes = self.inner.routes.read();
+        dir.destinations = routes
+            .iter()
+            .filter(|(_, r)| matches!(r, Route::Local(_)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        drop(routes);
+        let groups = self.inner.groups.read();
+        dir.groups = groups
+            .iter()
+            .filter(|(_, ms)| ms.iter().any(|m| matches!(m.route, Route::Local(_))))
+            .map(|(g, _)| g.clone())
+            .collect();
+        dir
     }
 
     /// The local route of `dest`, from `cache` when nothing changed since
@@ -723,14 +791,14 @@ impl Dispatcher {
         cache.last.as_ref().map(|(_, route)| route)
     }
 
-    /// The local members of `group`.
-    pub(crate) fn local_members(&self, group: &Id) -> Vec<Route> {
+    /// The local members of `group`, with their routes.
+    pub(crate) fn local_members(&self, group: &Id) -> Vec<(Id, Route)> {
         let groups = self.inner.groups.read();
         let Some(members) = groups.get(group) else { return Vec::new() };
         members
             .iter()
             .filter(|m| matches!(m.route, Route::Local(_)))
-            .map(|m| m.route.clone())
+            .map(|m| (m.id.clone(), m.route.clone()))
             .collect()
     }
 
@@ -848,8 +916,14 @@ impl Dispatcher {
     }
 
     fn members(&self, group: &Id) -> Result<Arc<[Member]>, Error> {
-        match self.inner.groups.read().get(group) {
-            Some(m) if !m.is_empty() => Ok(m.clone()),
+        if let Some(m) = self.inner.groups.read().get(group).filter(|m| !m.is_empty()) {
+            return Ok(m.clone());
+        }
+        match self.fallback() {
+            Some(Route::Remote(link)) => {
+                let id = Id::from(link.name().to_owned());
+                Ok(Arc::from([Member { id, route: Route::Remote(link) }]))
+            }
             _ => {
                 self.inner.counters.undeliverable.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(group = %group, "group message with no subscribers");
@@ -878,6 +952,9 @@ impl Dispatcher {
         }
         if self.is_shut_down() {
             return Err(Error::Shutdown);
+        }
+        if let Some(route) = self.fallback() {
+            return Ok(route);
         }
         self.note_undeliverable(msg, "unknown destination");
         Err(Error::UnknownDestination(dest.clone()))
@@ -1103,7 +1180,7 @@ impl Dispatcher {
     }
 
     pub(crate) fn sync_to(&self, dest: &Id, msg: Message) -> Result<Option<Message>, Error> {
-        let route = self.inner.routes.read().get(dest).cloned();
+        let route = self.route_of(dest).or_else(|| self.fallback());
         match route {
             None => {
                 self.note_undeliverable(&msg, "unknown destination");
@@ -1261,6 +1338,7 @@ impl Dispatcher {
             .iter()
             .map(|(g, ms)| (g.clone(), ms.iter().map(|m| m.id.clone()).collect()))
             .collect();
+        s.fallback = self.inner.fallback.read().as_ref().map(|l| l.name().to_owned());
         s.sources = self.inner.sources.lock().iter().cloned().collect();
         s.pending_requests = self.inner.pending.load(Ordering::Acquire);
         s.deferred = self.inner.deferred.lock().keys().copied().collect();
@@ -1291,6 +1369,7 @@ impl Dispatcher {
         self.inner.closed.store(true, Ordering::Release);
         let routes = std::mem::take(&mut *self.inner.routes.write());
         self.inner.groups.write().clear();
+        self.inner.fallback.write().take();
         self.changed();
         let mut tasks = std::mem::take(&mut *self.inner.retired.lock());
         for route in routes.values() {

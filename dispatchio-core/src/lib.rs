@@ -35,7 +35,7 @@
 //!   executor of routing steps.
 //! * [`dispatcher`]: sources, registration, groups, sending, requests,
 //!   deferred replies, introspection, shutdown.
-//! * [`link`]: the seam where transports to other processes plug in.
+//! * [`transport`]: the seam where transports to other processes plug in.
 //! * [`net`]: the Unix-socket and TCP transport: addresses, wire format,
 //!   handshake, links with bounded queues and reconnection.
 #![forbid(unsafe_code)]
@@ -45,11 +45,11 @@ pub mod content;
 pub mod dispatcher;
 pub mod error;
 pub mod id;
-pub mod link;
 pub mod listener;
 pub mod message;
 pub mod net;
 pub mod routing;
+pub mod transport;
 pub mod value;
 
 pub use content::{
@@ -59,7 +59,6 @@ pub use content::{
 pub use dispatcher::{Counters, Dispatcher, GroupReplies, QueueInfo, Snapshot, Source};
 pub use error::{Error, GroupError, HandlerError, SyncError};
 pub use id::{Id, MessageId, SharedStr};
-pub use link::Link;
 pub use listener::{
     Context, Delivery, FnHandlers, ForwardTarget, HandlerResult, Handlers, Hooks, Listener,
     ListenerBuilder, NoHooks, Outcome, Queue, Reply, ReplySender, RoutedListener, SyncContext,

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dispatchio_core::routing::{Action, Cond, Field, RoutingTable};
+use dispatchio_core::transport::{DirectoryChange, Link};
 use dispatchio_core::{
-    Delivery, Dispatcher, Empty, Error, HandlerError, Hooks, Id, Link, Listener, Message, Outcome,
-    Reply, ReplySender, RoutedListener, SyncError, Text,
+    Delivery, Dispatcher, Empty, Error, HandlerError, Hooks, Id, Listener, Message, Outcome, Reply,
+    ReplySender, RoutedListener, SyncError, Text,
 };
 
 /// A listener that queues everything in "inbox".
@@ -712,7 +713,8 @@ mod s07_sync {
     #[tokio::test]
     async fn a_synchronous_send_to_another_process_fails() {
         let d = Dispatcher::new();
-        d.attach_destination("far", Arc::new(seam::Recorder::default())).unwrap();
+        let link = d.attach(Arc::new(seam::Recorder::default()));
+        link.claim("far").unwrap();
         let e = d.send_sync(Message::new(Empty).to("far")).unwrap_err();
         assert!(matches!(e, Error::Sync(SyncError::Remote)), "{e:?}");
     }
@@ -1412,14 +1414,15 @@ mod seam {
     async fn a_remote_destination_is_served_by_its_link() {
         let d = Dispatcher::new();
         let link = Arc::new(Recorder::default());
-        d.attach_destination("far", link.clone()).unwrap();
+        let attached = d.attach(link.clone());
+        attached.claim("far").unwrap();
         d.send(Message::new(Empty).to("far")).unwrap();
         let r = within(d.request(Message::new(Empty).to("far"), None)).await.unwrap();
         assert_eq!(text(&r), "remote");
         assert_eq!(link.got.lock().unwrap().len(), 2);
         assert_eq!(d.snapshot().remote, [(Id::from("far"), "recorder".to_owned())]);
         assert!(matches!(d.register("far", inbox()), Err(Error::DestinationTaken(_))));
-        d.detach_link("recorder");
+        attached.detach();
         assert!(matches!(d.send(Message::new(Empty).to("far")), Err(Error::UnknownDestination(_))));
     }
 
@@ -1430,8 +1433,9 @@ mod seam {
         let local = inbox();
         d.register("near", local.clone()).unwrap();
         d.subscribe(&Id::from("near"), "G").unwrap();
-        d.attach_group("G", link.clone());
-        d.attach_group("G", link.clone());
+        let attached = d.attach(link.clone());
+        attached.join_group("G");
+        attached.join_group("G");
         let replies =
             within(d.request_group(Message::new(Empty).to_group("G"), None)).await.unwrap();
         assert_eq!(replies.len(), 2);
@@ -1445,17 +1449,19 @@ mod seam {
         d.register("echo", echo()).unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let msg = Message::new(Text::from("from afar")).to("echo").with_id(3).requiring_response();
-        d.deliver_incoming(
-            msg,
-            ReplySender::callback(dispatchio_core::MessageId(3), move |r| {
-                let _ = tx.send(r);
-            }),
-        )
-        .unwrap();
+        let mut inlet = d.inlet();
+        inlet
+            .deliver(
+                msg,
+                ReplySender::callback(dispatchio_core::MessageId(3), move |r| {
+                    let _ = tx.send(r);
+                }),
+            )
+            .unwrap();
         let reply = within(rx).await.unwrap().unwrap();
         assert_eq!(text(&reply), "from afar");
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let e = d.deliver_incoming(
+        let e = inlet.deliver(
             Message::new(Empty).to("nobody"),
             ReplySender::callback(dispatchio_core::MessageId(4), move |r| {
                 let _ = tx.send(r);
@@ -1469,18 +1475,141 @@ mod seam {
     #[tokio::test]
     async fn transports_are_told_when_what_this_process_serves_changes() {
         let d = Dispatcher::new();
-        let mut changes = d.changes();
-        changes.borrow_and_update();
+        let mut watch = d.watch_directory();
+        assert!(watch.changes().is_empty(), "nothing served yet");
         d.register("a", inbox()).unwrap();
-        assert!(changes.has_changed().unwrap());
-        changes.borrow_and_update();
+        assert_eq!(watch.changes(), [DirectoryChange::Registered(Id::from("a"))]);
         d.subscribe(&Id::from("a"), "G").unwrap();
-        assert!(changes.has_changed().unwrap());
-        changes.borrow_and_update();
+        assert_eq!(watch.changes(), [DirectoryChange::GroupJoined(Id::from("G"))]);
         d.subscribe(&Id::from("a"), "G").unwrap();
-        assert!(!changes.has_changed().unwrap(), "subscribing twice changes nothing");
+        assert!(watch.changes().is_empty(), "subscribing twice changes nothing");
         d.deregister(&Id::from("a")).unwrap();
-        assert!(changes.has_changed().unwrap());
+        assert_eq!(
+            watch.changes(),
+            [
+                DirectoryChange::Deregistered(Id::from("a")),
+                DirectoryChange::GroupLeft(Id::from("G"))
+            ]
+        );
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_directory_watch_wakes_on_a_change_and_leaves_claims_out() {
+        let d = Dispatcher::new();
+        let mut watch = d.watch_directory();
+        let _ = watch.changes();
+        let attached = d.attach(Arc::new(Recorder::default()));
+        attached.claim("far").unwrap();
+        attached.join_group("G");
+        within(watch.changed()).await;
+        assert!(watch.changes().is_empty(), "what a link serves is not this process's to announce");
+        let woken = tokio::spawn(async move {
+            watch.changed().await;
+            watch.changes()
+        });
+        d.register("near", inbox()).unwrap();
+        assert_eq!(within(woken).await.unwrap(), [DirectoryChange::Registered(Id::from("near"))]);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_fallback_link_takes_what_nobody_here_serves_and_nothing_else() {
+        let d = Dispatcher::new();
+        d.register("near", echo()).unwrap();
+        let link = Arc::new(Recorder::default());
+        let attached = d.attach(link.clone());
+        assert!(attached.set_fallback());
+        assert!(!d.attach(Arc::new(Recorder::default())).set_fallback(), "one fallback at a time");
+        assert_eq!(d.snapshot().fallback.as_deref(), Some("recorder"));
+        // An unknown destination and a group with no member here go over the link.
+        let r = within(d.request(Message::new(Empty).to("far"), None)).await.unwrap();
+        assert_eq!(text(&r), "remote");
+        d.send(Message::new(Empty).to_group("G")).unwrap();
+        assert_eq!(link.got.lock().unwrap().len(), 2);
+        // What is served here stays here.
+        let r = within(d.request(Message::new(Text::from("hi")).to("near"), None)).await.unwrap();
+        assert_eq!(text(&r), "hi");
+        assert_eq!(link.got.lock().unwrap().len(), 2);
+        // A message from another process is never sent back out.
+        let e = d.inlet().deliver(Message::new(Empty).to("far"), ReplySender::unwanted());
+        assert!(matches!(e, Err(Error::UnknownDestination(_))), "{e:?}");
+        assert!(matches!(
+            d.send_sync(Message::new(Empty).to("far")),
+            Err(Error::Sync(SyncError::Remote))
+        ));
+        attached.detach();
+        assert_eq!(d.snapshot().fallback, None);
+        assert!(matches!(d.send(Message::new(Empty).to("far")), Err(Error::UnknownDestination(_))));
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_link_withdraws_and_leaves_only_what_is_its_own() {
+        let d = Dispatcher::new();
+        d.register("near", inbox()).unwrap();
+        d.subscribe(&Id::from("near"), "G").unwrap();
+        // A link named like the local listener: still not the listener.
+        struct Named;
+        impl Link for Named {
+            fn name(&self) -> &str {
+                "near"
+            }
+            fn send(&self, delivery: Delivery) -> Result<(), (Error, Delivery)> {
+                drop(delivery);
+                Ok(())
+            }
+        }
+        let attached = d.attach(Arc::new(Named));
+        assert!(matches!(attached.claim("near"), Err(Error::DestinationTaken(_))));
+        assert!(!attached.withdraw(&Id::from("near")));
+        assert!(!attached.leave_group(&Id::from("G")));
+        assert_eq!(d.snapshot().listeners, [Id::from("near")]);
+        assert_eq!(d.snapshot().groups, [(Id::from("G"), vec![Id::from("near")])]);
+        attached.claim("far").unwrap();
+        assert!(attached.withdraw(&Id::from("far")));
+        assert!(d.snapshot().remote.is_empty());
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn an_incoming_group_request_hears_from_every_local_subscriber() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("fail")])
+            .build()
+            .unwrap();
+        let failing = || {
+            Arc::new(
+                RoutedListener::builder(table.clone())
+                    .handler("fail", |_: &Message| Err(HandlerError::new("no")))
+                    .build()
+                    .unwrap(),
+            )
+        };
+        d.register("ok", echo()).unwrap();
+        d.register("bad", failing()).unwrap();
+        for m in ["ok", "bad"] {
+            d.subscribe(&Id::from(m), "G").unwrap();
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let msg = Message::new(Empty).to_group("G").with_id(9).requiring_response();
+        d.inlet()
+            .deliver(
+                msg,
+                ReplySender::callback(dispatchio_core::MessageId(9), move |r| {
+                    let _ = tx.send(r);
+                }),
+            )
+            .unwrap();
+        match within(rx).await.unwrap() {
+            Err(Error::Group(g)) => {
+                assert_eq!(g.succeeded, 1);
+                assert_eq!(g.failures.len(), 1);
+                assert_eq!(g.failures[0].0, Id::from("bad"));
+            }
+            other => panic!("expected the group's failures, got {other:?}"),
+        }
         d.shutdown().await;
     }
 

@@ -4,29 +4,34 @@
 //! * [`Dispatcher::listen`] and [`Dispatcher::connect`] open links; every
 //!   link of one dispatcher shares one bridge (so an ID announced by two
 //!   peers is seen as the conflict it is).
-//! * Outgoing: each link is a [`crate::Link`] the dispatcher routes to. A
+//! * Outgoing: each link is a [`transport::Link`](crate::transport::Link)
+//!   the dispatcher routes to. A
 //!   message is turned into a [`WireMessage`] (content by
 //!   [`Content::encode`](crate::Content::encode)) and queued on the link
 //!   without waiting; a request's [`ReplySender`] is kept until the peer's
 //!   [`WireReply`] (or the loss of the peer) completes it.
 //! * Incoming: a [`WireMessage`] is rebuilt into a [`Message`] (content typed
 //!   through the [`ContentRegistry`] by type name, or [`DynContent`](crate::DynContent))
-//!   and given to [`Dispatcher::deliver_incoming`], whose reply goes back
-//!   over the same link.
+//!   and given to the connection's [`Inlet`], whose reply goes back over the
+//!   same link.
 //! * Announcements: each connection starts with the complete list of local
-//!   destination IDs and subscribed groups; changes are found by comparing
-//!   snapshots every [`RemoteConfig::announce_interval`] (or at once after
-//!   [`Dispatcher::announce_changes`]) and sent to every link.
+//!   destination IDs and subscribed groups; changes are read from a
+//!   [`DirectoryWatch`] every [`RemoteConfig::announce_interval`] (or at
+//!   once after [`Dispatcher::announce_changes`]) and sent to every link.
+//!   What a peer announces is claimed through the link's [`Attachment`].
+//!
+//! Everything here reaches the dispatcher through its public transport
+//! seam ([`crate::transport`]) alone.
 
 use std::any::Any;
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::BuildHasherDefault;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use rustc_hash::FxBuildHasher;
 use tokio::sync::Notify;
 
 use super::link::{self as netlink, LinkEvents, LinkId, LinkState};
@@ -36,12 +41,13 @@ use super::wire::{
     WireMessageRef, WireReply,
 };
 use super::{Address, DEFAULT_MAX_ANNOUNCEMENTS, NetConfig, NetError, PeerLost, SendError};
-use crate::content::{ContentRef, ContentRegistry, Empty};
-use crate::dispatcher::{Dispatcher, IdHasher, RouteCache};
-use crate::error::{Error, HandlerError, SyncError};
-use crate::id::{Id, MessageId, SharedStr};
-use crate::listener::{Delivery, ReplySender};
-use crate::message::{Envelope, Message};
+use crate::transport::{
+    Attachment, DirectoryChange, DirectoryWatch, Inlet, LocalDirectory, ServedBy,
+};
+use crate::{
+    ContentRef, ContentRegistry, Delivery, Dispatcher, Empty, Envelope, Error, GroupError,
+    HandlerError, Id, Message, MessageId, ReplySender, SharedStr, SyncError,
+};
 
 /// How a dispatcher listens and dials: the link settings of [`NetConfig`]
 /// plus what the bridge needs (the content registry, the announcement
@@ -241,19 +247,13 @@ struct Stats {
     announcements_refused: AtomicU64,
 }
 
-/// The destinations and groups this process serves, as last announced.
-#[derive(Default, Clone, PartialEq, Eq)]
-struct Served {
-    dests: BTreeSet<Id>,
-    groups: BTreeSet<Id>,
-}
-
 /// One dispatcher's network side: every link, the announced state, the stats.
 struct Bridge {
     dispatcher: Dispatcher,
     // Looked up for every frame received: a fast hash for our own link IDs.
-    links: Mutex<HashMap<LinkId, Arc<PeerLink>, BuildHasherDefault<IdHasher>>>,
-    announced: Mutex<Served>,
+    links: Mutex<HashMap<LinkId, Arc<Attached>, FxBuildHasher>>,
+    /// What this process serves, as last announced.
+    directory: Mutex<DirectoryWatch>,
     /// By destination ID and refused link: found without a scan, however
     /// many a peer's announcements cause.
     conflicts: Mutex<HashMap<(Id, String), Conflict>>,
@@ -261,9 +261,22 @@ struct Bridge {
     wake: Notify,
 }
 
+/// One link as the bridge keeps it: the dispatcher's [`PeerLink`], what
+/// the peer claimed through it, and what its reader remembers.
+struct Attached {
+    link: Arc<PeerLink>,
+    claims: Mutex<Claims>,
+    /// Whether `claims.stale` is set (read for every frame without a lock).
+    stale: AtomicBool,
+    recent: Mutex<Recent>,
+    /// The most destination IDs and groups the peer may hold announced.
+    max_announced: usize,
+}
+
 /// What a peer announced on one link.
-#[derive(Default)]
 struct Claims {
+    /// What the link serves in the dispatcher; `None` once it is detached.
+    attachment: Option<Attachment>,
     /// Destinations routed to this link.
     served: HashSet<Id>,
     /// Destinations refused because someone else serves them.
@@ -278,17 +291,20 @@ struct Claims {
 /// The type name and IDs of the last message received on a link, reused
 /// while the next ones repeat them (a stream from one sender to one
 /// destination does), so that rebuilding an envelope allocates no string.
-#[derive(Default)]
 struct Recent {
     type_name: Option<SharedStr>,
     source: Option<Id>,
     dest: Option<Id>,
     group: Option<Id>,
-    /// Where the last message went.
-    routes: RouteCache,
+    /// Delivers the link's messages (and remembers where the last went).
+    inlet: Inlet,
 }
 
 impl Recent {
+    fn new(inlet: Inlet) -> Recent {
+        Recent { type_name: None, source: None, dest: None, group: None, inlet }
+    }
+
     fn type_name(&mut self, name: &str) -> SharedStr {
         match &self.type_name {
             Some(t) if t.as_str() == name => t.clone(),
@@ -320,24 +336,19 @@ struct Pending {
     request: Envelope,
 }
 
-/// One network link as the dispatcher sees it: a [`crate::Link`].
+/// One network link as the dispatcher sees it: a
+/// [`transport::Link`](crate::transport::Link).
 struct PeerLink {
     net: netlink::Link,
     name: String,
     registry: Arc<ContentRegistry>,
     pending: Mutex<HashMap<u64, Pending>>,
-    claims: Mutex<Claims>,
-    /// Whether `claims.stale` is set (read for every frame without a lock).
-    stale: AtomicBool,
-    recent: Mutex<Recent>,
     seq: AtomicU64,
     stats: Arc<Stats>,
     /// Replies lost, and incoming messages nobody could be told of, for
     /// logging in batches.
     replies_lost: Losses,
     undeliverable: Losses,
-    /// The most destination IDs and groups the peer may hold announced.
-    max_announced: usize,
 }
 
 /// Losses of one kind on one link, logged in batches rather than one line
@@ -401,7 +412,7 @@ impl Bridge {
         let bridge = Arc::new(Bridge {
             dispatcher: dispatcher.clone(),
             links: Mutex::new(HashMap::default()),
-            announced: Mutex::new(Served::default()),
+            directory: Mutex::new(dispatcher.watch_directory()),
             conflicts: Mutex::new(HashMap::new()),
             stats: Arc::new(Stats::default()),
             wake: Notify::new(),
@@ -411,62 +422,37 @@ impl Bridge {
         bridge
     }
 
-    fn peer(&self, id: LinkId) -> Option<Arc<PeerLink>> {
+    fn peer(&self, id: LinkId) -> Option<Arc<Attached>> {
         self.links.lock().get(&id).cloned()
-    }
-
-    /// What this process serves now: local listeners, groups with a local member.
-    fn serving_now(&self) -> Served {
-        let snap = self.dispatcher.snapshot();
-        let dests = snap.listeners.into_iter().collect();
-        let groups = snap
-            .groups
-            .into_iter()
-            .map(|(g, _)| g)
-            .filter(|g| !self.dispatcher.local_members(g).is_empty())
-            .collect();
-        Served { dests, groups }
     }
 
     /// Sends every change since the last announcement to every link; returns
     /// the complete current state.
-    fn announce_changes(&self) -> Served {
-        let mut announced = self.announced.lock();
-        let now = self.serving_now();
-        if *announced == now {
-            return now;
-        }
-        let mut changes = Vec::new();
-        changes.extend(
-            now.dests.difference(&announced.dests).map(|d| Announcement::Serve(wire_id(d))),
-        );
-        changes.extend(
-            announced.dests.difference(&now.dests).map(|d| Announcement::Withdraw(wire_id(d))),
-        );
-        changes.extend(
-            now.groups.difference(&announced.groups).map(|g| Announcement::Subscribe(wire_id(g))),
-        );
-        changes.extend(
-            announced.groups.difference(&now.groups).map(|g| Announcement::Unsubscribe(wire_id(g))),
-        );
-        let links: Vec<Arc<PeerLink>> = self.links.lock().values().cloned().collect();
-        for link in links {
-            if let Err(e) = link.net.try_send(Payload::Announce(changes.clone())) {
-                // The peer then routes by stale information; it learns the
-                // truth from the snapshot of its next connection.
-                tracing::warn!(link = %link.name, error = %e, "cannot announce changes");
+    fn announce_changes(&self) -> LocalDirectory {
+        let mut directory = self.directory.lock();
+        let changes: Vec<Announcement> =
+            directory.changes().iter().filter_map(announcement).collect();
+        if !changes.is_empty() {
+            let links: Vec<Arc<Attached>> = self.links.lock().values().cloned().collect();
+            for a in links {
+                if let Err(e) = a.link.net.try_send(Payload::Announce(changes.clone())) {
+                    // The peer then routes by stale information; it learns the
+                    // truth from the snapshot of its next connection.
+                    tracing::warn!(link = %a.link.name, error = %e, "cannot announce changes");
+                }
             }
+            tracing::debug!(changes = changes.len(), "announced changes to peers");
         }
-        tracing::debug!(changes = changes.len(), "announced changes to peers");
-        *announced = now.clone();
-        now
+        directory.reported().clone()
     }
 
     /// Records a refused claim; logs it while `logged` allows (a frame's
     /// first few conflicts are logged one by one, the rest in a count).
     fn report_conflict(&self, id: &Id, refused: &PeerLink, log: bool) {
-        let served_by =
-            self.dispatcher.remote_link_name(id).unwrap_or_else(|| "this process".to_owned());
+        let served_by = match self.dispatcher.served_by(id) {
+            Some(ServedBy::Link(name)) => name,
+            _ => "this process".to_owned(),
+        };
         if log {
             tracing::error!(
                 id = %id,
@@ -489,31 +475,30 @@ impl Bridge {
         if freed.is_empty() {
             return;
         }
-        let links: Vec<Arc<PeerLink>> = self.links.lock().values().cloned().collect();
+        let links: Vec<Arc<Attached>> = self.links.lock().values().cloned().collect();
         for id in freed {
-            for link in &links {
-                let mut claims = link.claims.lock();
-                if claims.refused.contains(id)
-                    && self.dispatcher.attach_destination(id.clone(), link.clone()).is_ok()
-                {
+            for a in &links {
+                let mut claims = a.claims.lock();
+                if claims.refused.contains(id) && claims.claim(id.clone()).is_ok() {
                     claims.refused.remove(id);
                     claims.served.insert(id.clone());
-                    self.forget_conflict(id, link);
-                    tracing::info!(id = %id, link = %link.name, "conflict resolved: destination now served by the link");
+                    self.forget_conflict(id, &a.link);
+                    tracing::info!(id = %id, link = %a.link.name, "conflict resolved: destination now served by the link");
                     break;
                 }
             }
         }
     }
 
-    fn apply(&self, link: &Arc<PeerLink>, changes: Vec<Announcement>) {
+    fn apply(&self, a: &Attached, changes: Vec<Announcement>) {
+        let link = &*a.link;
         let mut freed = Vec::new();
         // Claims past the link's limit, and conflicts, of this frame.
         let (mut over, mut conflicts) = (0u64, 0u64);
         {
-            let mut claims = link.claims.lock();
+            let mut claims = a.claims.lock();
             let stale = claims.stale.take();
-            link.stale.store(false, Ordering::Release);
+            a.stale.store(false, Ordering::Release);
             let (mut stale_dests, mut stale_groups) = stale.clone().unwrap_or_default();
             for change in changes {
                 // What this peer has announced and we hold: bounded.
@@ -528,11 +513,11 @@ impl Bridge {
                         // A claim refused before is tried again (its holder
                         // may be gone), and is held already.
                         let known = claims.refused.contains(&id);
-                        if !known && held >= link.max_announced {
+                        if !known && held >= a.max_announced {
                             over += 1;
                             continue;
                         }
-                        match self.dispatcher.attach_destination(id.clone(), link.clone()) {
+                        match claims.claim(id.clone()) {
                             Ok(()) => {
                                 if known {
                                     claims.refused.remove(&id);
@@ -553,7 +538,7 @@ impl Bridge {
                             self.forget_conflict(&id, link);
                         }
                         if claims.served.remove(&id) {
-                            self.withdraw(link, &id);
+                            claims.withdraw(&id);
                             freed.push(id);
                         }
                     }
@@ -563,23 +548,23 @@ impl Bridge {
                         if claims.groups.contains(&g) {
                             continue;
                         }
-                        if held >= link.max_announced {
+                        if held >= a.max_announced {
                             over += 1;
                             continue;
                         }
-                        claims.groups.insert(g.clone());
-                        self.dispatcher.attach_group(g, link.clone());
+                        claims.join_group(g.clone());
+                        claims.groups.insert(g);
                     }
                     Announcement::Unsubscribe(w) => {
                         let g = core_id(w);
                         if claims.groups.remove(&g) {
-                            self.dispatcher.unsubscribe(&Id::from(link.name.clone()), &g);
+                            claims.leave_group(&g);
                         }
                     }
                 }
             }
             if stale.is_some() {
-                freed.extend(self.forget_stale(link, &mut claims, stale_dests, stale_groups));
+                freed.extend(claims.forget_stale(stale_dests, stale_groups));
             }
         }
         if conflicts > CONFLICTS_LOGGED {
@@ -594,46 +579,17 @@ impl Bridge {
             tracing::error!(
                 link = %link.name,
                 refused = over,
-                limit = link.max_announced,
+                limit = a.max_announced,
                 "announced destination IDs and groups refused: the peer has announced as many as a link may hold (RemoteConfig::max_announced)"
             );
         }
         self.retry_refused(&freed);
     }
 
-    /// Removes the route of `id` if it is still this link's.
-    fn withdraw(&self, link: &PeerLink, id: &Id) {
-        if self.dispatcher.remote_link_name(id).is_some_and(|l| l == link.name) {
-            let _ = self.dispatcher.deregister(id);
-        }
-    }
-
-    /// Drops what a reconnected link served before and no longer announces.
-    fn forget_stale(
-        &self,
-        link: &PeerLink,
-        claims: &mut Claims,
-        dests: HashSet<Id>,
-        groups: HashSet<Id>,
-    ) -> Vec<Id> {
-        let mut freed = Vec::new();
-        for id in dests {
-            if claims.served.remove(&id) {
-                self.withdraw(link, &id);
-                freed.push(id);
-            }
-        }
-        for g in groups {
-            if claims.groups.remove(&g) {
-                self.dispatcher.unsubscribe(&Id::from(link.name.clone()), &g);
-            }
-        }
-        freed
-    }
-
     fn stats(&self) -> RemoteStats {
         let s = &self.stats;
-        let mut links: Vec<String> = self.links.lock().values().map(|l| l.name.clone()).collect();
+        let mut links: Vec<String> =
+            self.links.lock().values().map(|a| a.link.name.clone()).collect();
         links.sort();
         RemoteStats {
             links,
@@ -642,7 +598,7 @@ impl Bridge {
                 all.sort_by(|a, b| (&a.id, &a.refused).cmp(&(&b.id, &b.refused)));
                 all
             },
-            pending_requests: self.links.lock().values().map(|l| l.pending.lock().len()).sum(),
+            pending_requests: self.links.lock().values().map(|a| a.link.pending.lock().len()).sum(),
             conflicts_reported: s.conflicts_reported.load(Ordering::Relaxed),
             peers_lost: s.peers_lost.load(Ordering::Relaxed),
             requests_failed_peer_lost: s.requests_failed_peer_lost.load(Ordering::Relaxed),
@@ -659,17 +615,17 @@ async fn maintain(bridge: Weak<Bridge>, interval: Duration) {
     loop {
         let Some(b) = bridge.upgrade() else { return };
         if b.dispatcher.is_shut_down() {
-            let links: Vec<Arc<PeerLink>> = b.links.lock().values().cloned().collect();
+            let links: Vec<Arc<Attached>> = b.links.lock().values().cloned().collect();
             drop(b);
-            for link in links {
-                link.net.close("dispatcher shut down").await;
+            for a in links {
+                a.link.net.close("dispatcher shut down").await;
             }
             return;
         }
         b.announce_changes();
-        let links: Vec<Arc<PeerLink>> = b.links.lock().values().cloned().collect();
-        for link in links {
-            link.sweep();
+        let links: Vec<Arc<Attached>> = b.links.lock().values().cloned().collect();
+        for a in links {
+            a.link.sweep();
         }
         let wake = async { b.wake.notified().await };
         let _ = tokio::time::timeout(interval, wake).await;
@@ -688,7 +644,7 @@ impl Events {
     /// A frame other than an announcement arrived: if it is the first after
     /// a reconnect, the peer's snapshot would have come first, so it serves
     /// nothing.
-    fn not_announcing(&self, peer: &Arc<PeerLink>) {
+    fn not_announcing(&self, peer: &Attached) {
         // The flag spares a lock per frame; it is set before the
         // connection's first frame is read and cleared under the lock.
         if !peer.stale.load(Ordering::Acquire) {
@@ -731,7 +687,7 @@ impl LinkEvents for Events {
     fn announcements(&self) -> Vec<Announcement> {
         let now = self.bridge.announce_changes();
         let mut all: Vec<Announcement> = now
-            .dests
+            .destinations
             .iter()
             .map(|d| Announcement::Serve(wire_id(d)))
             .chain(now.groups.iter().map(|g| Announcement::Subscribe(wire_id(g))))
@@ -762,19 +718,23 @@ impl LinkEvents for Events {
             name,
             registry: self.registry.clone(),
             pending: Mutex::new(HashMap::new()),
-            claims: Mutex::new(Claims::default()),
-            stale: AtomicBool::new(false),
-            recent: Mutex::new(Recent::default()),
             seq: AtomicU64::new(0),
             stats: self.bridge.stats.clone(),
             replies_lost: Losses::default(),
             undeliverable: Losses::default(),
-            max_announced: self.max_announced,
         });
         tracing::info!(link = %peer.name, remote = %link.remote(), "peer link up");
-        let owner: Weak<dyn Any + Send + Sync> = Arc::downgrade(&peer) as _;
+        let dispatcher = &self.bridge.dispatcher;
+        let attached = Arc::new(Attached {
+            claims: Mutex::new(Claims::new(dispatcher.attach(peer.clone()))),
+            link: peer,
+            stale: AtomicBool::new(false),
+            recent: Mutex::new(Recent::new(dispatcher.inlet())),
+            max_announced: self.max_announced,
+        });
+        let owner: Weak<dyn Any + Send + Sync> = Arc::downgrade(&attached) as _;
         link.set_owner(owner);
-        links.insert(link.id(), peer);
+        links.insert(link.id(), attached);
     }
 
     async fn received(&self, link: &netlink::Link, payload: Payload) {
@@ -784,8 +744,8 @@ impl LinkEvents for Events {
             other => {
                 self.not_announcing(&peer);
                 match other {
-                    Payload::Message(m) => peer.incoming(&self.bridge.dispatcher, view(&m)),
-                    Payload::Reply(r) => peer.complete(r),
+                    Payload::Message(m) => peer.incoming(view(&m)),
+                    Payload::Reply(r) => peer.link.complete(r),
                     Payload::Announce(_) => {}
                 }
             }
@@ -803,14 +763,15 @@ impl LinkEvents for Events {
 
     async fn received_message(&self, link: &netlink::Link, message: WireMessageRef<'_>) {
         // The peer attached to the link: no lock and map lookup per frame.
-        let attached = link.owner().and_then(|o| o.downcast::<PeerLink>().ok());
+        let attached = link.owner().and_then(|o| o.downcast::<Attached>().ok());
         let Some(peer) = attached.or_else(|| self.bridge.peer(link.id())) else { return };
         self.not_announcing(&peer);
-        peer.incoming(&self.bridge.dispatcher, message);
+        peer.incoming(message);
     }
 
     fn link_down(&self, link: &netlink::Link, lost: &PeerLost) {
-        let Some(peer) = self.bridge.peer(link.id()) else { return };
+        let Some(a) = self.bridge.peer(link.id()) else { return };
+        let peer = &a.link;
         self.bridge.stats.peers_lost.fetch_add(1, Ordering::Relaxed);
         peer.report_losses();
         let reason = format!("peer lost: {}", lost.reason);
@@ -824,11 +785,153 @@ impl LinkEvents for Events {
         // Whatever is left (requests queued but never written) fails too.
         let rest: Vec<u64> = peer.pending.lock().keys().copied().collect();
         peer.fail_pending(&rest, &reason);
-        let freed: Vec<Id> = peer.claims.lock().served.drain().collect();
-        self.bridge.dispatcher.detach_link(&peer.name);
+        let (freed, attachment) = {
+            let mut claims = a.claims.lock();
+            let freed: Vec<Id> = claims.served.drain().collect();
+            (freed, claims.attachment.take())
+        };
+        // Everything the link served goes with it.
+        drop(attachment);
         self.bridge.conflicts.lock().retain(|_, c| c.refused != peer.name);
         self.bridge.retry_refused(&freed);
     }
+}
+
+impl Attached {
+    /// A message from the peer, delivered to local listeners; its reply (when
+    /// one is wanted) goes back over this link.
+    fn incoming(&self, m: WireMessageRef<'_>) {
+        let link = &self.link;
+        let id = m.id;
+        let wants_reply = m.response_required;
+        let content = match link.decode(m.content) {
+            Ok(c) => c,
+            Err(reason) => {
+                tracing::warn!(link = %link.name, id, reason = %reason, "incoming content does not decode");
+                if wants_reply {
+                    link.write_reply(
+                        id,
+                        Err(RemoteError {
+                            kind: RemoteErrorKind::Other,
+                            text: format!("other\n{reason}"),
+                        }),
+                    );
+                } else {
+                    link.undeliverable(id, &reason);
+                }
+                return;
+            }
+        };
+        // Held until the message is delivered (its route is cached here
+        // too): only this link's reader takes it, one message at a time.
+        let mut recent = self.recent.lock();
+        let recent = &mut *recent;
+        // A registered type names itself with a static string: no shared
+        // string to count references to.
+        let ty = match content.static_type_name() {
+            Some(name) if name == m.type_name => SharedStr::from_static(name),
+            _ => recent.type_name(m.type_name),
+        };
+        let mut env = Envelope::new(ty);
+        env.source = m.source.map(|w| Recent::id(&mut recent.source, w));
+        env.dest = m.dest.map(|w| Recent::id(&mut recent.dest, w));
+        env.group = m.group.map(|w| Recent::id(&mut recent.group, w));
+        env.id = if wants_reply { next_incoming_request_id() } else { MessageId(id as i64) };
+        env.response_required = m.response_required;
+        env.is_response = m.is_response;
+        env.sync = false;
+        env.blocking = m.blocking;
+        let reply = if wants_reply {
+            let me = Arc::clone(link);
+            ReplySender::callback(env.id, move |answer| {
+                let result = match answer {
+                    Ok(msg) => me.encode_content(msg.content()).map_err(|reason| RemoteError {
+                        kind: RemoteErrorKind::Other,
+                        text: format!("other\n{reason}"),
+                    }),
+                    Err(e) => Err(error_to_remote(&e)),
+                };
+                me.write_reply(id, result);
+            })
+        } else {
+            ReplySender::unwanted()
+        };
+        let message = Message::from_parts(env, content);
+        if let Err(e) = recent.inlet.deliver(message, reply) {
+            if !wants_reply {
+                link.undeliverable(id, &e);
+            }
+        }
+    }
+}
+
+impl Claims {
+    fn new(attachment: Attachment) -> Claims {
+        Claims {
+            attachment: Some(attachment),
+            served: HashSet::new(),
+            refused: HashSet::new(),
+            groups: HashSet::new(),
+            stale: None,
+        }
+    }
+
+    /// Claims `id` for the link (refused once the link is detached).
+    fn claim(&self, id: Id) -> Result<(), Error> {
+        match &self.attachment {
+            Some(a) => a.claim(id),
+            None => Err(Error::DestinationTaken(id)),
+        }
+    }
+
+    /// Removes the route of `id` if it is still this link's.
+    fn withdraw(&self, id: &Id) {
+        if let Some(a) = &self.attachment {
+            a.withdraw(id);
+        }
+    }
+
+    fn join_group(&self, group: Id) {
+        if let Some(a) = &self.attachment {
+            a.join_group(group);
+        }
+    }
+
+    fn leave_group(&self, group: &Id) {
+        if let Some(a) = &self.attachment {
+            a.leave_group(group);
+        }
+    }
+
+    /// Drops what a reconnected link served before and no longer announces;
+    /// returns the destinations freed.
+    fn forget_stale(&mut self, dests: HashSet<Id>, groups: HashSet<Id>) -> Vec<Id> {
+        let mut freed = Vec::new();
+        for id in dests {
+            if self.served.remove(&id) {
+                self.withdraw(&id);
+                freed.push(id);
+            }
+        }
+        for g in groups {
+            if self.groups.remove(&g) {
+                self.leave_group(&g);
+            }
+        }
+        freed
+    }
+}
+
+/// What a change to the local directory is announced as.
+fn announcement(change: &DirectoryChange) -> Option<Announcement> {
+    Some(match change {
+        DirectoryChange::Registered(d) => Announcement::Serve(wire_id(d)),
+        DirectoryChange::Deregistered(d) => Announcement::Withdraw(wire_id(d)),
+        DirectoryChange::GroupJoined(g) => Announcement::Subscribe(wire_id(g)),
+        DirectoryChange::GroupLeft(g) => Announcement::Unsubscribe(wire_id(g)),
+        #[allow(unreachable_patterns, reason = "the change enum is non-exhaustive")]
+        _ => return None,
+    })
 }
 
 impl PeerLink {
@@ -896,117 +999,6 @@ impl PeerLink {
                 })?;
                 self.registry.decode(c.type_name, c.bytes).map_err(|e| e.to_string())
             }
-        }
-    }
-
-    /// A message from the peer, delivered to local listeners; its reply (when
-    /// one is wanted) goes back over this link.
-    fn incoming(self: &Arc<Self>, dispatcher: &Dispatcher, m: WireMessageRef<'_>) {
-        let id = m.id;
-        let wants_reply = m.response_required;
-        let content = match self.decode(m.content) {
-            Ok(c) => c,
-            Err(reason) => {
-                tracing::warn!(link = %self.name, id, reason = %reason, "incoming content does not decode");
-                if wants_reply {
-                    self.write_reply(
-                        id,
-                        Err(RemoteError {
-                            kind: RemoteErrorKind::Other,
-                            text: format!("other\n{reason}"),
-                        }),
-                    );
-                } else {
-                    self.undeliverable(id, &reason);
-                }
-                return;
-            }
-        };
-        // Held until the message is delivered (its route is cached here
-        // too): only this link's reader takes it, one message at a time.
-        let mut recent = self.recent.lock();
-        let recent = &mut *recent;
-        // A registered type names itself with a static string: no shared
-        // string to count references to.
-        let ty = match content.static_type_name() {
-            Some(name) if name == m.type_name => SharedStr::from_static(name),
-            _ => recent.type_name(m.type_name),
-        };
-        let mut env = Envelope::new(ty);
-        env.source = m.source.map(|w| Recent::id(&mut recent.source, w));
-        env.dest = m.dest.map(|w| Recent::id(&mut recent.dest, w));
-        env.group = m.group.map(|w| Recent::id(&mut recent.group, w));
-        env.id = if wants_reply { next_incoming_request_id() } else { MessageId(id as i64) };
-        env.response_required = m.response_required;
-        env.is_response = m.is_response;
-        env.sync = false;
-        env.blocking = m.blocking;
-        let reply = if wants_reply {
-            let me = Arc::clone(self);
-            ReplySender::callback(env.id, move |answer| {
-                let result = match answer {
-                    Ok(msg) => me.encode_content(msg.content()).map_err(|reason| RemoteError {
-                        kind: RemoteErrorKind::Other,
-                        text: format!("other\n{reason}"),
-                    }),
-                    Err(e) => Err(error_to_remote(&e)),
-                };
-                me.write_reply(id, result);
-            })
-        } else {
-            ReplySender::unwanted()
-        };
-        let message = Message::from_parts(env, content);
-        if wants_reply && message.envelope().group.is_some() {
-            // Every local subscriber's answer is collected, so the requester
-            // learns of each failure (the core's incoming path keeps only
-            // the first member's answer).
-            return self.incoming_group_request(dispatcher, message, reply);
-        }
-        if let Err(e) = dispatcher.deliver_incoming_cached(message, reply, &mut recent.routes) {
-            if !wants_reply {
-                self.undeliverable(id, &e);
-            }
-        }
-    }
-
-    fn incoming_group_request(
-        &self,
-        dispatcher: &Dispatcher,
-        message: Message,
-        reply: ReplySender,
-    ) {
-        let Some(group) = message.envelope().group.clone() else { return };
-        let members: Vec<(Id, crate::dispatcher::Route)> = dispatcher
-            .snapshot()
-            .groups
-            .into_iter()
-            .find(|(g, _)| *g == group)
-            .map(|(_, ids)| ids)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|id| dispatcher.local_route(&id).map(|r| (id, r)))
-            .collect();
-        if members.is_empty() || message.envelope().validate().is_err() {
-            // The core's path gives the same errors as a local send would.
-            let _ = dispatcher.deliver_incoming(message, reply);
-            return;
-        }
-        let id = message.id();
-        let collect = Arc::new(GroupAnswers {
-            state: Mutex::new(GroupState {
-                remaining: members.len(),
-                first: None,
-                succeeded: 0,
-                failures: Vec::new(),
-                reply: Some(reply),
-                group: group.clone(),
-            }),
-        });
-        for (member, route) in members {
-            let collect = collect.clone();
-            let slot = ReplySender::callback(id, move |answer| collect.answer(member, answer));
-            dispatcher.deliver_local(&route, message.clone(), slot);
         }
     }
 
@@ -1128,7 +1120,7 @@ impl PeerLink {
                 (member, self.error_from_remote(e, &as_member))
             })
             .collect();
-        Error::Group(crate::error::GroupError { group, failures, succeeded: succeeded as usize })
+        Error::Group(GroupError { group, failures, succeeded: succeeded as usize })
     }
 }
 
@@ -1237,52 +1229,6 @@ fn take_bytes(at: &mut usize, n: u64, len: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The answers of a peer's group request from this process's subscribers.
-struct GroupAnswers {
-    state: Mutex<GroupState>,
-}
-
-struct GroupState {
-    remaining: usize,
-    first: Option<Message>,
-    succeeded: usize,
-    failures: Vec<(Id, Error)>,
-    reply: Option<ReplySender>,
-    group: Id,
-}
-
-impl GroupAnswers {
-    fn answer(&self, member: Id, answer: Result<Message, Error>) {
-        let mut s = self.state.lock();
-        match answer {
-            Ok(m) => {
-                s.succeeded += 1;
-                s.first.get_or_insert(m);
-            }
-            Err(e) => s.failures.push((member, e)),
-        }
-        s.remaining = s.remaining.saturating_sub(1);
-        if s.remaining > 0 {
-            return;
-        }
-        let Some(reply) = s.reply.take() else { return };
-        let result = if s.failures.is_empty() {
-            s.first.take().ok_or(Error::NoReply { id: reply.id() })
-        } else if s.failures.len() == 1 && s.succeeded == 0 {
-            // The peer's only subscriber failed: its error, as it is.
-            Err(s.failures.remove(0).1)
-        } else {
-            Err(Error::Group(crate::error::GroupError {
-                group: s.group.clone(),
-                failures: std::mem::take(&mut s.failures),
-                succeeded: s.succeeded,
-            }))
-        };
-        drop(s);
-        reply.send(result);
-    }
-}
-
 /// The failures of a group request as they travel: the number of members
 /// that succeeded, and each failed member with its error.
 type WireGroupFailures = (u64, Vec<(WireId, RemoteError)>);
@@ -1347,7 +1293,7 @@ fn error_to_remote(e: &Error) -> RemoteError {
     RemoteError { kind, text: format!("{tag}\n{e}") }
 }
 
-impl crate::Link for PeerLink {
+impl crate::transport::Link for PeerLink {
     fn name(&self) -> &str {
         &self.name
     }
@@ -1634,22 +1580,6 @@ impl Dispatcher {
     /// before the first `listen` or `connect`).
     pub fn remote_stats(&self) -> RemoteStats {
         Bridge::find(self).map(|b| b.stats()).unwrap_or_default()
-    }
-
-    /// Waits until destination `dest` is served (locally or by a peer), at
-    /// most `timeout`; returns whether it is.
-    pub async fn wait_for_destination(&self, dest: &Id, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let s = self.snapshot();
-            if s.listeners.contains(dest) || s.remote.iter().any(|(d, _)| d == dest) {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
     }
 }
 

@@ -40,7 +40,7 @@ use super::wire::{
     self, Announcement, Frame, FrameIn, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason,
     Refused, Welcome, WireId, WireIdRef, WireMessageRef,
 };
-use crate::dispatcher::IdHasher;
+use rustc_hash::FxHasher as IdHasher;
 
 type Conn = Framed<BoxIo, LinkCodec>;
 

@@ -1,0 +1,183 @@
+//! [`Inlet`]: where messages from another process enter the dispatcher.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::dispatcher::{Dispatcher, Route, RouteCache};
+use crate::error::{Error, GroupError};
+use crate::id::Id;
+use crate::listener::{Delivery, ReplySender};
+use crate::message::{InvalidMessage, Message};
+
+/// Delivers messages that arrived from another process to the local
+/// listeners they name (made by [`Dispatcher::inlet`]).
+///
+/// One inlet per connection reader: it remembers where the last message
+/// went (a connection's messages mostly go to one destination, and the
+/// route map's lock and hash cost more than the rest of the lookup), and
+/// delivers straight into an idle listener in the caller's task (no hop
+/// through the listener's task) when that keeps the listener's order.
+pub struct Inlet {
+    dispatcher: Dispatcher,
+    cache: RouteCache,
+}
+
+impl std::fmt::Debug for Inlet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inlet").finish_non_exhaustive()
+    }
+}
+
+impl Inlet {
+    pub(super) fn new(dispatcher: Dispatcher) -> Inlet {
+        Inlet { dispatcher, cache: RouteCache::default() }
+    }
+
+    /// The dispatcher it delivers to.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// Delivers `message` to the local listener it names, or to every local
+    /// subscriber of its group; its answer goes to `reply`. A group request
+    /// collects every local subscriber's answer: the reply is the first
+    /// answer when all succeed, the failure itself when the group's only
+    /// subscriber here failed, and [`Error::Group`] listing each failure
+    /// otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`], [`Error::UnknownDestination`],
+    /// [`Error::NoSubscribers`], [`Error::MailboxFull`], [`Error::Shutdown`];
+    /// the error is also sent through `reply`.
+    pub fn deliver(&mut self, message: Message, reply: ReplySender) -> Result<(), Error> {
+        if let Err((e, reply)) = self.incoming(message, reply) {
+            reply.send(Err(e.clone()));
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn incoming(
+        &mut self,
+        message: Message,
+        reply: ReplySender,
+    ) -> Result<(), (Error, ReplySender)> {
+        let d = &self.dispatcher;
+        if let Err(e) = message.envelope().validate() {
+            return Err((e.into(), reply));
+        }
+        if d.is_shut_down() {
+            return Err((Error::Shutdown, reply));
+        }
+        let env = message.envelope();
+        if let Some(group) = env.group.clone() {
+            let members = d.local_members(&group);
+            if members.is_empty() {
+                return Err((Error::NoSubscribers(group), reply));
+            }
+            if env.response_required && reply.is_wanted() {
+                deliver_group_request(d, group, members, message, reply);
+                return Ok(());
+            }
+            for (_, route) in members {
+                d.deliver_local(&route, message.clone(), ReplySender::unwanted());
+            }
+            return Ok(());
+        }
+        let Some(dest) = &env.dest else {
+            return Err((InvalidMessage::NoDestination.into(), reply));
+        };
+        match d.local_route_cached(dest, &mut self.cache) {
+            Some(route) => {
+                // Straight into an idle listener when it can be (no hop
+                // through its task); queued otherwise.
+                let queued = match route {
+                    Route::Local(mb) => match d.deliver_now(mb, Delivery { message, reply }) {
+                        Ok(()) => return Ok(()),
+                        Err(d) => d,
+                    },
+                    Route::Remote(_) => Delivery { message, reply },
+                };
+                // A refusal (a full mailbox) is the caller's to report.
+                d.deliver_route(route, queued.message, queued.reply)
+            }
+            None => Err((Error::UnknownDestination(dest.clone()), reply)),
+        }
+    }
+}
+
+/// Delivers a group request to each local member, collecting every answer
+/// into the one reply.
+fn deliver_group_request(
+    d: &Dispatcher,
+    group: Id,
+    members: Vec<(Id, Route)>,
+    message: Message,
+    reply: ReplySender,
+) {
+    let id = message.id();
+    let collect = Arc::new(GroupAnswers {
+        state: Mutex::new(GroupState {
+            remaining: members.len(),
+            first: None,
+            succeeded: 0,
+            failures: Vec::new(),
+            reply: Some(reply),
+            group,
+        }),
+    });
+    for (member, route) in members {
+        let collect = collect.clone();
+        let slot = ReplySender::callback(id, move |answer| collect.answer(member, answer));
+        d.deliver_local(&route, message.clone(), slot);
+    }
+}
+
+/// The answers of a group request from another process, from this
+/// process's subscribers.
+struct GroupAnswers {
+    state: Mutex<GroupState>,
+}
+
+struct GroupState {
+    remaining: usize,
+    first: Option<Message>,
+    succeeded: usize,
+    failures: Vec<(Id, Error)>,
+    reply: Option<ReplySender>,
+    group: Id,
+}
+
+impl GroupAnswers {
+    fn answer(&self, member: Id, answer: Result<Message, Error>) {
+        let mut s = self.state.lock();
+        match answer {
+            Ok(m) => {
+                s.succeeded += 1;
+                s.first.get_or_insert(m);
+            }
+            Err(e) => s.failures.push((member, e)),
+        }
+        s.remaining = s.remaining.saturating_sub(1);
+        if s.remaining > 0 {
+            return;
+        }
+        let Some(reply) = s.reply.take() else { return };
+        let result = if s.failures.is_empty() {
+            s.first.take().ok_or(Error::NoReply { id: reply.id() })
+        } else if s.failures.len() == 1 && s.succeeded == 0 {
+            // The only subscriber here failed: its error, as it is.
+            Err(s.failures.remove(0).1)
+        } else {
+            Err(Error::Group(GroupError {
+                group: s.group.clone(),
+                failures: std::mem::take(&mut s.failures),
+                succeeded: s.succeeded,
+            }))
+        };
+        drop(s);
+        reply.send(result);
+    }
+}
