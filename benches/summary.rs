@@ -451,7 +451,7 @@ mod uds {
     use std::time::{Duration, Instant};
 
     use bytes::Bytes;
-    use dispatchio::net::{DEFAULT_MAX_FRAME_LEN, RemoteConfig, codec};
+    use dispatchio::net::{DEFAULT_MAX_FRAME_LEN, NetExt, RemoteConfig, codec};
     use dispatchio::routing::{Action, Field, RoutingTable};
     use dispatchio::{ContentRegistry, Dispatcher, Id, Message, Reply, RoutedListener, Text};
     use futures::{SinkExt, StreamExt};
@@ -1442,8 +1442,8 @@ mod memory {
         use std::time::Duration;
 
         use dispatchio::net::{
-            self, Announcement, Content, Handshake, Hello, LinkEvents, NetConfig, Payload, WireId,
-            WireMessage,
+            self, Announcement, Content, Handshake, Hello, LinkEvents, NetConfig, NetExt, Payload,
+            WireId, WireMessage,
         };
         use dispatchio::routing::{Action, Cond, RoutingTable};
         use dispatchio::{Dispatcher, Message, Reply, RoutedListener};

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use dispatchio::net::RemoteConfig;
+use dispatchio::net::{NetExt, RemoteConfig};
 use dispatchio::routing::{Action, Cond, RoutingTable};
 use dispatchio::{
     ContentRegistry, ContentType, Dispatcher, HandlerError, Id, Message, Reply, RoutedListener,

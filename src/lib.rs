@@ -64,6 +64,7 @@ pub use dispatchio_macros::ContentType;
 /// assert_eq!(fired.end(), End::Stopped(1)); // rule `deal`: the card goes to `hand`
 /// ```
 pub use dispatchio_macros::include_routes;
+pub use dispatchio_net as net;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -35,9 +35,8 @@
 //!   executor of routing steps.
 //! * [`dispatcher`]: sources, registration, groups, sending, requests,
 //!   deferred replies, introspection, shutdown.
-//! * [`transport`]: the seam where transports to other processes plug in.
-//! * [`net`]: the Unix-socket and TCP transport: addresses, wire format,
-//!   handshake, links with bounded queues and reconnection.
+//! * [`transport`]: the seam where transports to other processes plug in
+//!   (the Unix-socket and TCP transport is the `dispatchio-net` crate).
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
@@ -47,7 +46,6 @@ pub mod error;
 pub mod id;
 pub mod listener;
 pub mod message;
-pub mod net;
 pub mod routing;
 pub mod transport;
 pub mod value;

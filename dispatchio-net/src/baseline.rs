@@ -1,5 +1,5 @@
 //! The raw baseline for the network benchmarks: the same length-delimited
-//! framing as dispatchio's links ([`codec`](super::codec)), over a plain Unix
+//! framing as dispatchio's links ([`codec`](crate::codec)), over a plain Unix
 //! socket, with no handshake, envelope, serialisation or dispatch. A
 //! benchmark runs this and the dispatchio path in the same process and
 //! reports the ratio, so the numbers compare like with like on one machine.
@@ -16,7 +16,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::Framed;
 
-use super::wire::{DEFAULT_MAX_FRAME_LEN, codec};
+use crate::wire::{DEFAULT_MAX_FRAME_LEN, codec};
 
 /// What one baseline run measured.
 #[derive(Debug, Clone, Copy)]
@@ -137,15 +137,15 @@ pub async fn one_way(frames: usize, frame_len: usize) -> io::Result<BaselineRun>
 /// Echoes every request back as its reply, straight from the link's reader.
 struct Echo;
 
-impl super::LinkEvents for Echo {
-    async fn received(&self, link: &super::Link, payload: super::Payload) {
-        if let super::Payload::Message(m) = payload {
+impl crate::LinkEvents for Echo {
+    async fn received(&self, link: &crate::Link, payload: crate::Payload) {
+        if let crate::Payload::Message(m) = payload {
             if m.response_required {
                 let reply =
-                    super::WireReply { to: m.id, result: super::ReplyResult::Ok(m.content) };
+                    crate::WireReply { to: m.id, result: crate::ReplyResult::Ok(m.content) };
                 // The peer waits for each reply before sending the next
                 // request, so the queue cannot be full here.
-                let _ = link.try_send(super::Payload::Reply(reply));
+                let _ = link.try_send(crate::Payload::Reply(reply));
             }
         }
     }
@@ -154,9 +154,9 @@ impl super::LinkEvents for Echo {
 /// Forwards replies to the measuring loop.
 struct Replies(tokio::sync::mpsc::UnboundedSender<u64>);
 
-impl super::LinkEvents for Replies {
-    async fn received(&self, _link: &super::Link, payload: super::Payload) {
-        if let super::Payload::Reply(r) = payload {
+impl crate::LinkEvents for Replies {
+    async fn received(&self, _link: &crate::Link, payload: crate::Payload) {
+        if let crate::Payload::Reply(r) = payload {
             let _ = self.0.send(r.to);
         }
     }
@@ -170,14 +170,14 @@ impl super::LinkEvents for Replies {
 /// # Errors
 /// Any error of listening, dialling or sending, as text.
 pub async fn link_round_trips(frames: usize, frame_len: usize) -> Result<BaselineRun, String> {
-    use super::{Address, Content, NetConfig, Payload, WireMessage};
+    use crate::{Address, Content, NetConfig, Payload, WireMessage};
     let address = Address::Unix(socket_path());
     let config = NetConfig::new("baseline").keepalive(None);
-    let listener = super::listen(&address, &config, std::sync::Arc::new(Echo))
+    let listener = crate::listen(&address, &config, std::sync::Arc::new(Echo))
         .await
         .map_err(|e| e.to_string())?;
     let (tx, mut replies) = tokio::sync::mpsc::unbounded_channel();
-    let link = super::connect(&address, &config, std::sync::Arc::new(Replies(tx)))
+    let link = crate::connect(&address, &config, std::sync::Arc::new(Replies(tx)))
         .await
         .map_err(|e| e.to_string())?;
     let content = Content::encode("bytes", &body_of_len(frame_len)).map_err(|e| e.to_string())?;

@@ -31,12 +31,12 @@ use tokio_util::codec::{Decoder, Encoder, Framed, FramedWrite, LengthDelimitedCo
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tracing::{debug, info, warn};
 
-use super::NetConfig;
-use super::address::Address;
-use super::error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
-use super::frames::{FrameReader, ReadError};
-use super::socket::{self, Acceptor, BoxIo, SocketFile};
-use super::wire::{
+use crate::NetConfig;
+use crate::address::Address;
+use crate::error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
+use crate::frames::{FrameReader, ReadError};
+use crate::socket::{self, Acceptor, BoxIo, SocketFile};
+use crate::wire::{
     self, Announcement, Frame, FrameIn, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason,
     Refused, Welcome, WireId, WireIdRef, WireMessageRef,
 };
@@ -152,7 +152,7 @@ pub trait LinkEvents: Send + Sync + 'static {
     ///
     /// Called instead of [`received`](Self::received) for message frames,
     /// with the same ordering promise. The default makes the owned
-    /// [`WireMessage`](super::WireMessage) and calls `received`; a receiver
+    /// [`WireMessage`](crate::WireMessage) and calls `received`; a receiver
     /// that only reads the fields overrides this to skip those allocations.
     fn received_message(
         &self,

@@ -1,18 +1,23 @@
-//! Pipelines between processes: listening on and dialling Unix sockets and
-//! TCP addresses, the handshake, the frame format and the links that carry
-//! messages between dispatchers.
+//! The Unix-socket and TCP transport of dispatchio: listening on and
+//! dialling Unix sockets and TCP addresses, the handshake, the frame format
+//! and the links that carry messages between dispatchers.
+//!
+//! A crate of its own, on top of `dispatchio-core`: it plugs into the
+//! dispatcher through the core's public transport seam
+//! ([`dispatchio_core::transport`]) and nothing else, as any other
+//! transport would.
 //!
 //! # From the dispatcher
 //!
-//! [`Dispatcher::listen`](crate::Dispatcher::listen) and
-//! [`Dispatcher::connect`](crate::Dispatcher::connect) (and their `_with`
-//! variants taking a [`RemoteConfig`]) put a dispatcher on the network. From
-//! then on, destination IDs and groups served by peers are routed to them:
+//! [`NetExt::listen`] and [`NetExt::connect`] (and their `_with` variants
+//! taking a [`RemoteConfig`]) put a dispatcher on the network. From then
+//! on, destination IDs and groups served by peers are routed to them:
 //! sending to one is the same call, with the same results and errors, as
 //! sending to a local listener.
 //!
 //! ```no_run
 //! use dispatchio_core::{Dispatcher, Message, Text};
+//! use dispatchio_net::NetExt;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = Dispatcher::new();
@@ -37,7 +42,7 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use dispatchio_core::net::{self, Address, Link, LinkEvents, NetConfig, Payload};
+//! use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
 //!
 //! struct Printer;
 //! impl LinkEvents for Printer {
@@ -92,6 +97,8 @@
 //!   listener without one unless [`NetConfig::allow_unauthenticated`] says so.
 //!   The secret is not encryption: on an untrusted network, run TCP links
 //!   through a tunnel (or use the NATS bridge).
+#![forbid(unsafe_code)]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod address;
 #[doc(hidden)]
@@ -110,7 +117,7 @@ use std::time::Duration;
 pub const DEFAULT_MAX_ANNOUNCEMENTS: usize = 65_536;
 
 pub use address::{Address, AddressError, AddressErrorKind};
-pub use bridge::{Conflict, Peer, RemoteConfig, RemoteListener, RemoteStats};
+pub use bridge::{Conflict, NetExt, Peer, RemoteConfig, RemoteListener, RemoteStats};
 pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
 pub use link::{Direction, Link, LinkEvents, LinkId, LinkState, Listener, connect, listen};
 pub use wire::{
@@ -124,7 +131,7 @@ pub use wire::{
 /// Built with setters from [`NetConfig::new`]:
 ///
 /// ```
-/// use dispatchio_core::net::NetConfig;
+/// use dispatchio_net::NetConfig;
 /// let config = NetConfig::new("billing").secret("a long random string").queue_capacity(4096);
 /// ```
 #[derive(Debug, Clone)]

@@ -53,7 +53,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 ///
 /// Large enough for any reasonable message, small enough that a peer cannot
 /// make us buffer unbounded memory. Change it with
-/// [`NetConfig::max_frame_len`](super::NetConfig::max_frame_len).
+/// [`NetConfig::max_frame_len`](crate::NetConfig::max_frame_len).
 pub const DEFAULT_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
 
 /// Nesting depth allowed when decoding content. Far above any real message,
@@ -404,7 +404,7 @@ impl From<Payload> for Frame {
 
 /// A received [`WireMessage`], borrowing its strings and content bytes from
 /// the frame: what a link hands to
-/// [`LinkEvents::received_message`](super::LinkEvents::received_message), so
+/// [`LinkEvents::received_message`](crate::LinkEvents::received_message), so
 /// that a receiver that keeps nothing of it allocates nothing for it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct WireMessageRef<'a> {

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
-use super::address::Address;
-use super::error::NetError;
+use crate::address::Address;
+use crate::error::NetError;
 
 /// A connected byte stream of either transport.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}

@@ -1,6 +1,6 @@
 //! The read half of a link's connection, framed by hand.
 //!
-//! Frames are [`wire::codec`](super::wire::codec)'s: a 4-byte big-endian
+//! Frames are [`wire::codec`](crate::wire::codec)'s: a 4-byte big-endian
 //! length, then that many bytes. tokio-util's `FramedRead` hands out every
 //! frame as its own `BytesMut` (split off a shared buffer: two reference
 //! count updates and a drop per frame), which a link reading millions of

@@ -13,7 +13,7 @@ use std::str::FromStr;
 /// same text form back.
 ///
 /// ```
-/// use dispatchio_core::net::Address;
+/// use dispatchio_net::Address;
 /// let a: Address = "tcp:127.0.0.1:7400".parse().unwrap();
 /// assert_eq!(a, Address::Tcp { host: "127.0.0.1".into(), port: 7400 });
 /// let u: Address = "unix:/run/app/dispatch.sock".parse().unwrap();

@@ -7,9 +7,9 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::address::AddressError;
-use super::link::LinkId;
-use super::wire::{RefusalReason, WireError};
+use crate::address::AddressError;
+use crate::link::LinkId;
+use crate::wire::{RefusalReason, WireError};
 
 /// Setting up a listener or dialling a peer failed.
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +120,7 @@ pub enum HandshakeError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
-    /// The link is up but its queue is full ([`Link::try_send`](super::Link::try_send) only).
+    /// The link is up but its queue is full ([`Link::try_send`](crate::Link::try_send) only).
     #[error("the link's outgoing queue is full ({capacity} frames)")]
     Full {
         /// The queue's capacity.
@@ -194,7 +194,7 @@ impl DownReason {
 }
 
 /// A connection of a link went down: the event given to
-/// [`LinkEvents::link_down`](super::LinkEvents::link_down).
+/// [`LinkEvents::link_down`](crate::LinkEvents::link_down).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PeerLost {

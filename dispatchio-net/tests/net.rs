@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use dispatchio_core::net::{
-    self, Address, Announcement, Content, DownReason, Handshake, Hello, Link, LinkEvents, LinkId,
-    LinkState, NetConfig, NetError, PROTOCOL_VERSION, Payload, PeerLost, RefusalReason, Refused,
-    ReplyResult, SendError, WireId, WireMessage, WireReply,
+use dispatchio_net::{
+    self as net, Address, Announcement, Content, DownReason, Handshake, Hello, Link, LinkEvents,
+    LinkId, LinkState, NetConfig, NetError, PROTOCOL_VERSION, Payload, PeerLost, RefusalReason,
+    Refused, ReplyResult, SendError, WireId, WireMessage, WireReply,
 };
 use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;

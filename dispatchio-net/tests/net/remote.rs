@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use dispatchio_core::net::{RemoteConfig, RemoteListener};
 use dispatchio_core::routing::{Action, Cond, Field, RoutingTable};
 use dispatchio_core::{
     ContentRegistry, Dispatcher, DynContent, Error, HandlerError, Id, Message, Reply,
     RoutedListener, SyncError,
 };
 use dispatchio_macros::ContentType;
+use dispatchio_net::{NetExt, RemoteConfig, RemoteListener};
 use serde::{Deserialize, Serialize};
 
 /// Generous bound for "this happens promptly / does not hang".
@@ -365,7 +365,7 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// A server dispatcher listening, a client dispatcher connected to it.
-async fn pair() -> (Dispatcher, Dispatcher, RemoteListener, dispatchio_core::net::Peer) {
+async fn pair() -> (Dispatcher, Dispatcher, RemoteListener, dispatchio_net::Peer) {
     let server = Dispatcher::new();
     let client = Dispatcher::new();
     let listener = server.listen_with(&unix_addr("pair"), &config("server")).await.unwrap();
@@ -1048,7 +1048,7 @@ async fn while_the_link_is_down_sends_queue_up_to_the_bound_then_fail_and_the_qu
     assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
     listener.close().await;
     let mut state = peer.link().watch_state();
-    tokio::time::timeout(PROMPTLY, state.wait_for(|s| *s == dispatchio_core::net::LinkState::Down))
+    tokio::time::timeout(PROMPTLY, state.wait_for(|s| *s == dispatchio_net::LinkState::Down))
         .await
         .unwrap()
         .unwrap();
@@ -1159,13 +1159,8 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
 /// the dispatcher answers (an error where they do not decode) and carries on.
 /// A request frame to `dest`, as a peer writes it, with content `bytes` of
 /// type `type_name`.
-fn wire_request(
-    id: u64,
-    dest: &str,
-    type_name: &str,
-    bytes: Vec<u8>,
-) -> dispatchio_core::net::Payload {
-    use dispatchio_core::net::{Content, Payload, WireId, WireMessage};
+fn wire_request(id: u64, dest: &str, type_name: &str, bytes: Vec<u8>) -> dispatchio_net::Payload {
+    use dispatchio_net::{Content, Payload, WireId, WireMessage};
     Payload::Message(WireMessage {
         type_name: type_name.to_owned(),
         id,
@@ -1184,7 +1179,7 @@ fn wire_request(
 /// Announcements are bounded: per frame, and in all per link.
 mod announcement_limits {
     use super::*;
-    use dispatchio_core::net::{self, Announcement, Link, NetConfig, Payload, WireId};
+    use dispatchio_net::{self as net, Announcement, Link, NetConfig, Payload, WireId};
     use futures::SinkExt;
 
     fn serve(names: impl IntoIterator<Item = String>) -> Vec<Announcement> {
@@ -1257,9 +1252,7 @@ mod announcement_limits {
         let server = Dispatcher::new();
         let addr = unix_addr("ann-header");
         let _listener = server.listen_with(&addr, &config("server")).await.unwrap();
-        let dispatchio_core::net::Address::Unix(path) = addr.parse().unwrap() else {
-            unreachable!()
-        };
+        let dispatchio_net::Address::Unix(path) = addr.parse().unwrap() else { unreachable!() };
         let io = tokio::net::UnixStream::connect(path).await.unwrap();
         let mut framed = crate::raw(io);
         crate::raw_send_handshake(&mut framed, crate::hello(net::PROTOCOL_VERSION)).await;
@@ -1282,7 +1275,7 @@ mod announcement_limits {
 /// A peer that sends requests and never reads the replies.
 mod unread_replies {
     use super::*;
-    use dispatchio_core::net::{self, LinkEvents, NetConfig, Payload};
+    use dispatchio_net::{self as net, LinkEvents, NetConfig, Payload};
 
     /// Stops its link's reader at the first reply until released: the
     /// link reads nothing more, as a peer that never reads its replies.
@@ -1370,7 +1363,7 @@ mod unread_replies {
 
 mod hostile_content {
     use super::*;
-    use dispatchio_core::net::{self, LinkEvents, NetConfig, Payload, ReplyResult};
+    use dispatchio_net::{self as net, LinkEvents, NetConfig, Payload, ReplyResult};
     use proptest::prelude::*;
 
     struct Replies(tokio::sync::mpsc::UnboundedSender<ReplyResult>);
@@ -1457,7 +1450,7 @@ async fn a_peer_that_shuts_down_fails_pending_requests_clearly_and_its_routes_go
 async fn a_tcp_listener_needs_a_secret_and_refuses_a_peer_without_the_right_one() {
     let d = Dispatcher::new();
     match d.listen("tcp:127.0.0.1:0").await {
-        Err(dispatchio_core::net::NetError::ListenerNeedsSecret { .. }) => {}
+        Err(dispatchio_net::NetError::ListenerNeedsSecret { .. }) => {}
         other => panic!("expected ListenerNeedsSecret, got {other:?}"),
     }
     let listener =
@@ -1466,7 +1459,7 @@ async fn a_tcp_listener_needs_a_secret_and_refuses_a_peer_without_the_right_one(
     let other = Dispatcher::new();
     for cfg in [config("no-secret"), config("wrong").secret("wrong")] {
         match other.connect_with(&addr, &cfg).await {
-            Err(dispatchio_core::net::NetError::Handshake { .. }) => {}
+            Err(dispatchio_net::NetError::Handshake { .. }) => {}
             other => panic!("expected a refused handshake, got {other:?}"),
         }
     }

@@ -4,14 +4,14 @@
 //! * [`Dispatcher::listen`] and [`Dispatcher::connect`] open links; every
 //!   link of one dispatcher shares one bridge (so an ID announced by two
 //!   peers is seen as the conflict it is).
-//! * Outgoing: each link is a [`transport::Link`](crate::transport::Link)
+//! * Outgoing: each link is a [`transport::Link`](dispatchio_core::transport::Link)
 //!   the dispatcher routes to. A
 //!   message is turned into a [`WireMessage`] (content by
-//!   [`Content::encode`](crate::Content::encode)) and queued on the link
+//!   [`Content::encode`](dispatchio_core::Content::encode)) and queued on the link
 //!   without waiting; a request's [`ReplySender`] is kept until the peer's
 //!   [`WireReply`] (or the loss of the peer) completes it.
 //! * Incoming: a [`WireMessage`] is rebuilt into a [`Message`] (content typed
-//!   through the [`ContentRegistry`] by type name, or [`DynContent`](crate::DynContent))
+//!   through the [`ContentRegistry`] by type name, or [`DynContent`](dispatchio_core::DynContent))
 //!   and given to the connection's [`Inlet`], whose reply goes back over the
 //!   same link.
 //! * Announcements: each connection starts with the complete list of local
@@ -21,10 +21,11 @@
 //!   What a peer announces is claimed through the link's [`Attachment`].
 //!
 //! Everything here reaches the dispatcher through its public transport
-//! seam ([`crate::transport`]) alone.
+//! seam ([`dispatchio_core::transport`]) alone.
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -34,17 +35,17 @@ use parking_lot::Mutex;
 use rustc_hash::FxBuildHasher;
 use tokio::sync::Notify;
 
-use super::link::{self as netlink, LinkEvents, LinkId, LinkState};
-use super::wire::{
+use crate::link::{self as netlink, LinkEvents, LinkId, LinkState};
+use crate::wire::{
     self, Announcement, BinOut, Content as WireContent, ContentOut, IdOut, MessageOut, Payload,
     RemoteError, RemoteErrorKind, ReplyResult, WireContentRef, WireId, WireIdRef, WireMessage,
     WireMessageRef, WireReply,
 };
-use super::{Address, DEFAULT_MAX_ANNOUNCEMENTS, NetConfig, NetError, PeerLost, SendError};
-use crate::transport::{
+use crate::{Address, DEFAULT_MAX_ANNOUNCEMENTS, NetConfig, NetError, PeerLost, SendError};
+use dispatchio_core::transport::{
     Attachment, DirectoryChange, DirectoryWatch, Inlet, LocalDirectory, ServedBy,
 };
-use crate::{
+use dispatchio_core::{
     ContentRef, ContentRegistry, Delivery, Dispatcher, Empty, Envelope, Error, GroupError,
     HandlerError, Id, Message, MessageId, ReplySender, SharedStr, SyncError,
 };
@@ -54,7 +55,7 @@ use crate::{
 /// interval).
 ///
 /// ```
-/// use dispatchio_core::net::RemoteConfig;
+/// use dispatchio_net::RemoteConfig;
 /// use dispatchio_core::{ContentRegistry, Text};
 /// let mut registry = ContentRegistry::new();
 /// registry.register::<Text>();
@@ -85,7 +86,7 @@ fn default_peer_name() -> String {
 impl RemoteConfig {
     /// Defaults: those of [`NetConfig::new`] except a queue of 8192 frames per
     /// link; an empty registry (every content type arrives as
-    /// [`DynContent`](crate::DynContent)); changes announced within 100 ms;
+    /// [`DynContent`](dispatchio_core::DynContent)); changes announced within 100 ms;
     /// at most [`DEFAULT_MAX_ANNOUNCEMENTS`] destination IDs and groups
     /// announced by a peer, in one frame and in all.
     pub fn new(peer_name: impl Into<String>) -> RemoteConfig {
@@ -337,7 +338,7 @@ struct Pending {
 }
 
 /// One network link as the dispatcher sees it: a
-/// [`transport::Link`](crate::transport::Link).
+/// [`transport::Link`](dispatchio_core::transport::Link).
 struct PeerLink {
     net: netlink::Link,
     name: String,
@@ -1293,7 +1294,7 @@ fn error_to_remote(e: &Error) -> RemoteError {
     RemoteError { kind, text: format!("{tag}\n{e}") }
 }
 
-impl crate::transport::Link for PeerLink {
+impl dispatchio_core::transport::Link for PeerLink {
     fn name(&self) -> &str {
         &self.name
     }
@@ -1481,7 +1482,7 @@ pub struct Peer {
 impl Peer {
     /// The link's name (`"<peer name>/link#<n>"`, from the first
     /// connection): the member ID it has in groups, and the name in
-    /// [`Snapshot::remote`](crate::Snapshot::remote).
+    /// [`Snapshot::remote`](dispatchio_core::Snapshot::remote).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -1503,7 +1504,13 @@ impl Peer {
     }
 }
 
-impl Dispatcher {
+/// Puts a [`Dispatcher`] on the network: listening on and dialling Unix
+/// sockets and TCP addresses, and what the network side has seen.
+///
+/// An extension of the core's dispatcher (implemented for it alone), so
+/// that the dispatcher knows nothing of sockets: bring it into scope with
+/// `use dispatchio::net::NetExt;`.
+pub trait NetExt {
     /// Listens for peers at `addr` (`"unix:/run/app.sock"`,
     /// `"tcp:127.0.0.1:7400"`) with [`RemoteConfig::default`]. A TCP listener
     /// needs a secret: use [`listen_with`](Self::listen_with).
@@ -1512,16 +1519,54 @@ impl Dispatcher {
     ///
     /// [`NetError`]: a bad address, a socket path in use, a TCP listener
     /// without a secret, a failed bind.
-    pub async fn listen(&self, addr: &str) -> Result<RemoteListener, NetError> {
-        self.listen_with(addr, &RemoteConfig::default()).await
-    }
+    fn listen(&self, addr: &str) -> impl Future<Output = Result<RemoteListener, NetError>> + Send;
 
     /// [`listen`](Self::listen) with a configuration.
     ///
     /// # Errors
     ///
     /// As [`listen`](Self::listen).
-    pub async fn listen_with(
+    fn listen_with(
+        &self,
+        addr: &str,
+        config: &RemoteConfig,
+    ) -> impl Future<Output = Result<RemoteListener, NetError>> + Send;
+
+    /// Connects to a peer listening at `addr`; from then on the destinations
+    /// and groups it announces are routed to it. Uses [`RemoteConfig::default`].
+    ///
+    /// # Errors
+    ///
+    /// [`NetError`]: a bad address, no listener there, a refused handshake
+    /// (wrong protocol version or secret).
+    fn connect(&self, addr: &str) -> impl Future<Output = Result<Peer, NetError>> + Send;
+
+    /// [`connect`](Self::connect) with a configuration.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    fn connect_with(
+        &self,
+        addr: &str,
+        config: &RemoteConfig,
+    ) -> impl Future<Output = Result<Peer, NetError>> + Send;
+
+    /// Announces local changes (listeners registered or gone, groups joined
+    /// or left) to peers now, rather than at the next interval.
+    fn announce_changes(&self);
+
+    /// What the network side of this dispatcher has seen (all zero and empty
+    /// before the first `listen` or `connect`).
+    fn remote_stats(&self) -> RemoteStats;
+}
+
+impl NetExt for Dispatcher {
+    async fn listen(&self, addr: &str) -> Result<RemoteListener, NetError> {
+        self.listen_with(addr, &RemoteConfig::default()).await
+    }
+
+    async fn listen_with(
         &self,
         addr: &str,
         config: &RemoteConfig,
@@ -1537,23 +1582,11 @@ impl Dispatcher {
         Ok(RemoteListener { inner })
     }
 
-    /// Connects to a peer listening at `addr`; from then on the destinations
-    /// and groups it announces are routed to it. Uses [`RemoteConfig::default`].
-    ///
-    /// # Errors
-    ///
-    /// [`NetError`]: a bad address, no listener there, a refused handshake
-    /// (wrong protocol version or secret).
-    pub async fn connect(&self, addr: &str) -> Result<Peer, NetError> {
+    async fn connect(&self, addr: &str) -> Result<Peer, NetError> {
         self.connect_with(addr, &RemoteConfig::default()).await
     }
 
-    /// [`connect`](Self::connect) with a configuration.
-    ///
-    /// # Errors
-    ///
-    /// As [`connect`](Self::connect).
-    pub async fn connect_with(&self, addr: &str, config: &RemoteConfig) -> Result<Peer, NetError> {
+    async fn connect_with(&self, addr: &str, config: &RemoteConfig) -> Result<Peer, NetError> {
         let address: Address = addr.parse()?;
         let bridge = Bridge::of(self, config);
         let events = Arc::new(Events {
@@ -1567,18 +1600,14 @@ impl Dispatcher {
         Ok(Peer { link, name })
     }
 
-    /// Announces local changes (listeners registered or gone, groups joined
-    /// or left) to peers now, rather than at the next interval.
-    pub fn announce_changes(&self) {
+    fn announce_changes(&self) {
         if let Some(b) = Bridge::find(self) {
             b.announce_changes();
             b.wake.notify_one();
         }
     }
 
-    /// What the network side of this dispatcher has seen (all zero and empty
-    /// before the first `listen` or `connect`).
-    pub fn remote_stats(&self) -> RemoteStats {
+    fn remote_stats(&self) -> RemoteStats {
         Bridge::find(self).map(|b| b.stats()).unwrap_or_default()
     }
 }
