@@ -1442,8 +1442,8 @@ mod memory {
         use std::time::Duration;
 
         use dispatchio::net::{
-            self, Announcement, Content, Handshake, Hello, LinkEvents, NetConfig, NetExt, Payload,
-            WireId, WireMessage,
+            self, Announcement, Handshake, Hello, LinkEvents, NetConfig, NetExt, Payload,
+            WireContent, WireId, WireMessage,
         };
         use dispatchio::routing::{Action, Cond, RoutingTable};
         use dispatchio::{Dispatcher, Message, Reply, RoutedListener};
@@ -1459,7 +1459,7 @@ mod memory {
         async fn listening(
             server: &Dispatcher,
             tag: &str,
-        ) -> Result<(dispatchio::net::RemoteListener, std::path::PathBuf), Error> {
+        ) -> Result<(dispatchio::net::RemoteAcceptor, std::path::PathBuf), Error> {
             let path =
                 std::env::temp_dir().join(format!("dio-bench-{tag}-{}.sock", std::process::id()));
             let _ = std::fs::remove_file(&path);
@@ -1518,7 +1518,7 @@ mod memory {
                     sync: false,
                     blocking: false,
                     seq: id,
-                    content: Some(Content::encode("Tick", &id)?),
+                    content: Some(WireContent::encode("Tick", &id)?),
                 };
                 link.send(Payload::Message(m)).await?;
             }

@@ -7,7 +7,7 @@
 //!    validates the envelope and assigns a message ID when the sender did not.
 //! 2. The destination is looked up in a read-mostly map (a `RwLock` read,
 //!    never held across an `.await`): a route is either a local mailbox or
-//!    a remote [`Link`]. A group is looked up the same way and
+//!    a remote [`Outlet`]. A group is looked up the same way and
 //!    gives its members.
 //! 3. A local delivery is one send on the listener's channel; the
 //!    listener's task routes it with its table and runs the steps. The sender
@@ -72,7 +72,7 @@ use crate::id::{Id, MessageId, SharedStr};
 use crate::listener::{Context, Delivery, Hold, Listener, ReplySender, SyncContext};
 use crate::message::{Envelope, InvalidMessage, Message};
 use crate::routing::Fired;
-use crate::transport::Link;
+use crate::transport::Outlet;
 
 /// The process's message dispatcher, or an independent one.
 ///
@@ -126,7 +126,7 @@ struct Inner {
     /// The same count, readable without a lock (see [`RouteCache`]).
     generation: AtomicU64,
     /// Where messages nobody here serves go, when a link is the fallback.
-    fallback: RwLock<Option<Arc<dyn Link>>>,
+    fallback: RwLock<Option<Arc<dyn Outlet>>>,
 }
 
 /// Where a destination is served: the seam between local delivery and
@@ -134,7 +134,7 @@ struct Inner {
 #[derive(Clone)]
 pub(crate) enum Route {
     Local(Arc<Mailbox>),
-    Remote(Arc<dyn Link>),
+    Remote(Arc<dyn Outlet>),
 }
 
 /// The last local route a link looked up, and the dispatcher's
@@ -723,7 +723,7 @@ impl Dispatcher {
     }
 
     /// Makes `link` the fallback unless another link is.
-    pub(crate) fn set_fallback(&self, link: &Arc<dyn Link>) -> bool {
+    pub(crate) fn set_fallback(&self, link: &Arc<dyn Outlet>) -> bool {
         let mut fallback = self.inner.fallback.write();
         match &*fallback {
             Some(l) => std::ptr::addr_eq(Arc::as_ptr(l), Arc::as_ptr(link)),
@@ -736,7 +736,7 @@ impl Dispatcher {
     }
 
     /// Removes the fallback if `is_it` picks it; returns whether it did.
-    pub(crate) fn clear_fallback(&self, is_it: impl FnOnce(&Arc<dyn Link>) -> bool) -> bool {
+    pub(crate) fn clear_fallback(&self, is_it: impl FnOnce(&Arc<dyn Outlet>) -> bool) -> bool {
         let mut fallback = self.inner.fallback.write();
         if fallback.as_ref().is_some_and(is_it) {
             *fallback = None;

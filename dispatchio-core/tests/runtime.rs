@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dispatchio_core::routing::{Action, Cond, Field, RoutingTable};
-use dispatchio_core::transport::{DirectoryChange, Link};
+use dispatchio_core::transport::{DirectoryChange, Outlet};
 use dispatchio_core::{
     Delivery, Dispatcher, Empty, Error, HandlerError, Hooks, Id, Listener, Message, Outcome, Reply,
     ReplySender, RoutedListener, SyncError, Text,
@@ -1393,7 +1393,7 @@ mod seam {
         pub(super) got: Mutex<Vec<Message>>,
     }
 
-    impl Link for Recorder {
+    impl Outlet for Recorder {
         fn name(&self) -> &str {
             "recorder"
         }
@@ -1551,7 +1551,7 @@ mod seam {
         d.subscribe(&Id::from("near"), "G").unwrap();
         // A link named like the local listener: still not the listener.
         struct Named;
-        impl Link for Named {
+        impl Outlet for Named {
             fn name(&self) -> &str {
                 "near"
             }

@@ -71,9 +71,10 @@
 //!   links (or by a link and locally) is the conflict to report.
 //!   [`LinkEvents::link_down`] means: forget what that link announced.
 //! * **Messages**: the dispatcher fills a [`WireMessage`] from its envelope
-//!   and encodes typed content with [`Content::encode`] (so the core's
+//!   and encodes typed content with
+//!   [`Content::encode`](dispatchio_core::Content::encode) (so the core's
 //!   content abstraction needs a way to serialise itself when it crosses a
-//!   process boundary). The receiving dispatcher decodes [`Content`] into the
+//!   process boundary). The receiving dispatcher decodes [`WireContent`] into the
 //!   Rust type registered for its type name, or into its dynamic value type.
 //!   A synchronous send to a remote destination is refused by the dispatcher
 //!   before it reaches a link; the `sync` flag is carried for fidelity.
@@ -96,17 +97,15 @@
 //!   handshake, compared in constant time; [`listen`] refuses to open a TCP
 //!   listener without one unless [`NetConfig::allow_unauthenticated`] says so.
 //!   The secret is not encryption: on an untrusted network, run TCP links
-//!   through a tunnel (or use the NATS bridge).
+//!   through a tunnel (or use a broker-backed transport such as NATS).
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod address;
-#[doc(hidden)]
-pub mod baseline;
-mod bridge;
 mod error;
 mod frames;
 mod link;
+mod peer;
 mod socket;
 mod wire;
 
@@ -117,13 +116,14 @@ use std::time::Duration;
 pub const DEFAULT_MAX_ANNOUNCEMENTS: usize = 65_536;
 
 pub use address::{Address, AddressError, AddressErrorKind};
-pub use bridge::{Conflict, NetExt, Peer, RemoteConfig, RemoteListener, RemoteStats};
 pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
-pub use link::{Direction, Link, LinkEvents, LinkId, LinkState, Listener, connect, listen};
+pub use link::{Acceptor, Direction, Link, LinkEvents, LinkId, LinkState, connect, listen};
+pub use peer::{Conflict, NetExt, Peer, RemoteAcceptor, RemoteConfig, RemoteStats};
 pub use wire::{
-    Announcement, Content, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, PROTOCOL_VERSION, Payload,
+    Announcement, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, PROTOCOL_VERSION, Payload,
     RefusalReason, Refused, RemoteError, RemoteErrorKind, ReplyResult, Secret, Welcome,
-    WireContentRef, WireError, WireId, WireIdRef, WireMessage, WireMessageRef, WireReply, codec,
+    WireContent, WireContentRef, WireError, WireId, WireIdRef, WireMessage, WireMessageRef,
+    WireReply, codec,
 };
 
 /// How a dispatcher listens and dials: its name, who may connect, limits.

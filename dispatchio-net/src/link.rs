@@ -35,7 +35,7 @@ use crate::NetConfig;
 use crate::address::Address;
 use crate::error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
 use crate::frames::{FrameReader, ReadError};
-use crate::socket::{self, Acceptor, BoxIo, SocketFile};
+use crate::socket::{self, BoundSocket, BoxIo, SocketFile};
 use crate::wire::{
     self, Announcement, Frame, FrameIn, Handshake, Hello, PROTOCOL_VERSION, Payload, RefusalReason,
     Refused, Welcome, WireId, WireIdRef, WireMessageRef,
@@ -460,7 +460,7 @@ struct Shared {
     queued: AtomicUsize,
     /// Tells the writer to finish a flush a sender started.
     flush: Notify,
-    /// What the events side keeps for this link (the bridge's peer), found
+    /// What the events side keeps for this link (the dispatcher's peer state), found
     /// without a map lookup for every frame read.
     owner: OnceLock<Weak<dyn Any + Send + Sync>>,
 }
@@ -832,7 +832,7 @@ impl Link {
 ///
 /// Dropping it stops accepting (and removes its Unix socket file); links
 /// already accepted carry on. [`close`](Self::close) also closes them.
-pub struct Listener {
+pub struct Acceptor {
     local: Address,
     stop: CancellationToken,
     links: Arc<Mutex<Vec<Link>>>,
@@ -840,13 +840,13 @@ pub struct Listener {
     _socket_file: Option<SocketFile>,
 }
 
-impl fmt::Debug for Listener {
+impl fmt::Debug for Acceptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Listener").field("local", &self.local).finish()
+        f.debug_struct("Acceptor").field("local", &self.local).finish()
     }
 }
 
-impl Listener {
+impl Acceptor {
     /// The address it listens on; for `tcp:…:0`, with the port the system chose.
     pub fn local_addr(&self) -> &Address {
         &self.local
@@ -869,7 +869,7 @@ impl Listener {
     }
 }
 
-impl Drop for Listener {
+impl Drop for Acceptor {
     fn drop(&mut self) {
         self.stop.cancel();
     }
@@ -892,7 +892,7 @@ pub async fn listen<E: LinkEvents>(
     address: &Address,
     config: &NetConfig,
     events: Arc<E>,
-) -> Result<Listener, NetError> {
+) -> Result<Acceptor, NetError> {
     if address.is_tcp() && config.secret.is_none() && !config.allow_unauthenticated {
         return Err(NetError::ListenerNeedsSecret { address: address.to_string() });
     }
@@ -908,11 +908,11 @@ pub async fn listen<E: LinkEvents>(
         stop.clone(),
         links.clone(),
     ));
-    Ok(Listener { local, stop, links, task: Some(task), _socket_file: socket_file })
+    Ok(Acceptor { local, stop, links, task: Some(task), _socket_file: socket_file })
 }
 
 async fn accept_loop<E: LinkEvents>(
-    acceptor: Acceptor,
+    acceptor: BoundSocket,
     local: Address,
     config: NetConfig,
     events: Arc<E>,
@@ -966,7 +966,7 @@ async fn serve_accepted<E: LinkEvents>(
     };
     let link = Link::new(Direction::Accepted, remote, peer_name, &config);
     {
-        // Checked under the lock that `Listener::close` takes after
+        // Checked under the lock that `Acceptor::close` takes after
         // cancelling: either close sees this link, or this sees the cancel.
         let mut registry = links.lock();
         if listening.is_cancelled() {

@@ -45,21 +45,21 @@ pub(crate) async fn dial(address: &Address) -> Result<BoxIo, NetError> {
 }
 
 /// A bound listening socket of either transport.
-pub(crate) enum Acceptor {
+pub(crate) enum BoundSocket {
     Tcp(TcpListener),
     Unix(UnixListener),
 }
 
-impl Acceptor {
+impl BoundSocket {
     /// Accepts one connection, with a description of the remote end for logs.
     pub(crate) async fn accept(&self) -> io::Result<(BoxIo, String)> {
         match self {
-            Acceptor::Tcp(l) => {
+            BoundSocket::Tcp(l) => {
                 let (s, peer) = l.accept().await?;
                 s.set_nodelay(true)?;
                 Ok((Box::new(s), format!("tcp:{peer}")))
             }
-            Acceptor::Unix(l) => {
+            BoundSocket::Unix(l) => {
                 // Dialling Unix sockets are unnamed; the local path is the
                 // most useful thing to log.
                 let (s, _) = l.accept().await?;
@@ -79,7 +79,7 @@ impl Acceptor {
 /// when the listener goes away.
 pub(crate) async fn bind(
     address: &Address,
-) -> Result<(Acceptor, Address, Option<SocketFile>), NetError> {
+) -> Result<(BoundSocket, Address, Option<SocketFile>), NetError> {
     match address {
         Address::Tcp { host, port } => {
             let l = TcpListener::bind((host.as_str(), *port))
@@ -87,11 +87,11 @@ pub(crate) async fn bind(
                 .map_err(|e| io_err("bind", address, e))?;
             let local = l.local_addr().map_err(|e| io_err("bind", address, e))?;
             let actual = Address::Tcp { host: local.ip().to_string(), port: local.port() };
-            Ok((Acceptor::Tcp(l), actual, None))
+            Ok((BoundSocket::Tcp(l), actual, None))
         }
         Address::Unix(path) => {
             let (l, file) = bind_unix(path).await?;
-            Ok((Acceptor::Unix(l), address.clone(), Some(file)))
+            Ok((BoundSocket::Unix(l), address.clone(), Some(file)))
         }
     }
 }

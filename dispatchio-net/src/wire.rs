@@ -17,7 +17,7 @@
 //!   type the receiver does not know can still be decoded into a dynamic
 //!   value (maps with field names, strings, numbers) for the interpreter and
 //!   `content.…` conditions. Content is therefore written with field names
-//!   ([`Content::encode`]). Bincode and postcard are more compact but not
+//!   ([`WireContent::encode`]). Bincode and postcard are more compact but not
 //!   self-describing; JSON is self-describing but larger and slower, and has
 //!   no byte strings; CBOR would serve as well, with a less mature serde crate.
 //! * **Serde-native**: `rmp-serde` works with every `#[derive(Serialize)]`
@@ -287,12 +287,12 @@ pub struct WireMessage {
     /// receiver can check per-sender order.
     pub seq: u64,
     /// The content, if any.
-    pub content: Option<Content>,
+    pub content: Option<WireContent>,
 }
 
 /// Message content: the MessagePack encoding of a value, and its type name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Content {
+pub struct WireContent {
     /// The content's type name, by which the receiver picks the Rust type to
     /// decode into.
     pub type_name: String,
@@ -300,7 +300,7 @@ pub struct Content {
     pub bytes: Bytes,
 }
 
-impl Content {
+impl WireContent {
     /// Encodes `value` as content of type `type_name`. Structs are written
     /// with their field names so that a receiver that does not know the type
     /// can still read fields dynamically.
@@ -313,7 +313,7 @@ impl Content {
     ) -> Result<Self, WireError> {
         let bytes = rmp_serde::to_vec_named(value)
             .map_err(|e| WireError::Encode { what: "content", source: Box::new(e) })?;
-        Ok(Content { type_name: type_name.into(), bytes: Bytes::from(bytes) })
+        Ok(WireContent { type_name: type_name.into(), bytes: Bytes::from(bytes) })
     }
 
     /// Decodes the content into `T`: the Rust type named by
@@ -343,7 +343,7 @@ pub struct WireReply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ReplyResult {
     /// Success, with optional content.
-    Ok(Option<Content>),
+    Ok(Option<WireContent>),
     /// Failure on the answering side.
     Err(RemoteError),
 }
@@ -450,7 +450,7 @@ impl WireMessageRef<'_> {
             sync: self.sync,
             blocking: self.blocking,
             seq: self.seq,
-            content: self.content.as_ref().map(|c| Content {
+            content: self.content.as_ref().map(|c| WireContent {
                 type_name: c.type_name.to_owned(),
                 bytes: Bytes::copy_from_slice(c.bytes),
             }),
@@ -501,7 +501,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireIdRef<'a> {
     }
 }
 
-/// Received [`Content`], borrowing its type name and bytes from the frame.
+/// Received [`WireContent`], borrowing its type name and bytes from the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct WireContentRef<'a> {
     /// The content's type name.
@@ -738,7 +738,7 @@ impl Serialize for IdOut<'_> {
     }
 }
 
-/// Borrowed [`Content`], written exactly as one.
+/// Borrowed [`WireContent`], written exactly as one.
 #[derive(Serialize)]
 pub(crate) struct ContentOut<'a> {
     pub(crate) type_name: &'a str,
@@ -1021,7 +1021,9 @@ mod tests {
             sync: false,
             blocking: true,
             seq: 9,
-            content: Some(Content::encode("Order", &Order { item: "tea".into(), qty: 3 }).unwrap()),
+            content: Some(
+                WireContent::encode("Order", &Order { item: "tea".into(), qty: 3 }).unwrap(),
+            ),
         }
     }
 
@@ -1143,7 +1145,7 @@ mod tests {
                 type_name, id, source, dest, group,
                 response_required: flags[0], is_response: flags[1], sync: flags[2], blocking: flags[3],
                 seq,
-                content: content.map(|(t, b)| Content { type_name: t, bytes: Bytes::from(b) }),
+                content: content.map(|(t, b)| WireContent { type_name: t, bytes: Bytes::from(b) }),
             };
             let bytes = encode_frame(&Frame::Message(m.clone())).unwrap();
             let fast = fast::message(&bytes);
@@ -1239,7 +1241,7 @@ mod tests {
 
     #[test]
     fn content_of_the_wrong_type_is_a_decode_error() {
-        let content = Content::encode("n", &5u8).unwrap();
+        let content = WireContent::encode("n", &5u8).unwrap();
         let err = content.decode::<Order>().unwrap_err();
         assert!(matches!(err, WireError::Decode { what: "content", .. }), "{err}");
     }

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use dispatchio_net::{
-    self as net, Address, Announcement, Content, DownReason, Handshake, Hello, Link, LinkEvents,
-    LinkId, LinkState, NetConfig, NetError, PROTOCOL_VERSION, Payload, PeerLost, RefusalReason,
-    Refused, ReplyResult, SendError, WireId, WireMessage, WireReply,
+    self as net, Address, Announcement, DownReason, Handshake, Hello, Link, LinkEvents, LinkId,
+    LinkState, NetConfig, NetError, PROTOCOL_VERSION, Payload, PeerLost, RefusalReason, Refused,
+    ReplyResult, SendError, WireContent, WireId, WireMessage, WireReply,
 };
 use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
@@ -151,7 +151,7 @@ fn message(seq: u64, request: bool) -> WireMessage {
         sync: false,
         blocking: false,
         seq,
-        content: Some(Content::encode("u64", &seq).unwrap()),
+        content: Some(WireContent::encode("u64", &seq).unwrap()),
     }
 }
 
@@ -414,7 +414,7 @@ async fn oversized_frame_closes_only_that_connection() {
 
     // `a` allows large frames on its side, so the frame leaves; the server refuses it.
     let mut big = message(1, false);
-    big.content = Some(Content::encode("blob", &vec![7u8; 4096]).unwrap());
+    big.content = Some(WireContent::encode("blob", &vec![7u8; 4096]).unwrap());
     a.send(Payload::Message(big)).await.unwrap();
     let (down, lost) = server.down().await;
     assert_eq!(down.id(), a_accepted.id());
@@ -712,7 +712,7 @@ async fn a_full_queue_makes_send_wait_and_try_send_fail() {
     let (link, _peer) = link_to_a_peer_that_never_reads("backpressure", 2).await;
 
     let mut blob = message(0, false);
-    blob.content = Some(Content::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
+    blob.content = Some(WireContent::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
     let mut full = None;
     for _ in 0..10_000 {
         match link.try_send(Payload::Message(blob.clone())) {
@@ -736,7 +736,7 @@ async fn one_destination_filling_a_links_queue_leaves_room_for_the_others() {
     let to = |dest: &str, seq: u64| {
         let mut m = message(seq, false);
         m.dest = Some(WireId::Str(dest.into()));
-        m.content = Some(Content::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
+        m.content = Some(WireContent::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
         Payload::Message(m)
     };
     let mut flooded = false;
@@ -771,7 +771,7 @@ async fn a_send_waiting_for_room_goes_out_once_the_peer_reads_and_nothing_is_los
     let mut peer = fake.await.unwrap();
 
     let mut blob = message(0, false);
-    blob.content = Some(Content::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
+    blob.content = Some(WireContent::encode("blob", &vec![1u8; 64 * 1024]).unwrap());
     let mut accepted = 0;
     for _ in 0..10_000 {
         match link.try_send(Payload::Message(blob.clone())) {
@@ -817,7 +817,7 @@ async fn frames_over_the_local_limit_are_refused_to_the_sender() {
     let link =
         net::connect(&addr, &NetConfig::new("client").max_frame_len(512), events).await.unwrap();
     let mut big = message(0, false);
-    big.content = Some(Content::encode("blob", &vec![0u8; 1000]).unwrap());
+    big.content = Some(WireContent::encode("blob", &vec![0u8; 1000]).unwrap());
     let err = link.send(Payload::Message(big)).await.unwrap_err();
     assert!(matches!(err, SendError::TooLarge { max: 512, .. }), "{err:?}");
     assert_eq!(link.state(), LinkState::Up, "a refused send does not hurt the link");
@@ -917,3 +917,6 @@ mod hostile_peers {
 /// The dispatcher over the network (`Dispatcher::listen` / `connect`).
 #[path = "net/remote.rs"]
 mod remote;
+
+#[path = "net/baseline.rs"]
+mod baseline;

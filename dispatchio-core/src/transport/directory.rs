@@ -9,7 +9,7 @@ use crate::dispatcher::Dispatcher;
 use crate::id::Id;
 
 /// What this process serves itself: the destination IDs of its local
-/// listeners and the groups with at least one local subscriber. What links
+/// listeners and the groups with at least one local subscriber. What outlets
 /// serve is not in it (a transport announces only what is its own to
 /// announce).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -100,7 +100,7 @@ impl DirectoryWatch {
     }
 
     /// Waits until the dispatcher's destinations or groups change (locally
-    /// or by a link's claim), or it shuts down; then [`changes`](Self::changes)
+    /// or by an outlet's claim), or it shuts down; then [`changes`](Self::changes)
     /// says what, for this process.
     pub async fn changed(&mut self) {
         // Never an error: the watch holds the dispatcher, and so its sender.

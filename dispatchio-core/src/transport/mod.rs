@@ -3,34 +3,37 @@
 //!
 //! The dispatcher never knows about sockets or brokers. It looks every
 //! destination up in one map whose entries are either a local listener's
-//! mailbox or a [`Link`]. A transport (the Unix/TCP peers of
-//! `dispatchio-net`, a NATS client) plugs in through this module alone, and
-//! uses nothing of the dispatcher that another crate could not:
+//! mailbox or an [`Outlet`]: a transport's way out of this process (an outlet
+//! to one peer process for the Unix/TCP transport of `dispatchio-net`, a
+//! client of a whole cluster for a broker). A transport plugs in through
+//! this module alone, and uses nothing of the dispatcher that another crate
+//! could not:
 //!
-//! * **Attach.** [`Dispatcher::attach`] hands the transport's [`Link`] to
+//! * **Attach.** [`Dispatcher::attach`] hands the transport's [`Outlet`] to
 //!   the dispatcher and returns an [`Attachment`], the transport's handle on
-//!   what that link serves. Dropping it (or [`Attachment::detach`]) removes
-//!   everything the link was given.
-//! * **Outgoing.** [`Attachment::claim`] says "destination X is served over
-//!   this link", [`Attachment::join_group`] "group G has members behind this
-//!   link", [`Attachment::set_fallback`] "send here whatever nobody in this
-//!   process serves" (a destination ID unknown here, a group with no
+//!   what that outlet serves. Dropping it (or [`Attachment::detach`])
+//!   removes everything the outlet was given.
+//! * **Outgoing.** [`Attachment::claim`] says "destination X is served
+//!   through this outlet", [`Attachment::join_group`] "group G has members
+//!   behind it", [`Attachment::set_fallback`] "send here whatever nobody in
+//!   this process serves" (a destination ID unknown here, a group with no
 //!   member here: a broker-backed transport forwards it to the cluster and
-//!   reports [`Error::UnknownDestination`] back when nobody answers). A message for
-//!   X (or G) is handed to [`Link::send`] as a [`Delivery`]: the message and
-//!   its [`ReplySender`](crate::ReplySender). When a reply is wanted, the
-//!   link completes the `ReplySender` with the peer's answer (or an
-//!   [`Error::Link`] when the connection fails); if it drops it instead, the
-//!   requester gets [`Error::NoReply`]. The link keeps per-sender order by
-//!   sending one destination's messages over one ordered connection.
+//!   reports [`Error::UnknownDestination`] back when nobody answers). A
+//!   message for X (or G) is handed to [`Outlet::send`] as a [`Delivery`]:
+//!   the message and its [`ReplySender`](crate::ReplySender). When a reply is
+//!   wanted, the outlet completes the `ReplySender` with the peer's answer
+//!   (or an [`Error::Link`] when the connection fails); if it drops it
+//!   instead, the requester gets [`Error::NoReply`]. The outlet keeps
+//!   per-sender order by sending one destination's messages over one
+//!   ordered connection.
 //! * **Incoming.** A message read from a peer is given to an [`Inlet`]
 //!   ([`Dispatcher::inlet`]) with a
 //!   [`ReplySender::callback`](crate::ReplySender::callback) that carries the
 //!   reply back. Incoming messages go to local listeners only (never back
-//!   out over a link), so two peers cannot bounce a message between them.
-//!   An inlet remembers the last destination it delivered to, and delivers
-//!   into an idle listener in the caller's task, so that a stream of
-//!   messages read from one connection costs no lock and no hand-off per
+//!   out through an outlet), so two peers cannot bounce a message between
+//!   them. An inlet remembers the last destination it delivered to, and
+//!   delivers into an idle listener in the caller's task, so that a stream
+//!   of messages read from one connection costs no lock and no hand-off per
 //!   message.
 //! * **Announcing.** A [`DirectoryWatch`] ([`Dispatcher::watch_directory`])
 //!   tells what this process serves (its [`LocalDirectory`]: local
@@ -57,22 +60,24 @@ use crate::error::Error;
 use crate::id::Id;
 use crate::listener::Delivery;
 
-/// A connection to another process that carries messages there.
+/// A transport's way out of this process: it carries messages to where
+/// their destination is served.
 ///
 /// Implemented by transports; the dispatcher calls [`send`](Self::send) for
-/// every message routed to the link (see [`Attachment`]).
-pub trait Link: Send + Sync + 'static {
-    /// A name for traces and introspection (`"tcp://10.0.0.2:7000"`); also
-    /// the member ID of the link in groups it serves.
+/// every message routed to the outlet (see [`Attachment`]).
+pub trait Outlet: Send + Sync + 'static {
+    /// A name for traces and introspection (`"billing/link#3"`); also
+    /// the member ID of the outlet in groups it serves.
     fn name(&self) -> &str;
 
-    /// Carries one message to the peer; completes `delivery.reply` with the
-    /// peer's answer when one is wanted. Must not block: queue the work.
+    /// Carries one message out; completes `delivery.reply` with the answer
+    /// when one is wanted. Must not block: queue the work.
     ///
     /// # Errors
     ///
-    /// The reason and the delivery untouched, when the link cannot take it
-    /// right now (closed connection); the dispatcher reports it to the sender.
+    /// The reason and the delivery untouched, when the outlet cannot take
+    /// it right now (a closed connection, a full queue); the dispatcher
+    /// reports it to the sender.
     #[allow(
         clippy::result_large_err,
         reason = "the refused delivery goes back unboxed; refusal is the rare path"
@@ -86,15 +91,15 @@ pub trait Link: Send + Sync + 'static {
 pub enum ServedBy {
     /// A listener registered in this process.
     Local,
-    /// A link, by its [`name`](Link::name).
-    Link(String),
+    /// An outlet, by its [`name`](Outlet::name).
+    Outlet(String),
 }
 
 impl Dispatcher {
-    /// Attaches a transport's link: the returned [`Attachment`] claims
+    /// Attaches a transport's outlet: the returned [`Attachment`] claims
     /// destinations and groups for it, and removes them all when dropped.
-    pub fn attach(&self, link: std::sync::Arc<dyn Link>) -> Attachment {
-        Attachment::new(self.clone(), link)
+    pub fn attach(&self, outlet: std::sync::Arc<dyn Outlet>) -> Attachment {
+        Attachment::new(self.clone(), outlet)
     }
 
     /// An [`Inlet`] for messages that arrived from another process: it
@@ -108,7 +113,7 @@ impl Dispatcher {
         DirectoryWatch::new(self.clone())
     }
 
-    /// Waits until destination `dest` is served (locally or over a link), at
+    /// Waits until destination `dest` is served (locally or over an outlet), at
     /// most `timeout`; returns whether it is.
     pub async fn wait_for_destination(&self, dest: &Id, timeout: std::time::Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -125,12 +130,12 @@ impl Dispatcher {
         }
     }
 
-    /// Who serves `dest` now: a local listener, a link's claim, or nobody
-    /// (a link that is the fallback serves no ID by name).
+    /// Who serves `dest` now: a local listener, an outlet's claim, or nobody
+    /// (an outlet that is the fallback serves no ID by name).
     pub fn served_by(&self, dest: &Id) -> Option<ServedBy> {
         match self.route_of(dest)? {
             Route::Local(_) => Some(ServedBy::Local),
-            Route::Remote(link) => Some(ServedBy::Link(link.name().to_owned())),
+            Route::Remote(link) => Some(ServedBy::Outlet(link.name().to_owned())),
         }
     }
 }

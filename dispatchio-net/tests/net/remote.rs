@@ -1,5 +1,5 @@
-//! Dispatchers connected over real sockets: `Dispatcher::listen` and
-//! `Dispatcher::connect`, with sends, requests, groups and faults crossing
+//! Dispatchers connected over real sockets: `NetExt::listen` and
+//! `NetExt::connect`, with sends, requests, groups and faults crossing
 //! the connection exactly as the local runtime promises.
 //!
 //! Most tests run both dispatchers in this process (two independent
@@ -18,7 +18,7 @@ use dispatchio_core::{
     RoutedListener, SyncError,
 };
 use dispatchio_macros::ContentType;
-use dispatchio_net::{NetExt, RemoteConfig, RemoteListener};
+use dispatchio_net::{NetExt, RemoteAcceptor, RemoteConfig};
 use serde::{Deserialize, Serialize};
 
 /// Generous bound for "this happens promptly / does not hang".
@@ -365,7 +365,7 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// A server dispatcher listening, a client dispatcher connected to it.
-async fn pair() -> (Dispatcher, Dispatcher, RemoteListener, dispatchio_net::Peer) {
+async fn pair() -> (Dispatcher, Dispatcher, RemoteAcceptor, dispatchio_net::Peer) {
     let server = Dispatcher::new();
     let client = Dispatcher::new();
     let listener = server.listen_with(&unix_addr("pair"), &config("server")).await.unwrap();
@@ -1155,12 +1155,12 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
     assert_eq!(replies[0].1.content_as::<Ans>().map(|a| a.n), Some(2));
 }
 
-/// Content bytes from a peer are decoded by the bridge: whatever they are,
+/// Content bytes from a peer are decoded by the receiving side: whatever they are,
 /// the dispatcher answers (an error where they do not decode) and carries on.
 /// A request frame to `dest`, as a peer writes it, with content `bytes` of
 /// type `type_name`.
 fn wire_request(id: u64, dest: &str, type_name: &str, bytes: Vec<u8>) -> dispatchio_net::Payload {
-    use dispatchio_net::{Content, Payload, WireId, WireMessage};
+    use dispatchio_net::{Payload, WireContent, WireId, WireMessage};
     Payload::Message(WireMessage {
         type_name: type_name.to_owned(),
         id,
@@ -1172,7 +1172,7 @@ fn wire_request(id: u64, dest: &str, type_name: &str, bytes: Vec<u8>) -> dispatc
         sync: false,
         blocking: false,
         seq: id,
-        content: Some(Content { type_name: type_name.to_owned(), bytes: bytes.into() }),
+        content: Some(WireContent { type_name: type_name.to_owned(), bytes: bytes.into() }),
     })
 }
 

@@ -1,10 +1,8 @@
-//! The raw baseline for the network benchmarks: the same length-delimited
-//! framing as dispatchio's links ([`codec`](crate::codec)), over a plain Unix
-//! socket, with no handshake, envelope, serialisation or dispatch. A
-//! benchmark runs this and the dispatchio path in the same process and
-//! reports the ratio, so the numbers compare like with like on one machine.
-//!
-//! Not part of the public API; hidden from the docs.
+//! The raw framing pipeline: the same length-delimited framing as
+//! dispatchio's links (`dispatchio_net::codec`) over a plain Unix socket,
+//! with no handshake, envelope, serialisation or dispatch; and the middle
+//! point, two links with no dispatcher. Each completes and counts every
+//! frame.
 
 use std::io;
 use std::path::PathBuf;
@@ -16,27 +14,25 @@ use futures::{SinkExt, StreamExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::Framed;
 
-use crate::wire::{DEFAULT_MAX_FRAME_LEN, codec};
+use dispatchio_net::{DEFAULT_MAX_FRAME_LEN, codec};
 
 /// What one baseline run measured.
 #[derive(Debug, Clone, Copy)]
-pub struct BaselineRun {
+struct BaselineRun {
     /// Frames sent.
-    pub frames: usize,
-    /// Bytes in each frame body.
-    pub frame_len: usize,
+    frames: usize,
     /// Wall time for the whole run, connection set-up excluded.
-    pub elapsed: Duration,
+    elapsed: Duration,
 }
 
 impl BaselineRun {
     /// Frames per second.
-    pub fn frames_per_sec(&self) -> f64 {
+    fn frames_per_sec(&self) -> f64 {
         self.frames as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
     }
 
     /// Average time per frame (per round trip for [`round_trips`]).
-    pub fn per_frame(&self) -> Duration {
+    fn per_frame(&self) -> Duration {
         self.elapsed / u32::try_from(self.frames.max(1)).unwrap_or(u32::MAX)
     }
 }
@@ -94,7 +90,7 @@ fn closed() -> io::Error {
 ///
 /// # Errors
 /// Any socket error.
-pub async fn round_trips(frames: usize, frame_len: usize) -> io::Result<BaselineRun> {
+async fn round_trips(frames: usize, frame_len: usize) -> io::Result<BaselineRun> {
     let (mut client, server) = pair(Mode::Echo).await?;
     let body = Bytes::from(vec![0xA5u8; frame_len]);
     let start = Instant::now();
@@ -105,7 +101,7 @@ pub async fn round_trips(frames: usize, frame_len: usize) -> io::Result<Baseline
     let elapsed = start.elapsed();
     drop(client);
     server.await.map_err(io::Error::other)??;
-    Ok(BaselineRun { frames, frame_len, elapsed })
+    Ok(BaselineRun { frames, elapsed })
 }
 
 /// Streams `frames` frames of `frame_len` bytes one way (flushing in batches,
@@ -114,7 +110,7 @@ pub async fn round_trips(frames: usize, frame_len: usize) -> io::Result<Baseline
 ///
 /// # Errors
 /// Any socket error.
-pub async fn one_way(frames: usize, frame_len: usize) -> io::Result<BaselineRun> {
+async fn one_way(frames: usize, frame_len: usize) -> io::Result<BaselineRun> {
     let (mut client, server) = pair(Mode::AckAfter(frames)).await?;
     let body = Bytes::from(vec![0x5Au8; frame_len]);
     let start = Instant::now();
@@ -131,21 +127,23 @@ pub async fn one_way(frames: usize, frame_len: usize) -> io::Result<BaselineRun>
     let elapsed = start.elapsed();
     drop(client);
     server.await.map_err(io::Error::other)??;
-    Ok(BaselineRun { frames, frame_len, elapsed })
+    Ok(BaselineRun { frames, elapsed })
 }
 
 /// Echoes every request back as its reply, straight from the link's reader.
 struct Echo;
 
-impl crate::LinkEvents for Echo {
-    async fn received(&self, link: &crate::Link, payload: crate::Payload) {
-        if let crate::Payload::Message(m) = payload {
+impl dispatchio_net::LinkEvents for Echo {
+    async fn received(&self, link: &dispatchio_net::Link, payload: dispatchio_net::Payload) {
+        if let dispatchio_net::Payload::Message(m) = payload {
             if m.response_required {
-                let reply =
-                    crate::WireReply { to: m.id, result: crate::ReplyResult::Ok(m.content) };
+                let reply = dispatchio_net::WireReply {
+                    to: m.id,
+                    result: dispatchio_net::ReplyResult::Ok(m.content),
+                };
                 // The peer waits for each reply before sending the next
                 // request, so the queue cannot be full here.
-                let _ = link.try_send(crate::Payload::Reply(reply));
+                let _ = link.try_send(dispatchio_net::Payload::Reply(reply));
             }
         }
     }
@@ -154,9 +152,9 @@ impl crate::LinkEvents for Echo {
 /// Forwards replies to the measuring loop.
 struct Replies(tokio::sync::mpsc::UnboundedSender<u64>);
 
-impl crate::LinkEvents for Replies {
-    async fn received(&self, _link: &crate::Link, payload: crate::Payload) {
-        if let crate::Payload::Reply(r) = payload {
+impl dispatchio_net::LinkEvents for Replies {
+    async fn received(&self, _link: &dispatchio_net::Link, payload: dispatchio_net::Payload) {
+        if let dispatchio_net::Payload::Reply(r) = payload {
             let _ = self.0.send(r.to);
         }
     }
@@ -169,18 +167,19 @@ impl crate::LinkEvents for Replies {
 ///
 /// # Errors
 /// Any error of listening, dialling or sending, as text.
-pub async fn link_round_trips(frames: usize, frame_len: usize) -> Result<BaselineRun, String> {
-    use crate::{Address, Content, NetConfig, Payload, WireMessage};
+async fn link_round_trips(frames: usize, frame_len: usize) -> Result<BaselineRun, String> {
+    use dispatchio_net::{Address, NetConfig, Payload, WireContent, WireMessage};
     let address = Address::Unix(socket_path());
     let config = NetConfig::new("baseline").keepalive(None);
-    let listener = crate::listen(&address, &config, std::sync::Arc::new(Echo))
+    let listener = dispatchio_net::listen(&address, &config, std::sync::Arc::new(Echo))
         .await
         .map_err(|e| e.to_string())?;
     let (tx, mut replies) = tokio::sync::mpsc::unbounded_channel();
-    let link = crate::connect(&address, &config, std::sync::Arc::new(Replies(tx)))
+    let link = dispatchio_net::connect(&address, &config, std::sync::Arc::new(Replies(tx)))
         .await
         .map_err(|e| e.to_string())?;
-    let content = Content::encode("bytes", &body_of_len(frame_len)).map_err(|e| e.to_string())?;
+    let content =
+        WireContent::encode("bytes", &body_of_len(frame_len)).map_err(|e| e.to_string())?;
     let start = Instant::now();
     for id in 0..frames as u64 {
         let request = WireMessage {
@@ -205,7 +204,7 @@ pub async fn link_round_trips(frames: usize, frame_len: usize) -> Result<Baselin
     let elapsed = start.elapsed();
     link.close("done").await;
     listener.close().await;
-    Ok(BaselineRun { frames, frame_len, elapsed })
+    Ok(BaselineRun { frames, elapsed })
 }
 
 /// A byte string that MessagePack writes as `bin` (one header, then the
@@ -214,19 +213,14 @@ fn body_of_len(len: usize) -> bytes::Bytes {
     Bytes::from(vec![0xA5u8; len])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn baselines_complete_and_count_every_frame() {
-        let rt = round_trips(100, 64).await.unwrap();
-        assert_eq!(rt.frames, 100);
-        assert!(rt.per_frame() > Duration::ZERO);
-        let ow = one_way(1000, 256).await.unwrap();
-        assert_eq!(ow.frames, 1000);
-        assert!(ow.frames_per_sec() > 0.0);
-        let links = link_round_trips(100, 64).await.unwrap();
-        assert_eq!(links.frames, 100);
-    }
+#[tokio::test]
+async fn baselines_complete_and_count_every_frame() {
+    let rt = round_trips(100, 64).await.unwrap();
+    assert_eq!(rt.frames, 100);
+    assert!(rt.per_frame() > Duration::ZERO);
+    let ow = one_way(1000, 256).await.unwrap();
+    assert_eq!(ow.frames, 1000);
+    assert!(ow.frames_per_sec() > 0.0);
+    let links = link_round_trips(100, 64).await.unwrap();
+    assert_eq!(links.frames, 100);
 }

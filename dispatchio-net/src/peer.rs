@@ -1,10 +1,10 @@
-//! The bridge between the dispatcher and its network links: what makes a
+//! Peers: the dispatcher's side of its network links, what makes a
 //! destination served by another process look like a local one.
 //!
-//! * [`Dispatcher::listen`] and [`Dispatcher::connect`] open links; every
-//!   link of one dispatcher shares one bridge (so an ID announced by two
+//! * [`NetExt::listen`] and [`NetExt::connect`] open links; every
+//!   link of one dispatcher shares one `Peers` (so an ID announced by two
 //!   peers is seen as the conflict it is).
-//! * Outgoing: each link is a [`transport::Link`](dispatchio_core::transport::Link)
+//! * Outgoing: each link is a [`transport::Outlet`](dispatchio_core::transport::Outlet)
 //!   the dispatcher routes to. A
 //!   message is turned into a [`WireMessage`] (content by
 //!   [`Content::encode`](dispatchio_core::Content::encode)) and queued on the link
@@ -37,8 +37,8 @@ use tokio::sync::Notify;
 
 use crate::link::{self as netlink, LinkEvents, LinkId, LinkState};
 use crate::wire::{
-    self, Announcement, BinOut, Content as WireContent, ContentOut, IdOut, MessageOut, Payload,
-    RemoteError, RemoteErrorKind, ReplyResult, WireContentRef, WireId, WireIdRef, WireMessage,
+    self, Announcement, BinOut, ContentOut, IdOut, MessageOut, Payload, RemoteError,
+    RemoteErrorKind, ReplyResult, WireContent, WireContentRef, WireId, WireIdRef, WireMessage,
     WireMessageRef, WireReply,
 };
 use crate::{Address, DEFAULT_MAX_ANNOUNCEMENTS, NetConfig, NetError, PeerLost, SendError};
@@ -51,7 +51,7 @@ use dispatchio_core::{
 };
 
 /// How a dispatcher listens and dials: the link settings of [`NetConfig`]
-/// plus what the bridge needs (the content registry, the announcement
+/// plus what the dispatcher's network side needs (the content registry, the announcement
 /// interval).
 ///
 /// ```
@@ -210,7 +210,7 @@ pub struct Conflict {
     pub served_by: String,
 }
 
-/// What the bridge of a dispatcher has seen, for introspection and tests.
+/// What the network side of a dispatcher has seen, for introspection and tests.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct RemoteStats {
@@ -221,7 +221,7 @@ pub struct RemoteStats {
     pub conflicts: Vec<Conflict>,
     /// Requests sent over links and still waiting for their reply.
     pub pending_requests: usize,
-    /// Conflicts reported since the bridge started.
+    /// Conflicts reported since the network side started.
     pub conflicts_reported: u64,
     /// Connections lost (a peer vanished, or closed).
     pub peers_lost: u64,
@@ -249,7 +249,7 @@ struct Stats {
 }
 
 /// One dispatcher's network side: every link, the announced state, the stats.
-struct Bridge {
+struct Peers {
     dispatcher: Dispatcher,
     // Looked up for every frame received: a fast hash for our own link IDs.
     links: Mutex<HashMap<LinkId, Arc<Attached>, FxBuildHasher>>,
@@ -262,7 +262,7 @@ struct Bridge {
     wake: Notify,
 }
 
-/// One link as the bridge keeps it: the dispatcher's [`PeerLink`], what
+/// One link as `Peers` keeps it: the dispatcher's [`PeerLink`], what
 /// the peer claimed through it, and what its reader remembers.
 struct Attached {
     link: Arc<PeerLink>,
@@ -338,7 +338,7 @@ struct Pending {
 }
 
 /// One network link as the dispatcher sees it: a
-/// [`transport::Link`](dispatchio_core::transport::Link).
+/// [`transport::Outlet`](dispatchio_core::transport::Outlet).
 struct PeerLink {
     net: netlink::Link,
     name: String,
@@ -356,7 +356,7 @@ struct PeerLink {
 /// each (a peer that floods can lose hundreds of thousands): the first of
 /// a quiet spell at once, then at most one line a second with the count
 /// since, and what is left when the connection ends. Each loss is also
-/// counted in the bridge's stats.
+/// counted in the network side's stats.
 #[derive(Default)]
 struct Losses(Mutex<LossState>);
 
@@ -391,26 +391,26 @@ impl Losses {
     }
 }
 
-fn bridges() -> &'static Mutex<Vec<Weak<Bridge>>> {
-    static BRIDGES: OnceLock<Mutex<Vec<Weak<Bridge>>>> = OnceLock::new();
-    BRIDGES.get_or_init(|| Mutex::new(Vec::new()))
+fn all_peers() -> &'static Mutex<Vec<Weak<Peers>>> {
+    static ALL_PEERS: OnceLock<Mutex<Vec<Weak<Peers>>>> = OnceLock::new();
+    ALL_PEERS.get_or_init(|| Mutex::new(Vec::new()))
 }
 
-impl Bridge {
-    fn find(dispatcher: &Dispatcher) -> Option<Arc<Bridge>> {
-        bridges().lock().iter().filter_map(Weak::upgrade).find(|b| b.dispatcher.same(dispatcher))
+impl Peers {
+    fn find(dispatcher: &Dispatcher) -> Option<Arc<Peers>> {
+        all_peers().lock().iter().filter_map(Weak::upgrade).find(|b| b.dispatcher.same(dispatcher))
     }
 
-    /// The bridge of `dispatcher`, started on first use.
-    fn of(dispatcher: &Dispatcher, config: &RemoteConfig) -> Arc<Bridge> {
-        let mut all = bridges().lock();
+    /// The network side of `dispatcher`, started on first use.
+    fn of(dispatcher: &Dispatcher, config: &RemoteConfig) -> Arc<Peers> {
+        let mut all = all_peers().lock();
         all.retain(|w| w.strong_count() > 0);
         if let Some(b) =
             all.iter().filter_map(Weak::upgrade).find(|b| b.dispatcher.same(dispatcher))
         {
             return b;
         }
-        let bridge = Arc::new(Bridge {
+        let peers = Arc::new(Peers {
             dispatcher: dispatcher.clone(),
             links: Mutex::new(HashMap::default()),
             directory: Mutex::new(dispatcher.watch_directory()),
@@ -418,9 +418,9 @@ impl Bridge {
             stats: Arc::new(Stats::default()),
             wake: Notify::new(),
         });
-        all.push(Arc::downgrade(&bridge));
-        tokio::spawn(maintain(Arc::downgrade(&bridge), config.announce_interval));
-        bridge
+        all.push(Arc::downgrade(&peers));
+        tokio::spawn(maintain(Arc::downgrade(&peers), config.announce_interval));
+        peers
     }
 
     fn peer(&self, id: LinkId) -> Option<Arc<Attached>> {
@@ -451,7 +451,7 @@ impl Bridge {
     /// first few conflicts are logged one by one, the rest in a count).
     fn report_conflict(&self, id: &Id, refused: &PeerLink, log: bool) {
         let served_by = match self.dispatcher.served_by(id) {
-            Some(ServedBy::Link(name)) => name,
+            Some(ServedBy::Outlet(name)) => name,
             _ => "this process".to_owned(),
         };
         if log {
@@ -610,11 +610,11 @@ impl Bridge {
     }
 }
 
-/// The bridge's background work: announcing changes, forgetting requests
+/// The network side's background work: announcing changes, forgetting requests
 /// whose senders gave up, closing links when the dispatcher shuts down.
-async fn maintain(bridge: Weak<Bridge>, interval: Duration) {
+async fn maintain(peers: Weak<Peers>, interval: Duration) {
     loop {
-        let Some(b) = bridge.upgrade() else { return };
+        let Some(b) = peers.upgrade() else { return };
         if b.dispatcher.is_shut_down() {
             let links: Vec<Arc<Attached>> = b.links.lock().values().cloned().collect();
             drop(b);
@@ -633,10 +633,10 @@ async fn maintain(bridge: Weak<Bridge>, interval: Duration) {
     }
 }
 
-/// One `listen` or `connect` call's view of the bridge: its content
+/// One `listen` or `connect` call's view of the network side: its content
 /// registry and its limit on what a peer may announce.
 struct Events {
-    bridge: Arc<Bridge>,
+    peers: Arc<Peers>,
     registry: Arc<ContentRegistry>,
     max_announced: usize,
 }
@@ -653,7 +653,7 @@ impl Events {
         }
         let first_after_reconnect = peer.claims.lock().stale.is_some();
         if first_after_reconnect {
-            self.bridge.apply(peer, Vec::new());
+            self.peers.apply(peer, Vec::new());
         }
     }
 }
@@ -686,7 +686,7 @@ fn view(m: &WireMessage) -> WireMessageRef<'_> {
 
 impl LinkEvents for Events {
     fn announcements(&self) -> Vec<Announcement> {
-        let now = self.bridge.announce_changes();
+        let now = self.peers.announce_changes();
         let mut all: Vec<Announcement> = now
             .destinations
             .iter()
@@ -704,7 +704,7 @@ impl LinkEvents for Events {
     }
 
     fn link_up(&self, link: &netlink::Link) {
-        let mut links = self.bridge.links.lock();
+        let mut links = self.peers.links.lock();
         if let Some(existing) = links.get(&link.id()) {
             // A reconnect: the peer's first frame says what is still served.
             let mut claims = existing.claims.lock();
@@ -720,12 +720,12 @@ impl LinkEvents for Events {
             registry: self.registry.clone(),
             pending: Mutex::new(HashMap::new()),
             seq: AtomicU64::new(0),
-            stats: self.bridge.stats.clone(),
+            stats: self.peers.stats.clone(),
             replies_lost: Losses::default(),
             undeliverable: Losses::default(),
         });
         tracing::info!(link = %peer.name, remote = %link.remote(), "peer link up");
-        let dispatcher = &self.bridge.dispatcher;
+        let dispatcher = &self.peers.dispatcher;
         let attached = Arc::new(Attached {
             claims: Mutex::new(Claims::new(dispatcher.attach(peer.clone()))),
             link: peer,
@@ -739,9 +739,9 @@ impl LinkEvents for Events {
     }
 
     async fn received(&self, link: &netlink::Link, payload: Payload) {
-        let Some(peer) = self.bridge.peer(link.id()) else { return };
+        let Some(peer) = self.peers.peer(link.id()) else { return };
         match payload {
-            Payload::Announce(changes) => self.bridge.apply(&peer, changes),
+            Payload::Announce(changes) => self.peers.apply(&peer, changes),
             other => {
                 self.not_announcing(&peer);
                 match other {
@@ -754,10 +754,10 @@ impl LinkEvents for Events {
     }
 
     fn announcement_refused(&self, link: &netlink::Link, entries: usize) {
-        self.bridge.stats.announcements_refused.fetch_add(entries as u64, Ordering::Relaxed);
+        self.peers.stats.announcements_refused.fetch_add(entries as u64, Ordering::Relaxed);
         // A refused snapshot still ends what a reconnect left unsure: what
         // the peer served before is forgotten, not kept on trust.
-        if let Some(peer) = self.bridge.peer(link.id()) {
+        if let Some(peer) = self.peers.peer(link.id()) {
             self.not_announcing(&peer);
         }
     }
@@ -765,15 +765,15 @@ impl LinkEvents for Events {
     async fn received_message(&self, link: &netlink::Link, message: WireMessageRef<'_>) {
         // The peer attached to the link: no lock and map lookup per frame.
         let attached = link.owner().and_then(|o| o.downcast::<Attached>().ok());
-        let Some(peer) = attached.or_else(|| self.bridge.peer(link.id())) else { return };
+        let Some(peer) = attached.or_else(|| self.peers.peer(link.id())) else { return };
         self.not_announcing(&peer);
         peer.incoming(message);
     }
 
     fn link_down(&self, link: &netlink::Link, lost: &PeerLost) {
-        let Some(a) = self.bridge.peer(link.id()) else { return };
+        let Some(a) = self.peers.peer(link.id()) else { return };
         let peer = &a.link;
-        self.bridge.stats.peers_lost.fetch_add(1, Ordering::Relaxed);
+        self.peers.stats.peers_lost.fetch_add(1, Ordering::Relaxed);
         peer.report_losses();
         let reason = format!("peer lost: {}", lost.reason);
         peer.fail_pending(&lost.pending_requests, &reason);
@@ -782,7 +782,7 @@ impl LinkEvents for Events {
             // it is back; the peer's next snapshot corrects what changed.
             return;
         }
-        self.bridge.links.lock().remove(&link.id());
+        self.peers.links.lock().remove(&link.id());
         // Whatever is left (requests queued but never written) fails too.
         let rest: Vec<u64> = peer.pending.lock().keys().copied().collect();
         peer.fail_pending(&rest, &reason);
@@ -793,8 +793,8 @@ impl LinkEvents for Events {
         };
         // Everything the link served goes with it.
         drop(attachment);
-        self.bridge.conflicts.lock().retain(|_, c| c.refused != peer.name);
-        self.bridge.retry_refused(&freed);
+        self.peers.conflicts.lock().retain(|_, c| c.refused != peer.name);
+        self.peers.retry_refused(&freed);
     }
 }
 
@@ -1249,7 +1249,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// How a local error travels back to a remote requester: a kind, and a text
-/// whose first line is a tag the requesting bridge turns back into the same
+/// whose first line is a tag the requesting side turns back into the same
 /// [`Error`] variant (for handler errors, the handler's name).
 fn error_to_remote(e: &Error) -> RemoteError {
     let (kind, tag) = match e {
@@ -1264,7 +1264,7 @@ fn error_to_remote(e: &Error) -> RemoteError {
         }
         Error::Timeout { .. } => (RemoteErrorKind::Timeout, "timeout"),
         Error::MailboxFull { capacity, .. } => {
-            // The capacity on a line of its own, for the requesting bridge.
+            // The capacity on a line of its own, for the requesting side.
             return RemoteError {
                 kind: RemoteErrorKind::Other,
                 text: format!("mailbox-full\n{capacity}\n{e}"),
@@ -1278,7 +1278,7 @@ fn error_to_remote(e: &Error) -> RemoteError {
         Error::Link { .. } => (RemoteErrorKind::PeerLost, "link"),
         Error::Group(g) => {
             // A summary line for people, then the failures in full (hex of
-            // MessagePack) for the requesting bridge to rebuild.
+            // MessagePack) for the requesting side to rebuild.
             let failures: WireGroupFailures = (
                 g.succeeded as u64,
                 g.failures.iter().map(|(id, e)| (wire_id(id), error_to_remote(e))).collect(),
@@ -1294,7 +1294,7 @@ fn error_to_remote(e: &Error) -> RemoteError {
     RemoteError { kind, text: format!("{tag}\n{e}") }
 }
 
-impl dispatchio_core::transport::Link for PeerLink {
+impl dispatchio_core::transport::Outlet for PeerLink {
     fn name(&self) -> &str {
         &self.name
     }
@@ -1450,11 +1450,11 @@ fn core_id(id: WireId) -> Id {
 
 /// A listening socket of a dispatcher; peers that connect become links.
 #[derive(Debug)]
-pub struct RemoteListener {
-    inner: netlink::Listener,
+pub struct RemoteAcceptor {
+    inner: netlink::Acceptor,
 }
 
-impl RemoteListener {
+impl RemoteAcceptor {
     /// The address it listens on (for `tcp:…:0`, with the chosen port).
     pub fn local_addr(&self) -> &Address {
         self.inner.local_addr()
@@ -1519,7 +1519,7 @@ pub trait NetExt {
     ///
     /// [`NetError`]: a bad address, a socket path in use, a TCP listener
     /// without a secret, a failed bind.
-    fn listen(&self, addr: &str) -> impl Future<Output = Result<RemoteListener, NetError>> + Send;
+    fn listen(&self, addr: &str) -> impl Future<Output = Result<RemoteAcceptor, NetError>> + Send;
 
     /// [`listen`](Self::listen) with a configuration.
     ///
@@ -1530,7 +1530,7 @@ pub trait NetExt {
         &self,
         addr: &str,
         config: &RemoteConfig,
-    ) -> impl Future<Output = Result<RemoteListener, NetError>> + Send;
+    ) -> impl Future<Output = Result<RemoteAcceptor, NetError>> + Send;
 
     /// Connects to a peer listening at `addr`; from then on the destinations
     /// and groups it announces are routed to it. Uses [`RemoteConfig::default`].
@@ -1562,7 +1562,7 @@ pub trait NetExt {
 }
 
 impl NetExt for Dispatcher {
-    async fn listen(&self, addr: &str) -> Result<RemoteListener, NetError> {
+    async fn listen(&self, addr: &str) -> Result<RemoteAcceptor, NetError> {
         self.listen_with(addr, &RemoteConfig::default()).await
     }
 
@@ -1570,16 +1570,16 @@ impl NetExt for Dispatcher {
         &self,
         addr: &str,
         config: &RemoteConfig,
-    ) -> Result<RemoteListener, NetError> {
+    ) -> Result<RemoteAcceptor, NetError> {
         let address: Address = addr.parse()?;
-        let bridge = Bridge::of(self, config);
+        let peers = Peers::of(self, config);
         let events = Arc::new(Events {
-            bridge,
+            peers,
             registry: config.registry.clone(),
             max_announced: config.max_announced,
         });
         let inner = netlink::listen(&address, &config.net, events).await?;
-        Ok(RemoteListener { inner })
+        Ok(RemoteAcceptor { inner })
     }
 
     async fn connect(&self, addr: &str) -> Result<Peer, NetError> {
@@ -1588,9 +1588,9 @@ impl NetExt for Dispatcher {
 
     async fn connect_with(&self, addr: &str, config: &RemoteConfig) -> Result<Peer, NetError> {
         let address: Address = addr.parse()?;
-        let bridge = Bridge::of(self, config);
+        let peers = Peers::of(self, config);
         let events = Arc::new(Events {
-            bridge,
+            peers,
             registry: config.registry.clone(),
             max_announced: config.max_announced,
         });
@@ -1601,14 +1601,14 @@ impl NetExt for Dispatcher {
     }
 
     fn announce_changes(&self) {
-        if let Some(b) = Bridge::find(self) {
+        if let Some(b) = Peers::find(self) {
             b.announce_changes();
             b.wake.notify_one();
         }
     }
 
     fn remote_stats(&self) -> RemoteStats {
-        Bridge::find(self).map(|b| b.stats()).unwrap_or_default()
+        Peers::find(self).map(|b| b.stats()).unwrap_or_default()
     }
 }
 
