@@ -1752,10 +1752,38 @@ impl Dispatcher {
         clippy::result_large_err,
         reason = "the refused delivery goes back unboxed, to be queued"
     )]
-    pub(crate) fn deliver_now(&self, mb: &Mailbox, mut delivery: Delivery) -> Result<(), Delivery> {
+    pub(crate) fn deliver_now(&self, mb: &Mailbox, delivery: Delivery) -> Result<(), Delivery> {
         let state = &*mb.state;
         let Some(mut consumer) = state.consumer.try_lock() else { return Err(delivery) };
-        let c = &mut *consumer;
+        let delivered = self.deliver_held(mb, &mut consumer, delivery);
+        drop(consumer);
+        // The task may have found the consumer taken while this held it,
+        // whether or not this delivered: it waits to be woken, and a
+        // delivery given back is queued behind its back (the queue's own
+        // wake-up went to the poll that found the consumer taken). A plain
+        // load first: the flag is rarely set, and a swap on every message
+        // costs a locked instruction.
+        let missed =
+            state.missed.load(Ordering::SeqCst) && state.missed.swap(false, Ordering::SeqCst);
+        if missed || matches!(delivered, Ok(true)) {
+            state.task.wake();
+        }
+        delivered.map(|_| ())
+    }
+
+    /// [`deliver_now`](Self::deliver_now) with the consumer held: whether
+    /// the task has work to do now (`Ok`), or the delivery given back.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refused delivery goes back unboxed, to be queued"
+    )]
+    fn deliver_held(
+        &self,
+        mb: &Mailbox,
+        c: &mut Consumer,
+        mut delivery: Delivery,
+    ) -> Result<bool, Delivery> {
+        let state = &*mb.state;
         if c.queue_only > 0 {
             c.queue_only -= 1;
             return Err(delivery);
@@ -1798,16 +1826,7 @@ impl Dispatcher {
         }
         // New async work must be polled once to start; a hold must be
         // watched to be released: both are the task's job.
-        let task_has_work = c.inflight.len() != inflight || c.held.is_some();
-        drop(consumer);
-        // A plain load first: the flag is rarely set, and a swap on every
-        // message costs a locked instruction.
-        let missed =
-            state.missed.load(Ordering::SeqCst) && state.missed.swap(false, Ordering::SeqCst);
-        if task_has_work || missed {
-            state.task.wake();
-        }
-        Ok(())
+        Ok(c.inflight.len() != inflight || c.held.is_some())
     }
 }
 
