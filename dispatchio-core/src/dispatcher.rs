@@ -872,7 +872,7 @@ impl Dispatcher {
     /// listener takes a message (or the dispatcher shuts down). For a group,
     /// it waits for each local member in turn. A destination in another
     /// process is sent to as by `send` (its link's queue refuses when full;
-    /// see [`Error::Link`]). Per-sender order holds as for `send`.
+    /// see [`Error::Transport`]). Per-sender order holds as for `send`.
     ///
     /// # Errors
     ///

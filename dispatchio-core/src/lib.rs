@@ -55,7 +55,9 @@ pub use content::{
     Text,
 };
 pub use dispatcher::{Counters, Dispatcher, GroupReplies, QueueInfo, Snapshot, Source};
-pub use error::{Error, GroupError, HandlerError, SyncError};
+pub use error::{
+    Error, ErrorKind, GroupError, HandlerError, SyncError, TransportError, TransportErrorKind,
+};
 pub use id::{Id, MessageId, SharedStr};
 pub use listener::{
     Context, Delivery, FnHandlers, ForwardTarget, HandlerResult, Handlers, Hooks, Listener,

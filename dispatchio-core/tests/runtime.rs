@@ -9,8 +9,9 @@ use std::time::Duration;
 use dispatchio_core::routing::{Action, Cond, Field, RoutingTable};
 use dispatchio_core::transport::{DirectoryChange, Outlet};
 use dispatchio_core::{
-    Delivery, Dispatcher, Empty, Error, HandlerError, Hooks, Id, Listener, Message, Outcome, Reply,
-    ReplySender, RoutedListener, SyncError, Text,
+    Delivery, Dispatcher, Empty, Error, ErrorKind, HandlerError, Hooks, Id, Listener, Message,
+    Outcome, Reply, ReplySender, RoutedListener, SyncError, Text, TransportError,
+    TransportErrorKind,
 };
 
 /// A listener that queues everything in "inbox".
@@ -1150,6 +1151,134 @@ mod s11_shutdown {
         }
         assert!(matches!(within(single).await.unwrap(), Err(Error::Shutdown)));
         assert_eq!(d.snapshot().pending_requests, 0);
+    }
+}
+
+/// What kind of failure: one question, asked alike of a single request and
+/// of a group request; and every error's cause kept.
+mod s13_errors {
+    use super::*;
+
+    fn deferring() -> Arc<dyn Listener> {
+        let table = RoutingTable::builder()
+            .rule("defer", Cond::Always, [Action::call("defer")])
+            .build()
+            .unwrap();
+        Arc::new(
+            RoutedListener::builder(table)
+                .handler("defer", |_: &Message| Ok(Reply::Defer))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_group_request_whose_members_all_ended_by_shutdown_is_of_kind_shutdown() {
+        let d = Dispatcher::new();
+        // Slow, not deferring: of a group request's members, only one may
+        // defer under its message ID.
+        let table = RoutingTable::builder()
+            .rule("slow", Cond::Always, [Action::call_async("slow")])
+            .build()
+            .unwrap();
+        for m in ["a", "b"] {
+            let l = RoutedListener::builder(table.clone())
+                .async_handler("slow", |_m: Message| async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok(Reply::Empty)
+                })
+                .build()
+                .unwrap();
+            d.register(m, Arc::new(l)).unwrap();
+            d.subscribe(&Id::from(m), "G").unwrap();
+        }
+        let (d1, d2) = (d.clone(), d.clone());
+        let group = tokio::spawn(async move {
+            d1.request_group(Message::new(Empty).to_group("G").with_id(1), None).await
+        });
+        let single =
+            tokio::spawn(
+                async move { d2.request(Message::new(Empty).to("a").with_id(2), None).await },
+            );
+        within(async {
+            while d.snapshot().pending_requests < 2 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        within(d.shutdown()).await;
+        let group = within(group).await.unwrap().unwrap_err();
+        let single = within(single).await.unwrap().unwrap_err();
+        assert!(matches!(group, Error::Group(_)), "{group:?}");
+        assert_eq!(group.kind(), ErrorKind::Shutdown);
+        assert_eq!(single.kind(), ErrorKind::Shutdown);
+    }
+
+    #[tokio::test]
+    async fn a_group_whose_members_failed_in_different_ways_is_of_kind_group() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("fail", Cond::Always, [Action::call("fail")])
+            .build()
+            .unwrap();
+        let failing = RoutedListener::builder(table)
+            .handler("fail", |_: &Message| Err(HandlerError::new("no")))
+            .build()
+            .unwrap();
+        d.register("fails", Arc::new(failing)).unwrap();
+        d.register("defers", deferring()).unwrap();
+        for m in ["fails", "defers"] {
+            d.subscribe(&Id::from(m), "G").unwrap();
+        }
+        let msg = Message::new(Empty).to_group("G");
+        let e = within(d.request_group(msg, Some(Duration::from_millis(50)))).await.unwrap_err();
+        let Error::Group(g) = &e else { panic!("expected a group error, got {e:?}") };
+        let kinds: Vec<ErrorKind> = g.failures.iter().map(|(_, e)| e.kind()).collect();
+        assert_eq!(kinds, [ErrorKind::Handler, ErrorKind::Timeout]);
+        assert_eq!(e.kind(), ErrorKind::Group);
+        // The group's cause is its first member's failure.
+        let first = std::error::Error::source(&e).expect("a cause");
+        assert!(first.to_string().contains("handler fail failed"), "{first}");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_handler_error_built_from_an_error_keeps_it_as_the_cause() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("parse", Cond::Always, [Action::call("parse")])
+            .build()
+            .unwrap();
+        let l = RoutedListener::builder(table)
+            .handler("parse", |_: &Message| {
+                let n: i64 = "seven".parse()?;
+                Ok(Reply::with(Text::from(n.to_string())))
+            })
+            .build()
+            .unwrap();
+        d.register("p", Arc::new(l)).unwrap();
+        let e = within(d.request(Message::new(Empty).to("p"), None)).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Handler);
+        let cause = std::error::Error::source(&e).expect("the parse error");
+        assert!(cause.downcast_ref::<std::num::ParseIntError>().is_some(), "{cause}");
+        d.shutdown().await;
+    }
+
+    #[test]
+    fn a_transport_error_has_its_kind_its_outlet_and_its_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "gone");
+        let t = TransportError::new("far/link#1", TransportErrorKind::PeerLost, "peer lost: gone")
+            .with_source(io);
+        let e = Error::from(t);
+        assert_eq!(e.kind(), ErrorKind::Transport);
+        let Error::Transport(t) = &e else { unreachable!() };
+        assert_eq!((t.kind(), t.outlet()), (TransportErrorKind::PeerLost, "far/link#1"));
+        assert_eq!(e.to_string(), "link far/link#1 failed: peer lost: gone");
+        let cause = std::error::Error::source(&e).expect("the I/O error");
+        assert_eq!(
+            cause.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+            Some(std::io::ErrorKind::BrokenPipe)
+        );
     }
 }
 

@@ -41,13 +41,16 @@ use crate::wire::{
     RemoteErrorKind, ReplyResult, WireContent, WireContentRef, WireId, WireIdRef, WireMessage,
     WireMessageRef, WireReply,
 };
-use crate::{Address, DEFAULT_MAX_ANNOUNCEMENTS, NetConfig, NetError, PeerLost, SendError};
+use crate::{
+    Address, DEFAULT_MAX_ANNOUNCEMENTS, DownReason, NetConfig, NetError, PeerLost, SendError,
+};
 use dispatchio_core::transport::{
     Attachment, DirectoryChange, DirectoryWatch, Inlet, LocalDirectory, ServedBy,
 };
 use dispatchio_core::{
     ContentRef, ContentRegistry, Delivery, Dispatcher, Empty, Envelope, Error, GroupError,
-    HandlerError, Id, Message, MessageId, ReplySender, SharedStr, SyncError,
+    HandlerError, Id, Message, MessageId, ReplySender, SharedStr, SyncError, TransportError,
+    TransportErrorKind,
 };
 
 /// How a dispatcher listens and dials: the link settings of [`NetConfig`]
@@ -775,8 +778,7 @@ impl LinkEvents for Events {
         let peer = &a.link;
         self.peers.stats.peers_lost.fetch_add(1, Ordering::Relaxed);
         peer.report_losses();
-        let reason = format!("peer lost: {}", lost.reason);
-        peer.fail_pending(&lost.pending_requests, &reason);
+        peer.fail_pending(&lost.pending_requests, &lost.reason);
         if lost.reconnecting {
             // Routes stay: sends queue on the link (up to its bound) until
             // it is back; the peer's next snapshot corrects what changed.
@@ -785,7 +787,7 @@ impl LinkEvents for Events {
         self.peers.links.lock().remove(&link.id());
         // Whatever is left (requests queued but never written) fails too.
         let rest: Vec<u64> = peer.pending.lock().keys().copied().collect();
-        peer.fail_pending(&rest, &reason);
+        peer.fail_pending(&rest, &lost.reason);
         let (freed, attachment) = {
             let mut claims = a.claims.lock();
             let freed: Vec<Id> = claims.served.drain().collect();
@@ -936,11 +938,20 @@ fn announcement(change: &DirectoryChange) -> Option<Announcement> {
 }
 
 impl PeerLink {
-    fn link_error(&self, reason: impl Into<String>) -> Error {
-        Error::Link { link: self.name.clone(), reason: reason.into() }
+    fn link_error(&self, kind: TransportErrorKind, message: impl Into<String>) -> TransportError {
+        TransportError::new(self.name.clone(), kind, message)
     }
 
-    fn fail_pending(&self, ids: &[u64], reason: &str) {
+    /// What a peer's error answer becomes when it has no better form.
+    fn remote_error(&self, text: &str) -> Error {
+        self.link_error(
+            TransportErrorKind::Remote,
+            format!("the peer answered with an error: {text}"),
+        )
+        .into()
+    }
+
+    fn fail_pending(&self, ids: &[u64], why: &DownReason) {
         let failed: Vec<Pending> = {
             let mut pending = self.pending.lock();
             ids.iter().filter_map(|id| pending.remove(id)).collect()
@@ -949,9 +960,11 @@ impl PeerLink {
             return;
         }
         self.stats.requests_failed_peer_lost.fetch_add(failed.len() as u64, Ordering::Relaxed);
+        let reason = format!("peer lost: {why}");
         tracing::warn!(link = %self.name, requests = failed.len(), reason, "failing requests pending on a lost peer");
         for p in failed {
-            p.reply.send(Err(self.link_error(reason)));
+            let e = self.link_error(TransportErrorKind::PeerLost, &reason).with_source(why.clone());
+            p.reply.send(Err(e.into()));
         }
     }
 
@@ -984,7 +997,7 @@ impl PeerLink {
                     .map(|c| WireContentRef { type_name: &c.type_name, bytes: &c.bytes }),
             ) {
                 Ok(content) => Ok(Message::reply_to(&p.request, content, None)),
-                Err(reason) => Err(self.link_error(reason)),
+                Err(reason) => Err(self.link_error(TransportErrorKind::Decode, reason).into()),
             },
             ReplyResult::Err(e) => Err(self.error_from_remote(e, &p.request)),
         };
@@ -1073,14 +1086,18 @@ impl PeerLink {
             RemoteErrorKind::NoRoute => match (&request.dest, &request.group) {
                 (_, Some(g)) => Error::NoSubscribers(g.clone()),
                 (Some(d), None) => Error::UnknownDestination(d.clone()),
-                (None, None) => self.link_error(text),
+                (None, None) => self.remote_error(&text),
             },
             RemoteErrorKind::Handler => {
                 Error::Handler { handler: tag.to_owned(), error: HandlerError::new(text) }
             }
             RemoteErrorKind::Unsupported => Error::Sync(SyncError::Remote),
-            RemoteErrorKind::Shutdown => self.link_error("the peer's dispatcher is shut down"),
-            RemoteErrorKind::PeerLost => self.link_error(text),
+            RemoteErrorKind::Shutdown => self
+                .link_error(TransportErrorKind::PeerShutdown, "the peer's dispatcher is shut down")
+                .into(),
+            RemoteErrorKind::PeerLost => {
+                self.link_error(TransportErrorKind::Remote, format!("further along: {text}")).into()
+            }
             _ => match tag {
                 "unrouted" => Error::Unrouted { id, ty: request.ty.to_string(), listener: dest() },
                 "dropped" => Error::Dropped { id, listener: dest() },
@@ -1088,14 +1105,12 @@ impl PeerLink {
                 "mailbox-full" => match (request.dest.clone(), text.split_once('\n')) {
                     (Some(dest), Some((capacity, _))) => match capacity.parse() {
                         Ok(capacity) => Error::MailboxFull { dest, capacity },
-                        Err(_) => {
-                            self.link_error(format!("the peer answered with an error: {text}"))
-                        }
+                        Err(_) => self.remote_error(&text),
                     },
-                    _ => self.link_error(format!("the peer answered with an error: {text}")),
+                    _ => self.remote_error(&text),
                 },
                 "group" => self.group_error_from_remote(&text, request),
-                _ => self.link_error(format!("the peer answered with an error: {text}")),
+                _ => self.remote_error(&text),
             },
         }
     }
@@ -1108,7 +1123,7 @@ impl PeerLink {
             .and_then(|(_, encoded)| unhex(encoded))
             .and_then(|bytes| rmp_serde::from_slice::<WireGroupFailures>(&bytes).ok());
         let (Some((succeeded, failures)), Some(group)) = (decoded, request.group.clone()) else {
-            return self.link_error(format!("the peer answered with an error: {text}"));
+            return self.remote_error(text);
         };
         let failures = failures
             .into_iter()
@@ -1275,7 +1290,7 @@ fn error_to_remote(e: &Error) -> RemoteError {
         Error::Unrouted { .. } => (RemoteErrorKind::Other, "unrouted"),
         Error::Dropped { .. } => (RemoteErrorKind::Other, "dropped"),
         Error::NoReply { .. } => (RemoteErrorKind::Other, "no-reply"),
-        Error::Link { .. } => (RemoteErrorKind::PeerLost, "link"),
+        Error::Transport(_) => (RemoteErrorKind::PeerLost, "link"),
         Error::Group(g) => {
             // A summary line for people, then the failures in full (hex of
             // MessagePack) for the requesting side to rebuild.
@@ -1340,7 +1355,9 @@ impl PeerLink {
             let content = if content.is::<Empty>() {
                 None
             } else {
-                content.encode_into(scratch).map_err(|e| e.to_string())?;
+                content.encode_into(scratch).map_err(|e| {
+                    self.link_error(TransportErrorKind::Encode, e.to_string()).with_source(e)
+                })?;
                 Some(ContentOut { type_name: content.type_name(), bytes: BinOut(scratch) })
             };
             let frame = MessageOut {
@@ -1356,10 +1373,12 @@ impl PeerLink {
                 seq: self.seq.fetch_add(1, Ordering::Relaxed),
                 content,
             };
-            wire::encode_message_frame(&frame, frame_scratch).map_err(|e| e.to_string())
+            wire::encode_message_frame(&frame, frame_scratch).map_err(|e| {
+                self.link_error(TransportErrorKind::Encode, e.to_string()).with_source(e)
+            })
         })();
-        if let Err(reason) = encoded {
-            return Err((self.link_error(reason), delivery));
+        if let Err(e) = encoded {
+            return Err((e.into(), delivery));
         }
         let Delivery { message, reply } = delivery;
         let tracked = env_wants_reply(message.envelope());
@@ -1367,11 +1386,14 @@ impl PeerLink {
             let mut pending = self.pending.lock();
             if pending.get(&id).is_some_and(|p| p.reply.is_wanted()) {
                 drop(pending);
-                let e = self.link_error(format!(
-                    "message ID {} already awaits a reply on this link; request IDs must be unique",
-                    message.id()
-                ));
-                return Err((e, Delivery { message, reply }));
+                let e = self.link_error(
+                    TransportErrorKind::DuplicateRequest,
+                    format!(
+                        "message ID {} already awaits a reply on this link; request IDs must be unique",
+                        message.id()
+                    ),
+                );
+                return Err((e.into(), Delivery { message, reply }));
             }
             pending.insert(id, Pending { reply, request: message.envelope().clone() });
             None
@@ -1390,17 +1412,22 @@ impl PeerLink {
                         None => ReplySender::unwanted(),
                     },
                 };
-                let reason = match e {
-                    SendError::DownAndFull { capacity } => {
-                        format!("the link is down and its queue of {capacity} frames is full")
+                let (kind, reason) = match &e {
+                    SendError::DownAndFull { capacity } => (
+                        TransportErrorKind::Unavailable,
+                        format!("the link is down and its queue of {capacity} frames is full"),
+                    ),
+                    SendError::Full { capacity } => (
+                        TransportErrorKind::Full,
+                        format!("the link's queue of {capacity} frames is full"),
+                    ),
+                    SendError::Closed => {
+                        (TransportErrorKind::Closed, "the link is closed".to_owned())
                     }
-                    SendError::Full { capacity } => {
-                        format!("the link's queue of {capacity} frames is full")
-                    }
-                    SendError::Closed => "the link is closed".to_owned(),
-                    e => e.to_string(),
+                    e => (TransportErrorKind::Encode, e.to_string()),
                 };
-                Err((self.link_error(reason), Delivery { message, reply }))
+                let e = self.link_error(kind, reason).with_source(e);
+                Err((e.into(), Delivery { message, reply }))
             }
         }
     }

@@ -22,7 +22,7 @@
 //!   message for X (or G) is handed to [`Outlet::send`] as a [`Delivery`]:
 //!   the message and its [`ReplySender`](crate::ReplySender). When a reply is
 //!   wanted, the outlet completes the `ReplySender` with the peer's answer
-//!   (or an [`Error::Link`] when the connection fails); if it drops it
+//!   (or an [`Error::Transport`] when it fails); if it drops it
 //!   instead, the requester gets [`Error::NoReply`]. The outlet keeps
 //!   per-sender order by sending one destination's messages over one
 //!   ordered connection.

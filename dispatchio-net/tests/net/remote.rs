@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use dispatchio_core::routing::{Action, Cond, Field, RoutingTable};
 use dispatchio_core::{
-    ContentRegistry, Dispatcher, DynContent, Error, HandlerError, Id, Message, Reply,
-    RoutedListener, SyncError,
+    ContentRegistry, Dispatcher, DynContent, Error, ErrorKind, HandlerError, Id, Message, Reply,
+    RoutedListener, SyncError, TransportErrorKind,
 };
 use dispatchio_macros::ContentType;
 use dispatchio_net::{NetExt, RemoteAcceptor, RemoteConfig};
@@ -310,7 +310,10 @@ async fn a_killed_child_fails_pending_requests_promptly_and_the_parent_carries_o
     for r in requests {
         let answer = tokio::time::timeout(PROMPTLY, r).await.expect("failed promptly").unwrap();
         match answer {
-            Err(Error::Link { reason, .. }) => assert!(reason.contains("peer lost"), "{reason}"),
+            Err(Error::Transport(e)) => {
+                assert_eq!(e.kind(), TransportErrorKind::PeerLost, "{e}");
+                assert!(e.message().contains("peer lost"), "{e}");
+            }
             other => panic!("expected a peer-lost error, got {other:?}"),
         }
     }
@@ -1056,7 +1059,10 @@ async fn while_the_link_is_down_sends_queue_up_to_the_bound_then_fail_and_the_qu
         client.send(Message::new(Num { n }).to("svc")).unwrap();
     }
     match client.send(Message::new(Num { n: 4 }).to("svc")) {
-        Err(Error::Link { reason, .. }) => assert!(reason.contains("down"), "{reason}"),
+        Err(Error::Transport(e)) => {
+            assert_eq!(e.kind(), TransportErrorKind::Unavailable, "{e}");
+            assert!(e.message().contains("down"), "{e}");
+        }
         other => panic!("expected the down-and-full error, got {other:?}"),
     }
     // Back up: the four queued messages arrive, in order.
@@ -1104,9 +1110,27 @@ async fn closing_the_listener_fails_requests_pending_on_its_links() {
     let asking = deferred_request(&client, &server).await;
     listener.close().await;
     match tokio::time::timeout(PROMPTLY, asking).await.expect("failed promptly").unwrap() {
-        Err(Error::Link { reason, .. }) => assert!(reason.contains("peer lost"), "{reason}"),
+        Err(Error::Transport(e)) => {
+            assert_eq!(e.kind(), TransportErrorKind::PeerLost, "{e}");
+            assert!(e.message().contains("peer lost"), "{e}");
+        }
         other => panic!("expected a peer-lost error, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_request_failed_by_a_lost_peer_says_so_in_its_kind_and_keeps_the_reason_as_its_cause() {
+    let (server, client, listener, _p) = pair().await;
+    let asking = deferred_request(&client, &server).await;
+    listener.close().await;
+    let e = tokio::time::timeout(PROMPTLY, asking).await.expect("failed promptly").unwrap();
+    let e = e.expect_err("the peer was lost");
+    assert_eq!(e.kind(), ErrorKind::Transport);
+    let Error::Transport(t) = &e else { panic!("expected a transport error, got {e:?}") };
+    assert_eq!(t.kind(), TransportErrorKind::PeerLost);
+    assert!(t.outlet().contains("link#"), "{}", t.outlet());
+    let cause = std::error::Error::source(&e).expect("why the connection ended");
+    assert!(cause.downcast_ref::<dispatchio_net::DownReason>().is_some(), "{cause}");
 }
 
 #[tokio::test]
@@ -1434,7 +1458,10 @@ async fn a_peer_that_shuts_down_fails_pending_requests_clearly_and_its_routes_go
     server.shutdown().await;
     match tokio::time::timeout(PROMPTLY, asking).await.expect("failed promptly").unwrap() {
         // Its deferred replies end with its shutdown, told to us as such.
-        Err(Error::Link { reason, .. }) => assert!(reason.contains("shut down"), "{reason}"),
+        Err(Error::Transport(e)) => {
+            assert_eq!(e.kind(), TransportErrorKind::PeerShutdown, "{e}");
+            assert!(e.message().contains("shut down"), "{e}");
+        }
         other => panic!("expected a peer-lost error, got {other:?}"),
     }
     // The client reconnects to the listener that is still open, and learns
