@@ -9,14 +9,11 @@
 //! reference evaluator) without allocating: globs are matched over static
 //! token arrays, and an integer ID's decimal text is formatted on the stack.
 
-pub use dispatchio_core::listener::{
-    Context, Delivery, ForwardTarget, HandlerResult, Handlers, Listener, Queue, Reply,
-    RoutedListener, SyncContext,
-};
 pub use dispatchio_core::routing::{BuildError, Fired, HandlerSlot, Layout, Matcher, Step};
 pub use dispatchio_core::{
-    AsValue, Content, ContentRegistry, ContentType, DynValue, Envelope, Error, Fields,
-    HandlerError, Id, Message, SharedStr, Value,
+    AsValue, Content, ContentRegistry, ContentType, Context, Delivery, DynValue, Envelope, Error,
+    Fields, ForwardTarget, HandlerError, HandlerResult, Handlers, Id, Listener, Message, Queue,
+    Reply, RoutedListener, SharedStr, SyncContext, Value,
 };
 pub use futures::future::BoxFuture;
 pub use serde;

@@ -23,9 +23,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dispatcher::IdHasher;
+use crate::hash::IdHasher;
 use crate::id::SharedStr;
-use crate::value::{DynValue, Fields, Value};
+use crate::value::{AsValue, DynValue, Fields, Value};
 
 /// Content shared between every holder of a message.
 pub type ContentRef = Arc<dyn Content>;
@@ -329,6 +329,13 @@ impl fmt::Debug for ContentRegistry {
         let mut names: Vec<&str> = self.decoders.keys().map(|k| k.as_str()).collect();
         names.sort_unstable();
         f.debug_struct("ContentRegistry").field("types", &names).finish()
+    }
+}
+
+/// A nested message type is viewed as a record of its fields.
+impl<T: ContentType> AsValue for T {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(Value::Record(self))
     }
 }
 

@@ -217,13 +217,6 @@ impl<T: AsValue + Send + Sync> Items for Vec<T> {
     }
 }
 
-/// A nested message type is viewed as a record of its fields.
-impl<T: crate::content::ContentType> AsValue for T {
-    fn as_value(&self) -> Option<Value<'_>> {
-        Some(Value::Record(self))
-    }
-}
-
 impl AsValue for DynValue {
     fn as_value(&self) -> Option<Value<'_>> {
         self.view()

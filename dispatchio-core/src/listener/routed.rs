@@ -10,14 +10,13 @@ use std::sync::{Arc, OnceLock};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::dispatcher::Dispatcher;
+use crate::dispatcher::{Context, Dispatcher, Listener, SyncContext};
 use crate::error::{Error, SyncError};
 use crate::id::{Id, SharedStr};
-use crate::listener::{
-    Context, Delivery, HandlerResult, Handlers, Hooks, Listener, NoHooks, Outcome, Queue, Reply,
-    ReplySender, SyncContext,
-};
+use crate::listener::{HandlerResult, Handlers, Hooks, NoHooks, Outcome, Reply};
 use crate::message::Message;
+use crate::queue::Queue;
+use crate::reply::{Delivery, ReplySender};
 use crate::routing::{BuildError, End, Fired, Matcher, Step};
 
 /// Where a `forward` action hands a message.

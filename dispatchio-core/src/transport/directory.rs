@@ -93,7 +93,8 @@ impl DirectoryWatch {
             return Vec::new();
         }
         self.changed.mark_unchanged();
-        let now = self.dispatcher.local_directory();
+        let (destinations, groups) = self.dispatcher.served_here();
+        let now = LocalDirectory { destinations, groups };
         let changes = now.changes_since(&self.reported);
         self.reported = now;
         changes

@@ -7,8 +7,8 @@ use parking_lot::Mutex;
 use crate::dispatcher::{Dispatcher, Route, RouteCache};
 use crate::error::{Error, GroupError};
 use crate::id::Id;
-use crate::listener::{Delivery, ReplySender};
 use crate::message::{InvalidMessage, Message};
+use crate::reply::{Delivery, ReplySender};
 
 /// Delivers messages that arrived from another process to the local
 /// listeners they name (made by [`Dispatcher::inlet`]).

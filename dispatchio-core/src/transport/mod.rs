@@ -55,35 +55,12 @@ pub use attachment::Attachment;
 pub use directory::{DirectoryChange, DirectoryWatch, LocalDirectory};
 pub use inlet::Inlet;
 
+pub use crate::dispatcher::route::Outlet;
+
 use crate::dispatcher::{Dispatcher, Route};
-use crate::error::Error;
 use crate::id::Id;
-use crate::listener::Delivery;
-
-/// A transport's way out of this process: it carries messages to where
-/// their destination is served.
-///
-/// Implemented by transports; the dispatcher calls [`send`](Self::send) for
-/// every message routed to the outlet (see [`Attachment`]).
-pub trait Outlet: Send + Sync + 'static {
-    /// A name for traces and introspection (`"billing/link#3"`); also
-    /// the member ID of the outlet in groups it serves.
-    fn name(&self) -> &str;
-
-    /// Carries one message out; completes `delivery.reply` with the answer
-    /// when one is wanted. Must not block: queue the work.
-    ///
-    /// # Errors
-    ///
-    /// The reason and the delivery untouched, when the outlet cannot take
-    /// it right now (a closed connection, a full queue); the dispatcher
-    /// reports it to the sender.
-    #[allow(
-        clippy::result_large_err,
-        reason = "the refused delivery goes back unboxed; refusal is the rare path"
-    )]
-    fn send(&self, delivery: Delivery) -> Result<(), (Error, Delivery)>;
-}
+#[cfg(doc)]
+use crate::{Delivery, Error};
 
 /// Who serves a destination ID (see [`Dispatcher::served_by`]).
 #[derive(Clone, Debug, PartialEq, Eq)]

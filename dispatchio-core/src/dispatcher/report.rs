@@ -1,0 +1,161 @@
+//! What the dispatcher tells about itself: counters of messages that did
+//! not end in a reply, the traces that go with them, and the snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Dispatcher, Route};
+use crate::error::HandlerError;
+use crate::id::{Id, MessageId, SharedStr};
+use crate::message::Message;
+
+/// The counters, as the dispatcher counts them.
+#[derive(Default)]
+pub(super) struct CounterCells {
+    pub(super) unrouted: AtomicU64,
+    pub(super) dropped: AtomicU64,
+    pub(super) undeliverable: AtomicU64,
+    pub(super) handler_errors: AtomicU64,
+    pub(super) timeouts: AtomicU64,
+    pub(super) mailbox_full: AtomicU64,
+}
+
+/// Counts of messages that did not end in a handler's reply, since the
+/// dispatcher was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// Messages no rule stopped and no `otherwise` caught.
+    pub unrouted: u64,
+    /// Messages dropped on purpose (`drop`, or a pre-filter).
+    pub dropped: u64,
+    /// Messages that could not be delivered (unknown destination, empty
+    /// group, closed queue, unbound forward).
+    pub undeliverable: u64,
+    /// Handler errors with nobody waiting to be told.
+    pub handler_errors: u64,
+    /// Requests that timed out.
+    pub timeouts: u64,
+    /// Messages refused because their destination's bounded mailbox was
+    /// full (the sender was told: [`Error::MailboxFull`](crate::Error::MailboxFull)).
+    pub mailbox_full: u64,
+}
+
+/// A queue of a registered listener, as introspection reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueInfo {
+    /// The listener's destination ID.
+    pub listener: Id,
+    /// The queue's name.
+    pub name: String,
+    /// Messages waiting in it.
+    pub depth: usize,
+}
+
+/// The state of a dispatcher at one moment, for checks and diagnostics:
+/// registered listeners, awaited responses, deferred replies, blocked
+/// destinations and counters.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Destination IDs of local listeners, sorted.
+    pub listeners: Vec<Id>,
+    /// Destination IDs served by remote links, with the link's name.
+    pub remote: Vec<(Id, String)>,
+    /// The name of the link that takes what nobody here serves, if one does
+    /// (see [`Attachment::set_fallback`](crate::transport::Attachment::set_fallback)).
+    pub fallback: Option<String>,
+    /// Groups and their members (local destination IDs, link names), sorted.
+    pub groups: Vec<(Id, Vec<Id>)>,
+    /// Registered source IDs, sorted.
+    pub sources: Vec<Id>,
+    /// Requests whose sender is still waiting for the reply.
+    pub pending_requests: usize,
+    /// Message IDs whose reply a handler deferred and nobody gave yet.
+    pub deferred: Vec<MessageId>,
+    /// Destinations held by an unanswered blocking message.
+    pub blocked: Vec<Id>,
+    /// Every queue of every local listener, with its depth.
+    pub queues: Vec<QueueInfo>,
+    /// Messages that did not end in a handler's reply.
+    pub counters: Counters,
+    /// Whether [`Dispatcher::shutdown`] was called.
+    pub shut_down: bool,
+}
+
+impl Dispatcher {
+    pub(crate) fn note_unrouted(&self, msg: &Message, me: Option<&Id>) {
+        self.inner.counters.unrouted.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(id = %msg.id(), ty = %msg.ty(), listener = ?me, "message unrouted");
+    }
+
+    pub(crate) fn note_dropped(&self, id: MessageId, me: Option<&Id>, why: &'static str) {
+        self.inner.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(id = %id, listener = ?me, why, "message dropped");
+    }
+
+    pub(crate) fn note_undeliverable(&self, msg: &Message, why: &'static str) {
+        self.inner.counters.undeliverable.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(id = %msg.id(), ty = %msg.ty(), dest = ?msg.envelope().dest, why, "message undeliverable");
+    }
+
+    pub(crate) fn note_handler_error(
+        &self,
+        msg: &Message,
+        handler: &SharedStr,
+        error: &HandlerError,
+    ) {
+        self.inner.counters.handler_errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(id = %msg.id(), handler = %handler, error = %error, "handler failed with nobody to tell");
+    }
+
+    /// The dispatcher's state now.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut s = Snapshot::default();
+        for (id, route) in self.inner.routes.read().iter() {
+            match route {
+                Route::Local(mb) => {
+                    s.listeners.push(id.clone());
+                    if mb.state.blocked.load(Ordering::Acquire) {
+                        s.blocked.push(id.clone());
+                    }
+                    for q in mb.listener.queues() {
+                        s.queues.push(QueueInfo {
+                            listener: id.clone(),
+                            name: q.name().to_owned(),
+                            depth: q.len(),
+                        });
+                    }
+                }
+                Route::Remote(link) => s.remote.push((id.clone(), link.name().to_owned())),
+            }
+        }
+        s.groups = self
+            .inner
+            .groups
+            .read()
+            .iter()
+            .map(|(g, ms)| (g.clone(), ms.iter().map(|m| m.id.clone()).collect()))
+            .collect();
+        s.fallback = self.inner.fallback.read().as_ref().map(|l| l.name().to_owned());
+        s.sources = self.inner.sources.lock().iter().cloned().collect();
+        s.pending_requests = self.inner.pending.load(Ordering::Acquire);
+        s.deferred = self.inner.deferred.lock().keys().copied().collect();
+        let c = &self.inner.counters;
+        s.counters = Counters {
+            unrouted: c.unrouted.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            undeliverable: c.undeliverable.load(Ordering::Relaxed),
+            handler_errors: c.handler_errors.load(Ordering::Relaxed),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+            mailbox_full: c.mailbox_full.load(Ordering::Relaxed),
+        };
+        s.shut_down = self.is_shut_down();
+        s.listeners.sort();
+        s.remote.sort();
+        s.groups.sort_by(|a, b| a.0.cmp(&b.0));
+        s.sources.sort();
+        s.deferred.sort();
+        s.blocked.sort();
+        s
+    }
+}

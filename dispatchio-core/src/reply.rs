@@ -1,0 +1,210 @@
+//! Deliveries and their replies: the message a listener is handed, and
+//! where its answer goes (a waiting request, one member's slot in a group
+//! request, a transport's callback, or nowhere).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use crate::error::Error;
+use crate::id::{Id, MessageId};
+use crate::message::Message;
+
+/// One message handed to a listener, with the way to answer it.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The message.
+    pub message: Message,
+    /// Where its reply goes (nowhere, when none is wanted).
+    pub reply: ReplySender,
+}
+
+/// Where the reply to one message goes: a waiting request, one subscriber's
+/// slot in a group request, a transport's callback, or nowhere.
+///
+/// Send exactly once. Dropped unsent while a reply is wanted, it answers with
+/// [`Error::NoReply`], so a requester never waits on a reply that cannot come.
+pub struct ReplySender {
+    id: MessageId,
+    kind: Option<ReplyKind>,
+    /// Held while the message is unanswered; its drop releases a destination
+    /// held by a blocking message.
+    hold: Option<Hold>,
+}
+
+/// The hold a blocking message has on its destination.
+///
+/// Dropped when the message is answered (before the answer is handed over),
+/// it marks the destination free at once, so a sender that got the answer
+/// never finds the destination still held, and wakes the listener's task to
+/// take the messages queued behind it.
+pub(crate) struct Hold {
+    /// The destination's "held by a blocking message" flag.
+    pub(crate) blocked: Arc<AtomicBool>,
+    /// Dropped (never sent on) to wake the listener's task.
+    #[expect(dead_code, reason = "held for its drop, which wakes the listener's task")]
+    pub(crate) release: oneshot::Sender<()>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        // Before `release` is dropped (fields drop after this): the task that
+        // wakes finds the flag already cleared.
+        self.blocked.store(false, Ordering::Release);
+    }
+}
+
+type Answer = Result<Message, Error>;
+
+enum ReplyKind {
+    Unwanted,
+    Oneshot(oneshot::Sender<Answer>),
+    Group(Arc<GroupCollector>, Id),
+    Callback(Box<dyn FnOnce(Answer) + Send>),
+}
+
+impl ReplySender {
+    /// No reply is wanted.
+    pub fn unwanted() -> ReplySender {
+        ReplySender { id: MessageId::UNSET, kind: Some(ReplyKind::Unwanted), hold: None }
+    }
+
+    /// The reply to message `id` is handed to `f` (transports use this to send
+    /// replies back over their link).
+    pub fn callback(
+        id: MessageId,
+        f: impl FnOnce(Result<Message, Error>) + Send + 'static,
+    ) -> ReplySender {
+        ReplySender { id, kind: Some(ReplyKind::Callback(Box::new(f))), hold: None }
+    }
+
+    pub(crate) fn oneshot(id: MessageId) -> (ReplySender, oneshot::Receiver<Answer>) {
+        let (tx, rx) = oneshot::channel();
+        (ReplySender { id, kind: Some(ReplyKind::Oneshot(tx)), hold: None }, rx)
+    }
+
+    pub(crate) fn group(id: MessageId, collector: Arc<GroupCollector>, member: Id) -> ReplySender {
+        ReplySender { id, kind: Some(ReplyKind::Group(collector, member)), hold: None }
+    }
+
+    /// The ID of the message this answers.
+    pub fn id(&self) -> MessageId {
+        self.id
+    }
+
+    /// Whether somebody waits for the reply.
+    pub fn is_wanted(&self) -> bool {
+        match &self.kind {
+            Some(ReplyKind::Unwanted) | None => false,
+            Some(ReplyKind::Oneshot(tx)) => !tx.is_closed(),
+            Some(_) => true,
+        }
+    }
+
+    /// Whether this is [`unwanted`](Self::unwanted): sending to it does
+    /// nothing, so a reply need not even be built.
+    pub(crate) fn is_unwanted(&self) -> bool {
+        matches!(self.kind, Some(ReplyKind::Unwanted))
+    }
+
+    /// Whether the message holds its destination until answered (blocking).
+    pub fn holds(&self) -> bool {
+        self.hold.is_some()
+    }
+
+    pub(crate) fn hold(&mut self, guard: Hold) {
+        self.hold = Some(guard);
+    }
+
+    /// Sends the reply (a no-op when none is wanted).
+    pub fn send(mut self, answer: Result<Message, Error>) {
+        // The destination is free before the sender learns the answer.
+        self.hold = None;
+        if let Some(kind) = self.kind.take() {
+            deliver(kind, answer);
+        }
+    }
+}
+
+fn deliver(kind: ReplyKind, answer: Answer) {
+    match kind {
+        ReplyKind::Unwanted => {}
+        ReplyKind::Oneshot(tx) => {
+            // The requester may have given up (timeout); nothing to do then.
+            let _ = tx.send(answer);
+        }
+        ReplyKind::Group(collector, member) => collector.report(member, answer),
+        ReplyKind::Callback(f) => f(answer),
+    }
+}
+
+impl Drop for ReplySender {
+    fn drop(&mut self) {
+        self.hold = None;
+        match self.kind.take() {
+            // Nobody to tell (every one-way message ends here).
+            None | Some(ReplyKind::Unwanted) => {}
+            Some(kind) => deliver(kind, Err(Error::NoReply { id: self.id })),
+        }
+    }
+}
+
+impl std::fmt::Debug for ReplySender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.kind {
+            None => "sent",
+            Some(ReplyKind::Unwanted) => "unwanted",
+            Some(ReplyKind::Oneshot(_)) => "request",
+            Some(ReplyKind::Group(..)) => "group",
+            Some(ReplyKind::Callback(_)) => "callback",
+        };
+        f.debug_struct("ReplySender")
+            .field("id", &self.id)
+            .field("kind", &kind)
+            .field("holds", &self.holds())
+            .finish()
+    }
+}
+
+/// Collects the replies of a group request.
+pub(crate) struct GroupCollector {
+    state: Mutex<GroupState>,
+}
+
+struct GroupState {
+    answers: Vec<(Id, Result<Message, Error>)>,
+    remaining: usize,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl GroupCollector {
+    pub(crate) fn new(members: usize) -> (Arc<GroupCollector>, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        let c = GroupCollector {
+            state: Mutex::new(GroupState {
+                answers: Vec::with_capacity(members),
+                remaining: members,
+                done: Some(tx),
+            }),
+        };
+        (Arc::new(c), rx)
+    }
+
+    /// The answers so far, taken (the request stops waiting).
+    pub(crate) fn take_answers(&self) -> Vec<(Id, Result<Message, Error>)> {
+        std::mem::take(&mut self.state.lock().answers)
+    }
+
+    pub(crate) fn report(&self, member: Id, answer: Result<Message, Error>) {
+        let mut s = self.state.lock();
+        s.answers.push((member, answer));
+        s.remaining = s.remaining.saturating_sub(1);
+        if s.remaining == 0 {
+            if let Some(done) = s.done.take() {
+                let _ = done.send(());
+            }
+        }
+    }
+}
