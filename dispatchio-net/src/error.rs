@@ -1,14 +1,14 @@
-//! The errors and events of the network layer, one type per question:
-//! could the listener or dial be set up ([`NetError`]), did the handshake
-//! succeed ([`HandshakeError`]), could a frame be queued ([`SendError`]),
-//! and why did a link go down ([`DownReason`], reported in [`PeerLost`]).
+//! The errors of the network layer, one type per question: could the
+//! listener or dial be set up ([`NetError`]), did the handshake succeed
+//! ([`HandshakeError`]), could a frame be queued ([`SendError`]), and why
+//! did a link go down ([`DownReason`], reported in
+//! [`PeerLost`](crate::PeerLost)).
 
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::address::AddressError;
-use crate::link::LinkId;
 use crate::wire::{RefusalReason, WireError};
 
 /// Setting up a listener or dialling a peer failed.
@@ -191,25 +191,4 @@ impl DownReason {
     pub(crate) fn io(e: &io::Error) -> Self {
         DownReason::Io { kind: e.kind(), text: e.to_string() }
     }
-}
-
-/// A connection of a link went down: the event given to
-/// [`LinkEvents::link_down`](crate::LinkEvents::link_down).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PeerLost {
-    /// The link.
-    pub link: LinkId,
-    /// The peer's name (from its handshake).
-    pub peer_name: String,
-    /// Why the connection ended.
-    pub reason: DownReason,
-    /// IDs of requests (messages with `response_required`) that were written
-    /// to the connection and not yet answered, plus, if the link is closed for
-    /// good, those still queued. None of them will be answered: the dispatcher
-    /// fails each with a peer-lost error.
-    pub pending_requests: Vec<u64>,
-    /// Whether the link tries to reconnect (dialled links do until closed).
-    /// Frames queued on it are kept and sent after reconnecting.
-    pub reconnecting: bool,
 }

@@ -116,8 +116,10 @@ use std::time::Duration;
 pub const DEFAULT_MAX_ANNOUNCEMENTS: usize = 65_536;
 
 pub use address::{Address, AddressError, AddressErrorKind};
-pub use error::{DownReason, HandshakeError, NetError, PeerLost, SendError};
-pub use link::{Acceptor, Direction, Link, LinkEvents, LinkId, LinkState, connect, listen};
+pub use error::{DownReason, HandshakeError, NetError, SendError};
+pub use link::{
+    Acceptor, Direction, Link, LinkEvents, LinkId, LinkState, PeerLost, connect, listen,
+};
 pub use peer::{Conflict, NetExt, Peer, RemoteAcceptor, RemoteConfig, RemoteStats};
 pub use wire::{
     Announcement, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, PROTOCOL_VERSION, Payload,

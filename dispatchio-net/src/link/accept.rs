@@ -1,0 +1,175 @@
+//! The accepting side: [`listen`] and the [`Acceptor`] it returns.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::{Direction, Link, LinkCodec, LinkEvents, accept_handshake, supervise};
+use crate::NetConfig;
+use crate::address::Address;
+use crate::error::{HandshakeError, NetError};
+use crate::socket::{self, BoundSocket, BoxIo, SocketFile};
+use crate::wire;
+
+/// A listening socket that accepts peers, each becoming an accepted [`Link`].
+///
+/// Dropping it stops accepting (and removes its Unix socket file); links
+/// already accepted carry on. [`close`](Self::close) also closes them.
+pub struct Acceptor {
+    local: Address,
+    stop: CancellationToken,
+    links: Arc<Mutex<Vec<Link>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _socket_file: Option<SocketFile>,
+}
+
+impl fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acceptor").field("local", &self.local).finish()
+    }
+}
+
+impl Acceptor {
+    /// The address it listens on; for `tcp:…:0`, with the port the system chose.
+    pub fn local_addr(&self) -> &Address {
+        &self.local
+    }
+
+    /// The accepted links that are still open.
+    pub fn links(&self) -> Vec<Link> {
+        self.links.lock().clone()
+    }
+
+    /// Stops accepting, removes the socket file, and closes every accepted
+    /// link (each peer gets a goodbye).
+    pub async fn close(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let links = self.links();
+        futures::future::join_all(links.iter().map(|l| l.close("listener closed"))).await;
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Listens on `address`, accepting peers that pass the handshake.
+///
+/// Each accepted peer becomes a [`Link`] announced through
+/// [`LinkEvents::link_up`]; a peer that fails the handshake is refused with a
+/// [`Refused`](crate::Refused) frame, disconnected, and reported through
+/// [`LinkEvents::handshake_failed`] and a `tracing` warning. A Unix socket is
+/// created owner-only (see the [crate docs](crate)).
+///
+/// # Errors
+/// [`NetError::ListenerNeedsSecret`] for TCP without a secret (unless
+/// [`NetConfig::allow_unauthenticated`]); [`NetError::SocketPathInUse`] or
+/// [`NetError::NotASocket`] if the Unix path is taken; [`NetError::Io`] if
+/// binding fails.
+pub async fn listen<E: LinkEvents>(
+    address: &Address,
+    config: &NetConfig,
+    events: Arc<E>,
+) -> Result<Acceptor, NetError> {
+    if address.is_tcp() && config.secret.is_none() && !config.allow_unauthenticated {
+        return Err(NetError::ListenerNeedsSecret { address: address.to_string() });
+    }
+    let (acceptor, local, socket_file) = socket::bind(address).await?;
+    info!(address = %local, "listening");
+    let stop = CancellationToken::new();
+    let links = Arc::new(Mutex::new(Vec::new()));
+    let task = tokio::spawn(accept_loop(
+        acceptor,
+        local.clone(),
+        config.clone(),
+        events,
+        stop.clone(),
+        links.clone(),
+    ));
+    Ok(Acceptor { local, stop, links, task: Some(task), _socket_file: socket_file })
+}
+
+async fn accept_loop<E: LinkEvents>(
+    acceptor: BoundSocket,
+    local: Address,
+    config: NetConfig,
+    events: Arc<E>,
+    stop: CancellationToken,
+    links: Arc<Mutex<Vec<Link>>>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = acceptor.accept() => accepted,
+        };
+        match accepted {
+            Ok((io, remote)) => {
+                tokio::spawn(serve_accepted(
+                    io,
+                    remote,
+                    config.clone(),
+                    events.clone(),
+                    links.clone(),
+                    stop.clone(),
+                ));
+            }
+            Err(e) => {
+                // Typically out of file descriptors: pause rather than spin,
+                // and keep the listener (and every other link) alive.
+                warn!(address = %local, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn serve_accepted<E: LinkEvents>(
+    io: BoxIo,
+    remote: String,
+    config: NetConfig,
+    events: Arc<E>,
+    links: Arc<Mutex<Vec<Link>>>,
+    listening: CancellationToken,
+) {
+    let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
+    let handshake =
+        tokio::time::timeout(config.handshake_timeout, accept_handshake(&mut conn, &config));
+    let peer_name = match handshake.await {
+        Ok(Ok(name)) => name,
+        Ok(Err(e)) => return refuse_log(&*events, &remote, e),
+        Err(_) => {
+            let e = HandshakeError::Timeout { after: config.handshake_timeout };
+            return refuse_log(&*events, &remote, e);
+        }
+    };
+    let link = Link::new(Direction::Accepted, remote, peer_name, &config);
+    {
+        // Checked under the lock that `Acceptor::close` takes after
+        // cancelling: either close sees this link, or this sees the cancel.
+        let mut registry = links.lock();
+        if listening.is_cancelled() {
+            debug!(remote = %link.remote(), "listener closed during the handshake; dropping the connection");
+            return;
+        }
+        registry.push(link.clone());
+    }
+    info!(link = %link.id(), peer = %link.peer_name(), remote = %link.remote(), "peer connected");
+    events.link_up(&link);
+    supervise(link.clone(), conn, events, None, config.keepalive).await;
+    links.lock().retain(|l| l.id() != link.id());
+}
+
+fn refuse_log<E: LinkEvents>(events: &E, remote: &str, e: HandshakeError) {
+    warn!(remote, error = %e, "handshake failed; connection closed");
+    events.handshake_failed(remote, &e);
+}

@@ -1,0 +1,156 @@
+//! [`RemoteConfig`]: how a dispatcher listens and dials.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{DEFAULT_MAX_ANNOUNCEMENTS, NetConfig};
+use dispatchio_core::ContentRegistry;
+
+/// How a dispatcher listens and dials: the link settings of [`NetConfig`]
+/// plus what the dispatcher's network side needs (the content registry, the announcement
+/// interval).
+///
+/// ```
+/// use dispatchio_net::RemoteConfig;
+/// use dispatchio_core::{ContentRegistry, Text};
+/// let mut registry = ContentRegistry::new();
+/// registry.register::<Text>();
+/// let config = RemoteConfig::new("billing").secret("a long random string").registry(registry);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RemoteConfig {
+    pub(super) net: NetConfig,
+    pub(super) registry: Arc<ContentRegistry>,
+    pub(super) announce_interval: Duration,
+    pub(super) max_announced: usize,
+}
+
+impl Default for RemoteConfig {
+    fn default() -> RemoteConfig {
+        RemoteConfig::new(default_peer_name())
+    }
+}
+
+fn default_peer_name() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "dispatchio".to_owned());
+    format!("{exe}[{}]", std::process::id())
+}
+
+impl RemoteConfig {
+    /// Defaults: those of [`NetConfig::new`] except a queue of 8192 frames per
+    /// link; an empty registry (every content type arrives as
+    /// [`DynContent`](dispatchio_core::DynContent)); changes announced within 100 ms;
+    /// at most [`DEFAULT_MAX_ANNOUNCEMENTS`] destination IDs and groups
+    /// announced by a peer, in one frame and in all.
+    pub fn new(peer_name: impl Into<String>) -> RemoteConfig {
+        RemoteConfig {
+            net: NetConfig::new(peer_name).queue_capacity(8192),
+            registry: Arc::new(ContentRegistry::new()),
+            announce_interval: Duration::from_millis(100),
+            max_announced: DEFAULT_MAX_ANNOUNCEMENTS,
+        }
+    }
+
+    /// The shared secret: presented when dialling, required from peers when
+    /// listening.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.net = self.net.secret(secret);
+        self
+    }
+
+    /// Lets a TCP listener accept peers without a shared secret (off by default).
+    pub fn allow_unauthenticated(mut self, allow: bool) -> Self {
+        self.net = self.net.allow_unauthenticated(allow);
+        self
+    }
+
+    /// The largest frame accepted or sent, in bytes.
+    pub fn max_frame_len(mut self, bytes: usize) -> Self {
+        self.net = self.net.max_frame_len(bytes);
+        self
+    }
+
+    /// How many messages a link queues for sending (replies have room of
+    /// their own: [`reply_capacity`](Self::reply_capacity)). A send that
+    /// finds the queue full fails to its sender (the dispatcher's send
+    /// never waits); while a link is down, sends queue up to this bound.
+    /// Past it, room is kept for destinations with little queued (see
+    /// [`NetConfig::queue_capacity`]), so one destination's flood does not
+    /// refuse every other destination of the peer.
+    pub fn queue_capacity(mut self, frames: usize) -> Self {
+        self.net = self.net.queue_capacity(frames);
+        self
+    }
+
+    /// How many replies to a peer's requests a link queues, apart from the
+    /// messages (by default as many as [`queue_capacity`](Self::queue_capacity)).
+    /// A reply that finds them full is lost: counted
+    /// ([`RemoteStats::replies_lost`](crate::RemoteStats::replies_lost)) and logged, in batches, and the
+    /// requester waits until its timeout. Only a peer that does not read
+    /// its replies while it goes on asking fills them.
+    pub fn reply_capacity(mut self, frames: usize) -> Self {
+        self.net = self.net.reply_capacity(frames);
+        self
+    }
+
+    /// Reconnect delays of a dialled link (see [`NetConfig::reconnect_backoff`]).
+    pub fn reconnect_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.net = self.net.reconnect_backoff(initial, max);
+        self
+    }
+
+    /// The keep-alive interval (see [`NetConfig::keepalive`]).
+    pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
+        self.net = self.net.keepalive(interval);
+        self
+    }
+
+    /// How long a handshake may take.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.net = self.net.handshake_timeout(timeout);
+        self
+    }
+
+    /// The most announcements one frame from a peer may list (see
+    /// [`NetConfig::max_announcements`]): a frame listing more is refused
+    /// whole (logged, counted in [`RemoteStats::announcements_refused`](crate::RemoteStats::announcements_refused)),
+    /// and the link carries on. A peer's snapshot of what it serves is one
+    /// frame, so this bounds what a peer may serve when it connects.
+    pub fn max_announcements(mut self, entries: usize) -> Self {
+        self.net = self.net.max_announcements(entries);
+        self
+    }
+
+    /// The most destination IDs and groups a peer may have announced on
+    /// one link at a time (at least 1; default
+    /// [`DEFAULT_MAX_ANNOUNCEMENTS`]): what each costs here (a route, a
+    /// claim) is bounded per peer. Claims past it are refused (logged once
+    /// per frame with their number, counted in
+    /// [`RemoteStats::announcements_refused`](crate::RemoteStats::announcements_refused)); withdrawing makes room.
+    pub fn max_announced(mut self, entries: usize) -> Self {
+        self.max_announced = entries.max(1);
+        self
+    }
+
+    /// The types that incoming content is decoded into, by type name.
+    pub fn registry(mut self, registry: ContentRegistry) -> Self {
+        self.registry = Arc::new(registry);
+        self
+    }
+
+    /// How often local changes (listeners registered or gone, groups
+    /// subscribed or left) are looked for and announced to peers. The first
+    /// `listen`/`connect` of a dispatcher sets it for all its links.
+    pub fn announce_interval(mut self, interval: Duration) -> Self {
+        self.announce_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The link settings underneath.
+    pub fn net(&self) -> &NetConfig {
+        &self.net
+    }
+}

@@ -1,0 +1,185 @@
+//! The frames after the handshake: what dispatchers say ([`Payload`]:
+//! messages, replies, announcements) and the link's own (keep-alive,
+//! goodbye).
+
+#[cfg(test)]
+use super::MAX_FRAME_DEPTH;
+use super::{MAX_CONTENT_DEPTH, WireError, WireId, decode_exact};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// What a dispatcher hands to, and receives from, a link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A message for a destination or group served by the receiving side.
+    Message(WireMessage),
+    /// The answer to a request received earlier on the same link.
+    Reply(WireReply),
+    /// Changes to the destination IDs and groups the sending side serves.
+    Announce(Vec<Announcement>),
+}
+
+/// A change to what a dispatcher serves, announced to its peers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Announcement {
+    /// The sender now serves this destination ID.
+    Serve(WireId),
+    /// The sender no longer serves this destination ID.
+    Withdraw(WireId),
+    /// The sender now has a subscriber to this group ID.
+    Subscribe(WireId),
+    /// The sender no longer has any subscriber to this group ID.
+    Unsubscribe(WireId),
+}
+
+/// A message envelope with every field of the core message, plus content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireMessage {
+    /// The human-readable message type name.
+    pub type_name: String,
+    /// The message ID; a [`WireReply`] refers to it.
+    pub id: u64,
+    /// The source ID.
+    pub source: Option<WireId>,
+    /// The destination ID.
+    pub dest: Option<WireId>,
+    /// The group ID.
+    pub group: Option<WireId>,
+    /// Whether the sender waits for a [`WireReply`].
+    pub response_required: bool,
+    /// Whether this message is itself a response.
+    pub is_response: bool,
+    /// Whether the sender asked for synchronous handling.
+    pub sync: bool,
+    /// Whether later messages to the destination wait behind this one.
+    pub blocking: bool,
+    /// The sender's sequence number, increasing per sender, so that the
+    /// receiver can check per-sender order.
+    pub seq: u64,
+    /// The content, if any.
+    pub content: Option<WireContent>,
+}
+
+/// Message content: the MessagePack encoding of a value, and its type name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireContent {
+    /// The content's type name, by which the receiver picks the Rust type to
+    /// decode into.
+    pub type_name: String,
+    /// The value's own MessagePack encoding (with field names).
+    pub bytes: Bytes,
+}
+
+impl WireContent {
+    /// Encodes `value` as content of type `type_name`. Structs are written
+    /// with their field names so that a receiver that does not know the type
+    /// can still read fields dynamically.
+    ///
+    /// # Errors
+    /// [`WireError::Encode`] if `value`'s `Serialize` implementation fails.
+    pub fn encode<T: Serialize + ?Sized>(
+        type_name: impl Into<String>,
+        value: &T,
+    ) -> Result<Self, WireError> {
+        let bytes = rmp_serde::to_vec_named(value)
+            .map_err(|e| WireError::Encode { what: "content", source: Box::new(e) })?;
+        Ok(WireContent { type_name: type_name.into(), bytes: Bytes::from(bytes) })
+    }
+
+    /// Decodes the content into `T`: the Rust type named by
+    /// [`type_name`](Self::type_name), or any dynamic value type that
+    /// implements `Deserialize` (such as `serde_json::Value`).
+    ///
+    /// # Errors
+    /// [`WireError::Decode`] if the bytes are not a valid `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, WireError> {
+        decode_exact(&self.bytes, "content", MAX_CONTENT_DEPTH)
+    }
+}
+
+/// The answer to a request.
+///
+/// Replies are matched by [`to`](Self::to) alone, so request IDs must be
+/// unique per link while they are outstanding (the dispatcher assigns them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireReply {
+    /// The [`WireMessage::id`] of the request answered.
+    pub to: u64,
+    /// The handler's result.
+    pub result: ReplyResult,
+}
+
+/// A handler's result as carried by a [`WireReply`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ReplyResult {
+    /// Success, with optional content.
+    Ok(Option<WireContent>),
+    /// Failure on the answering side.
+    Err(RemoteError),
+}
+
+/// An error that happened on the remote side and travels back to the sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteError {
+    /// What kind of failure.
+    pub kind: RemoteErrorKind,
+    /// The error's message, as the remote side rendered it.
+    pub text: String,
+}
+
+/// Kinds of [`RemoteError`]. The core maps its own error kinds to these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RemoteErrorKind {
+    /// No listener serves the destination or group.
+    NoRoute,
+    /// The handler returned an error.
+    Handler,
+    /// The handler did not answer in time.
+    Timeout,
+    /// The request cannot be served that way (for example a synchronous send
+    /// to a remote listener).
+    Unsupported,
+    /// A peer further along was lost.
+    PeerLost,
+    /// The remote dispatcher is shutting down.
+    Shutdown,
+    /// Anything else.
+    Other,
+}
+
+/// A frame after the handshake. `Payload` frames are the dispatcher's; the
+/// rest are the link's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Frame {
+    Message(WireMessage),
+    Reply(WireReply),
+    Announce(Vec<Announcement>),
+    /// Keep-alive probe; answered with `Pong` carrying the same number.
+    Ping(u64),
+    Pong(u64),
+    /// The sender closes the connection on purpose; the text says why.
+    Goodbye(String),
+}
+
+impl From<Payload> for Frame {
+    fn from(p: Payload) -> Self {
+        match p {
+            Payload::Message(m) => Frame::Message(m),
+            Payload::Reply(r) => Frame::Reply(r),
+            Payload::Announce(a) => Frame::Announce(a),
+        }
+    }
+}
+
+pub(crate) fn encode_frame(f: &Frame) -> Result<Bytes, WireError> {
+    rmp_serde::to_vec(f)
+        .map(Bytes::from)
+        .map_err(|e| WireError::Encode { what: "frame", source: Box::new(e) })
+}
+
+#[cfg(test)]
+pub(crate) fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
+    decode_exact(bytes, "frame", MAX_FRAME_DEPTH)
+}
