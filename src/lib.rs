@@ -1,9 +1,6 @@
 //! dispatchio: message passing between dispatchers and listeners, routed by
 //! declarative `.route` files.
 //!
-//! Everything of the runtime is re-exported at the crate root (see
-//! [`dispatchio_core`] for the details); [`dsl`] is the `.route` language.
-//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
@@ -19,13 +16,51 @@
 //! assert_eq!(got.content_as::<Text>().unwrap().0, "hello");
 //! # Ok(()) }
 //! ```
+//!
+//! # Where things are
+//!
+//! Each item has one path:
+//!
+//! * the crate root: the runtime (from `dispatchio-core`): messages and
+//!   their content ([`Message`], [`ContentType`](trait@ContentType),
+//!   [`Value`]), the [`Dispatcher`], listeners ([`Listener`],
+//!   [`RoutedListener`]), errors ([`Error`], [`ErrorKind`]);
+//!   [`include_routes!`] and [`derive@ContentType`];
+//! * [`routing`]: routing tables, conditions and the matcher they share;
+//! * [`transport`]: the seam a transport to other processes plugs into;
+//! * [`net`]: the Unix-socket and TCP transport (`dispatchio-net`), with
+//!   [`net::NetExt`] for `dispatcher.listen(..)` and `.connect(..)`;
+//! * [`dsl`]: the `.route` language (checker, analyser, code generator),
+//!   and [`routes`], its interpreter.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
-pub use dispatchio_core as core;
-pub use dispatchio_core::*;
-pub use dispatchio_dsl as dsl;
+pub use dispatchio_core::{
+    AsValue, Content, ContentRef, ContentRegistry, ContentType, Context, Counters, DecodeError,
+    Delivery, Dispatcher, DynContent, DynValue, Empty, EncodeError, Envelope, Error, ErrorKind,
+    Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError, HandlerResult,
+    Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message, MessageId,
+    NoHooks, Outcome, Queue, QueueInfo, Reply, ReplySender, RoutedListener, SharedStr, Snapshot,
+    Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind, Value,
+};
+pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;
+
+/// The `.route` language: parser, checker, analyser and code generator
+/// (`dispatchio-dsl`); its interpreter is [`routes`].
+pub mod dsl {
+    #[doc(hidden)]
+    pub use dispatchio_dsl::bench_support;
+    #[cfg(feature = "cli")]
+    pub use dispatchio_dsl::cli;
+    pub use dispatchio_dsl::{
+        Code, Diagnostic, FileId, Label, LoadError, Loaded, MAX_FILE_BYTES, Program, ReadError,
+        Report, Sample, Severity, SourceFile, SourceMap, Span, Value, check, check_str, load,
+        load_str,
+    };
+    pub use dispatchio_dsl::{analysis, ast, codegen, diagnostic, eval, program, sample};
+}
+
 /// Derives [`ContentType`](trait@ContentType) and [`Fields`] for a struct
 /// with named fields (see [`dispatchio_macros::ContentType`](derive@dispatchio_macros::ContentType)
 /// for the attributes it reads).
