@@ -317,23 +317,7 @@ async fn hub(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
     while started.elapsed() < end {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let now = started.elapsed();
-        if now >= next_restart && !peers.is_empty() {
-            next_restart += Duration::from_secs(args.restart_every);
-            let i = (restarts as usize) % peers.len();
-            let kill = restarts % 2 == 0;
-            if let Err(e) = stop_peer(&mut peers[i], kill) {
-                problems.push(format!("stopping {}: {e}", peers[i].name));
-            }
-            if kill {
-                kills += 1
-            } else {
-                terms += 1
-            }
-            let name = peers[i].name.clone();
-            peers[i] = start_peer(&address, &name, next_incarnation)?;
-            next_incarnation += 1;
-            restarts += 1;
-        }
+        // The figures first: a peer restarted a moment ago has no memory to show yet.
         if now >= next_report {
             next_report += Duration::from_secs(args.report_every);
             let hub_rss = rss_mib(std::process::id()).unwrap_or(f64::NAN);
@@ -372,6 +356,23 @@ async fn hub(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
                 outcomes.failed_total(),
                 restarts
             );
+        }
+        if now >= next_restart && !peers.is_empty() {
+            next_restart += Duration::from_secs(args.restart_every);
+            let i = (restarts as usize) % peers.len();
+            let kill = restarts % 2 == 0;
+            if let Err(e) = stop_peer(&mut peers[i], kill) {
+                problems.push(format!("stopping {}: {e}", peers[i].name));
+            }
+            if kill {
+                kills += 1
+            } else {
+                terms += 1
+            }
+            let name = peers[i].name.clone();
+            peers[i] = start_peer(&address, &name, next_incarnation)?;
+            next_incarnation += 1;
+            restarts += 1;
         }
     }
 
