@@ -104,6 +104,8 @@
 mod address;
 mod error;
 mod frames;
+#[cfg(test)]
+mod fuzz_seeds;
 mod link;
 mod peer;
 mod socket;
