@@ -441,7 +441,7 @@ impl SubjectError {
     }
 
     /// How long its subject would have been, in bytes.
-    pub fn len(&self) -> usize {
+    pub fn subject_len(&self) -> usize {
         self.len
     }
 }
@@ -613,10 +613,13 @@ mod tests {
         assert_eq!(ns.destination(&at_limit).unwrap().len(), MAX_SUBJECT_LEN);
         let over = Id::from("x".repeat(room + 1));
         let err = ns.destination(&over).unwrap_err();
-        assert_eq!((err.kind(), err.len()), (SubjectKind::Destination, MAX_SUBJECT_LEN + 1));
+        assert_eq!(
+            (err.kind(), err.subject_len()),
+            (SubjectKind::Destination, MAX_SUBJECT_LEN + 1)
+        );
         // Each escaped byte takes three.
         let escaped = Id::from(".".repeat(room / 3 + 1));
-        assert!(ns.group(&escaped).unwrap_err().len() > MAX_SUBJECT_LEN);
+        assert!(ns.group(&escaped).unwrap_err().subject_len() > MAX_SUBJECT_LEN);
         assert_eq!(
             err.to_string(),
             format!(
