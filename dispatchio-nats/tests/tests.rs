@@ -118,6 +118,21 @@ mod one_server {
     }
 
     #[tokio::test]
+    async fn a_one_way_message_to_nobody_with_a_reply_subject_comes_back_as_no_responders() {
+        // What will let a one-way message to an ID nobody serves be counted
+        // as unrouted rather than vanish: it is published with a reply
+        // subject, and only the server ever answers there.
+        let server = NatsServer::start().await;
+        let client = server.client().await;
+        let inbox = client.new_inbox();
+        let mut answers = client.subscribe(inbox.clone()).await.unwrap();
+        let nobody = game().destination(&Id::from("nobody")).unwrap();
+        client.publish_with_reply(nobody, inbox, "hello".into()).await.unwrap();
+        let answer = within("the server's answer", answers.next()).await.unwrap();
+        assert_eq!(answer.status, Some(async_nats::StatusCode::NO_RESPONDERS));
+    }
+
+    #[tokio::test]
     async fn a_request_on_the_longest_subject_reaches_its_responder_and_gets_the_reply() {
         let server = NatsServer::start().await;
         let (serving, asking) = (server.client().await, server.client().await);
