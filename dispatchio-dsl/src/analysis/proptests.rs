@@ -503,11 +503,14 @@ fn list_schema() -> Vec<crate::program::MessageDef> {
 }
 
 /// Every list of a subset of the literals plus an element no test names;
-/// `who` as ints and strings, including a string spelling an int.
+/// `who` as ints and strings, including a string spelling an int. The
+/// `who`s hold a value for every combination of its tests that a value can
+/// meet (`-3` and `"-a"`: `-?` without a `1` or an ending `2`), or a
+/// rule could look redundant here that a message elsewhere shows is not.
 fn list_universe() -> Vec<Sample> {
     let whos: Vec<Option<Value>> = std::iter::once(None)
-        .chain([-12, -2, -1, 0, 1, 2, 12, 21].map(|i| Some(Value::Int(i))))
-        .chain(["", "1", "a", "-2", "12", "x2"].map(|s| Some(Value::Str(s.to_owned()))))
+        .chain([-12, -3, -2, -1, 0, 1, 2, 12, 21].map(|i| Some(Value::Int(i))))
+        .chain(["", "1", "a", "-a", "-2", "12", "x2"].map(|s| Some(Value::Str(s.to_owned()))))
         .collect();
     let mut out = Vec::new();
     for bits in 0..16u32 {
