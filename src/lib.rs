@@ -100,6 +100,10 @@ pub use dispatchio_macros::ContentType;
 /// ```
 pub use dispatchio_macros::include_routes;
 pub use dispatchio_net as net;
+/// The NATS transport (feature `nats`): dispatchers on many machines sharing
+/// one NATS cluster.
+#[cfg(feature = "nats")]
+pub use dispatchio_nats as nats;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -1,0 +1,761 @@
+//! Subjects: where a destination or a group lives on NATS.
+//!
+//! Every subject of a dispatcher lies under its [`Namespace`] (`game` below):
+//!
+//! | what                          | ID              | subject                 |
+//! |-------------------------------|-----------------|-------------------------|
+//! | a destination, integer ID     | `7`, `-3`       | `game.d.i.7`, `game.d.i.-3` |
+//! | a destination, string ID      | `"bob"`         | `game.d.s.bob`          |
+//! | a group, integer or string ID | `1`, `"All"`    | `game.g.i.1`, `game.g.s.All` |
+//!
+//! `i` and `s` keep `7` and `"7"` apart, as [`Id`] does. An integer is
+//! written in decimal. A string keeps its ASCII letters, digits and `-`;
+//! every other byte of its UTF-8 (`.`, `*`, `>`, whitespace, control
+//! characters, non-ASCII, and `_` itself) is written `_XX`, two upper-case
+//! hex digits, and the empty string is `_` alone. So an ID always takes
+//! exactly one token of `[A-Za-z0-9_-]`: never a wildcard, never a token
+//! separator, plain ASCII (NATS takes UTF-8 subjects but not every tool
+//! around it does), and short enough to name a JetStream consumer.
+//!
+//! The mapping goes both ways: [`Namespace::parse`] gives back the kind and
+//! the ID, and refuses with a [`ParseSubjectError`] any subject this module
+//! would not have written (another namespace, another shape, an integer
+//! written `+7` or `007`, an escape of a plain character such as `_61` for
+//! `a`). Each ID has one subject and each subject at most one ID, so a
+//! subscription on a destination's subject is that destination's alone.
+
+use std::fmt;
+
+use dispatchio_core::Id;
+
+/// The longest subject [`Namespace::destination`] and [`Namespace::group`]
+/// write, in bytes.
+///
+/// The server refuses a protocol line over its `max_control_line` (4,096
+/// bytes by default), and the line that publishes a request holds the
+/// subject, the reply subject and two sizes: half of it for the subject
+/// leaves room for the rest.
+pub const MAX_SUBJECT_LEN: usize = 2048;
+
+/// The longest [`Namespace`], in bytes: well under [`MAX_SUBJECT_LEN`], so
+/// that every namespace leaves room for IDs.
+pub const MAX_NAMESPACE_LEN: usize = 256;
+
+/// How much of a long name, ID or subject an error message shows.
+const SHOWN_CHARS: usize = 64;
+
+/// What an ID names on NATS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SubjectKind {
+    /// A destination: one listener, served by one dispatcher.
+    Destination,
+    /// A group: its subscribers, in any number of dispatchers.
+    Group,
+}
+
+impl SubjectKind {
+    fn token(self) -> &'static str {
+        match self {
+            SubjectKind::Destination => "d",
+            SubjectKind::Group => "g",
+        }
+    }
+}
+
+impl fmt::Display for SubjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubjectKind::Destination => "destination",
+            SubjectKind::Group => "group",
+        })
+    }
+}
+
+/// The part of the subject space one set of dispatchers shares: dispatchers
+/// reach each other's destinations and groups only within one namespace.
+///
+/// A namespace is one or more tokens separated by `.` (`game`,
+/// `acme.game-2`), each of ASCII letters, digits, `_` and `-`, at most
+/// [`MAX_NAMESPACE_LEN`] bytes in all. Its first token may not be `_INBOX`,
+/// where NATS clients receive their replies.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Namespace {
+    name: String,
+}
+
+impl Namespace {
+    /// Checks `name` and makes it a namespace.
+    ///
+    /// # Errors
+    ///
+    /// A [`NamespaceError`] saying what is wrong with `name` and where: empty,
+    /// too long, an empty token, a character a namespace cannot hold, or the
+    /// reserved `_INBOX`.
+    pub fn new(name: impl Into<String>) -> Result<Namespace, NamespaceError> {
+        let name = name.into();
+        match check_namespace(&name) {
+            Ok(()) => Ok(Namespace { name }),
+            Err(kind) => Err(NamespaceError { name, kind }),
+        }
+    }
+
+    /// The namespace as written.
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+
+    /// The subject of destination `id`.
+    ///
+    /// # Errors
+    ///
+    /// A [`SubjectError`] when the subject would be longer than
+    /// [`MAX_SUBJECT_LEN`].
+    pub fn destination(&self, id: &Id) -> Result<String, SubjectError> {
+        self.subject(SubjectKind::Destination, id)
+    }
+
+    /// The subject of group `id`.
+    ///
+    /// # Errors
+    ///
+    /// A [`SubjectError`] when the subject would be longer than
+    /// [`MAX_SUBJECT_LEN`].
+    pub fn group(&self, id: &Id) -> Result<String, SubjectError> {
+        self.subject(SubjectKind::Group, id)
+    }
+
+    /// The subject of `id` as a `kind`.
+    ///
+    /// # Errors
+    ///
+    /// A [`SubjectError`] when the subject would be longer than
+    /// [`MAX_SUBJECT_LEN`].
+    pub fn subject(&self, kind: SubjectKind, id: &Id) -> Result<String, SubjectError> {
+        let token_len = match id {
+            Id::Int(n) => decimal_len(*n),
+            Id::Str(s) => escaped_len(s),
+        };
+        // `<ns>.d.s.<token>`
+        let len = self.name.len() + ".d.s.".len() + token_len;
+        if len > MAX_SUBJECT_LEN {
+            return Err(SubjectError { kind, id: id.clone(), len });
+        }
+        let mut subject = String::with_capacity(len);
+        subject.push_str(&self.name);
+        subject.push('.');
+        subject.push_str(kind.token());
+        match id {
+            Id::Int(n) => {
+                subject.push_str(".i.");
+                subject.push_str(&n.to_string());
+            }
+            Id::Str(s) => {
+                subject.push_str(".s.");
+                push_escaped(&mut subject, s);
+            }
+        }
+        debug_assert_eq!(subject.len(), len);
+        Ok(subject)
+    }
+
+    /// Every subject of this namespace, as a wildcard: `<ns>.>`.
+    pub fn all(&self) -> String {
+        format!("{}.>", self.name)
+    }
+
+    /// Every subject of one kind in this namespace, as a wildcard:
+    /// `<ns>.d.>` for destinations, `<ns>.g.>` for groups.
+    pub fn all_of(&self, kind: SubjectKind) -> String {
+        format!("{}.{}.>", self.name, kind.token())
+    }
+
+    /// The kind and the ID whose subject is `subject`: the inverse of
+    /// [`subject`](Namespace::subject).
+    ///
+    /// # Errors
+    ///
+    /// A [`ParseSubjectError`] when `subject` is not one this namespace's
+    /// [`subject`](Namespace::subject) writes for any ID; its
+    /// [`kind`](ParseSubjectError::kind) tells why.
+    pub fn parse(&self, subject: &str) -> Result<(SubjectKind, Id), ParseSubjectError> {
+        self.parse_kind(subject).map_err(|kind| ParseSubjectError {
+            subject: subject.to_owned(),
+            namespace: self.name.clone(),
+            kind,
+        })
+    }
+
+    fn parse_kind(&self, subject: &str) -> Result<(SubjectKind, Id), ParseSubjectErrorKind> {
+        let rest = subject
+            .strip_prefix(self.name.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .ok_or(ParseSubjectErrorKind::OtherNamespace)?;
+        let mut tokens = rest.split('.');
+        let (Some(kind), Some(form), Some(token), None) =
+            (tokens.next(), tokens.next(), tokens.next(), tokens.next())
+        else {
+            return Err(ParseSubjectErrorKind::Shape);
+        };
+        let kind = match kind {
+            "d" => SubjectKind::Destination,
+            "g" => SubjectKind::Group,
+            _ => return Err(ParseSubjectErrorKind::Shape),
+        };
+        let id = match form {
+            "i" => Id::Int(parse_int(token)?),
+            "s" => Id::from(unescape(token)?),
+            _ => return Err(ParseSubjectErrorKind::Shape),
+        };
+        Ok((kind, id))
+    }
+}
+
+impl fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Namespace").field(&self.name).finish()
+    }
+}
+
+impl fmt::Display for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl std::str::FromStr for Namespace {
+    type Err = NamespaceError;
+    fn from_str(name: &str) -> Result<Namespace, NamespaceError> {
+        Namespace::new(name)
+    }
+}
+
+fn check_namespace(name: &str) -> Result<(), NamespaceErrorKind> {
+    if name.is_empty() {
+        return Err(NamespaceErrorKind::Empty);
+    }
+    if name.len() > MAX_NAMESPACE_LEN {
+        return Err(NamespaceErrorKind::TooLong { len: name.len() });
+    }
+    let mut token_start = 0;
+    for (at, ch) in name.char_indices() {
+        if ch == '.' {
+            if at == token_start {
+                return Err(NamespaceErrorKind::EmptyToken { at });
+            }
+            token_start = at + 1;
+        } else if !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+            return Err(NamespaceErrorKind::Char { ch, at });
+        }
+    }
+    if token_start == name.len() {
+        return Err(NamespaceErrorKind::EmptyToken { at: name.len() });
+    }
+    if name.split('.').next() == Some("_INBOX") {
+        return Err(NamespaceErrorKind::Inbox);
+    }
+    Ok(())
+}
+
+/// Whether a byte of a string ID stands for itself in its subject token.
+fn is_plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn escaped_len(s: &str) -> usize {
+    if s.is_empty() {
+        return 1;
+    }
+    s.bytes().map(|b| if is_plain(b) { 1 } else { 3 }).sum()
+}
+
+fn push_escaped(out: &mut String, s: &str) {
+    if s.is_empty() {
+        out.push('_');
+        return;
+    }
+    for b in s.bytes() {
+        if is_plain(b) {
+            out.push(char::from(b));
+        } else {
+            out.push('_');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+}
+
+fn decimal_len(n: i64) -> usize {
+    let sign = usize::from(n < 0);
+    let digits = n.unsigned_abs().checked_ilog10().map_or(1, |log| log as usize + 1);
+    sign + digits
+}
+
+fn parse_int(token: &str) -> Result<i64, ParseSubjectErrorKind> {
+    match token.parse::<i64>() {
+        // `+7`, `007` and `-0` parse too, but are not how 7 and 0 are written.
+        Ok(n) if n.to_string() == token => Ok(n),
+        _ => Err(ParseSubjectErrorKind::Int { token: token.to_owned() }),
+    }
+}
+
+fn unescape(token: &str) -> Result<String, ParseSubjectErrorKind> {
+    if token == "_" {
+        return Ok(String::new());
+    }
+    let bytes = token.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        if b == b'_' {
+            let hex = |i: usize| bytes.get(i).and_then(|&d| char::from(d).to_digit(16));
+            let (Some(hi), Some(lo)) = (hex(at + 1), hex(at + 2)) else {
+                return Err(ParseSubjectErrorKind::Escape { at });
+            };
+            // Two hex digits make a value below 256.
+            out.push(u8::try_from(hi * 16 + lo).unwrap_or(u8::MAX));
+            at += 3;
+        } else if is_plain(b) {
+            out.push(b);
+            at += 1;
+        } else {
+            // `at` is a character boundary: every byte before it was ASCII.
+            let ch = token[at..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+            return Err(ParseSubjectErrorKind::Unescaped { ch, at });
+        }
+    }
+    let s = String::from_utf8(out).map_err(|_| ParseSubjectErrorKind::Utf8)?;
+    let mut canonical = String::with_capacity(token.len());
+    push_escaped(&mut canonical, &s);
+    if canonical != token {
+        return Err(ParseSubjectErrorKind::NotCanonical { canonical });
+    }
+    Ok(s)
+}
+
+/// Shows a name in an error message: quoted, and cut after
+/// [`SHOWN_CHARS`] characters, so that a megabyte ID makes a readable error.
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(SHOWN_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => write!(f, "{:?}… ({} bytes)", &self.0[..cut], self.0.len()),
+        }
+    }
+}
+
+struct ShownId<'a>(&'a Id);
+
+impl fmt::Display for ShownId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Id::Int(n) => write!(f, "{n}"),
+            Id::Str(s) => Shown(s).fmt(f),
+        }
+    }
+}
+
+/// A namespace that [`Namespace::new`] refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid NATS namespace {}: {kind} (a namespace is dot-separated tokens of \
+     ASCII letters, digits, '_' and '-')",
+    Shown(name)
+)]
+pub struct NamespaceError {
+    name: String,
+    kind: NamespaceErrorKind,
+}
+
+impl NamespaceError {
+    /// The name that was refused.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What is wrong with it.
+    pub fn kind(&self) -> &NamespaceErrorKind {
+        &self.kind
+    }
+}
+
+/// What is wrong with a [`NamespaceError`]'s name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NamespaceErrorKind {
+    /// The name is empty.
+    #[error("it is empty")]
+    Empty,
+    /// The name is longer than [`MAX_NAMESPACE_LEN`].
+    #[error("it is {len} bytes long, over the {MAX_NAMESPACE_LEN} a namespace may take")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Two dots in a row, or a dot at the start or the end.
+    #[error("empty token at byte {at}")]
+    EmptyToken {
+        /// Where the empty token is, in bytes.
+        at: usize,
+    },
+    /// A character a namespace cannot hold.
+    #[error("character {ch:?} at byte {at}")]
+    Char {
+        /// The character.
+        ch: char,
+        /// Where it is, in bytes.
+        at: usize,
+    },
+    /// The first token is `_INBOX`, where NATS clients receive replies.
+    #[error("'_INBOX' is where NATS clients receive their replies")]
+    Inbox,
+}
+
+/// An ID whose subject NATS could not carry.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the subject of {kind} {} would be {len} bytes long, over the {MAX_SUBJECT_LEN} a \
+     dispatchio subject may take",
+    ShownId(id)
+)]
+pub struct SubjectError {
+    kind: SubjectKind,
+    id: Id,
+    len: usize,
+}
+
+impl SubjectError {
+    /// What the ID names.
+    pub fn kind(&self) -> SubjectKind {
+        self.kind
+    }
+
+    /// The ID.
+    pub fn id(&self) -> &Id {
+        &self.id
+    }
+
+    /// How long its subject would have been, in bytes.
+    pub fn subject_len(&self) -> usize {
+        self.len
+    }
+}
+
+/// A subject that is not one a [`Namespace`] writes for any ID.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "subject {} is not a destination or group of namespace {}: {kind}",
+    Shown(subject),
+    Shown(namespace)
+)]
+pub struct ParseSubjectError {
+    subject: String,
+    namespace: String,
+    kind: ParseSubjectErrorKind,
+}
+
+impl ParseSubjectError {
+    /// The subject that was refused.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// Why it was refused.
+    pub fn kind(&self) -> &ParseSubjectErrorKind {
+        &self.kind
+    }
+}
+
+/// Why a [`ParseSubjectError`]'s subject was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseSubjectErrorKind {
+    /// The subject does not start with the namespace and a dot.
+    #[error("it is not under that namespace")]
+    OtherNamespace,
+    /// Under the namespace, the subject is not three tokens: `d` or `g`,
+    /// `i` or `s`, and the ID.
+    #[error("expected `d` (destination) or `g` (group), `i` (integer) or `s` (string), and the ID")]
+    Shape,
+    /// An integer ID that is not an `i64` in decimal, written without `+`
+    /// or leading zeros.
+    #[error("{token:?} is not an integer in decimal, without '+' or leading zeros")]
+    Int {
+        /// The ID's token.
+        token: String,
+    },
+    /// A character of a string ID that its token holds only escaped.
+    #[error("character {ch:?} at byte {at} of the ID must be escaped")]
+    Unescaped {
+        /// The character.
+        ch: char,
+        /// Where it is in the ID's token, in bytes.
+        at: usize,
+    },
+    /// A `_` that is not followed by two hex digits.
+    #[error("the escape at byte {at} of the ID is not '_' and two hex digits")]
+    Escape {
+        /// Where it is in the ID's token, in bytes.
+        at: usize,
+    },
+    /// The escapes of a string ID do not make UTF-8.
+    #[error("the escaped bytes of the ID are not UTF-8")]
+    Utf8,
+    /// A string ID escaped otherwise than its one spelling (an escape of a
+    /// plain character, lower-case hex digits).
+    #[error("the ID is not spelt as it would be written, {canonical:?}")]
+    NotCanonical {
+        /// The ID's token as it would be written.
+        canonical: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn game() -> Namespace {
+        Namespace::new("game").unwrap()
+    }
+
+    #[test]
+    fn integer_ids_are_written_in_decimal() {
+        let ns = game();
+        assert_eq!(ns.destination(&Id::from(7)).unwrap(), "game.d.i.7");
+        assert_eq!(ns.destination(&Id::from(-3)).unwrap(), "game.d.i.-3");
+        assert_eq!(ns.group(&Id::Int(i64::MIN)).unwrap(), "game.g.i.-9223372036854775808");
+        assert_eq!(ns.group(&Id::Int(0)).unwrap(), "game.g.i.0");
+    }
+
+    #[test]
+    fn string_ids_keep_letters_digits_and_dashes_and_escape_the_rest() {
+        let ns = game();
+        assert_eq!(ns.destination(&Id::from("bob-2")).unwrap(), "game.d.s.bob-2");
+        assert_eq!(ns.group(&Id::from("All")).unwrap(), "game.g.s.All");
+        assert_eq!(ns.destination(&Id::from("a.b c")).unwrap(), "game.d.s.a_2Eb_20c");
+        assert_eq!(ns.destination(&Id::from("*>")).unwrap(), "game.d.s._2A_3E");
+        assert_eq!(ns.destination(&Id::from("p_1")).unwrap(), "game.d.s.p_5F1");
+        assert_eq!(ns.destination(&Id::from("\n\t")).unwrap(), "game.d.s._0A_09");
+        assert_eq!(ns.destination(&Id::from("é")).unwrap(), "game.d.s._C3_A9");
+        assert_eq!(ns.destination(&Id::from("")).unwrap(), "game.d.s._");
+        assert_eq!(ns.destination(&Id::from("_")).unwrap(), "game.d.s._5F");
+    }
+
+    #[test]
+    fn an_integer_and_a_string_with_the_same_text_get_different_subjects() {
+        let ns = game();
+        assert_ne!(ns.destination(&Id::from(7)).unwrap(), ns.destination(&Id::from("7")).unwrap());
+        assert_ne!(ns.destination(&Id::from(7)).unwrap(), ns.group(&Id::from(7)).unwrap());
+    }
+
+    #[test]
+    fn wildcards_cover_the_namespace_or_one_kind() {
+        let ns = Namespace::new("acme.game").unwrap();
+        assert_eq!(ns.all(), "acme.game.>");
+        assert_eq!(ns.all_of(SubjectKind::Destination), "acme.game.d.>");
+        assert_eq!(ns.all_of(SubjectKind::Group), "acme.game.g.>");
+    }
+
+    #[test]
+    fn a_namespace_may_have_several_tokens_of_letters_digits_underscores_and_dashes() {
+        for name in ["game", "acme.game-2", "my_ns", "a.b.c", "0"] {
+            assert_eq!(Namespace::new(name).unwrap().as_str(), name);
+        }
+    }
+
+    #[test]
+    fn invalid_namespaces_are_refused_saying_what_and_where() {
+        use NamespaceErrorKind as K;
+        let cases = [
+            ("", K::Empty),
+            ("a..b", K::EmptyToken { at: 2 }),
+            (".a", K::EmptyToken { at: 0 }),
+            ("a.", K::EmptyToken { at: 2 }),
+            ("a b", K::Char { ch: ' ', at: 1 }),
+            ("game.*", K::Char { ch: '*', at: 5 }),
+            (">", K::Char { ch: '>', at: 0 }),
+            ("$SYS", K::Char { ch: '$', at: 0 }),
+            ("jeu.é", K::Char { ch: 'é', at: 4 }),
+            ("a\tb", K::Char { ch: '\t', at: 1 }),
+            ("_INBOX", K::Inbox),
+            ("_INBOX.game", K::Inbox),
+        ];
+        for (name, kind) in cases {
+            let err = Namespace::new(name).unwrap_err();
+            assert_eq!(err.kind(), &kind, "{name:?}");
+            assert_eq!(err.name(), name);
+        }
+        let long = "a".repeat(MAX_NAMESPACE_LEN + 1);
+        assert_eq!(
+            Namespace::new(long).unwrap_err().kind(),
+            &K::TooLong { len: MAX_NAMESPACE_LEN + 1 }
+        );
+        assert!(Namespace::new("a".repeat(MAX_NAMESPACE_LEN)).is_ok());
+        assert!(Namespace::new("_INBOXES").is_ok(), "only the token _INBOX is reserved");
+        assert_eq!(
+            Namespace::new("game.*").unwrap_err().to_string(),
+            "invalid NATS namespace \"game.*\": character '*' at byte 5 (a namespace is \
+             dot-separated tokens of ASCII letters, digits, '_' and '-')"
+        );
+    }
+
+    #[test]
+    fn a_subject_longer_than_the_limit_is_refused_and_one_at_the_limit_is_not() {
+        let ns = game();
+        let room = MAX_SUBJECT_LEN - "game.d.s.".len();
+        let at_limit = Id::from("x".repeat(room));
+        assert_eq!(ns.destination(&at_limit).unwrap().len(), MAX_SUBJECT_LEN);
+        let over = Id::from("x".repeat(room + 1));
+        let err = ns.destination(&over).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.subject_len()),
+            (SubjectKind::Destination, MAX_SUBJECT_LEN + 1)
+        );
+        // Each escaped byte takes three.
+        let escaped = Id::from(".".repeat(room / 3 + 1));
+        assert!(ns.group(&escaped).unwrap_err().subject_len() > MAX_SUBJECT_LEN);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the subject of destination {:?}… ({} bytes) would be {} bytes long, over \
+                 the 2048 a dispatchio subject may take",
+                "x".repeat(SHOWN_CHARS),
+                room + 1,
+                MAX_SUBJECT_LEN + 1
+            )
+        );
+    }
+
+    #[test]
+    fn subjects_that_are_not_ours_are_refused_saying_why() {
+        use ParseSubjectErrorKind as K;
+        let ns = game();
+        let cases = [
+            ("other.d.i.7", K::OtherNamespace),
+            ("gamer.d.i.7", K::OtherNamespace),
+            ("game", K::OtherNamespace),
+            ("game.d.i", K::Shape),
+            ("game.d.i.7.8", K::Shape),
+            ("game.x.i.7", K::Shape),
+            ("game.d.x.7", K::Shape),
+            ("game.d.i.", K::Int { token: String::new() }),
+            ("game.d.i.+7", K::Int { token: "+7".into() }),
+            ("game.d.i.007", K::Int { token: "007".into() }),
+            ("game.d.i.-0", K::Int { token: "-0".into() }),
+            ("game.d.i.9223372036854775808", K::Int { token: "9223372036854775808".into() }),
+            ("game.d.s.", K::NotCanonical { canonical: "_".into() }),
+            ("game.d.s.a b", K::Unescaped { ch: ' ', at: 1 }),
+            ("game.d.s.*", K::Unescaped { ch: '*', at: 0 }),
+            ("game.d.s.xé", K::Unescaped { ch: 'é', at: 1 }),
+            ("game.d.s.a_2", K::Escape { at: 1 }),
+            ("game.d.s.__5F", K::Escape { at: 0 }),
+            ("game.d.s._G0", K::Escape { at: 0 }),
+            ("game.d.s._FF", K::Utf8),
+            ("game.d.s._61", K::NotCanonical { canonical: "a".into() }),
+            ("game.d.s._2e", K::NotCanonical { canonical: "_2E".into() }),
+        ];
+        for (subject, kind) in cases {
+            let err = ns.parse(subject).unwrap_err();
+            assert_eq!(err.kind(), &kind, "{subject:?}");
+            assert_eq!(err.subject(), subject);
+        }
+        assert_eq!(
+            ns.parse("game.d.s._61").unwrap_err().to_string(),
+            "subject \"game.d.s._61\" is not a destination or group of namespace \"game\": \
+             the ID is not spelt as it would be written, \"a\""
+        );
+    }
+
+    /// Whether `s` is a subject a NATS server takes for publishing, checked
+    /// apart from the code under test: non-empty tokens, no whitespace or
+    /// control characters, and no wildcard (`*` or `>`) anywhere.
+    fn is_publishable(s: &str) -> bool {
+        !s.is_empty()
+            && s.split('.').all(|token| {
+                !token.is_empty()
+                    && token.chars().all(|c| !c.is_whitespace() && !c.is_control())
+                    && !token.contains(['*', '>'])
+            })
+    }
+
+    fn namespaces() -> impl Strategy<Value = Namespace> {
+        "[A-Za-z0-9_-]{1,8}(\\.[A-Za-z0-9_-]{1,8}){0,2}"
+            .prop_filter_map("_INBOX is reserved", |name| Namespace::new(name).ok())
+    }
+
+    fn ids() -> impl Strategy<Value = Id> {
+        prop_oneof![
+            any::<i64>().prop_map(Id::Int),
+            any::<String>().prop_map(Id::from),
+            // Strings of the characters that matter most here.
+            "[a-z_.*> \t\\-\u{0}é]{0,6}".prop_map(Id::from),
+        ]
+    }
+
+    fn kinds() -> impl Strategy<Value = SubjectKind> {
+        prop_oneof![Just(SubjectKind::Destination), Just(SubjectKind::Group)]
+    }
+
+    proptest! {
+        #[test]
+        fn every_subject_parses_back_to_its_kind_and_id(ns in namespaces(), kind in kinds(), id in ids()) {
+            let subject = ns.subject(kind, &id).unwrap();
+            prop_assert_eq!(ns.parse(&subject), Ok((kind, id)));
+        }
+
+        #[test]
+        fn every_subject_is_a_publishable_ascii_subject_with_one_token_for_the_id(
+            ns in namespaces(), kind in kinds(), id in ids()
+        ) {
+            let subject = ns.subject(kind, &id).unwrap();
+            prop_assert!(is_publishable(&subject), "{subject:?}");
+            prop_assert!(subject.is_ascii(), "{subject:?}");
+            prop_assert_eq!(subject.split('.').count(), ns.as_str().split('.').count() + 3);
+            prop_assert!(subject.len() <= MAX_SUBJECT_LEN);
+        }
+
+        #[test]
+        fn the_wildcards_are_valid_and_wild_only_in_their_last_token(ns in namespaces(), kind in kinds()) {
+            for wildcard in [ns.all(), ns.all_of(kind)] {
+                let (head, last) = wildcard.rsplit_once('.').unwrap();
+                prop_assert_eq!(last, ">");
+                prop_assert!(is_publishable(head), "{wildcard:?}");
+            }
+        }
+
+        #[test]
+        fn distinct_ids_get_distinct_subjects(
+            ns in namespaces(), a in (kinds(), ids()), b in (kinds(), ids())
+        ) {
+            prop_assume!(a != b);
+            prop_assert_ne!(ns.subject(a.0, &a.1).unwrap(), ns.subject(b.0, &b.1).unwrap());
+        }
+
+        #[test]
+        fn parsing_any_string_never_panics_and_accepts_only_what_it_would_write(
+            s in prop_oneof![
+                any::<String>(),
+                "game\\.[dgx]{0,2}\\.[isx]{0,2}\\.[A-Za-z0-9_\\-+.*é ]{0,10}",
+                "game\\.[dg]\\.s\\.(_[0-9A-Fa-fG]{0,2}|[a-z]){0,5}",
+            ]
+        ) {
+            let ns = game();
+            if let Ok((kind, id)) = ns.parse(&s) {
+                prop_assert_eq!(ns.subject(kind, &id).unwrap(), s);
+            }
+        }
+
+        #[test]
+        fn checking_any_namespace_never_panics_and_accepts_only_publishable_ones(s in any::<String>()) {
+            if let Ok(ns) = Namespace::new(s) {
+                prop_assert!(is_publishable(ns.as_str()));
+            }
+        }
+    }
+}
