@@ -6,7 +6,7 @@ use dispatchio_dsl::{Code, check};
 use crate::fixtures;
 
 /// Fixtures that must check without any error.
-const CLEAN: [&str; 4] = ["game", "imports", "language_tour", "unused"];
+const CLEAN: [&str; 5] = ["game", "imports", "language_tour", "narrowing_negative", "unused"];
 
 fn stem(path: &std::path::Path) -> String {
     path.file_stem().unwrap().to_string_lossy().into_owned()
