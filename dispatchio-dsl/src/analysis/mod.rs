@@ -203,6 +203,14 @@ impl<'p> Table<'p> {
             .collect()
     }
 
+    /// Whether "rule `i` fires" in class `c` ([`Table::fires`]) reads untyped content.
+    fn reach_approx(&self, c: usize, i: usize) -> bool {
+        self.approx(c, &[i])
+            || self.cands[c][i]
+                .iter()
+                .any(|&j| j < i && !self.listener.rules[j].continues() && self.approx(c, &[j]))
+    }
+
     fn approx(&self, c: usize, rules: &[usize]) -> bool {
         rules.iter().any(|&i| self.rule(c, i).is_some_and(|r| r.approx))
     }
@@ -439,6 +447,15 @@ fn candidates(rules: &[Option<InClass>]) -> Vec<Vec<usize>> {
 /// The outcome-relevant actions of a rule (without `continue`).
 fn actions(rule: &RuleDef) -> Vec<ActionKind> {
     rule.actions.iter().map(|a| a.kind.clone()).filter(|k| *k != ActionKind::Continue).collect()
+}
+
+/// Whether trying rule `b` just before the stopping rule `a` changes the
+/// outcome of a message that reaches `a` and matches both: `a` runs its
+/// actions and stops; `b` first would run its own and stop (a change when
+/// they differ) or run its own and `continue` to `a` (a change unless it
+/// has none: a rule whose only action is `continue` changes nothing).
+fn changes_outcome(a: &RuleDef, b: &RuleDef) -> bool {
+    if b.continues() { !actions(b).is_empty() } else { actions(a) != actions(b) }
 }
 
 /// [`route`] restricted to the rules in `among` (ascending), without rule
@@ -788,8 +805,14 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
         if unknown { Answer::Unknown } else { Answer::Unsat }
     }
 
-    /// Pairs of live rules with different actions, the earlier one stopping,
-    /// that share a message while neither contains the other.
+    /// Pairs of live rules where the earlier one, stopping, takes from the
+    /// later one a message the later one would have given another outcome,
+    /// and is not an exception of it (see [`changes_outcome`]).
+    ///
+    /// Exact in the way `shadowed` is: "takes" means the message *reaches*
+    /// the earlier rule (no stopping rule before it matches), so a pair
+    /// whose common messages all go to rules above both is no overlap, and
+    /// the witness is one of the messages the order decides.
     fn overlaps(&mut self) {
         let t: &'a Table<'p> = self.t;
         let l = t.listener;
@@ -800,9 +823,7 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
                     continue;
                 }
                 for &j in cs.iter().filter(|&&j| j > i && !self.status[j].dead) {
-                    if actions(&l.rules[i]) != actions(&l.rules[j])
-                        || l.rules[j].continues() != l.rules[i].continues()
-                    {
+                    if changes_outcome(&l.rules[i], &l.rules[j]) {
                         pairs.insert((i, j));
                     }
                 }
@@ -813,28 +834,42 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
             if ri.allow.contains(&Code::Overlap) || rj.allow.contains(&Code::Overlap) {
                 continue;
             }
-            let both = any_class(t.classes_of(i).map(|c| match (t.rule(c, i), t.rule(c, j)) {
-                (Some(a), Some(b)) => self.solve(c, &[&a.f, &b.f]),
-                _ => Answer::Unsat,
-            }));
-            let Answer::Sat(witness) = both else { continue };
-            // Neither contains the other: each has a message the other lacks.
-            let outside = |a: usize, b: usize| {
-                any_class(t.classes_of(a).map(|c| {
-                    let ra = t.rule(c, a).map(|r| &r.f);
-                    match (ra, t.rule(c, b)) {
-                        (Some(fa), Some(rb)) => self.solve(c, &[fa, &rb.nf]),
-                        (Some(fa), None) => self.solve(c, &[fa]),
-                        _ => Answer::Unsat,
+            // A message that reaches `i` and matches both: the order decides it.
+            let mut found = None;
+            for c in t.classes_of(i) {
+                let Some(b) = t.rule(c, j) else { continue };
+                let mut goals = t.fires(c, i);
+                goals.push(&b.f);
+                match self.solve(c, &goals) {
+                    Answer::Sat(w) => {
+                        found = Some((c, w));
+                        break;
                     }
-                }))
-            };
-            if !matches!(outside(i, j), Answer::Sat(_)) || !matches!(outside(j, i), Answer::Sat(_))
-            {
-                continue;
+                    // Given up on: no claim (`solve` noted it for `undecided`).
+                    Answer::Unknown | Answer::Unsat => {}
+                }
             }
-            let verified = eval(&ri.cond, &witness) && eval(&rj.cond, &witness);
-            let approx = t.classes_of(i).any(|c| t.approx(c, &[i, j]));
+            let Some((c0, witness)) = found else { continue };
+            // `i` is an exception of `j` (placed before the general rule on
+            // purpose) when every message it takes also matches `j`. The
+            // converse needs no question: `j` is live, so it fires on some
+            // message, which `i` (stopping, earlier) does not match.
+            let mut outside = None;
+            for c in t.classes_of(i) {
+                let mut goals = t.fires(c, i);
+                if let Some(b) = t.rule(c, j) {
+                    goals.push(&b.nf);
+                }
+                if let Answer::Sat(_) = self.solve(c, &goals) {
+                    outside = Some(c);
+                    break;
+                }
+            }
+            let Some(c1) = outside else { continue };
+            // Shown when `i` fires on the witness (it reaches `i`) and `j` matches it.
+            let verified = route_among(l, &with_cands(t, c0, i), None, &witness).fired.contains(&i)
+                && eval(&rj.cond, &witness);
+            let approx = [c0, c1].iter().any(|&c| t.approx(c, &[j]) || t.reach_approx(c, i));
             let mut d = Diagnostic::new(
                 Code::Overlap,
                 format!(

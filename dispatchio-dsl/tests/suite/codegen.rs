@@ -212,4 +212,3 @@ fn bench_tables_are_what_the_generator_writes() {
         assert!(report.diagnostics.is_empty(), "{}", report.render_plain());
     }
 }
-

@@ -436,10 +436,9 @@ fn nan_is_unequal_to_everything_and_id_ints_match_as_text() {
 /// the reference evaluator says.
 #[test]
 fn content_read_after_a_negative_type_fact_routes_as_the_reference() {
-    let (program, routes) = build_all(std::path::Path::new(
-        "tests/fixtures/narrowing_negative.route",
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (program, routes) =
+        build_all(std::path::Path::new("tests/fixtures/narrowing_negative.route"))
+            .unwrap_or_else(|e| panic!("{e}"));
     let forms = program.listener("forms").expect("listener `forms`");
     let queues = |s: &Sample| -> Vec<String> {
         eval::route(forms, s)
