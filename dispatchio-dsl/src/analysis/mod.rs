@@ -21,7 +21,10 @@
 //! * redundant: no message `R` fires on has a different outcome (the
 //!   sequence of actions run) without `R`, following the later rules and
 //!   `otherwise` path by path;
-//! * overlap: `R1 and R2`, `R1 and not R2`, `R2 and not R1` all have messages;
+//! * overlap (`R1` earlier, stopping): "`R1` fires and `R2` matches" has a
+//!   message (it reaches `R1`: no earlier stopping rule takes it), and so
+//!   has "`R1` fires and `R2` does not match" (`R1` is no exception of
+//!   `R2`), where trying `R2` first would change the outcome;
 //! * forward cycle: one message satisfies "fires and forwards" in each
 //!   listener of a loop.
 //!
@@ -683,9 +686,10 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
         let mut d = Diagnostic::new(
             Code::Shadowed,
             format!(
-                "rule `{}` can never fire: {} catch every message it matches",
+                "rule `{}` can never fire: {} {} every message it matches",
                 rule.name,
-                names(&by)
+                names(&by),
+                if by.len() == 1 { "catches" } else { "catch" }
             ),
             Label::new(rule.span, format!("covered by {}", names(&by))),
         )
@@ -834,38 +838,15 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
             if ri.allow.contains(&Code::Overlap) || rj.allow.contains(&Code::Overlap) {
                 continue;
             }
-            // A message that reaches `i` and matches both: the order decides it.
-            let mut found = None;
-            for c in t.classes_of(i) {
-                let Some(b) = t.rule(c, j) else { continue };
-                let mut goals = t.fires(c, i);
-                goals.push(&b.f);
-                match self.solve(c, &goals) {
-                    Answer::Sat(w) => {
-                        found = Some((c, w));
-                        break;
-                    }
-                    // Given up on: no claim (`solve` noted it for `undecided`).
-                    Answer::Unknown | Answer::Unsat => {}
-                }
-            }
-            let Some((c0, witness)) = found else { continue };
             // `i` is an exception of `j` (placed before the general rule on
             // purpose) when every message it takes also matches `j`. The
             // converse needs no question: `j` is live, so it fires on some
-            // message, which `i` (stopping, earlier) does not match.
-            let mut outside = None;
-            for c in t.classes_of(i) {
-                let mut goals = t.fires(c, i);
-                if let Some(b) = t.rule(c, j) {
-                    goals.push(&b.nf);
-                }
-                if let Answer::Sat(_) = self.solve(c, &goals) {
-                    outside = Some(c);
-                    break;
-                }
-            }
-            let Some(c1) = outside else { continue };
+            // message, which `i` (stopping, earlier) does not match. Asked
+            // first: where `i` lies within `j` (nested ranges) it is settled
+            // without the earlier rules.
+            let Some((c1, _)) = self.takes(i, j, false) else { continue };
+            // A message that reaches `i` and matches both: the order decides it.
+            let Some((c0, witness)) = self.takes(i, j, true) else { continue };
             // Shown when `i` fires on the witness (it reaches `i`) and `j` matches it.
             let verified = route_among(l, &with_cands(t, c0, i), None, &witness).fired.contains(&i)
                 && eval(&rj.cond, &witness);
@@ -888,6 +869,45 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
             d.exact = verified && !approx;
             self.out.push(d);
         }
+    }
+
+    /// A message rule `i` takes (it reaches `i`, which matches it) that
+    /// rule `j` matches too (`matching`) or does not, and the class it is
+    /// in. The earlier rules that matter are those that share a message
+    /// with `i` (and, for a message `j` matches, with `j`). The question is
+    /// asked without them first: if it has no answer, neither has the
+    /// whole, and where its answer already reaches `i` it is one (most
+    /// pairs of rules need no search through everything above them).
+    fn takes(&self, i: usize, j: usize, matching: bool) -> Option<(usize, Sample)> {
+        let t: &'a Table<'p> = self.t;
+        let l = t.listener;
+        for c in t.classes_of(i) {
+            let Some(r) = t.rule(c, i) else { continue };
+            let mut goals = vec![&r.f];
+            match (t.rule(c, j), matching) {
+                (Some(b), true) => goals.push(&b.f),
+                (Some(b), false) => goals.push(&b.nf),
+                (None, true) => continue,
+                (None, false) => {}
+            }
+            // Given up on or not: no claim either way (`solve` noted it for `undecided`).
+            let Answer::Sat(w) = self.solve(c, &goals) else { continue };
+            if route_among(l, &with_cands(t, c, i), None, &w).fired.contains(&i) {
+                return Some((c, w));
+            }
+            for &e in &t.cands[c][i] {
+                let shares = !matching || t.cands[c][j].binary_search(&e).is_ok();
+                if e < i && !l.rules[e].continues() && shares {
+                    if let Some(er) = t.rule(c, e) {
+                        goals.push(&er.nf);
+                    }
+                }
+            }
+            if let Answer::Sat(w) = self.solve(c, &goals) {
+                return Some((c, w));
+            }
+        }
+        None
     }
 
     /// A rule calling an `async` handler that fires on some `sync` message.
