@@ -62,7 +62,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::task::AtomicWaker;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, MutexGuard, RwLock};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -1673,19 +1673,44 @@ impl Dispatcher {
         clippy::result_large_err,
         reason = "the refused delivery goes back unboxed, to be queued"
     )]
-    pub(crate) fn deliver_now(&self, mb: &Mailbox, mut delivery: Delivery) -> Result<(), Delivery> {
+    pub(crate) fn deliver_now(&self, mb: &Mailbox, delivery: Delivery) -> Result<(), Delivery> {
         let state = &*mb.state;
-        let Some(mut consumer) = state.consumer.try_lock() else { return Err(delivery) };
+        let Some(consumer) = state.consumer.try_lock() else { return Err(delivery) };
+        let (result, task_has_work) = self.deliver_holding(mb, consumer, delivery);
+        // The consumer is free again, on every path (a delivery given back
+        // too): a task that found it taken meanwhile gave up its turn
+        // (`missed`), and may have nothing else to wake it: its queue's
+        // wake-up was spent on the turn it gave up. A plain load first:
+        // the flag is rarely set, and a swap on every message costs a
+        // locked instruction.
+        let missed =
+            state.missed.load(Ordering::SeqCst) && state.missed.swap(false, Ordering::SeqCst);
+        if task_has_work || missed {
+            state.task.wake();
+        }
+        result
+    }
+
+    /// [`deliver_now`](Self::deliver_now) once the consumer is held:
+    /// delivers unless the listener is busy, and releases the consumer.
+    /// Also says whether the delivery left work for the listener's task.
+    fn deliver_holding(
+        &self,
+        mb: &Mailbox,
+        mut consumer: MutexGuard<'_, Consumer>,
+        mut delivery: Delivery,
+    ) -> (Result<(), Delivery>, bool) {
+        let state = &*mb.state;
         let c = &mut *consumer;
         if c.queue_only > 0 {
             c.queue_only -= 1;
-            return Err(delivery);
+            return (Err(delivery), false);
         }
         let idle = c.held.is_none()
             && c.rx.as_ref().is_some_and(|rx| rx.is_empty())
             && state.may_take(&c.inflight);
         if !idle || self.is_shut_down() {
-            return Err(delivery);
+            return (Err(delivery), false);
         }
         if delivery.message.envelope().blocking {
             hold(c, state, &mut delivery);
@@ -1719,16 +1744,7 @@ impl Dispatcher {
         }
         // New async work must be polled once to start; a hold must be
         // watched to be released: both are the task's job.
-        let task_has_work = c.inflight.len() != inflight || c.held.is_some();
-        drop(consumer);
-        // A plain load first: the flag is rarely set, and a swap on every
-        // message costs a locked instruction.
-        let missed =
-            state.missed.load(Ordering::SeqCst) && state.missed.swap(false, Ordering::SeqCst);
-        if task_has_work || missed {
-            state.task.wake();
-        }
-        Ok(())
+        (Ok(()), c.inflight.len() != inflight || c.held.is_some())
     }
 }
 

@@ -1484,6 +1484,56 @@ mod seam {
         d.shutdown().await;
     }
 
+    /// Two links' readers delivering to one listener at once, as two
+    /// peers' streams to one destination do: a reader that found the
+    /// listener busy, while its task was kept from the mailbox by that
+    /// reader, once left the task asleep with messages queued (found by the
+    /// soak program: every later message then queued behind them for good).
+    #[test]
+    fn two_readers_delivering_to_one_listener_never_leave_its_messages_queued() {
+        const EACH: usize = 200_000;
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let d = rt.block_on(async { Dispatcher::new() });
+        let count = Arc::new(AtomicUsize::new(0));
+        let c = count.clone();
+        let table = RoutingTable::builder()
+            .rule("all", Cond::Always, [Action::call("count")])
+            .build()
+            .unwrap();
+        let counter = RoutedListener::builder(table)
+            .handler("count", move |_m: &Message| {
+                c.fetch_add(1, Ordering::Relaxed);
+                Ok(Reply::Empty)
+            })
+            .build()
+            .unwrap();
+        rt.block_on(async { d.register("counter", Arc::new(counter)) }).unwrap();
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let d = d.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..EACH {
+                        let m = Message::new(Empty).to("counter");
+                        d.deliver_incoming(m, ReplySender::unwanted()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.join().unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while count.load(Ordering::Relaxed) < 2 * EACH && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            count.load(Ordering::Relaxed),
+            2 * EACH,
+            "messages left queued, nobody to take them"
+        );
+        rt.block_on(d.shutdown());
+    }
+
     #[test]
     fn listener_is_object_safe() {
         fn takes(_: &dyn Listener) {}

@@ -1027,7 +1027,18 @@ impl PeerLink {
 
     fn reply_lost(&self, to: u64, why: &SendError) {
         self.stats.replies_lost.fetch_add(1, Ordering::Relaxed);
-        if let Some(lost) = self.replies_lost.lost() {
+        let Some(lost) = self.replies_lost.lost() else { return };
+        if matches!(why, SendError::Closed) {
+            // The connection ended with requests unanswered: the peer
+            // fails each of them as it loses the link, so nobody waits in
+            // vain, and this is no fault of the peer's.
+            tracing::warn!(
+                link = %self.name,
+                lost,
+                last = to,
+                "replies lost: the link closed before they were written (their requesters are told the link was lost)"
+            );
+        } else {
             tracing::error!(
                 link = %self.name,
                 lost,
@@ -1050,7 +1061,7 @@ impl PeerLink {
     fn report_losses(&self) {
         let lost = self.replies_lost.flush();
         if lost > 0 {
-            tracing::error!(link = %self.name, lost, "replies lost (the peer does not read them as fast as it asks; counted in remote_stats)");
+            tracing::warn!(link = %self.name, lost, "replies lost on this connection, not logged yet (counted in remote_stats)");
         }
         let lost = self.undeliverable.flush();
         if lost > 0 {

@@ -99,6 +99,8 @@ pub mod baseline;
 mod bridge;
 mod error;
 mod frames;
+#[cfg(test)]
+mod fuzz_seeds;
 mod link;
 mod socket;
 mod wire;
