@@ -45,7 +45,8 @@ const ENVELOPE: [&str; 9] = [
 /// but these", undeclared names included. Both kinds are needed so that a
 /// negative fact can be subtracted from a positive set (`type in {A, B} and
 /// type != B` leaves `A`), and a co-finite set is never narrow enough for a
-/// content field, since a message of an undeclared type may have it.
+/// content field, since the message may then be of a type the program does
+/// not declare.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Narrowed {
     /// One of exactly these names.

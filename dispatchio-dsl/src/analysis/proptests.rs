@@ -576,7 +576,8 @@ fn list_schema() -> Vec<crate::program::MessageDef> {
 fn list_universe() -> Vec<Sample> {
     let whos: Vec<Option<Value>> = std::iter::once(None)
         .chain([-12, -2, -1, 0, 1, 2, 12, 21].map(|i| Some(Value::Int(i))))
-        .chain(["", "1", "a", "-2", "12", "x2"].map(|s| Some(Value::Str(s.to_owned()))))
+        // `-a` is a `-?` that no other test of `list_leaf` matches.
+        .chain(["", "1", "a", "-2", "12", "x2", "-a"].map(|s| Some(Value::Str(s.to_owned()))))
         .collect();
     let mut out = Vec::new();
     for bits in 0..16u32 {
