@@ -24,6 +24,11 @@ mod imports {
     dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/imports.route");
 }
 
+mod narrowing {
+    // Content fields read after negative facts about `type` (issue 11).
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/narrowing_negative.route");
+}
+
 mod everything {
     dispatchio::include_routes!("tests/routes/everything.route");
 }
@@ -389,6 +394,15 @@ fn compiled_imports_match_the_reference_evaluator() {
         "dispatchio-dsl/tests/fixtures/imports.route",
         &[("player", &imports::player::Matcher::new())],
         imports::register_content_types,
+    );
+}
+
+#[test]
+fn compiled_narrowing_by_negative_facts_matches_the_reference_evaluator() {
+    differential(
+        "dispatchio-dsl/tests/fixtures/narrowing_negative.route",
+        &[("l", &narrowing::l::Matcher::new()), ("forms", &narrowing::forms::Matcher::new())],
+        narrowing::register_content_types,
     );
 }
 

@@ -38,9 +38,49 @@ const ENVELOPE: [&str; 9] = [
     "blocking",
 ];
 
-/// The set of type names a message can have at some point of a condition;
-/// `None` means "not narrowed": any type, declared or not.
-type Narrowed = Option<BTreeSet<String>>;
+/// The set of type names a message can have at some point of a condition.
+///
+/// A positive fact (`type == A`, `type in {A, B}`) gives a finite set, a
+/// negative one (`type != A`, `type not in {…}`) a co-finite one: "any name
+/// but these", undeclared names included. Both kinds are needed so that a
+/// negative fact can be subtracted from a positive set (`type in {A, B} and
+/// type != B` leaves `A`), and a co-finite set is never narrow enough for a
+/// content field, since the message may then be of a type the program does
+/// not declare.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Narrowed {
+    /// One of exactly these names.
+    Only(BTreeSet<String>),
+    /// Any name but these (`Except` of nothing: not narrowed at all).
+    Except(BTreeSet<String>),
+}
+
+impl Narrowed {
+    /// Any type name, declared or not.
+    fn any() -> Narrowed {
+        Narrowed::Except(BTreeSet::new())
+    }
+
+    /// The names in both.
+    fn meet(self, other: Narrowed) -> Narrowed {
+        use Narrowed::*;
+        match (self, other) {
+            (Only(a), Only(b)) => Only(&a & &b),
+            (Only(a), Except(b)) | (Except(b), Only(a)) => Only(&a - &b),
+            (Except(a), Except(b)) => Except(&a | &b),
+        }
+    }
+
+    /// The names in either.
+    fn join(self, other: Narrowed) -> Narrowed {
+        use Narrowed::*;
+        match (self, other) {
+            (Only(a), Only(b)) => Only(&a | &b),
+            (Only(a), Except(b)) | (Except(b), Only(a)) => Except(&b - &a),
+            (Except(a), Except(b)) => Except(&a & &b),
+        }
+    }
+}
 
 /// Checks loaded files. Returns the program when there is no error, and every
 /// diagnostic (errors and `unused` warnings) in any case.
@@ -515,7 +555,7 @@ impl Checker {
                 ),
             }
         }
-        let cond = self.cond(&r.cond, &None);
+        let cond = self.cond(&r.cond, &Narrowed::any());
         let actions = self.actions(&r.actions, true);
         RuleDef {
             name: r.name.name.clone(),
@@ -599,7 +639,7 @@ impl Checker {
                 let mut out = Vec::new();
                 for p in parts {
                     out.push(self.cond(p, &here));
-                    here = meet(here, self.narrow(p, false));
+                    here = here.meet(self.narrow(p, false));
                 }
                 CondKind::Or(out)
             }
@@ -609,7 +649,7 @@ impl Checker {
                 let mut out = Vec::new();
                 for p in parts {
                     out.push(self.cond(p, &here));
-                    here = meet(here, self.narrow(p, true));
+                    here = here.meet(self.narrow(p, true));
                 }
                 CondKind::And(out)
             }
@@ -633,6 +673,13 @@ impl Checker {
     ///
     /// Only tests on `type` narrow (`==`, `!=`, `in`, `not in`), combined
     /// through `and`, `or` and `not`; any other test leaves the type open.
+    /// Where a test on `type` is false, the message has one of the other
+    /// names: the failure of `type == A` is `type != A`.
+    ///
+    /// This is exact if every other test is taken as free to be true or
+    /// false: `a and b` can be true for a type exactly when `a` can and `b`
+    /// can, and `a or b` exactly when `a` can or `b` can (where `a` cannot
+    /// be true, it is false and `b` decides).
     fn narrow(&self, e: &ast::Expr, positive: bool) -> Narrowed {
         match &e.kind {
             ExprKind::Not(inner) => self.narrow(inner, !positive),
@@ -641,68 +688,89 @@ impl Checker {
                 // `and` when true, and `or` when false, need every part: meet.
                 let sets = parts.iter().map(|p| self.narrow(p, positive));
                 if is_and == positive {
-                    sets.fold(None, meet)
+                    sets.fold(Narrowed::any(), Narrowed::meet)
                 } else {
-                    sets.reduce(join).unwrap_or(None)
+                    sets.reduce(Narrowed::join).unwrap_or_else(Narrowed::any)
                 }
             }
-            ExprKind::Exists(_) => None,
+            ExprKind::Exists(_) => Narrowed::any(),
             ExprKind::Pred(p) => {
                 let (Some(test), [seg]) = (&p.test, p.path.segments.as_slice()) else {
-                    return None;
+                    return Narrowed::any();
                 };
                 if seg.name != "type" {
-                    return None;
+                    return Narrowed::any();
                 }
-                let names = self.type_names(&test.operand)?;
+                let Some(names) = self.type_names(&test.operand) else {
+                    return Narrowed::any();
+                };
                 let holds_on_names = match test.op {
                     Op::Eq | Op::In => true,
                     Op::Ne | Op::NotIn => false,
-                    _ => return None,
+                    _ => return Narrowed::any(),
                 };
-                (holds_on_names == positive).then(|| names.into_iter().collect())
+                if holds_on_names == positive {
+                    // An unknown name (reported where the test is checked)
+                    // counts as every declared type, so that a typo in `type
+                    // == Crad` is one error, not also one per content field
+                    // the rule reads.
+                    let mut all = names.known;
+                    if names.unknown {
+                        all.extend(self.messages.iter().map(|m| m.name.clone()));
+                    }
+                    Narrowed::Only(all)
+                } else {
+                    // …and excludes nothing, for the same reason.
+                    Narrowed::Except(names.known)
+                }
             }
         }
     }
 
     /// The type names an operand of a `type` test denotes, without reporting
     /// anything (errors are reported when the test itself is checked).
-    fn type_names(&self, operand: &Operand) -> Option<Vec<String>> {
-        let one = |o: &Operand| -> Option<Vec<String>> {
+    fn type_names(&self, operand: &Operand) -> Option<TypeNames> {
+        let mut out = TypeNames { known: BTreeSet::new(), unknown: false };
+        let mut one = |o: &Operand| -> Option<()> {
             match o {
                 Operand::Lit(l) => match &l.kind {
-                    LitKind::Str(s) => Some(vec![s.clone()]),
-                    _ => None,
+                    LitKind::Str(s) => {
+                        out.known.insert(s.clone());
+                    }
+                    _ => return None,
                 },
                 Operand::Name(n) if self.message_index.contains_key(&n.name) => {
-                    Some(vec![n.name.clone()])
+                    out.known.insert(n.name.clone());
                 }
                 Operand::Name(n) => {
                     let Some(&i) = self.const_index.get(&n.name) else {
-                        // An unknown name (reported where the test is
-                        // checked): narrow to every declared type, so that a
-                        // typo in `type == Crad` is one error, not also one
-                        // per content field the rule reads.
-                        return Some(self.messages.iter().map(|m| m.name.clone()).collect());
+                        out.unknown = true;
+                        return Some(());
                     };
                     match self.consts[i].value.as_ref()? {
-                        Val::One(e, _) => Some(vec![elem_type_name(e)?]),
-                        Val::Set(items) => items.iter().map(|(e, _)| elem_type_name(e)).collect(),
+                        Val::One(e, _) => {
+                            out.known.insert(elem_type_name(e)?);
+                        }
+                        Val::Set(items) => {
+                            for (e, _) in items {
+                                out.known.insert(elem_type_name(e)?);
+                            }
+                        }
                     }
                 }
-                Operand::Set(_) => None,
+                Operand::Set(_) => return None,
             }
+            Some(())
         };
         match operand {
             Operand::Set(s) => {
-                let mut out = Vec::new();
                 for e in &s.elems {
-                    out.extend(one(e)?);
+                    one(e)?;
                 }
-                Some(out)
             }
-            other => one(other),
+            other => one(other)?,
         }
+        Some(out)
     }
 
     /// Resolves a field path where the type is narrowed to `ctx`.
@@ -737,40 +805,12 @@ impl Checker {
             return Some(FieldRef::Dynamic { path: names[1..].to_vec() });
         }
         let text = path.text();
-        let Some(types) = ctx else {
-            let declaring: Vec<String> = self
-                .messages
-                .iter()
-                .filter(|m| lookup(&self.messages, &self.message_index, &m.name, &names).is_ok())
-                .map(|m| format!("`{}`", m.name))
-                .collect();
-            if declaring.is_empty() {
-                self.diags.push(
-                    Diagnostic::new(
-                        Code::UnknownName,
-                        format!("no message type declares a field `{text}`"),
-                        Label::new(path.span, "unknown field"),
-                    )
-                    .with_help(format!(
-                        "envelope fields are {}; `content.{text}` reads undeclared content",
-                        ENVELOPE.join(", ")
-                    )),
-                );
-            } else {
-                self.diags.push(
-                    Diagnostic::new(
-                        Code::FieldNotNarrowed,
-                        format!("content field `{text}` is used where `type` is not narrowed"),
-                        Label::new(path.span, "the message may be of any type here"),
-                    )
-                    .with_help(format!(
-                        "test `type` first, e.g. `type == {} and …`; `{text}` is declared in {}",
-                        declaring[0].trim_matches('`'),
-                        join_and(&declaring)
-                    )),
-                );
+        let types = match ctx {
+            Narrowed::Only(types) => types,
+            Narrowed::Except(excluded) => {
+                self.not_narrowed(path, &names, excluded);
+                return None;
             }
-            return None;
         };
         if types.is_empty() {
             self.error(
@@ -826,6 +866,52 @@ impl Checker {
         Some(FieldRef::Content { path: names, ty: t0.clone() })
     }
 
+    /// `field-not-narrowed` (or `unknown-name`) for a content field where
+    /// the message may be of any type but `excluded`.
+    fn not_narrowed(&mut self, path: &ast::Path, names: &[String], excluded: &BTreeSet<String>) {
+        let text = path.text();
+        let declaring: Vec<String> = self
+            .messages
+            .iter()
+            .filter(|m| lookup(&self.messages, &self.message_index, &m.name, names).is_ok())
+            .map(|m| format!("`{}`", m.name))
+            .collect();
+        if declaring.is_empty() {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::UnknownName,
+                    format!("no message type declares a field `{text}`"),
+                    Label::new(path.span, "unknown field"),
+                )
+                .with_help(format!(
+                    "envelope fields are {}; `content.{text}` reads undeclared content",
+                    ENVELOPE.join(", ")
+                )),
+            );
+        } else {
+            // `!=` and `not in` alone leave every other name possible,
+            // undeclared ones included.
+            let label = if excluded.is_empty() {
+                "the message may be of any type here".to_owned()
+            } else {
+                let but: Vec<String> = excluded.iter().map(|n| format!("`{n}`")).collect();
+                format!("the message may be of any type but {} here", join_and(&but))
+            };
+            self.diags.push(
+                Diagnostic::new(
+                    Code::FieldNotNarrowed,
+                    format!("content field `{text}` is used where `type` is not narrowed"),
+                    Label::new(path.span, label),
+                )
+                .with_help(format!(
+                    "test `type` first, e.g. `type == {} and …`; `{text}` is declared in {}",
+                    declaring[0].trim_matches('`'),
+                    join_and(&declaring)
+                )),
+            );
+        }
+    }
+
     fn check_exists(&mut self, field: &FieldRef, path: &ast::Path, ctx: &Narrowed) {
         let optional = match field {
             FieldRef::Source | FieldRef::Dest | FieldRef::Group | FieldRef::Dynamic { .. } => true,
@@ -849,7 +935,7 @@ impl Checker {
     /// Whether some enclosing segment of a content path (`pos` in `pos.x`)
     /// is optional in one of the types the message can have here.
     fn path_may_be_absent(&self, path: &ast::Path, ctx: &Narrowed) -> bool {
-        let Some(types) = ctx else { return false };
+        let Narrowed::Only(types) = ctx else { return false };
         let names: Vec<String> = path.segments.iter().map(|s| s.name.clone()).collect();
         (1..names.len()).any(|n| {
             types.iter().any(|ty| {
@@ -1155,23 +1241,12 @@ fn lookup(
     result
 }
 
-/// The smaller of two narrowings (`None` is "any type").
-fn meet(a: Narrowed, b: Narrowed) -> Narrowed {
-    match (a, b) {
-        (None, x) | (x, None) => x,
-        (Some(a), Some(b)) => Some(a.intersection(&b).cloned().collect()),
-    }
-}
-
-/// The union of two narrowings.
-fn join(a: Narrowed, b: Narrowed) -> Narrowed {
-    match (a, b) {
-        (Some(mut a), Some(b)) => {
-            a.extend(b);
-            Some(a)
-        }
-        _ => None,
-    }
+/// The names a `type` test's operand denotes.
+struct TypeNames {
+    /// Message type names and string literals.
+    known: BTreeSet<String>,
+    /// Whether it also names something undeclared (an error, reported elsewhere).
+    unknown: bool,
 }
 
 fn elem_lit(e: &Elem) -> Lit {

@@ -18,11 +18,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod excerpt;
 mod human;
+pub(crate) mod witness;
 use serde_json::{Value as Json, json};
+pub use witness::{WitnessError, read_witness};
 
 use crate::diagnostic::{Code, Diagnostic, SourceMap};
 use crate::front::Report;
-use crate::sample::Value;
 
 /// How a run of the command ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -294,25 +295,9 @@ fn json_finding(f: &Finding<'_>) -> Json {
         "column": column,
         "listener": d.listener,
         "rules": d.rules,
-        "witness": d.witness.as_ref().map(|w| {
-            Json::Object(w.fields().into_iter().map(|(k, v)| (k, json_value(&v))).collect())
-        }),
+        "witness": d.witness.as_ref().map(witness::to_json),
         "exact": d.exact,
     })
-}
-
-fn json_value(v: &Value) -> Json {
-    match v {
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        // JSON has no NaN or infinity: those become null.
-        Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
-        Value::Str(s) => Json::String(s.clone()),
-        Value::List(items) => Json::Array(items.iter().map(json_value).collect()),
-        Value::Record(fields) => {
-            Json::Object(fields.iter().map(|(k, v)| (k.clone(), json_value(v))).collect())
-        }
-    }
 }
 
 // ------------------------------------------------------------------ sarif

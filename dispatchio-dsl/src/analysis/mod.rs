@@ -21,7 +21,10 @@
 //! * redundant: no message `R` fires on has a different outcome (the
 //!   sequence of actions run) without `R`, following the later rules and
 //!   `otherwise` path by path;
-//! * overlap: `R1 and R2`, `R1 and not R2`, `R2 and not R1` all have messages;
+//! * overlap (`R1` earlier, stopping): "`R1` fires and `R2` matches" has a
+//!   message (it reaches `R1`: no earlier stopping rule takes it), and so
+//!   has "`R1` fires and `R2` does not match" (`R1` is no exception of
+//!   `R2`), where trying `R2` first would change the outcome;
 //! * forward cycle: one message satisfies "fires and forwards" in each
 //!   listener of a loop.
 //!
@@ -201,6 +204,14 @@ impl<'p> Table<'p> {
             .filter(|&j| !self.listener.rules[j].continues())
             .filter_map(|j| self.rule(c, j).map(|r| &r.nf))
             .collect()
+    }
+
+    /// Whether "rule `i` fires" in class `c` ([`Table::fires`]) reads untyped content.
+    fn reach_approx(&self, c: usize, i: usize) -> bool {
+        self.approx(c, &[i])
+            || self.cands[c][i]
+                .iter()
+                .any(|&j| j < i && !self.listener.rules[j].continues() && self.approx(c, &[j]))
     }
 
     fn approx(&self, c: usize, rules: &[usize]) -> bool {
@@ -441,6 +452,15 @@ fn actions(rule: &RuleDef) -> Vec<ActionKind> {
     rule.actions.iter().map(|a| a.kind.clone()).filter(|k| *k != ActionKind::Continue).collect()
 }
 
+/// Whether trying rule `b` just before the stopping rule `a` changes the
+/// outcome of a message that reaches `a` and matches both: `a` runs its
+/// actions and stops; `b` first would run its own and stop (a change when
+/// they differ) or run its own and `continue` to `a` (a change unless it
+/// has none: a rule whose only action is `continue` changes nothing).
+fn changes_outcome(a: &RuleDef, b: &RuleDef) -> bool {
+    if b.continues() { !actions(b).is_empty() } else { actions(a) != actions(b) }
+}
+
 /// [`route`] restricted to the rules in `among` (ascending), without rule
 /// `skip`. A witness of rule `i` in class `c` can only match `i`'s
 /// candidates (the others require disjoint literal values), so routing
@@ -666,9 +686,10 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
         let mut d = Diagnostic::new(
             Code::Shadowed,
             format!(
-                "rule `{}` can never fire: {} catch every message it matches",
+                "rule `{}` can never fire: {} {} every message it matches",
                 rule.name,
-                names(&by)
+                names(&by),
+                if by.len() == 1 { "catches" } else { "catch" }
             ),
             Label::new(rule.span, format!("covered by {}", names(&by))),
         )
@@ -788,8 +809,14 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
         if unknown { Answer::Unknown } else { Answer::Unsat }
     }
 
-    /// Pairs of live rules with different actions, the earlier one stopping,
-    /// that share a message while neither contains the other.
+    /// Pairs of live rules where the earlier one, stopping, takes from the
+    /// later one a message the later one would have given another outcome,
+    /// and is not an exception of it (see [`changes_outcome`]).
+    ///
+    /// Exact in the way `shadowed` is: "takes" means the message *reaches*
+    /// the earlier rule (no stopping rule before it matches), so a pair
+    /// whose common messages all go to rules above both is no overlap, and
+    /// the witness is one of the messages the order decides.
     fn overlaps(&mut self) {
         let t: &'a Table<'p> = self.t;
         let l = t.listener;
@@ -800,9 +827,7 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
                     continue;
                 }
                 for &j in cs.iter().filter(|&&j| j > i && !self.status[j].dead) {
-                    if actions(&l.rules[i]) != actions(&l.rules[j])
-                        || l.rules[j].continues() != l.rules[i].continues()
-                    {
+                    if changes_outcome(&l.rules[i], &l.rules[j]) {
                         pairs.insert((i, j));
                     }
                 }
@@ -813,28 +838,19 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
             if ri.allow.contains(&Code::Overlap) || rj.allow.contains(&Code::Overlap) {
                 continue;
             }
-            let both = any_class(t.classes_of(i).map(|c| match (t.rule(c, i), t.rule(c, j)) {
-                (Some(a), Some(b)) => self.solve(c, &[&a.f, &b.f]),
-                _ => Answer::Unsat,
-            }));
-            let Answer::Sat(witness) = both else { continue };
-            // Neither contains the other: each has a message the other lacks.
-            let outside = |a: usize, b: usize| {
-                any_class(t.classes_of(a).map(|c| {
-                    let ra = t.rule(c, a).map(|r| &r.f);
-                    match (ra, t.rule(c, b)) {
-                        (Some(fa), Some(rb)) => self.solve(c, &[fa, &rb.nf]),
-                        (Some(fa), None) => self.solve(c, &[fa]),
-                        _ => Answer::Unsat,
-                    }
-                }))
-            };
-            if !matches!(outside(i, j), Answer::Sat(_)) || !matches!(outside(j, i), Answer::Sat(_))
-            {
-                continue;
-            }
-            let verified = eval(&ri.cond, &witness) && eval(&rj.cond, &witness);
-            let approx = t.classes_of(i).any(|c| t.approx(c, &[i, j]));
+            // `i` is an exception of `j` (placed before the general rule on
+            // purpose) when every message it takes also matches `j`. The
+            // converse needs no question: `j` is live, so it fires on some
+            // message, which `i` (stopping, earlier) does not match. Asked
+            // first: where `i` lies within `j` (nested ranges) it is settled
+            // without the earlier rules.
+            let Some((c1, _)) = self.takes(i, j, false) else { continue };
+            // A message that reaches `i` and matches both: the order decides it.
+            let Some((c0, witness)) = self.takes(i, j, true) else { continue };
+            // Shown when `i` fires on the witness (it reaches `i`) and `j` matches it.
+            let verified = route_among(l, &with_cands(t, c0, i), None, &witness).fired.contains(&i)
+                && eval(&rj.cond, &witness);
+            let approx = [c0, c1].iter().any(|&c| t.approx(c, &[j]) || t.reach_approx(c, i));
             let mut d = Diagnostic::new(
                 Code::Overlap,
                 format!(
@@ -853,6 +869,45 @@ impl<'a, 'p> ListenerAnalysis<'a, 'p> {
             d.exact = verified && !approx;
             self.out.push(d);
         }
+    }
+
+    /// A message rule `i` takes (it reaches `i`, which matches it) that
+    /// rule `j` matches too (`matching`) or does not, and the class it is
+    /// in. The earlier rules that matter are those that share a message
+    /// with `i` (and, for a message `j` matches, with `j`). The question is
+    /// asked without them first: if it has no answer, neither has the
+    /// whole, and where its answer already reaches `i` it is one (most
+    /// pairs of rules need no search through everything above them).
+    fn takes(&self, i: usize, j: usize, matching: bool) -> Option<(usize, Sample)> {
+        let t: &'a Table<'p> = self.t;
+        let l = t.listener;
+        for c in t.classes_of(i) {
+            let Some(r) = t.rule(c, i) else { continue };
+            let mut goals = vec![&r.f];
+            match (t.rule(c, j), matching) {
+                (Some(b), true) => goals.push(&b.f),
+                (Some(b), false) => goals.push(&b.nf),
+                (None, true) => continue,
+                (None, false) => {}
+            }
+            // Given up on or not: no claim either way (`solve` noted it for `undecided`).
+            let Answer::Sat(w) = self.solve(c, &goals) else { continue };
+            if route_among(l, &with_cands(t, c, i), None, &w).fired.contains(&i) {
+                return Some((c, w));
+            }
+            for &e in &t.cands[c][i] {
+                let shares = !matching || t.cands[c][j].binary_search(&e).is_ok();
+                if e < i && !l.rules[e].continues() && shares {
+                    if let Some(er) = t.rule(c, e) {
+                        goals.push(&er.nf);
+                    }
+                }
+            }
+            if let Answer::Sat(w) = self.solve(c, &goals) {
+                return Some((c, w));
+            }
+        }
+        None
     }
 
     /// A rule calling an `async` handler that fires on some `sync` message.

@@ -218,6 +218,77 @@ fn crossing_rules_overlap_with_a_witness_in_both() {
     assert!(f.exact && !f.is_error());
 }
 
+/// Issue 11's tables: `low` (`card < 5`), `a` (`card < 10`) and `b`.
+fn low_a_b(b: Cond) -> Vec<crate::program::RuleDef> {
+    vec![
+        rule("low", and(vec![ty("Card"), c(Test::Lt(Lit::Int(5)))]), vec![queue("low")]),
+        rule("a", and(vec![ty("Card"), c(Test::Lt(Lit::Int(10)))]), vec![call("a", false)]),
+        rule("b", and(vec![ty("Card"), b]), vec![call("b", false)]),
+    ]
+}
+
+#[test]
+fn rules_whose_common_messages_an_earlier_rule_takes_do_not_overlap() {
+    // Issue 11, case 1: every message of both `a` and `b` goes to `low`.
+    let b = or(vec![c(Test::Lt(Lit::Int(5))), c(Test::Gt(Lit::Int(20)))]);
+    let (_, d) = run(low_a_b(b), Some(vec![ActionKind::Drop]));
+    assert!(with_code(&d, Code::Overlap).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn an_overlap_witness_reaches_the_earlier_rule() {
+    // Issue 11, case 2: `card = 0` matches both but goes to `low`; 8 and 9
+    // are the messages the order of `a` and `b` decides.
+    let b = or(vec![c(Test::Lt(Lit::Int(5))), c(Test::Ge(Lit::Int(8)))]);
+    let (p, d) = run(low_a_b(b), Some(vec![ActionKind::Drop]));
+    let f = only(&d, Code::Overlap);
+    assert_eq!(f.rules, ["b", "a"]);
+    let w = f.witness.as_ref().expect("witness");
+    assert_eq!(route(&p.listeners[0], w).fired, [1], "{w}");
+    assert!(eval(&p.listeners[0].rules[2].cond, w), "{w}");
+    assert!(f.exact);
+}
+
+#[test]
+fn an_exception_among_the_messages_that_reach_it_is_not_an_overlap() {
+    // `a` alone is not within `b` (`card = 0`), but what reaches `a` (5 to
+    // 9) is: `a` is an exception of `b` placed before it.
+    let b = c(Test::Ge(Lit::Int(5)));
+    let (_, d) = run(low_a_b(b), Some(vec![ActionKind::Drop]));
+    assert!(with_code(&d, Code::Overlap).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn allow_overlap_on_the_earlier_rule_silences_the_pair() {
+    let b = or(vec![c(Test::Lt(Lit::Int(5))), c(Test::Ge(Lit::Int(8)))]);
+    let mut rules = low_a_b(b);
+    rules[1].allow.push(Code::Overlap);
+    let (_, d) = run(rules, Some(vec![ActionKind::Drop]));
+    assert!(with_code(&d, Code::Overlap).is_empty(), "{d:#?}");
+}
+
+#[test]
+fn a_rule_whose_only_action_is_continue_overlaps_nothing() {
+    // Before or after `low`, `tap` runs nothing and stops nothing: the
+    // order of the two changes no outcome (it is redundant instead).
+    let tap =
+        || rule("tap", and(vec![ty("Card"), c(Test::Gt(Lit::Int(2)))]), vec![ActionKind::Continue]);
+    let low = || rule("low", and(vec![ty("Card"), c(Test::Lt(Lit::Int(5)))]), vec![queue("low")]);
+    for rules in [vec![low(), tap()], vec![tap(), low()]] {
+        let (_, d) = run(rules, inbox());
+        assert!(with_code(&d, Code::Overlap).is_empty(), "{d:#?}");
+        assert_eq!(only(&d, Code::Redundant).rules, ["tap"]);
+    }
+    // With an action of its own, after `low`, it would run before `low`'s.
+    let tap = rule(
+        "tap",
+        and(vec![ty("Card"), c(Test::Gt(Lit::Int(2)))]),
+        vec![queue("seen"), ActionKind::Continue],
+    );
+    let (_, d) = run(vec![low(), tap], inbox());
+    assert_eq!(only(&d, Code::Overlap).rules, ["tap", "low"]);
+}
+
 #[test]
 fn allow_overlap_silences_the_warning() {
     let mut hearts = rule(

@@ -462,8 +462,10 @@ impl<'a> Gen<'a> {
                 quote!((#(#ps)||*))
             }
             P::Not(p) => {
+                // Parenthesised: `!` binds tighter than `==`, and `!c.n == 1`
+                // would be the bitwise not of an int compared with 1.
                 let p = self.cond(p, mode);
-                quote!(!#p)
+                quote!(!(#p))
             }
         }
     }

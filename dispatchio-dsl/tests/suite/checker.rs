@@ -131,6 +131,40 @@ fn narrowing_flows_through_and_or_and_not() {
 }
 
 #[test]
+fn negative_type_facts_are_subtracted_from_the_positive_set() {
+    // Issue 11, case 3: `type != Shot` leaves `Card` of `{Card, Shot}`; so do
+    // `not in`, and the failure of `==` or `in` before an `or`.
+    let p = program(
+        "message Card { k: int }\nmessage Shot { j: bool }\nmessage Chip { k: int }\n\
+         listener l {\n\
+           rule ne when type in {Card, Shot} and type != Shot and k > 1 => queue a, continue\n\
+           rule nin when type in {Card, Shot, Chip} and type not in {Shot} and k > 2 => queue b, continue\n\
+           rule or_eq when type in {Card, Shot} and (type == Shot or k > 3) => queue c, continue\n\
+           rule or_in when type in {Card, Shot} and (type in {Shot} or k > 4) => queue d, continue\n\
+           rule not_eq when type in {Card, Shot} and not (type == Shot) and k > 5 => queue e\n\
+           otherwise => drop\n\
+         }",
+    );
+    let k = FieldRef::Content { path: vec!["k".into()], ty: Type::Int };
+    for (rule, at) in p.listeners[0].rules.iter().zip([2, 2, 2, 2, 2]) {
+        assert_eq!(preds(&rule.cond)[at].field, k, "rule {}", rule.name);
+    }
+}
+
+#[test]
+fn a_negative_type_fact_alone_does_not_narrow() {
+    // Any other name, undeclared ones included, may still have the message.
+    let r = check_str(
+        "t.route",
+        "message Card { k: int }\nmessage Shot { j: bool }\n\
+         listener l { rule r when type != Shot and k > 1 => drop\n rule c when type == Card => drop }",
+    );
+    assert_eq!(codes(&r), ["field-not-narrowed"]);
+    let text = r.render_plain();
+    assert!(text.contains("the message may be of any type but `Shot` here"), "{text}");
+}
+
+#[test]
 fn narrowing_is_left_to_right_only() {
     let r = check_str(
         "t.route",

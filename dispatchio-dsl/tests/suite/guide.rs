@@ -114,7 +114,7 @@ fn every_findings_example_in_the_guide_reports_its_code() {
 }
 
 /// The text between the guide's line `start` and the next closing fence.
-#[cfg(feature = "runtime")]
+#[cfg(any(feature = "runtime", feature = "cli"))]
 fn block_after(guide: &str, start: &str) -> String {
     let from = guide.find(start).unwrap_or_else(|| panic!("the guide has `{start}`"));
     let rest = &guide[from..];
@@ -161,4 +161,28 @@ fn the_guides_loading_example_builds_the_guides_first_file() {
     std::fs::remove_dir_all(&dir).unwrap();
     let routes = built.unwrap_or_else(|e| panic!("the guide's example does not build: {e}"));
     assert!(routes.listener("player").and_then(|l| l.queue("hand")).is_some());
+}
+
+/// The output the guide shows for its first file is what `dispatchio
+/// check` prints for it: the witness of `bad` and `admin` is a message the
+/// order of the two decides (issue 11: it was one `deal` takes first).
+#[cfg(feature = "cli")]
+#[test]
+fn the_guides_first_file_prints_what_the_guide_shows() {
+    let guide = std::fs::read_to_string("../docs/language.md").expect("docs/language.md exists");
+    let file = block_after(&guide, "// game.route: routing for the card game");
+    let at =
+        guide.find("`dispatchio check game.route` prints").expect("the guide shows the output");
+    let shown = &guide[at..];
+    let shown = &shown[shown.find("```text\n").expect("a text block") + "```text\n".len()..];
+    let shown = &shown[..shown.find("```").expect("a closing fence")];
+    let dir = crate::TempDir::new("guide-first");
+    let path =
+        dir.write("game.route", &format!("// game.route: routing for the card game\n{file}"));
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let arg = path.display().to_string();
+    dispatchio_dsl::cli::run_with(["dispatchio", "check", arg.as_str()], &mut out, &mut err);
+    let out = String::from_utf8(out).expect("UTF-8 output");
+    let out = out.replace(&format!("{}/", dir.0.display()), "");
+    assert!(out.contains(shown), "the guide shows:\n{shown}\nthe tool prints:\n{out}");
 }

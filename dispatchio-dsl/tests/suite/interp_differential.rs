@@ -430,3 +430,46 @@ fn nan_is_unequal_to_everything_and_id_ints_match_as_text() {
     assert_eq!(want.fired, vec![0, 1, 3], "`\\*` is a literal star");
     assert_eq!(interpreted(&routes, "l", &message(&s)), want);
 }
+
+/// Issue 11, case 3: content fields read after negative facts about `type`
+/// (`!=`, `not in`, a failed `==` / `in` before an `or`) load and route as
+/// the reference evaluator says.
+#[test]
+fn content_read_after_a_negative_type_fact_routes_as_the_reference() {
+    let (program, routes) =
+        build_all(std::path::Path::new("tests/fixtures/narrowing_negative.route"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let forms = program.listener("forms").expect("listener `forms`");
+    let queues = |s: &Sample| -> Vec<String> {
+        eval::route(forms, s)
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                ActionKind::Queue(q) => Some(q.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut card = Sample::new("Card");
+    card.content.insert("k".into(), Value::Int(5));
+    assert_eq!(queues(&card), ["ne", "nin", "or_eq", "or_in"], "the reference's own reading");
+    let mut shot = Sample::new("Shot");
+    shot.content.insert("j".into(), Value::Bool(true));
+    assert_eq!(queues(&shot), ["or_eq", "or_in", "not_eq"], "the reference's own reading");
+    let mut samples = vec![card, shot];
+    for k in 0..=4 {
+        let mut c = Sample::new("Card");
+        c.content.insert("k".into(), Value::Int(k));
+        samples.push(c);
+    }
+    let mut quiet = Sample::new("Shot");
+    quiet.content.insert("j".into(), Value::Bool(false));
+    samples.push(quiet);
+    samples.push(Sample::new("Other"));
+    for s in &samples {
+        for l in &program.listeners {
+            let want = eval::route(l, s);
+            assert_eq!(interpreted(&routes, &l.name, &message(s)), want, "{} on {s}", l.name);
+        }
+    }
+}
