@@ -99,11 +99,11 @@ pub use dispatchio_macros::ContentType;
 /// assert_eq!(fired.end(), End::Stopped(1)); // rule `deal`: the card goes to `hand`
 /// ```
 pub use dispatchio_macros::include_routes;
-pub use dispatchio_net as net;
 /// The NATS transport (feature `nats`): dispatchers on many machines sharing
 /// one NATS cluster.
 #[cfg(feature = "nats")]
 pub use dispatchio_nats as nats;
+pub use dispatchio_net as net;
 
 #[doc(hidden)]
 #[path = "private.rs"]

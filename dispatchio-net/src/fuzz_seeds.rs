@@ -78,7 +78,7 @@ fn frame_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("request_to_nobody", framed(&[message(3, Some(WireId::Int(404)), None, true)])),
         ("group_send", framed(&[message(4, None, Some(WireId::Str("players".into())), false)])),
         ("group_request", framed(&[message(5, None, Some(WireId::Str("players".into())), true)])),
-        ("announce", framed(&[announce.clone()])),
+        ("announce", framed(std::slice::from_ref(&announce))),
         ("replies", framed(&[reply(9, ReplyResult::Ok(None)), reply(10, ReplyResult::Err(error))])),
         ("ping_pong", framed(&[Frame::Ping(7), Frame::Pong(7)])),
         ("goodbye", framed(&[Frame::Goodbye("done".into())])),
