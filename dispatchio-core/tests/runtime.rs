@@ -23,16 +23,35 @@ fn inbox() -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>> {
     Arc::new(RoutedListener::builder(table).build().unwrap())
 }
 
+/// A listener whose one rule calls the synchronous handler `f`.
+fn calling(
+    name: &'static str,
+    f: impl Fn(&Message) -> dispatchio_core::HandlerResult + Send + Sync + 'static,
+) -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>> {
+    let table =
+        RoutingTable::builder().rule("all", Cond::Always, [Action::call(name)]).build().unwrap();
+    Arc::new(RoutedListener::builder(table).handler(name, f).build().unwrap())
+}
+
+/// A listener whose one rule calls the asynchronous handler `f`.
+fn calling_async<F, Fut>(
+    name: &'static str,
+    f: F,
+) -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>>
+where
+    F: Fn(Message) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = dispatchio_core::HandlerResult> + Send + 'static,
+{
+    let table = RoutingTable::builder()
+        .rule("all", Cond::Always, [Action::call_async(name)])
+        .build()
+        .unwrap();
+    Arc::new(RoutedListener::builder(table).async_handler(name, f).build().unwrap())
+}
+
 /// A listener that answers every message with its own content.
 fn echo() -> Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>> {
-    let table =
-        RoutingTable::builder().rule("all", Cond::Always, [Action::call("echo")]).build().unwrap();
-    Arc::new(
-        RoutedListener::builder(table)
-            .handler("echo", |m: &Message| Ok(Reply::Content(m.content().clone())))
-            .build()
-            .unwrap(),
-    )
+    calling("echo", |m: &Message| Ok(Reply::Content(m.content().clone())))
 }
 
 /// A listener that logs the text of every message, except `Hold`, whose
@@ -62,23 +81,16 @@ fn gated(
 ) -> (Arc<dyn Listener>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let (started, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (s, d) = (started.clone(), done.clone());
-    let table = RoutingTable::builder()
-        .rule("all", Cond::Always, [Action::call_async("work")])
-        .build()
-        .unwrap();
-    let l = RoutedListener::builder(table)
-        .async_handler("work", move |_m: Message| {
-            let (g, s, d) = (gate.clone(), s.clone(), d.clone());
-            async move {
-                s.fetch_add(1, Ordering::SeqCst);
-                let _permit = g.acquire().await;
-                d.fetch_add(1, Ordering::SeqCst);
-                Ok(Reply::Empty)
-            }
-        })
-        .build()
-        .unwrap();
-    (Arc::new(l), started, done)
+    let l = calling_async("work", move |_m: Message| {
+        let (g, s, d) = (gate.clone(), s.clone(), d.clone());
+        async move {
+            s.fetch_add(1, Ordering::SeqCst);
+            let _permit = g.acquire().await;
+            d.fetch_add(1, Ordering::SeqCst);
+            Ok(Reply::Empty)
+        }
+    });
+    (l, started, done)
 }
 
 fn text(m: &Message) -> &str {
@@ -290,14 +302,8 @@ mod s04_groups {
     async fn a_group_request_reports_every_failed_subscriber() {
         let d = Dispatcher::new();
         d.register("good", echo()).unwrap();
-        let failing = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call("fail")])
-            .build()
-            .unwrap();
-        let failing = RoutedListener::builder(failing)
-            .handler("fail", |_: &Message| Err(HandlerError::new("no")))
-            .build();
-        d.register("bad", Arc::new(failing.unwrap())).unwrap();
+        let failing = calling("fail", |_: &Message| Err(HandlerError::new("no")));
+        d.register("bad", failing).unwrap();
         let nothing = RoutingTable::builder()
             .rule("never", Field::Sync.is_true(), [Action::Drop])
             .build()
@@ -330,18 +336,11 @@ mod s04_groups {
     async fn a_group_request_names_the_subscribers_that_did_not_answer_in_time() {
         let d = Dispatcher::new();
         d.register("fast", echo()).unwrap();
-        let slow = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call_async("slow")])
-            .build()
-            .unwrap();
-        let slow = RoutedListener::builder(slow)
-            .async_handler("slow", |_m: Message| async {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                Ok(Reply::Empty)
-            })
-            .build()
-            .unwrap();
-        d.register("slow", Arc::new(slow)).unwrap();
+        let slow = calling_async("slow", |_m: Message| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(Reply::Empty)
+        });
+        d.register("slow", slow).unwrap();
         d.subscribe(&Id::from("fast"), "G").unwrap();
         d.subscribe(&Id::from("slow"), "G").unwrap();
         let err = d
@@ -394,21 +393,14 @@ mod s05_order {
             let d = Dispatcher::new();
             let seen = Arc::new(Mutex::new(Vec::new()));
             let log = seen.clone();
-            let table = RoutingTable::builder()
-                .rule("all", Cond::Always, [Action::call("log")])
-                .build()
-                .unwrap();
-            let l = RoutedListener::builder(table)
-                .handler("log", move |m: &Message| {
-                    let from = m.envelope().source.as_ref().and_then(Id::as_int).unwrap_or(-1);
-                    log.lock().unwrap().push((from, m.id().get()));
-                    Ok(Reply::Empty)
-                })
-                .build()
-                .unwrap();
+            let l = calling("log", move |m: &Message| {
+                let from = m.envelope().source.as_ref().and_then(Id::as_int).unwrap_or(-1);
+                log.lock().unwrap().push((from, m.id().get()));
+                Ok(Reply::Empty)
+            });
             match bound {
-                Some(capacity) => d.register_bounded("sink", Arc::new(l), capacity).unwrap(),
-                None => d.register("sink", Arc::new(l)).unwrap(),
+                Some(capacity) => d.register_bounded("sink", l, capacity).unwrap(),
+                None => d.register("sink", l).unwrap(),
             }
             let tasks: Vec<_> = (0..senders)
                 .map(|s| {
@@ -508,12 +500,7 @@ mod s06_send_and_request {
         }
         assert_eq!(done.load(Ordering::SeqCst), 0, "every send returned before any work was done");
         gate.add_permits(1000);
-        within(async {
-            while done.load(Ordering::SeqCst) < 1000 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| done.load(Ordering::SeqCst) >= 1000).await;
         d.shutdown().await;
     }
 
@@ -538,15 +525,8 @@ mod s06_send_and_request {
     #[tokio::test(start_paused = true)]
     async fn a_request_times_out_and_is_no_longer_pending() {
         let d = Dispatcher::new();
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call("later")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .handler("later", |_: &Message| Ok(Reply::Defer))
-            .build()
-            .unwrap();
-        d.register("never", Arc::new(l)).unwrap();
+        let l = calling("later", |_: &Message| Ok(Reply::Defer));
+        d.register("never", l).unwrap();
         let err = d
             .request(Message::new(Empty).to("never").with_id(5), Some(Duration::from_millis(200)))
             .await;
@@ -568,15 +548,9 @@ mod s06_send_and_request {
     #[tokio::test]
     async fn a_handler_error_travels_back_to_the_sender() {
         let d = Dispatcher::new();
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call_async("fail")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .async_handler("fail", |_m: Message| async { Err(HandlerError::new("out of cards")) })
-            .build()
-            .unwrap();
-        d.register("x", Arc::new(l)).unwrap();
+        let l =
+            calling_async("fail", |_m: Message| async { Err(HandlerError::new("out of cards")) });
+        d.register("x", l).unwrap();
         let err = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
         match err {
             Error::Handler { handler, error } => {
@@ -591,15 +565,8 @@ mod s06_send_and_request {
     #[tokio::test]
     async fn a_deferred_reply_is_given_by_message_id_including_an_error() {
         let d = Dispatcher::new();
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call("later")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .handler("later", |_: &Message| Ok(Reply::Defer))
-            .build()
-            .unwrap();
-        d.register("x", Arc::new(l)).unwrap();
+        let l = calling("later", |_: &Message| Ok(Reply::Defer));
+        d.register("x", l).unwrap();
         let (d1, d2) = (d.clone(), d.clone());
         let ok =
             tokio::spawn(
@@ -609,12 +576,7 @@ mod s06_send_and_request {
             tokio::spawn(
                 async move { d2.request(Message::new(Empty).to("x").with_id(2), None).await },
             );
-        within(async {
-            while d.snapshot().deferred.len() < 2 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| d.snapshot().deferred.len() >= 2).await;
         d.reply_with(dispatchio_core::MessageId(1), Text::from("done")).unwrap();
         d.reply(dispatchio_core::MessageId(2), Err(HandlerError::new("gave up"))).unwrap();
         assert_eq!(text(&ok.await.unwrap().unwrap()), "done");
@@ -691,20 +653,13 @@ mod s07_sync {
         let d = Dispatcher::new();
         let inner = Arc::new(Mutex::new(None));
         let (dd, seen) = (d.clone(), inner.clone());
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call("again")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .handler("again", move |m: &Message| {
-                if m.ty() == "Text" {
-                    *seen.lock().unwrap() = Some(dd.send_sync(Message::new(Empty).to("x")));
-                }
-                Ok(Reply::Empty)
-            })
-            .build()
-            .unwrap();
-        d.register("x", Arc::new(l)).unwrap();
+        let l = calling("again", move |m: &Message| {
+            if m.ty() == "Text" {
+                *seen.lock().unwrap() = Some(dd.send_sync(Message::new(Empty).to("x")));
+            }
+            Ok(Reply::Empty)
+        });
+        d.register("x", l).unwrap();
         d.send_sync(Message::new(Text::from("go")).to("x")).unwrap();
         let got = inner.lock().unwrap().take().unwrap();
         assert!(matches!(got, Err(Error::Sync(SyncError::Reentrant))), "{got:?}");
@@ -730,12 +685,7 @@ mod s07_sync {
                 d.request(Message::new(Empty).with_type("Defer").to("x").blocking(), None).await
             })
         };
-        within(async {
-            while d.snapshot().blocked.is_empty() {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| !d.snapshot().blocked.is_empty()).await;
         let e = d.send_sync(Message::new(Text::from("hi")).to("x")).unwrap_err();
         assert!(matches!(e, Error::Sync(SyncError::Blocked)), "{e:?}");
         d.shutdown().await;
@@ -757,12 +707,7 @@ mod s08_blocking {
             d2.request(Message::new(Empty).with_type("Hold").to("x").blocking().with_id(9), None)
                 .await
         });
-        within(async {
-            while d.snapshot().deferred.is_empty() {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| !d.snapshot().deferred.is_empty()).await;
         for t in ["one", "two", "three"] {
             d.send(Message::new(Text::from(t)).to("x")).unwrap();
         }
@@ -773,12 +718,7 @@ mod s08_blocking {
         assert_eq!(d.snapshot().blocked, vec![Id::from("x")]);
         d.reply_with(dispatchio_core::MessageId(9), Empty).unwrap();
         hold.await.unwrap().unwrap();
-        within(async {
-            while log.lock().unwrap().len() < 3 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| log.lock().unwrap().len() >= 3).await;
         assert_eq!(*log.lock().unwrap(), ["one", "two", "three"]);
         assert!(d.snapshot().blocked.is_empty());
         d.shutdown().await;
@@ -945,12 +885,7 @@ mod s10_nothing_lost {
         assert_eq!((ty.as_str(), listener), ("Text", &Some(Id::from("x"))));
         assert!(e.to_string().ends_with(r#"of listener "x""#), "{e}");
         d.send(Message::new(Text::from("?")).to("x")).unwrap();
-        within(async {
-            while d.snapshot().counters.unrouted < 2 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| d.snapshot().counters.unrouted >= 2).await;
         d.shutdown().await;
     }
 
@@ -1016,21 +951,10 @@ mod s10_nothing_lost {
     #[tokio::test]
     async fn a_handler_error_nobody_waits_for_is_counted() {
         let d = Dispatcher::new();
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call("fail")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .handler("fail", |_: &Message| Err(HandlerError::new("no")))
-            .build();
-        d.register("x", Arc::new(l.unwrap())).unwrap();
+        let l = calling("fail", |_: &Message| Err(HandlerError::new("no")));
+        d.register("x", l).unwrap();
         d.send(Message::new(Empty).to("x")).unwrap();
-        within(async {
-            while d.snapshot().counters.handler_errors < 1 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| d.snapshot().counters.handler_errors >= 1).await;
         d.shutdown().await;
     }
 
@@ -1042,12 +966,7 @@ mod s10_nothing_lost {
         d.subscribe(&Id::from("a"), "G").unwrap();
         let _me = d.register_source("me").unwrap();
         d.send(Message::new(Empty).to("a")).unwrap();
-        within(async {
-            while l.queue("inbox").unwrap().is_empty() {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| !l.queue("inbox").unwrap().is_empty()).await;
         let s = d.snapshot();
         assert_eq!(s.listeners, [Id::from("a")]);
         assert_eq!(s.groups, [(Id::from("G"), vec![Id::from("a")])]);
@@ -1091,10 +1010,9 @@ mod s11_shutdown {
             tokio::spawn(
                 async move { d2.request(Message::new(Text::from("z")).to("x"), None).await },
             );
-        within(async {
-            while d.snapshot().pending_requests < 2 || d.snapshot().deferred.is_empty() {
-                tokio::task::yield_now().await;
-            }
+        until(|| {
+            let s = d.snapshot();
+            s.pending_requests >= 2 && !s.deferred.is_empty()
         })
         .await;
         within(d.shutdown()).await;
@@ -1135,12 +1053,7 @@ mod s11_shutdown {
         });
         let single =
             tokio::spawn(async move { d2.request(Message::new(Empty).to("x"), None).await });
-        within(async {
-            while d.snapshot().pending_requests < 2 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| d.snapshot().pending_requests >= 2).await;
         within(d.shutdown()).await;
         match within(group).await.unwrap() {
             Err(Error::Group(g)) => {
@@ -1200,12 +1113,7 @@ mod s13_errors {
             tokio::spawn(
                 async move { d2.request(Message::new(Empty).to("a").with_id(2), None).await },
             );
-        within(async {
-            while d.snapshot().pending_requests < 2 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        until(|| d.snapshot().pending_requests >= 2).await;
         within(d.shutdown()).await;
         let group = within(group).await.unwrap().unwrap_err();
         let single = within(single).await.unwrap().unwrap_err();
@@ -1217,15 +1125,8 @@ mod s13_errors {
     #[tokio::test]
     async fn a_group_whose_members_failed_in_different_ways_is_of_kind_group() {
         let d = Dispatcher::new();
-        let table = RoutingTable::builder()
-            .rule("fail", Cond::Always, [Action::call("fail")])
-            .build()
-            .unwrap();
-        let failing = RoutedListener::builder(table)
-            .handler("fail", |_: &Message| Err(HandlerError::new("no")))
-            .build()
-            .unwrap();
-        d.register("fails", Arc::new(failing)).unwrap();
+        let failing = calling("fail", |_: &Message| Err(HandlerError::new("no")));
+        d.register("fails", failing).unwrap();
         d.register("defers", deferring()).unwrap();
         for m in ["fails", "defers"] {
             d.subscribe(&Id::from(m), "G").unwrap();
@@ -1245,18 +1146,11 @@ mod s13_errors {
     #[tokio::test]
     async fn a_handler_error_built_from_an_error_keeps_it_as_the_cause() {
         let d = Dispatcher::new();
-        let table = RoutingTable::builder()
-            .rule("parse", Cond::Always, [Action::call("parse")])
-            .build()
-            .unwrap();
-        let l = RoutedListener::builder(table)
-            .handler("parse", |_: &Message| {
-                let n: i64 = "seven".parse()?;
-                Ok(Reply::with(Text::from(n.to_string())))
-            })
-            .build()
-            .unwrap();
-        d.register("p", Arc::new(l)).unwrap();
+        let l = calling("parse", |_: &Message| {
+            let n: i64 = "seven".parse()?;
+            Ok(Reply::with(Text::from(n.to_string())))
+        });
+        d.register("p", l).unwrap();
         let e = within(d.request(Message::new(Empty).to("p"), None)).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Handler);
         let cause = std::error::Error::source(&e).expect("the parse error");
@@ -1297,19 +1191,12 @@ mod fairness {
             let d = Dispatcher::new();
             let handled = Arc::new(AtomicUsize::new(0));
             let h = handled.clone();
-            let table = RoutingTable::builder()
-                .rule("all", Cond::Always, [Action::call("nap")])
-                .build()
-                .unwrap();
-            let slow = RoutedListener::builder(table)
-                .handler("nap", move |_m: &Message| {
-                    std::thread::sleep(Duration::from_millis(1));
-                    h.fetch_add(1, Ordering::SeqCst);
-                    Ok(Reply::Empty)
-                })
-                .build()
-                .unwrap();
-            d.register("slow", Arc::new(slow)).unwrap();
+            let slow = calling("nap", move |_m: &Message| {
+                std::thread::sleep(Duration::from_millis(1));
+                h.fetch_add(1, Ordering::SeqCst);
+                Ok(Reply::Empty)
+            });
+            d.register("slow", slow).unwrap();
             d.register("fast", echo()).unwrap();
             const QUEUED: usize = 600;
             for _ in 0..QUEUED {
@@ -1754,18 +1641,11 @@ mod seam {
         let d = rt.block_on(async { Dispatcher::new() });
         let count = Arc::new(AtomicUsize::new(0));
         let c = count.clone();
-        let table = RoutingTable::builder()
-            .rule("all", Cond::Always, [Action::call("count")])
-            .build()
-            .unwrap();
-        let counter = RoutedListener::builder(table)
-            .handler("count", move |_m: &Message| {
-                c.fetch_add(1, Ordering::Relaxed);
-                Ok(Reply::Empty)
-            })
-            .build()
-            .unwrap();
-        rt.block_on(async { d.register("counter", Arc::new(counter)) }).unwrap();
+        let counter = calling("count", move |_m: &Message| {
+            c.fetch_add(1, Ordering::Relaxed);
+            Ok(Reply::Empty)
+        });
+        rt.block_on(async { d.register("counter", counter) }).unwrap();
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let d = d.clone();
