@@ -376,3 +376,32 @@ async fn dispatchers_on_different_servers_of_a_cluster_reach_each_other() {
     .unwrap();
     assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 5, seen: 0 }));
 }
+
+#[tokio::test]
+async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error() {
+    let server = NatsServer::start().await;
+    let bob = Dispatcher::new();
+    let mut deferred = deferring(&bob, "later");
+    let _b = bob.join_nats(config(&server, "bob")).await.unwrap();
+    let alice = Dispatcher::new();
+    let a = alice.join_nats(config(&server, "alice")).await.unwrap();
+    let request = tokio::spawn({
+        let alice = alice.clone();
+        async move {
+            alice
+                .request(Message::new(Ask { n: 1 }).to("later"), Some(Duration::from_secs(600)))
+                .await
+        }
+    });
+    within("the deferral", deferred.recv()).await.unwrap();
+    drop(server); // killed: the reply can never come
+    let result = within("the failed request", request).await.unwrap();
+    match result {
+        Err(Error::Transport(t)) => {
+            assert_eq!(t.kind(), TransportErrorKind::PeerLost, "{t}");
+            assert!(t.to_string().contains("connection to NATS was lost"), "{t}");
+        }
+        other => panic!("expected the lost connection, got {other:?}"),
+    }
+    assert_eq!(a.stats().requests_failed_disconnected, 1);
+}
