@@ -32,6 +32,9 @@ pub(crate) struct Outgoing {
     pub(crate) payload: Bytes,
     /// The request it carries, to fail if it cannot be published.
     pub(crate) request: Option<u64>,
+    /// Told once everything queued before is published (a marker, not a
+    /// message: nothing is published for it).
+    pub(crate) done: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The NATS side of one dispatcher: what its outlet, its subscriptions and
@@ -83,7 +86,8 @@ impl NatsOutlet {
     /// finds the queue full or closed is lost, counted and logged (its
     /// requester times out).
     pub(crate) fn publish_reply(&self, to: &str, payload: Bytes) {
-        let out = Outgoing { subject: to.to_owned(), reply: None, payload, request: None };
+        let out =
+            Outgoing { subject: to.to_owned(), reply: None, payload, request: None, done: None };
         if let Err(e) = self.queue.try_send(out) {
             bump(&self.counters.replies_lost);
             tracing::warn!(nats = %self.outlet_name, reply_to = to, error = %e, "reply lost: it cannot be queued for publishing");
@@ -172,6 +176,7 @@ impl Outlet for NatsOutlet {
             subject,
             payload: Bytes::from(frame),
             request: tracked.then_some(id),
+            done: None,
         };
         match self.queue.try_send(out) {
             Ok(()) => Ok(()),
@@ -211,6 +216,10 @@ pub(crate) async fn publish(
     mut queue: mpsc::Receiver<Outgoing>,
 ) {
     while let Some(out) = queue.recv().await {
+        if let Some(done) = out.done {
+            let _ = done.send(());
+            continue;
+        }
         let published = match out.reply {
             Some(reply) => client.publish_with_reply(out.subject, reply, out.payload).await,
             None => client.publish(out.subject, out.payload).await,

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::outlet::NatsOutlet;
+use crate::outlet::{NatsOutlet, Outgoing};
 use crate::stats::bump;
 use crate::{NatsError, NatsErrorKind, SubjectKind};
 use dispatchio_core::transport::{Attachment, DirectoryChange, DirectoryWatch, Inlet};
@@ -41,7 +41,8 @@ pub(crate) struct Serving {
     pub(crate) client: async_nats::Client,
     pub(crate) attachment: Attachment,
     pub(crate) watch: DirectoryWatch,
-    pub(crate) readers: HashMap<(SubjectKind, Id), JoinHandle<()>>,
+    /// Each subscription's reader, and what tells it to drain.
+    pub(crate) readers: HashMap<(SubjectKind, Id), (JoinHandle<()>, oneshot::Sender<()>)>,
 }
 
 impl Serving {
@@ -82,17 +83,19 @@ impl Serving {
                 .with_source(e)
         })?;
         let inlet = self.attachment.dispatcher().inlet();
-        let reader = tokio::spawn(read_subscription(self.outlet.clone(), inlet, sub));
-        if let Some(old) = self.readers.insert((kind, id), reader) {
+        let (stop, stopped) = oneshot::channel();
+        let reader = tokio::spawn(read_subscription(self.outlet.clone(), inlet, sub, stopped));
+        if let Some((old, _)) = self.readers.insert((kind, id), (reader, stop)) {
             old.abort();
         }
         Ok(())
     }
 
     fn unsubscribe(&mut self, kind: SubjectKind, id: Id) {
-        // Aborting the reader drops its subscriber, which unsubscribes.
-        if let Some(reader) = self.readers.remove(&(kind, id)) {
-            reader.abort();
+        // The reader drains its subscription: what the server sent before
+        // the unsubscription is still delivered.
+        if let Some((_, stop)) = self.readers.remove(&(kind, id)) {
+            let _ = stop.send(());
         }
     }
 
@@ -106,15 +109,45 @@ impl Serving {
     }
 
     /// Stops serving: every subscription and the attachment gone, the
-    /// connection drained (what was queued is published first).
+    /// connection drained. Draining first (rather than dropping the
+    /// subscriptions) lets the server stop sending while the readers still
+    /// deliver, and answer, what it sent already: a request in flight gets
+    /// an answer, never silence until its timeout.
     async fn leave(mut self) {
-        for (_, reader) in self.readers.drain() {
-            reader.abort();
+        let readers: Vec<_> = self.readers.drain().map(|(_, r)| r).collect();
+        let mut waiting = Vec::new();
+        for (reader, stop) in readers {
+            let _ = stop.send(());
+            waiting.push(reader);
         }
+        for reader in waiting {
+            // Each ends with its drained subscription; bounded in case the
+            // connection is gone and the drain cannot complete.
+            if tokio::time::timeout(DRAIN_BOUND, reader).await.is_err() {
+                tracing::warn!(nats = %self.outlet.outlet_name, "a subscription did not drain in time");
+            }
+        }
+        // The replies the readers queued are published before the
+        // connection closes.
+        let (done, published) = oneshot::channel();
+        let marker = Outgoing {
+            subject: String::new(),
+            reply: None,
+            payload: bytes::Bytes::new(),
+            request: None,
+            done: Some(done),
+        };
+        if self.outlet.queue.send(marker).await.is_ok() {
+            let _ = tokio::time::timeout(DRAIN_BOUND, published).await;
+        }
+        let _ = tokio::time::timeout(DRAIN_BOUND, self.client.flush()).await;
         self.attachment.detach();
         let _ = self.client.drain().await;
     }
 }
+
+/// How long leaving waits for one subscription to drain.
+const DRAIN_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The serving task: follows the directory until the dispatcher shuts
 /// down or the application leaves.
@@ -153,15 +186,30 @@ pub(crate) async fn serve(mut serving: Serving, mut commands: mpsc::Receiver<Com
     }
 }
 
-/// Delivers what arrives on one subscription, in order.
+/// Delivers what arrives on one subscription, in order; told to stop, it
+/// drains the subscription (the server stops sending, what it sent is
+/// still delivered) and ends with it.
 async fn read_subscription(
     outlet: Arc<NatsOutlet>,
     mut inlet: Inlet,
     mut sub: async_nats::Subscriber,
+    mut stop: oneshot::Receiver<()>,
 ) {
     let mut rebuilder = MessageRebuilder::default();
-    while let Some(msg) = sub.next().await {
-        incoming(&outlet, &mut inlet, &mut rebuilder, msg);
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            msg = sub.next() => match msg {
+                Some(msg) => incoming(&outlet, &mut inlet, &mut rebuilder, msg),
+                None => return,
+            },
+            _ = &mut stop, if !draining => {
+                draining = true;
+                if sub.drain().await.is_err() {
+                    return;
+                }
+            }
+        }
     }
 }
 
