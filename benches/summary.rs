@@ -1508,17 +1508,9 @@ mod memory {
             let before = vm_hwm_kb().ok_or("no VmHWM")?;
             for id in 1..=REQUESTS {
                 let m = WireMessage {
-                    type_name: "Tick".into(),
-                    id,
-                    source: None,
                     dest: Some(WireId::from("echo")),
-                    group: None,
                     response_required: true,
-                    is_response: false,
-                    sync: false,
-                    blocking: false,
-                    seq: id,
-                    content: Some(WireContent::encode("Tick", &id)?),
+                    ..WireMessage::new(id, "Tick", Some(WireContent::encode("Tick", &id)?))
                 };
                 link.send(Payload::Message(m)).await?;
             }

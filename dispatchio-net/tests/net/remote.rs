@@ -1185,18 +1185,11 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
 /// type `type_name`.
 fn wire_request(id: u64, dest: &str, type_name: &str, bytes: Vec<u8>) -> dispatchio_net::Payload {
     use dispatchio_net::{Payload, WireContent, WireId, WireMessage};
+    let content = WireContent { type_name: type_name.to_owned(), bytes: bytes.into() };
     Payload::Message(WireMessage {
-        type_name: type_name.to_owned(),
-        id,
-        source: None,
         dest: Some(WireId::from(dest)),
-        group: None,
         response_required: true,
-        is_response: false,
-        sync: false,
-        blocking: false,
-        seq: id,
-        content: Some(WireContent { type_name: type_name.to_owned(), bytes: bytes.into() }),
+        ..WireMessage::new(id, type_name, Some(content))
     })
 }
 
