@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use dispatchio::dsl::eval;
 use dispatchio::dsl::program::{ActionKind, CondKind, FieldRef, Lit, Program, Test, Type};
 use dispatchio::dsl::{Sample, Value};
 use dispatchio::routing::{End, Fired, Matcher, Step};
 use dispatchio::{
     ContentRef, ContentRegistry, DynContent, DynValue, Envelope, Id, Message, MessageId,
 };
+use dispatchio_oracle as eval;
 use proptest::prelude::*;
 
 mod game {
@@ -72,7 +72,7 @@ fn pools(program: &Program) -> Pools {
             Lit::Int(i) => p.ints.extend([*i, i.saturating_sub(1), i.saturating_add(1)]),
             Lit::Float(x) => p.floats.extend([*x, x - 0.25, x + 0.25]),
             Lit::Str(s) => {
-                p.strs.extend([s.clone(), format!("{s}!"), format!("x{s}"), format!("{s}1")])
+                p.strs.extend([s.to_string(), format!("{s}!"), format!("x{s}"), format!("{s}1")])
             }
             Lit::Bool(_) => {}
         }
@@ -92,7 +92,12 @@ fn pools(program: &Program) -> Pools {
                     | Test::Ge(l)
                     | Test::Contains(l) => lit(p, l),
                     Test::In(s) | Test::NotIn(s) => s.iter().for_each(|l| lit(p, l)),
-                    Test::Matches(g) | Test::StartsWith(g) | Test::EndsWith(g) => {
+                    Test::Matches(_) | Test::StartsWith(_) | Test::EndsWith(_) => {
+                        let g = match &pred.test {
+                            Test::Matches(g) => g.as_str(),
+                            Test::StartsWith(s) | Test::EndsWith(s) => s.as_str(),
+                            _ => unreachable!("a string test"),
+                        };
                         let plain: String =
                             g.chars().filter(|c| c.is_alphanumeric() || *c == '-').collect();
                         p.strs.extend([plain.clone(), format!("{plain}9"), format!("{plain}a!")]);
@@ -101,7 +106,7 @@ fn pools(program: &Program) -> Pools {
                 }
                 if pred.field == FieldRef::Type {
                     if let Test::Eq(Lit::Str(s)) = &pred.test {
-                        p.types.push(s.clone());
+                        p.types.push(s.to_string());
                     }
                 }
             }

@@ -17,6 +17,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use dispatchio_model::Glob;
+
 use crate::ast::{self, ExprKind, LitKind, Op, Operand, TypeExprKind};
 use crate::diagnostic::{Code, Diagnostic, FileId, Label, Severity, Span};
 use crate::load::Loaded;
@@ -1061,9 +1063,9 @@ impl Checker {
                             }
                         }
                         match op {
-                            Op::Matches => Test::Matches(s),
-                            Op::StartsWith => Test::StartsWith(s),
-                            _ => Test::EndsWith(s),
+                            Op::Matches => Test::Matches(Glob::new(&s)),
+                            Op::StartsWith => Test::StartsWith(s.into()),
+                            _ => Test::EndsWith(s.into()),
                         }
                     }
                     Op::Contains => {
@@ -1073,7 +1075,7 @@ impl Checker {
                             }
                             Type::Any => self.fit(&e, span, &field, &Type::Any, false)?,
                             _ => match e {
-                                Elem::Lit(LitKind::Str(s)) => Lit::Str(s),
+                                Elem::Lit(LitKind::Str(s)) => Lit::Str(s.into()),
                                 _ => {
                                     self.error(
                                         Code::TypeMismatch,
@@ -1128,14 +1130,14 @@ impl Checker {
         in_set: bool,
     ) -> Option<Lit> {
         let lit = match (field, ty, e) {
-            (FieldRef::Type, _, Elem::TypeName(n)) => Some(Lit::Str(n.clone())),
+            (FieldRef::Type, _, Elem::TypeName(n)) => Some(Lit::Str(n.clone().into())),
             (FieldRef::Type, _, Elem::Lit(LitKind::Str(s))) => {
                 // `type == "Card"` routes the declared `Card` as surely as
                 // `type == Card` does: the type is used.
                 if let Some(&i) = self.message_index.get(s) {
                     self.message_used[i] = true;
                 }
-                Some(Lit::Str(s.clone()))
+                Some(Lit::Str(s.clone().into()))
             }
             (FieldRef::Type, ..) => None,
             (_, _, Elem::TypeName(_)) => None,
@@ -1149,9 +1151,9 @@ impl Checker {
                 reason = "int literals widen to f64 by definition"
             )]
             (_, Type::Float, Elem::Lit(LitKind::Int(i))) => Some(Lit::Float(*i as f64)),
-            (_, Type::Str, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone())),
+            (_, Type::Str, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone().into())),
             (_, Type::Id, Elem::Lit(LitKind::Int(i))) => Some(Lit::Int(*i)),
-            (_, Type::Id, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone())),
+            (_, Type::Id, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone().into())),
             _ => None,
         };
         if lit.is_none() {
@@ -1252,7 +1254,7 @@ struct TypeNames {
 fn elem_lit(e: &Elem) -> Lit {
     match e {
         Elem::Lit(l) => lit_of(l),
-        Elem::TypeName(n) => Lit::Str(n.clone()),
+        Elem::TypeName(n) => Lit::Str(n.clone().into()),
     }
 }
 
@@ -1268,7 +1270,7 @@ fn lit_of(l: &LitKind) -> Lit {
         LitKind::Bool(b) => Lit::Bool(*b),
         LitKind::Int(i) => Lit::Int(*i),
         LitKind::Float(x) => Lit::Float(*x),
-        LitKind::Str(s) => Lit::Str(s.clone()),
+        LitKind::Str(s) => Lit::Str(s.clone().into()),
     }
 }
 

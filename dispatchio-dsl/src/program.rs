@@ -153,22 +153,12 @@ pub enum ConstValue {
     Set(Vec<Lit>),
 }
 
-/// A literal, after const inlining and type checking.
+/// A literal, after const inlining and type checking (`dispatchio-model`'s).
 ///
 /// Int literals compared with a `float` field are converted to `Float` by the
 /// checker, so a [`Test`] always holds literals of the field's own type (for
 /// `id` fields: `Int` or `Str`; for `type`: `Str` holding a type name).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Lit {
-    /// `true` / `false`
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A string (escapes already decoded) or, for `type`, a type name.
-    Str(String),
-}
+pub use dispatchio_model::Lit;
 
 /// `listener name { rules… [otherwise => actions] }`
 #[derive(Clone, Debug, PartialEq)]
@@ -333,6 +323,24 @@ impl FieldRef {
     }
 }
 
+impl FieldRef {
+    /// Whether the field has `id` semantics: integer and string values are
+    /// both well-typed and never equal, and string tests read an integer by
+    /// its decimal text (`source`, `dest`, `group`, and content fields of
+    /// type `id`, `id?` or `[id]`).
+    pub fn is_id(&self) -> bool {
+        match self {
+            FieldRef::Source | FieldRef::Dest | FieldRef::Group => true,
+            FieldRef::Content { ty, .. } => match ty.required() {
+                Type::Id => true,
+                Type::List(t) => matches!(t.required(), Type::Id),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 impl std::fmt::Display for FieldRef {
     /// The field as written in a `.route` file.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -352,36 +360,8 @@ impl std::fmt::Display for FieldRef {
     }
 }
 
-/// What a predicate tests. Each is false on an absent field, except `Exists`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Test {
-    /// `== lit`
-    Eq(Lit),
-    /// `!= lit` (false when absent)
-    Ne(Lit),
-    /// `< lit` (int, float)
-    Lt(Lit),
-    /// `<= lit`
-    Le(Lit),
-    /// `> lit`
-    Gt(Lit),
-    /// `>= lit`
-    Ge(Lit),
-    /// `in {…}`
-    In(Vec<Lit>),
-    /// `not in {…}` (false when absent)
-    NotIn(Vec<Lit>),
-    /// `matches "glob"`: `*` any run, `?` one character, `[a-z]` a class, on the whole string.
-    /// An integer ID is matched by its decimal text.
-    Matches(String),
-    /// `starts_with "s"` (string, id)
-    StartsWith(String),
-    /// `ends_with "s"` (string, id)
-    EndsWith(String),
-    /// `contains lit`: substring on strings and ids, element on lists.
-    Contains(Lit),
-    /// `exists field`: the field is present.
-    Exists,
-    /// A bare bool field: it is `true`.
-    IsTrue,
-}
+/// What a predicate tests (`dispatchio-model`'s: one enum, and one
+/// evaluation, for the checker's programs, the runtime and generated code).
+/// Each is false on an absent field, except `Exists`; a `matches` glob is
+/// parsed by the checker.
+pub use dispatchio_model::Test;

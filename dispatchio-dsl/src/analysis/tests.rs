@@ -643,7 +643,11 @@ fn rules_whose_patterns_start_differently_are_not_each_others_candidates() {
     let n = 500;
     let rules = (0..n)
         .map(|k| {
-            rule(&format!("r{k}"), suit(Test::Matches(format!("sensor-{k}-*"))), vec![queue("a")])
+            rule(
+                &format!("r{k}"),
+                suit(Test::Matches(format!("sensor-{k}-*").into())),
+                vec![queue("a")],
+            )
         })
         .chain([rule("any", suit(Test::StartsWith("sensor-".into())), vec![queue("b")])])
         .collect();
@@ -669,8 +673,8 @@ fn a_question_the_search_gives_up_on_is_reported_as_undecided_not_kept_silent() 
     // gets an `undecided` warning.
     let q = "?".repeat(20);
     let rules = vec![
-        rule("a", suit(Test::Matches(format!("*a{q}"))), vec![queue("a")]),
-        rule("b", suit(Test::Matches(format!("*b{q}"))), vec![queue("b")]),
+        rule("a", suit(Test::Matches(format!("*a{q}").into())), vec![queue("a")]),
+        rule("b", suit(Test::Matches(format!("*b{q}").into())), vec![queue("b")]),
     ];
     let p = program(vec![card()], vec![listener("l", rules, inbox())]);
     let d = super::analyse_within(&p, super::solver::Work::small(2));
@@ -704,7 +708,7 @@ fn many_questions_given_up_on_share_one_limit_and_each_rule_is_named() {
     let rules = (0..60)
         .map(|k| {
             let g = format!("*{}{q}{k}", letters[k % letters.len()]);
-            rule(&format!("r{k}"), suit(Test::Matches(g)), vec![queue(&format!("q{k}"))])
+            rule(&format!("r{k}"), suit(Test::Matches(g.into())), vec![queue(&format!("q{k}"))])
         })
         .collect();
     let p = program(vec![card()], vec![listener("l", rules, inbox())]);

@@ -210,7 +210,10 @@ pub(crate) fn id_tokens(l: &Lit) -> TokenStream {
             let i = int_tokens(*i);
             quote!(#rt::Id::Int(#i))
         }
-        Lit::Str(s) => quote!(#rt::Id::Str(#rt::SharedStr::from_static(#s))),
+        Lit::Str(s) => {
+            let s = s.as_str();
+            quote!(#rt::Id::Str(#rt::SharedStr::from_static(#s)))
+        }
         other => lit_tokens(other),
     }
 }

@@ -86,7 +86,7 @@ fn every_fixture_reports_as_its_json_snapshot() {
 #[cfg(feature = "cli")]
 #[test]
 fn every_json_witness_reads_back_and_shows_its_finding() {
-    use dispatchio_dsl::eval::route;
+    use dispatchio_oracle::route;
     let mut replayed = 0;
     for path in fixtures() {
         let Some(program) = check(&path).unwrap().program else { continue };
