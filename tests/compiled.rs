@@ -114,7 +114,7 @@ fn pools(program: &Program) -> Pools {
             CondKind::Not(c) => walk(p, c),
         }
     }
-    for l in &program.listeners {
+    for l in program.listeners() {
         for r in &l.rules {
             walk(&mut p, &r.cond);
         }
@@ -122,7 +122,7 @@ fn pools(program: &Program) -> Pools {
     p.ints.extend([0, 1, -1, 7, 100]);
     p.floats.extend([0.0, -0.0, 1.0, f64::NAN]);
     p.strs.extend(["".to_owned(), "p1".to_owned(), "me".to_owned()]);
-    p.types.extend(program.messages.iter().map(|m| m.name.clone()));
+    p.types.extend(program.messages().iter().map(|m| m.name.clone()));
     p.types.push("Other".to_owned());
     p
 }

@@ -39,7 +39,7 @@ fn measure(program: &dispatchio_dsl::Program) {
 
     let mut msg = Sample::new("Card");
     msg.content = BTreeMap::from([("card".to_owned(), Value::Int(3))]);
-    let main = &program.listeners[0];
+    let main = &program.listeners()[0];
     let reps = 200;
     let t = Instant::now();
     for _ in 0..reps {

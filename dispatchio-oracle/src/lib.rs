@@ -21,7 +21,7 @@
 //! .program;
 //! let mut card = Sample::new("Card");
 //! card.content.insert("card".into(), dispatchio_dsl::Value::Int(7));
-//! assert_eq!(dispatchio_oracle::route(&program.listeners[0], &card).fired, [0]);
+//! assert_eq!(dispatchio_oracle::route(&program.listeners()[0], &card).fired, [0]);
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]

@@ -134,7 +134,9 @@ pub fn program(messages: Vec<MessageDef>, mut listeners: Vec<ListenerDef>) -> Pr
     }
     let mut sources = SourceMap::new();
     let root = sources.add(SourceFile::new("<generated>.route", text));
-    Program { sources, root, messages, consts: Vec::new(), listeners }
+    let (program, errors) = crate::check::assemble(sources, root, messages, listeners);
+    debug_assert!(errors.is_empty(), "a generated program is valid: {errors:?}");
+    program
 }
 
 /// A small deterministic pseudo-random generator (no dependency needed).

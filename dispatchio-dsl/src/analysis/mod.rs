@@ -82,20 +82,20 @@ use solver::{Answer, Class, F, Space, VarId};
 /// Every analysis finding of `program`, listener by listener (rules in
 /// order), then forward cycles.
 pub fn analyse(program: &Program) -> Vec<Diagnostic> {
-    let rules = program.listeners.iter().map(|l| l.rules.len()).sum();
+    let rules = program.listeners().iter().map(|l| l.rules.len()).sum();
     analyse_within(program, solver::Work::for_rules(rules))
 }
 
 /// [`analyse`] within the given work limits.
 fn analyse_within(program: &Program, work: solver::Work) -> Vec<Diagnostic> {
     let work = std::rc::Rc::new(work);
-    let mut spaces: Vec<Space<'_>> = (0..program.messages.len())
+    let mut spaces: Vec<Space<'_>> = (0..program.messages().len())
         .map(|i| Space::new(program, Class::Declared(i)))
         .chain([Space::new(program, Class::Undeclared)])
         .map(|s| s.sharing(&work))
         .collect();
     let tables: Vec<Table<'_>> =
-        program.listeners.iter().map(|l| Table::new(program, l, &mut spaces)).collect();
+        program.listeners().iter().map(|l| Table::new(program, l, &mut spaces)).collect();
     let mut out = Vec::new();
     let mut fires = Vec::new();
     for t in &tables {
@@ -226,7 +226,7 @@ impl<'p> Table<'p> {
 fn may_have_class(program: &Program, cond: &Cond, c: usize) -> bool {
     match type_names(cond) {
         None => true,
-        Some(names) => match program.messages.get(c) {
+        Some(names) => match program.messages().get(c) {
             Some(m) => names.contains(&m.name),
             None => names.iter().any(|n| program.message(n).is_none()),
         },

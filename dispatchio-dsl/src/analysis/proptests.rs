@@ -459,7 +459,7 @@ fn check_with(
     msgs: &[Sample],
 ) -> Result<(), TestCaseError> {
     let p: Program = program(schema, vec![l]);
-    let l = &p.listeners[0];
+    let l = &p.listeners()[0];
     let found = analyse(&p);
     for d in &found {
         prop_assert!(d.exact, "inexact finding on typed fields: {d:#?}\n{}", show(l));
@@ -563,8 +563,8 @@ proptest! {
             }
             claimed.insert(lp);
         }
-        let expected = MSGS.with(|msgs| brute_force_loops(&p.listeners[0], &p.listeners[1], msgs));
-        prop_assert_eq!(&claimed, &expected, "a:\n{}\nb:\n{}", show(&p.listeners[0]), show(&p.listeners[1]));
+        let expected = MSGS.with(|msgs| brute_force_loops(&p.listeners()[0], &p.listeners()[1], msgs));
+        prop_assert_eq!(&claimed, &expected, "a:\n{}\nb:\n{}", show(&p.listeners()[0]), show(&p.listeners()[1]));
     }
 }
 

@@ -243,12 +243,12 @@ impl<'p> Space<'p> {
         let type_dom = match class {
             Class::Declared(i) => {
                 let mut d = Dom::default();
-                d.strs.allowed = Some([program.messages[i].name.clone()].into());
+                d.strs.allowed = Some([program.messages()[i].name.clone()].into());
                 d
             }
             Class::Undeclared => {
                 let mut d = Dom::of_type(&Type::Str);
-                d.strs.excluded = program.messages.iter().map(|m| m.name.clone()).collect();
+                d.strs.excluded = program.messages().iter().map(|m| m.name.clone()).collect();
                 d
             }
         };
@@ -283,7 +283,7 @@ impl<'p> Space<'p> {
 
     fn message(&self) -> Option<&'p MessageDef> {
         match self.class {
-            Class::Declared(i) => self.program.messages.get(i),
+            Class::Declared(i) => self.program.messages().get(i),
             Class::Undeclared => None,
         }
     }

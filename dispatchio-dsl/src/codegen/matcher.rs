@@ -54,8 +54,7 @@ use quote::quote;
 
 use super::names::{camel, ident, listener_module, rust_ident};
 use super::rt;
-use super::types::{Boxed, float_tokens, int_tokens};
-use crate::diagnostic::{Code, Diagnostic, Label};
+use super::types::{float_tokens, int_tokens};
 use crate::program::{
     ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, MessageDef, Pred, Program, RuleDef,
     Test, Type,
@@ -157,39 +156,6 @@ impl Layout {
     }
 }
 
-/// Checks that no handler is called both with and without `async` (one
-/// trait method cannot be both).
-pub(crate) fn handler_slots_checked(program: &Program, errors: &mut Vec<Diagnostic>) {
-    for l in &program.listeners {
-        let mut seen: BTreeMap<&str, (bool, crate::diagnostic::Span)> = BTreeMap::new();
-        let all = l
-            .rules
-            .iter()
-            .flat_map(|r| &r.actions)
-            .chain(l.otherwise.iter().flat_map(|o| &o.actions));
-        for a in all {
-            if let ActionKind::Call { handler, is_async } = &a.kind {
-                match seen.get(handler.as_str()) {
-                    Some(&(was, first)) if was != *is_async => errors.push(
-                        Diagnostic::new(
-                            Code::TypeMismatch,
-                            format!("handler `{handler}` is called both with and without `async`"),
-                            Label::new(a.span, "called this way here"),
-                        )
-                        .with_related(Label::new(first, "and the other way here"))
-                        .with_help("a handler is either synchronous or asynchronous: use one form, or two handlers")
-                        .in_listener(l.name.clone(), Vec::new()),
-                    ),
-                    Some(_) => {}
-                    None => {
-                        seen.insert(handler, (*is_async, a.span));
-                    }
-                }
-            }
-        }
-    }
-}
-
 // ---------------------------------------------------------------- classes
 
 /// A set of type names the matcher does not tell apart.
@@ -204,7 +170,7 @@ enum Class<'a> {
 }
 
 fn classes(program: &Program) -> Vec<Class<'_>> {
-    let mut out: Vec<Class<'_>> = program.messages.iter().map(Class::Declared).collect();
+    let mut out: Vec<Class<'_>> = program.messages().iter().map(Class::Declared).collect();
     let mut names = BTreeSet::new();
     fn walk(c: &Cond, names: &mut BTreeSet<String>) {
         match &c.kind {
@@ -225,7 +191,7 @@ fn classes(program: &Program) -> Vec<Class<'_>> {
             CondKind::Not(c) => walk(c, names),
         }
     }
-    for l in &program.listeners {
+    for l in program.listeners() {
         for r in &l.rules {
             walk(&r.cond, &mut names);
         }
@@ -337,7 +303,6 @@ enum Mode<'a> {
 
 struct Gen<'a> {
     program: &'a Program,
-    boxed: &'a Boxed,
     layout: &'a Layout,
     /// How many chain parts are made so far (their names are `part_{n}`).
     parts: std::cell::Cell<usize>,
@@ -353,7 +318,7 @@ impl<'a> Gen<'a> {
         for (i, seg) in path.iter().enumerate() {
             let Some(f) = msg.field(seg) else { return (Read::Absent, Type::Bool) };
             let id = rust_ident(seg);
-            let boxed = self.boxed.contains(&(msg.name.clone(), seg.clone()));
+            let boxed = self.program.is_boxed(&msg.name, seg);
             let last = i + 1 == path.len();
             match (optional, f.ty.is_optional()) {
                 (false, false) => {
@@ -1348,15 +1313,15 @@ fn content_params<'a>(
 // ---------------------------------------------------------------- the listener module
 
 /// The module for one listener.
-pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> TokenStream {
+pub(crate) fn listener(program: &Program, l: &ListenerDef) -> TokenStream {
     let rt = rt();
     let module = listener_module(&l.name);
     let layout = Layout::of(l);
     let classes = classes(program);
-    let g = Gen { program, boxed, layout: &layout, parts: std::cell::Cell::new(0) };
+    let g = Gen { program, layout: &layout, parts: std::cell::Cell::new(0) };
     let params = content_params(program, l, &classes);
     let lname = &l.name;
-    let location = program.sources.location(l.name_span);
+    let location = program.sources().location(l.name_span);
 
     // --- the handler trait and its content enums
     let mut enums = Vec::new();

@@ -6,7 +6,7 @@
 //! NaN and signed zeros, integer and string IDs, globs with classes and
 //! escapes.
 
-use dispatchio_dsl::diagnostic::{FileId, SourceMap, Span};
+use dispatchio_dsl::diagnostic::{FileId, Span};
 use dispatchio_dsl::interp::lower_cond;
 use dispatchio_dsl::program::{Cond, CondKind, FieldRef, Lit, Pred, Program, Test, Type};
 use dispatchio_oracle as eval;
@@ -132,13 +132,7 @@ proptest! {
 
 /// A program with nothing declared: the samples' typed content is not needed.
 fn empty_program() -> Program {
-    Program {
-        sources: SourceMap::new(),
-        root: FileId(0),
-        messages: Vec::new(),
-        consts: Vec::new(),
-        listeners: Vec::new(),
-    }
+    dispatchio_dsl::load_str("empty.route", "").expect("an empty program is valid").program
 }
 
 /// The corner cases the two implementations once disagreed on, pinned.

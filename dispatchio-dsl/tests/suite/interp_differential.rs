@@ -34,7 +34,7 @@ pub(crate) fn build_all(path: &std::path::Path) -> Result<(Program, Routes), int
 
 pub(crate) fn handlers_of(program: &Program) -> BTreeSet<(String, bool)> {
     let mut out = BTreeSet::new();
-    for l in &program.listeners {
+    for l in program.listeners() {
         let actions = l.rules.iter().flat_map(|r| &r.actions);
         for a in actions.chain(l.otherwise.iter().flat_map(|o| &o.actions)) {
             if let ActionKind::Call { handler, is_async } = &a.kind {
@@ -123,19 +123,19 @@ pub(crate) struct Pools {
 impl Pools {
     pub(crate) fn of(program: &Program) -> Pools {
         let mut p = Pools {
-            types: program.messages.iter().map(|m| m.name.clone()).collect(),
+            types: program.messages().iter().map(|m| m.name.clone()).collect(),
             ints: vec![0, 1, -1, 52, i64::MAX, i64::MIN],
             floats: vec![0.0, -0.0, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY],
             strs: vec![String::new(), "x".into(), "enemy-1".into(), "root".into()],
             dynamic: Vec::new(),
         };
         p.types.push("Undeclared".into());
-        for l in &program.listeners {
+        for l in program.listeners() {
             for r in &l.rules {
                 p.walk(&r.cond);
             }
         }
-        for c in &program.consts {
+        for c in program.consts() {
             match &c.value {
                 dispatchio_dsl::program::ConstValue::Lit(l) => p.lit(l),
                 dispatchio_dsl::program::ConstValue::Set(ls) => ls.iter().for_each(|l| p.lit(l)),
@@ -386,7 +386,7 @@ proptest! {
                 for _ in 0..4 {
                     let sample = gen_sample(&mut tape, pools, program);
                     let msg = message(&sample);
-                    for l in &program.listeners {
+                    for l in program.listeners() {
                         let want = eval::route(l, &sample);
                         let got = interpreted(routes, &l.name, &msg);
                         prop_assert_eq!(
@@ -422,11 +422,11 @@ fn nan_is_unequal_to_everything_and_id_ints_match_as_text() {
     let mut s = Sample::new("Pos");
     s.content.insert("x".into(), Value::Float(f64::NAN));
     s.content.insert("who".into(), Value::Int(12));
-    let want = eval::route(&program.listeners[0], &s);
+    let want = eval::route(&program.listeners()[0], &s);
     assert_eq!(want.fired, vec![0, 1, 2], "the reference's own reading");
     assert_eq!(interpreted(&routes, "l", &message(&s)), want);
     s.content.insert("who".into(), Value::Str("a*".into()));
-    let want = eval::route(&program.listeners[0], &s);
+    let want = eval::route(&program.listeners()[0], &s);
     assert_eq!(want.fired, vec![0, 1, 3], "`\\*` is a literal star");
     assert_eq!(interpreted(&routes, "l", &message(&s)), want);
 }
@@ -467,7 +467,7 @@ fn content_read_after_a_negative_type_fact_routes_as_the_reference() {
     samples.push(quiet);
     samples.push(Sample::new("Other"));
     for s in &samples {
-        for l in &program.listeners {
+        for l in program.listeners() {
             let want = eval::route(l, s);
             assert_eq!(interpreted(&routes, &l.name, &message(s)), want, "{} on {s}", l.name);
         }

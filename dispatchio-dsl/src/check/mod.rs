@@ -17,10 +17,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+mod facts;
+
 use dispatchio_model::Glob;
 
 use crate::ast::{self, ExprKind, LitKind, Op, Operand, TypeExprKind};
-use crate::diagnostic::{Code, Diagnostic, FileId, Label, Severity, Span};
+use crate::diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceMap, Span};
 use crate::load::Loaded;
 use crate::program::{
     Action, ActionKind, Cond, CondKind, ConstDef, ConstValue, FieldDef, FieldRef, ListenerDef, Lit,
@@ -105,7 +107,6 @@ pub(crate) fn check(loaded: Loaded) -> (Option<Program>, Vec<Diagnostic>) {
     let items: Vec<&ast::Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
     checker.declare(&items);
     checker.resolve_fields(&items);
-    checker.diags.extend(uninhabited(&checker.messages));
     let consts = checker.resolve_consts(&items);
     let mut listeners = Vec::new();
     for item in &items {
@@ -113,14 +114,31 @@ pub(crate) fn check(loaded: Loaded) -> (Option<Program>, Vec<Diagnostic>) {
             listeners.push(checker.listener(l));
         }
     }
+    let (facts, errors) = facts::facts(&checker.messages, &listeners);
+    checker.diags.extend(errors);
     checker.unused();
     diagnostics.append(&mut checker.diags);
     diagnostics.sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.primary.span.end));
     if diagnostics.iter().any(Diagnostic::is_error) {
         return (None, diagnostics);
     }
-    let program = Program { sources, root, messages: checker.messages, consts, listeners };
+    let program = Program::checked(sources, root, checker.messages, consts, listeners, facts);
     (Some(program), diagnostics)
+}
+
+/// A program of these items, checked for what the facts rest on, with
+/// pseudo sources: how `analysis::generate` builds random tables for tests
+/// and benchmarks without writing them out as text. The items must be
+/// well-typed (the generator's are by construction); the errors returned
+/// are those of [`facts::facts`].
+pub(crate) fn assemble(
+    sources: SourceMap,
+    root: FileId,
+    messages: Vec<MessageDef>,
+    listeners: Vec<ListenerDef>,
+) -> (Program, Vec<Diagnostic>) {
+    let (facts, errors) = facts::facts(&messages, &listeners);
+    (Program::checked(sources, root, messages, Vec::new(), listeners, facts), errors)
 }
 
 /// A resolved const or operand element: a literal or a message type name.
