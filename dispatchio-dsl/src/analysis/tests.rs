@@ -527,7 +527,7 @@ fn witnesses_render_and_generated_tables_analyse() {
         let d = analyse(&p);
         assert!(!d.is_empty());
         for f in &d {
-            let text = f.render_plain(&p.sources());
+            let text = f.render_plain(p.sources());
             assert!(text.contains(f.code.as_str()));
             if matches!(
                 f.code,
