@@ -25,7 +25,7 @@ fn generated_code_snapshots() {
         insta::assert_snapshot!(name, generated(&path));
     }
     // The facade's every-feature program (its compiled form is tested there).
-    insta::assert_snapshot!("everything", generated(Path::new("../tests/routes/everything.route")));
+    insta::assert_snapshot!("everything", generated(Path::new("tests/fixtures/everything.route")));
 }
 
 /// The functions of a listener module's generated code, by name: the text
@@ -46,7 +46,7 @@ fn route_fns(code: &str) -> Vec<(String, String)> {
 fn long_chains_are_cut_into_parts_and_stopping_arms_become_data() {
     // The fixture's classes: Big (route_0), Hit (route_1), Ext (route_2),
     // every other type (route_3), then the `Fields` fallback.
-    let code = generated(Path::new("../tests/routes/big_chains.route"));
+    let code = generated(Path::new("tests/fixtures/big_chains.route"));
     let fns = route_fns(&code);
     let body = |name: &str| {
         fns.iter()
@@ -75,7 +75,7 @@ fn long_chains_are_cut_into_parts_and_stopping_arms_become_data() {
     let fields = body("route_fields");
     let rules = fields.matches("::dispatchio::__private::stop(").count()
         + fields.matches("::dispatchio::__private::fire(").count();
-    let source = std::fs::read_to_string("../tests/routes/big_chains.route").unwrap();
+    let source = std::fs::read_to_string("tests/fixtures/big_chains.route").unwrap();
     let declared = source
         .lines()
         .map(|l| l.trim_start().trim_start_matches("allow(overlap) "))

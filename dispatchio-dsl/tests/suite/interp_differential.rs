@@ -1,6 +1,6 @@
 //! One meaning: the interpreter routes every message exactly as the
 //! reference evaluator (`eval::route`) says, for every fixture program that
-//! checks without errors (and `tests/interp/every_test.route`) and random messages of its declared types (random
+//! checks without errors and random messages of its declared types (random
 //! field values, absent optionals, NaN and signed zeros, random envelope
 //! fields, `content.…` paths present or not, undeclared types too).
 
@@ -345,12 +345,10 @@ pub(crate) fn gen_sample(t: &mut Tape<'_>, p: &Pools, program: &Program) -> Samp
 
 /// Every fixture that loads without errors, built with all its handlers.
 fn clean_fixtures() -> Vec<(String, Program, Routes, Pools)> {
-    // The shared corpus, plus a program of this suite's own that applies
-    // every test to every kind of field with `continue` everywhere (so
-    // every rule is evaluated on every message).
-    let mut paths = fixtures();
-    paths.push("tests/interp/every_test.route".into());
-    let out: Vec<_> = paths
+    // The one corpus; `every_test.route` applies every test to every kind
+    // of field with `continue` everywhere (so every rule is evaluated on
+    // every message).
+    let out: Vec<_> = fixtures()
         .into_iter()
         .filter_map(|path| {
             let (program, routes) = build_all(&path).ok()?;
