@@ -58,7 +58,7 @@ pub mod dsl {
         Report, Sample, Severity, SourceFile, SourceMap, Span, Value, check, check_str, load,
         load_str,
     };
-    pub use dispatchio_dsl::{analysis, ast, codegen, diagnostic, eval, program, sample};
+    pub use dispatchio_dsl::{analysis, ast, codegen, decide, diagnostic, program, sample};
 }
 
 /// Derives [`ContentType`](trait@ContentType) and [`Fields`] for a struct
