@@ -41,7 +41,7 @@ pub use dispatchio_core::{
     Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError, HandlerResult,
     Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message, MessageId,
     NoHooks, Outcome, Queue, QueueInfo, Reply, ReplySender, RoutedListener, SharedStr, Snapshot,
-    Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind, Value,
+    Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind, Typed, Value,
 };
 pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;

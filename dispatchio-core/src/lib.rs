@@ -69,7 +69,7 @@ pub use listener::{
     FnHandlers, ForwardTarget, HandlerResult, Handlers, Hooks, ListenerBuilder, NoHooks, Outcome,
     Reply, RoutedListener,
 };
-pub use message::{Envelope, InvalidMessage, Message};
+pub use message::{Envelope, InvalidMessage, Message, Typed};
 pub use queue::Queue;
 pub use reply::{Delivery, ReplySender};
 pub use value::{AsValue, DynValue, Fields, Items, Value};

@@ -846,6 +846,38 @@ mod s09_routing_and_hooks {
         d.shutdown().await;
     }
 
+    #[tokio::test]
+    async fn a_request_as_a_type_gets_its_reply_typed_and_its_envelope() {
+        let d = Dispatcher::new();
+        d.register("echo", echo()).unwrap();
+        let me = d.register_source("me").unwrap();
+        let ask = Message::new(Text::from("seven")).to("echo").with_id(70);
+        let reply = within(me.request_as::<Text>(ask, None)).await.unwrap();
+        assert_eq!(reply.0, "seven");
+        assert_eq!(reply.message().id(), dispatchio_core::MessageId(70));
+        assert!(reply.message().envelope().is_response);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_as_a_type_answered_by_an_acknowledgement_says_what_came() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("x", l.clone()).unwrap();
+        let ask = Message::new(Text::from("hi")).to("x").with_id(9);
+        let e = within(d.request_as::<Text>(ask, None)).await.unwrap_err();
+        let Error::UnexpectedReply { id, expected, got } = &e else { panic!("{e:?}") };
+        assert_eq!((id.get(), *expected, got.as_str()), (9, "Text", "Empty"));
+        assert_eq!(e.kind(), ErrorKind::UnexpectedReply);
+        assert_eq!(
+            e.to_string(),
+            "the reply to message #9 is of type Empty, not the Text asked for"
+        );
+        // The acknowledged message was queued all the same.
+        assert_eq!(l.queue("inbox").unwrap().len(), 1);
+        d.shutdown().await;
+    }
+
     #[test]
     fn handlers_must_match_the_table() {
         use dispatchio_core::routing::BuildError;
