@@ -263,59 +263,6 @@ impl fmt::Debug for Message {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::content::Empty;
-
-    #[test]
-    fn validation_refuses_dest_and_group_together() {
-        let m = Message::new(Empty).to(1).to_group("All");
-        assert_eq!(m.envelope().validate(), Err(InvalidMessage::DestAndGroup));
-    }
-
-    #[test]
-    fn validation_refuses_a_response_requiring_a_response() {
-        let mut m = Message::new(Empty).to(1).requiring_response();
-        m.envelope_mut().is_response = true;
-        assert_eq!(m.envelope().validate(), Err(InvalidMessage::ResponseRequiresResponse));
-    }
-
-    #[test]
-    fn validation_refuses_a_message_without_destination() {
-        assert_eq!(Message::new(Empty).envelope().validate(), Err(InvalidMessage::NoDestination));
-        assert_eq!(Message::new(Empty).to(1).envelope().validate(), Ok(()));
-    }
-
-    #[test]
-    fn a_message_crosses_a_process_boundary_as_envelope_and_encoded_content() {
-        use crate::content::{ContentRegistry, Text};
-        let sent = Message::new(Text::from("hi")).to("p-2").from_source(7).with_id(9).blocking();
-        // What a transport writes: the envelope and the content's bytes.
-        let env_bytes = rmp_serde::to_vec_named(sent.envelope()).unwrap();
-        let content_bytes = sent.content().encode().unwrap();
-        // What the other side rebuilds.
-        let env: Envelope = rmp_serde::from_slice(&env_bytes).unwrap();
-        let mut registry = ContentRegistry::new();
-        registry.register::<Text>();
-        let content = registry.decode(&env.ty, &content_bytes).unwrap();
-        let got = Message::from_parts(env, content);
-        assert_eq!(got.envelope(), sent.envelope());
-        assert_eq!(got.content_as::<Text>(), Some(&Text::from("hi")));
-    }
-
-    #[test]
-    fn a_reply_keeps_the_request_id_and_goes_back_to_its_source() {
-        let req = Message::new(Empty).to("server").from_source("client").with_id(42);
-        let reply = Message::reply_to(req.envelope(), Arc::new(Empty), None);
-        let env = reply.envelope();
-        assert_eq!(env.id, MessageId(42));
-        assert!(env.is_response);
-        assert_eq!(env.dest, Some(Id::from("client")));
-        assert_eq!(env.source, Some(Id::from("server")));
-    }
-}
-
 /// A message whose content is known to be a `T`: what
 /// [`Dispatcher::request_as`](crate::Dispatcher::request_as) answers, and
 /// what [`Message::into_typed`] makes. It derefs to the content; the
@@ -368,5 +315,58 @@ impl<T> Clone for Typed<T> {
 impl<T: Content> fmt::Debug for Typed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Typed").field(self.content()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Empty;
+
+    #[test]
+    fn validation_refuses_dest_and_group_together() {
+        let m = Message::new(Empty).to(1).to_group("All");
+        assert_eq!(m.envelope().validate(), Err(InvalidMessage::DestAndGroup));
+    }
+
+    #[test]
+    fn validation_refuses_a_response_requiring_a_response() {
+        let mut m = Message::new(Empty).to(1).requiring_response();
+        m.envelope_mut().is_response = true;
+        assert_eq!(m.envelope().validate(), Err(InvalidMessage::ResponseRequiresResponse));
+    }
+
+    #[test]
+    fn validation_refuses_a_message_without_destination() {
+        assert_eq!(Message::new(Empty).envelope().validate(), Err(InvalidMessage::NoDestination));
+        assert_eq!(Message::new(Empty).to(1).envelope().validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_message_crosses_a_process_boundary_as_envelope_and_encoded_content() {
+        use crate::content::{ContentRegistry, Text};
+        let sent = Message::new(Text::from("hi")).to("p-2").from_source(7).with_id(9).blocking();
+        // What a transport writes: the envelope and the content's bytes.
+        let env_bytes = rmp_serde::to_vec_named(sent.envelope()).unwrap();
+        let content_bytes = sent.content().encode().unwrap();
+        // What the other side rebuilds.
+        let env: Envelope = rmp_serde::from_slice(&env_bytes).unwrap();
+        let mut registry = ContentRegistry::new();
+        registry.register::<Text>();
+        let content = registry.decode(&env.ty, &content_bytes).unwrap();
+        let got = Message::from_parts(env, content);
+        assert_eq!(got.envelope(), sent.envelope());
+        assert_eq!(got.content_as::<Text>(), Some(&Text::from("hi")));
+    }
+
+    #[test]
+    fn a_reply_keeps_the_request_id_and_goes_back_to_its_source() {
+        let req = Message::new(Empty).to("server").from_source("client").with_id(42);
+        let reply = Message::reply_to(req.envelope(), Arc::new(Empty), None);
+        let env = reply.envelope();
+        assert_eq!(env.id, MessageId(42));
+        assert!(env.is_response);
+        assert_eq!(env.dest, Some(Id::from("client")));
+        assert_eq!(env.source, Some(Id::from("server")));
     }
 }
