@@ -225,6 +225,31 @@ mod s03_listeners {
     }
 
     #[tokio::test]
+    async fn every_call_that_names_an_id_takes_a_borrowed_str() {
+        let d = Dispatcher::new();
+        // Names read at run time, short (held inline) and long (shared).
+        let names = [String::from("seat-3"), "a-player-whose-name-is-long-9".repeat(2)];
+        for name in &names {
+            let name: &str = name;
+            let l = inbox();
+            d.register(name, l.clone()).unwrap();
+            d.subscribe(name, name).unwrap();
+            d.send(Message::new(Text::from(name.to_owned())).to(name)).unwrap();
+            d.send(Message::new(Text::from(name.to_owned())).to_group(name)).unwrap();
+            let q = l.queue("inbox").unwrap();
+            for _ in 0..2 {
+                assert_eq!(text(&within(q.recv()).await.unwrap()), name);
+            }
+            assert!(d.unsubscribe(name, name));
+            d.deregister(name).unwrap();
+            assert!(
+                matches!(d.deregister(name), Err(Error::UnknownDestination(id)) if id == name.into())
+            );
+        }
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn a_destination_is_found_whichever_way_its_id_was_built() {
         let d = Dispatcher::new();
         let l = inbox();
@@ -245,9 +270,9 @@ mod s03_listeners {
         let d = Dispatcher::new();
         d.register("x", inbox()).unwrap();
         assert!(matches!(d.register("x", inbox()), Err(Error::DestinationTaken(_))));
-        d.deregister(&Id::from("x")).unwrap();
+        d.deregister("x").unwrap();
         assert!(matches!(d.send(Message::new(Empty).to("x")), Err(Error::UnknownDestination(_))));
-        assert!(matches!(d.deregister(&Id::from("x")), Err(Error::UnknownDestination(_))));
+        assert!(matches!(d.deregister("x"), Err(Error::UnknownDestination(_))));
         d.register("x", inbox()).unwrap();
         d.shutdown().await;
     }
@@ -260,7 +285,7 @@ mod s03_listeners {
         for _ in 0..3 {
             d.send(Message::new(Empty).to("x")).unwrap();
         }
-        d.deregister(&Id::from("x")).unwrap();
+        d.deregister("x").unwrap();
         let q = l.queue("inbox").unwrap();
         for _ in 0..3 {
             assert!(within(q.recv()).await.is_some());
@@ -280,8 +305,8 @@ mod s04_groups {
         let ls: Vec<_> = (0..3).map(|_| inbox()).collect();
         for (i, l) in ls.iter().enumerate() {
             d.register(i as i64, l.clone()).unwrap();
-            d.subscribe(&Id::from(i as i64), "All").unwrap();
-            d.subscribe(&Id::from(i as i64), "All").unwrap();
+            d.subscribe(i as i64, "All").unwrap();
+            d.subscribe(i as i64, "All").unwrap();
         }
         d.send(Message::new(Text::from("hello")).to_group("All")).unwrap();
         let mut got = Vec::new();
@@ -310,7 +335,7 @@ mod s04_groups {
             .unwrap();
         d.register("deaf", Arc::new(RoutedListener::builder(nothing).build().unwrap())).unwrap();
         for id in ["good", "bad", "deaf"] {
-            d.subscribe(&Id::from(id), "G").unwrap();
+            d.subscribe(id, "G").unwrap();
         }
         let err = within(d.request_group(Message::new(Text::from("x")).to_group("G"), None))
             .await
@@ -322,8 +347,8 @@ mod s04_groups {
         assert!(matches!(g.failures[0].1, Error::Handler { .. }));
         assert!(matches!(g.failures[1].1, Error::Unrouted { .. }));
 
-        d.unsubscribe(&Id::from("bad"), &Id::from("G"));
-        d.unsubscribe(&Id::from("deaf"), &Id::from("G"));
+        d.unsubscribe("bad", "G");
+        d.unsubscribe("deaf", "G");
         let ok = within(d.request_group(Message::new(Text::from("x")).to_group("G"), None))
             .await
             .unwrap();
@@ -341,8 +366,8 @@ mod s04_groups {
             Ok(Reply::Empty)
         });
         d.register("slow", slow).unwrap();
-        d.subscribe(&Id::from("fast"), "G").unwrap();
-        d.subscribe(&Id::from("slow"), "G").unwrap();
+        d.subscribe("fast", "G").unwrap();
+        d.subscribe("slow", "G").unwrap();
         let err = d
             .request_group(
                 Message::new(Text::from("x")).to_group("G"),
@@ -995,7 +1020,7 @@ mod s10_nothing_lost {
         let d = Dispatcher::new();
         let l = inbox();
         d.register("a", l.clone()).unwrap();
-        d.subscribe(&Id::from("a"), "G").unwrap();
+        d.subscribe("a", "G").unwrap();
         let _me = d.register_source("me").unwrap();
         d.send(Message::new(Empty).to("a")).unwrap();
         until(|| !l.queue("inbox").unwrap().is_empty()).await;
@@ -1078,7 +1103,7 @@ mod s11_shutdown {
                 .unwrap(),
         );
         d.register("x", l).unwrap();
-        d.subscribe(&Id::from("x"), "all").unwrap();
+        d.subscribe("x", "all").unwrap();
         let (d1, d2) = (d.clone(), d.clone());
         let group = tokio::spawn(async move {
             d1.request_group(Message::new(Empty).to_group("all"), None).await
@@ -1135,7 +1160,7 @@ mod s13_errors {
                 .build()
                 .unwrap();
             d.register(m, Arc::new(l)).unwrap();
-            d.subscribe(&Id::from(m), "G").unwrap();
+            d.subscribe(m, "G").unwrap();
         }
         let (d1, d2) = (d.clone(), d.clone());
         let group = tokio::spawn(async move {
@@ -1161,7 +1186,7 @@ mod s13_errors {
         d.register("fails", failing).unwrap();
         d.register("defers", deferring()).unwrap();
         for m in ["fails", "defers"] {
-            d.subscribe(&Id::from(m), "G").unwrap();
+            d.subscribe(m, "G").unwrap();
         }
         let msg = Message::new(Empty).to_group("G");
         let e = within(d.request_group(msg, Some(Duration::from_millis(50)))).await.unwrap_err();
@@ -1370,7 +1395,7 @@ mod s12_bounded_mailboxes {
         let _held = filled(&d, "full", full_log.clone()).await;
         d.register("free", logging(free_log.clone())).unwrap();
         for m in ["full", "free"] {
-            d.subscribe(&Id::from(m), "all").unwrap();
+            d.subscribe(m, "all").unwrap();
         }
         match d.send(Message::new(Text::from("news")).to_group("all")) {
             Err(Error::Group(g)) => {
@@ -1480,7 +1505,7 @@ mod seam {
         let link = Arc::new(Recorder::default());
         let local = inbox();
         d.register("near", local.clone()).unwrap();
-        d.subscribe(&Id::from("near"), "G").unwrap();
+        d.subscribe("near", "G").unwrap();
         let attached = d.attach(link.clone());
         attached.join_group("G");
         attached.join_group("G");
@@ -1527,11 +1552,11 @@ mod seam {
         assert!(watch.changes().is_empty(), "nothing served yet");
         d.register("a", inbox()).unwrap();
         assert_eq!(watch.changes(), [DirectoryChange::Registered(Id::from("a"))]);
-        d.subscribe(&Id::from("a"), "G").unwrap();
+        d.subscribe("a", "G").unwrap();
         assert_eq!(watch.changes(), [DirectoryChange::GroupJoined(Id::from("G"))]);
-        d.subscribe(&Id::from("a"), "G").unwrap();
+        d.subscribe("a", "G").unwrap();
         assert!(watch.changes().is_empty(), "subscribing twice changes nothing");
-        d.deregister(&Id::from("a")).unwrap();
+        d.deregister("a").unwrap();
         assert_eq!(
             watch.changes(),
             [
@@ -1596,7 +1621,7 @@ mod seam {
     async fn a_link_withdraws_and_leaves_only_what_is_its_own() {
         let d = Dispatcher::new();
         d.register("near", inbox()).unwrap();
-        d.subscribe(&Id::from("near"), "G").unwrap();
+        d.subscribe("near", "G").unwrap();
         // A link named like the local listener: still not the listener.
         struct Named;
         impl Outlet for Named {
@@ -1638,7 +1663,7 @@ mod seam {
         d.register("ok", echo()).unwrap();
         d.register("bad", failing()).unwrap();
         for m in ["ok", "bad"] {
-            d.subscribe(&Id::from(m), "G").unwrap();
+            d.subscribe(m, "G").unwrap();
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let msg = Message::new(Empty).to_group("G").with_id(9).requiring_response();
