@@ -1205,7 +1205,7 @@ mod worst {
             let (mut out, mut err) = (Vec::new(), Vec::new());
             let argv = ["dispatchio", "check"].iter().chain(args).copied();
             let start = Instant::now();
-            dispatchio::dsl::cli::run_with(argv, &mut out, &mut err);
+            dispatchio_dsl::cli::run_with(argv, &mut out, &mut err);
             std::hint::black_box(out);
             start.elapsed().as_secs_f64()
         })

@@ -225,25 +225,24 @@ mod s03_listeners {
     }
 
     #[tokio::test]
-    async fn every_call_that_names_an_id_takes_a_borrowed_str() {
+    async fn every_call_that_names_an_id_takes_it_the_same_way() {
         let d = Dispatcher::new();
-        // Names read at run time, short (held inline) and long (shared).
-        let names = [String::from("seat-3"), "a-player-whose-name-is-long-9".repeat(2)];
+        // Names read at run time (`&String`), a literal, an integer.
+        let names = [Id::from(&String::from("seat-3")), Id::from("seat-4"), Id::from(5)];
         for name in &names {
-            let name: &str = name;
             let l = inbox();
             d.register(name, l.clone()).unwrap();
             d.subscribe(name, name).unwrap();
-            d.send(Message::new(Text::from(name.to_owned())).to(name)).unwrap();
-            d.send(Message::new(Text::from(name.to_owned())).to_group(name)).unwrap();
+            d.send(Message::new(Text::from(name.to_string())).to(name)).unwrap();
+            d.send(Message::new(Text::from(name.to_string())).to_group(name)).unwrap();
             let q = l.queue("inbox").unwrap();
             for _ in 0..2 {
-                assert_eq!(text(&within(q.recv()).await.unwrap()), name);
+                assert_eq!(text(&within(q.recv()).await.unwrap()), name.to_string());
             }
             assert!(d.unsubscribe(name, name));
             d.deregister(name).unwrap();
             assert!(
-                matches!(d.deregister(name), Err(Error::UnknownDestination(id)) if id == name.into())
+                matches!(d.deregister(name), Err(Error::UnknownDestination(id)) if id == *name)
             );
         }
         d.shutdown().await;

@@ -9,36 +9,33 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use smol_str::SmolStr;
 
-/// An immutable string that is cheap to clone, in 24 bytes: a string of up
-/// to 23 bytes is held inline (made from any `&str` without allocating), a
-/// longer one is shared (`Arc<str>`, cloned by a reference count), and
-/// [`from_static`](Self::from_static) borrows a literal of any length.
+/// An immutable string that is cheap to clone: a `&'static str` (no allocation
+/// at all, the common case for type names and literal IDs) or a shared
+/// `Arc<str>`.
 ///
 /// Equality, ordering and hashing are those of the text, whichever form holds it.
-///
-/// ```
-/// use dispatchio_model::SharedStr;
-/// let name = String::from("player-1");
-/// let borrowed: &str = &name;
-/// assert_eq!(SharedStr::from(borrowed), SharedStr::from_static("player-1"));
-/// ```
-// `smol_str` rather than a hand-written small string: it is what the
-// inline form needs `unsafe` for, which this crate forbids.
 #[derive(Clone)]
-pub struct SharedStr(SmolStr);
+pub struct SharedStr(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
 
 impl SharedStr {
-    /// A string borrowed for the whole program: no allocation, whatever its
-    /// length.
+    /// A string borrowed for the whole program: no allocation.
     pub const fn from_static(s: &'static str) -> SharedStr {
-        SharedStr(SmolStr::new_static(s))
+        SharedStr(Repr::Static(s))
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        match &self.0 {
+            Repr::Static(s) => s,
+            Repr::Shared(s) => s,
+        }
     }
 }
 
@@ -100,28 +97,27 @@ impl fmt::Display for SharedStr {
     }
 }
 
-impl From<&str> for SharedStr {
-    /// Inline up to 23 bytes (no allocation), shared beyond.
-    fn from(s: &str) -> SharedStr {
-        SharedStr(SmolStr::new(s))
+impl From<&'static str> for SharedStr {
+    fn from(s: &'static str) -> SharedStr {
+        SharedStr::from_static(s)
     }
 }
 
 impl From<String> for SharedStr {
     fn from(s: String) -> SharedStr {
-        SharedStr(SmolStr::from(s))
+        SharedStr(Repr::Shared(s.into()))
     }
 }
 
 impl From<Arc<str>> for SharedStr {
     fn from(s: Arc<str>) -> SharedStr {
-        SharedStr(SmolStr::from(s))
+        SharedStr(Repr::Shared(s))
     }
 }
 
 impl From<&String> for SharedStr {
     fn from(s: &String) -> SharedStr {
-        SharedStr::from(s.as_str())
+        SharedStr::from(s.clone())
     }
 }
 
@@ -139,8 +135,8 @@ impl<'de> Deserialize<'de> for SharedStr {
 
 /// A source, destination or group ID: an integer or a string.
 ///
-/// `Id::from(7)` and `Id::from("dealer")` build one, from any `&str` (a
-/// borrowed one too); a string of up to 23 bytes costs no allocation. An integer and a string are never equal, even `7` and `"7"`.
+/// `Id::from(7)` and `Id::from("dealer")` build one; a `&'static str` ID costs
+/// no allocation. An integer and a string are never equal, even `7` and `"7"`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Id {
@@ -151,13 +147,6 @@ pub enum Id {
 }
 
 impl Id {
-    /// A string ID borrowed for the whole program: no allocation, whatever
-    /// its length (`Id::from` copies a `&str` of more than 23 bytes into a
-    /// shared allocation).
-    pub const fn from_static(s: &'static str) -> Id {
-        Id::Str(SharedStr::from_static(s))
-    }
-
     /// The integer, if this is an integer ID.
     pub fn as_int(&self) -> Option<i64> {
         match self {
@@ -203,11 +192,9 @@ macro_rules! id_from_int {
 }
 id_from_int!(i64, i32, i16, i8, u32, u16, u8);
 
-impl From<&str> for Id {
-    /// Inline up to 23 bytes (no allocation), shared beyond; see
-    /// [`Id::from_static`] for a longer literal.
-    fn from(s: &str) -> Id {
-        Id::Str(SharedStr::from(s))
+impl From<&'static str> for Id {
+    fn from(s: &'static str) -> Id {
+        Id::Str(SharedStr::from_static(s))
     }
 }
 
