@@ -66,8 +66,8 @@ pub use error::{
 };
 pub use id::{Id, MessageId, SharedStr};
 pub use listener::{
-    FnHandlers, ForwardTarget, HandlerResult, Handlers, Hooks, ListenerBuilder, NoHooks, Outcome,
-    Reply, RoutedListener,
+    Deferred, FnHandlers, ForwardTarget, HandlerResult, Handlers, Hooks, ListenerBuilder, NoHooks,
+    Outcome, Promise, Reply, RoutedListener,
 };
 pub use message::{Envelope, InvalidMessage, Message, Typed};
 pub use queue::Queue;

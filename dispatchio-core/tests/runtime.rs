@@ -611,6 +611,137 @@ mod s06_send_and_request {
     }
 }
 
+/// Deferred replies by token (`Reply::later`): answered once, from anywhere;
+/// never lost to the race with the handler's return; reported when dropped.
+mod s06_replies_later {
+    use super::*;
+    use dispatchio_core::Deferred;
+
+    /// The tokens a promising listener hands over, with their messages.
+    type Tokens = tokio::sync::mpsc::UnboundedReceiver<(Deferred, Message)>;
+
+    /// A listener whose handler promises a later reply and hands the token
+    /// over `tokens`, or answers (or drops) it at once as `now` says.
+    fn promising(
+        now: fn(Deferred, &Message),
+    ) -> (Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>>, Tokens) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let l = calling("promise", move |m: &Message| {
+            let (reply, later) = Reply::later();
+            if m.ty() == "Text" {
+                let _ = tx.send((later, m.clone()));
+            } else {
+                now(later, m);
+            }
+            Ok(reply)
+        });
+        (l, rx)
+    }
+
+    #[tokio::test]
+    async fn a_token_moved_to_another_task_answers_the_request_once() {
+        let d = Dispatcher::new();
+        let (l, mut tokens) = promising(|_, _| {});
+        d.register("x", l).unwrap();
+        tokio::spawn(async move {
+            while let Some((later, m)) = tokens.recv().await {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                later.reply_with(Text(format!("{}!", text(&m))));
+            }
+        });
+        let reply = within(d.request_as::<Text>(Message::new(Text::from("hi")).to("x"), None));
+        assert_eq!(reply.await.unwrap().0, "hi!");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_token_answered_before_its_handler_returned_still_reaches_the_sender() {
+        let d = Dispatcher::new();
+        let (l, _tokens) = promising(|later, _| later.reply_with(Text::from("early")));
+        d.register("x", l).unwrap();
+        let reply = within(d.request_as::<Text>(Message::new(Empty).to("x"), None)).await;
+        assert_eq!(reply.unwrap().0, "early");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_token_dropped_unanswered_fails_the_request_at_once_as_a_handler_error() {
+        let d = Dispatcher::new();
+        let (l, mut tokens) = promising(|later, _| drop(later));
+        d.register("x", l).unwrap();
+        // Dropped inside the handler, before the promise was bound.
+        let e = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Handler { handler, error } if handler == "promise"
+                && error.message() == "dropped its deferred reply unanswered"),
+            "{e:?}"
+        );
+        // Dropped later, elsewhere, with no timeout on the request.
+        let asking = tokio::spawn({
+            let d = d.clone();
+            async move { d.request(Message::new(Text::from("?")).to("x"), None).await }
+        });
+        let (later, _) = within(tokens.recv()).await.unwrap();
+        drop(later);
+        let e = within(asking).await.unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Handler, "{e:?}");
+        // One-way: nobody to tell, so it is counted.
+        d.send(Message::new(Empty).to("x")).unwrap();
+        until(|| d.snapshot().counters.handler_errors >= 1).await;
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_of_a_group_request_defers_its_own_reply() {
+        let d = Dispatcher::new();
+        let (tx, mut tokens) = tokio::sync::mpsc::unbounded_channel();
+        for member in ["a", "b", "c"] {
+            let tx = tx.clone();
+            let l = calling("promise", move |_: &Message| {
+                let (reply, later) = Reply::later();
+                let _ = tx.send((member, later));
+                Ok(reply)
+            });
+            d.register(member, l).unwrap();
+            d.subscribe(member, "G").unwrap();
+        }
+        let asking = tokio::spawn({
+            let d = d.clone();
+            async move { d.request_group(Message::new(Empty).to_group("G"), None).await }
+        });
+        for _ in 0..3 {
+            let (member, later) = within(tokens.recv()).await.unwrap();
+            later.reply_with(Text::from(member));
+        }
+        let mut replies: Vec<(String, String)> = within(asking)
+            .await
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(|(id, m)| (id.to_string(), text(m).to_owned()))
+            .collect();
+        replies.sort();
+        let want = [("\"a\"", "a"), ("\"b\"", "b"), ("\"c\"", "c")];
+        assert_eq!(replies, want.map(|(i, t)| (i.to_owned(), t.to_owned())));
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_token_answering_a_request_that_timed_out_changes_nothing() {
+        let d = Dispatcher::new();
+        let (l, mut tokens) = promising(|_, _| {});
+        d.register("x", l).unwrap();
+        let ask = Message::new(Text::from("?")).to("x");
+        let e = d.request(ask, Some(Duration::from_millis(20))).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        let (later, _) = within(tokens.recv()).await.unwrap();
+        later.reply_with(Text::from("too late"));
+        let s = d.snapshot();
+        assert_eq!((s.pending_requests, s.counters.handler_errors), (0, 0));
+        d.shutdown().await;
+    }
+}
+
 /// 7. Synchronous send: at once, or a clear error.
 mod s07_sync {
     use super::*;
