@@ -1546,7 +1546,7 @@ mod memory {
                 let hello = Handshake::Hello(Hello {
                     version: net::PROTOCOL_VERSION,
                     peer_name: format!("stall-{n}"),
-                    secret: None,
+                    nonce: net::Nonce::fresh()?,
                 });
                 let body = hello.encode()?;
                 io.write_all(&(body.len() as u32).to_be_bytes()).await?;

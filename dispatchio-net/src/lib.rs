@@ -109,6 +109,7 @@ mod fuzz_seeds;
 mod link;
 mod peer;
 mod socket;
+mod tls;
 mod wire;
 
 use std::time::Duration;
@@ -123,11 +124,12 @@ pub use link::{
     Acceptor, Direction, Link, LinkEvents, LinkId, LinkState, PeerLost, connect, listen,
 };
 pub use peer::{Conflict, NetExt, Peer, RemoteAcceptor, RemoteConfig, RemoteStats};
+pub use tls::{Tls, TlsError, TlsFailure};
 pub use wire::{
-    Announcement, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, PROTOCOL_VERSION, Payload,
-    RefusalReason, Refused, RemoteError, RemoteErrorKind, ReplyResult, Secret, Welcome,
-    WireContent, WireContentRef, WireError, WireId, WireIdRef, WireMessage, WireMessageRef,
-    WireReply, codec,
+    Announcement, Challenge, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, NONCE_LEN, Nonce,
+    PROTOCOL_VERSION, Payload, Proof, RefusalReason, Refused, RemoteError, RemoteErrorKind,
+    ReplyResult, Secret, Welcome, WireContent, WireContentRef, WireError, WireId, WireIdRef,
+    WireMessage, WireMessageRef, WireReply, codec,
 };
 
 /// How a dispatcher listens and dials: its name, who may connect, limits.
@@ -143,6 +145,8 @@ pub struct NetConfig {
     pub(crate) peer_name: String,
     pub(crate) secret: Option<Secret>,
     pub(crate) allow_unauthenticated: bool,
+    pub(crate) allow_plaintext: bool,
+    pub(crate) tls: Option<Tls>,
     pub(crate) max_frame_len: usize,
     pub(crate) queue_capacity: usize,
     pub(crate) reply_capacity: Option<usize>,
@@ -164,6 +168,8 @@ impl NetConfig {
             peer_name: peer_name.into(),
             secret: None,
             allow_unauthenticated: false,
+            allow_plaintext: false,
+            tls: None,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             queue_capacity: 1024,
             reply_capacity: None,
@@ -175,8 +181,9 @@ impl NetConfig {
         }
     }
 
-    /// The shared secret: presented when dialling, required from peers when
-    /// listening (on TCP and Unix sockets alike).
+    /// The shared secret: proven (never sent) when dialling, and required
+    /// from peers when listening (on TCP and Unix sockets alike). A dialler
+    /// that has one also requires the listener to prove that it knows it.
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Some(Secret::new(secret));
         self
@@ -186,6 +193,23 @@ impl NetConfig {
     /// default; turn it on only where the network itself is trusted.
     pub fn allow_unauthenticated(mut self, allow: bool) -> Self {
         self.allow_unauthenticated = allow;
+        self
+    }
+
+    /// Says that a `tcp:` listener is meant to be plaintext (loopback, or
+    /// a network protected otherwise): it then logs so at `info` level
+    /// instead of warning, at start, that anyone who can see its traffic
+    /// reads every message. Off by default.
+    pub fn allow_plaintext(mut self, allow: bool) -> Self {
+        self.allow_plaintext = allow;
+        self
+    }
+
+    /// The TLS settings used by `tls:` addresses (a listener's certificate,
+    /// the roots or pinned certificate a dialler trusts, client
+    /// certificates); other addresses ignore them.
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
         self
     }
 

@@ -262,12 +262,12 @@ fn hello_tolerates_fields_added_by_a_later_version() {
     // so the mismatch can be reported instead of a decode error.
     #[derive(Serialize)]
     enum FutureHandshake {
-        Hello { version: u32, peer_name: String, secret: Option<String>, compression: &'static str },
+        Hello { version: u32, peer_name: String, nonce: Bytes, compression: &'static str },
     }
     let bytes = rmp_serde::to_vec_named(&FutureHandshake::Hello {
         version: 99,
         peer_name: "next".into(),
-        secret: None,
+        nonce: Bytes::from_static(&[0; 32]),
         compression: "zstd",
     })
     .unwrap();
