@@ -1,5 +1,5 @@
-//! The Unix-socket and TCP transport of dispatchio: listening on and
-//! dialling Unix sockets and TCP addresses, the handshake, the frame format
+//! The Unix-socket, TCP and TLS transport of dispatchio: listening on and
+//! dialling Unix sockets and TCP addresses (plain or TLS), the handshake, the frame format
 //! and the links that carry messages between dispatchers.
 //!
 //! A crate of its own, on top of `dispatchio-core`: it plugs into the
@@ -93,11 +93,19 @@
 //! * A Unix socket is created with owner-only permissions (`0o600`), so only
 //!   the same user (and root) can connect. See [`listen`] for how the socket
 //!   file is created without a window in which it is open to others.
-//! * A TCP listener requires a shared secret ([`NetConfig::secret`]) in the
-//!   handshake, compared in constant time; [`listen`] refuses to open a TCP
-//!   listener without one unless [`NetConfig::allow_unauthenticated`] says so.
-//!   The secret is not encryption: on an untrusted network, run TCP links
-//!   through a tunnel (or use a broker-backed transport such as NATS).
+//! * A TCP listener requires a shared secret ([`NetConfig::secret`]),
+//!   proven by challenge-response (HMAC-SHA256 over fresh nonces of both
+//!   sides, checked in constant time): it never crosses the wire, a
+//!   replayed handshake is refused, and the dialler checks the listener's
+//!   proof too. [`listen`] refuses to open a TCP listener without one unless
+//!   [`NetConfig::allow_unauthenticated`] says so, or a `tls:` listener
+//!   requires client certificates ([`Tls::require_client_certs`]).
+//! * The secret is not encryption: a plaintext `tcp:` listener warns so at
+//!   start ([`NetConfig::allow_plaintext`] for loopback). A `tls:` address
+//!   runs TLS (rustls): the listener presents a certificate, the dialler
+//!   checks it against its roots and the host name or a pinned
+//!   certificate ([`Tls`]). `docs/security.md` says what each
+//!   mode protects against and what it does not (in the repository).
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 

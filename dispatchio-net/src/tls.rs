@@ -136,6 +136,10 @@ pub enum TlsFailure {
     RefusedByPeer,
     /// The peer does not speak TLS (or its bytes are not TLS records).
     NotTls,
+    /// The peer speaks TLS where plaintext was expected: a `tls:` listener
+    /// dialled at a `tcp:` address, or a `tls:` dialler at a `tcp:`
+    /// listener.
+    UnexpectedTls,
     /// Anything else; the error's text tells.
     Other,
 }
@@ -151,6 +155,9 @@ impl fmt::Display for TlsFailure {
             TlsFailure::NoClientCertificate => "the listener requires a client certificate",
             TlsFailure::RefusedByPeer => "the peer refused the TLS handshake",
             TlsFailure::NotTls => "the peer does not speak TLS",
+            TlsFailure::UnexpectedTls => {
+                "the peer speaks TLS where plaintext was expected (tls: on one side, tcp: on the other)"
+            }
             TlsFailure::Other => "TLS failed",
         })
     }
@@ -346,6 +353,21 @@ pub(crate) fn handshake_io_error(e: io::Error) -> HandshakeError {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         Some(tls) => HandshakeError::Tls { kind: classify(tls), detail: tls.to_string() },
         None => HandshakeError::Io(e),
+    }
+}
+
+/// Whether `bytes` start like a TLS record (a handshake or an alert, of
+/// TLS 1.0 to 1.3), as a TLS peer's first bytes do: read as a frame's
+/// length prefix they would claim hundreds of megabytes.
+pub(crate) fn looks_like_tls(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x15 | 0x16, 0x03, 0x01..=0x04, ..])
+}
+
+/// The error of a plaintext handshake that met TLS records.
+pub(crate) fn unexpected_tls() -> HandshakeError {
+    HandshakeError::Tls {
+        kind: TlsFailure::UnexpectedTls,
+        detail: "its first bytes are a TLS record, not a frame".into(),
     }
 }
 

@@ -16,6 +16,9 @@ use crate::wire::{
 async fn read_handshake(conn: &mut Conn) -> Result<Handshake, HandshakeError> {
     match conn.next().await {
         None => Err(HandshakeError::Closed),
+        // The codec refuses a TLS record's header as a frame too long;
+        // its bytes are still buffered, and say what happened.
+        Some(Err(_)) if tls::looks_like_tls(conn.read_buffer()) => Err(tls::unexpected_tls()),
         Some(Err(e)) => Err(tls::handshake_io_error(e)),
         Some(Ok(bytes)) => wire::decode_handshake(&bytes).map_err(HandshakeError::Malformed),
     }

@@ -499,8 +499,26 @@ async fn a_plaintext_dialler_at_a_tls_listener_fails_at_once_on_both_sides() {
     let plain_addr = Address::Tcp { host, port };
     let connecting = net::connect(&plain_addr, &plain, events);
     let err = tokio::time::timeout(PROMPTLY, connecting).await.expect("no hang").unwrap_err();
-    assert!(matches!(err, NetError::Handshake { .. }), "{err:?}");
+    assert_eq!(tls_kind(err), TlsFailure::UnexpectedTls);
     assert!(server.handshake_failed().await.contains("NotTls"));
+}
+
+#[tokio::test]
+async fn a_tls_dialler_at_a_plaintext_listener_fails_at_once_on_both_sides() {
+    let patient = Duration::from_secs(3600);
+    let pki = Pki::new("root");
+    let (events, mut server) = recorder(vec![], false);
+    let config = NetConfig::new("server").secret(SECRET).handshake_timeout(patient);
+    let listener = net::listen(&tcp_any(), &config, events).await.unwrap();
+    let Address::Tcp { host, port } = listener.local_addr().clone() else { unreachable!() };
+    let (events, _rx) = recorder(vec![], false);
+    let dial =
+        NetConfig::new("client").secret(SECRET).handshake_timeout(patient).tls(trusting(&pki));
+    let tls_addr = Address::Tls { host, port };
+    let connecting = net::connect(&tls_addr, &dial, events);
+    let err = tokio::time::timeout(PROMPTLY, connecting).await.expect("no hang").unwrap_err();
+    assert!(matches!(err, NetError::Handshake { .. }), "{err:?}");
+    assert!(server.handshake_failed().await.contains("UnexpectedTls"));
 }
 
 // ---------------------------------------------------------------- plaintext
