@@ -206,60 +206,19 @@ fn main() {
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
     // the same framing, each against a child process of this program.
-    let (uds_messages, uds_trips, uds_reps) =
-        if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
+    // Messages, round trips, repetitions.
+    let two_processes = if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
     if runs("uds") {
-        // Dispatchio, then the raw socket: each side's keys.
-        let sides = [
-            (
-                uds::Side::Dispatchio,
-                [
-                    "uds_msgs_per_s",
-                    "uds_rtt_p50_us",
-                    "uds_sender_cpu_ns_per_msg",
-                    "uds_receiver_cpu_ns_per_msg",
-                ],
-            ),
-            (
-                uds::Side::Raw,
-                [
-                    "uds_raw_msgs_per_s",
-                    "uds_raw_rtt_p50_us",
-                    "uds_raw_sender_cpu_ns_per_msg",
-                    "uds_raw_receiver_cpu_ns_per_msg",
-                ],
-            ),
-        ];
-        for (side, keys) in sides {
-            uds_figures(&rt, side, keys, (uds_messages, uds_trips, uds_reps), &mut set, &mut extra);
+        for side in [uds::Side::Dispatchio, uds::Side::Raw] {
+            uds_figures(&rt, side, two_processes, &mut set, &mut extra);
         }
     }
 
     // The same two processes over TCP loopback: plaintext, then TLS, in one
     // run so that their ratio meets one machine state.
     if runs("tls") {
-        let sides = [
-            (
-                uds::Side::Tcp,
-                [
-                    "tcp_msgs_per_s",
-                    "tcp_rtt_p50_us",
-                    "tcp_sender_cpu_ns_per_msg",
-                    "tcp_receiver_cpu_ns_per_msg",
-                ],
-            ),
-            (
-                uds::Side::Tls,
-                [
-                    "tls_msgs_per_s",
-                    "tls_rtt_p50_us",
-                    "tls_sender_cpu_ns_per_msg",
-                    "tls_receiver_cpu_ns_per_msg",
-                ],
-            ),
-        ];
-        for (side, keys) in sides {
-            uds_figures(&rt, side, keys, (uds_messages, uds_trips, uds_reps), &mut set, &mut extra);
+        for side in [uds::Side::Tcp, uds::Side::Tls] {
+            uds_figures(&rt, side, two_processes, &mut set, &mut extra);
         }
     }
 
@@ -280,11 +239,11 @@ fn main() {
 fn uds_figures(
     rt: &tokio::runtime::Runtime,
     side: uds::Side,
-    [tput, rtt, sender_cpu, receiver_cpu]: [&'static str; 4],
     (messages, trips, reps): (u64, u64, usize),
     set: &mut impl FnMut(&'static str, f64),
     extra: &mut Vec<(&'static str, f64)>,
 ) {
+    let [tput, rtt, sender_cpu, receiver_cpu] = side.keys();
     match uds::measure(rt, side, messages, trips, reps) {
         Ok(f) => {
             set(tput, f.tput);
@@ -535,6 +494,39 @@ mod uds {
         Raw,
         Tcp,
         Tls,
+    }
+
+    impl Side {
+        /// Its keys: throughput, round trip, the sender's and the
+        /// receiver's CPU per message.
+        pub(crate) fn keys(self) -> [&'static str; 4] {
+            match self {
+                Side::Dispatchio => [
+                    "uds_msgs_per_s",
+                    "uds_rtt_p50_us",
+                    "uds_sender_cpu_ns_per_msg",
+                    "uds_receiver_cpu_ns_per_msg",
+                ],
+                Side::Raw => [
+                    "uds_raw_msgs_per_s",
+                    "uds_raw_rtt_p50_us",
+                    "uds_raw_sender_cpu_ns_per_msg",
+                    "uds_raw_receiver_cpu_ns_per_msg",
+                ],
+                Side::Tcp => [
+                    "tcp_msgs_per_s",
+                    "tcp_rtt_p50_us",
+                    "tcp_sender_cpu_ns_per_msg",
+                    "tcp_receiver_cpu_ns_per_msg",
+                ],
+                Side::Tls => [
+                    "tls_msgs_per_s",
+                    "tls_rtt_p50_us",
+                    "tls_sender_cpu_ns_per_msg",
+                    "tls_receiver_cpu_ns_per_msg",
+                ],
+            }
+        }
     }
 
     type Error = Box<dyn std::error::Error + Send + Sync>;

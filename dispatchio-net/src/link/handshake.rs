@@ -105,18 +105,12 @@ pub(super) async fn accept_handshake(
     conn: &mut Conn,
     config: &NetConfig,
 ) -> Result<String, HandshakeError> {
-    let hello = match read_handshake(conn).await {
-        Ok(Handshake::Hello(h)) => h,
-        Ok(other) => {
-            refuse(conn, RefusalReason::Protocol, "the first frame must be Hello").await;
-            return Err(unexpected("Hello", &other));
-        }
-        Err(e @ HandshakeError::Malformed(_)) => {
-            refuse(conn, RefusalReason::Protocol, "the first frame is not a valid Hello").await;
-            return Err(e);
-        }
-        Err(e) => return Err(e),
-    };
+    let hello =
+        read_expected(conn, "Hello", "the first frame must be a valid Hello", |h| match h {
+            Handshake::Hello(hello) => Ok(hello),
+            other => Err(other),
+        })
+        .await?;
     // The version first: a Hello of version 1 has no nonce, and must hear
     // that its version differs, not that its nonce is missing.
     if hello.version != PROTOCOL_VERSION {
@@ -144,18 +138,12 @@ pub(super) async fn accept_handshake(
         nonce: fresh_nonce()?,
     };
     write_handshake(conn, &Handshake::Challenge(challenge.clone())).await?;
-    let proof = match read_handshake(conn).await {
-        Ok(Handshake::Proof(p)) => p,
-        Ok(other) => {
-            refuse(conn, RefusalReason::Protocol, "the answer to a Challenge must be Proof").await;
-            return Err(unexpected("Proof", &other));
-        }
-        Err(e @ HandshakeError::Malformed(_)) => {
-            refuse(conn, RefusalReason::Protocol, "the answer is not a valid Proof").await;
-            return Err(e);
-        }
-        Err(e) => return Err(e),
-    };
+    let answer = "the answer to a Challenge must be a valid Proof";
+    let proof = read_expected(conn, "Proof", answer, |h| match h {
+        Handshake::Proof(proof) => Ok(proof),
+        other => Err(other),
+    })
+    .await?;
     if proof.mac.is_none() {
         refuse(conn, RefusalReason::MissingSecret, "a shared secret is required").await;
         return Err(HandshakeError::MissingSecret { peer_name: hello.peer_name });
@@ -171,6 +159,25 @@ pub(super) async fn accept_handshake(
     };
     write_handshake(conn, &Handshake::Welcome(welcome)).await?;
     Ok(hello.peer_name)
+}
+
+/// Listener side: reads the frame `pick` takes; any other frame, or one
+/// that does not decode, is refused as [`RefusalReason::Protocol`] with
+/// `refusal` as its text.
+async fn read_expected<T>(
+    conn: &mut Conn,
+    expected: &'static str,
+    refusal: &str,
+    pick: impl FnOnce(Handshake) -> Result<T, Handshake>,
+) -> Result<T, HandshakeError> {
+    let error = match read_handshake(conn).await.map(pick) {
+        Ok(Ok(frame)) => return Ok(frame),
+        Ok(Err(other)) => unexpected(expected, &other),
+        Err(e @ HandshakeError::Malformed(_)) => e,
+        Err(e) => return Err(e),
+    };
+    refuse(conn, RefusalReason::Protocol, refusal).await;
+    Err(error)
 }
 
 /// Tells the peer why it is refused. Best effort: the connection is closed

@@ -92,6 +92,19 @@ fn handshake_error(err: NetError) -> HandshakeError {
     }
 }
 
+/// A `tls:` listener presenting `listener` (and requiring [`SECRET`]),
+/// dialled with `dialler` (and the secret): what `connect` gave, and the
+/// listener's events (while the returned listener is kept).
+async fn tls_dial(listener: Tls, dialler: Tls) -> (Result<Link, NetError>, Events, net::Acceptor) {
+    let (events, server) = recorder(vec![], false);
+    let config = NetConfig::new("server").secret(SECRET).tls(listener);
+    let acceptor = net::listen(&tls_any(), &config, events).await.unwrap();
+    let (events, _rx) = recorder(vec![], false);
+    let dial = NetConfig::new("client").secret(SECRET).tls(dialler);
+    let connected = net::connect(&tls_to(acceptor.local_addr()), &dial, events).await;
+    (connected, server, acceptor)
+}
+
 fn tls_kind(err: NetError) -> TlsFailure {
     match handshake_error(err) {
         HandshakeError::Tls { kind, .. } => kind,
@@ -400,13 +413,9 @@ async fn tls_listener_requiring_client_certificates_refuses_a_dialler_without_on
 #[tokio::test]
 async fn tls_dialler_refuses_a_certificate_of_another_root_on_both_sides() {
     let (pki, other) = (Pki::new("root"), Pki::new("another root"));
-    let (events, mut server) = recorder(vec![], false);
-    let config = NetConfig::new("server").secret(SECRET).tls(presenting(&pki.server()));
-    let listener = net::listen(&tls_any(), &config, events).await.unwrap();
-    let (events, _rx) = recorder(vec![], false);
-    let dial = NetConfig::new("client").secret(SECRET).tls(trusting(&other));
-    let err = net::connect(&tls_to(listener.local_addr()), &dial, events).await.unwrap_err();
-    assert_eq!(tls_kind(err), TlsFailure::UnknownIssuer);
+    let (connected, mut server, _listener) =
+        tls_dial(presenting(&pki.server()), trusting(&other)).await;
+    assert_eq!(tls_kind(connected.unwrap_err()), TlsFailure::UnknownIssuer);
     let reported = server.handshake_failed().await;
     assert!(reported.contains("RefusedByPeer"), "{reported}");
 }
@@ -415,46 +424,27 @@ async fn tls_dialler_refuses_a_certificate_of_another_root_on_both_sides() {
 async fn tls_dialler_refuses_a_certificate_for_another_host_name() {
     let pki = Pki::new("root");
     let elsewhere = pki.issue(&["elsewhere.example"], ExtendedKeyUsagePurpose::ServerAuth, false);
-    let (events, _server) = recorder(vec![], false);
-    let config = NetConfig::new("server").secret(SECRET).tls(presenting(&elsewhere));
-    let listener = net::listen(&tls_any(), &config, events).await.unwrap();
-    let (events, _rx) = recorder(vec![], false);
-    let dial = NetConfig::new("client").secret(SECRET).tls(trusting(&pki));
-    let err = net::connect(&tls_to(listener.local_addr()), &dial, events).await.unwrap_err();
-    assert_eq!(tls_kind(err), TlsFailure::WrongName);
+    let (connected, _server, _listener) = tls_dial(presenting(&elsewhere), trusting(&pki)).await;
+    assert_eq!(tls_kind(connected.unwrap_err()), TlsFailure::WrongName);
 }
 
 #[tokio::test]
 async fn tls_dialler_refuses_an_expired_certificate() {
     let pki = Pki::new("root");
     let expired = pki.issue(&["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth, true);
-    let (events, _server) = recorder(vec![], false);
-    let config = NetConfig::new("server").secret(SECRET).tls(presenting(&expired));
-    let listener = net::listen(&tls_any(), &config, events).await.unwrap();
-    let (events, _rx) = recorder(vec![], false);
-    let dial = NetConfig::new("client").secret(SECRET).tls(trusting(&pki));
-    let err = net::connect(&tls_to(listener.local_addr()), &dial, events).await.unwrap_err();
-    assert_eq!(tls_kind(err), TlsFailure::Expired);
+    let (connected, _server, _listener) = tls_dial(presenting(&expired), trusting(&pki)).await;
+    assert_eq!(tls_kind(connected.unwrap_err()), TlsFailure::Expired);
 }
 
 #[tokio::test]
 async fn tls_dialler_accepts_its_pinned_certificate_and_refuses_another() {
     let pki = Pki::new("root");
     let (pinned, other) = (pki.server(), pki.server());
-    let (events, _server) = recorder(vec![], false);
-    let config = NetConfig::new("server").secret(SECRET).tls(presenting(&pinned));
-    let listener = net::listen(&tls_any(), &config, events).await.unwrap();
-    let addr = tls_to(listener.local_addr());
     let pin = |id: &Identity| Tls::new().pin_pem(id.cert.as_bytes()).unwrap();
-
-    let (events, _rx) = recorder(vec![], false);
-    let dial = NetConfig::new("client").secret(SECRET).tls(pin(&pinned));
-    net::connect(&addr, &dial, events).await.unwrap();
-
-    let (events, _rx) = recorder(vec![], false);
-    let dial = NetConfig::new("client").secret(SECRET).tls(pin(&other));
-    let err = net::connect(&addr, &dial, events).await.unwrap_err();
-    assert_eq!(tls_kind(err), TlsFailure::NotPinned);
+    let (connected, _server, _listener) = tls_dial(presenting(&pinned), pin(&pinned)).await;
+    assert_eq!(connected.unwrap().state(), LinkState::Up);
+    let (connected, _server, _listener) = tls_dial(presenting(&pinned), pin(&other)).await;
+    assert_eq!(tls_kind(connected.unwrap_err()), TlsFailure::NotPinned);
 }
 
 #[tokio::test]
