@@ -1289,7 +1289,7 @@ mod worst {
             let (mut out, mut err) = (Vec::new(), Vec::new());
             let argv = ["dispatchio", "check"].iter().chain(args).copied();
             let start = Instant::now();
-            dispatchio::dsl::cli::run_with(argv, &mut out, &mut err);
+            dispatchio_dsl::cli::run_with(argv, &mut out, &mut err);
             std::hint::black_box(out);
             start.elapsed().as_secs_f64()
         })
@@ -1592,17 +1592,9 @@ mod memory {
             let before = vm_hwm_kb().ok_or("no VmHWM")?;
             for id in 1..=REQUESTS {
                 let m = WireMessage {
-                    type_name: "Tick".into(),
-                    id,
-                    source: None,
                     dest: Some(WireId::from("echo")),
-                    group: None,
                     response_required: true,
-                    is_response: false,
-                    sync: false,
-                    blocking: false,
-                    seq: id,
-                    content: Some(WireContent::encode("Tick", &id)?),
+                    ..WireMessage::new(id, "Tick", Some(WireContent::encode("Tick", &id)?))
                 };
                 link.send(Payload::Message(m)).await?;
             }

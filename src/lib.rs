@@ -41,7 +41,7 @@ pub use dispatchio_core::{
     Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError, HandlerResult,
     Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message, MessageId,
     NoHooks, Outcome, Queue, QueueInfo, Reply, ReplySender, RoutedListener, SharedStr, Snapshot,
-    Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind, Value,
+    Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind, Typed, Value,
 };
 pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;
@@ -58,7 +58,7 @@ pub mod dsl {
         Report, Sample, Severity, SourceFile, SourceMap, Span, Value, check, check_str, load,
         load_str,
     };
-    pub use dispatchio_dsl::{analysis, ast, codegen, diagnostic, eval, program, sample};
+    pub use dispatchio_dsl::{analysis, ast, codegen, decide, diagnostic, program, sample};
 }
 
 /// Derives [`ContentType`](trait@ContentType) and [`Fields`] for a struct

@@ -1,10 +1,25 @@
 //! The NATS transport of dispatchio: dispatchers on many machines that share
 //! one NATS cluster reach each other's destinations and groups by ID.
 //!
-//! Built so far: [`Namespace`], which maps destination and group IDs to NATS
-//! subjects and back (see the [`subject`] module for the scheme). The
-//! transport that joins a dispatcher to a cluster through the dispatcher's
-//! transport seam comes next (docs/architecture.md, "Between machines").
+//! [`NatsExt::join_nats`] connects a dispatcher to the cluster and plugs
+//! it in through the dispatcher's public transport seam: whatever nobody in
+//! this process serves is published on its subject (see [`Namespace`] and
+//! the [`subject`] module), and this process's destinations and groups are
+//! subscribed to.
+//!
+//! ```no_run
+//! use dispatchio_core::{Dispatcher, Message, Text};
+//! use dispatchio_nats::{NatsConfig, NatsExt};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let dispatcher = Dispatcher::new();
+//! let _nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game")).await?;
+//! // Served by any dispatcher of the namespace "game" on that cluster.
+//! dispatcher.send(Message::new(Text::from("hi")).to("bob"))?;
+//! # Ok(()) }
+//! ```
+//!
+//! Subjects:
 //!
 //! ```
 //! use dispatchio_core::Id;
@@ -24,8 +39,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod config;
+mod error;
+mod inbox;
+mod join;
+mod outlet;
+mod serve;
+mod stats;
 pub mod subject;
 
+pub use config::NatsConfig;
+pub use error::{NatsError, NatsErrorKind};
+pub use join::{Nats, NatsExt};
+pub use stats::NatsStats;
 pub use subject::{
     MAX_NAMESPACE_LEN, MAX_SUBJECT_LEN, Namespace, NamespaceError, NamespaceErrorKind,
     ParseSubjectError, ParseSubjectErrorKind, SubjectError, SubjectKind,

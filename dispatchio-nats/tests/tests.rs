@@ -2,6 +2,7 @@
 //! when missing, started by the tests on free loopback ports).
 
 mod support;
+mod transport;
 
 use std::time::Duration;
 

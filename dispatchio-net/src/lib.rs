@@ -110,6 +110,7 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod address;
+pub mod envelope;
 mod error;
 mod frames;
 #[cfg(test)]

@@ -141,17 +141,10 @@ fn tcp_any() -> Address {
 
 fn message(seq: u64, request: bool) -> WireMessage {
     WireMessage {
-        type_name: "tick".into(),
-        id: seq,
         source: Some(WireId::Str("sender".into())),
         dest: Some(WireId::Int(7)),
-        group: None,
         response_required: request,
-        is_response: false,
-        sync: false,
-        blocking: false,
-        seq,
-        content: Some(WireContent::encode("u64", &seq).unwrap()),
+        ..WireMessage::new(seq, "tick", Some(WireContent::encode("u64", &seq).unwrap()))
     }
 }
 

@@ -92,7 +92,7 @@ impl Target {
             .build()
             .expect("every handler given");
         dispatcher.register("echo", Arc::new(echo)).expect("a new dispatcher");
-        dispatcher.subscribe(&"echo".into(), "players").expect("echo is registered");
+        dispatcher.subscribe("echo", "players").expect("echo is registered");
         let address = format!("unix:{}", scratch().join("target.sock").display());
         let config = RemoteConfig::new("fuzz").secret(SECRET).handshake_timeout(PATIENCE / 2);
         let listener = dispatcher.listen_with(&address, &config).await.expect("listening");

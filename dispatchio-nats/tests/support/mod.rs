@@ -108,6 +108,21 @@ impl NatsServer {
         }
     }
 
+    /// Starts a server on its own with `extra` arguments (`--user`,
+    /// `--pass`, `--auth`, …).
+    pub(crate) async fn start_with(extra: &[&str]) -> NatsServer {
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        match NatsServer::spawn("dispatchio-test", &extra).await {
+            Ok(server) => server,
+            Err(exited) => panic!("{}", exited.why),
+        }
+    }
+
+    /// The client URL (`nats://127.0.0.1:<port>`).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Starts `nats-server` with `extra` arguments after the common ones:
     /// the client port chosen by the server (`-1`, no race with other
     /// processes for it), JetStream stored in a temp dir of its own,
@@ -136,10 +151,30 @@ impl NatsServer {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", nats_server_program().display()));
         let mut server = NatsServer { child, name: name.to_owned(), url: String::new(), dir };
         server.url = server.wait_for_ports().await?;
-        // The ports file is written once the server listens; a client that
-        // connects proves it serves.
-        drop(server.client().await);
+        // The ports file is written once the server listens; its greeting
+        // proves it serves (read raw: a server that requires credentials
+        // refuses a client without them).
+        server.wait_for_greeting().await;
         Ok(server)
+    }
+
+    /// Waits until the server greets a connection with its `INFO` line.
+    async fn wait_for_greeting(&self) {
+        use tokio::io::AsyncReadExt;
+        let addr = self.url.trim_start_matches("nats://").to_owned();
+        let greeting = async {
+            let mut stream = tokio::net::TcpStream::connect(&addr).await?;
+            let mut buf = [0u8; 5];
+            stream.read_exact(&mut buf).await?;
+            Ok::<_, std::io::Error>(buf)
+        };
+        match tokio::time::timeout(START_DEADLINE, greeting).await {
+            Ok(Ok(buf)) if &buf == b"INFO " => {}
+            other => panic!(
+                "nats-server {} at {} did not greet a client: {other:?}",
+                self.name, self.url
+            ),
+        }
     }
 
     /// Waits for the ports file the server writes once it listens, and

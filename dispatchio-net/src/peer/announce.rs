@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
-use super::{Attached, Peers, core_id, wire_id};
+use super::{Attached, Peers};
+use crate::envelope::{core_id, wire_id};
 use crate::wire::Announcement;
 use dispatchio_core::transport::{Attachment, DirectoryChange};
 use dispatchio_core::{Error, Id};

@@ -3,61 +3,28 @@
 //! written back.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
-
-use super::{Attached, PeerLink, check_depth, error_to_remote};
+use super::{Attached, PeerLink};
 use crate::SendError;
+use crate::envelope::{MessageRebuilder, decode_content, reply_result};
 use crate::wire::{
-    Payload, RemoteError, RemoteErrorKind, ReplyResult, WireContent, WireContentRef, WireIdRef,
-    WireMessageRef, WireReply,
+    Payload, RemoteError, RemoteErrorKind, ReplyResult, WireContentRef, WireMessageRef, WireReply,
 };
 use dispatchio_core::transport::Inlet;
-use dispatchio_core::{
-    ContentRef, Empty, Envelope, Id, Message, MessageId, ReplySender, SharedStr,
-};
+use dispatchio_core::{ContentRef, ReplySender};
 
-/// The type name and IDs of the last message received on a link, reused
-/// while the next ones repeat them (a stream from one sender to one
-/// destination does), so that rebuilding an envelope allocates no string.
+/// What a link's reader keeps between messages: the envelopes' strings and
+/// the inlet (which remembers where the last message went).
 pub(super) struct Recent {
-    type_name: Option<SharedStr>,
-    source: Option<Id>,
-    dest: Option<Id>,
-    group: Option<Id>,
-    /// Delivers the link's messages (and remembers where the last went).
+    rebuilder: MessageRebuilder,
+    /// Delivers the link's messages.
     inlet: Inlet,
 }
 
 impl Recent {
     pub(super) fn new(inlet: Inlet) -> Recent {
-        Recent { type_name: None, source: None, dest: None, group: None, inlet }
-    }
-
-    fn type_name(&mut self, name: &str) -> SharedStr {
-        match &self.type_name {
-            Some(t) if t.as_str() == name => t.clone(),
-            _ => {
-                let t = SharedStr::from(name.to_owned());
-                self.type_name = Some(t.clone());
-                t
-            }
-        }
-    }
-
-    fn id(slot: &mut Option<Id>, wire: WireIdRef<'_>) -> Id {
-        match wire {
-            WireIdRef::Int(i) => Id::Int(i),
-            WireIdRef::Str(s) => match &*slot {
-                Some(id @ Id::Str(last)) if last.as_str() == s => id.clone(),
-                _ => {
-                    let id = Id::from(s.to_owned());
-                    *slot = Some(id.clone());
-                    id
-                }
-            },
-        }
+        Recent { rebuilder: MessageRebuilder::default(), inlet }
     }
 }
 
@@ -75,7 +42,7 @@ impl Attached {
                 if wants_reply {
                     link.write_reply(
                         id,
-                        Err(RemoteError {
+                        ReplyResult::Err(RemoteError {
                             kind: RemoteErrorKind::Other,
                             text: format!("other\n{reason}"),
                         }),
@@ -90,37 +57,15 @@ impl Attached {
         // too): only this link's reader takes it, one message at a time.
         let mut recent = self.recent.lock();
         let recent = &mut *recent;
-        // A registered type names itself with a static string: no shared
-        // string to count references to.
-        let ty = match content.static_type_name() {
-            Some(name) if name == m.type_name => SharedStr::from_static(name),
-            _ => recent.type_name(m.type_name),
-        };
-        let mut env = Envelope::new(ty);
-        env.source = m.source.map(|w| Recent::id(&mut recent.source, w));
-        env.dest = m.dest.map(|w| Recent::id(&mut recent.dest, w));
-        env.group = m.group.map(|w| Recent::id(&mut recent.group, w));
-        env.id = if wants_reply { next_incoming_request_id() } else { MessageId(id as i64) };
-        env.response_required = m.response_required;
-        env.is_response = m.is_response;
-        env.sync = false;
-        env.blocking = m.blocking;
+        let message = recent.rebuilder.rebuild(&m, content);
         let reply = if wants_reply {
             let me = Arc::clone(link);
-            ReplySender::callback(env.id, move |answer| {
-                let result = match answer {
-                    Ok(msg) => me.encode_content(msg.content()).map_err(|reason| RemoteError {
-                        kind: RemoteErrorKind::Other,
-                        text: format!("other\n{reason}"),
-                    }),
-                    Err(e) => Err(error_to_remote(&e)),
-                };
-                me.write_reply(id, result);
+            ReplySender::callback(message.id(), move |answer| {
+                me.write_reply(id, reply_result(&answer));
             })
         } else {
             ReplySender::unwanted()
         };
-        let message = Message::from_parts(env, content);
         if let Err(e) = recent.inlet.deliver(message, reply) {
             if !wants_reply {
                 link.undeliverable(id, &e);
@@ -131,15 +76,7 @@ impl Attached {
 
 impl PeerLink {
     pub(super) fn decode(&self, content: Option<WireContentRef<'_>>) -> Result<ContentRef, String> {
-        match content {
-            None => Ok(Arc::new(Empty)),
-            Some(c) => {
-                check_depth(c.bytes).map_err(|reason| {
-                    format!("cannot decode content of type {}: {reason}", c.type_name)
-                })?;
-                self.registry.decode(c.type_name, c.bytes).map_err(|e| e.to_string())
-            }
-        }
+        decode_content(&self.registry, content)
     }
 
     /// Queues a reply to the peer. Replies have room of their own in the
@@ -147,11 +84,7 @@ impl PeerLink {
     /// full is lost, not kept waiting: only a peer that does not read its
     /// replies while it goes on asking fills it, and waiting for room
     /// (a task per reply, as this once did) held every reply it never read.
-    fn write_reply(&self, to: u64, result: Result<Option<WireContent>, RemoteError>) {
-        let result = match result {
-            Ok(c) => ReplyResult::Ok(c),
-            Err(e) => ReplyResult::Err(e),
-        };
+    fn write_reply(&self, to: u64, result: ReplyResult) {
         if let Err(e) = self.net.try_send(Payload::Reply(WireReply { to, result })) {
             self.reply_lost(to, &e);
         }
@@ -200,27 +133,4 @@ impl PeerLink {
             tracing::warn!(link = %self.name, lost, "incoming messages undeliverable");
         }
     }
-
-    fn encode_content(&self, content: &ContentRef) -> Result<Option<WireContent>, String> {
-        if content.is::<Empty>() {
-            return Ok(None);
-        }
-        let bytes = content.encode().map_err(|e| e.to_string())?;
-        Ok(Some(WireContent {
-            type_name: content.type_name().to_owned(),
-            bytes: Bytes::from(bytes),
-        }))
-    }
-}
-
-/// The ID a request from a peer has in this process.
-///
-/// Every process numbers its messages from 1, so two peers' requests (or a
-/// peer's and a local one) often share an ID; deferred replies are given by
-/// ID, so requests from peers are renumbered into a range the dispatcher
-/// never assigns (negative numbers). The reply still goes back under the
-/// sender's ID.
-pub(super) fn next_incoming_request_id() -> MessageId {
-    static NEXT: AtomicI64 = AtomicI64::new(-1);
-    MessageId(NEXT.fetch_sub(1, Ordering::Relaxed))
 }

@@ -25,12 +25,10 @@
 
 mod announce;
 mod config;
-mod depth;
 mod events;
 mod incoming;
 mod net_ext;
 mod outgoing;
-mod remote_error;
 mod stats;
 
 pub use config::RemoteConfig;
@@ -46,16 +44,15 @@ use parking_lot::Mutex;
 use rustc_hash::FxBuildHasher;
 use tokio::sync::Notify;
 
+use crate::envelope::wire_id;
 use crate::link::LinkId;
-use crate::wire::{Announcement, Payload, WireId};
+use crate::wire::{Announcement, Payload};
 use announce::{Claims, announcement};
-use depth::check_depth;
 use dispatchio_core::transport::{DirectoryWatch, LocalDirectory, ServedBy};
 use dispatchio_core::{Dispatcher, Id};
 use events::Events;
 use incoming::Recent;
 use outgoing::PeerLink;
-use remote_error::error_to_remote;
 use stats::{Losses, Stats};
 
 /// One dispatcher's network side: every link, the announced state, the stats.
@@ -205,19 +202,5 @@ async fn maintain(peers: Weak<Peers>, interval: Duration) {
         }
         let wake = async { b.wake.notified().await };
         let _ = tokio::time::timeout(interval, wake).await;
-    }
-}
-
-fn wire_id(id: &Id) -> WireId {
-    match id {
-        Id::Int(i) => WireId::Int(*i),
-        Id::Str(s) => WireId::Str(s.as_str().to_owned()),
-    }
-}
-
-fn core_id(id: WireId) -> Id {
-    match id {
-        WireId::Int(i) => Id::Int(i),
-        WireId::Str(s) => Id::from(s),
     }
 }

@@ -9,14 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::{Losses, Stats};
+use crate::envelope::{answer_from_reply, encode_message};
 use crate::link as netlink;
-use crate::wire::{
-    self, BinOut, ContentOut, IdOut, MessageOut, ReplyResult, WireContentRef, WireIdRef, WireReply,
-};
+use crate::wire::{WireIdRef, WireReply};
 use crate::{DownReason, SendError};
 use dispatchio_core::{
-    ContentRegistry, Delivery, Empty, Envelope, Error, Id, Message, ReplySender, TransportError,
-    TransportErrorKind,
+    ContentRegistry, Delivery, Envelope, Error, Id, ReplySender, TransportError, TransportErrorKind,
 };
 
 pub(super) struct Pending {
@@ -87,17 +85,7 @@ impl PeerLink {
             tracing::debug!(link = %self.name, to = reply.to, "reply to a request nobody waits for");
             return;
         };
-        let answer = match reply.result {
-            ReplyResult::Ok(content) => match self.decode(
-                content
-                    .as_ref()
-                    .map(|c| WireContentRef { type_name: &c.type_name, bytes: &c.bytes }),
-            ) {
-                Ok(content) => Ok(Message::reply_to(&p.request, content, None)),
-                Err(reason) => Err(self.link_error(TransportErrorKind::Decode, reason).into()),
-            },
-            ReplyResult::Err(e) => Err(self.error_from_remote(e, &p.request)),
-        };
+        let answer = answer_from_reply(reply.result, &p.request, &self.registry, &self.name);
         p.reply.send(answer);
     }
 }
@@ -142,34 +130,9 @@ impl PeerLink {
     ) -> Result<(), (Error, Delivery)> {
         let env = delivery.message.envelope();
         let id = env.id.get() as u64;
-        let encoded = (|| {
-            scratch.clear();
-            let content = delivery.message.content();
-            let content = if content.is::<Empty>() {
-                None
-            } else {
-                content.encode_into(scratch).map_err(|e| {
-                    self.link_error(TransportErrorKind::Encode, e.to_string()).with_source(e)
-                })?;
-                Some(ContentOut { type_name: content.type_name(), bytes: BinOut(scratch) })
-            };
-            let frame = MessageOut {
-                type_name: env.ty.as_str(),
-                id,
-                source: env.source.as_ref().map(id_out),
-                dest: env.dest.as_ref().map(id_out),
-                group: env.group.as_ref().map(id_out),
-                response_required: env.response_required,
-                is_response: env.is_response,
-                sync: env.sync,
-                blocking: env.blocking,
-                seq: self.seq.fetch_add(1, Ordering::Relaxed),
-                content,
-            };
-            wire::encode_message_frame(&frame, frame_scratch).map_err(|e| {
-                self.link_error(TransportErrorKind::Encode, e.to_string()).with_source(e)
-            })
-        })();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let encoded = encode_message(&delivery.message, seq, scratch, frame_scratch)
+            .map_err(|e| self.link_error(TransportErrorKind::Encode, e.to_string()).with_source(e));
         if let Err(e) = encoded {
             return Err((e.into(), delivery));
         }
@@ -235,13 +198,6 @@ thread_local! {
 
 /// The largest scratch buffer kept between messages.
 const SCRATCH_KEEP: usize = 64 * 1024;
-
-fn id_out(id: &Id) -> IdOut<'_> {
-    match id {
-        Id::Int(i) => IdOut::Int(*i),
-        Id::Str(s) => IdOut::Str(s.as_str()),
-    }
-}
 
 pub(super) fn id_ref(id: &Id) -> WireIdRef<'_> {
     match id {

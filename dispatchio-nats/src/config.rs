@@ -1,0 +1,193 @@
+//! [`NatsConfig`]: where the cluster is, who this dispatcher is on it, and
+//! how it proves who may connect.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dispatchio_core::ContentRegistry;
+
+/// How a dispatcher joins a NATS cluster ([`NatsExt::join_nats`](crate::NatsExt::join_nats)).
+///
+/// ```
+/// use std::time::Duration;
+/// use dispatchio_nats::NatsConfig;
+///
+/// let config = NatsConfig::new("nats://10.0.0.1:4222")
+///     .url("nats://10.0.0.2:4222") // another server of the cluster
+///     .namespace("game")
+///     .name("dealer")
+///     .user_and_password("dealer", "a long random string")
+///     .connect_timeout(Duration::from_secs(2));
+/// ```
+#[derive(Clone)]
+pub struct NatsConfig {
+    pub(crate) urls: Vec<String>,
+    pub(crate) namespace: String,
+    pub(crate) name: Option<String>,
+    pub(crate) auth: Auth,
+    pub(crate) tls: Tls,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) queue_capacity: usize,
+    pub(crate) registry: Arc<ContentRegistry>,
+}
+
+/// How the client proves who it is.
+#[derive(Clone, Default)]
+pub(crate) enum Auth {
+    #[default]
+    None,
+    Token(String),
+    UserPassword(String, String),
+    NKey(String),
+    CredentialsFile(PathBuf),
+}
+
+/// TLS settings, passed through to async-nats.
+#[derive(Clone, Default)]
+pub(crate) struct Tls {
+    pub(crate) required: bool,
+    pub(crate) root_certificates: Vec<PathBuf>,
+    pub(crate) client_certificate: Option<(PathBuf, PathBuf)>,
+}
+
+impl std::fmt::Debug for NatsConfig {
+    // By hand: the token, password and seed never appear in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth = match &self.auth {
+            Auth::None => "none",
+            Auth::Token(_) => "token",
+            Auth::UserPassword(..) => "user and password",
+            Auth::NKey(_) => "nkey",
+            Auth::CredentialsFile(_) => "credentials file",
+        };
+        f.debug_struct("NatsConfig")
+            .field("urls", &self.urls)
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("auth", &auth)
+            .field("tls_required", &self.tls.required)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("queue_capacity", &self.queue_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NatsConfig {
+    /// Joins the cluster at `url` (`nats://host:port`, `tls://…`; several
+    /// separated by commas), in the namespace `dispatchio`, under a name
+    /// made up at each join, without credentials, with a 5 s connect
+    /// timeout and room for 8,192 messages waiting to be published.
+    pub fn new(url: impl Into<String>) -> NatsConfig {
+        NatsConfig {
+            urls: Vec::new(),
+            namespace: "dispatchio".to_owned(),
+            name: None,
+            auth: Auth::None,
+            tls: Tls::default(),
+            connect_timeout: Duration::from_secs(5),
+            queue_capacity: 8192,
+            registry: Arc::new(ContentRegistry::new()),
+        }
+        .url(url)
+    }
+
+    /// Another server of the cluster: the client connects to any of them,
+    /// and reconnects to another when its server goes.
+    pub fn url(mut self, url: impl Into<String>) -> NatsConfig {
+        let url = url.into();
+        self.urls
+            .extend(url.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned));
+        self
+    }
+
+    /// The namespace the dispatchers sharing the cluster agree on (see
+    /// [`Namespace`](crate::Namespace)); checked by `join_nats`.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> NatsConfig {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// This dispatcher's name on the cluster: in logs, in the conflicts
+    /// other dispatchers report, and as the client's name on the server.
+    /// Unique among the dispatchers of the namespace; by default made up
+    /// from the process ID and a random part at each join.
+    pub fn name(mut self, name: impl Into<String>) -> NatsConfig {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Authenticates with a token.
+    pub fn token(mut self, token: impl Into<String>) -> NatsConfig {
+        self.auth = Auth::Token(token.into());
+        self
+    }
+
+    /// Authenticates with a user name and a password.
+    pub fn user_and_password(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> NatsConfig {
+        self.auth = Auth::UserPassword(user.into(), password.into());
+        self
+    }
+
+    /// Authenticates with an NKey, by its seed (`SU…`).
+    pub fn nkey(mut self, seed: impl Into<String>) -> NatsConfig {
+        self.auth = Auth::NKey(seed.into());
+        self
+    }
+
+    /// Authenticates with a credentials file (a user JWT and its NKey seed,
+    /// as `nsc` writes them); read by `join_nats`.
+    pub fn credentials_file(mut self, path: impl Into<PathBuf>) -> NatsConfig {
+        self.auth = Auth::CredentialsFile(path.into());
+        self
+    }
+
+    /// Requires TLS (also implied by a `tls://` URL).
+    pub fn require_tls(mut self, required: bool) -> NatsConfig {
+        self.tls.required = required;
+        self
+    }
+
+    /// A PEM file of root certificates to trust besides the system's.
+    pub fn tls_root_certificates(mut self, path: impl Into<PathBuf>) -> NatsConfig {
+        self.tls.root_certificates.push(path.into());
+        self
+    }
+
+    /// A client certificate and its key (PEM files), for servers that
+    /// verify clients.
+    pub fn tls_client_certificate(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> NatsConfig {
+        self.tls.client_certificate = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// How long `join_nats` may take to connect (and each reconnect
+    /// attempt) before it fails (at least 1 ms).
+    pub fn connect_timeout(mut self, timeout: Duration) -> NatsConfig {
+        self.connect_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many messages (and replies) may wait to be published (at least
+    /// 1). A send that finds it full fails to its sender with
+    /// [`TransportErrorKind::Full`](dispatchio_core::TransportErrorKind::Full).
+    pub fn queue_capacity(mut self, messages: usize) -> NatsConfig {
+        self.queue_capacity = messages.max(1);
+        self
+    }
+
+    /// The Rust types incoming content is decoded into, by type name
+    /// (others arrive as [`DynContent`](dispatchio_core::DynContent)).
+    pub fn registry(mut self, registry: ContentRegistry) -> NatsConfig {
+        self.registry = Arc::new(registry);
+        self
+    }
+}

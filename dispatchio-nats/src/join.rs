@@ -1,0 +1,279 @@
+//! [`NatsExt::join_nats`]: connecting, attaching the outlet as the
+//! dispatcher's fallback, and the tasks that keep it going; the [`Nats`]
+//! handle that gives.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{Auth, NatsConfig};
+use crate::inbox::read_inbox;
+use crate::outlet::{NatsOutlet, publish};
+use crate::serve::{Command, Serving, serve};
+use crate::stats::{Counters, NatsStats, bump};
+use crate::{Namespace, NatsError, NatsErrorKind};
+use dispatchio_core::{Dispatcher, TransportErrorKind};
+
+/// Puts a [`Dispatcher`] on a NATS cluster.
+///
+/// An extension of the core's dispatcher (implemented for it alone), so
+/// that the dispatcher knows nothing of NATS: bring it into scope with
+/// `use dispatchio::nats::NatsExt;`.
+pub trait NatsExt {
+    /// Connects to the cluster and makes it the dispatcher's fallback: from
+    /// then on, messages to destinations and groups nobody in this process
+    /// serves go to the dispatchers of the namespace that serve them, and
+    /// this process's destinations and groups are served to them. Returns
+    /// once the server has this process's subscriptions.
+    ///
+    /// # Errors
+    ///
+    /// [`NatsError`]: a bad namespace, credentials that cannot be read or
+    /// that the server refuses, no server reachable within the connect
+    /// timeout, TLS that cannot be set up, a dispatcher that joined
+    /// already.
+    fn join_nats(&self, config: NatsConfig)
+    -> impl Future<Output = Result<Nats, NatsError>> + Send;
+}
+
+/// A dispatcher's membership of a cluster (made by
+/// [`NatsExt::join_nats`]). Dropping it changes nothing: the dispatcher
+/// stays joined until it shuts down (its subscriptions are then drained)
+/// or [`leave`](Self::leave) is called.
+#[derive(Clone)]
+pub struct Nats {
+    outlet: Arc<NatsOutlet>,
+    commands: mpsc::Sender<Command>,
+    client: async_nats::Client,
+}
+
+impl std::fmt::Debug for Nats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nats").field("name", &self.outlet.dispatcher_name).finish_non_exhaustive()
+    }
+}
+
+impl Nats {
+    /// This dispatcher's name on the cluster.
+    pub fn name(&self) -> &str {
+        &self.outlet.dispatcher_name
+    }
+
+    /// The outlet's name (`nats:<namespace>/<name>`), as errors and
+    /// [`Snapshot::fallback`](dispatchio_core::Snapshot) show it.
+    pub fn outlet_name(&self) -> &str {
+        &self.outlet.outlet_name
+    }
+
+    /// What the NATS side has counted so far.
+    pub fn stats(&self) -> NatsStats {
+        self.outlet.counters.snapshot()
+    }
+
+    /// The client underneath (to watch its connection state, say).
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// Returns once every change to what this process serves, up to now,
+    /// is subscribed on the server. Other dispatchers on the same server
+    /// reach it from then on; on other servers of a cluster, a moment
+    /// later (interest crosses routes a little after).
+    pub async fn sync(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.commands.send(Command::Sync(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Leaves the cluster: the subscriptions gone, the outlet detached
+    /// (sends to what nobody here serves fail again with
+    /// `UnknownDestination`), what was queued published, the connection
+    /// closed. Requests still waiting fail.
+    pub async fn leave(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.commands.send(Command::Leave(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+        self.outlet.fail_pending(TransportErrorKind::Closed, "left the NATS cluster");
+    }
+}
+
+impl NatsExt for Dispatcher {
+    async fn join_nats(&self, config: NatsConfig) -> Result<Nats, NatsError> {
+        let ns = Namespace::new(config.namespace.clone()).map_err(|e| {
+            NatsError::new(NatsErrorKind::Namespace, "cannot join NATS").with_source(e)
+        })?;
+        let counters = Arc::new(Counters::default());
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let client = connect(&config, events).await?;
+        let name = config.name.clone().unwrap_or_else(|| made_up_name(&client));
+        let outlet_name = format!("nats:{}/{name}", ns.as_str());
+        // Replies come to an inbox of this dispatcher's own, under the
+        // client's inbox prefix.
+        let inbox = client.new_inbox();
+        let (queue, queue_rx) = mpsc::channel(config.queue_capacity);
+        let outlet = Arc::new(NatsOutlet {
+            outlet_name,
+            dispatcher_name: name,
+            ns,
+            inbox,
+            queue,
+            pending: Mutex::new(HashMap::new()),
+            seq: Default::default(),
+            counters,
+            registry: config.registry.clone(),
+        });
+        let inbox_sub = client.subscribe(format!("{}.>", outlet.inbox)).await.map_err(|e| {
+            NatsError::new(NatsErrorKind::Subscribe, "cannot subscribe to this dispatcher's inbox")
+                .with_source(e)
+        })?;
+        let attachment = self.attach(outlet.clone());
+        if !attachment.set_fallback() {
+            return Err(NatsError::new(
+                NatsErrorKind::AlreadyJoined,
+                "cannot join NATS: the dispatcher has a fallback transport already (joined before?)",
+            ));
+        }
+        tokio::spawn(publish(client.clone(), Arc::downgrade(&outlet), queue_rx));
+        tokio::spawn(read_inbox(outlet.clone(), inbox_sub));
+        tokio::spawn(follow_events(Arc::downgrade(&outlet), events_rx));
+        let mut serving = Serving {
+            outlet: outlet.clone(),
+            client: client.clone(),
+            attachment,
+            watch: self.watch_directory(),
+            readers: HashMap::new(),
+        };
+        serving.apply_changes().await?;
+        serving.round_trip().await;
+        let (commands, commands_rx) = mpsc::channel(16);
+        tokio::spawn(serve(serving, commands_rx));
+        tracing::info!(nats = %outlet.outlet_name, urls = ?config.urls, "joined NATS");
+        Ok(Nats { outlet, commands, client })
+    }
+}
+
+/// A name unique enough among the dispatchers of a namespace: the process
+/// ID and the random part of a fresh inbox.
+fn made_up_name(client: &async_nats::Client) -> String {
+    let inbox = client.new_inbox();
+    let random = inbox.rsplit('.').next().unwrap_or_default();
+    format!("pid{}-{}", std::process::id(), &random[..random.len().min(10)])
+}
+
+/// Connects with `config`'s servers, credentials and TLS, within its
+/// connect timeout.
+async fn connect(
+    config: &NatsConfig,
+    events: mpsc::UnboundedSender<async_nats::Event>,
+) -> Result<async_nats::Client, NatsError> {
+    let mut options = match &config.auth {
+        Auth::None => async_nats::ConnectOptions::new(),
+        Auth::Token(token) => async_nats::ConnectOptions::with_token(token.clone()),
+        Auth::UserPassword(user, password) => {
+            async_nats::ConnectOptions::with_user_and_password(user.clone(), password.clone())
+        }
+        Auth::NKey(seed) => async_nats::ConnectOptions::with_nkey(seed.clone()),
+        Auth::CredentialsFile(path) => {
+            async_nats::ConnectOptions::with_credentials_file(path).await.map_err(|e| {
+                NatsError::new(
+                    NatsErrorKind::Credentials,
+                    format!("cannot read the credentials file {}", path.display()),
+                )
+                .with_source(e)
+            })?
+        }
+    };
+    if let Some(name) = &config.name {
+        options = options.name(name);
+    }
+    options = options
+        .connection_timeout(config.connect_timeout)
+        // A dispatcher delivers its own messages to its own listeners; what
+        // it publishes is for the others.
+        .no_echo()
+        .require_tls(config.tls.required)
+        .event_callback(move |event| {
+            let events = events.clone();
+            async move {
+                let _ = events.send(event);
+            }
+        });
+    for path in &config.tls.root_certificates {
+        options = options.add_root_certificates(path.clone());
+    }
+    if let Some((cert, key)) = &config.tls.client_certificate {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
+    let urls = config.urls.join(",");
+    let where_ = || format!("cannot connect to NATS at {urls}");
+    let addrs: Vec<async_nats::ServerAddr> = config
+        .urls
+        .iter()
+        .map(|u| u.parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e| NatsError::new(NatsErrorKind::Unreachable, where_()).with_source(e))?;
+    // Bounded twice: the client's own timeout is per attempt at one server.
+    let timeout = config.connect_timeout * (addrs.len().max(1) as u32 + 1);
+    match tokio::time::timeout(timeout, options.connect(addrs)).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => {
+            use async_nats::ConnectErrorKind as K;
+            let kind = match e.kind() {
+                K::AuthorizationViolation => NatsErrorKind::Refused,
+                K::Authentication => NatsErrorKind::Credentials,
+                K::TimedOut => NatsErrorKind::Timeout,
+                K::Tls => NatsErrorKind::Tls,
+                _ => NatsErrorKind::Unreachable,
+            };
+            Err(NatsError::new(kind, where_()).with_source(e))
+        }
+        Err(_) => Err(NatsError::new(
+            NatsErrorKind::Timeout,
+            format!("{}: no server connected within {timeout:?}", where_()),
+        )),
+    }
+}
+
+/// What the client reports: slow consumers counted, a lost connection
+/// failing the requests that waited on it (their replies cannot come).
+async fn follow_events(
+    outlet: Weak<NatsOutlet>,
+    mut events: mpsc::UnboundedReceiver<async_nats::Event>,
+) {
+    while let Some(event) = events.recv().await {
+        let Some(outlet) = outlet.upgrade() else { return };
+        match event {
+            async_nats::Event::SlowConsumer(sid) => {
+                bump(&outlet.counters.slow_consumer_events);
+                tracing::error!(nats = %outlet.outlet_name, subscription = sid, "slow consumer: NATS dropped messages of a subscription not read fast enough");
+            }
+            async_nats::Event::Disconnected => {
+                bump(&outlet.counters.disconnects);
+                let failed = outlet.fail_pending(
+                    TransportErrorKind::PeerLost,
+                    "the connection to NATS was lost while the request waited for its answer",
+                );
+                outlet
+                    .counters
+                    .requests_failed_disconnected
+                    .fetch_add(failed as u64, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(nats = %outlet.outlet_name, failed_requests = failed, "disconnected from NATS; reconnecting");
+            }
+            async_nats::Event::Connected => {
+                tracing::info!(nats = %outlet.outlet_name, "connected to NATS");
+            }
+            async_nats::Event::ServerError(e) => {
+                tracing::error!(nats = %outlet.outlet_name, error = %e, "NATS server error");
+            }
+            async_nats::Event::ClientError(e) => {
+                tracing::error!(nats = %outlet.outlet_name, error = %e, "NATS client error");
+            }
+            other => tracing::debug!(nats = %outlet.outlet_name, event = %other, "NATS event"),
+        }
+    }
+}

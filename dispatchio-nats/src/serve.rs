@@ -1,0 +1,277 @@
+//! Incoming: a subscription for every destination and group this process
+//! serves, kept in step with its [`DirectoryWatch`]; what arrives enters
+//! the dispatcher through an [`Inlet`], and the answer goes back to the
+//! message's reply subject.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::outlet::{NatsOutlet, Outgoing};
+use crate::stats::bump;
+use crate::{NatsError, NatsErrorKind, SubjectKind};
+use dispatchio_core::transport::{Attachment, DirectoryChange, DirectoryWatch, Inlet};
+use dispatchio_core::{Id, ReplySender};
+use dispatchio_net::envelope::{
+    MessageRebuilder, decode_content, decode_message, encode_reply, reply_result,
+};
+use dispatchio_net::{RemoteError, RemoteErrorKind, ReplyResult, WireReply};
+
+/// The queue group of every destination subscription: should two
+/// dispatchers subscribe to one destination, NATS gives each message to
+/// one of them, never to both.
+const QUEUE_GROUP: &str = "dispatchio";
+
+/// What the application asks of the serving task.
+pub(crate) enum Command {
+    /// Subscribe to every change so far, then answer once the server has
+    /// the subscriptions.
+    Sync(oneshot::Sender<()>),
+    /// Unsubscribe from everything, detach from the dispatcher, drain the
+    /// connection, then answer.
+    Leave(oneshot::Sender<()>),
+}
+
+/// The serving task's state: the subscriptions, by what they serve.
+pub(crate) struct Serving {
+    pub(crate) outlet: Arc<NatsOutlet>,
+    pub(crate) client: async_nats::Client,
+    pub(crate) attachment: Attachment,
+    pub(crate) watch: DirectoryWatch,
+    /// Each subscription's reader, and what tells it to drain.
+    pub(crate) readers: HashMap<(SubjectKind, Id), (JoinHandle<()>, oneshot::Sender<()>)>,
+}
+
+impl Serving {
+    /// Subscribes to what the directory gained and unsubscribes from what
+    /// it lost.
+    pub(crate) async fn apply_changes(&mut self) -> Result<(), NatsError> {
+        for change in self.watch.changes() {
+            match change {
+                DirectoryChange::Registered(id) => {
+                    self.subscribe(SubjectKind::Destination, id).await?
+                }
+                DirectoryChange::GroupJoined(id) => self.subscribe(SubjectKind::Group, id).await?,
+                DirectoryChange::Deregistered(id) => self.unsubscribe(SubjectKind::Destination, id),
+                DirectoryChange::GroupLeft(id) => self.unsubscribe(SubjectKind::Group, id),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&mut self, kind: SubjectKind, id: Id) -> Result<(), NatsError> {
+        let subject = match self.outlet.ns.subject(kind, &id) {
+            Ok(s) => s,
+            Err(e) => {
+                // Served here, unreachable from the cluster: said once, loudly.
+                tracing::error!(nats = %self.outlet.outlet_name, %kind, id = %id, error = %e, "cannot serve this ID on NATS");
+                return Ok(());
+            }
+        };
+        let sub = match kind {
+            SubjectKind::Destination => {
+                self.client.queue_subscribe(subject.clone(), QUEUE_GROUP.to_owned()).await
+            }
+            _ => self.client.subscribe(subject.clone()).await,
+        }
+        .map_err(|e| {
+            NatsError::new(NatsErrorKind::Subscribe, format!("cannot subscribe to {subject}"))
+                .with_source(e)
+        })?;
+        let inlet = self.attachment.dispatcher().inlet();
+        let (stop, stopped) = oneshot::channel();
+        let reader = tokio::spawn(read_subscription(self.outlet.clone(), inlet, sub, stopped));
+        if let Some((old, _)) = self.readers.insert((kind, id), (reader, stop)) {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, kind: SubjectKind, id: Id) {
+        // The reader drains its subscription: what the server sent before
+        // the unsubscription is still delivered.
+        if let Some((_, stop)) = self.readers.remove(&(kind, id)) {
+            let _ = stop.send(());
+        }
+    }
+
+    /// A round trip to the server: everything sent before it, subscriptions
+    /// included, is in place when it returns. (async-nats's `flush` only
+    /// writes the socket out; a request nobody serves is answered by the
+    /// server after what came before it on the connection.)
+    pub(crate) async fn round_trip(&self) {
+        let subject = format!("{}.round-trip", self.outlet.inbox);
+        let _ = self.client.request(subject, bytes::Bytes::new()).await;
+    }
+
+    /// Stops serving: every subscription and the attachment gone, the
+    /// connection drained. Draining first (rather than dropping the
+    /// subscriptions) lets the server stop sending while the readers still
+    /// deliver, and answer, what it sent already: a request in flight gets
+    /// an answer, never silence until its timeout.
+    async fn leave(mut self) {
+        let readers: Vec<_> = self.readers.drain().map(|(_, r)| r).collect();
+        let mut waiting = Vec::new();
+        for (reader, stop) in readers {
+            let _ = stop.send(());
+            waiting.push(reader);
+        }
+        for reader in waiting {
+            // Each ends with its drained subscription; bounded in case the
+            // connection is gone and the drain cannot complete.
+            if tokio::time::timeout(DRAIN_BOUND, reader).await.is_err() {
+                tracing::warn!(nats = %self.outlet.outlet_name, "a subscription did not drain in time");
+            }
+        }
+        // The replies the readers queued are published before the
+        // connection closes.
+        let (done, published) = oneshot::channel();
+        let marker = Outgoing {
+            subject: String::new(),
+            reply: None,
+            payload: bytes::Bytes::new(),
+            request: None,
+            done: Some(done),
+        };
+        if self.outlet.queue.send(marker).await.is_ok() {
+            let _ = tokio::time::timeout(DRAIN_BOUND, published).await;
+        }
+        let _ = tokio::time::timeout(DRAIN_BOUND, self.client.flush()).await;
+        self.attachment.detach();
+        let _ = self.client.drain().await;
+    }
+}
+
+/// How long leaving waits for one subscription to drain.
+const DRAIN_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The serving task: follows the directory until the dispatcher shuts
+/// down or the application leaves.
+pub(crate) async fn serve(mut serving: Serving, mut commands: mpsc::Receiver<Command>) {
+    let dispatcher = serving.attachment.dispatcher().clone();
+    // The application may drop its handle and keep the dispatcher joined
+    // (the usual case): then only the dispatcher's shutdown ends this.
+    let mut handles = true;
+    loop {
+        tokio::select! {
+            () = serving.watch.changed() => {
+                if dispatcher.is_shut_down() {
+                    serving.leave().await;
+                    return;
+                }
+                if let Err(e) = serving.apply_changes().await {
+                    tracing::error!(nats = %serving.outlet.outlet_name, error = %e, "cannot follow what this process serves");
+                }
+            }
+            command = commands.recv(), if handles => match command {
+                Some(Command::Sync(done)) => {
+                    if let Err(e) = serving.apply_changes().await {
+                        tracing::error!(nats = %serving.outlet.outlet_name, error = %e, "cannot follow what this process serves");
+                    }
+                    serving.round_trip().await;
+                    let _ = done.send(());
+                }
+                Some(Command::Leave(done)) => {
+                    serving.leave().await;
+                    let _ = done.send(());
+                    return;
+                }
+                None => handles = false,
+            },
+        }
+    }
+}
+
+/// Delivers what arrives on one subscription, in order; told to stop, it
+/// drains the subscription (the server stops sending, what it sent is
+/// still delivered) and ends with it.
+async fn read_subscription(
+    outlet: Arc<NatsOutlet>,
+    mut inlet: Inlet,
+    mut sub: async_nats::Subscriber,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut rebuilder = MessageRebuilder::default();
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            msg = sub.next() => match msg {
+                Some(msg) => incoming(&outlet, &mut inlet, &mut rebuilder, msg),
+                None => return,
+            },
+            _ = &mut stop, if !draining => {
+                draining = true;
+                if sub.drain().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn incoming(
+    outlet: &Arc<NatsOutlet>,
+    inlet: &mut Inlet,
+    rebuilder: &mut MessageRebuilder,
+    msg: async_nats::Message,
+) {
+    bump(&outlet.counters.received);
+    let m = match decode_message(&msg.payload) {
+        Ok(m) => m,
+        Err(e) => {
+            bump(&outlet.counters.bad_frames);
+            tracing::warn!(nats = %outlet.outlet_name, subject = %msg.subject, error = %e, "a message that does not decode (ignored)");
+            return;
+        }
+    };
+    let reply_to = msg.reply.as_ref().filter(|_| m.response_required).map(|r| r.to_string());
+    let to = m.id;
+    let content = match decode_content(&outlet.registry, m.content) {
+        Ok(c) => c,
+        Err(reason) => {
+            tracing::warn!(nats = %outlet.outlet_name, subject = %msg.subject, id = to, reason = %reason, "incoming content does not decode");
+            match reply_to {
+                Some(reply_to) => {
+                    let e = RemoteError {
+                        kind: RemoteErrorKind::Other,
+                        text: format!("other\n{reason}"),
+                    };
+                    send_reply(outlet, &reply_to, to, ReplyResult::Err(e));
+                }
+                None => bump(&outlet.counters.undeliverable),
+            }
+            return;
+        }
+    };
+    let message = rebuilder.rebuild(&m, content);
+    let wants_reply = reply_to.is_some();
+    let reply = match reply_to {
+        Some(reply_to) => {
+            let me = outlet.clone();
+            ReplySender::callback(message.id(), move |answer| {
+                send_reply(&me, &reply_to, to, reply_result(&answer));
+            })
+        }
+        None => ReplySender::unwanted(),
+    };
+    if let Err(e) = inlet.deliver(message, reply) {
+        if !wants_reply {
+            bump(&outlet.counters.undeliverable);
+            tracing::warn!(nats = %outlet.outlet_name, subject = %msg.subject, id = to, error = %e, "incoming message undeliverable");
+        }
+    }
+}
+
+fn send_reply(outlet: &NatsOutlet, reply_to: &str, to: u64, result: ReplyResult) {
+    match encode_reply(WireReply { to, result }) {
+        Ok(payload) => outlet.publish_reply(reply_to, payload),
+        Err(e) => {
+            bump(&outlet.counters.replies_lost);
+            tracing::warn!(nats = %outlet.outlet_name, reply_to, error = %e, "a reply that does not encode is lost");
+        }
+    }
+}
