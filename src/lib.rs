@@ -28,7 +28,7 @@
 //!   [`include_routes!`] and [`derive@ContentType`];
 //! * [`routing`]: routing tables, conditions and the matcher they share;
 //! * [`transport`]: the seam a transport to other processes plugs into;
-//! * [`net`]: the Unix-socket and TCP transport (`dispatchio-net`), with
+//! * [`net`]: the Unix-socket, TCP and TLS transport (`dispatchio-net`), with
 //!   [`net::NetExt`] for `dispatcher.listen(..)` and `.connect(..)`;
 //! * [`dsl`]: the `.route` language (checker, analyser, code generator),
 //!   and [`routes`], its interpreter.
