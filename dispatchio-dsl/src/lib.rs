@@ -63,6 +63,6 @@ mod test_support;
 
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceFile, SourceMap, Span};
 pub use front::{LoadError, Loaded, ReadError, Report, check, check_str, load, load_str};
-pub use program::Program;
+pub use program::{Program, Skeleton};
 pub use read::MAX_FILE_BYTES;
 pub use sample::{Sample, Value};

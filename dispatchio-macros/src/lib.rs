@@ -65,8 +65,8 @@ const MANIFEST_DIR_OVERRIDE: &str = "DISPATCHIO_MANIFEST_DIR";
 /// spanned on the path literal, holding exactly what `dispatchio check`
 /// prints in plain form: `error[code]: message`, ` --> file.route:line:col`
 /// and the snippet. After errors the macro still emits a stub of the API
-/// (the structs, listener modules and their types, as far as the file
-/// parses), so the build shows the `.route` errors rather than one error per
+/// (the structs, consts, listener modules and their types, as far as the
+/// file checked, made by the same generator as the real code), so the build shows the `.route` errors rather than one error per
 /// use of a missing item. A stable proc-macro cannot emit warnings: run
 /// `dispatchio check` (in CI too) to see them.
 ///

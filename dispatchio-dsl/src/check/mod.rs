@@ -26,7 +26,7 @@ use crate::diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceMap, Sp
 use crate::load::Loaded;
 use crate::program::{
     Action, ActionKind, Cond, CondKind, ConstDef, ConstValue, FieldDef, FieldRef, ListenerDef, Lit,
-    MessageDef, Otherwise, Pred, Program, RuleDef, Test, Type,
+    MessageDef, Otherwise, Pred, Program, RuleDef, Skeleton, Test, Type,
 };
 
 /// The envelope fields, present on every message.
@@ -86,13 +86,27 @@ impl Narrowed {
     }
 }
 
-/// Checks loaded files. Returns the program when there is no error, and every
-/// diagnostic (errors and `unused` warnings) in any case.
-pub(crate) fn check(loaded: Loaded) -> (Option<Program>, Vec<Diagnostic>) {
+/// What the checker gives later stages: the program when there is no
+/// error, what of it checked when there is, and every diagnostic (errors
+/// and `unused` warnings) in any case.
+pub(crate) struct Checked {
+    /// The program, when no finding is an error.
+    pub(crate) program: Option<Program>,
+    /// The parts that checked, when some finding is an error (for the stub
+    /// after errors).
+    pub(crate) skeleton: Option<Skeleton>,
+    /// Every finding, ordered by file and position.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks loaded files.
+///
+/// Files that did not load completely (a syntax error, an unreadable import)
+/// are still checked for their skeleton, but only the loader's diagnostics
+/// are reported: the missing declarations would only cause a cascade of
+/// unknown-name errors.
+pub(crate) fn check(loaded: Loaded) -> Checked {
     let Loaded { sources, root, files, mut diagnostics, complete } = loaded;
-    if !complete {
-        return (None, diagnostics);
-    }
     let mut checker = Checker {
         root,
         diags: Vec::new(),
@@ -117,13 +131,44 @@ pub(crate) fn check(loaded: Loaded) -> (Option<Program>, Vec<Diagnostic>) {
     let (facts, errors) = facts::facts(&checker.messages, &listeners);
     checker.diags.extend(errors);
     checker.unused();
-    diagnostics.append(&mut checker.diags);
+    if complete {
+        diagnostics.append(&mut checker.diags);
+    }
     diagnostics.sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.primary.span.end));
     if diagnostics.iter().any(Diagnostic::is_error) {
-        return (None, diagnostics);
+        let skeleton = skeleton(sources, root, checker.messages, consts, listeners);
+        return Checked { program: None, skeleton: Some(skeleton), diagnostics };
     }
     let program = Program::checked(sources, root, checker.messages, consts, listeners, facts);
-    (Some(program), diagnostics)
+    Checked { program: Some(program), skeleton: None, diagnostics }
+}
+
+/// The parts of a refused program that can still become Rust: fields whose
+/// type did not resolve are left out, and of two listeners of one name the
+/// first is kept (as of messages and consts, which `declare` keeps once).
+/// The facts are those of what is left; the errors they find are reported
+/// already.
+fn skeleton(
+    sources: SourceMap,
+    root: FileId,
+    mut messages: Vec<MessageDef>,
+    consts: Vec<ConstDef>,
+    mut listeners: Vec<ListenerDef>,
+) -> Skeleton {
+    fn resolved(ty: &Type) -> bool {
+        match ty {
+            Type::Any => false,
+            Type::List(t) | Type::Optional(t) => resolved(t),
+            _ => true,
+        }
+    }
+    for m in &mut messages {
+        m.fields.retain(|f| resolved(&f.ty));
+    }
+    let mut names = BTreeSet::new();
+    listeners.retain(|l| names.insert(l.name.clone()));
+    let (facts, _) = facts::facts(&messages, &listeners);
+    Skeleton::new(Program::checked(sources, root, messages, consts, listeners, facts))
 }
 
 /// A program of these items, checked for what the facts rest on, with

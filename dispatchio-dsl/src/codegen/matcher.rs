@@ -56,8 +56,8 @@ use super::names::{camel, ident, listener_module, rust_ident};
 use super::rt;
 use super::types::{float_tokens, int_tokens};
 use crate::program::{
-    ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, MessageDef, Pred, Program, RuleDef,
-    Test, Type,
+    ActionKind, Cond, CondKind, FieldRef, HandlerKind, ListenerDef, Lit, MessageDef, Pred, Program,
+    RuleDef, Test, Type,
 };
 use dispatchio_model::str_hash;
 use dispatchio_model::{Glob, GlobTok};
@@ -105,7 +105,9 @@ struct Layout {
 }
 
 impl Layout {
-    fn of(l: &ListenerDef) -> Layout {
+    /// The layout of `l`, each handler's kind as the checker recorded it
+    /// (`Program::handler_kind`).
+    fn of(program: &Program, l: &ListenerDef) -> Layout {
         let mut out = Layout::default();
         let all = l
             .rules
@@ -114,10 +116,11 @@ impl Layout {
             .chain(l.otherwise.iter().flat_map(|o| &o.actions));
         for a in all {
             match &a.kind {
-                ActionKind::Call { handler, is_async }
+                ActionKind::Call { handler, .. }
                     if !out.handlers.iter().any(|(n, _)| n == handler) =>
                 {
-                    out.handlers.push((handler.clone(), *is_async));
+                    let kind = program.handler_kind(&l.name, handler);
+                    out.handlers.push((handler.clone(), kind == Some(HandlerKind::Async)));
                 }
                 ActionKind::Queue(q) if !out.queues.contains(q) => out.queues.push(q.clone()),
                 ActionKind::Forward(f) if !out.forwards.contains(f) => out.forwards.push(f.clone()),
@@ -132,9 +135,14 @@ impl Layout {
         let steps = actions.iter().filter_map(|a| {
             let pos = |v: &[String], n: &str| v.iter().position(|x| x == n).unwrap_or(0);
             Some(match &a.kind {
-                ActionKind::Call { handler, is_async } => {
-                    let i = self.handlers.iter().position(|(n, _)| n == handler).unwrap_or(0);
-                    if *is_async {
+                ActionKind::Call { handler, .. } => {
+                    let (i, is_async) = self
+                        .handlers
+                        .iter()
+                        .enumerate()
+                        .find(|(_, (n, _))| n == handler)
+                        .map_or((0, false), |(i, (_, a))| (i, *a));
+                    if is_async {
                         quote!(#rt::Step::CallAsync(#i))
                     } else {
                         quote!(#rt::Step::Call(#i))
@@ -1267,7 +1275,7 @@ fn content_params<'a>(
     l: &ListenerDef,
     classes: &[Class<'a>],
 ) -> Vec<ContentParam<'a>> {
-    let layout = Layout::of(l);
+    let layout = Layout::of(program, l);
     let mut reach: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); layout.handlers.len()];
     let mut add = |actions: &[crate::program::Action], cls: &BTreeSet<usize>| {
         for a in actions {
@@ -1290,7 +1298,6 @@ fn content_params<'a>(
     if let Some(o) = &l.otherwise {
         add(&o.actions, &(0..classes.len()).collect());
     }
-    let _ = program;
     reach
         .into_iter()
         .map(|cls| {
@@ -1312,11 +1319,21 @@ fn content_params<'a>(
 
 // ---------------------------------------------------------------- the listener module
 
+/// What a listener module's matcher does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// Routes by the program's rules: a program that checked.
+    Compiled,
+    /// Routes nothing (every message unrouted): the stub after errors,
+    /// whose conditions did not check. The API around it is the same.
+    Unrouted,
+}
+
 /// The module for one listener.
-pub(crate) fn listener(program: &Program, l: &ListenerDef) -> TokenStream {
+pub(crate) fn listener(program: &Program, l: &ListenerDef, body: Body) -> TokenStream {
     let rt = rt();
     let module = listener_module(&l.name);
-    let layout = Layout::of(l);
+    let layout = Layout::of(program, l);
     let classes = classes(program);
     let g = Gen { program, layout: &layout, parts: std::cell::Cell::new(0) };
     let params = content_params(program, l, &classes);
@@ -1477,7 +1494,8 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef) -> TokenStream {
     let mut fns = Vec::new();
     let mut arms = Vec::new();
     let mut other = quote!();
-    for (k, class) in classes.iter().enumerate() {
+    let compiled = body == Body::Compiled;
+    for (k, class) in classes.iter().enumerate().filter(|_| compiled) {
         let f = ident(&format!("route_{k}"));
         let items = items_for(Some(class));
         match class {
@@ -1524,8 +1542,34 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef) -> TokenStream {
             }
         }
     }
-    let (fallback, terminated) = g.chain_ends(&items_for(None), Mode::Dyn, Ret::Route);
-    let fallback_ends = (!terminated).then_some(&ends);
+    let route = if compiled {
+        let (fallback, terminated) = g.chain_ends(&items_for(None), Mode::Dyn, Ret::Route);
+        let fallback_ends = (!terminated).then_some(&ends);
+        fns.push(quote! {
+            /// Any message whose content is not its type's struct: every rule,
+            /// every field read through `Fields`. Rare (content of another
+            /// process whose type was not registered), so kept off the hot path.
+            #[cold]
+            fn route_fields(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
+                let _ = (env, content);
+                #fallback
+                #fallback_ends
+            }
+        });
+        quote! {
+            let env = msg.envelope();
+            let content: &dyn #rt::Content = &**msg.content();
+            match env.ty.as_str() {
+                #(#arms)*
+                #other
+            }
+        }
+    } else {
+        quote! {
+            let _ = msg;
+            fired.unrouted();
+        }
+    };
     let rules = l.rules.iter().map(|r| &r.name);
     let slots = layout.handlers.iter().map(
         |(n, a)| quote!(#rt::HandlerSlot { name: #rt::SharedStr::from_static(#n), is_async: #a }),
@@ -1592,26 +1636,11 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef) -> TokenStream {
                 }
 
                 fn route(&self, msg: &#rt::Message, fired: &mut #rt::Fired) {
-                    let env = msg.envelope();
-                    let content: &dyn #rt::Content = &**msg.content();
-                    match env.ty.as_str() {
-                        #(#arms)*
-                        #other
-                    }
+                    #route
                 }
             }
 
             #(#fns)*
-
-            /// Any message whose content is not its type's struct: every rule,
-            /// every field read through `Fields`. Rare (content of another
-            /// process whose type was not registered), so kept off the hot path.
-            #[cold]
-            fn route_fields(env: &#rt::Envelope, content: &dyn #rt::Content, fired: &mut #rt::Fired) {
-                let _ = (env, content);
-                #fallback
-                #fallback_ends
-            }
 
             struct Adapter<H>(H);
 
