@@ -63,6 +63,7 @@ pub mod generate;
 mod graph;
 #[cfg(test)]
 mod proptests;
+mod ranges;
 mod solver;
 mod strings;
 #[cfg(test)]

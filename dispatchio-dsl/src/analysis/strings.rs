@@ -26,11 +26,20 @@
 //! excluded values are words the text must not be.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::rc::Rc;
 
 use rustc_hash::FxHashSet;
 
-use super::dom::{Ranges, TextCons, text_ok};
+use super::ranges::Ranges;
 use dispatchio_model::{Glob, GlobTok};
+
+/// A glob constraint: the text must (`true`) or must not (`false`) match.
+pub(crate) type TextCons = Vec<(Rc<Glob>, bool)>;
+
+/// Whether `s` satisfies every glob constraint.
+pub(crate) fn text_ok(pats: &TextCons, s: &str) -> bool {
+    pats.iter().all(|(g, want)| g.is_match(s) == *want)
+}
 
 /// The outcome of a bounded search.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,11 +4,17 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::read::StrKind;
 use crate::codegen::rt;
 use crate::codegen::types::{float_tokens, int_tokens};
 use crate::program::{Lit, Test, Type};
 use dispatchio_model::{Glob, GlobTok};
+
+/// Whether a string place is a `String` (`Owned`) or a `&str` expression.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum StrKind {
+    Owned,
+    Borrowed,
+}
 
 pub(super) fn strref(place: &TokenStream, kind: StrKind) -> TokenStream {
     match kind {

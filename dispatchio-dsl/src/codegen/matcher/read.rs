@@ -6,7 +6,7 @@ use quote::quote;
 
 use super::classes::P;
 use super::layout::Layout;
-use super::leaf::{dyn_test, leaf_test};
+use super::leaf::{StrKind, dyn_test, leaf_test};
 use crate::codegen::names::rust_ident;
 use crate::codegen::rt;
 use crate::program::{FieldRef, MessageDef, Pred, Program, Test, Type};
@@ -20,13 +20,6 @@ pub(super) enum Read {
     Opt(TokenStream),
     /// Never present in this class (a path through a field the type lacks).
     Absent,
-}
-
-/// Whether a string place is a `String` (`Owned`) or a `&str` expression.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum StrKind {
-    Owned,
-    Borrowed,
 }
 
 /// Where content fields are read from.
