@@ -690,12 +690,12 @@ fn once_the_shared_work_is_spent_every_question_is_unknown() {
     let work = std::rc::Rc::new(super::solver::Work::for_rules(0));
     let mut space = super::Space::new(&p, super::Class::Declared(0)).sharing(&work);
     let f = space.compile(&suit(Test::Matches("*x*".into())));
-    assert!(matches!(space.solve(&[&f]), super::Answer::Sat(_)));
+    assert!(matches!(space.solve(&[&f]), super::solver::Answer::Sat(_)));
     work.spend_all();
-    assert!(matches!(space.solve(&[&f]), super::Answer::Unknown));
+    assert!(matches!(space.solve(&[&f]), super::solver::Answer::Unknown));
     // A question without strings needs no string search, but nodes are spent too.
     let g = space.compile(&c(Test::Lt(Lit::Int(5))));
-    assert!(matches!(space.solve(&[&g]), super::Answer::Unknown));
+    assert!(matches!(space.solve(&[&g]), super::solver::Answer::Unknown));
 }
 
 #[test]
