@@ -6,10 +6,10 @@ use super::findings::RuleStatus;
 use super::solver::{Answer, F, Space};
 use super::table::Table;
 use super::{graph, undecided};
+use crate::concrete::Sample;
 use crate::decide::route;
 use crate::diagnostic::{Code, Diagnostic, Label};
 use crate::program::ActionKind;
-use crate::sample::Sample;
 
 /// One way a message leaves a listener for another: a rule (or `otherwise`) that forwards.
 struct Edge {

@@ -11,8 +11,8 @@ use std::rc::Rc;
 
 use super::ranges::Ranges;
 use super::strings::{self, Search, TextCons, text_ok};
+use crate::concrete::Value;
 use crate::program::{Lit, Test, Type};
-use crate::sample::Value;
 use dispatchio_model::{Glob, GlobTok};
 
 /// Floats as totally ordered integer keys: `-0.0` is folded into `0.0`

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use super::solver::{Answer, F, Space};
 use super::table::Table;
 use super::undecided;
+use crate::concrete::Sample;
 use crate::decide::{Decision, holds as eval, route, route_rules};
 use crate::diagnostic::{Code, Diagnostic, Label};
 use crate::program::{ActionKind, ListenerDef, RuleDef};
-use crate::sample::Sample;
 
 /// The outcome-relevant actions of a rule (without `continue`).
 pub(super) fn actions(rule: &RuleDef) -> Vec<ActionKind> {

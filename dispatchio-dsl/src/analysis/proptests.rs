@@ -14,10 +14,10 @@ use std::collections::BTreeSet;
 
 use super::analyse;
 use super::generate::*;
+use crate::concrete::{Sample, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::{eval, route};
 use crate::program::{ActionKind, Cond, FieldRef, ListenerDef, Lit, Program, RuleDef, Test, Type};
-use crate::sample::{Sample, Value};
 
 fn opt(t: Type) -> Type {
     Type::Optional(Box::new(t))

@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use super::dom::{Dom, Pick, pred_set};
+use crate::concrete::{Sample, Value};
 use crate::program::{Cond, CondKind, FieldRef, MessageDef, Program, Type};
-use crate::sample::{Sample, Value};
 
 /// Index of a variable in a [`Space`].
 pub(crate) type VarId = usize;

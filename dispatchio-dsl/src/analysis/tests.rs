@@ -125,7 +125,7 @@ fn nan_escapes_both_sides_of_a_comparison() {
     let u = only(&d, Code::Unrouted);
     let w = u.witness.as_ref().expect("witness");
     assert_eq!(w.ty, "Pos");
-    assert!(matches!(w.content.get("x"), Some(crate::sample::Value::Float(f)) if f.is_nan()));
+    assert!(matches!(w.content.get("x"), Some(crate::concrete::Value::Float(f)) if f.is_nan()));
 }
 
 #[test]

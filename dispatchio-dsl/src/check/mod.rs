@@ -32,7 +32,7 @@ use narrowing::Narrowed;
 
 use crate::ast::{self, LitKind, Op};
 use crate::diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceMap, Span};
-use crate::load::Loaded;
+use crate::imports::ParsedFiles;
 use crate::program::{ConstDef, FieldRef, ListenerDef, Lit, MessageDef, Program, Skeleton, Type};
 
 /// The envelope fields, present on every message.
@@ -66,8 +66,8 @@ pub(crate) struct Checked {
 /// are still checked for their skeleton, but only the loader's diagnostics
 /// are reported: the missing declarations would only cause a cascade of
 /// unknown-name errors.
-pub(crate) fn check(loaded: Loaded) -> Checked {
-    let Loaded { sources, root, files, mut diagnostics, complete } = loaded;
+pub(crate) fn check(loaded: ParsedFiles) -> Checked {
+    let ParsedFiles { sources, root, files, mut diagnostics, complete } = loaded;
     let mut checker = Checker {
         root,
         diags: Vec::new(),

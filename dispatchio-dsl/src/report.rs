@@ -144,7 +144,7 @@ pub(crate) fn check_or_report(path: &Path) -> Report {
 /// assert_eq!(report.program.unwrap().listeners()[0].rules[0].name, "deal");
 /// ```
 pub fn check_str(name: impl AsRef<Path>, text: impl Into<String>) -> Report {
-    let loaded = crate::load::load(name.as_ref(), text.into());
+    let loaded = crate::imports::parse_with_imports(name.as_ref(), text.into());
     let sources = loaded.sources.clone();
     let crate::check::Checked { program, mut skeleton, mut diagnostics } =
         crate::check::check(loaded);
