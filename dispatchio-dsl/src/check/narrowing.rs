@@ -163,3 +163,6 @@ impl Checker {
         Some(out)
     }
 }
+
+#[cfg(test)]
+mod props;
