@@ -6,6 +6,10 @@
 //! never a grammar rule's name. Literal values (integers out of range, bad
 //! `\u{…}` escapes) are checked while lowering, and reported as `syntax`
 //! errors at the literal.
+//!
+//! Over 600 lines on purpose: one function per rule of the one grammar,
+//! and the error wording that refers to those rules; split, a grammar
+//! rule's lowering and its error words would sit in different files.
 
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};

@@ -14,6 +14,11 @@
 //! implies, and branches on the `or` with the fewest live alternatives. The
 //! search is exact: it only prunes on empty domains, and a leaf is accepted
 //! only when every variable has a value (checked again by the evaluator).
+//!
+//! About 700 lines on purpose: the formula type, the variables of a class
+//! and the search over them are one algorithm whose invariants (the cube,
+//! the order of branching, the shared work budget) each part relies on;
+//! value domains (`dom`) and strings (`strings`) are already apart.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};

@@ -1,3 +1,4 @@
+use super::preds::{eq_set, in_set};
 use super::*;
 
 #[test]
