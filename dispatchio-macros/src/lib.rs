@@ -12,8 +12,6 @@ use std::path::{Path, PathBuf};
 
 use proc_macro::TokenStream;
 
-mod derive;
-
 /// Overrides `CARGO_MANIFEST_DIR` as the base of relative paths. trybuild
 /// compiles tests in a generated crate whose manifest directory holds none of
 /// the test's files (trybuild#202); its tests set this to the real one.
@@ -129,5 +127,7 @@ pub fn include_routes(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(ContentType, attributes(content))]
 pub fn derive_content_type(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    derive::expand(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+    dispatchio_dsl::codegen::derive::content_type(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -23,6 +23,7 @@
 //! the reference evaluator (`dispatchio-oracle`) is its oracle in the tests;
 //! how it is made fast is described in the `matcher` submodule.
 
+pub mod derive;
 mod matcher;
 mod names;
 mod stub;
