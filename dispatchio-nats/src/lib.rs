@@ -41,9 +41,11 @@
 
 mod config;
 mod error;
+mod group;
 mod inbox;
 mod join;
 mod outlet;
+mod roster;
 mod serve;
 mod stats;
 pub mod subject;

@@ -3,14 +3,15 @@
 //! the dispatcher through an [`Inlet`], and the answer goes back to the
 //! message's reply subject.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures::StreamExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::outlet::{NatsOutlet, Outgoing};
+use crate::roster::RosterNote;
 use crate::stats::bump;
 use crate::{NatsError, NatsErrorKind, SubjectKind};
 use dispatchio_core::transport::{Attachment, DirectoryChange, DirectoryWatch, Inlet};
@@ -43,6 +44,10 @@ pub(crate) struct Serving {
     pub(crate) watch: DirectoryWatch,
     /// Each subscription's reader, and what tells it to drain.
     pub(crate) readers: HashMap<(SubjectKind, Id), (JoinHandle<()>, oneshot::Sender<()>)>,
+    /// The groups other dispatchers have members of (from the roster).
+    pub(crate) remote_groups: watch::Receiver<BTreeSet<Id>>,
+    /// The groups the outlet is a member of: those.
+    pub(crate) joined: BTreeSet<Id>,
 }
 
 impl Serving {
@@ -60,7 +65,27 @@ impl Serving {
                 _ => {}
             }
         }
+        let groups = &self.watch.reported().groups;
+        let changed = *self.outlet.my_groups.lock() != *groups;
+        if changed {
+            *self.outlet.my_groups.lock() = groups.clone();
+            self.outlet.publish_note(&self.outlet.here(false));
+        }
         Ok(())
+    }
+
+    /// Makes the outlet a member of every group some other dispatcher has
+    /// members of, and of no other: a group message from this process
+    /// then reaches them as well as its own members.
+    pub(crate) fn follow_roster(&mut self) {
+        let remote = self.remote_groups.borrow_and_update().clone();
+        for g in remote.difference(&self.joined) {
+            self.attachment.join_group(g.clone());
+        }
+        for g in self.joined.difference(&remote) {
+            self.attachment.leave_group(g);
+        }
+        self.joined = remote;
     }
 
     async fn subscribe(&mut self, kind: SubjectKind, id: Id) -> Result<(), NatsError> {
@@ -128,12 +153,15 @@ impl Serving {
             }
         }
         // The replies the readers queued are published before the
-        // connection closes.
+        // connection closes, and the note that this dispatcher is gone
+        // after them.
+        self.outlet.publish_note(&RosterNote::Gone { name: self.outlet.dispatcher_name.clone() });
         let (done, published) = oneshot::channel();
         let marker = Outgoing {
             subject: String::new(),
             reply: None,
             payload: bytes::Bytes::new(),
+            headers: None,
             request: None,
             done: Some(done),
         };
@@ -167,6 +195,7 @@ pub(crate) async fn serve(mut serving: Serving, mut commands: mpsc::Receiver<Com
                     tracing::error!(nats = %serving.outlet.outlet_name, error = %e, "cannot follow what this process serves");
                 }
             }
+            Ok(()) = serving.remote_groups.changed() => serving.follow_roster(),
             command = commands.recv(), if handles => match command {
                 Some(Command::Sync(done)) => {
                     if let Err(e) = serving.apply_changes().await {
