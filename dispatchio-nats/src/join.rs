@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::claim::Conflict;
 use crate::config::{Auth, NatsConfig};
 use crate::inbox::{InboxSubscriptions, read_inbox};
 use crate::outlet::{NatsOutlet, publish};
@@ -81,6 +82,21 @@ impl Nats {
         self.outlet.roster.lock().by_group()
     }
 
+    /// The conflicts over destination IDs this dispatcher serves or wants
+    /// to: another dispatcher of the namespace wanting one it serves, or
+    /// serving one it has a listener for (which it then does not serve on
+    /// the cluster until the other lets it go). Each is listed by both
+    /// dispatchers, logged as an error when it starts, and counted in
+    /// [`NatsStats::conflicts`](crate::NatsStats::conflicts).
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        self.outlet.conflicts.borrow().clone()
+    }
+
+    /// [`conflicts`](Self::conflicts) as they change.
+    pub fn watch_conflicts(&self) -> watch::Receiver<Vec<Conflict>> {
+        self.outlet.conflicts.subscribe()
+    }
+
     /// The client underneath (to watch its connection state, say).
     pub fn client(&self) -> &async_nats::Client {
         &self.client
@@ -139,6 +155,7 @@ impl NatsExt for Dispatcher {
             roster: Mutex::new(Roster::default()),
             remote_groups,
             my_groups: Mutex::new(BTreeSet::new()),
+            conflicts: watch::channel(Vec::new()).0,
         });
         let subscribe = |subject: String, what: &'static str| {
             let client = client.clone();
@@ -171,14 +188,19 @@ impl NatsExt for Dispatcher {
         tokio::spawn(publish(client.clone(), Arc::downgrade(&outlet), queue_rx));
         tokio::spawn(read_inbox(outlet.clone(), client.clone(), subs));
         tokio::spawn(follow_events(Arc::downgrade(&outlet), events_rx));
+        let (yields, yielded) = mpsc::unbounded_channel();
         let mut serving = Serving {
             outlet: outlet.clone(),
             client: client.clone(),
             attachment,
             watch: self.watch_directory(),
             readers: HashMap::new(),
+            draining: Vec::new(),
             remote_groups: remote_groups_rx,
             joined: BTreeSet::new(),
+            contested: BTreeSet::new(),
+            yields,
+            yielded,
         };
         serving.apply_changes().await?;
         serving.round_trip().await;

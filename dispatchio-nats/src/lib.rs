@@ -39,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod claim;
 mod config;
 mod error;
 mod group;
@@ -50,6 +51,7 @@ mod serve;
 mod stats;
 pub mod subject;
 
+pub use claim::Conflict;
 pub use config::NatsConfig;
 pub use error::{NatsError, NatsErrorKind};
 pub use join::{Nats, NatsExt};

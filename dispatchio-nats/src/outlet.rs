@@ -11,6 +11,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 
+use crate::claim::Conflict;
 use crate::group::GroupWait;
 use crate::roster::{Roster, RosterNote};
 use crate::stats::{Counters, bump};
@@ -63,6 +64,8 @@ pub(crate) struct NatsOutlet {
     /// [`Roster::groups`] as it changes: the serving task joins the outlet
     /// to each (so that a process with members of its own reaches theirs).
     pub(crate) remote_groups: watch::Sender<BTreeSet<Id>>,
+    /// The conflicts over IDs this dispatcher holds or wants.
+    pub(crate) conflicts: watch::Sender<Vec<Conflict>>,
     /// The groups this process has members of, as last said on the roster.
     pub(crate) my_groups: Mutex<BTreeSet<Id>>,
 }
@@ -122,17 +125,49 @@ impl NatsOutlet {
     /// is logged: the others learn this dispatcher's groups at its next
     /// note, or its next roll call).
     pub(crate) fn publish_note(&self, note: &RosterNote) {
+        self.publish_plain(&self.ns.roster(), note.encode());
+    }
+
+    /// Queues a note of this transport's own (no reply wanted); one that
+    /// cannot be queued is logged.
+    pub(crate) fn publish_plain(&self, subject: &str, payload: Bytes) {
         let out = Outgoing {
-            subject: self.ns.roster(),
+            subject: subject.to_owned(),
             reply: None,
-            payload: note.encode(),
+            payload,
             headers: None,
             request: None,
             done: None,
         };
         if let Err(e) = self.queue.try_send(out) {
-            tracing::warn!(nats = %self.outlet_name, error = %e, "a roster note cannot be queued for publishing");
+            tracing::warn!(nats = %self.outlet_name, subject, error = %e, "a note cannot be queued for publishing");
         }
+    }
+
+    /// Lists `conflict` unless it is listed already; returns whether it
+    /// is new (and then counts it).
+    pub(crate) fn add_conflict(&self, conflict: Conflict) -> bool {
+        let added = self.conflicts.send_if_modified(|list| {
+            if list.contains(&conflict) {
+                return false;
+            }
+            list.push(conflict);
+            list.sort();
+            true
+        });
+        if added {
+            bump(&self.counters.conflicts);
+        }
+        added
+    }
+
+    /// Removes the conflicts `which` picks; returns whether there were any.
+    pub(crate) fn remove_conflicts(&self, which: impl Fn(&Conflict) -> bool) -> bool {
+        self.conflicts.send_if_modified(|list| {
+            let before = list.len();
+            list.retain(|c| !which(c));
+            list.len() != before
+        })
     }
 
     /// This dispatcher's roster note.

@@ -10,6 +10,7 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::claim::RETRY_INTERVAL;
 use crate::outlet::{NatsOutlet, Outgoing};
 use crate::roster::RosterNote;
 use crate::stats::bump;
@@ -43,11 +44,20 @@ pub(crate) struct Serving {
     pub(crate) attachment: Attachment,
     pub(crate) watch: DirectoryWatch,
     /// Each subscription's reader, and what tells it to drain.
-    pub(crate) readers: HashMap<(SubjectKind, Id), (JoinHandle<()>, oneshot::Sender<()>)>,
+    pub(crate) readers: HashMap<(SubjectKind, Id), (JoinHandle<()>, Stop)>,
+    /// Told once each subscription being drained has its drain on the way
+    /// to the server (a round trip after that has it in place).
+    pub(crate) draining: Vec<oneshot::Receiver<()>>,
     /// The groups other dispatchers have members of (from the roster).
     pub(crate) remote_groups: watch::Receiver<BTreeSet<Id>>,
     /// The groups the outlet is a member of: those.
     pub(crate) joined: BTreeSet<Id>,
+    /// Local destinations another dispatcher holds (or whose claim went
+    /// unanswered): not served on the cluster, asked for again.
+    pub(crate) contested: BTreeSet<Id>,
+    /// Where claim readers say this dispatcher gave an ID way.
+    pub(crate) yields: mpsc::UnboundedSender<(Id, String)>,
+    pub(crate) yielded: mpsc::UnboundedReceiver<(Id, String)>,
 }
 
 impl Serving {
@@ -56,11 +66,12 @@ impl Serving {
     pub(crate) async fn apply_changes(&mut self) -> Result<(), NatsError> {
         for change in self.watch.changes() {
             match change {
-                DirectoryChange::Registered(id) => {
-                    self.subscribe(SubjectKind::Destination, id).await?
-                }
+                DirectoryChange::Registered(id) => self.claim(id).await?,
                 DirectoryChange::GroupJoined(id) => self.subscribe(SubjectKind::Group, id).await?,
-                DirectoryChange::Deregistered(id) => self.unsubscribe(SubjectKind::Destination, id),
+                DirectoryChange::Deregistered(id) => {
+                    self.unsubscribe(SubjectKind::Destination, id.clone());
+                    self.withdraw(&id);
+                }
                 DirectoryChange::GroupLeft(id) => self.unsubscribe(SubjectKind::Group, id),
                 _ => {}
             }
@@ -88,7 +99,7 @@ impl Serving {
         self.joined = remote;
     }
 
-    async fn subscribe(&mut self, kind: SubjectKind, id: Id) -> Result<(), NatsError> {
+    pub(crate) async fn subscribe(&mut self, kind: SubjectKind, id: Id) -> Result<(), NatsError> {
         let subject = match self.outlet.ns.subject(kind, &id) {
             Ok(s) => s,
             Err(e) => {
@@ -116,11 +127,14 @@ impl Serving {
         Ok(())
     }
 
-    fn unsubscribe(&mut self, kind: SubjectKind, id: Id) {
+    pub(crate) fn unsubscribe(&mut self, kind: SubjectKind, id: Id) {
         // The reader drains its subscription: what the server sent before
         // the unsubscription is still delivered.
         if let Some((_, stop)) = self.readers.remove(&(kind, id)) {
-            let _ = stop.send(());
+            let (drained, wait) = oneshot::channel();
+            if stop.send(drained).is_ok() {
+                self.draining.push(wait);
+            }
         }
     }
 
@@ -128,7 +142,10 @@ impl Serving {
     /// included, is in place when it returns. (async-nats's `flush` only
     /// writes the socket out; a request nobody serves is answered by the
     /// server after what came before it on the connection.)
-    pub(crate) async fn round_trip(&self) {
+    pub(crate) async fn round_trip(&mut self) {
+        for drained in std::mem::take(&mut self.draining) {
+            let _ = tokio::time::timeout(DRAIN_BOUND, drained).await;
+        }
         let subject = format!("{}.round-trip", self.outlet.inbox);
         let _ = self.client.request(subject, bytes::Bytes::new()).await;
     }
@@ -139,10 +156,14 @@ impl Serving {
     /// deliver, and answer, what it sent already: a request in flight gets
     /// an answer, never silence until its timeout.
     async fn leave(mut self) {
+        // The holders of what this dispatcher wanted hear it wants it no more.
+        for id in self.contested.clone() {
+            self.withdraw(&id);
+        }
         let readers: Vec<_> = self.readers.drain().map(|(_, r)| r).collect();
         let mut waiting = Vec::new();
         for (reader, stop) in readers {
-            let _ = stop.send(());
+            let _ = stop.send(oneshot::channel().0);
             waiting.push(reader);
         }
         for reader in waiting {
@@ -174,6 +195,12 @@ impl Serving {
     }
 }
 
+/// Tells a subscription's reader to drain it; the reader answers on the
+/// sender given once the drain is on its way to the server.
+pub(crate) type Stop = oneshot::Sender<oneshot::Sender<()>>;
+/// A reader's end of [`Stop`].
+pub(crate) type Stopped = oneshot::Receiver<oneshot::Sender<()>>;
+
 /// How long leaving waits for one subscription to drain.
 const DRAIN_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -184,8 +211,15 @@ pub(crate) async fn serve(mut serving: Serving, mut commands: mpsc::Receiver<Com
     // The application may drop its handle and keep the dispatcher joined
     // (the usual case): then only the dispatcher's shutdown ends this.
     let mut handles = true;
+    let mut retry = tokio::time::interval(RETRY_INTERVAL);
     loop {
         tokio::select! {
+            _ = retry.tick(), if !serving.contested.is_empty() => {
+                if let Err(e) = serving.retry_claims().await {
+                    tracing::error!(nats = %serving.outlet.outlet_name, error = %e, "cannot claim again");
+                }
+            }
+            Some((id, holder)) = serving.yielded.recv() => serving.yield_to(id, holder),
             () = serving.watch.changed() => {
                 if dispatcher.is_shut_down() {
                     serving.leave().await;
@@ -222,7 +256,7 @@ async fn read_subscription(
     outlet: Arc<NatsOutlet>,
     mut inlet: Inlet,
     mut sub: async_nats::Subscriber,
-    mut stop: oneshot::Receiver<()>,
+    mut stop: Stopped,
 ) {
     let mut rebuilder = MessageRebuilder::default();
     let mut draining = false;
@@ -232,9 +266,13 @@ async fn read_subscription(
                 Some(msg) => incoming(&outlet, &mut inlet, &mut rebuilder, msg),
                 None => return,
             },
-            _ = &mut stop, if !draining => {
+            drained = &mut stop, if !draining => {
                 draining = true;
-                if sub.drain().await.is_err() {
+                let result = sub.drain().await;
+                if let Ok(drained) = drained {
+                    let _ = drained.send(());
+                }
+                if result.is_err() {
                     return;
                 }
             }

@@ -406,4 +406,5 @@ async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error()
     assert_eq!(a.stats().requests_failed_disconnected, 1);
 }
 
+mod claims;
 mod groups;
