@@ -55,10 +55,13 @@ pub(crate) enum ClaimMsg {
     Held { name: String },
     /// `name`, which asked before, does not want the ID any more.
     Withdrawn { name: String },
+    /// Who holds the ID? (A request, answered as an ask is, that claims
+    /// nothing: a sender checking the ID is still served.)
+    Who,
 }
 
 impl ClaimMsg {
-    fn encode(&self) -> bytes::Bytes {
+    pub(crate) fn encode(&self) -> bytes::Bytes {
         // Serialising strings and booleans into a Vec cannot fail.
         bytes::Bytes::from(rmp_serde::to_vec(self).unwrap_or_default())
     }
@@ -260,6 +263,11 @@ async fn read_claims(
                     tracing::error!(nats = %outlet.outlet_name, id = %id, claimant = %conflict.claimant, "conflict: another dispatcher wants to serve an ID this one serves; it does not");
                 }
             }
+            Ok(ClaimMsg::Who) => {
+                if let Some(reply) = &msg.reply {
+                    outlet.publish_reply(reply, ClaimMsg::Held { name: me.clone() }.encode());
+                }
+            }
             Ok(ClaimMsg::Withdrawn { name }) => {
                 outlet.remove_conflicts(|c| c.id == id && c.claimant == name);
             }
@@ -281,6 +289,7 @@ mod tests {
             ClaimMsg::Ask { name: "a".into(), holding: true },
             ClaimMsg::Held { name: "b".into() },
             ClaimMsg::Withdrawn { name: "c".into() },
+            ClaimMsg::Who,
         ] {
             assert_eq!(ClaimMsg::decode(&m.encode()).unwrap(), m);
         }

@@ -20,14 +20,11 @@ pub(crate) struct GroupWait {
     /// The dispatchers the roster said have members, not answered yet.
     pub(crate) waiting_for: BTreeSet<String>,
     answers: Vec<(String, Result<Message, Error>)>,
-    /// Sweeps passed while waiting: after the first, the dispatchers still
-    /// silent are probed.
-    pub(crate) sweeps: u32,
 }
 
 impl GroupWait {
     pub(crate) fn new(group: Id, waiting_for: BTreeSet<String>) -> GroupWait {
-        GroupWait { group, waiting_for, answers: Vec::new(), sweeps: 0 }
+        GroupWait { group, waiting_for, answers: Vec::new() }
     }
 
     /// Records `from`'s answer; returns whether the request is complete.

@@ -10,10 +10,12 @@ use std::time::Duration;
 use async_nats::StatusCode;
 use std::collections::HashSet;
 
+use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::SubjectKind;
+use crate::claim::ClaimMsg;
 use crate::outlet::{FROM_HEADER, NatsOutlet};
 use crate::roster::RosterNote;
 use crate::stats::bump;
@@ -42,7 +44,7 @@ pub(crate) async fn read_inbox(
 ) {
     let InboxSubscriptions { mut inbox, mut roster, mut presence } = subs;
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
-    let (probed, mut probes) = mpsc::unbounded_channel::<(String, bool)>();
+    let (probed, mut probes) = mpsc::unbounded_channel::<(Probe, bool)>();
     let mut probing = HashSet::new();
     loop {
         tokio::select! {
@@ -60,20 +62,32 @@ pub(crate) async fn read_inbox(
             }
             Some(msg) = presence.next() => {
                 if let Some(reply) = msg.reply {
-                    outlet.publish_reply(&reply, bytes::Bytes::new());
+                    outlet.publish_reply(&reply, Bytes::new());
                 }
             }
-            Some((name, gone)) = probes.recv() => {
-                probing.remove(&name);
-                if gone {
-                    outlet.dispatcher_gone(&name, "is gone (nobody on its presence subject)");
+            Some((what, gone)) = probes.recv() => {
+                probing.remove(&what);
+                match what {
+                    Probe::Dispatcher(name) if gone => {
+                        outlet.dispatcher_gone(&name, "is gone (nobody on its presence subject)");
+                    }
+                    Probe::Destination(dest) if gone => {
+                        let failed = outlet.destination_gone(&dest);
+                        tracing::warn!(nats = %outlet.outlet_name, dest = %dest, failed_requests = failed, "nobody serves a destination requests waited on");
+                    }
+                    _ => {}
                 }
             }
             _ = sweep.tick() => {
                 outlet.sweep();
-                for name in outlet.silent_dispatchers() {
-                    if probing.insert(name.clone()) {
-                        tokio::spawn(probe(outlet.clone(), client.clone(), name, probed.clone()));
+                let (dispatchers, destinations) = outlet.silent();
+                let probes = dispatchers
+                    .into_iter()
+                    .map(Probe::Dispatcher)
+                    .chain(destinations.into_iter().map(Probe::Destination));
+                for what in probes {
+                    if probing.insert(what.clone()) {
+                        tokio::spawn(probe(outlet.clone(), client.clone(), what, probed.clone()));
                     }
                 }
             }
@@ -81,23 +95,40 @@ pub(crate) async fn read_inbox(
     }
 }
 
-/// Asks whether dispatcher `name` is there; says on `probed` whether it
-/// is gone: the server answered that nobody serves its presence subject.
-/// (An answer, or none in time, is not gone: asked again at a later sweep.)
+/// Whose silence a probe checks.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Probe {
+    /// A dispatcher, on its presence subject.
+    Dispatcher(String),
+    /// A destination, on its claim subject (its holder answers).
+    Destination(Id),
+}
+
+/// Asks whether `what` is there; says on `probed` whether it is gone: the
+/// server answered that nobody is subscribed to its subject. (An answer,
+/// or none in time, is not gone: asked again at a later sweep.)
 async fn probe(
     outlet: Arc<NatsOutlet>,
     client: async_nats::Client,
-    name: String,
-    probed: mpsc::UnboundedSender<(String, bool)>,
+    what: Probe,
+    probed: mpsc::UnboundedSender<(Probe, bool)>,
 ) {
-    let gone = match outlet.ns.subject(SubjectKind::Dispatcher, &Id::from(name.clone())) {
+    let (subject, payload) = match &what {
+        Probe::Dispatcher(name) => {
+            (outlet.ns.subject(SubjectKind::Dispatcher, &Id::from(name.clone())), Bytes::new())
+        }
+        Probe::Destination(dest) => {
+            (outlet.ns.subject(SubjectKind::Claim, dest), ClaimMsg::Who.encode())
+        }
+    };
+    let gone = match subject {
         Ok(subject) => matches!(
-            client.request(subject, bytes::Bytes::new()).await,
+            client.request(subject, payload).await,
             Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders
         ),
         Err(_) => false,
     };
-    let _ = probed.send((name, gone));
+    let _ = probed.send((what, gone));
 }
 
 /// A roster note from another dispatcher.

@@ -28,6 +28,9 @@ pub(crate) struct Pending {
     pub(crate) request: Envelope,
     /// A group request: whose answers it waits for, and those so far.
     pub(crate) group: Option<GroupWait>,
+    /// Sweeps of the inbox passed while it waited: from the second on,
+    /// whoever it waits for is probed.
+    pub(crate) sweeps: u32,
 }
 
 /// One message for the publishing task.
@@ -239,19 +242,54 @@ impl NatsOutlet {
         n
     }
 
-    /// The dispatchers that group requests have waited for since before
-    /// the last sweep (to probe whether they are still there).
-    pub(crate) fn silent_dispatchers(&self) -> BTreeSet<String> {
-        let mut silent = BTreeSet::new();
+    /// Who the requests that have waited since before the last sweep wait
+    /// for, to probe whether they are still there: the dispatchers of
+    /// group requests, the destinations of the others.
+    pub(crate) fn silent(&self) -> (BTreeSet<String>, BTreeSet<Id>) {
+        let (mut dispatchers, mut destinations) = (BTreeSet::new(), BTreeSet::new());
         for p in self.pending.lock().values_mut() {
-            if let Some(g) = p.group.as_mut() {
-                g.sweeps += 1;
-                if g.sweeps > 1 {
-                    silent.extend(g.waiting_for.iter().cloned());
+            p.sweeps += 1;
+            if p.sweeps < 2 {
+                continue;
+            }
+            match (&p.group, &p.request.dest) {
+                (Some(g), _) => dispatchers.extend(g.waiting_for.iter().cloned()),
+                (None, Some(dest)) => {
+                    destinations.insert(dest.clone());
                 }
+                (None, None) => {}
             }
         }
-        silent
+        (dispatchers, destinations)
+    }
+
+    /// Nobody serves `dest` on the cluster any more: the requests to it
+    /// that waited since before the last sweep (sent while it was served)
+    /// will get no answer, and fail with `PeerLost`.
+    pub(crate) fn destination_gone(&self, dest: &Id) -> usize {
+        let failed: Vec<Pending> = {
+            let mut pending = self.pending.lock();
+            let ids: Vec<u64> = pending
+                .iter()
+                .filter(|(_, p)| {
+                    p.group.is_none() && p.sweeps >= 2 && p.request.dest.as_ref() == Some(dest)
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            ids.iter().filter_map(|id| pending.remove(id)).collect()
+        };
+        let n = failed.len();
+        for p in failed {
+            let e = self.error(
+                TransportErrorKind::PeerLost,
+                format!(
+                    "nobody serves {dest} on the cluster any more: the dispatcher that had the \
+                     request is gone, and its answer with it"
+                ),
+            );
+            p.reply.send(Err(e.into()));
+        }
+        n
     }
 
     /// Forgets requests whose senders gave up (timed out).
@@ -320,7 +358,7 @@ impl Outlet for NatsOutlet {
                 let waiting_for = self.roster.lock().members_of(g);
                 GroupWait::new(g.clone(), waiting_for)
             });
-            pending.insert(id, Pending { reply, request: env.clone(), group });
+            pending.insert(id, Pending { reply, request: env.clone(), group, sweeps: 0 });
             None
         } else {
             Some(reply)

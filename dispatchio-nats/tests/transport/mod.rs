@@ -408,3 +408,4 @@ async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error()
 
 mod claims;
 mod groups;
+mod processes;
