@@ -341,6 +341,13 @@ impl Cluster {
         &self.servers
     }
 
+    /// Kills server `i` (SIGKILL), as a node of a cluster dies.
+    pub(crate) fn kill(&mut self, i: usize) {
+        let server = &mut self.servers[i];
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+    }
+
     /// Waits until a message published on each server reaches a subscriber
     /// on each other one: the routes are up and carry interest both ways.
     async fn wait_for_routes(&self) {

@@ -409,3 +409,50 @@ async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error()
 mod claims;
 mod groups;
 mod processes;
+
+#[tokio::test]
+async fn a_dispatcher_whose_cluster_node_dies_mid_stream_reconnects_to_another_and_is_reached_again()
+{
+    let mut cluster = Cluster::start().await;
+    let urls: Vec<String> = cluster.servers().iter().map(|s| s.url().to_owned()).collect();
+    let alice = Dispatcher::new();
+    let _a = alice.join_nats(config(&cluster.servers()[0], "alice")).await.unwrap();
+    let bob = Dispatcher::new();
+    let seen = counting(&bob, "bob");
+    let b = bob
+        .join_nats(config(&cluster.servers()[1], "bob").url(urls[2].clone()))
+        .await
+        .unwrap();
+    let ask = |n| alice.request(Message::new(Ask { n }).to("bob"), Some(PROMPTLY));
+    let reached = || async {
+        loop {
+            match ask(0).await {
+                Err(Error::UnknownDestination(_)) | Err(Error::Timeout { .. }) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                other => return other,
+            }
+        }
+    };
+    within("bob across the cluster", reached()).await.unwrap();
+    // Mid-stream: messages on their way while bob's node dies.
+    for n in 0..1000 {
+        alice.send(Message::new(Num { n }).to("bob")).unwrap();
+    }
+    let port = b.client().server_info().port;
+    let dead = urls.iter().position(|u| u.ends_with(&format!(":{port}"))).unwrap();
+    assert_ne!(dead, 0, "bob is on node 1 or 2, not alice's");
+    cluster.kill(dead);
+    for n in 1000..2000 {
+        alice.send(Message::new(Num { n }).to("bob")).unwrap();
+    }
+    // bob reconnects to the other node it was given, and is reached there.
+    let reply = within("bob again, through another node", reached()).await.unwrap();
+    let after = reply.content_as::<Ans>().unwrap().seen;
+    assert!(b.stats().disconnects >= 1, "{:?}", b.stats());
+    let now = b.client().server_info().port;
+    assert_ne!(now, port, "bob reconnected to another node");
+    assert!(urls.iter().any(|u| u.ends_with(&format!(":{now}"))));
+    // Nothing counted twice: at most what was sent arrived.
+    assert!(after <= 2000 && seen.nums.load(Ordering::SeqCst) == after, "{after}");
+}
