@@ -285,6 +285,7 @@ async fn connect(
                 K::Authentication => NatsErrorKind::Credentials,
                 K::TimedOut => NatsErrorKind::Timeout,
                 K::Tls => NatsErrorKind::Tls,
+                _ if is_tls_failure(&e) => NatsErrorKind::Tls,
                 _ => NatsErrorKind::Unreachable,
             };
             Err(NatsError::new(kind, where_()).with_source(e))
@@ -294,6 +295,22 @@ async fn connect(
             format!("{}: no server connected within {timeout:?}", where_()),
         )),
     }
+}
+
+/// Whether a connection failed in the TLS handshake (a certificate not
+/// trusted, say): async-nats reports it as an I/O error around rustls's.
+fn is_tls_failure(e: &async_nats::ConnectError) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if s.is::<async_nats::rustls::Error>()
+            || inner.is_some_and(|i| i.is::<async_nats::rustls::Error>())
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// What the client reports: slow consumers counted, a lost connection

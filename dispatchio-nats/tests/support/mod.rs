@@ -161,7 +161,8 @@ impl NatsServer {
     /// Waits until the server greets a connection with its `INFO` line.
     async fn wait_for_greeting(&self) {
         use tokio::io::AsyncReadExt;
-        let addr = self.url.trim_start_matches("nats://").to_owned();
+        // `nats://` or, with `--tls`, `tls://`: the greeting is plain text either way.
+        let addr = self.url.split_once("://").map_or(self.url.as_str(), |(_, a)| a).to_owned();
         let greeting = async {
             let mut stream = tokio::net::TcpStream::connect(&addr).await?;
             let mut buf = [0u8; 5];
