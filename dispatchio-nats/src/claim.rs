@@ -18,12 +18,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::outlet::NatsOutlet;
-use crate::serve::{Serving, Stopped};
+use crate::serve::{Serving, Stopped, next_or_drain};
 use crate::stats::bump;
 use crate::{NatsError, SubjectKind};
 use dispatchio_core::Id;
@@ -231,24 +230,7 @@ async fn read_claims(
 ) {
     let me = outlet.dispatcher_name.clone();
     let mut draining = false;
-    loop {
-        let msg = tokio::select! {
-            msg = sub.next() => match msg {
-                Some(msg) => msg,
-                None => return,
-            },
-            drained = &mut stop, if !draining => {
-                draining = true;
-                let result = sub.drain().await;
-                if let Ok(drained) = drained {
-                    let _ = drained.send(());
-                }
-                if result.is_err() {
-                    return;
-                }
-                continue;
-            }
-        };
+    while let Some(msg) = next_or_drain(&mut sub, &mut stop, &mut draining).await {
         match ClaimMsg::decode(&msg.payload) {
             Ok(ClaimMsg::Ask { name, holding }) => {
                 if let Some(reply) = &msg.reply {

@@ -260,20 +260,30 @@ async fn read_subscription(
 ) {
     let mut rebuilder = MessageRebuilder::default();
     let mut draining = false;
+    while let Some(msg) = next_or_drain(&mut sub, &mut stop, &mut draining).await {
+        incoming(&outlet, &mut inlet, &mut rebuilder, msg);
+    }
+}
+
+/// The next message of `sub`, `None` once it ended. Told on `stop` to
+/// stop, it drains `sub` first (the server stops sending; what it sent
+/// still comes) and says so on the sender it was given.
+pub(crate) async fn next_or_drain(
+    sub: &mut async_nats::Subscriber,
+    stop: &mut Stopped,
+    draining: &mut bool,
+) -> Option<async_nats::Message> {
     loop {
         tokio::select! {
-            msg = sub.next() => match msg {
-                Some(msg) => incoming(&outlet, &mut inlet, &mut rebuilder, msg),
-                None => return,
-            },
-            drained = &mut stop, if !draining => {
-                draining = true;
+            msg = sub.next() => return msg,
+            drained = &mut *stop, if !*draining => {
+                *draining = true;
                 let result = sub.drain().await;
                 if let Ok(drained) = drained {
                     let _ = drained.send(());
                 }
                 if result.is_err() {
-                    return;
+                    return None;
                 }
             }
         }

@@ -69,29 +69,14 @@ impl Drop for NatsServerProcess {
     }
 }
 
+/// Finding and installing it, as the NATS tests do.
+#[path = "../../dispatchio-nats/tests/support/program.rs"]
+mod program;
+
 fn find() -> Option<PathBuf> {
-    ["nats-server", "/usr/local/sbin/nats-server", "/usr/sbin/nats-server"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|program| {
-            Command::new(program)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|status| status.success())
-        })
+    program::find_nats_server()
 }
 
 fn install() -> Result<PathBuf, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-test-deps");
-    eprintln!("nats-server is missing: running {}", script.display());
-    let status = Command::new("bash")
-        .arg(&script)
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if !status.success() {
-        return Err(format!("{} could not install nats-server ({status})", script.display()));
-    }
-    find().ok_or_else(|| format!("{} ran, but nats-server is still missing", script.display()))
+    program::install_nats_server(Path::new(env!("CARGO_MANIFEST_DIR")))
 }

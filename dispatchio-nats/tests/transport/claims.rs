@@ -25,6 +25,22 @@ async fn conflicts_are(nats: &Nats, want: &[(&str, &str, &str)]) {
     .await;
 }
 
+/// Dispatchers named `names` that each serve `x`, joined one after the
+/// other (the first holds `x`).
+async fn claimants<const N: usize>(
+    server: &NatsServer,
+    names: [&str; N],
+) -> [(Dispatcher, Nats, Seen); N] {
+    let mut out = Vec::new();
+    for name in names {
+        let d = Dispatcher::new();
+        let seen = counting(&d, "x");
+        let n = d.join_nats(config(server, name)).await.unwrap();
+        out.push((d, n, seen));
+    }
+    out.try_into().unwrap_or_else(|_| unreachable!("one per name"))
+}
+
 /// Sends `n` [`Num`]s to `dest` from `from`, then a request that returns
 /// once all of them were handled.
 async fn send_nums(from: &Dispatcher, dest: &str, n: u64) -> Ans {
@@ -38,12 +54,7 @@ async fn send_nums(from: &Dispatcher, dest: &str, n: u64) -> Ans {
 #[tokio::test]
 async fn an_id_two_dispatchers_serve_is_a_conflict_both_report_and_one_serves() {
     let server = NatsServer::start().await;
-    let bob = Dispatcher::new();
-    let bobs = counting(&bob, "x");
-    let b = bob.join_nats(config(&server, "bob")).await.unwrap();
-    let carol = Dispatcher::new();
-    let carols = counting(&carol, "x");
-    let c = carol.join_nats(config(&server, "carol")).await.unwrap();
+    let [(_bob, b, bobs), (_carol, c, carols)] = claimants(&server, ["bob", "carol"]).await;
     conflicts_are(&c, &[("x", "bob", "carol")]).await;
     conflicts_are(&b, &[("x", "bob", "carol")]).await;
     assert_eq!((b.stats().conflicts, c.stats().conflicts), (1, 1));
@@ -60,12 +71,7 @@ async fn an_id_two_dispatchers_serve_is_a_conflict_both_report_and_one_serves() 
 #[tokio::test]
 async fn the_dispatcher_that_lost_a_claim_serves_the_id_once_the_holder_lets_it_go() {
     let server = NatsServer::start().await;
-    let bob = Dispatcher::new();
-    counting(&bob, "x");
-    let b = bob.join_nats(config(&server, "bob")).await.unwrap();
-    let carol = Dispatcher::new();
-    let carols = counting(&carol, "x");
-    let c = carol.join_nats(config(&server, "carol")).await.unwrap();
+    let [(_bob, b, _), (_carol, c, carols)] = claimants(&server, ["bob", "carol"]).await;
     conflicts_are(&c, &[("x", "bob", "carol")]).await;
     b.leave().await;
     conflicts_are(&c, &[]).await;
@@ -80,12 +86,7 @@ async fn the_dispatcher_that_lost_a_claim_serves_the_id_once_the_holder_lets_it_
 #[tokio::test]
 async fn a_conflict_ends_for_the_holder_when_the_claimant_lets_the_id_go() {
     let server = NatsServer::start().await;
-    let bob = Dispatcher::new();
-    counting(&bob, "x");
-    let b = bob.join_nats(config(&server, "bob")).await.unwrap();
-    let carol = Dispatcher::new();
-    counting(&carol, "x");
-    let c = carol.join_nats(config(&server, "carol")).await.unwrap();
+    let [(_bob, b, _), (carol, c, _)] = claimants(&server, ["bob", "carol"]).await;
     conflicts_are(&b, &[("x", "bob", "carol")]).await;
     carol.deregister(&Id::from("x")).unwrap();
     c.sync().await;
