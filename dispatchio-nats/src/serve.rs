@@ -212,6 +212,9 @@ pub(crate) async fn serve(mut serving: Serving, mut commands: mpsc::Receiver<Com
     // (the usual case): then only the dispatcher's shutdown ends this.
     let mut handles = true;
     let mut retry = tokio::time::interval(RETRY_INTERVAL);
+    // Idle while nothing is contested: the ticks missed meanwhile are not
+    // made up for in a burst of claims.
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = retry.tick(), if !serving.contested.is_empty() => {
