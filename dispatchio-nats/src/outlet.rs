@@ -73,6 +73,19 @@ pub(crate) struct NatsOutlet {
     pub(crate) my_groups: Mutex<BTreeSet<Id>>,
 }
 
+thread_local! {
+    /// Where a message's content is encoded before it goes into its frame:
+    /// one buffer per thread, kept, rather than one allocated per message.
+    static CONTENT_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The most room the content buffer keeps between messages.
+const MAX_SCRATCH_KEPT: usize = 64 * 1024;
+
+/// The room a frame starts with: a small message's envelope and content
+/// fit without growing it.
+const FRAME_CAPACITY: usize = 256;
+
 /// The header of a reply that names the dispatcher that answered.
 pub(crate) const FROM_HEADER: &str = "Dispatchio-From";
 
@@ -331,13 +344,30 @@ impl Outlet for NatsOutlet {
             Ok(s) => s,
             Err(e) => return Err((e, delivery)),
         };
-        let mut content = Vec::new();
-        let mut frame = Vec::new();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = encode_message(&delivery.message, seq, &mut content, &mut frame) {
-            let e = self.error(TransportErrorKind::Encode, e.to_string()).with_source(e);
-            return Err((e.into(), delivery));
-        }
+        let encode = |content: &mut Vec<u8>| {
+            let mut frame = Vec::with_capacity(FRAME_CAPACITY);
+            encode_message(&delivery.message, seq, content, &mut frame).map(|()| frame)
+        };
+        let encoded = CONTENT_SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut content) => {
+                let encoded = encode(&mut content);
+                // A big content's room is not kept for the thread's life.
+                if content.capacity() > MAX_SCRATCH_KEPT {
+                    *content = Vec::new();
+                }
+                encoded
+            }
+            // Encoding content that sends a message itself: a buffer of its own.
+            Err(_) => encode(&mut Vec::new()),
+        });
+        let frame = match encoded {
+            Ok(frame) => frame,
+            Err(e) => {
+                let e = self.error(TransportErrorKind::Encode, e.to_string()).with_source(e);
+                return Err((e.into(), delivery));
+            }
+        };
         let Delivery { message, reply } = delivery;
         let env = message.envelope();
         let tracked = env.response_required && !env.is_response && reply.is_wanted();
