@@ -7,7 +7,7 @@
 //! cargo bench --bench summary -- --quick --only uds   # one part alone
 //! ```
 //!
-//! `--only PART` (repeatable; `inproc`, `matching`, `check`, `worst`, `memory`, `uds`,
+//! `--only PART` (repeatable; `inproc`, `matching`, `check`, `worst`, `memory`, `uds`, `tls`,
 //! `nats`: this one starts a `nats-server` of its own, installed when missing)
 //! measures those parts and leaves the other keys `null`: for profiling one
 //! path, not for the record.
@@ -39,6 +39,10 @@ const KEYS: &[(&str, &str)] = &[
     ("uds_raw_msgs_per_s", "baseline: raw Unix socket, same framing"),
     ("uds_rtt_p50_us", "round trip over a Unix socket through dispatchio, median"),
     ("uds_raw_rtt_p50_us", "baseline: raw Unix socket round trip, median"),
+    ("tcp_msgs_per_s", "two processes over plaintext TCP loopback through dispatchio"),
+    ("tls_msgs_per_s", "the same over TLS (tls: address, ring provider)"),
+    ("tcp_rtt_p50_us", "round trip over plaintext TCP loopback through dispatchio, median"),
+    ("tls_rtt_p50_us", "the same over TLS, median"),
     ("check_10k_rules_s", "dispatchio check on a generated 10,000-rule file"),
     ("nats_msgs_per_s", "two dispatchers on one nats-server (core mode)"),
     ("nats_raw_msgs_per_s", "baseline: raw async-nats publish/subscribe, same server"),
@@ -55,12 +59,14 @@ const GOALS: &[(&str, &str, f64, &str)] = &[
     ("match_interpreted_ns_1000", "<=", 5.0, "match_compiled_ns_1000"),
     ("uds_msgs_per_s", ">=", 0.5, "uds_raw_msgs_per_s"),
     ("uds_rtt_p50_us", "<=", 1.5, "uds_raw_rtt_p50_us"),
+    ("tls_msgs_per_s", ">=", 0.5, "tcp_msgs_per_s"),
+    ("tls_rtt_p50_us", "<=", 1.5, "tcp_rtt_p50_us"),
     ("nats_msgs_per_s", ">=", 0.7, "nats_raw_msgs_per_s"),
     ("nats_rtt_p50_us", "<=", 1.3, "nats_raw_rtt_p50_us"),
 ];
 
 /// The parts `--only` can pick.
-const PARTS: &[&str] = &["inproc", "matching", "check", "worst", "memory", "uds", "nats"];
+const PARTS: &[&str] = &["inproc", "matching", "check", "worst", "memory", "uds", "tls", "nats"];
 
 /// How much work one run does.
 struct Config {
@@ -207,40 +213,19 @@ fn main() {
 
     // Two processes over a Unix socket: dispatchio, then the raw socket with
     // the same framing, each against a child process of this program.
-    let (uds_messages, uds_trips, uds_reps) =
-        if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
+    // Messages, round trips, repetitions.
+    let two_processes = if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
     if runs("uds") {
-        // Dispatchio, then the raw socket: each side's keys.
-        let sides = [
-            (
-                uds::Side::Dispatchio,
-                [
-                    "uds_msgs_per_s",
-                    "uds_rtt_p50_us",
-                    "uds_sender_cpu_ns_per_msg",
-                    "uds_receiver_cpu_ns_per_msg",
-                ],
-            ),
-            (
-                uds::Side::Raw,
-                [
-                    "uds_raw_msgs_per_s",
-                    "uds_raw_rtt_p50_us",
-                    "uds_raw_sender_cpu_ns_per_msg",
-                    "uds_raw_receiver_cpu_ns_per_msg",
-                ],
-            ),
-        ];
-        for (side, [tput, rtt, sender_cpu, receiver_cpu]) in sides {
-            match uds::measure(&rt, side, uds_messages, uds_trips, uds_reps) {
-                Ok(f) => {
-                    set(tput, f.tput);
-                    set(rtt, f.rtt_us);
-                    extra.push((sender_cpu, f.parent_cpu_ns));
-                    extra.push((receiver_cpu, f.child_cpu_ns));
-                }
-                Err(e) => eprintln!("uds ({side:?}) not measured: {e}"),
-            }
+        for side in [uds::Side::Dispatchio, uds::Side::Raw] {
+            uds_figures(&rt, side, two_processes, &mut set, &mut extra);
+        }
+    }
+
+    // The same two processes over TCP loopback: plaintext, then TLS, in one
+    // run so that their ratio meets one machine state.
+    if runs("tls") {
+        for side in [uds::Side::Tcp, uds::Side::Tls] {
+            uds_figures(&rt, side, two_processes, &mut set, &mut extra);
         }
     }
 
@@ -272,6 +257,27 @@ fn main() {
     }
 
     print_report(&figures, &extra, quick);
+}
+
+/// Measures one side of the two-process figures and records its keys:
+/// throughput, round trip, and each process's CPU per message.
+fn uds_figures(
+    rt: &tokio::runtime::Runtime,
+    side: uds::Side,
+    (messages, trips, reps): (u64, u64, usize),
+    set: &mut impl FnMut(&'static str, f64),
+    extra: &mut Vec<(&'static str, f64)>,
+) {
+    let [tput, rtt, sender_cpu, receiver_cpu] = side.keys();
+    match uds::measure(rt, side, messages, trips, reps) {
+        Ok(f) => {
+            set(tput, f.tput);
+            set(rtt, f.rtt_us);
+            extra.push((sender_cpu, f.parent_cpu_ns));
+            extra.push((receiver_cpu, f.child_cpu_ns));
+        }
+        Err(e) => eprintln!("{side:?} not measured: {e}"),
+    }
 }
 
 /// Runs `f` `reps` times and returns the median.
@@ -374,6 +380,10 @@ const EXTRA: &[(&str, &str)] = &[
     ("uds_receiver_cpu_ns_per_msg", "Unix socket: CPU of the receiving process per message"),
     ("uds_raw_sender_cpu_ns_per_msg", "baseline: the same, raw socket, sending process"),
     ("uds_raw_receiver_cpu_ns_per_msg", "baseline: the same, raw socket, receiving process"),
+    ("tcp_sender_cpu_ns_per_msg", "plaintext TCP: CPU of the sending process per message"),
+    ("tcp_receiver_cpu_ns_per_msg", "plaintext TCP: CPU of the receiving process per message"),
+    ("tls_sender_cpu_ns_per_msg", "TLS: CPU of the sending process per message"),
+    ("tls_receiver_cpu_ns_per_msg", "TLS: CPU of the receiving process per message"),
     ("nats_lost", "NATS: one-way messages sent and never received, all repetitions"),
     ("nats_raw_lost", "baseline: the same, raw async-nats"),
 ];
@@ -431,6 +441,10 @@ fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], qu
         if let (Some(d), Some(r)) = (ours, get(&format!("uds_raw_{side}_cpu_ns_per_msg"))) {
             println!("  (Unix socket, CPU per message of the {side} / raw: {:.2})", d / r);
         }
+        let tls = get(&format!("tls_{side}_cpu_ns_per_msg"));
+        if let (Some(t), Some(p)) = (tls, get(&format!("tcp_{side}_cpu_ns_per_msg"))) {
+            println!("  (TLS / plaintext TCP, CPU per message of the {side}: {:.2})", t / p);
+        }
     }
     println!();
     // The last line: one JSON object (keys sorted), null where not built.
@@ -470,15 +484,18 @@ fn json_number(x: f64) -> serde_json::Value {
 /// against a raw socket with the same length-delimited framing
 /// ([`dispatchio::net::codec`]). The parent listens on a socket in the temp
 /// dir and re-runs this program as the child (told its part by an
-/// environment variable); every message carries a 64-byte body.
+/// environment variable); every message carries a 64-byte body. The same
+/// dispatchio side also runs over TCP loopback, plaintext and TLS (with a
+/// certificate made for the run, which the child pins), for their ratio.
 mod uds {
+    use std::path::Path;
     use std::process::{Child, Command};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
     use bytes::Bytes;
-    use dispatchio::net::{DEFAULT_MAX_FRAME_LEN, NetExt, RemoteConfig, codec};
+    use dispatchio::net::{DEFAULT_MAX_FRAME_LEN, NetExt, RemoteConfig, Tls, codec};
     use dispatchio::routing::{Action, Field, RoutingTable};
     use dispatchio::{ContentRegistry, Dispatcher, Id, Message, Reply, RoutedListener, Text};
     use futures::{SinkExt, StreamExt};
@@ -487,6 +504,10 @@ mod uds {
     use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
     pub(crate) const CHILD_ENV: &str = "DISPATCHIO_BENCH_UDS_CHILD";
+    /// The file of the certificate a TLS child pins.
+    const PIN_ENV: &str = "DISPATCHIO_BENCH_TLS_PIN";
+    /// The shared secret of the TCP and TLS runs (a TCP listener needs one).
+    const SECRET: &str = "bench secret";
     const BODY: usize = 64;
     /// Messages sent between two round trips in the throughput runs, so the
     /// sender stays within dispatchio's bounded link queue (a full queue
@@ -498,6 +519,41 @@ mod uds {
     pub(crate) enum Side {
         Dispatchio,
         Raw,
+        Tcp,
+        Tls,
+    }
+
+    impl Side {
+        /// Its keys: throughput, round trip, the sender's and the
+        /// receiver's CPU per message.
+        pub(crate) fn keys(self) -> [&'static str; 4] {
+            match self {
+                Side::Dispatchio => [
+                    "uds_msgs_per_s",
+                    "uds_rtt_p50_us",
+                    "uds_sender_cpu_ns_per_msg",
+                    "uds_receiver_cpu_ns_per_msg",
+                ],
+                Side::Raw => [
+                    "uds_raw_msgs_per_s",
+                    "uds_raw_rtt_p50_us",
+                    "uds_raw_sender_cpu_ns_per_msg",
+                    "uds_raw_receiver_cpu_ns_per_msg",
+                ],
+                Side::Tcp => [
+                    "tcp_msgs_per_s",
+                    "tcp_rtt_p50_us",
+                    "tcp_sender_cpu_ns_per_msg",
+                    "tcp_receiver_cpu_ns_per_msg",
+                ],
+                Side::Tls => [
+                    "tls_msgs_per_s",
+                    "tls_rtt_p50_us",
+                    "tls_sender_cpu_ns_per_msg",
+                    "tls_receiver_cpu_ns_per_msg",
+                ],
+            }
+        }
     }
 
     type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -529,8 +585,8 @@ mod uds {
         let _ = std::fs::remove_file(&path);
         let result = rt.block_on(async {
             match side {
-                Side::Dispatchio => dispatchio_side(&path, messages, trips, reps).await,
                 Side::Raw => raw_side(&path, messages, trips, reps).await,
+                _ => dispatchio_side(side, &dir, messages, trips, reps).await,
             }
         });
         let _ = std::fs::remove_dir_all(&dir);
@@ -540,7 +596,7 @@ mod uds {
     /// Starts the receiving process: this program again, or under the
     /// command in `DISPATCHIO_BENCH_UDS_WRAP` (split at spaces), e.g.
     /// `valgrind --tool=callgrind` to count its instructions.
-    fn spawn_child(part: &str, path: &std::path::Path) -> Result<Child, Error> {
+    fn spawn_child(part: &str, target: &str, pin: Option<&Path>) -> Result<Child, Error> {
         let exe = std::env::current_exe()?;
         let wrap = std::env::var("DISPATCHIO_BENCH_UDS_WRAP").unwrap_or_default();
         let mut words = wrap.split_whitespace();
@@ -552,7 +608,10 @@ mod uds {
             }
             None => Command::new(exe),
         };
-        Ok(command.env(CHILD_ENV, format!("{part} {}", path.display())).spawn()?)
+        if let Some(pin) = pin {
+            command.env(PIN_ENV, pin);
+        }
+        Ok(command.env(CHILD_ENV, format!("{part} {target}")).spawn()?)
     }
 
     /// What each repetition measured.
@@ -597,15 +656,27 @@ mod uds {
     }
 
     async fn dispatchio_side(
-        path: &std::path::Path,
+        side: Side,
+        dir: &Path,
         messages: u64,
         trips: u64,
         reps_wanted: usize,
     ) -> Result<Figures, Error> {
         let d = Dispatcher::new();
-        let addr = format!("unix:{}", path.display());
-        let listener = d.listen_with(&addr, &config("bench-parent")).await?;
-        let mut child = spawn_child("dispatchio", path)?;
+        let parent = config("bench-parent");
+        let pin = dir.join("listener.pem");
+        let (addr, cfg, pin) = match side {
+            Side::Tcp => ("tcp:127.0.0.1:0".to_owned(), parent.allow_plaintext(true), None),
+            Side::Tls => {
+                let (cert, key) = certificate()?;
+                std::fs::write(&pin, &cert)?;
+                let tls = Tls::new().identity_pem(cert.as_bytes(), key.as_bytes())?;
+                ("tls:127.0.0.1:0".to_owned(), parent.tls(tls), Some(pin.as_path()))
+            }
+            _ => (format!("unix:{}", dir.join("s.sock").display()), parent, None),
+        };
+        let listener = d.listen_with(&addr, &cfg).await?;
+        let mut child = spawn_child("dispatchio", &listener.local_addr().to_string(), pin)?;
         let sink = Id::from("sink");
         if !d.wait_for_destination(&sink, PATIENCE).await {
             let _ = child.kill();
@@ -653,7 +724,15 @@ mod uds {
     fn config(name: &str) -> RemoteConfig {
         let mut registry = ContentRegistry::new();
         registry.register::<Text>();
-        RemoteConfig::new(name).registry(registry).keepalive(None)
+        RemoteConfig::new(name).registry(registry).keepalive(None).secret(SECRET)
+    }
+
+    /// A self-signed certificate for 127.0.0.1 and its key, as PEM.
+    fn certificate() -> Result<(String, String), Error> {
+        let key = rcgen::KeyPair::generate()?;
+        let cert =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])?.self_signed(&key)?;
+        Ok((cert.pem(), key.serialize_pem()))
     }
 
     /// Raw frames: a one-way frame's body starts with 0 and is counted; one
@@ -666,7 +745,7 @@ mod uds {
         reps_wanted: usize,
     ) -> Result<Figures, Error> {
         let listener = UnixListener::bind(path)?;
-        let mut child = spawn_child("raw", path)?;
+        let mut child = spawn_child("raw", &path.display().to_string(), None)?;
         let (io, _) = tokio::time::timeout(PATIENCE, listener.accept()).await??;
         let mut framed = Framed::new(io, codec(DEFAULT_MAX_FRAME_LEN));
         let one_way = Bytes::from(vec![0u8; BODY]);
@@ -725,7 +804,7 @@ mod uds {
 
     /// The child process: serves until the parent goes away.
     pub(crate) fn child(spec: &str) {
-        let Some((part, path)) = spec.split_once(' ') else {
+        let Some((part, target)) = spec.split_once(' ') else {
             eprintln!("bad {CHILD_ENV}: {spec}");
             std::process::exit(2);
         };
@@ -736,8 +815,8 @@ mod uds {
             .expect("a tokio runtime");
         let result: Result<(), Error> = rt.block_on(async {
             match part {
-                "dispatchio" => serve_dispatchio(path).await,
-                _ => serve_raw(path).await,
+                "dispatchio" => serve_dispatchio(target).await,
+                _ => serve_raw(target).await,
             }
         });
         if let Err(e) = result {
@@ -746,7 +825,8 @@ mod uds {
         }
     }
 
-    async fn serve_dispatchio(path: &str) -> Result<(), Error> {
+    /// Serves the parent at `address` (`unix:`, `tcp:` or `tls:`).
+    async fn serve_dispatchio(address: &str) -> Result<(), Error> {
         let d = Dispatcher::new();
         let count = Arc::new(AtomicU64::new(0));
         let c = count.clone();
@@ -767,7 +847,11 @@ mod uds {
             })
             .build()?;
         d.register("sink", Arc::new(listener))?;
-        let peer = d.connect_with(&format!("unix:{path}"), &config("bench-child")).await?;
+        let mut cfg = config("bench-child");
+        if let Ok(pin) = std::env::var(PIN_ENV) {
+            cfg = cfg.tls(Tls::new().pin_pem(&std::fs::read(pin)?)?);
+        }
+        let peer = d.connect_with(address, &cfg).await?;
         // Serves until the parent closes (a dialled link would reconnect for
         // ever, so stop at the first loss).
         let mut state = peer.link().watch_state();
@@ -1232,7 +1316,7 @@ mod worst {
             let (mut out, mut err) = (Vec::new(), Vec::new());
             let argv = ["dispatchio", "check"].iter().chain(args).copied();
             let start = Instant::now();
-            dispatchio::dsl::cli::run_with(argv, &mut out, &mut err);
+            dispatchio_dsl::cli::run_with(argv, &mut out, &mut err);
             std::hint::black_box(out);
             start.elapsed().as_secs_f64()
         })
@@ -1535,17 +1619,9 @@ mod memory {
             let before = vm_hwm_kb().ok_or("no VmHWM")?;
             for id in 1..=REQUESTS {
                 let m = WireMessage {
-                    type_name: "Tick".into(),
-                    id,
-                    source: None,
                     dest: Some(WireId::from("echo")),
-                    group: None,
                     response_required: true,
-                    is_response: false,
-                    sync: false,
-                    blocking: false,
-                    seq: id,
-                    content: Some(WireContent::encode("Tick", &id)?),
+                    ..WireMessage::new(id, "Tick", Some(WireContent::encode("Tick", &id)?))
                 };
                 link.send(Payload::Message(m)).await?;
             }
@@ -1573,7 +1649,7 @@ mod memory {
                 let hello = Handshake::Hello(Hello {
                     version: net::PROTOCOL_VERSION,
                     peer_name: format!("stall-{n}"),
-                    secret: None,
+                    nonce: net::Nonce::fresh()?,
                 });
                 let body = hello.encode()?;
                 io.write_all(&(body.len() as u32).to_be_bytes()).await?;

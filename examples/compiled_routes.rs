@@ -78,7 +78,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     let croupier = Arc::new(routes::croupier::Listener::new(Croupier::default()));
     dispatcher.register("croupier", croupier.clone())?;
-    dispatcher.subscribe(&"croupier".into(), "All")?;
+    dispatcher.subscribe("croupier", "All")?;
 
     for (source, _) in &players {
         let dealer = source.id() == &"alice".into();

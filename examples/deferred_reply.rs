@@ -1,9 +1,10 @@
 //! Deferred replies and handler errors.
 //!
-//! The handler for type D answers "later": it hands the request's message ID
-//! to a worker task and returns `Reply::Defer`; the worker answers 100 ms
-//! later by message ID, and the sender's request returns that answer. The
-//! handler for type X fails, and the sender gets the handler's error.
+//! The handler for type D answers "later": it returns the reply promised by
+//! `Reply::later()` and moves the token to a worker task, which answers 100
+//! ms later; the sender's request returns that answer (a token dropped
+//! unanswered would fail the request at once). The handler for type X
+//! fails, and the sender gets the handler's error.
 //!
 //! Run with `cargo run --example deferred_reply`.
 
@@ -25,17 +26,15 @@ pub(crate) fn start_server(
         .rule("later", Cond::type_is("D"), [Action::call("defer")])
         .rule("fail", Cond::type_is("X"), [Action::call("refuse")])
         .build()?;
-    let worker = dispatcher.clone();
     let server = RoutedListener::builder(table)
-        .handler("defer", move |m: &Message| {
-            let (dispatcher, id) = (worker.clone(), m.id());
+        .handler("defer", |m: &Message| {
+            let (reply, later) = Reply::later();
+            let id = m.id();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                // The request may have timed out meanwhile; nothing to do then.
-                let _ =
-                    dispatcher.reply_with(id, Text(format!("answer to {id}, worked out later")));
+                later.reply_with(Text(format!("answer to {id}, worked out later")));
             });
-            Ok(Reply::Defer)
+            Ok(reply)
         })
         .handler("refuse", |_: &Message| Err(HandlerError::new("X is not allowed here")))
         .build()?;
@@ -53,10 +52,8 @@ pub(crate) async fn run(
 ) -> Result<(String, Error), Box<dyn std::error::Error + Send + Sync>> {
     start_server(dispatcher)?;
     let client = dispatcher.new_source();
-    let d = client
-        .request(Message::new(Empty).with_type("D").to("server"), Some(Duration::from_secs(5)))
-        .await?;
-    let answer = d.content_as::<Text>().ok_or("a reply that is not Text")?.0.clone();
+    let d = Message::new(Empty).with_type("D").to("server");
+    let answer = client.request_as::<Text>(d, Some(Duration::from_secs(5))).await?.0.clone();
     let x = client
         .request(Message::new(Empty).with_type("X").to("server"), Some(Duration::from_secs(5)))
         .await;

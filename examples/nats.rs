@@ -177,7 +177,7 @@ fn seat(d: &Dispatcher, name: &str, over: tokio::sync::mpsc::UnboundedSender<()>
         .build()
         .expect("every rule has its handler");
     d.register(name.to_owned(), Arc::new(listener)).expect("one player per name");
-    d.subscribe(&Id::from(name.to_owned()), TABLE).expect("the player is registered");
+    d.subscribe(name.to_owned(), TABLE).expect("the player is registered");
 }
 
 /// A process of its own with one player, until the dealer ends the game.

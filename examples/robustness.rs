@@ -60,7 +60,7 @@ pub(crate) async fn run(
         tokio::task::yield_now().await;
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
-    dispatcher.deregister(&"server".into())?;
+    dispatcher.deregister("server")?;
     let started = std::time::Instant::now();
     dispatcher.shutdown().await;
     let shutdown_took = started.elapsed();

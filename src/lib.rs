@@ -28,7 +28,7 @@
 //!   [`include_routes!`] and [`derive@ContentType`];
 //! * [`routing`]: routing tables, conditions and the matcher they share;
 //! * [`transport`]: the seam a transport to other processes plugs into;
-//! * [`net`]: the Unix-socket and TCP transport (`dispatchio-net`), with
+//! * [`net`]: the Unix-socket, TCP and TLS transport (`dispatchio-net`), with
 //!   [`net::NetExt`] for `dispatcher.listen(..)` and `.connect(..)`;
 //! * [`dsl`]: the `.route` language (checker, analyser, code generator),
 //!   and [`routes`], its interpreter.
@@ -37,11 +37,12 @@
 
 pub use dispatchio_core::{
     AsValue, Content, ContentRef, ContentRegistry, ContentType, Context, Counters, DecodeError,
-    Delivery, Dispatcher, DynContent, DynValue, Empty, EncodeError, Envelope, Error, ErrorKind,
-    Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError, HandlerResult,
-    Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message, MessageId,
-    NoHooks, Outcome, Queue, QueueInfo, Reply, ReplySender, RoutedListener, SharedStr, Snapshot,
-    Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind, Value,
+    Deferred, Delivery, Dispatcher, DynContent, DynValue, Empty, EncodeError, Envelope, Error,
+    ErrorKind, Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError,
+    HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message,
+    MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply, ReplySender, RoutedListener,
+    SharedStr, Snapshot, Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind,
+    Typed, Value,
 };
 pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;
@@ -58,7 +59,7 @@ pub mod dsl {
         Report, Sample, Severity, SourceFile, SourceMap, Span, Value, check, check_str, load,
         load_str,
     };
-    pub use dispatchio_dsl::{analysis, ast, codegen, diagnostic, eval, program, sample};
+    pub use dispatchio_dsl::{analysis, ast, codegen, decide, diagnostic, program, sample};
 }
 
 /// Derives [`ContentType`](trait@ContentType) and [`Fields`] for a struct

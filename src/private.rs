@@ -5,9 +5,11 @@
 //! dependency and this module is the whole contract between the code
 //! generator (`dispatchio_dsl::codegen`) and the runtime.
 //!
-//! The helpers keep the `.route` semantics of `dispatchio_dsl::eval` (the
-//! reference evaluator) without allocating: globs are matched over static
-//! token arrays, and an integer ID's decimal text is formatted on the stack.
+//! What a test means is `dispatchio-model`'s, the one implementation the
+//! runtime and the interpreter use too: generated code holds its tests as
+//! [`DynTest`]s over static operands (no allocation), and decides string
+//! fields on the model's [`str_hash`], which the code generator computed
+//! for each key with the same function.
 
 pub use dispatchio_core::routing::{BuildError, Fired, HandlerSlot, Layout, Matcher, Step};
 pub use dispatchio_core::{
@@ -58,65 +60,26 @@ pub fn id_text<R>(id: &Id, f: impl FnOnce(&str) -> R) -> R {
 
 use dispatchio_core::routing::with_int_text;
 
-/// FNV-1a over the string's bytes: string decisions `match` on it (the code
-/// generator computes the same hash of each key).
-#[inline]
-pub fn str_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
+pub use dispatchio_model::str_hash;
 
 pub use dispatchio_core::routing::GlobTok;
 
-/// Whether the static glob `toks` matches the whole of `s`: core's one
-/// runtime glob matcher ([`dispatchio_core::routing::match_tokens`]), with
-/// the token type fixed so that generated token arrays need no annotation.
+/// Whether the static glob `toks` matches the whole of `s`: the model's one
+/// glob matcher ([`dispatchio_model::match_tokens`]), with the token type
+/// fixed so that generated token arrays need no annotation.
 #[inline]
 pub fn glob_match(toks: &[GlobTok], s: &str) -> bool {
-    dispatchio_core::routing::match_tokens(toks, s)
+    dispatchio_model::match_tokens(toks, s)
 }
 
-/// A literal of a test on a dynamically read value: core's borrowed
-/// literal, so that generated code's tests share the runtime's comparisons.
-pub type DynLit = dispatchio_core::routing::LitRef<'static>;
+/// A literal of a test on a dynamically read value: the model's borrowed
+/// literal.
+pub type DynLit = dispatchio_model::LitRef<'static>;
 
 /// A test on a value read through `Fields` (`content.…` paths, and content
-/// that is not its type's generated struct).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum DynTest {
-    /// `==`
-    Eq(DynLit),
-    /// `!=`
-    Ne(DynLit),
-    /// `<`
-    Lt(DynLit),
-    /// `<=`
-    Le(DynLit),
-    /// `>`
-    Gt(DynLit),
-    /// `>=`
-    Ge(DynLit),
-    /// `in {…}`
-    In(&'static [DynLit]),
-    /// `not in {…}`
-    NotIn(&'static [DynLit]),
-    /// `matches "glob"`
-    Matches(&'static [GlobTok]),
-    /// `starts_with`
-    StartsWith(&'static str),
-    /// `ends_with`
-    EndsWith(&'static str),
-    /// `contains`
-    Contains(DynLit),
-    /// `exists`
-    Exists,
-    /// A bare bool field.
-    IsTrue,
-}
+/// that is not its type's generated struct): the model's test over static
+/// operands.
+pub type DynTest = dispatchio_model::StaticTest;
 
 /// [`dyn_test`] on the value at `path` of `content`: one call, out of line.
 ///
@@ -143,49 +106,15 @@ pub fn fire(fired: &mut Fired, rule: usize, steps: &[Step]) {
 }
 
 /// Whether `test` holds for the value `v` (`None`: absent); `id`: the field
-/// is declared as an ID. The semantics of `dispatchio_dsl::eval::test_value`.
+/// is declared as an ID: [`dispatchio_model::TestOf::eval`].
+#[inline]
 pub fn dyn_test(v: Option<Value<'_>>, test: &DynTest, id: bool) -> bool {
-    use dispatchio_core::routing::{contains, lit_cmp, lit_eq, not_in, with_text};
-    use std::cmp::Ordering::{Equal, Greater, Less};
-    let Some(v) = v else {
-        return false;
-    };
-    match *test {
-        DynTest::Eq(l) => lit_eq(v, l, id) == Some(true),
-        DynTest::Ne(l) => lit_eq(v, l, id) == Some(false),
-        DynTest::Lt(l) => lit_cmp(v, l) == Some(Less),
-        DynTest::Le(l) => matches!(lit_cmp(v, l), Some(Less | Equal)),
-        DynTest::Gt(l) => lit_cmp(v, l) == Some(Greater),
-        DynTest::Ge(l) => matches!(lit_cmp(v, l), Some(Greater | Equal)),
-        DynTest::In(set) => set.iter().any(|&l| lit_eq(v, l, id) == Some(true)),
-        DynTest::NotIn(set) => not_in(v, set.iter().copied(), id),
-        DynTest::Matches(g) => with_text(v, id, |t| glob_match(g, t)),
-        DynTest::StartsWith(s) => with_text(v, id, |t| t.starts_with(s)),
-        DynTest::EndsWith(s) => with_text(v, id, |t| t.ends_with(s)),
-        DynTest::Contains(l) => contains(v, l, id),
-        DynTest::Exists => true,
-        DynTest::IsTrue => matches!(v, Value::Bool(true)),
-    }
+    test.eval(v, id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn integer_text_is_decimal_with_sign_including_the_extremes() {
-        for i in [0, 7, -12, i64::MAX, i64::MIN] {
-            assert_eq!(with_int_text(i, str::to_owned), i.to_string());
-        }
-    }
-
-    #[test]
-    fn str_hash_is_fnv1a_64() {
-        // The reference values of FNV-1a (64 bit); the code generator's copy
-        // is checked against the same ones.
-        assert_eq!(str_hash(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(str_hash("a"), 0xaf63_dc4c_8601_ec8c);
-    }
 
     #[test]
     fn globs_match_whole_strings_backtracking_over_stars() {

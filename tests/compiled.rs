@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use dispatchio::dsl::eval;
 use dispatchio::dsl::program::{ActionKind, CondKind, FieldRef, Lit, Program, Test, Type};
 use dispatchio::dsl::{Sample, Value};
 use dispatchio::routing::{End, Fired, Matcher, Step};
 use dispatchio::{
     ContentRef, ContentRegistry, DynContent, DynValue, Envelope, Id, Message, MessageId,
 };
+use dispatchio_oracle as eval;
 use proptest::prelude::*;
 
 mod game {
@@ -30,7 +30,35 @@ mod narrowing {
 }
 
 mod everything {
-    dispatchio::include_routes!("tests/routes/everything.route");
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/everything.route");
+}
+
+mod language_tour {
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/language_tour.route");
+}
+
+mod overlap_allow_and_continue {
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/overlap_allow_and_continue.route");
+}
+
+mod overlap_unreached {
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/overlap_unreached.route");
+}
+
+mod overlap_witness_reaches {
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/overlap_witness_reaches.route");
+}
+
+mod unrouted_nan {
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/unrouted_nan.route");
+}
+
+mod unused {
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/unused.route");
+}
+
+mod every_test {
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/every_test.route");
 }
 
 mod croupier {
@@ -44,7 +72,7 @@ mod bench_10000 {
 }
 
 mod big_chains {
-    dispatchio::include_routes!("tests/routes/big_chains.route");
+    dispatchio::include_routes!("dispatchio-dsl/tests/fixtures/big_chains.route");
 }
 
 mod bench_1000 {
@@ -72,7 +100,7 @@ fn pools(program: &Program) -> Pools {
             Lit::Int(i) => p.ints.extend([*i, i.saturating_sub(1), i.saturating_add(1)]),
             Lit::Float(x) => p.floats.extend([*x, x - 0.25, x + 0.25]),
             Lit::Str(s) => {
-                p.strs.extend([s.clone(), format!("{s}!"), format!("x{s}"), format!("{s}1")])
+                p.strs.extend([s.to_string(), format!("{s}!"), format!("x{s}"), format!("{s}1")])
             }
             Lit::Bool(_) => {}
         }
@@ -92,7 +120,12 @@ fn pools(program: &Program) -> Pools {
                     | Test::Ge(l)
                     | Test::Contains(l) => lit(p, l),
                     Test::In(s) | Test::NotIn(s) => s.iter().for_each(|l| lit(p, l)),
-                    Test::Matches(g) | Test::StartsWith(g) | Test::EndsWith(g) => {
+                    Test::Matches(_) | Test::StartsWith(_) | Test::EndsWith(_) => {
+                        let g = match &pred.test {
+                            Test::Matches(g) => g.as_str(),
+                            Test::StartsWith(s) | Test::EndsWith(s) => s.as_str(),
+                            _ => unreachable!("a string test"),
+                        };
                         let plain: String =
                             g.chars().filter(|c| c.is_alphanumeric() || *c == '-').collect();
                         p.strs.extend([plain.clone(), format!("{plain}9"), format!("{plain}a!")]);
@@ -101,7 +134,7 @@ fn pools(program: &Program) -> Pools {
                 }
                 if pred.field == FieldRef::Type {
                     if let Test::Eq(Lit::Str(s)) = &pred.test {
-                        p.types.push(s.clone());
+                        p.types.push(s.to_string());
                     }
                 }
             }
@@ -109,7 +142,7 @@ fn pools(program: &Program) -> Pools {
             CondKind::Not(c) => walk(p, c),
         }
     }
-    for l in &program.listeners {
+    for l in program.listeners() {
         for r in &l.rules {
             walk(&mut p, &r.cond);
         }
@@ -117,7 +150,7 @@ fn pools(program: &Program) -> Pools {
     p.ints.extend([0, 1, -1, 7, 100]);
     p.floats.extend([0.0, -0.0, 1.0, f64::NAN]);
     p.strs.extend(["".to_owned(), "p1".to_owned(), "me".to_owned()]);
-    p.types.extend(program.messages.iter().map(|m| m.name.clone()));
+    p.types.extend(program.messages().iter().map(|m| m.name.clone()));
     p.types.push("Other".to_owned());
     p
 }
@@ -409,13 +442,87 @@ fn compiled_narrowing_by_negative_facts_matches_the_reference_evaluator() {
 #[test]
 fn compiled_everything_matches_the_reference_evaluator() {
     differential(
-        "tests/routes/everything.route",
+        "dispatchio-dsl/tests/fixtures/everything.route",
         &[
             ("router", &everything::router::Matcher::new()),
             ("audit", &everything::audit::Matcher::new()),
             ("levels", &everything::levels::Matcher::new()),
         ],
         everything::register_content_types,
+    );
+}
+
+/// The fixtures of the one corpus compiled by `include_routes!` above, each
+/// held to the reference evaluator below.
+const COMPILED_FIXTURES: [&str; 12] = [
+    "big_chains",
+    "every_test",
+    "everything",
+    "game",
+    "imports",
+    "language_tour",
+    "narrowing_negative",
+    "overlap_allow_and_continue",
+    "overlap_unreached",
+    "overlap_witness_reaches",
+    "unrouted_nan",
+    "unused",
+];
+
+#[test]
+fn every_fixture_that_checks_is_compiled_and_held_to_the_reference_evaluator() {
+    let dir = std::path::Path::new("dispatchio-dsl/tests/fixtures");
+    let mut clean: Vec<String> = std::fs::read_dir(dir)
+        .expect("the fixture directory exists")
+        .map(|e| e.expect("a readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "route"))
+        .filter(|p| !dispatchio::dsl::check(p).expect("a readable fixture").has_errors())
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    clean.sort();
+    assert_eq!(clean, COMPILED_FIXTURES, "a fixture that checks is compiled here");
+}
+
+#[test]
+fn compiled_fixtures_match_the_reference_evaluator() {
+    let f = |name: &str| format!("dispatchio-dsl/tests/fixtures/{name}.route");
+    differential(
+        &f("language_tour"),
+        &[
+            ("router", &language_tour::router::Matcher::new()),
+            ("audit", &language_tour::audit::Matcher::new()),
+        ],
+        language_tour::register_content_types,
+    );
+    differential(
+        &f("overlap_allow_and_continue"),
+        &[("l", &overlap_allow_and_continue::l::Matcher::new())],
+        overlap_allow_and_continue::register_content_types,
+    );
+    differential(
+        &f("overlap_unreached"),
+        &[("l", &overlap_unreached::l::Matcher::new())],
+        overlap_unreached::register_content_types,
+    );
+    differential(
+        &f("overlap_witness_reaches"),
+        &[("l", &overlap_witness_reaches::l::Matcher::new())],
+        overlap_witness_reaches::register_content_types,
+    );
+    differential(
+        &f("unrouted_nan"),
+        &[("l", &unrouted_nan::l::Matcher::new())],
+        unrouted_nan::register_content_types,
+    );
+    differential(
+        &f("unused"),
+        &[("player", &unused::player::Matcher::new())],
+        unused::register_content_types,
+    );
+    differential(
+        &f("every_test"),
+        &[("all", &every_test::all::Matcher::new())],
+        every_test::register_content_types,
     );
 }
 
@@ -455,7 +562,7 @@ fn chains_cut_into_parts_match_the_reference_evaluator() {
     // into parts, arms that are data, and the `Fields` fallback in parts
     // (untyped registry): see the fixture's header.
     differential(
-        "tests/routes/big_chains.route",
+        "dispatchio-dsl/tests/fixtures/big_chains.route",
         &[("big", &big_chains::big::Matcher::new())],
         big_chains::register_content_types,
     );

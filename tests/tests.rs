@@ -216,3 +216,30 @@ mod nats_example {
         }
     }
 }
+
+mod packaging {
+    use std::process::Command;
+
+    /// The crates a package builds for its users (normal dependencies, with
+    /// default features), from `cargo tree`.
+    fn built_for_users(package: &str) -> String {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", package])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo tree runs");
+        assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("cargo tree prints UTF-8")
+    }
+
+    #[test]
+    fn the_library_builds_no_command_line_parser_and_the_command_package_does() {
+        let has =
+            |tree: &str, krate: &str| tree.lines().any(|l| l.starts_with(&format!("{krate} ")));
+        let library = built_for_users("dispatchio");
+        assert!(!has(&library, "clap") && !has(&library, "miette"), "{library}");
+        let command = built_for_users("dispatchio-cli");
+        assert!(has(&command, "clap") && has(&command, "miette"), "{command}");
+    }
+}

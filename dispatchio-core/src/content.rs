@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 
 use crate::hash::IdHasher;
 use crate::id::SharedStr;
-use crate::value::{AsValue, DynValue, Fields, Value};
+use crate::value::{DynValue, Fields, Value};
 
 /// Content shared between every holder of a message.
 pub type ContentRef = Arc<dyn Content>;
@@ -95,43 +95,11 @@ impl dyn Content {
     /// The value at a path of field names (`["pos", "x"]`), or `None` when any
     /// step is absent or not a record.
     pub fn at<S: AsRef<str>>(&self, path: &[S]) -> Option<Value<'_>> {
-        let (first, rest) = path.split_first()?;
-        let mut v = self.field(first.as_ref())?;
-        for name in rest {
-            v = v.field(name.as_ref())?;
-        }
-        Some(v)
+        dispatchio_model::at(self, path)
     }
 }
 
-/// A Rust type usable as message content.
-///
-/// ```
-/// use dispatchio_core::{ContentType, Fields, Value, AsValue};
-///
-/// #[derive(Debug, serde::Serialize, serde::Deserialize)]
-/// struct Card { card: i64, suit: Option<String> }
-///
-/// impl ContentType for Card {
-///     const TYPE_NAME: &'static str = "Card";
-/// }
-///
-/// // Lets routing conditions read `card` and `suit`.
-/// impl Fields for Card {
-///     fn field(&self, name: &str) -> Option<Value<'_>> {
-///         match name {
-///             "card" => self.card.as_value(),
-///             "suit" => self.suit.as_value(),
-///             _ => None,
-///         }
-///     }
-/// }
-/// ```
-pub trait ContentType: Fields + Serialize + fmt::Debug + Send + Sync + 'static {
-    /// The message type name (`"Card"`): the envelope's `type` when a message
-    /// is built from this content, and the key of its decoder.
-    const TYPE_NAME: &'static str;
-}
+pub use dispatchio_model::ContentType;
 
 impl<T: ContentType> Content for T {
     fn type_name(&self) -> &str {
@@ -329,13 +297,6 @@ impl fmt::Debug for ContentRegistry {
         let mut names: Vec<&str> = self.decoders.keys().map(|k| k.as_str()).collect();
         names.sort_unstable();
         f.debug_struct("ContentRegistry").field("types", &names).finish()
-    }
-}
-
-/// A nested message type is viewed as a record of its fields.
-impl<T: ContentType> AsValue for T {
-    fn as_value(&self) -> Option<Value<'_>> {
-        Some(Value::Record(self))
     }
 }
 

@@ -28,7 +28,8 @@
 //!
 //! * [`id`], [`message`], [`content`], [`value`]: what a message is; content
 //!   stays typed (`Arc<dyn Content>`) inside a process and is serialised only
-//!   at its edge.
+//!   at its edge. IDs, values and field access come from `dispatchio-model`,
+//!   the runtime-free crate that also holds what a condition's tests mean.
 //! * [`routing`]: the shared routing core ([`Matcher`](routing::Matcher),
 //!   [`Step`](routing::Step), the builder's [`RoutingTable`](routing::RoutingTable)).
 //! * [`listener`]: the [`Listener`] trait and [`RoutedListener`], the one
@@ -44,14 +45,14 @@ pub mod content;
 pub mod dispatcher;
 pub mod error;
 mod hash;
-pub mod id;
+pub use dispatchio_model::id;
 pub mod listener;
 pub mod message;
 mod queue;
 mod reply;
 pub mod routing;
 pub mod transport;
-pub mod value;
+pub use dispatchio_model::value;
 
 pub use content::{
     Content, ContentRef, ContentRegistry, ContentType, DecodeError, DynContent, Empty, EncodeError,
@@ -65,10 +66,10 @@ pub use error::{
 };
 pub use id::{Id, MessageId, SharedStr};
 pub use listener::{
-    FnHandlers, ForwardTarget, HandlerResult, Handlers, Hooks, ListenerBuilder, NoHooks, Outcome,
-    Reply, RoutedListener,
+    Deferred, FnHandlers, ForwardTarget, HandlerResult, Handlers, Hooks, ListenerBuilder, NoHooks,
+    Outcome, Promise, Reply, RoutedListener,
 };
-pub use message::{Envelope, InvalidMessage, Message};
+pub use message::{Envelope, InvalidMessage, Message, Typed};
 pub use queue::Queue;
 pub use reply::{Delivery, ReplySender};
 pub use value::{AsValue, DynValue, Fields, Items, Value};

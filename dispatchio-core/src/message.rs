@@ -2,6 +2,7 @@
 //! but the content) and the shared [`ContentRef`].
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -154,6 +155,28 @@ impl Message {
         self.content.downcast_ref::<T>()
     }
 
+    /// The message as a [`Typed<T>`] when its content is a `T`; the message
+    /// itself, unchanged, when it is not.
+    ///
+    /// ```
+    /// use dispatchio_core::{Empty, Message, Text};
+    /// let m = Message::new(Text::from("hi"));
+    /// let m = m.into_typed::<Empty>().unwrap_err(); // not an `Empty`: given back
+    /// assert_eq!(m.into_typed::<Text>().unwrap().0, "hi");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The message, when its content is not a `T`.
+    #[allow(clippy::result_large_err, reason = "the message goes back unboxed, as it came")]
+    pub fn into_typed<T: Content>(self) -> Result<Typed<T>, Message> {
+        if self.content.is::<T>() {
+            Ok(Typed { message: self, content: PhantomData })
+        } else {
+            Err(self)
+        }
+    }
+
     /// The envelope and content, taken apart.
     pub fn into_parts(self) -> (Envelope, ContentRef) {
         (self.env, self.content)
@@ -237,6 +260,61 @@ impl fmt::Debug for Message {
             .field("envelope", &self.env)
             .field("content", &self.content)
             .finish()
+    }
+}
+
+/// A message whose content is known to be a `T`: what
+/// [`Dispatcher::request_as`](crate::Dispatcher::request_as) answers, and
+/// what [`Message::into_typed`] makes. It derefs to the content; the
+/// envelope and the message stay at hand.
+///
+/// ```
+/// use dispatchio_core::{Message, Text};
+/// let reply = Message::new(Text::from("7 cards")).into_typed::<Text>().unwrap();
+/// assert_eq!(reply.0, "7 cards"); // the content, through `Deref`
+/// assert_eq!(reply.message().ty(), "Text");
+/// ```
+pub struct Typed<T> {
+    message: Message,
+    // `fn() -> T`: a `Typed<T>` holds no `T` of its own (the message holds
+    // it), so it is `Send` and `Sync` as `Message` is, whatever `T` is.
+    content: PhantomData<fn() -> T>,
+}
+
+impl<T: Content> Typed<T> {
+    /// The content.
+    pub fn content(&self) -> &T {
+        // `into_typed`, the only constructor, checked the type.
+        self.message.content_as::<T>().expect("a Typed<T> holds a T")
+    }
+
+    /// The whole message (its envelope says who answered, and its ID).
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// The message, typed no more.
+    pub fn into_message(self) -> Message {
+        self.message
+    }
+}
+
+impl<T: Content> std::ops::Deref for Typed<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.content()
+    }
+}
+
+impl<T> Clone for Typed<T> {
+    fn clone(&self) -> Self {
+        Typed { message: self.message.clone(), content: PhantomData }
+    }
+}
+
+impl<T: Content> fmt::Debug for Typed<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Typed").field(self.content()).finish()
     }
 }
 

@@ -225,6 +225,30 @@ mod s03_listeners {
     }
 
     #[tokio::test]
+    async fn every_call_that_names_an_id_takes_it_the_same_way() {
+        let d = Dispatcher::new();
+        // Names read at run time (`&String`), a literal, an integer.
+        let names = [Id::from(&String::from("seat-3")), Id::from("seat-4"), Id::from(5)];
+        for name in &names {
+            let l = inbox();
+            d.register(name, l.clone()).unwrap();
+            d.subscribe(name, name).unwrap();
+            d.send(Message::new(Text::from(name.to_string())).to(name)).unwrap();
+            d.send(Message::new(Text::from(name.to_string())).to_group(name)).unwrap();
+            let q = l.queue("inbox").unwrap();
+            for _ in 0..2 {
+                assert_eq!(text(&within(q.recv()).await.unwrap()), name.to_string());
+            }
+            assert!(d.unsubscribe(name, name));
+            d.deregister(name).unwrap();
+            assert!(
+                matches!(d.deregister(name), Err(Error::UnknownDestination(id)) if id == *name)
+            );
+        }
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn a_destination_is_found_whichever_way_its_id_was_built() {
         let d = Dispatcher::new();
         let l = inbox();
@@ -245,9 +269,9 @@ mod s03_listeners {
         let d = Dispatcher::new();
         d.register("x", inbox()).unwrap();
         assert!(matches!(d.register("x", inbox()), Err(Error::DestinationTaken(_))));
-        d.deregister(&Id::from("x")).unwrap();
+        d.deregister("x").unwrap();
         assert!(matches!(d.send(Message::new(Empty).to("x")), Err(Error::UnknownDestination(_))));
-        assert!(matches!(d.deregister(&Id::from("x")), Err(Error::UnknownDestination(_))));
+        assert!(matches!(d.deregister("x"), Err(Error::UnknownDestination(_))));
         d.register("x", inbox()).unwrap();
         d.shutdown().await;
     }
@@ -260,7 +284,7 @@ mod s03_listeners {
         for _ in 0..3 {
             d.send(Message::new(Empty).to("x")).unwrap();
         }
-        d.deregister(&Id::from("x")).unwrap();
+        d.deregister("x").unwrap();
         let q = l.queue("inbox").unwrap();
         for _ in 0..3 {
             assert!(within(q.recv()).await.is_some());
@@ -280,8 +304,8 @@ mod s04_groups {
         let ls: Vec<_> = (0..3).map(|_| inbox()).collect();
         for (i, l) in ls.iter().enumerate() {
             d.register(i as i64, l.clone()).unwrap();
-            d.subscribe(&Id::from(i as i64), "All").unwrap();
-            d.subscribe(&Id::from(i as i64), "All").unwrap();
+            d.subscribe(i as i64, "All").unwrap();
+            d.subscribe(i as i64, "All").unwrap();
         }
         d.send(Message::new(Text::from("hello")).to_group("All")).unwrap();
         let mut got = Vec::new();
@@ -310,7 +334,7 @@ mod s04_groups {
             .unwrap();
         d.register("deaf", Arc::new(RoutedListener::builder(nothing).build().unwrap())).unwrap();
         for id in ["good", "bad", "deaf"] {
-            d.subscribe(&Id::from(id), "G").unwrap();
+            d.subscribe(id, "G").unwrap();
         }
         let err = within(d.request_group(Message::new(Text::from("x")).to_group("G"), None))
             .await
@@ -322,8 +346,8 @@ mod s04_groups {
         assert!(matches!(g.failures[0].1, Error::Handler { .. }));
         assert!(matches!(g.failures[1].1, Error::Unrouted { .. }));
 
-        d.unsubscribe(&Id::from("bad"), &Id::from("G"));
-        d.unsubscribe(&Id::from("deaf"), &Id::from("G"));
+        d.unsubscribe("bad", "G");
+        d.unsubscribe("deaf", "G");
         let ok = within(d.request_group(Message::new(Text::from("x")).to_group("G"), None))
             .await
             .unwrap();
@@ -341,8 +365,8 @@ mod s04_groups {
             Ok(Reply::Empty)
         });
         d.register("slow", slow).unwrap();
-        d.subscribe(&Id::from("fast"), "G").unwrap();
-        d.subscribe(&Id::from("slow"), "G").unwrap();
+        d.subscribe("fast", "G").unwrap();
+        d.subscribe("slow", "G").unwrap();
         let err = d
             .request_group(
                 Message::new(Text::from("x")).to_group("G"),
@@ -583,6 +607,137 @@ mod s06_send_and_request {
         assert!(
             matches!(bad.await.unwrap(), Err(Error::Handler { handler, .. }) if handler == "later")
         );
+        d.shutdown().await;
+    }
+}
+
+/// Deferred replies by token (`Reply::later`): answered once, from anywhere;
+/// never lost to the race with the handler's return; reported when dropped.
+mod s06_replies_later {
+    use super::*;
+    use dispatchio_core::Deferred;
+
+    /// The tokens a promising listener hands over, with their messages.
+    type Tokens = tokio::sync::mpsc::UnboundedReceiver<(Deferred, Message)>;
+
+    /// A listener whose handler promises a later reply and hands the token
+    /// over `tokens`, or answers (or drops) it at once as `now` says.
+    fn promising(
+        now: fn(Deferred, &Message),
+    ) -> (Arc<RoutedListener<RoutingTable, dispatchio_core::FnHandlers>>, Tokens) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let l = calling("promise", move |m: &Message| {
+            let (reply, later) = Reply::later();
+            if m.ty() == "Text" {
+                let _ = tx.send((later, m.clone()));
+            } else {
+                now(later, m);
+            }
+            Ok(reply)
+        });
+        (l, rx)
+    }
+
+    #[tokio::test]
+    async fn a_token_moved_to_another_task_answers_the_request_once() {
+        let d = Dispatcher::new();
+        let (l, mut tokens) = promising(|_, _| {});
+        d.register("x", l).unwrap();
+        tokio::spawn(async move {
+            while let Some((later, m)) = tokens.recv().await {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                later.reply_with(Text(format!("{}!", text(&m))));
+            }
+        });
+        let reply = within(d.request_as::<Text>(Message::new(Text::from("hi")).to("x"), None));
+        assert_eq!(reply.await.unwrap().0, "hi!");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_token_answered_before_its_handler_returned_still_reaches_the_sender() {
+        let d = Dispatcher::new();
+        let (l, _tokens) = promising(|later, _| later.reply_with(Text::from("early")));
+        d.register("x", l).unwrap();
+        let reply = within(d.request_as::<Text>(Message::new(Empty).to("x"), None)).await;
+        assert_eq!(reply.unwrap().0, "early");
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_token_dropped_unanswered_fails_the_request_at_once_as_a_handler_error() {
+        let d = Dispatcher::new();
+        let (l, mut tokens) = promising(|later, _| drop(later));
+        d.register("x", l).unwrap();
+        // Dropped inside the handler, before the promise was bound.
+        let e = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Handler { handler, error } if handler == "promise"
+                && error.message() == "dropped its deferred reply unanswered"),
+            "{e:?}"
+        );
+        // Dropped later, elsewhere, with no timeout on the request.
+        let asking = tokio::spawn({
+            let d = d.clone();
+            async move { d.request(Message::new(Text::from("?")).to("x"), None).await }
+        });
+        let (later, _) = within(tokens.recv()).await.unwrap();
+        drop(later);
+        let e = within(asking).await.unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Handler, "{e:?}");
+        // One-way: nobody to tell, so it is counted.
+        d.send(Message::new(Empty).to("x")).unwrap();
+        until(|| d.snapshot().counters.handler_errors >= 1).await;
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_of_a_group_request_defers_its_own_reply() {
+        let d = Dispatcher::new();
+        let (tx, mut tokens) = tokio::sync::mpsc::unbounded_channel();
+        for member in ["a", "b", "c"] {
+            let tx = tx.clone();
+            let l = calling("promise", move |_: &Message| {
+                let (reply, later) = Reply::later();
+                let _ = tx.send((member, later));
+                Ok(reply)
+            });
+            d.register(member, l).unwrap();
+            d.subscribe(member, "G").unwrap();
+        }
+        let asking = tokio::spawn({
+            let d = d.clone();
+            async move { d.request_group(Message::new(Empty).to_group("G"), None).await }
+        });
+        for _ in 0..3 {
+            let (member, later) = within(tokens.recv()).await.unwrap();
+            later.reply_with(Text::from(member));
+        }
+        let mut replies: Vec<(String, String)> = within(asking)
+            .await
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(|(id, m)| (id.to_string(), text(m).to_owned()))
+            .collect();
+        replies.sort();
+        let want = [("\"a\"", "a"), ("\"b\"", "b"), ("\"c\"", "c")];
+        assert_eq!(replies, want.map(|(i, t)| (i.to_owned(), t.to_owned())));
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_token_answering_a_request_that_timed_out_changes_nothing() {
+        let d = Dispatcher::new();
+        let (l, mut tokens) = promising(|_, _| {});
+        d.register("x", l).unwrap();
+        let ask = Message::new(Text::from("?")).to("x");
+        let e = d.request(ask, Some(Duration::from_millis(20))).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        let (later, _) = within(tokens.recv()).await.unwrap();
+        later.reply_with(Text::from("too late"));
+        let s = d.snapshot();
+        assert_eq!((s.pending_requests, s.counters.handler_errors), (0, 0));
         d.shutdown().await;
     }
 }
@@ -846,6 +1001,38 @@ mod s09_routing_and_hooks {
         d.shutdown().await;
     }
 
+    #[tokio::test]
+    async fn a_request_as_a_type_gets_its_reply_typed_and_its_envelope() {
+        let d = Dispatcher::new();
+        d.register("echo", echo()).unwrap();
+        let me = d.register_source("me").unwrap();
+        let ask = Message::new(Text::from("seven")).to("echo").with_id(70);
+        let reply = within(me.request_as::<Text>(ask, None)).await.unwrap();
+        assert_eq!(reply.0, "seven");
+        assert_eq!(reply.message().id(), dispatchio_core::MessageId(70));
+        assert!(reply.message().envelope().is_response);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_as_a_type_answered_by_an_acknowledgement_says_what_came() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("x", l.clone()).unwrap();
+        let ask = Message::new(Text::from("hi")).to("x").with_id(9);
+        let e = within(d.request_as::<Text>(ask, None)).await.unwrap_err();
+        let Error::UnexpectedReply { id, expected, got } = &e else { panic!("{e:?}") };
+        assert_eq!((id.get(), *expected, got.as_str()), (9, "Text", "Empty"));
+        assert_eq!(e.kind(), ErrorKind::UnexpectedReply);
+        assert_eq!(
+            e.to_string(),
+            "the reply to message #9 is of type Empty, not the Text asked for"
+        );
+        // The acknowledged message was queued all the same.
+        assert_eq!(l.queue("inbox").unwrap().len(), 1);
+        d.shutdown().await;
+    }
+
     #[test]
     fn handlers_must_match_the_table() {
         use dispatchio_core::routing::BuildError;
@@ -963,7 +1150,7 @@ mod s10_nothing_lost {
         let d = Dispatcher::new();
         let l = inbox();
         d.register("a", l.clone()).unwrap();
-        d.subscribe(&Id::from("a"), "G").unwrap();
+        d.subscribe("a", "G").unwrap();
         let _me = d.register_source("me").unwrap();
         d.send(Message::new(Empty).to("a")).unwrap();
         until(|| !l.queue("inbox").unwrap().is_empty()).await;
@@ -1046,7 +1233,7 @@ mod s11_shutdown {
                 .unwrap(),
         );
         d.register("x", l).unwrap();
-        d.subscribe(&Id::from("x"), "all").unwrap();
+        d.subscribe("x", "all").unwrap();
         let (d1, d2) = (d.clone(), d.clone());
         let group = tokio::spawn(async move {
             d1.request_group(Message::new(Empty).to_group("all"), None).await
@@ -1103,7 +1290,7 @@ mod s13_errors {
                 .build()
                 .unwrap();
             d.register(m, Arc::new(l)).unwrap();
-            d.subscribe(&Id::from(m), "G").unwrap();
+            d.subscribe(m, "G").unwrap();
         }
         let (d1, d2) = (d.clone(), d.clone());
         let group = tokio::spawn(async move {
@@ -1129,7 +1316,7 @@ mod s13_errors {
         d.register("fails", failing).unwrap();
         d.register("defers", deferring()).unwrap();
         for m in ["fails", "defers"] {
-            d.subscribe(&Id::from(m), "G").unwrap();
+            d.subscribe(m, "G").unwrap();
         }
         let msg = Message::new(Empty).to_group("G");
         let e = within(d.request_group(msg, Some(Duration::from_millis(50)))).await.unwrap_err();
@@ -1338,7 +1525,7 @@ mod s12_bounded_mailboxes {
         let _held = filled(&d, "full", full_log.clone()).await;
         d.register("free", logging(free_log.clone())).unwrap();
         for m in ["full", "free"] {
-            d.subscribe(&Id::from(m), "all").unwrap();
+            d.subscribe(m, "all").unwrap();
         }
         match d.send(Message::new(Text::from("news")).to_group("all")) {
             Err(Error::Group(g)) => {
@@ -1448,7 +1635,7 @@ mod seam {
         let link = Arc::new(Recorder::default());
         let local = inbox();
         d.register("near", local.clone()).unwrap();
-        d.subscribe(&Id::from("near"), "G").unwrap();
+        d.subscribe("near", "G").unwrap();
         let attached = d.attach(link.clone());
         attached.join_group("G");
         attached.join_group("G");
@@ -1495,11 +1682,11 @@ mod seam {
         assert!(watch.changes().is_empty(), "nothing served yet");
         d.register("a", inbox()).unwrap();
         assert_eq!(watch.changes(), [DirectoryChange::Registered(Id::from("a"))]);
-        d.subscribe(&Id::from("a"), "G").unwrap();
+        d.subscribe("a", "G").unwrap();
         assert_eq!(watch.changes(), [DirectoryChange::GroupJoined(Id::from("G"))]);
-        d.subscribe(&Id::from("a"), "G").unwrap();
+        d.subscribe("a", "G").unwrap();
         assert!(watch.changes().is_empty(), "subscribing twice changes nothing");
-        d.deregister(&Id::from("a")).unwrap();
+        d.deregister("a").unwrap();
         assert_eq!(
             watch.changes(),
             [
@@ -1564,7 +1751,7 @@ mod seam {
     async fn a_link_withdraws_and_leaves_only_what_is_its_own() {
         let d = Dispatcher::new();
         d.register("near", inbox()).unwrap();
-        d.subscribe(&Id::from("near"), "G").unwrap();
+        d.subscribe("near", "G").unwrap();
         // A link named like the local listener: still not the listener.
         struct Named;
         impl Outlet for Named {
@@ -1606,7 +1793,7 @@ mod seam {
         d.register("ok", echo()).unwrap();
         d.register("bad", failing()).unwrap();
         for m in ["ok", "bad"] {
-            d.subscribe(&Id::from(m), "G").unwrap();
+            d.subscribe(m, "G").unwrap();
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let msg = Message::new(Empty).to_group("G").with_id(9).requiring_response();

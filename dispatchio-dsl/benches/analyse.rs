@@ -10,8 +10,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use dispatchio_dsl::analysis::{analyse, generate};
-use dispatchio_dsl::eval::eval;
 use dispatchio_dsl::sample::{Sample, Value};
+use dispatchio_oracle::eval;
 
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
@@ -39,7 +39,7 @@ fn measure(program: &dispatchio_dsl::Program) {
 
     let mut msg = Sample::new("Card");
     msg.content = BTreeMap::from([("card".to_owned(), Value::Int(3))]);
-    let main = &program.listeners[0];
+    let main = &program.listeners()[0];
     let reps = 200;
     let t = Instant::now();
     for _ in 0..reps {

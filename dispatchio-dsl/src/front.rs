@@ -137,7 +137,7 @@ pub(crate) fn check_or_report(path: &Path) -> Report {
 ///      listener player { rule deal when type == Card and card < 52 => queue hand }",
 /// );
 /// assert!(!report.has_errors());
-/// assert_eq!(report.program.unwrap().listeners[0].rules[0].name, "deal");
+/// assert_eq!(report.program.unwrap().listeners()[0].rules[0].name, "deal");
 /// ```
 pub fn check_str(name: impl AsRef<Path>, text: impl Into<String>) -> Report {
     let loaded = crate::load::load(name.as_ref(), text.into());
@@ -208,7 +208,7 @@ mod tests {
         )
         .unwrap()
         .program;
-        let span = program.listeners[0].rules[0].name_span;
+        let span = program.listeners()[0].rules[0].name_span;
         let finding = |code: Code, rule: &str| {
             Diagnostic::new(code, "x", Label::new(span, "")).in_listener("l", vec![rule.to_owned()])
         };

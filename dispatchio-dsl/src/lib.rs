@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! .route text --pest--> parse tree --lower--> AST (spans) --resolve+check--> Program
-//! Program --analyse--> findings (dispatchio check)
+//! Program --analyse--> findings (dispatchio check), witnesses checked by `decide`
 //! Program --codegen--> TokenStream (include_routes!)
 //! Program --interpret--> routing table at run time (feature `runtime`)
 //! ```
@@ -38,8 +38,18 @@ mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod codegen;
+pub mod decide;
 pub mod diagnostic;
-pub mod eval;
+// The reference evaluator of the `dispatchio-oracle` test-support crate,
+// for this crate's own unit tests: a dev-dependency would give them
+// `dispatchio_dsl`'s types from another build of this crate, not `crate`'s.
+// Each test uses part of it.
+#[cfg(test)]
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../dispatchio-oracle/src/eval.rs"]
+mod eval;
+#[cfg(test)]
+extern crate self as dispatchio_dsl;
 mod front;
 #[cfg(feature = "runtime")]
 pub mod interp;

@@ -18,25 +18,88 @@
 //!   declares the path with one type; it names the path, not the type, and is
 //!   read from whichever of those types the message has.
 
-use crate::diagnostic::{SourceMap, Span};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diagnostic::{FileId, SourceMap, Span};
 
 /// A checked program: one root file and everything it imports.
+///
+/// Only the checker builds one, so everything later stages read from it has
+/// been checked, and the facts they need were established once, there:
+/// which nested-message fields are boxed, and whether each handler is
+/// synchronous or asynchronous. It is read through accessors.
 #[derive(Clone, Debug)]
 pub struct Program {
-    /// Every file read, imports included.
-    pub sources: SourceMap,
-    /// The file the program was loaded from.
-    pub root: crate::diagnostic::FileId,
-    /// Message schemas, in declaration order (imports first).
-    pub messages: Vec<MessageDef>,
-    /// Named constants, in declaration order. Conditions already carry their
-    /// values inlined; these are kept for codegen and the `unused` check.
-    pub consts: Vec<ConstDef>,
-    /// Listeners, in declaration order.
-    pub listeners: Vec<ListenerDef>,
+    sources: SourceMap,
+    root: FileId,
+    messages: Vec<MessageDef>,
+    consts: Vec<ConstDef>,
+    listeners: Vec<ListenerDef>,
+    boxed: BTreeSet<(String, String)>,
+    handlers: BTreeMap<(String, String), HandlerKind>,
+}
+
+/// How a listener's handler is called: one trait method is either
+/// synchronous or asynchronous, never both (the checker refuses a handler
+/// called both ways).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HandlerKind {
+    /// `call name`: runs in the listener's task and returns its reply.
+    Sync,
+    /// `call async name`: a future run concurrently with later messages.
+    Async,
+}
+
+/// The facts the checker establishes about a program, beyond its items.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Facts {
+    /// `(message, field)` pairs whose nested message is boxed: those that
+    /// close a cycle of types containing each other.
+    pub(crate) boxed: BTreeSet<(String, String)>,
+    /// `(listener, handler)` to how it is called.
+    pub(crate) handlers: BTreeMap<(String, String), HandlerKind>,
 }
 
 impl Program {
+    /// The checker's result; only `crate::check` calls this.
+    pub(crate) fn checked(
+        sources: SourceMap,
+        root: FileId,
+        messages: Vec<MessageDef>,
+        consts: Vec<ConstDef>,
+        listeners: Vec<ListenerDef>,
+        facts: Facts,
+    ) -> Program {
+        let Facts { boxed, handlers } = facts;
+        Program { sources, root, messages, consts, listeners, boxed, handlers }
+    }
+
+    /// Every file read, imports included.
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// The file the program was loaded from.
+    pub fn root(&self) -> FileId {
+        self.root
+    }
+
+    /// Message schemas, in declaration order (imports first).
+    pub fn messages(&self) -> &[MessageDef] {
+        &self.messages
+    }
+
+    /// Named constants, in declaration order. Conditions already carry their
+    /// values inlined; these are kept for codegen and the `unused` check.
+    pub fn consts(&self) -> &[ConstDef] {
+        &self.consts
+    }
+
+    /// Listeners, in declaration order.
+    pub fn listeners(&self) -> &[ListenerDef] {
+        &self.listeners
+    }
+
     /// The message schema named `name`.
     pub fn message(&self, name: &str) -> Option<&MessageDef> {
         self.messages.iter().find(|m| m.name == name)
@@ -45,6 +108,17 @@ impl Program {
     /// The listener named `name`.
     pub fn listener(&self, name: &str) -> Option<&ListenerDef> {
         self.listeners.iter().find(|l| l.name == name)
+    }
+
+    /// Whether field `field` of message `message` holds its nested message
+    /// boxed: it closes a cycle of types containing each other.
+    pub fn is_boxed(&self, message: &str, field: &str) -> bool {
+        self.boxed.contains(&(message.to_owned(), field.to_owned()))
+    }
+
+    /// How listener `listener` calls handler `handler`, if it calls it.
+    pub fn handler_kind(&self, listener: &str, handler: &str) -> Option<HandlerKind> {
+        self.handlers.get(&(listener.to_owned(), handler.to_owned())).copied()
     }
 }
 
@@ -153,22 +227,12 @@ pub enum ConstValue {
     Set(Vec<Lit>),
 }
 
-/// A literal, after const inlining and type checking.
+/// A literal, after const inlining and type checking (`dispatchio-model`'s).
 ///
 /// Int literals compared with a `float` field are converted to `Float` by the
 /// checker, so a [`Test`] always holds literals of the field's own type (for
 /// `id` fields: `Int` or `Str`; for `type`: `Str` holding a type name).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Lit {
-    /// `true` / `false`
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A string (escapes already decoded) or, for `type`, a type name.
-    Str(String),
-}
+pub use dispatchio_model::Lit;
 
 /// `listener name { rules… [otherwise => actions] }`
 #[derive(Clone, Debug, PartialEq)]
@@ -333,6 +397,24 @@ impl FieldRef {
     }
 }
 
+impl FieldRef {
+    /// Whether the field has `id` semantics: integer and string values are
+    /// both well-typed and never equal, and string tests read an integer by
+    /// its decimal text (`source`, `dest`, `group`, and content fields of
+    /// type `id`, `id?` or `[id]`).
+    pub fn is_id(&self) -> bool {
+        match self {
+            FieldRef::Source | FieldRef::Dest | FieldRef::Group => true,
+            FieldRef::Content { ty, .. } => match ty.required() {
+                Type::Id => true,
+                Type::List(t) => matches!(t.required(), Type::Id),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 impl std::fmt::Display for FieldRef {
     /// The field as written in a `.route` file.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -352,36 +434,8 @@ impl std::fmt::Display for FieldRef {
     }
 }
 
-/// What a predicate tests. Each is false on an absent field, except `Exists`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Test {
-    /// `== lit`
-    Eq(Lit),
-    /// `!= lit` (false when absent)
-    Ne(Lit),
-    /// `< lit` (int, float)
-    Lt(Lit),
-    /// `<= lit`
-    Le(Lit),
-    /// `> lit`
-    Gt(Lit),
-    /// `>= lit`
-    Ge(Lit),
-    /// `in {…}`
-    In(Vec<Lit>),
-    /// `not in {…}` (false when absent)
-    NotIn(Vec<Lit>),
-    /// `matches "glob"`: `*` any run, `?` one character, `[a-z]` a class, on the whole string.
-    /// An integer ID is matched by its decimal text.
-    Matches(String),
-    /// `starts_with "s"` (string, id)
-    StartsWith(String),
-    /// `ends_with "s"` (string, id)
-    EndsWith(String),
-    /// `contains lit`: substring on strings and ids, element on lists.
-    Contains(Lit),
-    /// `exists field`: the field is present.
-    Exists,
-    /// A bare bool field: it is `true`.
-    IsTrue,
-}
+/// What a predicate tests (`dispatchio-model`'s: one enum, and one
+/// evaluation, for the checker's programs, the runtime and generated code).
+/// Each is false on an absent field, except `Exists`; a `matches` glob is
+/// parsed by the checker.
+pub use dispatchio_model::Test;

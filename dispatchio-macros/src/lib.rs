@@ -53,7 +53,7 @@ const MANIFEST_DIR_OVERRIDE: &str = "DISPATCHIO_MANIFEST_DIR";
 ///     `routing::Matcher`). It dispatches on the message type once, reads
 ///     fields from the typed struct, turns runs of rules on one int or string
 ///     field into a `match` or a binary search, and allocates nothing. Its
-///     decisions equal the reference evaluator's (`dispatchio::dsl::eval`),
+///     decisions equal the reference evaluator's (the `dispatchio-oracle` test crate),
 ///     which the crate's tests check on random messages.
 ///
 /// Invoke it at module level (typically in its own `mod routes { … }`): the

@@ -1,4 +1,5 @@
-//! Peer addresses: `unix:/path/to/socket` and `tcp:host:port`, parsed once
+//! Peer addresses: `unix:/path/to/socket`, `tcp:host:port` and
+//! `tls:host:port`, parsed once
 //! into a typed [`Address`] so that a typo is reported where the user wrote
 //! it, not as an obscure I/O error later.
 
@@ -8,9 +9,15 @@ use std::str::FromStr;
 
 /// Where a dispatcher listens or which peer it dials.
 ///
-/// The text form is `unix:<path>` or `tcp:<host>:<port>`; an IPv6 host is
-/// written in brackets (`tcp:[::1]:7400`). [`Display`](fmt::Display) writes the
-/// same text form back.
+/// The text form is `unix:<path>`, `tcp:<host>:<port>` or
+/// `tls:<host>:<port>`; an IPv6 host is written in brackets
+/// (`tcp:[::1]:7400`). [`Display`](fmt::Display) writes the same text form
+/// back.
+///
+/// TLS is a scheme of its own, not an option of `tcp:`, so that an address
+/// says what protects it wherever it is written or logged, and a dialler
+/// and a listener that disagree fail on the address, not on bytes they
+/// cannot read. Its settings are in [`NetConfig::tls`](crate::NetConfig::tls).
 ///
 /// ```
 /// use dispatchio_net::Address;
@@ -27,6 +34,15 @@ pub enum Address {
     /// brackets); it is resolved when dialling or binding.
     Tcp {
         /// Host name or IP address.
+        host: String,
+        /// TCP port; `0` asks the system for a free port when listening.
+        port: u16,
+    },
+    /// A TCP endpoint whose connections run TLS: the listener presents a
+    /// certificate for `host`, which the dialler checks.
+    Tls {
+        /// Host name or IP address (the name the listener's certificate
+        /// must carry).
         host: String,
         /// TCP port; `0` asks the system for a free port when listening.
         port: u16,
@@ -58,10 +74,10 @@ impl AddressError {
 #[non_exhaustive]
 pub enum AddressErrorKind {
     /// No `scheme:` prefix at all.
-    #[error("expected `unix:<path>` or `tcp:<host>:<port>`")]
+    #[error("expected `unix:<path>`, `tcp:<host>:<port>` or `tls:<host>:<port>`")]
     MissingScheme,
-    /// A prefix other than `unix` or `tcp`.
-    #[error("unknown scheme `{0}` (expected `unix` or `tcp`)")]
+    /// A prefix other than `unix`, `tcp` or `tls`.
+    #[error("unknown scheme `{0}` (expected `unix`, `tcp` or `tls`)")]
     UnknownScheme(String),
     /// `unix:` with nothing after it.
     #[error("the Unix socket path is empty")]
@@ -100,7 +116,7 @@ impl Address {
                 }
                 Ok(Address::Unix(PathBuf::from(rest)))
             }
-            "tcp" => {
+            "tcp" | "tls" => {
                 let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
                     let Some((host, after)) = bracketed.split_once(']') else {
                         return Err(err(AddressErrorKind::UnclosedBracket));
@@ -126,15 +142,26 @@ impl Address {
                 let port = port
                     .parse::<u16>()
                     .map_err(|_| err(AddressErrorKind::BadPort(port.to_owned())))?;
-                Ok(Address::Tcp { host: host.to_owned(), port })
+                let host = host.to_owned();
+                Ok(if scheme == "tls" {
+                    Address::Tls { host, port }
+                } else {
+                    Address::Tcp { host, port }
+                })
             }
             other => Err(err(AddressErrorKind::UnknownScheme(other.to_owned()))),
         }
     }
 
-    /// Whether this is a TCP address (which needs a shared secret to listen on).
+    /// Whether this is a TCP address, plain or TLS (which needs a shared
+    /// secret to listen on, unless client certificates authenticate).
     pub fn is_tcp(&self) -> bool {
-        matches!(self, Address::Tcp { .. })
+        matches!(self, Address::Tcp { .. } | Address::Tls { .. })
+    }
+
+    /// Whether this is a `tls:` address.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Address::Tls { .. })
     }
 }
 
@@ -160,6 +187,8 @@ impl fmt::Display for Address {
             Address::Unix(path) => write!(f, "unix:{}", path.display()),
             Address::Tcp { host, port } if host.contains(':') => write!(f, "tcp:[{host}]:{port}"),
             Address::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
+            Address::Tls { host, port } if host.contains(':') => write!(f, "tls:[{host}]:{port}"),
+            Address::Tls { host, port } => write!(f, "tls:{host}:{port}"),
         }
     }
 }
@@ -186,11 +215,20 @@ mod tests {
             Address::parse("tcp:[::1]:7400").unwrap(),
             Address::Tcp { host: "::1".into(), port: 7400 }
         );
+        assert_eq!(
+            Address::parse("tls:example.org:7400").unwrap(),
+            Address::Tls { host: "example.org".into(), port: 7400 }
+        );
+        assert!(Address::parse("tls:h:1").unwrap().is_tls());
+        assert!(Address::parse("tls:h:1").unwrap().is_tcp());
+        assert!(!Address::parse("tcp:h:1").unwrap().is_tls());
     }
 
     #[test]
     fn display_round_trips() {
-        for text in ["unix:/a/b.sock", "tcp:127.0.0.1:0", "tcp:[::1]:9"] {
+        for text in
+            ["unix:/a/b.sock", "tcp:127.0.0.1:0", "tcp:[::1]:9", "tls:host:1", "tls:[::1]:9"]
+        {
             assert_eq!(Address::parse(text).unwrap().to_string(), text);
         }
     }
@@ -206,6 +244,8 @@ mod tests {
         assert_eq!(kind("tcp::80"), AddressErrorKind::EmptyHost);
         assert_eq!(kind("tcp:[::1:80"), AddressErrorKind::UnclosedBracket);
         assert_eq!(kind("tcp:::1:80"), AddressErrorKind::Ipv6NeedsBrackets);
+        assert_eq!(kind("tls:localhost"), AddressErrorKind::MissingPort);
+        assert_eq!(kind("tls::80"), AddressErrorKind::EmptyHost);
     }
 
     #[test]

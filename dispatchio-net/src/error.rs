@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::address::AddressError;
+use crate::tls::{TlsError, TlsFailure};
 use crate::wire::{RefusalReason, WireError};
 
 /// Setting up a listener or dialling a peer failed.
@@ -44,6 +45,14 @@ pub enum NetError {
     ListenerNeedsSecret {
         /// The TCP address.
         address: String,
+    },
+    /// The TLS settings cannot serve this `tls:` address.
+    #[error("cannot use TLS for {address}: {source}")]
+    Tls {
+        /// The address.
+        address: String,
+        /// What is wrong with the settings.
+        source: TlsError,
     },
     /// Another live process already listens on this Unix socket path.
     #[error("{} is in use by a running listener", path.display())]
@@ -90,6 +99,39 @@ pub enum HandshakeError {
     BadSecret {
         /// The name the peer gave.
         peer_name: String,
+    },
+    /// Dialler side: we hold a shared secret, and the listener welcomed us
+    /// without asking for a proof, so it cannot prove that it knows the
+    /// secret either (it may be anyone's listener).
+    #[error("listener {peer_name:?} asked for no shared secret, so it cannot prove it knows ours")]
+    ListenerHasNoSecret {
+        /// The name the listener gave.
+        peer_name: String,
+    },
+    /// Dialler side: the listener's proof of the shared secret is wrong
+    /// (it does not know the secret).
+    #[error("listener {peer_name:?} could not prove that it knows the shared secret")]
+    ListenerBadSecret {
+        /// The name the listener gave.
+        peer_name: String,
+    },
+    /// The peer's handshake nonce has the wrong length.
+    #[error("the peer's handshake nonce has {len} bytes, not 32")]
+    BadNonce {
+        /// Its length.
+        len: usize,
+    },
+    /// The system's random source failed, so no nonce could be made.
+    #[error("the system's random source failed; no handshake nonce")]
+    NoRandomness,
+    /// The TLS handshake failed, or the peer ended the TLS session during
+    /// ours (as a listener does that refuses our certificate).
+    #[error("TLS: {kind} ({detail})")]
+    Tls {
+        /// What went wrong, to decide on.
+        kind: TlsFailure,
+        /// rustls's account of it.
+        detail: String,
     },
     /// A frame was not the expected handshake frame.
     #[error("expected {expected}, got {got}")]

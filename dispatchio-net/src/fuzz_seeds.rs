@@ -10,9 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::wire::{
-    Announcement, Frame, Handshake, Hello, PROTOCOL_VERSION, RefusalReason, Refused, RemoteError,
-    RemoteErrorKind, ReplyResult, Secret, Welcome, WireContent, WireId, WireMessage, WireReply,
-    encode_frame,
+    Announcement, Challenge, Frame, Handshake, Hello, NONCE_LEN, Nonce, PROTOCOL_VERSION, Proof,
+    RefusalReason, Refused, RemoteError, RemoteErrorKind, ReplyResult, Welcome, WireContent,
+    WireId, WireMessage, WireReply, encode_frame,
 };
 
 /// The secret the fuzz targets' listener requires.
@@ -49,17 +49,19 @@ fn echo() -> Option<WireId> {
 fn framed(frames: &[Frame]) -> Vec<u8> {
     let mut out = Vec::new();
     for frame in frames {
-        let body = encode_frame(frame).unwrap();
-        out.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
-        out.extend_from_slice(&body);
+        out.extend(prefixed(&encode_frame(frame).unwrap()));
     }
     out
 }
 
 fn handshake(h: &Handshake) -> Vec<u8> {
-    let body = h.encode().unwrap();
+    prefixed(&h.encode().unwrap())
+}
+
+/// A 4-byte big-endian length, then `body`.
+fn prefixed(body: &[u8]) -> Vec<u8> {
     let mut out = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
-    out.extend_from_slice(&body);
+    out.extend_from_slice(body);
     out
 }
 
@@ -97,24 +99,62 @@ fn frame_seeds() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 fn handshake_seeds() -> Vec<(&'static str, Vec<u8>)> {
-    let hello = |version, secret: Option<&str>| {
+    // Fixed nonces: a seed is the same bytes on every run. The listener's
+    // nonce is fresh, so no seed's proof is right: they reach the refusals.
+    let hello = |version, nonce: &[u8]| {
         Handshake::Hello(Hello {
             version,
             peer_name: "fuzzer".into(),
-            secret: secret.map(Secret::new),
+            nonce: Nonce::from_bytes(nonce.to_vec()),
         })
     };
+    let nonce = [7; NONCE_LEN];
+    let proof =
+        |mac: Option<&[u8]>| Handshake::Proof(Proof { mac: mac.map(|m| m.to_vec().into()) });
     let refused = |reason| Handshake::Refused(Refused { reason, text: "no".into() });
-    let welcome =
-        Handshake::Welcome(Welcome { version: PROTOCOL_VERSION, peer_name: "fuzz".into() });
-    let mut then_send = handshake(&hello(PROTOCOL_VERSION, Some(SECRET)));
-    then_send.extend(framed(&[message(1, echo(), None, true)]));
+    let welcome = Handshake::Welcome(Welcome {
+        version: PROTOCOL_VERSION,
+        peer_name: "fuzz".into(),
+        mac: Some(vec![1; 32].into()),
+    });
+    let challenge = Handshake::Challenge(Challenge {
+        version: PROTOCOL_VERSION,
+        peer_name: "fuzz".into(),
+        nonce: Nonce::from_bytes(vec![9; NONCE_LEN]),
+    });
+    /// The `Hello` of protocol version 1, which sent the secret itself.
+    #[derive(serde::Serialize)]
+    enum V1 {
+        Hello { version: u32, peer_name: &'static str, secret: Option<&'static str> },
+    }
+    let v1 =
+        rmp_serde::to_vec_named(&V1::Hello { version: 1, peer_name: "old", secret: Some(SECRET) })
+            .unwrap();
+    let then = |first: Vec<u8>, rest: Vec<u8>| [first, rest].concat();
     vec![
-        ("hello", handshake(&hello(PROTOCOL_VERSION, Some(SECRET)))),
-        ("hello_then_request", then_send),
-        ("hello_wrong_secret", handshake(&hello(PROTOCOL_VERSION, Some("guess")))),
-        ("hello_no_secret", handshake(&hello(PROTOCOL_VERSION, None))),
-        ("hello_other_version", handshake(&hello(PROTOCOL_VERSION + 1, Some(SECRET)))),
+        ("hello", handshake(&hello(PROTOCOL_VERSION, &nonce))),
+        (
+            "hello_then_proof",
+            then(handshake(&hello(PROTOCOL_VERSION, &nonce)), handshake(&proof(Some(&[3; 32])))),
+        ),
+        (
+            "hello_proof_request",
+            then(
+                then(
+                    handshake(&hello(PROTOCOL_VERSION, &nonce)),
+                    handshake(&proof(Some(&[3; 32]))),
+                ),
+                framed(&[message(1, echo(), None, true)]),
+            ),
+        ),
+        (
+            "hello_then_no_proof",
+            then(handshake(&hello(PROTOCOL_VERSION, &nonce)), handshake(&proof(None))),
+        ),
+        ("hello_short_nonce", handshake(&hello(PROTOCOL_VERSION, &[1, 2, 3]))),
+        ("hello_other_version", handshake(&hello(PROTOCOL_VERSION + 1, &nonce))),
+        ("hello_version_1", prefixed(&v1)),
+        ("challenge", handshake(&challenge)),
         ("welcome", handshake(&welcome)),
         ("refused_secret", handshake(&refused(RefusalReason::BadSecret))),
         (

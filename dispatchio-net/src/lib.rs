@@ -1,5 +1,5 @@
-//! The Unix-socket and TCP transport of dispatchio: listening on and
-//! dialling Unix sockets and TCP addresses, the handshake, the frame format
+//! The Unix-socket, TCP and TLS transport of dispatchio: listening on and
+//! dialling Unix sockets and TCP addresses (plain or TLS), the handshake, the frame format
 //! and the links that carry messages between dispatchers.
 //!
 //! A crate of its own, on top of `dispatchio-core`: it plugs into the
@@ -93,11 +93,19 @@
 //! * A Unix socket is created with owner-only permissions (`0o600`), so only
 //!   the same user (and root) can connect. See [`listen`] for how the socket
 //!   file is created without a window in which it is open to others.
-//! * A TCP listener requires a shared secret ([`NetConfig::secret`]) in the
-//!   handshake, compared in constant time; [`listen`] refuses to open a TCP
-//!   listener without one unless [`NetConfig::allow_unauthenticated`] says so.
-//!   The secret is not encryption: on an untrusted network, run TCP links
-//!   through a tunnel (or use a broker-backed transport such as NATS).
+//! * A TCP listener requires a shared secret ([`NetConfig::secret`]),
+//!   proven by challenge-response (HMAC-SHA256 over fresh nonces of both
+//!   sides, checked in constant time): it never crosses the wire, a
+//!   replayed handshake is refused, and the dialler checks the listener's
+//!   proof too. [`listen`] refuses to open a TCP listener without one unless
+//!   [`NetConfig::allow_unauthenticated`] says so, or a `tls:` listener
+//!   requires client certificates ([`Tls::require_client_certs`]).
+//! * The secret is not encryption: a plaintext `tcp:` listener warns so at
+//!   start ([`NetConfig::allow_plaintext`] for loopback). A `tls:` address
+//!   runs TLS (rustls): the listener presents a certificate, the dialler
+//!   checks it against its roots and the host name or a pinned
+//!   certificate ([`Tls`]). `docs/security.md` says what each
+//!   mode protects against and what it does not (in the repository).
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
@@ -110,6 +118,7 @@ mod fuzz_seeds;
 mod link;
 mod peer;
 mod socket;
+mod tls;
 mod wire;
 
 use std::time::Duration;
@@ -124,11 +133,12 @@ pub use link::{
     Acceptor, Direction, Link, LinkEvents, LinkId, LinkState, PeerLost, connect, listen,
 };
 pub use peer::{Conflict, NetExt, Peer, RemoteAcceptor, RemoteConfig, RemoteStats};
+pub use tls::{Tls, TlsError, TlsFailure};
 pub use wire::{
-    Announcement, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, PROTOCOL_VERSION, Payload,
-    RefusalReason, Refused, RemoteError, RemoteErrorKind, ReplyResult, Secret, Welcome,
-    WireContent, WireContentRef, WireError, WireId, WireIdRef, WireMessage, WireMessageRef,
-    WireReply, codec,
+    Announcement, Challenge, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, NONCE_LEN, Nonce,
+    PROTOCOL_VERSION, Payload, Proof, RefusalReason, Refused, RemoteError, RemoteErrorKind,
+    ReplyResult, Secret, Welcome, WireContent, WireContentRef, WireError, WireId, WireIdRef,
+    WireMessage, WireMessageRef, WireReply, codec,
 };
 
 /// How a dispatcher listens and dials: its name, who may connect, limits.
@@ -144,6 +154,8 @@ pub struct NetConfig {
     pub(crate) peer_name: String,
     pub(crate) secret: Option<Secret>,
     pub(crate) allow_unauthenticated: bool,
+    pub(crate) allow_plaintext: bool,
+    pub(crate) tls: Option<Tls>,
     pub(crate) max_frame_len: usize,
     pub(crate) queue_capacity: usize,
     pub(crate) reply_capacity: Option<usize>,
@@ -165,6 +177,8 @@ impl NetConfig {
             peer_name: peer_name.into(),
             secret: None,
             allow_unauthenticated: false,
+            allow_plaintext: false,
+            tls: None,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             queue_capacity: 1024,
             reply_capacity: None,
@@ -176,8 +190,9 @@ impl NetConfig {
         }
     }
 
-    /// The shared secret: presented when dialling, required from peers when
-    /// listening (on TCP and Unix sockets alike).
+    /// The shared secret: proven (never sent) when dialling, and required
+    /// from peers when listening (on TCP and Unix sockets alike). A dialler
+    /// that has one also requires the listener to prove that it knows it.
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Some(Secret::new(secret));
         self
@@ -187,6 +202,23 @@ impl NetConfig {
     /// default; turn it on only where the network itself is trusted.
     pub fn allow_unauthenticated(mut self, allow: bool) -> Self {
         self.allow_unauthenticated = allow;
+        self
+    }
+
+    /// Says that a `tcp:` listener is meant to be plaintext (loopback, or
+    /// a network protected otherwise): it then logs so at `info` level
+    /// instead of warning, at start, that anyone who can see its traffic
+    /// reads every message. Off by default.
+    pub fn allow_plaintext(mut self, allow: bool) -> Self {
+        self.allow_plaintext = allow;
+        self
+    }
+
+    /// The TLS settings used by `tls:` addresses (a listener's certificate,
+    /// the roots or pinned certificate a dialler trusts, client
+    /// certificates); other addresses ignore them.
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
         self
     }
 

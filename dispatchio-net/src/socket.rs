@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use crate::address::Address;
 use crate::error::NetError;
 
-/// A connected byte stream of either transport.
+/// A connected byte stream of any transport (TLS included).
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
@@ -32,7 +32,7 @@ pub(crate) async fn dial(address: &Address) -> Result<BoxIo, NetError> {
             .await
             .map(|s| Box::new(s) as BoxIo)
             .map_err(|e| io_err("connect to", address, e)),
-        Address::Tcp { host, port } => {
+        Address::Tcp { host, port } | Address::Tls { host, port } => {
             let stream = TcpStream::connect((host.as_str(), *port))
                 .await
                 .map_err(|e| io_err("connect to", address, e))?;
@@ -81,12 +81,16 @@ pub(crate) async fn bind(
     address: &Address,
 ) -> Result<(BoundSocket, Address, Option<SocketFile>), NetError> {
     match address {
-        Address::Tcp { host, port } => {
+        Address::Tcp { host, port } | Address::Tls { host, port } => {
             let l = TcpListener::bind((host.as_str(), *port))
                 .await
                 .map_err(|e| io_err("bind", address, e))?;
             let local = l.local_addr().map_err(|e| io_err("bind", address, e))?;
-            let actual = Address::Tcp { host: local.ip().to_string(), port: local.port() };
+            let (host, port) = (local.ip().to_string(), local.port());
+            let actual = match address {
+                Address::Tls { .. } => Address::Tls { host, port },
+                _ => Address::Tcp { host, port },
+            };
             Ok((BoundSocket::Tcp(l), actual, None))
         }
         Address::Unix(path) => {

@@ -141,17 +141,10 @@ fn tcp_any() -> Address {
 
 fn message(seq: u64, request: bool) -> WireMessage {
     WireMessage {
-        type_name: "tick".into(),
-        id: seq,
         source: Some(WireId::Str("sender".into())),
         dest: Some(WireId::Int(7)),
-        group: None,
         response_required: request,
-        is_response: false,
-        sync: false,
-        blocking: false,
-        seq,
-        content: Some(WireContent::encode("u64", &seq).unwrap()),
+        ..WireMessage::new(seq, "tick", Some(WireContent::encode("u64", &seq).unwrap()))
     }
 }
 
@@ -173,7 +166,8 @@ async fn raw_send_handshake(framed: &mut Framed<UnixStream, LengthDelimitedCodec
 }
 
 fn hello(version: u32) -> Handshake {
-    Handshake::Hello(Hello { version, peer_name: "raw".into(), secret: None })
+    let nonce = net::Nonce::fresh().expect("a nonce");
+    Handshake::Hello(Hello { version, peer_name: "raw".into(), nonce })
 }
 
 /// A raw listener at `addr` that accepts one connection and answers the
@@ -189,7 +183,8 @@ async fn raw_welcoming_listener(
         let _ = std::fs::remove_file(&path);
         let mut framed = raw(io);
         assert!(matches!(raw_read_handshake(&mut framed).await, Handshake::Hello(_)));
-        let welcome = net::Welcome { version: PROTOCOL_VERSION, peer_name: "raw listener".into() };
+        let welcome =
+            net::Welcome { version: PROTOCOL_VERSION, peer_name: "raw listener".into(), mac: None };
         raw_send_handshake(&mut framed, Handshake::Welcome(welcome)).await;
         framed
     })
@@ -273,7 +268,11 @@ async fn version_mismatch_is_a_clear_error_for_the_dialler() {
             let mut framed = raw(io);
             let _ = raw_read_handshake(&mut framed).await;
             let answer = if welcome {
-                Handshake::Welcome(net::Welcome { version: later, peer_name: "next".into() })
+                Handshake::Welcome(net::Welcome {
+                    version: later,
+                    peer_name: "next".into(),
+                    mac: None,
+                })
             } else {
                 Handshake::Refused(Refused {
                     reason: RefusalReason::VersionMismatch { listener_version: later },
@@ -917,6 +916,10 @@ mod hostile_peers {
 /// The dispatcher over the network (`Dispatcher::listen` / `connect`).
 #[path = "net/remote.rs"]
 mod remote;
+
+/// Issue 17: challenge-response, TLS, what crosses the wire.
+#[path = "net/security.rs"]
+mod security;
 
 #[path = "net/baseline.rs"]
 mod baseline;

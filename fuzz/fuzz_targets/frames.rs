@@ -4,7 +4,7 @@
 //! end once the input does, and the dispatcher must go on serving.
 #![no_main]
 
-use dispatchio_fuzz::{Target, hello, read_frame, runtime, send_and_drain};
+use dispatchio_fuzz::{Target, pass_handshake, runtime, send_and_drain};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
@@ -17,10 +17,6 @@ fuzz_target!(|input: &[u8]| {
 });
 
 async fn send_and_drain_after_hello(stream: &mut tokio::net::UnixStream, input: &[u8]) {
-    use tokio::io::AsyncWriteExt;
-    stream.write_all(&hello()).await.expect("the target reads a Hello");
-    if read_frame(stream).await.is_none() {
-        panic!("a legitimate Hello was not answered");
-    }
+    pass_handshake(stream).await;
     send_and_drain(stream, input).await;
 }

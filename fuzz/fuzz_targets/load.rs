@@ -17,7 +17,7 @@ fuzz_target!(|input: &[u8]| {
     let Ok(mut builder) = interp::load(route_file(input)) else { return };
     let program = builder.program().clone();
     let mut handlers = std::collections::BTreeMap::new();
-    for listener in &program.listeners {
+    for listener in program.listeners() {
         let actions = listener.rules.iter().flat_map(|r| &r.actions);
         for action in actions.chain(listener.otherwise.iter().flat_map(|o| &o.actions)) {
             if let ActionKind::Call { handler, is_async } = &action.kind {
@@ -33,7 +33,7 @@ fuzz_target!(|input: &[u8]| {
         };
     }
     let routes = builder.build().expect("a loaded program with every handler given builds");
-    let types = program.messages.iter().map(|m| m.name.clone());
+    let types = program.messages().iter().map(|m| m.name.clone());
     let messages: Vec<Message> = types
         .chain(["NoSuchType".to_owned()])
         .map(|ty| {

@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use dispatchio::net::{Handshake, Hello, NetExt, PROTOCOL_VERSION, RemoteConfig, Secret};
+use dispatchio::net::{
+    Handshake, Hello, NetExt, Nonce, PROTOCOL_VERSION, Proof, RemoteConfig, Secret,
+};
 use dispatchio::routing::{Action, Cond, RoutingTable};
 use dispatchio::{Dispatcher, Message, Reply, RoutedListener};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::runtime::Runtime;
 
-/// The secret the listener requires (the handshake seeds present it).
+/// The secret the listener requires (the frames target proves it).
 pub const SECRET: &str = "fuzz-secret";
 
 /// How long anything may take before the target calls it a hang.
@@ -90,7 +92,7 @@ impl Target {
             .build()
             .expect("every handler given");
         dispatcher.register("echo", Arc::new(echo)).expect("a new dispatcher");
-        dispatcher.subscribe(&"echo".into(), "players").expect("echo is registered");
+        dispatcher.subscribe("echo", "players").expect("echo is registered");
         let address = format!("unix:{}", scratch().join("target.sock").display());
         let config = RemoteConfig::new("fuzz").secret(SECRET).handshake_timeout(PATIENCE / 2);
         let listener = dispatcher.listen_with(&address, &config).await.expect("listening");
@@ -129,14 +131,35 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The `Hello` a legitimate peer sends.
-pub fn hello() -> Vec<u8> {
-    let hello = Handshake::Hello(Hello {
+/// The handshake of a legitimate peer: `Hello`, the target's `Challenge`
+/// answered with the proof of [`SECRET`], and its `Welcome`. Panics when
+/// the target does not welcome it.
+pub async fn pass_handshake(stream: &mut UnixStream) {
+    let hello = Hello {
         version: PROTOCOL_VERSION,
         peer_name: "fuzzer".into(),
-        secret: Some(Secret::new(SECRET)),
-    });
-    frame(&hello.encode().expect("a Hello encodes"))
+        nonce: Nonce::fresh().expect("a nonce"),
+    };
+    write_handshake(stream, &Handshake::Hello(hello.clone())).await;
+    let challenge = match read_handshake(stream).await {
+        Some(Handshake::Challenge(c)) => c,
+        other => panic!("a legitimate Hello was answered {other:?}"),
+    };
+    let proof = Proof::of_dialler(&Secret::new(SECRET), &hello, &challenge);
+    write_handshake(stream, &Handshake::Proof(proof)).await;
+    match read_handshake(stream).await {
+        Some(Handshake::Welcome(_)) => {}
+        other => panic!("a legitimate Proof was answered {other:?}"),
+    }
+}
+
+async fn write_handshake(stream: &mut UnixStream, h: &Handshake) {
+    let bytes = frame(&h.encode().expect("a handshake frame encodes"));
+    stream.write_all(&bytes).await.expect("the target reads the handshake");
+}
+
+async fn read_handshake(stream: &mut UnixStream) -> Option<Handshake> {
+    Handshake::decode(&read_frame(stream).await?).ok()
 }
 
 /// Reads one frame; `None` when the connection ends first.

@@ -97,14 +97,12 @@ impl Dispatcher {
     /// # Errors
     ///
     /// [`Error::UnknownDestination`] when nothing is registered as `dest`.
-    pub fn deregister(&self, dest: &Id) -> Result<(), Error> {
-        let route = self
-            .inner
-            .routes
-            .write()
-            .remove(dest)
-            .ok_or_else(|| Error::UnknownDestination(dest.clone()))?;
-        self.remove_member(|m| &m.id == dest && matches!(m.route, Route::Local(_)));
+    pub fn deregister(&self, dest: impl Into<Id>) -> Result<(), Error> {
+        let dest = dest.into();
+        let Some(route) = self.inner.routes.write().remove(&dest) else {
+            return Err(Error::UnknownDestination(dest));
+        };
+        self.remove_member(|m| m.id == dest && matches!(m.route, Route::Local(_)));
         if let Route::Local(mailbox) = route {
             if let Some(task) = mailbox.task.lock().take() {
                 let mut retired = self.inner.retired.lock();
@@ -135,12 +133,13 @@ impl Dispatcher {
     /// # Errors
     ///
     /// [`Error::UnknownDestination`] when `dest` is not a local listener.
-    pub fn subscribe(&self, dest: &Id, group: impl Into<Id>) -> Result<(), Error> {
-        let route = match self.inner.routes.read().get(dest) {
+    pub fn subscribe(&self, dest: impl Into<Id>, group: impl Into<Id>) -> Result<(), Error> {
+        let dest = dest.into();
+        let route = match self.inner.routes.read().get(&dest) {
             Some(r @ Route::Local(_)) => r.clone(),
-            _ => return Err(Error::UnknownDestination(dest.clone())),
+            _ => return Err(Error::UnknownDestination(dest)),
         };
-        self.add_member(group.into(), Member { id: dest.clone(), route });
+        self.add_member(group.into(), Member { id: dest, route });
         Ok(())
     }
 
@@ -155,8 +154,9 @@ impl Dispatcher {
     }
 
     /// Unsubscribes `dest` from `group`; returns whether it was subscribed.
-    pub fn unsubscribe(&self, dest: &Id, group: &Id) -> bool {
-        self.remove_group_member(group, |m| &m.id == dest)
+    pub fn unsubscribe(&self, dest: impl Into<Id>, group: impl Into<Id>) -> bool {
+        let dest = dest.into();
+        self.remove_group_member(&group.into(), |m| m.id == dest)
     }
 
     /// Removes the members of `group` that `gone` picks; returns whether

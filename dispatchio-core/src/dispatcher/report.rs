@@ -100,12 +100,12 @@ impl Dispatcher {
 
     pub(crate) fn note_handler_error(
         &self,
-        msg: &Message,
+        id: MessageId,
         handler: &SharedStr,
         error: &HandlerError,
     ) {
         self.inner.counters.handler_errors.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(id = %msg.id(), handler = %handler, error = %error, "handler failed with nobody to tell");
+        tracing::warn!(id = %id, handler = %handler, error = %error, "handler failed with nobody to tell");
     }
 
     /// The dispatcher's state now.

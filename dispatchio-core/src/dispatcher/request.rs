@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::Dispatcher;
+use crate::content::ContentType;
 use crate::error::{Error, GroupError};
 use crate::id::Id;
-use crate::message::{InvalidMessage, Message};
+use crate::message::{InvalidMessage, Message, Typed};
 use crate::reply::{GroupCollector, ReplySender};
 
 /// The results of a group request, one per member that answered.
@@ -62,6 +63,48 @@ impl Dispatcher {
             Ok(Err(e)) => Err(self.gone(e)),
             Err(_) => Err(self.gone(Error::NoReply { id })),
         }
+    }
+
+    /// Sends a request as [`request`](Self::request) does and gives its
+    /// reply typed: `T` is the content the caller expects back.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// # use dispatchio_core::{Dispatcher, Message, Reply, RoutedListener, Text};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let d = Dispatcher::new();
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("shout")]).build()?;
+    /// let shout = RoutedListener::builder(table)
+    ///     .handler("shout", |m: &Message| {
+    ///         let text = m.content_as::<Text>().map_or("", |t| &t.0);
+    ///         Ok(Reply::with(Text::from(text.to_uppercase())))
+    ///     })
+    ///     .build()?;
+    /// d.register("shouter", Arc::new(shout))?;
+    /// let reply = d.request_as::<Text>(Message::new(Text::from("hi")).to("shouter"), None).await?;
+    /// assert_eq!(reply.0, "HI");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`request`](Self::request), and [`Error::UnexpectedReply`] when the
+    /// reply's content is not a `T` (an acknowledgement of a queued request,
+    /// or another type).
+    pub async fn request_as<T: ContentType>(
+        &self,
+        msg: Message,
+        timeout: Option<Duration>,
+    ) -> Result<Typed<T>, Error> {
+        let reply = self.request(msg, timeout).await?;
+        reply.into_typed::<T>().map_err(|m| Error::UnexpectedReply {
+            id: m.id(),
+            expected: T::TYPE_NAME,
+            got: m.envelope().ty.clone(),
+        })
     }
 
     /// A listener that went away because of shutdown reports `Shutdown`.

@@ -4,9 +4,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::{Dispatcher, GroupReplies};
+use crate::content::ContentType;
 use crate::error::Error;
 use crate::id::{Id, MessageId};
-use crate::message::Message;
+use crate::message::{Message, Typed};
 
 impl Dispatcher {
     /// A fresh, unique integer source ID (never one already registered).
@@ -89,6 +90,19 @@ impl Source {
     /// As [`Dispatcher::request`].
     pub async fn request(&self, msg: Message, timeout: Option<Duration>) -> Result<Message, Error> {
         self.dispatcher.request(self.stamp(msg), timeout).await
+    }
+
+    /// [`Dispatcher::request_as`] from this source.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::request_as`].
+    pub async fn request_as<T: ContentType>(
+        &self,
+        msg: Message,
+        timeout: Option<Duration>,
+    ) -> Result<Typed<T>, Error> {
+        self.dispatcher.request_as(self.stamp(msg), timeout).await
     }
 
     /// [`Dispatcher::request_group`] from this source.

@@ -44,7 +44,7 @@ pub use transport::{TransportError, TransportErrorKind};
 use std::fmt;
 use std::time::Duration;
 
-use crate::id::{Id, MessageId};
+use crate::id::{Id, MessageId, SharedStr};
 use crate::message::InvalidMessage;
 
 /// What went wrong with a send, a request, a registration or a reply.
@@ -112,6 +112,17 @@ pub enum Error {
         /// The request's message ID.
         id: MessageId,
     },
+    /// The reply to a request made with
+    /// [`request_as`](crate::Dispatcher::request_as) is not of the type asked
+    /// for (an acknowledgement, say, where a `Count` was expected).
+    UnexpectedReply {
+        /// The request's message ID.
+        id: MessageId,
+        /// The message type asked for.
+        expected: &'static str,
+        /// The message type of the reply that came.
+        got: SharedStr,
+    },
     /// One or more members of a group failed.
     Group(GroupError),
     /// A synchronous send that cannot be done synchronously.
@@ -159,6 +170,8 @@ pub enum ErrorKind {
     Timeout,
     /// The listener went away without answering ([`Error::NoReply`]).
     NoReply,
+    /// The reply is not of the type asked for ([`Error::UnexpectedReply`]).
+    UnexpectedReply,
     /// It cannot be done synchronously ([`Error::Sync`]).
     Sync,
     /// A deferred reply went wrong ([`Error::NotDeferred`],
@@ -194,6 +207,7 @@ impl Error {
             Error::Handler { .. } => ErrorKind::Handler,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::NoReply { .. } => ErrorKind::NoReply,
+            Error::UnexpectedReply { .. } => ErrorKind::UnexpectedReply,
             Error::Group(g) => g.kind(),
             Error::Sync(_) => ErrorKind::Sync,
             Error::NotDeferred(_) | Error::DuplicateDeferred(_) => ErrorKind::Deferral,
@@ -262,6 +276,12 @@ impl fmt::Display for Error {
             Error::Timeout { id, after } => write!(f, "no reply to message {id} within {after:?}"),
             Error::NoReply { id } => {
                 write!(f, "listener for message {id} went away without answering")
+            }
+            Error::UnexpectedReply { id, expected, got } => {
+                write!(
+                    f,
+                    "the reply to message {id} is of type {got}, not the {expected} asked for"
+                )
             }
             Error::Group(e) => e.fmt(f),
             Error::Sync(e) => write!(f, "synchronous send impossible: {e}"),

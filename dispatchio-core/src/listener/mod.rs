@@ -15,8 +15,11 @@
 //! Synchronous handlers run in that task; asynchronous handlers run
 //! concurrently with later messages, inside the same task.
 
+mod later;
 mod routed;
 
+pub(crate) use later::Binding;
+pub use later::{Deferred, Promise};
 pub use routed::{FnHandlers, ForwardTarget, ListenerBuilder, RoutedListener};
 
 use std::sync::Arc;
@@ -34,7 +37,7 @@ use crate::{error::Error, queue::Queue};
 pub type HandlerResult = Result<Reply, HandlerError>;
 
 /// A handler's answer.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Reply {
     /// Reply with this content.
     Content(ContentRef),
@@ -46,8 +49,12 @@ pub enum Reply {
     /// waiting (until its timeout, if any). Deferrals are keyed by message
     /// ID alone: one may be outstanding per ID, so of a group request's
     /// subscribers only one can defer (a second deferral is answered
-    /// [`Error::DuplicateDeferred`]).
+    /// [`Error::DuplicateDeferred`]). [`Reply::later`] has neither limit:
+    /// its token answers from anywhere and reports being dropped.
     Defer,
+    /// Answer later through the [`Deferred`] token made with it by
+    /// [`Reply::later`], exactly once, from anywhere.
+    Later(Promise),
 }
 
 impl Reply {

@@ -231,11 +231,18 @@ fn finish(
             rs.send(Ok(Message::reply_to(msg.envelope(), c, me.cloned())))
         }
         (Ok(Reply::Empty), Some(rs)) => rs.send(Ok(d.ack(msg.envelope(), me))),
+        (Ok(Reply::Later(promise)), Some(reply)) => promise.bind(super::Binding {
+            reply,
+            request: msg.envelope().clone(),
+            me: me.cloned(),
+            handler: handler.clone(),
+            dispatcher: d.clone(),
+        }),
         (Ok(_), _) => {}
         (Err(error), Some(rs)) if rs.is_wanted() => {
             rs.send(Err(Error::Handler { handler: handler.to_string(), error }));
         }
-        (Err(error), _) => d.note_handler_error(msg, handler, &error),
+        (Err(error), _) => d.note_handler_error(msg.id(), handler, &error),
     }
 }
 
@@ -379,13 +386,13 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
                             Ok(Some(Message::reply_to(msg.envelope(), c, cx.me.cloned())))
                         }
                         Ok(Reply::Empty) => Ok(None),
-                        Ok(Reply::Defer) => Err(Error::Sync(SyncError::Deferred)),
+                        Ok(Reply::Defer | Reply::Later(_)) => Err(Error::Sync(SyncError::Deferred)),
                         Err(error) => Err(Error::Handler { handler: name.to_string(), error }),
                     };
                     if answer.is_none() {
                         answer = Some(this);
                     } else if let Err(Error::Handler { error, .. }) = this {
-                        cx.dispatcher.note_handler_error(msg, &name, &error);
+                        cx.dispatcher.note_handler_error(msg.id(), &name, &error);
                     }
                 }
                 Step::CallAsync(_) => {}

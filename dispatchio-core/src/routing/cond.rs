@@ -21,15 +21,16 @@
 //! * `contains` is element membership on a list, a substring test on a
 //!   string or ID.
 //!
-//! These are exactly the semantics of the language's reference evaluator
-//! (`dispatchio_dsl::eval`); a differential property test holds this module
-//! to it.
+//! What each test means is [`Test::eval`] (`dispatchio-model`), the one
+//! implementation shared with the interpreter and generated code; this
+//! module reads the fields it is given. A differential property test holds
+//! both to the language's reference evaluator (`dispatchio-oracle`).
 
 use std::ops::{BitAnd, BitOr, Not};
 
 use crate::id::{Id, SharedStr};
 use crate::message::Message;
-use crate::routing::glob::Glob;
+use crate::routing::{Glob, Lit, Test};
 use crate::value::Value;
 
 /// A condition: a boolean formula over predicates.
@@ -91,103 +92,6 @@ pub enum Field {
     /// A content field declared as an ID: integer and string values are both
     /// well-typed, as for `source`.
     ContentId(Box<[SharedStr]>),
-}
-
-/// What a predicate tests.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Test {
-    /// `== lit`
-    Eq(Lit),
-    /// `!= lit` (false when absent or of another kind)
-    Ne(Lit),
-    /// `< lit` (numbers)
-    Lt(Lit),
-    /// `<= lit`
-    Le(Lit),
-    /// `> lit`
-    Gt(Lit),
-    /// `>= lit`
-    Ge(Lit),
-    /// `in {…}`
-    In(Vec<Lit>),
-    /// `not in {…}` (false when absent or of another kind)
-    NotIn(Vec<Lit>),
-    /// `matches "glob"` on the whole string.
-    Matches(Glob),
-    /// `starts_with "s"`
-    StartsWith(SharedStr),
-    /// `ends_with "s"`
-    EndsWith(SharedStr),
-    /// `contains lit`: a substring of a string or ID, an element of a list.
-    Contains(Lit),
-    /// The field is present.
-    Exists,
-    /// A bool field that is `true`.
-    IsTrue,
-}
-
-/// A literal in a test.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Lit {
-    /// A bool.
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A string (or a type name, for [`Field::Type`]).
-    Str(SharedStr),
-}
-
-impl From<bool> for Lit {
-    fn from(b: bool) -> Lit {
-        Lit::Bool(b)
-    }
-}
-
-impl From<i64> for Lit {
-    fn from(i: i64) -> Lit {
-        Lit::Int(i)
-    }
-}
-
-impl From<i32> for Lit {
-    fn from(i: i32) -> Lit {
-        Lit::Int(i64::from(i))
-    }
-}
-
-impl From<f64> for Lit {
-    fn from(x: f64) -> Lit {
-        Lit::Float(x)
-    }
-}
-
-impl From<&'static str> for Lit {
-    fn from(s: &'static str) -> Lit {
-        Lit::Str(s.into())
-    }
-}
-
-impl From<String> for Lit {
-    fn from(s: String) -> Lit {
-        Lit::Str(s.into())
-    }
-}
-
-impl From<SharedStr> for Lit {
-    fn from(s: SharedStr) -> Lit {
-        Lit::Str(s)
-    }
-}
-
-impl From<Id> for Lit {
-    fn from(id: Id) -> Lit {
-        match id {
-            Id::Int(i) => Lit::Int(i),
-            Id::Str(s) => Lit::Str(s),
-        }
-    }
 }
 
 impl Field {
@@ -365,155 +269,6 @@ impl Pred {
     pub fn eval(&self, msg: &Message) -> bool {
         let v = self.field.read(msg);
         self.test.eval(v, self.field.is_id())
-    }
-}
-
-/// A borrowed literal: what the comparison primitives take, so that a
-/// [`Lit`] and the static literals of generated code share one meaning.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LitRef<'a> {
-    /// A bool.
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A string.
-    Str(&'a str),
-}
-
-impl Lit {
-    /// This literal, borrowed.
-    #[inline]
-    pub fn as_lit_ref(&self) -> LitRef<'_> {
-        match self {
-            Lit::Bool(b) => LitRef::Bool(*b),
-            Lit::Int(i) => LitRef::Int(*i),
-            Lit::Float(x) => LitRef::Float(*x),
-            Lit::Str(s) => LitRef::Str(s.as_str()),
-        }
-    }
-}
-
-/// `Some(equal?)` when `v` and `lit` are of comparable kinds, `None` when
-/// not (`id`: the field is an ID field, where an integer and a string are
-/// comparable and never equal).
-///
-/// Floats follow IEEE 754: NaN is comparable with every number and equal to
-/// none (so `NaN != x` holds), and `-0.0 == 0.0`.
-#[inline]
-pub fn lit_eq(v: Value<'_>, lit: LitRef<'_>, id: bool) -> Option<bool> {
-    match (v, lit) {
-        (Value::Bool(a), LitRef::Bool(b)) => Some(a == b),
-        (Value::Int(a), LitRef::Int(b)) => Some(a == b),
-        (Value::Float(a), LitRef::Float(b)) => Some(a == b),
-        (Value::Int(a), LitRef::Float(b)) => Some(a as f64 == b),
-        (Value::Float(a), LitRef::Int(b)) => Some(a == b as f64),
-        (Value::Str(a), LitRef::Str(b)) => Some(a == b),
-        (Value::Int(_), LitRef::Str(_)) | (Value::Str(_), LitRef::Int(_)) if id => Some(false),
-        _ => None,
-    }
-}
-
-/// The numeric order of `v` and `lit`; `None` when either is not a number
-/// or is NaN (ordering tests apply to numbers only).
-#[inline]
-pub fn lit_cmp(v: Value<'_>, lit: LitRef<'_>) -> Option<std::cmp::Ordering> {
-    match (v, lit) {
-        (Value::Int(a), LitRef::Int(b)) => Some(a.cmp(&b)),
-        (Value::Int(a), LitRef::Float(b)) => (a as f64).partial_cmp(&b),
-        (Value::Float(a), LitRef::Int(b)) => a.partial_cmp(&(b as f64)),
-        (Value::Float(a), LitRef::Float(b)) => a.partial_cmp(&b),
-        _ => None,
-    }
-}
-
-/// `not in SET`: comparable with at least one element and equal to none.
-#[inline]
-pub fn not_in<'l>(v: Value<'_>, set: impl IntoIterator<Item = LitRef<'l>>, id: bool) -> bool {
-    let mut comparable = false;
-    for l in set {
-        match lit_eq(v, l, id) {
-            Some(true) => return false,
-            Some(false) => comparable = true,
-            None => {}
-        }
-    }
-    comparable
-}
-
-/// `contains lit`: an element of a list equal to `lit`, or a substring of a
-/// string or ID.
-#[inline]
-pub fn contains(v: Value<'_>, lit: LitRef<'_>, id: bool) -> bool {
-    match (v, lit) {
-        (Value::List(items), l) => {
-            (0..items.len()).filter_map(|i| items.item(i)).any(|x| lit_eq(x, l, id) == Some(true))
-        }
-        (v, LitRef::Str(sub)) => with_text(v, id, |s| s.contains(sub)),
-        _ => false,
-    }
-}
-
-/// Runs `f` on the text string tests see: a string, or an integer ID's
-/// decimal text (formatted on the stack: routing allocates nothing). False
-/// on every other kind of value.
-#[inline]
-pub fn with_text(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> bool) -> bool {
-    match v {
-        Value::Str(s) => f(s),
-        Value::Int(i) if id => with_int_text(i, f),
-        _ => false,
-    }
-}
-
-/// Runs `f` on the decimal text of `i`, written into a stack buffer.
-pub fn with_int_text<R>(i: i64, f: impl FnOnce(&str) -> R) -> R {
-    // 19 digits and a sign hold every i64.
-    let mut buf = [0u8; 20];
-    let mut pos = buf.len();
-    let mut n = i.unsigned_abs();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if i < 0 {
-        pos -= 1;
-        buf[pos] = b'-';
-    }
-    // Only ASCII digits and '-' were written.
-    f(std::str::from_utf8(&buf[pos..]).unwrap_or_default())
-}
-
-impl Test {
-    /// Whether the test holds on a field value (`None`: absent); `id` says
-    /// the field is an ID field.
-    pub fn eval(&self, v: Option<Value<'_>>, id: bool) -> bool {
-        use std::cmp::Ordering::{Equal, Greater, Less};
-        // Absent: `exists` is false like every other test.
-        let Some(v) = v else {
-            return false;
-        };
-        match self {
-            Test::Exists => true,
-            Test::IsTrue => matches!(v, Value::Bool(true)),
-            Test::Eq(l) => lit_eq(v, l.as_lit_ref(), id) == Some(true),
-            Test::Ne(l) => lit_eq(v, l.as_lit_ref(), id) == Some(false),
-            Test::Lt(l) => lit_cmp(v, l.as_lit_ref()) == Some(Less),
-            Test::Le(l) => matches!(lit_cmp(v, l.as_lit_ref()), Some(Less | Equal)),
-            Test::Gt(l) => lit_cmp(v, l.as_lit_ref()) == Some(Greater),
-            Test::Ge(l) => matches!(lit_cmp(v, l.as_lit_ref()), Some(Greater | Equal)),
-            Test::In(set) => set.iter().any(|l| lit_eq(v, l.as_lit_ref(), id) == Some(true)),
-            Test::NotIn(set) => not_in(v, set.iter().map(Lit::as_lit_ref), id),
-            Test::Matches(g) => with_text(v, id, |s| g.is_match(s)),
-            Test::StartsWith(p) => with_text(v, id, |s| s.starts_with(p.as_str())),
-            Test::EndsWith(p) => with_text(v, id, |s| s.ends_with(p.as_str())),
-            Test::Contains(l) => contains(v, l.as_lit_ref(), id),
-        }
     }
 }
 

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::message::Message;
-use crate::routing::cond::{Cond, Field, Lit, Pred, Test};
+use crate::routing::{Cond, Field, Lit, Pred, Test};
 use crate::routing::{Fired, Step};
 use crate::value::Value;
 

@@ -66,15 +66,16 @@
 //! ```
 
 mod cond;
-mod glob;
 mod index;
 mod table;
 
-pub use cond::{
-    Cond, Field, Lit, LitRef, Pred, Test, contains, lit_cmp, lit_eq, not_in, with_int_text,
-    with_text,
+pub use cond::{Cond, Field, Pred};
+// What each test means is `dispatchio-model`'s, one implementation for the
+// runtime, the interpreter and generated code.
+pub use dispatchio_model::{
+    Glob, GlobTok, Lit, LitRef, OwnedGlobTok, Test, contains, lit_cmp, lit_eq, match_tokens,
+    not_in, with_int_text, with_text,
 };
-pub use glob::{Glob, GlobTok, OwnedGlobTok, match_tokens};
 pub use index::{IndexedRule, RuleSet};
 pub use table::{Action, BuildError, RoutingTable, RoutingTableBuilder};
 

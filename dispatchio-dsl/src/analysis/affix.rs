@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use crate::eval::{Glob, GlobTok};
+use dispatchio_model::{Glob, GlobTok};
 
 use super::solver::{F, VarId, literal_affix};
 
@@ -43,10 +43,12 @@ pub(crate) struct Affix {
 
 impl Affix {
     pub(crate) fn of(g: &Glob) -> Affix {
-        let lit = |t: &GlobTok| if let GlobTok::Char(c) = t { Some(*c) } else { None };
-        let prefix: String = g.toks.iter().map_while(lit).collect();
+        let lit = |t: &dispatchio_model::OwnedGlobTok| {
+            if let GlobTok::Char(c) = t { Some(*c) } else { None }
+        };
+        let prefix: String = g.tokens().iter().map_while(lit).collect();
         // A glob of literals only is all prefix; its suffix is the same text.
-        let suffix: String = g.toks.iter().rev().map_while(lit).collect();
+        let suffix: String = g.tokens().iter().rev().map_while(lit).collect();
         Affix { prefix, suffix }
     }
 

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use super::strings::{self, Search};
-use crate::eval::{Glob, GlobTok};
 use crate::program::{Lit, Test, Type};
 use crate::sample::Value;
+use dispatchio_model::{Glob, GlobTok};
 
 /// Sorted, disjoint, non-adjacent inclusive ranges of `i64`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -663,7 +663,7 @@ fn eq_set(l: &Lit) -> Dom {
             d.floats = Floats::cmp(*x, &[Equal]);
             d.ints.ranges = ints_cmp_float(*x, &[Equal]);
         }
-        Lit::Str(s) => d.strs.allowed = Some(BTreeSet::from([s.clone()])),
+        Lit::Str(s) => d.strs.allowed = Some(BTreeSet::from([s.to_string()])),
     }
     d
 }
@@ -744,6 +744,18 @@ fn cmp_set(l: &Lit, ord: &[std::cmp::Ordering]) -> Dom {
     d
 }
 
+/// The glob of the literal text `s`, after a `*` and before one as asked.
+fn affixed(star_before: bool, s: &str, star_after: bool) -> Glob {
+    let mut toks: Vec<_> = s.chars().map(GlobTok::Char).collect();
+    if star_before {
+        toks.insert(0, GlobTok::Star);
+    }
+    if star_after {
+        toks.push(GlobTok::Star);
+    }
+    Glob::from_tokens(toks)
+}
+
 fn glob_set(g: Glob, id: bool) -> Dom {
     let g = Rc::new(g);
     let mut d =
@@ -760,7 +772,7 @@ fn atom_of(l: &Lit) -> Option<Atom> {
         Lit::Int(i) => Atom::Int(*i),
         Lit::Float(x) if x.is_nan() => return None,
         Lit::Float(x) => Atom::Float(fkey(*x)),
-        Lit::Str(s) => Atom::Str(s.clone()),
+        Lit::Str(s) => Atom::Str(s.to_string()),
     })
 }
 
@@ -787,27 +799,12 @@ pub(crate) fn pred_set(test: &Test, id: bool) -> (Dom, Dom) {
                 kinds.iter().fold(Dom::default(), |acc, l| acc.union(&comparable_set(l, id)));
             comparable.intersect(&in_set(set).complement())
         }
-        Test::Matches(g) => glob_set(Glob::new(g), id),
-        Test::StartsWith(s) => {
-            let mut g = Glob::literal(s);
-            g.toks.push(GlobTok::Star);
-            glob_set(g, id)
-        }
-        Test::EndsWith(s) => {
-            let mut g = Glob::literal(s);
-            g.toks.insert(0, GlobTok::Star);
-            glob_set(g, id)
-        }
+        Test::Matches(g) => glob_set(g.clone(), id),
+        Test::StartsWith(s) => glob_set(affixed(false, s, true), id),
+        Test::EndsWith(s) => glob_set(affixed(true, s, false), id),
         Test::Contains(l) => {
             let mut d = match l {
-                Lit::Str(s) => {
-                    let mut g = Glob::literal(s);
-                    g.toks.insert(0, GlobTok::Star);
-                    if !s.is_empty() {
-                        g.toks.push(GlobTok::Star);
-                    }
-                    glob_set(g, id)
-                }
+                Lit::Str(s) => glob_set(affixed(true, s, !s.is_empty()), id),
                 _ => Dom::default(),
             };
             // `contains NaN` never holds: no list is in the set.

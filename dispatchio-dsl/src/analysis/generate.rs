@@ -20,7 +20,7 @@ pub fn pred(field: FieldRef, test: Test) -> Cond {
 
 /// `type == name`.
 pub fn ty(name: &str) -> Cond {
-    pred(FieldRef::Type, Test::Eq(Lit::Str(name.to_owned())))
+    pred(FieldRef::Type, Test::Eq(Lit::Str(name.to_owned().into())))
 }
 
 /// A declared content field.
@@ -134,7 +134,9 @@ pub fn program(messages: Vec<MessageDef>, mut listeners: Vec<ListenerDef>) -> Pr
     }
     let mut sources = SourceMap::new();
     let root = sources.add(SourceFile::new("<generated>.route", text));
-    Program { sources, root, messages, consts: Vec::new(), listeners }
+    let (program, errors) = crate::check::assemble(sources, root, messages, listeners);
+    debug_assert!(errors.is_empty(), "a generated program is valid: {errors:?}");
+    program
 }
 
 /// A small deterministic pseudo-random generator (no dependency needed).
@@ -193,7 +195,7 @@ pub fn table(rules: usize, seed: u64) -> Program {
     let spread = (rules as u64).max(8);
     let lit = |rng: &mut Lcg, is_int: bool| {
         let k = rng.below(spread);
-        if is_int { Lit::Int(k as i64) } else { Lit::Str(format!("k{k}")) }
+        if is_int { Lit::Int(k as i64) } else { Lit::Str(format!("k{k}").into()) }
     };
     let mut out = Vec::with_capacity(rules);
     // One general rule per keyed type closes the table.
@@ -233,7 +235,10 @@ pub fn table(rules: usize, seed: u64) -> Program {
             and(vec![
                 ty(tname),
                 pred(key, Test::Eq(lit(&mut rng, is_int))),
-                pred(FieldRef::Source, Test::Matches(format!("enemy-{}*", rng.below(10)))),
+                pred(
+                    FieldRef::Source,
+                    Test::Matches(format!("enemy-{}*", rng.below(10)).as_str().into()),
+                ),
             ])
         };
         let mut cond = cond;

@@ -4,8 +4,10 @@
 //! rules (at most one of these per rule, in that order), overlapping rules,
 //! rules that send `sync` messages to `async` handlers and unrouted
 //! messages; across listeners, forward cycles. Every finding about messages
-//! carries a witness message, checked against the reference evaluator
-//! ([`crate::eval`]) before it is reported.
+//! carries a witness message, checked by the model's evaluation
+//! ([`crate::decide`], the tests the runtime and generated code run) before
+//! it is reported; the tests check every witness against the reference
+//! evaluator (`dispatchio-oracle`) as well.
 //!
 //! # How it decides
 //!
@@ -69,8 +71,8 @@ mod undecided;
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::decide::{Decision, holds as eval, route, route_rules};
 use crate::diagnostic::{Code, Diagnostic, Label};
-use crate::eval::{eval, route};
 use crate::program::{
     ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, Pred, Program, RuleDef, Test,
 };
@@ -80,20 +82,20 @@ use solver::{Answer, Class, F, Space, VarId};
 /// Every analysis finding of `program`, listener by listener (rules in
 /// order), then forward cycles.
 pub fn analyse(program: &Program) -> Vec<Diagnostic> {
-    let rules = program.listeners.iter().map(|l| l.rules.len()).sum();
+    let rules = program.listeners().iter().map(|l| l.rules.len()).sum();
     analyse_within(program, solver::Work::for_rules(rules))
 }
 
 /// [`analyse`] within the given work limits.
 fn analyse_within(program: &Program, work: solver::Work) -> Vec<Diagnostic> {
     let work = std::rc::Rc::new(work);
-    let mut spaces: Vec<Space<'_>> = (0..program.messages.len())
+    let mut spaces: Vec<Space<'_>> = (0..program.messages().len())
         .map(|i| Space::new(program, Class::Declared(i)))
         .chain([Space::new(program, Class::Undeclared)])
         .map(|s| s.sharing(&work))
         .collect();
     let tables: Vec<Table<'_>> =
-        program.listeners.iter().map(|l| Table::new(program, l, &mut spaces)).collect();
+        program.listeners().iter().map(|l| Table::new(program, l, &mut spaces)).collect();
     let mut out = Vec::new();
     let mut fires = Vec::new();
     for t in &tables {
@@ -224,7 +226,7 @@ impl<'p> Table<'p> {
 fn may_have_class(program: &Program, cond: &Cond, c: usize) -> bool {
     match type_names(cond) {
         None => true,
-        Some(names) => match program.messages.get(c) {
+        Some(names) => match program.messages().get(c) {
             Some(m) => names.contains(&m.name),
             None => names.iter().any(|n| program.message(n).is_none()),
         },
@@ -235,10 +237,10 @@ fn may_have_class(program: &Program, cond: &Cond, c: usize) -> bool {
 fn type_names(cond: &Cond) -> Option<BTreeSet<String>> {
     match &cond.kind {
         CondKind::Pred(Pred { field: FieldRef::Type, test }) => match test {
-            Test::Eq(Lit::Str(s)) => Some(BTreeSet::from([s.clone()])),
+            Test::Eq(Lit::Str(s)) => Some(BTreeSet::from([s.to_string()])),
             Test::In(set) => Some(
                 set.iter()
-                    .filter_map(|l| if let Lit::Str(s) = l { Some(s.clone()) } else { None })
+                    .filter_map(|l| if let Lit::Str(s) = l { Some(s.to_string()) } else { None })
                     .collect(),
             ),
             _ => None,
@@ -466,40 +468,8 @@ fn changes_outcome(a: &RuleDef, b: &RuleDef) -> bool {
 /// candidates (the others require disjoint literal values), so routing
 /// among them gives the full decision at a fraction of the cost on large
 /// tables; debug builds check that against the full [`route`].
-fn route_among(
-    l: &ListenerDef,
-    among: &[usize],
-    skip: Option<usize>,
-    msg: &Sample,
-) -> crate::eval::Decision {
-    let mut d = crate::eval::Decision {
-        fired: Vec::new(),
-        actions: Vec::new(),
-        otherwise: false,
-        unrouted: false,
-    };
-    let mut stopped = false;
-    for &i in among {
-        let rule = &l.rules[i];
-        if Some(i) == skip || !eval(&rule.cond, msg) {
-            continue;
-        }
-        d.fired.push(i);
-        d.actions.extend(actions(rule));
-        if !rule.continues() {
-            stopped = true;
-            break;
-        }
-    }
-    if !stopped {
-        match &l.otherwise {
-            Some(o) => {
-                d.otherwise = true;
-                d.actions.extend(o.actions.iter().map(|a| a.kind.clone()));
-            }
-            None => d.unrouted = true,
-        }
-    }
+fn route_among(l: &ListenerDef, among: &[usize], skip: Option<usize>, msg: &Sample) -> Decision {
+    let d = route_rules(l, among.iter().copied().filter(|&i| Some(i) != skip), msg);
     if cfg!(debug_assertions) && skip.is_none() {
         debug_assert_eq!(d, route(l, msg), "candidate index missed a matching rule");
     }

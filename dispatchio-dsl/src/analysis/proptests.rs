@@ -101,7 +101,7 @@ fn str_lit() -> impl Strategy<Value = String> {
 /// narrows them, as the checker requires, so they never read the content of
 /// an undeclared type.
 fn guarded(types: &[&str], c: Cond) -> Cond {
-    let set = types.iter().map(|t| Lit::Str((*t).to_owned())).collect();
+    let set = types.iter().map(|t| Lit::Str((*t).to_owned().into())).collect();
     and(vec![pred(FieldRef::Type, Test::In(set)), c])
 }
 
@@ -112,9 +112,11 @@ fn leaf() -> impl Strategy<Value = Cond> {
     let tname = || prop::sample::select(vec!["A", "B", "Z"]).prop_map(str::to_owned);
     prop_oneof![
         tname().prop_map(|t| ty(&t)),
-        (tname(), tname())
-            .prop_map(|(a, b)| pred(FieldRef::Type, Test::In(vec![Lit::Str(a), Lit::Str(b)]))),
-        tname().prop_map(|t| pred(FieldRef::Type, Test::Ne(Lit::Str(t)))),
+        (tname(), tname()).prop_map(|(a, b)| pred(
+            FieldRef::Type,
+            Test::In(vec![Lit::Str(a.into()), Lit::Str(b.into())])
+        )),
+        tname().prop_map(|t| pred(FieldRef::Type, Test::Ne(Lit::Str(t.into())))),
         (0..8usize, int_lit()).prop_map(move |(op, l)| guarded(
             &["A", "B"],
             pred(
@@ -149,20 +151,20 @@ fn leaf() -> impl Strategy<Value = Cond> {
             pred(
                 s(),
                 match op {
-                    0 => Test::Eq(Lit::Str(l)),
-                    1 => Test::Ne(Lit::Str(l)),
-                    2 => Test::In(vec![Lit::Str(l), Lit::Str("b".into())]),
-                    3 => Test::StartsWith(l),
-                    4 => Test::EndsWith(l),
-                    5 => Test::Contains(Lit::Str(l)),
+                    0 => Test::Eq(Lit::Str(l.into())),
+                    1 => Test::Ne(Lit::Str(l.into())),
+                    2 => Test::In(vec![Lit::Str(l.into()), Lit::Str("b".into())]),
+                    3 => Test::StartsWith(l.into()),
+                    4 => Test::EndsWith(l.into()),
+                    5 => Test::Contains(Lit::Str(l.into())),
                     6 => Test::Exists,
-                    7 => Test::NotIn(vec![Lit::Str(l)]),
-                    _ => Test::Matches(format!("{l}*")),
+                    7 => Test::NotIn(vec![Lit::Str(l.into())]),
+                    _ => Test::Matches(format!("{l}*").into()),
                 }
             )
         )),
         prop::sample::select(vec!["a*", "*b", "?", "a?", "*a*", "[ab]", "[!a]*"])
-            .prop_map(move |g| guarded(&["A", "B"], pred(s(), Test::Matches(g.to_owned())))),
+            .prop_map(move |g| guarded(&["A", "B"], pred(s(), Test::Matches(g.to_owned().into())))),
         prop::sample::select(vec![
             Test::Eq(Lit::Int(1)),
             Test::Eq(Lit::Str("a".into())),
@@ -457,7 +459,7 @@ fn check_with(
     msgs: &[Sample],
 ) -> Result<(), TestCaseError> {
     let p: Program = program(schema, vec![l]);
-    let l = &p.listeners[0];
+    let l = &p.listeners()[0];
     let found = analyse(&p);
     for d in &found {
         prop_assert!(d.exact, "inexact finding on typed fields: {d:#?}\n{}", show(l));
@@ -561,8 +563,8 @@ proptest! {
             }
             claimed.insert(lp);
         }
-        let expected = MSGS.with(|msgs| brute_force_loops(&p.listeners[0], &p.listeners[1], msgs));
-        prop_assert_eq!(&claimed, &expected, "a:\n{}\nb:\n{}", show(&p.listeners[0]), show(&p.listeners[1]));
+        let expected = MSGS.with(|msgs| brute_force_loops(&p.listeners()[0], &p.listeners()[1], msgs));
+        prop_assert_eq!(&claimed, &expected, "a:\n{}\nb:\n{}", show(&p.listeners()[0]), show(&p.listeners()[1]));
     }
 }
 

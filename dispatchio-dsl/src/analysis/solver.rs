@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use super::dom::{Dom, Pick, pred_set};
-use crate::eval::is_id_field;
 use crate::program::{Cond, CondKind, FieldRef, MessageDef, Program, Type};
 use crate::sample::{Sample, Value};
 
@@ -244,12 +243,12 @@ impl<'p> Space<'p> {
         let type_dom = match class {
             Class::Declared(i) => {
                 let mut d = Dom::default();
-                d.strs.allowed = Some([program.messages[i].name.clone()].into());
+                d.strs.allowed = Some([program.messages()[i].name.clone()].into());
                 d
             }
             Class::Undeclared => {
                 let mut d = Dom::of_type(&Type::Str);
-                d.strs.excluded = program.messages.iter().map(|m| m.name.clone()).collect();
+                d.strs.excluded = program.messages().iter().map(|m| m.name.clone()).collect();
                 d
             }
         };
@@ -284,7 +283,7 @@ impl<'p> Space<'p> {
 
     fn message(&self) -> Option<&'p MessageDef> {
         match self.class {
-            Class::Declared(i) => self.program.messages.get(i),
+            Class::Declared(i) => self.program.messages().get(i),
             Class::Undeclared => None,
         }
     }
@@ -341,7 +340,7 @@ impl<'p> Space<'p> {
         match &cond.kind {
             CondKind::Pred(p) => {
                 let var = self.field_var(&p.field);
-                let (set, comp) = pred_set(&p.test, is_id_field(&p.field));
+                let (set, comp) = pred_set(&p.test, p.field.is_id());
                 let u = &self.vars[var].universe;
                 let (pos, neg) = (set.intersect(u), comp.intersect(u));
                 if !pos.quick_nonempty() {

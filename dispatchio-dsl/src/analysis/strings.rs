@@ -30,7 +30,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use rustc_hash::FxHashSet;
 
 use super::dom::{Ranges, TextCons, text_ok};
-use crate::eval::{Glob, GlobTok};
+use dispatchio_model::{Glob, GlobTok};
 
 /// The outcome of a bounded search.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,11 +60,11 @@ struct Bits {
 
 impl Bits {
     fn new(g: &Glob, sigma: &[char]) -> Bits {
-        let width = (g.toks.len() + 1).div_ceil(64);
+        let width = (g.tokens().len() + 1).div_ceil(64);
         let set = |v: &mut [u64], p: usize| v[p / 64] |= 1 << (p % 64);
         let mut star = vec![0; width];
         let mut accept = vec![0; width * sigma.len()];
-        for (p, t) in g.toks.iter().enumerate() {
+        for (p, t) in g.tokens().iter().enumerate() {
             if *t == GlobTok::Star {
                 set(&mut star, p);
                 continue;
@@ -75,7 +75,7 @@ impl Bits {
                 }
             }
         }
-        Bits { len: g.toks.len(), width, star, accept }
+        Bits { len: g.tokens().len(), width, star, accept }
     }
 
     /// `*` matches the empty run: a position before a star also stands
@@ -118,7 +118,7 @@ fn alphabet(pats: &TextCons, words: impl Iterator<Item = char>) -> Vec<char> {
     let mut cuts: Vec<u32> = vec![0, 0xD800, 0xE000, 0x11_0000];
     cuts.extend(words.flat_map(|c| [c as u32, c as u32 + 1]));
     for (g, _) in pats {
-        for t in &g.toks {
+        for t in g.tokens() {
             match t {
                 GlobTok::Char(c) => cuts.extend([*c as u32, *c as u32 + 1]),
                 GlobTok::Class { ranges, .. } => {

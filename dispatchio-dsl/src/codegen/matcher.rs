@@ -54,14 +54,13 @@ use quote::quote;
 
 use super::names::{camel, ident, listener_module, rust_ident};
 use super::rt;
-use super::types::{Boxed, float_tokens, int_tokens};
-use crate::diagnostic::{Code, Diagnostic, Label};
-use crate::eval::{Glob, GlobTok};
+use super::types::{float_tokens, int_tokens};
 use crate::program::{
     ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, MessageDef, Pred, Program, RuleDef,
     Test, Type,
 };
-use crate::sample::Value;
+use dispatchio_model::str_hash;
+use dispatchio_model::{Glob, GlobTok};
 
 /// Shortest run of rules on one field worth a decision instead of a chain.
 const MIN_RUN: usize = 4;
@@ -157,39 +156,6 @@ impl Layout {
     }
 }
 
-/// Checks that no handler is called both with and without `async` (one
-/// trait method cannot be both).
-pub(crate) fn handler_slots_checked(program: &Program, errors: &mut Vec<Diagnostic>) {
-    for l in &program.listeners {
-        let mut seen: BTreeMap<&str, (bool, crate::diagnostic::Span)> = BTreeMap::new();
-        let all = l
-            .rules
-            .iter()
-            .flat_map(|r| &r.actions)
-            .chain(l.otherwise.iter().flat_map(|o| &o.actions));
-        for a in all {
-            if let ActionKind::Call { handler, is_async } = &a.kind {
-                match seen.get(handler.as_str()) {
-                    Some(&(was, first)) if was != *is_async => errors.push(
-                        Diagnostic::new(
-                            Code::TypeMismatch,
-                            format!("handler `{handler}` is called both with and without `async`"),
-                            Label::new(a.span, "called this way here"),
-                        )
-                        .with_related(Label::new(first, "and the other way here"))
-                        .with_help("a handler is either synchronous or asynchronous: use one form, or two handlers")
-                        .in_listener(l.name.clone(), Vec::new()),
-                    ),
-                    Some(_) => {}
-                    None => {
-                        seen.insert(handler, (*is_async, a.span));
-                    }
-                }
-            }
-        }
-    }
-}
-
 // ---------------------------------------------------------------- classes
 
 /// A set of type names the matcher does not tell apart.
@@ -204,7 +170,7 @@ enum Class<'a> {
 }
 
 fn classes(program: &Program) -> Vec<Class<'_>> {
-    let mut out: Vec<Class<'_>> = program.messages.iter().map(Class::Declared).collect();
+    let mut out: Vec<Class<'_>> = program.messages().iter().map(Class::Declared).collect();
     let mut names = BTreeSet::new();
     fn walk(c: &Cond, names: &mut BTreeSet<String>) {
         match &c.kind {
@@ -216,7 +182,7 @@ fn classes(program: &Program) -> Vec<Class<'_>> {
                 };
                 for l in lits {
                     if let Lit::Str(s) = l {
-                        names.insert(s.clone());
+                        names.insert(s.to_string());
                     }
                 }
             }
@@ -225,7 +191,7 @@ fn classes(program: &Program) -> Vec<Class<'_>> {
             CondKind::Not(c) => walk(c, names),
         }
     }
-    for l in &program.listeners {
+    for l in program.listeners() {
         for r in &l.rules {
             walk(&r.cond, &mut names);
         }
@@ -303,7 +269,7 @@ fn junction<'a>(cs: &'a [Cond], class: Option<&Class<'_>>, is_and: bool) -> P<'a
 }
 
 fn type_const(test: &Test, name: &str) -> P<'static> {
-    P::Const(crate::eval::test_value(test, &Value::Str(name.to_owned()), false))
+    P::Const(test.eval(Some(dispatchio_model::Value::Str(name)), false))
 }
 
 // ---------------------------------------------------------------- field reads
@@ -337,7 +303,6 @@ enum Mode<'a> {
 
 struct Gen<'a> {
     program: &'a Program,
-    boxed: &'a Boxed,
     layout: &'a Layout,
     /// How many chain parts are made so far (their names are `part_{n}`).
     parts: std::cell::Cell<usize>,
@@ -353,7 +318,7 @@ impl<'a> Gen<'a> {
         for (i, seg) in path.iter().enumerate() {
             let Some(f) = msg.field(seg) else { return (Read::Absent, Type::Bool) };
             let id = rust_ident(seg);
-            let boxed = self.boxed.contains(&(msg.name.clone(), seg.clone()));
+            let boxed = self.program.is_boxed(&msg.name, seg);
             let last = i + 1 == path.len();
             match (optional, f.ty.is_optional()) {
                 (false, false) => {
@@ -423,7 +388,7 @@ impl<'a> Gen<'a> {
                 (read, leaf, StrKind::Owned)
             }
             (FieldRef::Content { path, .. } | FieldRef::Dynamic { path }, _) => {
-                return self.dyn_pred(path, &p.test, crate::eval::is_id_field(&p.field));
+                return self.dyn_pred(path, &p.test, p.field.is_id());
             }
         };
         match read {
@@ -523,7 +488,7 @@ fn compare(
             Some(if positive { quote!(#place) } else { quote!(!#place) })
         }
         (Type::Str, Lit::Str(s)) if !ordered => {
-            let r = strref(place, kind);
+            let (r, s) = (strref(place, kind), s.as_str());
             Some(quote!(#r #op #s))
         }
         (Type::Id, Lit::Int(i)) if !ordered => {
@@ -532,6 +497,7 @@ fn compare(
             Some(if op.to_string() == "==" { eq } else { quote!(!#eq) })
         }
         (Type::Id, Lit::Str(s)) if !ordered => {
+            let s = s.as_str();
             let eq = quote!(#rt::id_is_str(&#place, #s));
             Some(if op.to_string() == "==" { eq } else { quote!(!#eq) })
         }
@@ -606,8 +572,14 @@ fn leaf_test(place: &TokenStream, ty: &Type, kind: StrKind, test: &Test) -> Toke
             let toks = glob_tokens(g);
             text_test(place, ty, kind, |t| quote!(#rt::glob_match(#toks, #t)))
         }
-        Test::StartsWith(s) => text_test(place, ty, kind, |t| quote!(#t.starts_with(#s))),
-        Test::EndsWith(s) => text_test(place, ty, kind, |t| quote!(#t.ends_with(#s))),
+        Test::StartsWith(s) => {
+            let s = s.as_str();
+            text_test(place, ty, kind, |t| quote!(#t.starts_with(#s)))
+        }
+        Test::EndsWith(s) => {
+            let s = s.as_str();
+            text_test(place, ty, kind, |t| quote!(#t.ends_with(#s)))
+        }
         Test::Contains(l) => match ty {
             Type::List(elem) => {
                 let (elem, optional) = match &**elem {
@@ -624,22 +596,22 @@ fn leaf_test(place: &TokenStream, ty: &Type, kind: StrKind, test: &Test) -> Toke
                 }
             }
             _ => match l {
-                Lit::Str(s) => text_test(place, ty, kind, |t| quote!(#t.contains(#s))),
+                Lit::Str(s) => {
+                    let s = s.as_str();
+                    text_test(place, ty, kind, |t| quote!(#t.contains(#s)))
+                }
                 _ => quote!(false),
             },
         },
     }
 }
 
-/// A glob as a `&'static [GlobTok]` expression, matched at run time by
-/// core's one glob matcher (`dispatchio_core::routing::match_tokens`).
-///
-/// The pattern is parsed here with the language's own parser (this crate
-/// cannot depend on the runtime when it runs inside the proc macro); a test
-/// holds it to core's run-time parser token for token.
-fn glob_tokens(pattern: &str) -> TokenStream {
+/// A glob as a `&'static [GlobTok]` expression: the tokens the checker
+/// parsed, matched at run time by the model's one glob matcher
+/// (`dispatchio_model::match_tokens`).
+fn glob_tokens(glob: &Glob) -> TokenStream {
     let rt = rt();
-    let toks = Glob::new(pattern).toks.into_iter().map(|t| match t {
+    let toks = glob.tokens().iter().map(|t| match t {
         GlobTok::Char(c) => quote!(#rt::GlobTok::Char(#c)),
         GlobTok::Any => quote!(#rt::GlobTok::Any),
         GlobTok::Star => quote!(#rt::GlobTok::Star),
@@ -663,7 +635,10 @@ fn dyn_lit(l: &Lit) -> TokenStream {
             let x = float_tokens(*x);
             quote!(#rt::DynLit::Float(#x))
         }
-        Lit::Str(s) => quote!(#rt::DynLit::Str(#s)),
+        Lit::Str(s) => {
+            let s = s.as_str();
+            quote!(#rt::DynLit::Str(#s))
+        }
     }
 }
 
@@ -695,8 +670,14 @@ fn dyn_test(t: &Test) -> TokenStream {
             let g = glob_tokens(g);
             quote!(#rt::DynTest::Matches(#g))
         }
-        Test::StartsWith(s) => quote!(#rt::DynTest::StartsWith(#s)),
-        Test::EndsWith(s) => quote!(#rt::DynTest::EndsWith(#s)),
+        Test::StartsWith(s) => {
+            let s = s.as_str();
+            quote!(#rt::DynTest::StartsWith(#s))
+        }
+        Test::EndsWith(s) => {
+            let s = s.as_str();
+            quote!(#rt::DynTest::EndsWith(#s))
+        }
         Test::Contains(l) => {
             let l = dyn_lit(l);
             quote!(#rt::DynTest::Contains(#l))
@@ -783,11 +764,11 @@ fn key_of(test: &Test, leaf: &Type) -> Option<Key> {
             Some(Key::Ints(iv))
         }
         Type::Str => match test {
-            Test::Eq(Lit::Str(s)) => Some(Key::Strs(BTreeSet::from([s.clone()]))),
+            Test::Eq(Lit::Str(s)) => Some(Key::Strs(BTreeSet::from([s.to_string()]))),
             Test::In(s) => s
                 .iter()
                 .map(|l| match l {
-                    Lit::Str(s) => Some(s.clone()),
+                    Lit::Str(s) => Some(s.to_string()),
                     _ => None,
                 })
                 .collect::<Option<BTreeSet<_>>>()
@@ -1332,15 +1313,15 @@ fn content_params<'a>(
 // ---------------------------------------------------------------- the listener module
 
 /// The module for one listener.
-pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> TokenStream {
+pub(crate) fn listener(program: &Program, l: &ListenerDef) -> TokenStream {
     let rt = rt();
     let module = listener_module(&l.name);
     let layout = Layout::of(l);
     let classes = classes(program);
-    let g = Gen { program, boxed, layout: &layout, parts: std::cell::Cell::new(0) };
+    let g = Gen { program, layout: &layout, parts: std::cell::Cell::new(0) };
     let params = content_params(program, l, &classes);
     let lname = &l.name;
-    let location = program.sources.location(l.name_span);
+    let location = program.sources().location(l.name_span);
 
     // --- the handler trait and its content enums
     let mut enums = Vec::new();
@@ -1711,40 +1692,21 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, boxed: &Boxed) -> Tok
     }
 }
 
-/// FNV-1a: the string hash the generated decisions match on. Must equal
-/// `dispatchio::__private::str_hash` (the compiled-matcher tests would
-/// find every string decision failing otherwise).
-fn str_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 #[cfg(test)]
 mod tests {
+    /// The model parses every glob the checker, the analyser, generated code
+    /// and the runtime use; the reference evaluator parses its own: both
+    /// must give the same tokens.
     #[test]
-    fn str_hash_is_fnv1a_64() {
-        // The same reference values as `dispatchio::__private::str_hash`'s test.
-        assert_eq!(super::str_hash(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(super::str_hash("a"), 0xaf63_dc4c_8601_ec8c);
-    }
-
-    /// Generated code embeds tokens parsed here and core matches them, the
-    /// interpreter parses with core: both parsers must give the same tokens.
-    #[cfg(feature = "runtime")]
-    #[test]
-    fn the_compile_time_glob_parser_gives_core_s_tokens() {
+    fn the_oracle_s_glob_parser_gives_the_model_s_tokens() {
         use crate::eval::{Glob, GlobTok};
-        use dispatchio_core::routing::{Glob as CoreGlob, GlobTok as CoreTok};
+        use dispatchio_model::{Glob as CoreGlob, GlobTok as CoreTok};
         let patterns = [
             "", "*", "**a", "?", "[a-c]x", "[!a]", "[^a]", "[]]", "[!]]", "[ab", r"\*", r"a",
             r"\[x]", "[z-a]", "[a-]", "[é-ü]*", "e[-x]",
         ];
         for p in patterns {
-            let ours: Vec<dispatchio_core::routing::OwnedGlobTok> = Glob::new(p)
+            let ours: Vec<dispatchio_model::OwnedGlobTok> = Glob::new(p)
                 .toks
                 .into_iter()
                 .map(|t| match t {

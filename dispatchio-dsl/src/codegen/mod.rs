@@ -18,9 +18,10 @@
 //! the proc-macro does: read, check, generate, or turn findings into
 //! `compile_error!`s plus a stub of the API ([`generate_errors`]).
 //!
-//! The matcher's semantics are exactly those of [`crate::program`] (the
-//! [`crate::eval`] reference evaluator is its oracle in the tests); how it is
-//! made fast is described in the `matcher` submodule.
+//! The matcher's semantics are exactly those of [`crate::program`]: its
+//! tests are the model's (`dispatchio-model`), embedded as static data, and
+//! the reference evaluator (`dispatchio-oracle`) is its oracle in the tests;
+//! how it is made fast is described in the `matcher` submodule.
 
 mod matcher;
 mod names;
@@ -50,34 +51,23 @@ pub(crate) fn rt() -> TokenStream {
 /// `const _: &[u8] = include_bytes!("…");` so that editing any of them
 /// rebuilds the including crate.
 ///
-/// # Errors
-///
-/// Diagnostics for programs that are valid `.route` but cannot become Rust:
-/// a message type that contains itself with no `?` or list in between (no
-/// value of it could exist), or a handler called both with and without
-/// `async`. Pass them to [`generate_errors`].
-pub fn generate(
-    program: &Program,
-    tracked_files: &[PathBuf],
-) -> Result<TokenStream, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
-    let boxed = types::boxed_fields(program, &mut errors);
-    matcher::handler_slots_checked(program, &mut errors);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+/// Nothing is checked here: a [`Program`] comes from the checker, which
+/// refused what cannot become Rust (a message type that contains itself
+/// with no `?` or list in between, a handler called both with and without
+/// `async`) and recorded what generation needs (boxed fields, handler kinds).
+pub fn generate(program: &Program, tracked_files: &[PathBuf]) -> TokenStream {
     let tracking = track(tracked_files);
-    let messages = program.messages.iter().map(|m| types::message(program, m, &boxed));
-    let consts = program.consts.iter().map(|c| types::constant(program, c));
-    let listeners = program.listeners.iter().map(|l| matcher::listener(program, l, &boxed));
+    let messages = program.messages().iter().map(|m| types::message(program, m));
+    let consts = program.consts().iter().map(|c| types::constant(program, c));
+    let listeners = program.listeners().iter().map(|l| matcher::listener(program, l));
     let register = types::register_fn(program);
-    Ok(quote! {
+    quote! {
         #tracking
         #(#messages)*
         #(#consts)*
         #register
         #(#listeners)*
-    })
+    }
 }
 
 /// The error path: one `compile_error!` per error-level diagnostic, each
@@ -156,10 +146,7 @@ pub fn expand(path: &Path, shown: &Path, span: PmSpan) -> TokenStream {
         .collect();
     let shown_sources = display_sources(&report.sources, path, shown);
     match &report.program {
-        Some(program) if !report.has_errors() => match generate(program, &tracked) {
-            Ok(tokens) => tokens,
-            Err(errors) => generate_errors(&shown_sources, &errors, &tracked, span),
-        },
+        Some(program) if !report.has_errors() => generate(program, &tracked),
         _ => generate_errors(&shown_sources, &report.diagnostics, &tracked, span),
     }
 }

@@ -1,39 +1,11 @@
 //! Message structs, their runtime traits, and consts.
 
-use std::collections::{BTreeSet, HashMap};
-
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::names::rust_ident;
 use super::rt;
-use crate::check;
-use crate::diagnostic::Diagnostic;
 use crate::program::{ConstDef, ConstValue, Lit, MessageDef, Program, Type};
-
-/// `(message, field)` pairs whose nested message is boxed because the field
-/// closes a cycle of types containing each other.
-pub(crate) type Boxed = BTreeSet<(String, String)>;
-
-/// Finds the fields to box: those that close a cycle of types containing
-/// each other. Reports types that contain themselves with no `?` or list on
-/// the way, as `check` does (a [`Program`] built by hand may still hold one).
-pub(crate) fn boxed_fields(program: &Program, errors: &mut Vec<Diagnostic>) -> Boxed {
-    errors.extend(check::uninhabited(&program.messages));
-    let index: HashMap<&str, &MessageDef> =
-        program.messages.iter().map(|m| (m.name.as_str(), m)).collect();
-    let mut boxed = Boxed::new();
-    for m in &program.messages {
-        for f in &m.fields {
-            if let Some((n, _)) = check::nested_message(&f.ty) {
-                if n == m.name || check::nested_reaches(&index, n, &m.name, false) {
-                    boxed.insert((m.name.clone(), f.name.clone()));
-                }
-            }
-        }
-    }
-    boxed
-}
 
 /// The Rust type of a field type.
 pub(crate) fn rust_type(ty: &Type, boxed: bool) -> TokenStream {
@@ -62,15 +34,15 @@ pub(crate) fn rust_type(ty: &Type, boxed: bool) -> TokenStream {
 }
 
 /// A message struct and its impls.
-pub(crate) fn message(program: &Program, m: &MessageDef, boxed: &Boxed) -> TokenStream {
+pub(crate) fn message(program: &Program, m: &MessageDef) -> TokenStream {
     let rt = rt();
     let name = rust_ident(&m.name);
     let type_name = &m.name;
-    let location = program.sources.location(m.name_span);
+    let location = program.sources().location(m.name_span);
     let doc = format!("Content of message type `{type_name}` (declared at `{location}`).");
     let fields = m.fields.iter().map(|f| {
         let ident = rust_ident(&f.name);
-        let ty = rust_type(&f.ty, boxed.contains(&(m.name.clone(), f.name.clone())));
+        let ty = rust_type(&f.ty, program.is_boxed(&m.name, &f.name));
         let doc = format!("`{}: {}`", f.name, f.ty);
         let rename = (ident != f.name).then(|| {
             let n = &f.name;
@@ -83,7 +55,7 @@ pub(crate) fn message(program: &Program, m: &MessageDef, boxed: &Boxed) -> Token
     });
     let view = |f: &crate::program::FieldDef| {
         let ident = rust_ident(&f.name);
-        match (boxed.contains(&(m.name.clone(), f.name.clone())), f.ty.is_optional()) {
+        match (program.is_boxed(&m.name, &f.name), f.ty.is_optional()) {
             (false, _) => quote!(#rt::AsValue::as_value(&self.#ident)),
             (true, false) => quote!(#rt::AsValue::as_value(&*self.#ident)),
             (true, true) => quote!(self.#ident.as_deref().and_then(#rt::AsValue::as_value)),
@@ -210,7 +182,10 @@ pub(crate) fn id_tokens(l: &Lit) -> TokenStream {
             let i = int_tokens(*i);
             quote!(#rt::Id::Int(#i))
         }
-        Lit::Str(s) => quote!(#rt::Id::Str(#rt::SharedStr::from_static(#s))),
+        Lit::Str(s) => {
+            let s = s.as_str();
+            quote!(#rt::Id::Str(#rt::SharedStr::from_static(#s)))
+        }
         other => lit_tokens(other),
     }
 }
@@ -219,7 +194,7 @@ pub(crate) fn id_tokens(l: &Lit) -> TokenStream {
 pub(crate) fn constant(program: &Program, c: &ConstDef) -> TokenStream {
     let rt = rt();
     let name = rust_ident(&c.name);
-    let doc = format!("`const {}` (declared at `{}`).", c.name, program.sources.location(c.span));
+    let doc = format!("`const {}` (declared at `{}`).", c.name, program.sources().location(c.span));
     let (ty, value) = match &c.value {
         ConstValue::Lit(l) => {
             let ty = match l {
@@ -265,7 +240,7 @@ pub(crate) fn constant(program: &Program, c: &ConstDef) -> TokenStream {
 /// the program into its struct when it arrives from another process.
 pub(crate) fn register_fn(program: &Program) -> TokenStream {
     let rt = rt();
-    let names = program.messages.iter().map(|m| rust_ident(&m.name));
+    let names = program.messages().iter().map(|m| rust_ident(&m.name));
     quote! {
         /// Registers every message type of this `.route` program with `registry`,
         /// so content arriving from another process decodes to these structs

@@ -242,7 +242,7 @@ impl RoutesBuilder {
                 is_async: matches!(f, HandlerFn::Async(_)),
             })
             .collect();
-        let declared: HashSet<&str> = program.listeners.iter().map(|l| l.name.as_str()).collect();
+        let declared: HashSet<&str> = program.listeners().iter().map(|l| l.name.as_str()).collect();
         let mut missing = Vec::new();
         for (listener, queue) in &queues {
             if !declared.contains(listener.as_str()) {
@@ -267,7 +267,7 @@ impl RoutesBuilder {
         let extra_queues = by_listener(&queues);
         let extra_forwards = by_listener(&forwards);
         let mut tables = Vec::new();
-        for def in &program.listeners {
+        for def in program.listeners() {
             let name = def.name.as_str();
             let layout = table::stable_layout(
                 def,
@@ -285,7 +285,7 @@ impl RoutesBuilder {
         }
         let shared = RouteHandlers { slots: handlers.into_iter().map(|(_, f)| f).collect() };
         let listeners: Vec<(String, Arc<RouteListener>)> = program
-            .listeners
+            .listeners()
             .iter()
             .map(|l| l.name.clone())
             .zip(tables)
@@ -550,7 +550,7 @@ impl Routes {
         state.watched = files;
         let (program, warnings) = accept(path, report)?;
         let built: BTreeSet<&str> = self.inner.listeners.iter().map(|(n, _)| n.as_str()).collect();
-        let now: BTreeSet<&str> = program.listeners.iter().map(|l| l.name.as_str()).collect();
+        let now: BTreeSet<&str> = program.listeners().iter().map(|l| l.name.as_str()).collect();
         if built != now {
             return Err(Error::ListenersChanged {
                 path: path.clone(),
@@ -559,7 +559,7 @@ impl Routes {
             });
         }
         let defs: HashMap<&str, &crate::program::ListenerDef> =
-            program.listeners.iter().map(|l| (l.name.as_str(), l)).collect();
+            program.listeners().iter().map(|l| (l.name.as_str(), l)).collect();
         let mut tables = Vec::new();
         let mut missing = Vec::new();
         for (name, l) in &self.inner.listeners {

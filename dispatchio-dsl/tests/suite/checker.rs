@@ -51,7 +51,7 @@ fn a_type_containing_itself_through_required_fields_is_an_error_of_check() {
 fn game_example_becomes_the_expected_program() {
     let p = program(GAME);
     assert_eq!(
-        p.messages.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        p.messages().iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
         ["Greeting", "Card", "Gunshot"]
     );
     assert_eq!(
@@ -86,7 +86,7 @@ fn game_example_becomes_the_expected_program() {
     let admin = preds(&player.rules[5].cond);
     assert_eq!(admin[0].field, FieldRef::Source);
     assert_eq!(admin[0].test, Test::In(vec![Lit::Str("root".into()), Lit::Int(0)]));
-    assert_eq!(p.consts[1].value, ConstValue::Set(vec![Lit::Str("root".into()), Lit::Int(0)]));
+    assert_eq!(p.consts()[1].value, ConstValue::Set(vec![Lit::Str("root".into()), Lit::Int(0)]));
 
     let squad = preds(&p.listener("squad").unwrap().rules[0].cond);
     assert_eq!(
@@ -100,7 +100,7 @@ fn int_literals_widen_to_float_fields() {
     let p = program(
         "message Shot { x: float }\nlistener l { rule r when type == Shot and x > 1 => drop }",
     );
-    assert_eq!(preds(&p.listeners[0].rules[0].cond)[1].test, Test::Gt(Lit::Float(1.0)));
+    assert_eq!(preds(&p.listeners()[0].rules[0].cond)[1].test, Test::Gt(Lit::Float(1.0)));
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn narrowing_flows_through_and_or_and_not() {
            rule nested when (type == A or type == B) and n == 2 => queue q4, continue\n\
          }",
     );
-    let rules = &p.listeners[0].rules;
+    let rules = &p.listeners()[0].rules;
     assert_eq!(
         preds(&rules[0].cond)[1].field,
         FieldRef::Content { path: vec!["n".into()], ty: Type::Int }
@@ -146,7 +146,7 @@ fn negative_type_facts_are_subtracted_from_the_positive_set() {
          }",
     );
     let k = FieldRef::Content { path: vec!["k".into()], ty: Type::Int };
-    for (rule, at) in p.listeners[0].rules.iter().zip([2, 2, 2, 2, 2]) {
+    for (rule, at) in p.listeners()[0].rules.iter().zip([2, 2, 2, 2, 2]) {
         assert_eq!(preds(&rule.cond)[at].field, k, "rule {}", rule.name);
     }
 }
@@ -182,14 +182,14 @@ fn nested_and_dynamic_paths_resolve() {
            rule d when type == \"Crate\" and content.crew.size == 3 => drop\n\
          }",
     );
-    let ps = preds(&p.listeners[0].rules[0].cond);
+    let ps = preds(&p.listeners()[0].rules[0].cond);
     assert_eq!(
         ps[1].field,
         FieldRef::Content { path: vec!["pos".into(), "x".into()], ty: Type::Float }
     );
     // `content.…` reaches into content of an undeclared type (a declared
     // `Ship` has no `crew`, so there the rule could never match).
-    let ps = preds(&p.listeners[0].rules[1].cond);
+    let ps = preds(&p.listeners()[0].rules[1].cond);
     assert_eq!(ps[1].field, FieldRef::Dynamic { path: vec!["crew".into(), "size".into()] });
     assert_eq!(ps[1].test, Test::Eq(Lit::Int(3)));
 }
@@ -198,7 +198,7 @@ fn nested_and_dynamic_paths_resolve() {
 fn allow_codes_are_kept_on_the_rule() {
     let p =
         program("listener l { allow(overlap, sync-to-async) rule r when sync => call async h }");
-    assert_eq!(p.listeners[0].rules[0].allow, [Code::Overlap, Code::SyncToAsync]);
+    assert_eq!(p.listeners()[0].rules[0].allow, [Code::Overlap, Code::SyncToAsync]);
 }
 
 #[test]
@@ -239,7 +239,7 @@ fn a_file_imported_twice_is_loaded_once() {
     let p = report.program.unwrap();
     // Imports first, each declaration once.
     assert_eq!(
-        p.messages.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        p.messages().iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
         ["Card", "Table", "Seat"]
     );
 }
@@ -327,7 +327,7 @@ fn id_fields_take_mixed_sets_and_other_fields_do_not() {
         "message M { who: id }\nlistener l { rule r when type == M and who in {1, \"a\"} => drop }",
     );
     assert_eq!(
-        preds(&p.listeners[0].rules[0].cond)[1].test,
+        preds(&p.listeners()[0].rules[0].cond)[1].test,
         Test::In(vec![Lit::Int(1), Lit::Str("a".into())])
     );
     let r = check_str(
@@ -340,7 +340,10 @@ fn id_fields_take_mixed_sets_and_other_fields_do_not() {
 #[test]
 fn type_compares_with_declared_names_and_string_literals_only() {
     let p = program("listener l { rule r when type == \"External\" => drop }");
-    assert_eq!(preds(&p.listeners[0].rules[0].cond)[0].test, Test::Eq(Lit::Str("External".into())));
+    assert_eq!(
+        preds(&p.listeners()[0].rules[0].cond)[0].test,
+        Test::Eq(Lit::Str("External".into()))
+    );
     assert_eq!(
         codes(&check_str("t.route", "listener l { rule r when type == Nope => drop }")),
         ["unknown-name"]

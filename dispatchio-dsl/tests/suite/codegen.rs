@@ -11,8 +11,7 @@ fn generated(path: &Path) -> String {
     let report = dispatchio_dsl::check(path).expect("the fixture is readable");
     assert!(!report.has_errors(), "{}", report.render_plain());
     let program = report.program.expect("a program without errors");
-    let tokens = codegen::generate(&program, &[PathBuf::from("/routes/x.route")])
-        .unwrap_or_else(|e| panic!("codegen refused {}: {e:?}", path.display()));
+    let tokens = codegen::generate(&program, &[PathBuf::from("/routes/x.route")]);
     let file = syn::parse2::<syn::File>(tokens).expect("generated code parses as a Rust file");
     prettyplease::unparse(&file)
 }
@@ -26,7 +25,7 @@ fn generated_code_snapshots() {
         insta::assert_snapshot!(name, generated(&path));
     }
     // The facade's every-feature program (its compiled form is tested there).
-    insta::assert_snapshot!("everything", generated(Path::new("../tests/routes/everything.route")));
+    insta::assert_snapshot!("everything", generated(Path::new("tests/fixtures/everything.route")));
 }
 
 /// The functions of a listener module's generated code, by name: the text
@@ -47,7 +46,7 @@ fn route_fns(code: &str) -> Vec<(String, String)> {
 fn long_chains_are_cut_into_parts_and_stopping_arms_become_data() {
     // The fixture's classes: Big (route_0), Hit (route_1), Ext (route_2),
     // every other type (route_3), then the `Fields` fallback.
-    let code = generated(Path::new("../tests/routes/big_chains.route"));
+    let code = generated(Path::new("tests/fixtures/big_chains.route"));
     let fns = route_fns(&code);
     let body = |name: &str| {
         fns.iter()
@@ -76,7 +75,7 @@ fn long_chains_are_cut_into_parts_and_stopping_arms_become_data() {
     let fields = body("route_fields");
     let rules = fields.matches("::dispatchio::__private::stop(").count()
         + fields.matches("::dispatchio::__private::fire(").count();
-    let source = std::fs::read_to_string("../tests/routes/big_chains.route").unwrap();
+    let source = std::fs::read_to_string("tests/fixtures/big_chains.route").unwrap();
     let declared = source
         .lines()
         .map(|l| l.trim_start().trim_start_matches("allow(overlap) "))
@@ -150,7 +149,7 @@ fn recursive_types_are_boxed_or_refused() {
          listener l { rule n when type == Node => drop }",
     )
     .unwrap();
-    let code = codegen::generate(&ok.program, &[]).unwrap().to_string();
+    let code = codegen::generate(&ok.program, &[]).to_string();
     assert!(
         code.contains("next : :: std :: option :: Option < :: std :: boxed :: Box < Node > >"),
         "{code}"
@@ -161,26 +160,28 @@ fn recursive_types_are_boxed_or_refused() {
         "{code}"
     );
 
-    // `check` refuses a loop of required fields (see the checker's tests); a
-    // program built by hand with one is still refused, not expanded.
-    let mut bad = ok.program;
-    let b = bad.messages.iter_mut().find(|m| m.name == "B").unwrap();
-    b.fields[0].ty = dispatchio_dsl::program::Type::Message("A".into());
-    let a = bad.messages.iter_mut().find(|m| m.name == "A").unwrap();
-    a.fields[0].ty = dispatchio_dsl::program::Type::Message("B".into());
-    let errors = codegen::generate(&bad, &[]).unwrap_err();
+    // A loop of required fields is refused by the checker, the one place
+    // that checks: no program, so nothing to expand.
+    let bad = dispatchio_dsl::check_str(
+        "r.route",
+        "message A { b: B }\nmessage B { a: A }\nlistener l { rule n when type == A => drop }",
+    );
+    assert!(bad.program.is_none());
+    let errors: Vec<_> = bad.errors().collect();
     assert_eq!(errors.len(), 2, "both types of the loop are reported: {errors:?}");
     assert!(errors[0].message.contains("contains itself"));
 }
 
+/// `dispatchio check` runs `check_str`/`check`: the checker refuses the
+/// handler, so the command line and `include_routes!` agree.
 #[test]
 fn a_handler_called_both_sync_and_async_is_refused() {
-    let loaded = dispatchio_dsl::load_str(
+    let report = dispatchio_dsl::check_str(
         "h.route",
         "listener l {\n rule a when sync => call h\n rule b when blocking => call async h\n}",
-    )
-    .unwrap();
-    let errors = codegen::generate(&loaded.program, &[]).unwrap_err();
+    );
+    assert!(report.program.is_none());
+    let errors: Vec<_> = report.errors().collect();
     assert_eq!(errors.len(), 1);
     assert!(errors[0].message.contains("both with and without `async`"));
 }

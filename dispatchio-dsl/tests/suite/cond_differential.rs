@@ -6,10 +6,10 @@
 //! NaN and signed zeros, integer and string IDs, globs with classes and
 //! escapes.
 
-use dispatchio_dsl::diagnostic::{FileId, SourceMap, Span};
-use dispatchio_dsl::eval;
+use dispatchio_dsl::diagnostic::{FileId, Span};
 use dispatchio_dsl::interp::lower_cond;
 use dispatchio_dsl::program::{Cond, CondKind, FieldRef, Lit, Pred, Program, Test, Type};
+use dispatchio_oracle as eval;
 use proptest::prelude::*;
 
 use crate::interp_differential::{Pools, Tape, gen_sample, message};
@@ -71,7 +71,7 @@ fn gen_lit(t: &mut Tape<'_>, p: &Pools) -> Lit {
         0 => Lit::Bool(t.chance(50)),
         1 | 2 => Lit::Int(t.pick(&p.ints)),
         3 => Lit::Float(t.pick(&p.floats)),
-        _ => Lit::Str(t.pick(&p.strs)),
+        _ => Lit::Str(t.pick(&p.strs).into()),
     }
 }
 
@@ -86,9 +86,9 @@ fn gen_test(t: &mut Tape<'_>, p: &Pools) -> Test {
         5 => Test::Ge(gen_lit(t, p)),
         6 => Test::In(set(t)),
         7 => Test::NotIn(set(t)),
-        8 | 9 => Test::Matches(t.pick(GLOBS).to_owned()),
-        10 => Test::StartsWith(t.pick(&p.strs)),
-        11 => Test::EndsWith(t.pick(&p.strs)),
+        8 | 9 => Test::Matches(t.pick(GLOBS).into()),
+        10 => Test::StartsWith(t.pick(&p.strs).into()),
+        11 => Test::EndsWith(t.pick(&p.strs).into()),
         12 => Test::Contains(gen_lit(t, p)),
         13 => Test::Exists,
         _ => Test::IsTrue,
@@ -132,13 +132,7 @@ proptest! {
 
 /// A program with nothing declared: the samples' typed content is not needed.
 fn empty_program() -> Program {
-    Program {
-        sources: SourceMap::new(),
-        root: FileId(0),
-        messages: Vec::new(),
-        consts: Vec::new(),
-        listeners: Vec::new(),
-    }
+    dispatchio_dsl::load_str("empty.route", "").expect("an empty program is valid").program
 }
 
 /// The corner cases the two implementations once disagreed on, pinned.

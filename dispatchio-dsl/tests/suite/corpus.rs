@@ -1,12 +1,15 @@
 //! The fixture corpus: each file's findings, snapshotted in the plain
 //! rendering and (with the `cli` feature) in `dispatchio check --format json`.
 
-use dispatchio_dsl::{Code, check};
+use dispatchio_dsl::{Code, check, codegen};
 
 use crate::fixtures;
 
 /// Fixtures that must check without any error.
-const CLEAN: [&str; 9] = [
+const CLEAN: [&str; 12] = [
+    "big_chains",
+    "every_test",
+    "everything",
     "game",
     "imports",
     "language_tour",
@@ -86,7 +89,7 @@ fn every_fixture_reports_as_its_json_snapshot() {
 #[cfg(feature = "cli")]
 #[test]
 fn every_json_witness_reads_back_and_shows_its_finding() {
-    use dispatchio_dsl::eval::route;
+    use dispatchio_oracle::route;
     let mut replayed = 0;
     for path in fixtures() {
         let Some(program) = check(&path).unwrap().program else { continue };
@@ -130,5 +133,29 @@ fn the_language_guide_explains_every_finding_code() {
     for code in Code::ALL {
         let heading = format!("### `{}` ({})", code.as_str(), code.severity().as_str());
         assert!(guide.contains(&heading), "docs/language.md lacks the section {heading}");
+    }
+}
+
+/// `dispatchio check` (the library call it makes) and `include_routes!`
+/// (`codegen::expand`, everything the macro does) give every fixture the
+/// same verdict: errors, or a program; the checker is the one place that
+/// refuses.
+#[test]
+fn check_and_include_routes_give_every_fixture_the_same_verdict() {
+    for path in fixtures() {
+        let report = check(&path).unwrap();
+        let expanded = codegen::expand(&path, &path, proc_macro2::Span::call_site()).to_string();
+        let refused = expanded.contains("compile_error");
+        assert_eq!(
+            report.has_errors(),
+            refused,
+            "{}: check says errors = {}, include_routes! refused = {refused}",
+            path.display(),
+            report.has_errors()
+        );
+        if refused {
+            // One `compile_error!` per error `dispatchio check` reports.
+            assert_eq!(expanded.matches("compile_error").count(), report.errors().count());
+        }
     }
 }

@@ -150,5 +150,5 @@ fn a_chain_of_10000_imports_loads_without_a_depth_error() {
         .unwrap();
     assert_eq!(codes(&report), [], "{}", report.render_plain());
     assert_eq!(report.sources.files().count(), 10_000);
-    assert_eq!(report.program.expect("a program").messages[0].name, "M");
+    assert_eq!(report.program.expect("a program").messages()[0].name, "M");
 }

@@ -8,13 +8,13 @@
 //! whose keyed field is absent, a float (`2.0 == 2`), NaN, or a string.
 
 use dispatchio_core::routing::{End, Fired, IndexedRule, RuleSet, Step};
-use dispatchio_dsl::eval;
 use dispatchio_dsl::interp::lower_cond;
 use dispatchio_dsl::program::{
     Action, ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, Otherwise, Pred, RuleDef, Test,
     Type,
 };
 use dispatchio_dsl::{Sample, Value};
+use dispatchio_oracle as eval;
 use proptest::prelude::*;
 
 use crate::cond_differential::{gen_cond, pools, sp};
@@ -38,7 +38,7 @@ fn level() -> FieldRef {
 
 /// The type conjunct of a rule: one type, a set, or none.
 fn gen_type_conj(t: &mut Tape<'_>) -> Option<Cond> {
-    let s = |n: &str| Lit::Str(n.into());
+    let s = |n: &'static str| Lit::Str(n.into());
     match t.next() % 6 {
         0 | 1 => Some(pred(FieldRef::Type, Test::Eq(s("A")))),
         2 => Some(pred(FieldRef::Type, Test::Eq(s("B")))),
@@ -56,7 +56,7 @@ fn gen_body(t: &mut Tape<'_>, shape: u32) -> Cond {
         // `code == k`, keys repeating.
         0 => cs.push(pred(code(), Test::Eq(Lit::Int(k)))),
         // A string key on the same field (ill-typed for ints: never equal).
-        1 => cs.push(pred(code(), Test::Eq(Lit::Str(format!("S{k}"))))),
+        1 => cs.push(pred(code(), Test::Eq(Lit::Str(format!("S{k}").into())))),
         // `code == k and level > j`: equality first, something else after.
         2 => {
             cs.push(pred(code(), Test::Eq(Lit::Int(k))));
@@ -89,7 +89,7 @@ fn gen_body(t: &mut Tape<'_>, shape: u32) -> Cond {
         // Equality on an ID field, int or string.
         5 => cs.push(pred(
             FieldRef::Source,
-            Test::Eq(if t.chance(50) { Lit::Int(k) } else { Lit::Str(k.to_string()) }),
+            Test::Eq(if t.chance(50) { Lit::Int(k) } else { Lit::Str(k.to_string().into()) }),
         )),
         // Not indexable: a float literal, or any random condition.
         6 => cs.push(pred(code(), Test::Eq(Lit::Float(k as f64)))),

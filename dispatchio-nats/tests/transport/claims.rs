@@ -88,7 +88,7 @@ async fn a_conflict_ends_for_the_holder_when_the_claimant_lets_the_id_go() {
     let server = NatsServer::start().await;
     let [(_bob, b, _), (carol, c, _)] = claimants(&server, ["bob", "carol"]).await;
     conflicts_are(&b, &[("x", "bob", "carol")]).await;
-    carol.deregister(&Id::from("x")).unwrap();
+    carol.deregister("x").unwrap();
     c.sync().await;
     conflicts_are(&b, &[]).await;
     conflicts_are(&c, &[]).await;

@@ -23,7 +23,7 @@ async fn roster_shows(nats: &Nats, group: &str, names: &[&str]) {
 async fn player(server: &NatsServer, name: &str, member: &str) -> (Dispatcher, Nats) {
     let d = Dispatcher::new();
     counting(&d, member);
-    d.subscribe(&Id::from(member.to_owned()), "players").unwrap();
+    d.subscribe(member.to_owned(), "players").unwrap();
     let n = d.join_nats(config(server, name)).await.unwrap();
     (d, n)
 }
@@ -34,11 +34,11 @@ async fn a_group_request_waits_for_every_dispatcher_with_members_and_lists_each_
     // bob's member fails at once; carol's answers only when told to.
     let bob = Dispatcher::new();
     counting(&bob, "b1");
-    bob.subscribe(&Id::from("b1"), "players").unwrap();
+    bob.subscribe("b1", "players").unwrap();
     let _b = bob.join_nats(config(&server, "bob")).await.unwrap();
     let carol = Dispatcher::new();
     let mut deferred = deferring(&carol, "c1");
-    carol.subscribe(&Id::from("c1"), "players").unwrap();
+    carol.subscribe("c1", "players").unwrap();
     let _c = carol.join_nats(config(&server, "carol")).await.unwrap();
     let alice = Dispatcher::new();
     let a = alice.join_nats(config(&server, "alice")).await.unwrap();

@@ -124,7 +124,7 @@ async fn a_listener_registered_after_join_is_served_once_synced() {
     c.sync().await;
     let reply = alice.request(Message::new(Ask { n: 1 }).to("late"), Some(PROMPTLY)).await.unwrap();
     assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 1, seen: 0 }));
-    carol.deregister(&Id::from("late")).unwrap();
+    carol.deregister("late").unwrap();
     c.sync().await;
     let gone = alice.request(Message::new(Ask { n: 2 }).to("late"), Some(PROMPTLY)).await;
     assert!(
@@ -261,7 +261,7 @@ async fn a_group_message_reaches_the_subscribers_of_every_other_dispatcher() {
     for name in ["p1", "p2"] {
         let d = Dispatcher::new();
         seen.push(counting(&d, name));
-        d.subscribe(&Id::from(name), "players").unwrap();
+        d.subscribe(name, "players").unwrap();
         joined.push((d.clone(), d.join_nats(config(&server, name)).await.unwrap()));
     }
     alice.send(Message::new(Num { n: 0 }).to_group("players")).unwrap();

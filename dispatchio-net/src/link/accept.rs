@@ -14,7 +14,11 @@ use crate::NetConfig;
 use crate::address::Address;
 use crate::error::{HandshakeError, NetError};
 use crate::socket::{self, BoundSocket, BoxIo, SocketFile};
+use crate::tls::{self, Tls, TlsError};
 use crate::wire;
+
+/// A `tls:` listener's rustls configuration (`None` for other addresses).
+type ServerTls = Option<Arc<rustls::ServerConfig>>;
 
 /// A listening socket that accepts peers, each becoming an accepted [`Link`].
 ///
@@ -71,9 +75,16 @@ impl Drop for Acceptor {
 /// [`LinkEvents::handshake_failed`] and a `tracing` warning. A Unix socket is
 /// created owner-only (see the [crate docs](crate)).
 ///
+/// A `tls:` listener runs TLS with every peer before the handshake, with
+/// [`NetConfig::tls`]'s certificate. A plaintext `tcp:` listener warns
+/// once, at start, that its traffic can be read (at `info` level with
+/// [`NetConfig::allow_plaintext`]).
+///
 /// # Errors
 /// [`NetError::ListenerNeedsSecret`] for TCP without a secret (unless
-/// [`NetConfig::allow_unauthenticated`]); [`NetError::SocketPathInUse`] or
+/// [`NetConfig::allow_unauthenticated`], or a `tls:` listener that requires
+/// client certificates); [`NetError::Tls`] for a `tls:` address without
+/// usable TLS settings; [`NetError::SocketPathInUse`] or
 /// [`NetError::NotASocket`] if the Unix path is taken; [`NetError::Io`] if
 /// binding fails.
 pub async fn listen<E: LinkEvents>(
@@ -81,16 +92,42 @@ pub async fn listen<E: LinkEvents>(
     config: &NetConfig,
     events: Arc<E>,
 ) -> Result<Acceptor, NetError> {
-    if address.is_tcp() && config.secret.is_none() && !config.allow_unauthenticated {
+    let by_certificate =
+        address.is_tls() && config.tls.as_ref().is_some_and(Tls::authenticates_clients);
+    if address.is_tcp()
+        && config.secret.is_none()
+        && !config.allow_unauthenticated
+        && !by_certificate
+    {
         return Err(NetError::ListenerNeedsSecret { address: address.to_string() });
     }
+    let tls = if address.is_tls() {
+        let tls_error = |source| NetError::Tls { address: address.to_string(), source };
+        let settings = config.tls.as_ref().ok_or(TlsError::NoIdentity).map_err(tls_error)?;
+        Some(settings.server_config().map_err(tls_error)?)
+    } else {
+        None
+    };
     let (acceptor, local, socket_file) = socket::bind(address).await?;
-    info!(address = %local, "listening");
+    match &local {
+        Address::Tcp { .. } if config.allow_plaintext => {
+            info!(address = %local, "listening on plaintext TCP (allowed by allow_plaintext)");
+        }
+        Address::Tcp { .. } => warn!(
+            address = %local,
+            "listening on plaintext TCP: anyone who can see this traffic reads every message, \
+             and one who can alter it can take over a connection after its handshake; \
+             use a tls: address, or NetConfig::allow_plaintext(true) where the network is \
+             trusted (loopback)"
+        ),
+        _ => info!(address = %local, "listening"),
+    }
     let stop = CancellationToken::new();
     let links = Arc::new(Mutex::new(Vec::new()));
     let task = tokio::spawn(accept_loop(
         acceptor,
         local.clone(),
+        tls,
         config.clone(),
         events,
         stop.clone(),
@@ -102,6 +139,7 @@ pub async fn listen<E: LinkEvents>(
 async fn accept_loop<E: LinkEvents>(
     acceptor: BoundSocket,
     local: Address,
+    tls: ServerTls,
     config: NetConfig,
     events: Arc<E>,
     stop: CancellationToken,
@@ -117,6 +155,7 @@ async fn accept_loop<E: LinkEvents>(
                 tokio::spawn(serve_accepted(
                     io,
                     remote,
+                    tls.clone(),
                     config.clone(),
                     events.clone(),
                     links.clone(),
@@ -136,16 +175,25 @@ async fn accept_loop<E: LinkEvents>(
 async fn serve_accepted<E: LinkEvents>(
     io: BoxIo,
     remote: String,
+    tls: ServerTls,
     config: NetConfig,
     events: Arc<E>,
     links: Arc<Mutex<Vec<Link>>>,
     listening: CancellationToken,
 ) {
-    let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
-    let handshake =
-        tokio::time::timeout(config.handshake_timeout, accept_handshake(&mut conn, &config));
-    let peer_name = match handshake.await {
-        Ok(Ok(name)) => name,
+    // TLS (when the address asks for it) and the handshake, under one
+    // timeout: a peer that stalls in either is dropped.
+    let handshake = async {
+        let io = match tls {
+            Some(tls) => tls::accept(tls, io).await?,
+            None => io,
+        };
+        let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
+        let name = accept_handshake(&mut conn, &config).await?;
+        Ok::<_, HandshakeError>((conn, name))
+    };
+    let (conn, peer_name) = match tokio::time::timeout(config.handshake_timeout, handshake).await {
+        Ok(Ok(accepted)) => accepted,
         Ok(Err(e)) => return refuse_log(&*events, &remote, e),
         Err(_) => {
             let e = HandshakeError::Timeout { after: config.handshake_timeout };

@@ -11,6 +11,7 @@ use crate::NetConfig;
 use crate::address::Address;
 use crate::error::{HandshakeError, NetError};
 use crate::socket;
+use crate::tls::{self, TlsError};
 use crate::wire;
 
 /// Dials `address` and performs the handshake; the returned link reconnects
@@ -19,10 +20,15 @@ use crate::wire;
 /// [`LinkEvents::link_up`] is called for the first connection before this
 /// returns.
 ///
+/// A `tls:` address runs TLS first, checking the listener's certificate
+/// with [`NetConfig::tls`].
+///
 /// # Errors
 /// [`NetError::Io`] if the first connection cannot be made,
-/// [`NetError::Handshake`] if the peer refuses it (wrong version or secret)
-/// or does not answer in time.
+/// [`NetError::Tls`] for a `tls:` address without usable TLS settings,
+/// [`NetError::Handshake`] if TLS fails ([`HandshakeError::Tls`]), the peer
+/// refuses us (wrong version or secret), the listener cannot prove it
+/// knows our secret, or it does not answer in time.
 pub async fn connect<E: LinkEvents>(
     address: &Address,
     config: &NetConfig,
@@ -46,18 +52,33 @@ pub(super) async fn dial(
     address: &Address,
     config: &NetConfig,
 ) -> Result<(Conn, String), NetError> {
+    let tls = match address {
+        Address::Tls { host, .. } => {
+            let tls_error = |source| NetError::Tls { address: address.to_string(), source };
+            let settings = config.tls.as_ref().ok_or(TlsError::NoTrust).map_err(tls_error)?;
+            Some((
+                settings.client_config().map_err(tls_error)?,
+                tls::server_name(host).map_err(tls_error)?,
+            ))
+        }
+        _ => None,
+    };
     let io = socket::dial(address).await?;
-    let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
-    let handshake =
-        tokio::time::timeout(config.handshake_timeout, dial_handshake(&mut conn, config));
-    let result = match handshake.await {
+    // TLS (for a `tls:` address) and the handshake, under one timeout.
+    let handshake = async {
+        let io = match tls {
+            Some((tls, name)) => tls::connect(tls, name, io).await?,
+            None => io,
+        };
+        let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
+        let name = dial_handshake(&mut conn, config).await?;
+        Ok::<_, HandshakeError>((conn, name))
+    };
+    let result = match tokio::time::timeout(config.handshake_timeout, handshake).await {
         Ok(result) => result,
         Err(_) => Err(HandshakeError::Timeout { after: config.handshake_timeout }),
     };
-    match result {
-        Ok(name) => Ok((conn, name)),
-        Err(source) => Err(NetError::Handshake { address: address.to_string(), source }),
-    }
+    result.map_err(|source| NetError::Handshake { address: address.to_string(), source })
 }
 
 /// Dials again with exponential backoff until it succeeds or the link is

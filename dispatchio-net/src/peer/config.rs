@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{DEFAULT_MAX_ANNOUNCEMENTS, NetConfig};
+use crate::{DEFAULT_MAX_ANNOUNCEMENTS, NetConfig, Tls};
 use dispatchio_core::ContentRegistry;
 
 /// How a dispatcher listens and dials: the link settings of [`NetConfig`]
@@ -54,8 +54,8 @@ impl RemoteConfig {
         }
     }
 
-    /// The shared secret: presented when dialling, required from peers when
-    /// listening.
+    /// The shared secret: proven (never sent) when dialling, required from
+    /// peers when listening (see [`NetConfig::secret`]).
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.net = self.net.secret(secret);
         self
@@ -64,6 +64,19 @@ impl RemoteConfig {
     /// Lets a TCP listener accept peers without a shared secret (off by default).
     pub fn allow_unauthenticated(mut self, allow: bool) -> Self {
         self.net = self.net.allow_unauthenticated(allow);
+        self
+    }
+
+    /// Says that a `tcp:` listener is meant to be plaintext (see
+    /// [`NetConfig::allow_plaintext`]).
+    pub fn allow_plaintext(mut self, allow: bool) -> Self {
+        self.net = self.net.allow_plaintext(allow);
+        self
+    }
+
+    /// The TLS settings of `tls:` addresses (see [`NetConfig::tls`]).
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.net = self.net.tls(tls);
         self
     }
 

@@ -73,13 +73,15 @@ impl Peer {
 /// `use dispatchio::net::NetExt;`.
 pub trait NetExt {
     /// Listens for peers at `addr` (`"unix:/run/app.sock"`,
-    /// `"tcp:127.0.0.1:7400"`) with [`RemoteConfig::default`]. A TCP listener
-    /// needs a secret: use [`listen_with`](Self::listen_with).
+    /// `"tcp:127.0.0.1:7400"`, `"tls:0.0.0.0:7400"`) with
+    /// [`RemoteConfig::default`]. A TCP listener needs a secret and a `tls:`
+    /// one a certificate: use [`listen_with`](Self::listen_with).
     ///
     /// # Errors
     ///
     /// [`NetError`]: a bad address, a socket path in use, a TCP listener
-    /// without a secret, a failed bind.
+    /// without a secret, a `tls:` listener without usable TLS settings, a
+    /// failed bind.
     fn listen(&self, addr: &str) -> impl Future<Output = Result<RemoteAcceptor, NetError>> + Send;
 
     /// [`listen`](Self::listen) with a configuration.
@@ -99,7 +101,9 @@ pub trait NetExt {
     /// # Errors
     ///
     /// [`NetError`]: a bad address, no listener there, a refused handshake
-    /// (wrong protocol version or secret).
+    /// (wrong protocol version or secret, a listener that cannot prove it
+    /// knows our secret), a failed TLS handshake (a certificate not
+    /// trusted, for another host, expired; no client certificate).
     fn connect(&self, addr: &str) -> impl Future<Output = Result<Peer, NetError>> + Send;
 
     /// [`connect`](Self::connect) with a configuration.

@@ -26,6 +26,9 @@ pub enum WireError {
         /// The deserialiser's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The operating system's random source failed (making a nonce).
+    #[error("the system's random source failed")]
+    Random,
     /// A value decoded but bytes were left over after it.
     #[error("cannot decode {what}: {extra} unexpected bytes after the value")]
     TrailingBytes {

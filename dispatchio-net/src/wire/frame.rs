@@ -61,6 +61,37 @@ pub struct WireMessage {
     pub content: Option<WireContent>,
 }
 
+impl WireMessage {
+    /// A one-way message of type `type_name` with message ID `id` (also its
+    /// sequence number), addressed to nobody yet and with no flag set: the
+    /// other fields are public, for struct update syntax.
+    ///
+    /// ```
+    /// use dispatchio_net::{WireId, WireMessage};
+    /// let request = WireMessage {
+    ///     dest: Some(WireId::from("echo")),
+    ///     response_required: true,
+    ///     ..WireMessage::new(1, "Tick", None)
+    /// };
+    /// assert_eq!((request.id, request.seq), (1, 1));
+    /// ```
+    pub fn new(id: u64, type_name: impl Into<String>, content: Option<WireContent>) -> WireMessage {
+        WireMessage {
+            type_name: type_name.into(),
+            id,
+            source: None,
+            dest: None,
+            group: None,
+            response_required: false,
+            is_response: false,
+            sync: false,
+            blocking: false,
+            seq: id,
+            content,
+        }
+    }
+}
+
 /// Message content: the MessagePack encoding of a value, and its type name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireContent {

@@ -1,21 +1,92 @@
-//! The handshake phase of a connection: [`Hello`], then [`Welcome`] or
-//! [`Refused`], written with field names in a shape frozen across
-//! protocol versions.
+//! The handshake phase of a connection: [`Hello`], then [`Challenge`] and
+//! [`Proof`] when the listener requires the shared secret, then
+//! [`Welcome`] or [`Refused`], written with field names in a shape frozen
+//! across protocol versions.
+//!
+//! # Challenge-response
+//!
+//! The secret never crosses the wire. Each side sends a fresh random
+//! [`Nonce`]: the dialler in its `Hello`, the listener in its
+//! `Challenge`. The dialler answers with a [`Proof`], an HMAC-SHA256 keyed
+//! by the secret over both nonces, both names and the version; the
+//! listener checks it (in constant time) and, in its `Welcome`, proves in
+//! turn that it knows the secret too, with an HMAC over the same
+//! transcript under another label. A recorded handshake replayed later
+//! meets a fresh listener nonce, so its proof is wrong and it is refused;
+//! a fake listener learns no secret, and a dialler that has a secret
+//! refuses a listener that cannot prove it knows it.
+
+use std::fmt;
 
 use super::{MAX_FRAME_DEPTH, Secret, WireError, decode_exact};
 use bytes::Bytes;
+use ring::hmac;
 use serde::{Deserialize, Serialize};
 
 /// The handshake phase of a connection (written with field names; see the
 /// module documentation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Handshake {
-    /// Dialler → listener: who I am and what I speak.
+    /// Dialler → listener: who I am, what I speak, and my nonce.
     Hello(Hello),
     /// Listener → dialler: accepted.
     Welcome(Welcome),
     /// Listener → dialler: refused; the listener closes after sending it.
     Refused(Refused),
+    /// Listener → dialler: prove that you know the shared secret.
+    Challenge(Challenge),
+    /// Dialler → listener: the answer to a [`Challenge`].
+    Proof(Proof),
+}
+
+/// The length of a [`Nonce`] in bytes.
+pub const NONCE_LEN: usize = 32;
+
+/// A random number used once, so that no two handshakes have the same
+/// transcript. Its `Debug` form is hex.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Nonce(Bytes);
+
+impl Nonce {
+    /// A fresh nonce of [`NONCE_LEN`] bytes from the operating system's
+    /// random source.
+    ///
+    /// # Errors
+    /// [`WireError::Random`] when the system's random source fails.
+    pub fn fresh() -> Result<Self, WireError> {
+        use ring::rand::SecureRandom;
+        let mut bytes = [0; NONCE_LEN];
+        ring::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| WireError::Random)?;
+        Ok(Nonce(Bytes::copy_from_slice(&bytes)))
+    }
+
+    /// A nonce of these bytes (tests and fuzz seeds; a real handshake uses
+    /// [`fresh`](Self::fresh)).
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        Nonce(bytes.into())
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Whether this has the length a handshake requires ([`NONCE_LEN`]):
+    /// a missing or short nonce would make transcripts repeat.
+    pub fn is_valid(&self) -> bool {
+        self.0.len() == NONCE_LEN
+    }
+}
+
+impl fmt::Debug for Nonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Nonce(")?;
+        for b in self.0.iter() {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
+    }
 }
 
 /// The first frame of a connection, sent by the dialling side.
@@ -25,21 +96,55 @@ pub struct Hello {
     pub version: u32,
     /// A human-readable name of the dialling dispatcher (for logs and events).
     pub peer_name: String,
-    /// The shared secret, when the dialler was configured with one.
+    /// The dialler's fresh nonce. Defaulted (empty) when absent, so that a
+    /// `Hello` of version 1, which had none, still decodes and is refused
+    /// for its version.
     #[serde(default)]
-    pub secret: Option<Secret>,
+    pub nonce: Nonce,
 }
 
-/// The listener's acceptance of a [`Hello`].
+/// The listener's challenge: its name and its own fresh nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// The listener's [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
+    pub version: u32,
+    /// The listening dispatcher's name.
+    pub peer_name: String,
+    /// The listener's fresh nonce.
+    pub nonce: Nonce,
+}
+
+/// The dialler's answer to a [`Challenge`].
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    /// The HMAC proving knowledge of the secret, or `None` when the dialler
+    /// has no secret (the listener then refuses it as
+    /// [`RefusalReason::MissingSecret`]).
+    #[serde(default)]
+    pub mac: Option<Bytes>,
+}
+
+impl fmt::Debug for Proof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mac = self.mac.as_ref().map(|m| format!("<{} bytes>", m.len()));
+        f.debug_struct("Proof").field("mac", &mac).finish()
+    }
+}
+
+/// The listener's acceptance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Welcome {
     /// The listener's [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
     pub version: u32,
     /// The listening dispatcher's name.
     pub peer_name: String,
+    /// After a [`Challenge`], the listener's proof that it knows the
+    /// secret too; `None` from a listener that requires no secret.
+    #[serde(default)]
+    pub mac: Option<Bytes>,
 }
 
-/// The listener's refusal of a [`Hello`].
+/// The listener's refusal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refused {
     /// Why, as a machine-readable reason.
@@ -58,10 +163,82 @@ pub enum RefusalReason {
     },
     /// The listener requires a shared secret and none was presented.
     MissingSecret,
-    /// The presented secret is wrong.
+    /// The proof of the secret is wrong (a wrong secret, or a replayed
+    /// handshake).
     BadSecret,
-    /// The first frame was not a well-formed [`Hello`].
+    /// A frame was not the well-formed handshake frame expected.
     Protocol,
+}
+
+/// Which side a MAC proves: each side's proof has its own label, so that
+/// neither can be reflected back as the other's.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Dialler,
+    Listener,
+}
+
+/// The HMAC-SHA256 of one side over the handshake's transcript: the
+/// version, both names and both nonces, each length-prefixed so that no
+/// two transcripts run together alike.
+///
+/// `ring` computes it: rustls already uses it as its crypto provider here,
+/// so the handshake adds no second SHA-256 implementation.
+fn mac(secret: &Secret, side: Side, hello: &Hello, challenge: &Challenge) -> hmac::Tag {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    let mut ctx = hmac::Context::with_key(&key);
+    let label: &[u8] = match side {
+        Side::Dialler => b"dispatchio handshake: dialler",
+        Side::Listener => b"dispatchio handshake: listener",
+    };
+    let version = challenge.version.to_be_bytes();
+    for part in [
+        label,
+        &version,
+        hello.peer_name.as_bytes(),
+        hello.nonce.as_bytes(),
+        challenge.peer_name.as_bytes(),
+        challenge.nonce.as_bytes(),
+    ] {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    ctx.sign()
+}
+
+fn verify(secret: &Secret, side: Side, hello: &Hello, challenge: &Challenge, given: &[u8]) -> bool {
+    // `subtle`: the comparison takes the same time wherever the two first
+    // differ (only the length, public anyway, is checked first).
+    use subtle::ConstantTimeEq;
+    let expected = mac(secret, side, hello, challenge);
+    expected.as_ref().ct_eq(given).into()
+}
+
+impl Proof {
+    /// The dialler's proof that it knows `secret`, for this `hello` and the
+    /// listener's `challenge` (the link computes it; public for tools that
+    /// speak the handshake by hand, as the fuzz targets do).
+    pub fn of_dialler(secret: &Secret, hello: &Hello, challenge: &Challenge) -> Proof {
+        let tag = mac(secret, Side::Dialler, hello, challenge);
+        Proof { mac: Some(Bytes::copy_from_slice(tag.as_ref())) }
+    }
+
+    /// Whether this proves that the dialler of `hello` knows `secret`.
+    pub fn is_valid(&self, secret: &Secret, hello: &Hello, challenge: &Challenge) -> bool {
+        self.mac.as_ref().is_some_and(|m| verify(secret, Side::Dialler, hello, challenge, m))
+    }
+}
+
+impl Welcome {
+    /// The listener's proof that it knows `secret`, for this handshake.
+    pub fn listener_mac(secret: &Secret, hello: &Hello, challenge: &Challenge) -> Bytes {
+        Bytes::copy_from_slice(mac(secret, Side::Listener, hello, challenge).as_ref())
+    }
+
+    /// Whether this welcome's MAC proves that the listener knows `secret`.
+    pub fn proves(&self, secret: &Secret, hello: &Hello, challenge: &Challenge) -> bool {
+        self.mac.as_ref().is_some_and(|m| verify(secret, Side::Listener, hello, challenge, m))
+    }
 }
 
 impl Handshake {
@@ -82,6 +259,17 @@ impl Handshake {
     /// are not exactly one handshake frame.
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         decode_exact(bytes, "handshake", MAX_FRAME_DEPTH)
+    }
+
+    /// The frame's name, for errors that say what came instead.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Handshake::Hello(_) => "Hello",
+            Handshake::Welcome(_) => "Welcome",
+            Handshake::Refused(_) => "Refused",
+            Handshake::Challenge(_) => "Challenge",
+            Handshake::Proof(_) => "Proof",
+        }
     }
 }
 

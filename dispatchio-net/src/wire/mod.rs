@@ -27,7 +27,8 @@
 //!
 //! A connection starts with the [`Handshake`] phase: the dialler sends
 //! [`Hello`], the listener answers [`Welcome`] or [`Refused`] (and then
-//! closes). Handshake frames are written *with field names* and their shape is
+//! closes), or, when it requires the shared secret, a [`Challenge`] that
+//! the dialler answers with a [`Proof`] before the `Welcome`. Handshake frames are written *with field names* and their shape is
 //! frozen across protocol versions, so that two different versions can always
 //! read each other's `version` and say clearly that they disagree. After the
 //! handshake every frame is a [`Frame`], written compactly.
@@ -53,7 +54,9 @@ pub use frame::{
     WireReply,
 };
 pub(crate) use frame::{Frame, encode_frame};
-pub use handshake::{Handshake, Hello, RefusalReason, Refused, Welcome};
+pub use handshake::{
+    Challenge, Handshake, Hello, NONCE_LEN, Nonce, Proof, RefusalReason, Refused, Welcome,
+};
 pub(crate) use handshake::{decode_handshake, encode_handshake};
 pub(crate) use received::{FrameIn, announce_len, decode_frame_in};
 pub use received::{WireContentRef, WireIdRef, WireMessageRef};
@@ -72,7 +75,10 @@ use frame::decode_frame;
 
 /// The version of this wire protocol. Peers with different versions refuse
 /// each other during the handshake.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// Version 2 proves the shared secret by challenge-response instead of
+/// sending it (version 1 sent it in its `Hello`).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The default largest frame accepted or sent: 8 MiB.
 ///
@@ -178,9 +184,10 @@ impl<'de> Deserialize<'de> for WireId {
     }
 }
 
-/// A shared secret presented in [`Hello`]. Its `Debug` form never shows it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A shared secret, proven in the handshake and never sent (see
+/// [`Proof`]). It is neither `Serialize` nor `Debug`-printed, so no frame
+/// or log can carry it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
@@ -196,6 +203,13 @@ impl Secret {
     pub fn matches(&self, other: &Secret) -> bool {
         use subtle::ConstantTimeEq;
         self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Secret {
+    /// The key of the handshake's HMAC.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 

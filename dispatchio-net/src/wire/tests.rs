@@ -262,12 +262,12 @@ fn hello_tolerates_fields_added_by_a_later_version() {
     // so the mismatch can be reported instead of a decode error.
     #[derive(Serialize)]
     enum FutureHandshake {
-        Hello { version: u32, peer_name: String, secret: Option<String>, compression: &'static str },
+        Hello { version: u32, peer_name: String, nonce: Bytes, compression: &'static str },
     }
     let bytes = rmp_serde::to_vec_named(&FutureHandshake::Hello {
         version: 99,
         peer_name: "next".into(),
-        secret: None,
+        nonce: Bytes::from_static(&[0; 32]),
         compression: "zstd",
     })
     .unwrap();
@@ -370,4 +370,57 @@ proptest! {
             let _ = c.decode::<serde_json::Value>();
         }
     }
+}
+
+fn handshake_pair(dialler: &str, listener: &str) -> (Hello, Challenge) {
+    let hello = Hello {
+        version: PROTOCOL_VERSION,
+        peer_name: dialler.into(),
+        nonce: Nonce::fresh().unwrap(),
+    };
+    let challenge = Challenge {
+        version: PROTOCOL_VERSION,
+        peer_name: listener.into(),
+        nonce: Nonce::fresh().unwrap(),
+    };
+    (hello, challenge)
+}
+
+#[test]
+fn a_proof_holds_for_its_own_handshake_only() {
+    let secret = Secret::new("s3cret");
+    let (hello, challenge) = handshake_pair("d", "l");
+    let proof = Proof::of_dialler(&secret, &hello, &challenge);
+    assert!(proof.is_valid(&secret, &hello, &challenge));
+    assert!(!proof.is_valid(&Secret::new("s3cres"), &hello, &challenge));
+    // Another nonce on either side (a replay meets a fresh listener nonce).
+    let (other_hello, other_challenge) = handshake_pair("d", "l");
+    assert!(!proof.is_valid(&secret, &hello, &other_challenge));
+    assert!(!proof.is_valid(&secret, &other_hello, &challenge));
+    // Other names, or names that run together alike ("d" + "l" vs "dl" + "").
+    let renamed = Hello { peer_name: "dl".into(), ..hello.clone() };
+    let emptied = Challenge { peer_name: String::new(), ..challenge.clone() };
+    assert!(!proof.is_valid(&secret, &renamed, &emptied));
+    assert!(!Proof { mac: None }.is_valid(&secret, &hello, &challenge));
+}
+
+#[test]
+fn the_listeners_proof_is_not_a_dialler_proof_nor_the_reverse() {
+    let secret = Secret::new("s3cret");
+    let (hello, challenge) = handshake_pair("d", "l");
+    let listener_mac = Welcome::listener_mac(&secret, &hello, &challenge);
+    let reflected = Proof { mac: Some(listener_mac.clone()) };
+    assert!(!reflected.is_valid(&secret, &hello, &challenge));
+    let dialler_mac = Proof::of_dialler(&secret, &hello, &challenge).mac;
+    let welcome = |mac| Welcome { version: PROTOCOL_VERSION, peer_name: "l".into(), mac };
+    assert!(!welcome(dialler_mac).proves(&secret, &hello, &challenge));
+    assert!(welcome(Some(listener_mac)).proves(&secret, &hello, &challenge));
+}
+
+#[test]
+fn fresh_nonces_are_full_length_and_differ() {
+    let (a, b) = (Nonce::fresh().unwrap(), Nonce::fresh().unwrap());
+    assert!(a.is_valid() && b.is_valid());
+    assert_ne!(a, b);
+    assert!(!Nonce::default().is_valid());
 }

@@ -183,17 +183,8 @@ async fn link_round_trips(frames: usize, frame_len: usize) -> Result<BaselineRun
     let start = Instant::now();
     for id in 0..frames as u64 {
         let request = WireMessage {
-            type_name: "bench".into(),
-            id,
-            source: None,
-            dest: None,
-            group: None,
             response_required: true,
-            is_response: false,
-            sync: false,
-            blocking: false,
-            seq: id,
-            content: Some(content.clone()),
+            ..WireMessage::new(id, "bench", Some(content.clone()))
         };
         link.send(Payload::Message(request)).await.map_err(|e| e.to_string())?;
         match replies.recv().await {

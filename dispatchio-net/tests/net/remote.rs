@@ -556,7 +556,7 @@ async fn a_destination_the_peer_no_longer_serves_is_an_unknown_destination() {
     let _p =
         client.connect_with(&listener.local_addr().to_string(), &config("client")).await.unwrap();
     assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
-    server.deregister(&Id::from("svc")).unwrap();
+    server.deregister("svc").unwrap();
     match client.request(Message::new(Ask { n: 1 }).to("svc"), Some(PROMPTLY)).await {
         Err(Error::UnknownDestination(d)) => assert_eq!(d, Id::from("svc")),
         other => panic!("expected UnknownDestination, got {other:?}"),
@@ -736,7 +736,7 @@ async fn a_destination_registered_again_gets_the_next_messages_from_a_link() {
     let ask = || Message::new(Ask { n: 0 }).to("svc");
     let first = client.request(ask(), Some(PROMPTLY)).await.unwrap();
     assert_eq!(first.content_as::<Ans>().map(|a| a.n), Some(1));
-    server.deregister(&Id::from("svc")).unwrap();
+    server.deregister("svc").unwrap();
     server.register("svc", answering(2)).unwrap();
     let second = client.request(ask(), Some(PROMPTLY)).await.unwrap();
     assert_eq!(second.content_as::<Ans>().map(|a| a.n), Some(2));
@@ -906,12 +906,12 @@ async fn a_group_message_reaches_subscribers_in_several_processes_once_each() {
     let listener = hub.listen_with(&unix_addr("group"), &config("hub")).await.unwrap();
     let addr = listener.local_addr().to_string();
     let local = counting(&hub, "local-member");
-    hub.subscribe(&Id::from("local-member"), "all").unwrap();
+    hub.subscribe("local-member", "all").unwrap();
     let mut spokes = Vec::new();
     for name in ["a", "b"] {
         let d = Dispatcher::new();
         let c = counting(&d, name);
-        d.subscribe(&Id::from(name), "all").unwrap();
+        d.subscribe(name, "all").unwrap();
         let peer = d.connect_with(&addr, &config(name)).await.unwrap();
         spokes.push((d, c, peer));
     }
@@ -944,9 +944,9 @@ async fn a_group_request_learns_of_a_remote_subscribers_failure() {
         .build()
         .unwrap();
     server.register("printer", Arc::new(l)).unwrap();
-    server.subscribe(&Id::from("printer"), "printers").unwrap();
+    server.subscribe("printer", "printers").unwrap();
     let _ok = counting(&client, "good");
-    client.subscribe(&Id::from("good"), "printers").unwrap();
+    client.subscribe("good", "printers").unwrap();
     wait_for_group(&client, "printers", 2).await;
     match client
         .request_group(Message::new(Ask { n: 1 }).to_group("printers"), Some(PROMPTLY))
@@ -967,10 +967,10 @@ async fn a_group_request_learns_of_a_remote_subscribers_failure() {
 async fn withdrawn_listeners_and_groups_stop_being_routed_to_the_peer() {
     let (server, client, _l, _p) = pair().await;
     let _c = counting(&server, "svc");
-    server.subscribe(&Id::from("svc"), "g").unwrap();
+    server.subscribe("svc", "g").unwrap();
     assert!(client.wait_for_destination(&Id::from("svc"), PROMPTLY).await);
     wait_for_group(&client, "g", 1).await;
-    server.deregister(&Id::from("svc")).unwrap();
+    server.deregister("svc").unwrap();
     server.announce_changes();
     wait_for_group(&client, "g", 0).await;
     let deadline = tokio::time::Instant::now() + PROMPTLY;
@@ -1010,7 +1010,7 @@ async fn an_id_served_by_two_peers_is_a_reported_conflict_resolved_when_freed() 
     hub.request(Message::new(Ask { n: 1 }).to("dup"), Some(PROMPTLY)).await.unwrap();
     assert_eq!(first_c.asked.load(Ordering::SeqCst), 1);
     // Once the first withdraws it, the refused claim is taken up.
-    first.deregister(&Id::from("dup")).unwrap();
+    first.deregister("dup").unwrap();
     first.announce_changes();
     let deadline = tokio::time::Instant::now() + PROMPTLY;
     while !hub.remote_stats().conflicts.is_empty() {
@@ -1145,7 +1145,7 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
     server.register("bad", Arc::new(failing)).unwrap();
     let _good = counting(&server, "good");
     for member in ["bad", "good"] {
-        server.subscribe(&Id::from(member), "printers").unwrap();
+        server.subscribe(member, "printers").unwrap();
     }
     wait_for_group(&client, "printers", 1).await;
     match client
@@ -1170,7 +1170,7 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
         other => panic!("expected a group error, got {other:?}"),
     }
     // All members well: one reply for the peer.
-    server.unsubscribe(&Id::from("bad"), &Id::from("printers"));
+    server.unsubscribe("bad", "printers");
     let replies = client
         .request_group(Message::new(Ask { n: 2 }).to_group("printers"), Some(PROMPTLY))
         .await
@@ -1185,18 +1185,11 @@ async fn a_group_request_learns_of_each_failing_subscriber_behind_one_peer() {
 /// type `type_name`.
 fn wire_request(id: u64, dest: &str, type_name: &str, bytes: Vec<u8>) -> dispatchio_net::Payload {
     use dispatchio_net::{Payload, WireContent, WireId, WireMessage};
+    let content = WireContent { type_name: type_name.to_owned(), bytes: bytes.into() };
     Payload::Message(WireMessage {
-        type_name: type_name.to_owned(),
-        id,
-        source: None,
         dest: Some(WireId::from(dest)),
-        group: None,
         response_required: true,
-        is_response: false,
-        sync: false,
-        blocking: false,
-        seq: id,
-        content: Some(WireContent { type_name: type_name.to_owned(), bytes: bytes.into() }),
+        ..WireMessage::new(id, type_name, Some(content))
     })
 }
 

@@ -3,14 +3,17 @@
 //!
 //! It is the oracle the analyser, the interpreter and the compiled matcher
 //! are tested against, so every choice the language reference leaves open is
-//! made here, once. It deliberately shares no code with the runtime's
-//! conditions and globs (`dispatchio_core::routing`): a differential test
-//! only proves something when the two sides were written apart.
+//! made here, once. It deliberately shares no code with `dispatchio-model`
+//! (the one implementation of tests, globs and field access that everything
+//! else uses): a differential test only proves something when the two sides
+//! were written apart. It reads a checked program's data (the literals and
+//! the glob's pattern text) and nothing else of it: it parses each glob
+//! itself and never calls the model's evaluation.
 //!
 //! The choices:
 //!
 //! * A predicate on an absent field is false, except `exists`
-//!   (see [`crate::program`]).
+//!   (see `dispatchio_dsl::program`).
 //! * Values are compared by kind. A value of another kind than the literal
 //!   makes the comparison *false*, `!=` and `not in` included; this is how an
 //!   ill-typed `content.…` value behaves. Two exceptions:
@@ -38,8 +41,10 @@
 
 use std::borrow::Cow;
 
-use crate::program::{ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, Pred, Test, Type};
-use crate::sample::{Sample, Value};
+use dispatchio_dsl::program::{
+    ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, Pred, Test, Type,
+};
+use dispatchio_dsl::sample::{Sample, Value};
 
 /// Whether `cond` holds for `msg`.
 pub fn eval(cond: &Cond, msg: &Sample) -> bool {
@@ -112,7 +117,7 @@ pub fn field_value(field: &FieldRef, msg: &Sample) -> Option<Value> {
 }
 
 /// Whether the field has `id` semantics (int and string comparable, ints as text).
-pub(crate) fn is_id_field(field: &FieldRef) -> bool {
+pub fn is_id_field(field: &FieldRef) -> bool {
     match field {
         FieldRef::Source | FieldRef::Dest | FieldRef::Group => true,
         FieldRef::Content { ty, .. } => match ty.required() {
@@ -132,7 +137,7 @@ fn eval_pred(p: &Pred, msg: &Sample) -> bool {
 }
 
 /// Whether `test` holds for the present value `v` (`id`: the field is an ID).
-pub(crate) fn test_value(test: &Test, v: &Value, id: bool) -> bool {
+pub fn test_value(test: &Test, v: &Value, id: bool) -> bool {
     use std::cmp::Ordering::*;
     let ord =
         |l: &Lit, ok: &[std::cmp::Ordering]| cmp_values(v, l).is_some_and(|o| ok.contains(&o));
@@ -148,7 +153,8 @@ pub(crate) fn test_value(test: &Test, v: &Value, id: bool) -> bool {
             let eqs: Vec<_> = set.iter().map(|l| eq_value(v, l, id)).collect();
             eqs.contains(&Some(false)) && !eqs.contains(&Some(true))
         }
-        Test::Matches(g) => text(v, id).is_some_and(|t| Glob::new(g).is_match(&t)),
+        // The pattern as written, parsed here: not the checker's tokens.
+        Test::Matches(g) => text(v, id).is_some_and(|t| Glob::new(g.as_str()).is_match(&t)),
         Test::StartsWith(s) => text(v, id).is_some_and(|t| t.starts_with(s.as_str())),
         Test::EndsWith(s) => text(v, id).is_some_and(|t| t.ends_with(s.as_str())),
         Test::Contains(l) => match (v, l) {
@@ -162,21 +168,21 @@ pub(crate) fn test_value(test: &Test, v: &Value, id: bool) -> bool {
 }
 
 /// `Some(equal?)` when `v` and `l` are comparable, `None` when not.
-pub(crate) fn eq_value(v: &Value, l: &Lit, id: bool) -> Option<bool> {
+pub fn eq_value(v: &Value, l: &Lit, id: bool) -> Option<bool> {
     match (v, l) {
         (Value::Bool(a), Lit::Bool(b)) => Some(a == b),
         (Value::Int(a), Lit::Int(b)) => Some(a == b),
         (Value::Float(a), Lit::Float(b)) => Some(a == b),
         (Value::Int(a), Lit::Float(b)) => Some(*a as f64 == *b),
         (Value::Float(a), Lit::Int(b)) => Some(*a == *b as f64),
-        (Value::Str(a), Lit::Str(b)) => Some(a == b),
+        (Value::Str(a), Lit::Str(b)) => Some(a.as_str() == b.as_str()),
         (Value::Int(_), Lit::Str(_)) | (Value::Str(_), Lit::Int(_)) if id => Some(false),
         _ => None,
     }
 }
 
 /// The numeric order of `v` and `l`; `None` when either is not a number or is NaN.
-pub(crate) fn cmp_values(v: &Value, l: &Lit) -> Option<std::cmp::Ordering> {
+pub fn cmp_values(v: &Value, l: &Lit) -> Option<std::cmp::Ordering> {
     match (v, l) {
         (Value::Int(a), Lit::Int(b)) => Some(a.cmp(b)),
         (Value::Int(a), Lit::Float(b)) => (*a as f64).partial_cmp(b),
@@ -197,7 +203,7 @@ fn text(v: &Value, id: bool) -> Option<Cow<'_, str>> {
 
 /// One element of a parsed glob.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum GlobTok {
+pub enum GlobTok {
     /// This character.
     Char(char),
     /// `?`: any one character.
@@ -215,7 +221,7 @@ pub(crate) enum GlobTok {
 
 impl GlobTok {
     /// Whether this single-character token accepts `c` (`Star` accepts everything).
-    pub(crate) fn accepts(&self, c: char) -> bool {
+    pub fn accepts(&self, c: char) -> bool {
         match self {
             GlobTok::Char(x) => *x == c,
             GlobTok::Any | GlobTok::Star => true,
@@ -228,13 +234,14 @@ impl GlobTok {
 
 /// A parsed glob (see the module doc for the syntax).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Glob {
-    pub(crate) toks: Vec<GlobTok>,
+pub struct Glob {
+    /// The tokens, in order.
+    pub toks: Vec<GlobTok>,
 }
 
 impl Glob {
     /// Parses a glob; every string is a glob (see the module doc for the corner cases).
-    pub(crate) fn new(pattern: &str) -> Glob {
+    pub fn new(pattern: &str) -> Glob {
         let chars: Vec<char> = pattern.chars().collect();
         let mut toks = Vec::new();
         let mut i = 0;
@@ -275,12 +282,12 @@ impl Glob {
     }
 
     /// A glob matching exactly `s` (no metacharacters).
-    pub(crate) fn literal(s: &str) -> Glob {
+    pub fn literal(s: &str) -> Glob {
         Glob { toks: s.chars().map(GlobTok::Char).collect() }
     }
 
     /// Whether the glob matches the whole of `s`.
-    pub(crate) fn is_match(&self, s: &str) -> bool {
+    pub fn is_match(&self, s: &str) -> bool {
         let chars: Vec<char> = s.chars().collect();
         match_from(&self.toks, &chars)
     }
@@ -345,161 +352,5 @@ fn parse_class(chars: &[char], mut i: usize) -> Option<(GlobTok, usize)> {
             ranges.push((c, c));
             i += 1;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::diagnostic::{FileId, Span};
-    use crate::program::{Action, RuleDef};
-
-    fn sp() -> Span {
-        Span::new(FileId(0), 0, 0)
-    }
-
-    fn pred(field: FieldRef, test: Test) -> Cond {
-        Cond { kind: CondKind::Pred(Pred { field, test }), span: sp() }
-    }
-
-    fn dynamic(name: &str) -> FieldRef {
-        FieldRef::Dynamic { path: vec![name.to_owned()] }
-    }
-
-    #[test]
-    fn glob_matching_costs_tokens_times_characters_not_exponential_in_stars() {
-        // 30 stars against 200 characters that never match: trying every
-        // split took longer than anyone waited; position sets take microseconds.
-        let g = Glob::new(&format!("{}*b", "*a".repeat(30)));
-        let answers = crate::test_support::within_30s(move || {
-            (g.is_match(&"a".repeat(200)), g.is_match(&format!("{}b", "a".repeat(200))))
-        });
-        assert_eq!(answers, (false, true));
-    }
-
-    #[test]
-    fn globs_match_whole_strings_with_classes_and_escapes() {
-        let g = |p: &str, s: &str| Glob::new(p).is_match(s);
-        assert!(g("enemy-*", "enemy-1"));
-        assert!(g("enemy-*", "enemy-"));
-        assert!(!g("enemy-*", "xenemy-1"));
-        assert!(g("a?c", "abc") && !g("a?c", "ac"));
-        assert!(g("[a-c]x", "bx") && !g("[a-c]x", "dx"));
-        assert!(g("[!a]", "b") && !g("[!a]", "a") && !g("[!a]", ""));
-        assert!(g("[]]", "]"));
-        assert!(g("[ab", "[ab"));
-        assert!(g(r"\*", "*") && !g(r"\*", "x"));
-        assert!(g("*a*b", "xxaxxb") && !g("*a*b", "ba"));
-    }
-
-    #[test]
-    fn absent_fields_make_every_test_false_except_exists() {
-        let msg = Sample::new("Card");
-        for test in [Test::Eq(Lit::Int(1)), Test::Ne(Lit::Int(1)), Test::NotIn(vec![Lit::Int(1)])] {
-            assert!(!eval(&pred(FieldRef::Source, test), &msg));
-        }
-        assert!(!eval(&pred(FieldRef::Source, Test::Exists), &msg));
-        let not = Cond {
-            kind: CondKind::Not(Box::new(pred(FieldRef::Source, Test::Eq(Lit::Int(1))))),
-            span: sp(),
-        };
-        assert!(eval(&not, &msg));
-    }
-
-    #[test]
-    fn ids_compare_across_kinds_and_match_ints_as_text() {
-        let mut msg = Sample::new("Card");
-        msg.source = Some(Value::Str("5".into()));
-        assert!(eval(&pred(FieldRef::Source, Test::Ne(Lit::Int(5))), &msg));
-        assert!(!eval(&pred(FieldRef::Source, Test::Eq(Lit::Int(5))), &msg));
-        msg.source = Some(Value::Int(-12));
-        assert!(eval(&pred(FieldRef::Source, Test::Matches("-1?".into())), &msg));
-        assert!(eval(&pred(FieldRef::Source, Test::NotIn(vec![Lit::Str("x".into())])), &msg));
-    }
-
-    #[test]
-    fn dynamic_values_of_another_kind_make_comparisons_false() {
-        let mut msg = Sample::new("Other");
-        msg.content.insert("x".into(), Value::Str("a".into()));
-        for test in [
-            Test::Ne(Lit::Int(5)),
-            Test::Lt(Lit::Int(5)),
-            Test::NotIn(vec![Lit::Int(1)]),
-            Test::Matches("*".into()),
-        ] {
-            let c = pred(dynamic("x"), test.clone());
-            let holds = eval(&c, &msg);
-            assert_eq!(holds, matches!(test, Test::Matches(_)), "{test:?}");
-        }
-        msg.content.insert("x".into(), Value::Int(3));
-        assert!(eval(&pred(dynamic("x"), Test::Eq(Lit::Float(3.0))), &msg));
-        assert!(eval(&pred(dynamic("x"), Test::Lt(Lit::Float(3.5))), &msg));
-        assert!(!eval(&pred(dynamic("x"), Test::Matches("3".into())), &msg));
-    }
-
-    #[test]
-    fn nan_is_unequal_and_unordered() {
-        let mut msg = Sample::new("Pos");
-        msg.content.insert("x".into(), Value::Float(f64::NAN));
-        let f = || FieldRef::Content { path: vec!["x".into()], ty: Type::Float };
-        assert!(!eval(&pred(f(), Test::Eq(Lit::Float(f64::NAN))), &msg));
-        assert!(eval(&pred(f(), Test::Ne(Lit::Float(1.0))), &msg));
-        assert!(!eval(&pred(f(), Test::Lt(Lit::Float(1.0))), &msg));
-        assert!(!eval(&pred(f(), Test::Ge(Lit::Float(1.0))), &msg));
-        msg.content.insert("x".into(), Value::Float(-0.0));
-        assert!(eval(&pred(f(), Test::Eq(Lit::Float(0.0))), &msg));
-    }
-
-    #[test]
-    fn lists_contain_elements_and_strings_contain_substrings() {
-        let mut msg = Sample::new("Hand");
-        msg.content.insert("cards".into(), Value::List(vec![Value::Int(1), Value::Int(7)]));
-        msg.content.insert("name".into(), Value::Str("alice".into()));
-        let list =
-            FieldRef::Content { path: vec!["cards".into()], ty: Type::List(Box::new(Type::Int)) };
-        let name = FieldRef::Content { path: vec!["name".into()], ty: Type::Str };
-        assert!(eval(&pred(list.clone(), Test::Contains(Lit::Int(7))), &msg));
-        assert!(!eval(&pred(list, Test::Contains(Lit::Int(2))), &msg));
-        assert!(eval(&pred(name.clone(), Test::Contains(Lit::Str("lic".into()))), &msg));
-        assert!(!eval(&pred(name, Test::Contains(Lit::Str("bob".into()))), &msg));
-    }
-
-    #[test]
-    fn route_stops_at_the_first_stopping_rule_and_runs_otherwise_after_continues() {
-        let act = |k: ActionKind| Action { kind: k, span: sp() };
-        let rule = |name: &str, cond: Cond, actions: Vec<ActionKind>| RuleDef {
-            name: name.into(),
-            span: sp(),
-            name_span: sp(),
-            allow: vec![],
-            cond,
-            actions: actions.into_iter().map(act).collect(),
-        };
-        let sync = || pred(FieldRef::Sync, Test::IsTrue);
-        let mut l = ListenerDef {
-            name: "l".into(),
-            span: sp(),
-            name_span: sp(),
-            rules: vec![
-                rule("log", sync(), vec![ActionKind::Queue("log".into()), ActionKind::Continue]),
-                rule("stop", sync(), vec![ActionKind::Drop]),
-            ],
-            otherwise: None,
-        };
-        let mut msg = Sample::new("A");
-        msg.sync = true;
-        let d = route(&l, &msg);
-        assert_eq!(d.fired, vec![0, 1]);
-        assert_eq!(d.actions, vec![ActionKind::Queue("log".into()), ActionKind::Drop]);
-        msg.sync = false;
-        let d = route(&l, &msg);
-        assert!(d.unrouted && d.fired.is_empty());
-        l.rules[1].cond = pred(FieldRef::Blocking, Test::IsTrue);
-        l.otherwise =
-            Some(crate::program::Otherwise { span: sp(), actions: vec![act(ActionKind::Drop)] });
-        msg.sync = true;
-        let d = route(&l, &msg);
-        assert!(d.otherwise && !d.unrouted);
-        assert_eq!(d.actions, vec![ActionKind::Queue("log".into()), ActionKind::Drop]);
     }
 }

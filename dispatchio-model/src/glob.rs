@@ -1,8 +1,10 @@
-//! `matches "glob"`, the one runtime glob matcher of dispatchio: the
-//! builder's tables, the interpreter and the code `include_routes!`
-//! generates all match through [`match_tokens`].
+//! `matches "glob"`, the one glob parser and matcher of dispatchio: the
+//! checker parses every pattern into a [`Glob`] once, the analyser reasons
+//! on its tokens, the code generator embeds them as static arrays, and the
+//! builder's tables, the interpreter and generated code all match through
+//! [`match_tokens`].
 //!
-//! Syntax (that of the `.route` language's reference evaluator): the whole
+//! Syntax: the whole
 //! string must match; `*` any run of characters, `?` exactly one, `[abc]`,
 //! `[a-z]` one character of a class, `[!a]` (or `[^a]`) one character
 //! outside it, `\x` the character `x` itself (a trailing `\` is a literal
@@ -92,7 +94,7 @@ pub type OwnedGlobTok = GlobTok<Box<[(char, char)]>>;
 
 /// A glob parsed at run time. Every string is a valid pattern (see the
 /// module doc for the corner cases).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Glob {
     pattern: String,
     toks: Vec<OwnedGlobTok>,
@@ -138,6 +140,50 @@ impl Glob {
             }
         }
         Glob { pattern: pattern.to_owned(), toks }
+    }
+
+    /// The glob of `toks`; its pattern ([`as_str`](Self::as_str)) is
+    /// written back from them, metacharacters escaped, so that parsing it
+    /// again gives the same tokens (for tokens with no two stars in a row,
+    /// and classes whose members read back as written).
+    pub fn from_tokens(toks: Vec<OwnedGlobTok>) -> Glob {
+        let mut pattern = String::new();
+        let literal = |c: char, pattern: &mut String| {
+            if matches!(c, '*' | '?' | '[' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        };
+        for t in &toks {
+            match t {
+                GlobTok::Char(c) => literal(*c, &mut pattern),
+                GlobTok::Any => pattern.push('?'),
+                GlobTok::Star => pattern.push('*'),
+                GlobTok::Class { negated, ranges } => {
+                    pattern.push('[');
+                    if *negated {
+                        pattern.push('!');
+                    }
+                    // A class that would be read back otherwise is written
+                    // as a set of its ranges; only the tokens matter for
+                    // matching, the text is for display.
+                    for &(lo, hi) in ranges.iter() {
+                        pattern.push(lo);
+                        if hi != lo {
+                            pattern.push('-');
+                            pattern.push(hi);
+                        }
+                    }
+                    pattern.push(']');
+                }
+            }
+        }
+        Glob { pattern, toks }
+    }
+
+    /// The glob matching exactly `s` (every character literal).
+    pub fn literal(s: &str) -> Glob {
+        Glob::from_tokens(s.chars().map(GlobTok::Char).collect())
     }
 
     /// The pattern as written.
@@ -186,6 +232,18 @@ fn parse_class(chars: &[char], mut i: usize) -> Option<(OwnedGlobTok, usize)> {
     }
 }
 
+impl From<&str> for Glob {
+    fn from(pattern: &str) -> Glob {
+        Glob::new(pattern)
+    }
+}
+
+impl From<String> for Glob {
+    fn from(pattern: String) -> Glob {
+        Glob::new(&pattern)
+    }
+}
+
 impl fmt::Debug for Glob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Glob({:?})", self.pattern)
@@ -221,6 +279,18 @@ mod tests {
         assert!(g(r"\[a]", "[a]") && !g(r"\[a]", "a"));
         assert!(g(r"\\", "\\"));
         assert!(g(r"a\", "a\\"), "a trailing backslash is literal");
+    }
+
+    #[test]
+    fn a_glob_built_from_tokens_reads_back_from_its_pattern() {
+        for p in ["a*b?", r"\*x\?", "[a-c]z", "[!x]", r"a\\b", "lit[eral"] {
+            let g = Glob::new(p);
+            let back = Glob::from_tokens(g.tokens().to_vec());
+            let again = Glob::new(back.as_str());
+            assert_eq!(again.tokens(), g.tokens(), "pattern {p:?} written as {:?}", back.as_str());
+        }
+        let lit = Glob::literal("a*[b");
+        assert!(lit.is_match("a*[b") && !lit.is_match("axxb"));
     }
 
     #[test]

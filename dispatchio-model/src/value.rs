@@ -223,6 +223,54 @@ impl AsValue for DynValue {
     }
 }
 
+/// The value at a path of field names (`["pos", "x"]`) from `root`, or
+/// `None` when any step is absent or not a record: how every reader of a
+/// content path walks it.
+pub fn at<'a, F: Fields + ?Sized, S: AsRef<str>>(root: &'a F, path: &[S]) -> Option<Value<'a>> {
+    let (first, rest) = path.split_first()?;
+    let mut v = root.field(first.as_ref())?;
+    for name in rest {
+        v = v.field(name.as_ref())?;
+    }
+    Some(v)
+}
+
+/// A Rust type usable as message content.
+///
+/// ```
+/// use dispatchio_model::{ContentType, Fields, Value, AsValue};
+///
+/// #[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// struct Card { card: i64, suit: Option<String> }
+///
+/// impl ContentType for Card {
+///     const TYPE_NAME: &'static str = "Card";
+/// }
+///
+/// // Lets routing conditions read `card` and `suit`.
+/// impl Fields for Card {
+///     fn field(&self, name: &str) -> Option<Value<'_>> {
+///         match name {
+///             "card" => self.card.as_value(),
+///             "suit" => self.suit.as_value(),
+///             _ => None,
+///         }
+///     }
+/// }
+/// ```
+pub trait ContentType: Fields + serde::Serialize + fmt::Debug + Send + Sync + 'static {
+    /// The message type name (`"Card"`): the envelope's `type` when a message
+    /// is built from this content, and the key of its decoder.
+    const TYPE_NAME: &'static str;
+}
+
+/// A nested message type is viewed as a record of its fields.
+impl<T: ContentType> AsValue for T {
+    fn as_value(&self) -> Option<Value<'_>> {
+        Some(Value::Record(self))
+    }
+}
+
 /// An owned dynamic value: content of a type this process does not know.
 ///
 /// Serialises as the plain data it holds (a map for a record), so any
@@ -363,6 +411,15 @@ mod tests {
         let x = v.field("pos").and_then(|p| p.field("x"));
         assert_eq!(x, Some(Value::Int(1)));
         assert_eq!(v.field("pos").and_then(|p| p.field("y")), None);
+    }
+
+    #[test]
+    fn a_path_is_walked_record_by_record() {
+        let v = record(&[("pos", record(&[("x", 1.into())])), ("n", 2.into())]);
+        assert_eq!(at(&v, &["pos", "x"]), Some(Value::Int(1)));
+        assert_eq!(at(&v, &["n", "x"]), None, "not a record");
+        assert_eq!(at(&v, &["pos", "y"]), None);
+        assert_eq!(at::<_, &str>(&v, &[]), None);
     }
 
     #[test]

@@ -17,8 +17,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+mod facts;
+
+use dispatchio_model::Glob;
+
 use crate::ast::{self, ExprKind, LitKind, Op, Operand, TypeExprKind};
-use crate::diagnostic::{Code, Diagnostic, FileId, Label, Severity, Span};
+use crate::diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceMap, Span};
 use crate::load::Loaded;
 use crate::program::{
     Action, ActionKind, Cond, CondKind, ConstDef, ConstValue, FieldDef, FieldRef, ListenerDef, Lit,
@@ -103,7 +107,6 @@ pub(crate) fn check(loaded: Loaded) -> (Option<Program>, Vec<Diagnostic>) {
     let items: Vec<&ast::Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
     checker.declare(&items);
     checker.resolve_fields(&items);
-    checker.diags.extend(uninhabited(&checker.messages));
     let consts = checker.resolve_consts(&items);
     let mut listeners = Vec::new();
     for item in &items {
@@ -111,14 +114,31 @@ pub(crate) fn check(loaded: Loaded) -> (Option<Program>, Vec<Diagnostic>) {
             listeners.push(checker.listener(l));
         }
     }
+    let (facts, errors) = facts::facts(&checker.messages, &listeners);
+    checker.diags.extend(errors);
     checker.unused();
     diagnostics.append(&mut checker.diags);
     diagnostics.sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.primary.span.end));
     if diagnostics.iter().any(Diagnostic::is_error) {
         return (None, diagnostics);
     }
-    let program = Program { sources, root, messages: checker.messages, consts, listeners };
+    let program = Program::checked(sources, root, checker.messages, consts, listeners, facts);
     (Some(program), diagnostics)
+}
+
+/// A program of these items, checked for what the facts rest on, with
+/// pseudo sources: how `analysis::generate` builds random tables for tests
+/// and benchmarks without writing them out as text. The items must be
+/// well-typed (the generator's are by construction); the errors returned
+/// are those of [`facts::facts`].
+pub(crate) fn assemble(
+    sources: SourceMap,
+    root: FileId,
+    messages: Vec<MessageDef>,
+    listeners: Vec<ListenerDef>,
+) -> (Program, Vec<Diagnostic>) {
+    let (facts, errors) = facts::facts(&messages, &listeners);
+    (Program::checked(sources, root, messages, Vec::new(), listeners, facts), errors)
 }
 
 /// A resolved const or operand element: a literal or a message type name.
@@ -1061,9 +1081,9 @@ impl Checker {
                             }
                         }
                         match op {
-                            Op::Matches => Test::Matches(s),
-                            Op::StartsWith => Test::StartsWith(s),
-                            _ => Test::EndsWith(s),
+                            Op::Matches => Test::Matches(Glob::new(&s)),
+                            Op::StartsWith => Test::StartsWith(s.into()),
+                            _ => Test::EndsWith(s.into()),
                         }
                     }
                     Op::Contains => {
@@ -1073,7 +1093,7 @@ impl Checker {
                             }
                             Type::Any => self.fit(&e, span, &field, &Type::Any, false)?,
                             _ => match e {
-                                Elem::Lit(LitKind::Str(s)) => Lit::Str(s),
+                                Elem::Lit(LitKind::Str(s)) => Lit::Str(s.into()),
                                 _ => {
                                     self.error(
                                         Code::TypeMismatch,
@@ -1128,14 +1148,14 @@ impl Checker {
         in_set: bool,
     ) -> Option<Lit> {
         let lit = match (field, ty, e) {
-            (FieldRef::Type, _, Elem::TypeName(n)) => Some(Lit::Str(n.clone())),
+            (FieldRef::Type, _, Elem::TypeName(n)) => Some(Lit::Str(n.clone().into())),
             (FieldRef::Type, _, Elem::Lit(LitKind::Str(s))) => {
                 // `type == "Card"` routes the declared `Card` as surely as
                 // `type == Card` does: the type is used.
                 if let Some(&i) = self.message_index.get(s) {
                     self.message_used[i] = true;
                 }
-                Some(Lit::Str(s.clone()))
+                Some(Lit::Str(s.clone().into()))
             }
             (FieldRef::Type, ..) => None,
             (_, _, Elem::TypeName(_)) => None,
@@ -1149,9 +1169,9 @@ impl Checker {
                 reason = "int literals widen to f64 by definition"
             )]
             (_, Type::Float, Elem::Lit(LitKind::Int(i))) => Some(Lit::Float(*i as f64)),
-            (_, Type::Str, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone())),
+            (_, Type::Str, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone().into())),
             (_, Type::Id, Elem::Lit(LitKind::Int(i))) => Some(Lit::Int(*i)),
-            (_, Type::Id, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone())),
+            (_, Type::Id, Elem::Lit(LitKind::Str(s))) => Some(Lit::Str(s.clone().into())),
             _ => None,
         };
         if lit.is_none() {
@@ -1252,7 +1272,7 @@ struct TypeNames {
 fn elem_lit(e: &Elem) -> Lit {
     match e {
         Elem::Lit(l) => lit_of(l),
-        Elem::TypeName(n) => Lit::Str(n.clone()),
+        Elem::TypeName(n) => Lit::Str(n.clone().into()),
     }
 }
 
@@ -1268,7 +1288,7 @@ fn lit_of(l: &LitKind) -> Lit {
         LitKind::Bool(b) => Lit::Bool(*b),
         LitKind::Int(i) => Lit::Int(*i),
         LitKind::Float(x) => Lit::Float(*x),
-        LitKind::Str(s) => Lit::Str(s.clone()),
+        LitKind::Str(s) => Lit::Str(s.clone().into()),
     }
 }
 

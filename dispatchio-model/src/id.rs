@@ -225,7 +225,7 @@ impl From<&Id> for Id {
 /// The ID of one message, chosen by its sender or assigned by the dispatcher.
 ///
 /// A reply carries the ID of the request it answers, and a deferred reply is
-/// given by this ID ([`Dispatcher::reply`](crate::Dispatcher::reply)).
+/// given by this ID (`Dispatcher::reply` in `dispatchio-core`).
 /// Assigned IDs start at 1 and grow; 0 means "not assigned yet".
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
