@@ -10,10 +10,12 @@ use super::*;
 /// `child_dispatcher` test is a dispatcher until killed.
 const CHILD_URL: &str = "DISPATCHIO_NATS_TEST_CHILD_URL";
 
-/// Not a test of its own: the body of the child processes the tests below
-/// start (this binary, run again with only this test and [`CHILD_URL`]
-/// set). Without the variable it returns at once.
+/// Not a test of its own (ignored in a plain run): the body of the child
+/// processes the tests below start (this binary, run again with only this
+/// test, `--ignored`, and [`CHILD_URL`] set). Without the variable it
+/// returns at once.
 #[test]
+#[ignore = "the child process of the tests across processes, started by them"]
 fn child_dispatcher() {
     let Ok(url) = std::env::var(CHILD_URL) else { return };
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -107,7 +109,7 @@ async fn a_dispatcher_process_killed_mid_stream_fails_its_senders_requests_and_n
 /// has joined.
 fn spawn_child(url: &str) -> ChildProcess {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "transport::processes::child_dispatcher", "--nocapture"])
+        .args(["--exact", "transport::processes::child_dispatcher", "--ignored", "--nocapture"])
         .env(CHILD_URL, url)
         .stdout(Stdio::piped())
         .spawn()
