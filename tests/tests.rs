@@ -164,6 +164,59 @@ mod robustness_scenario {
     }
 }
 
+mod nats_example {
+    use std::process::{Command, Stdio};
+
+    /// `examples/nats.rs` as built by `cargo test` (which builds every
+    /// example beside the tests, in `target/<profile>/examples`).
+    fn example() -> std::path::PathBuf {
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/tests-… → target/<profile>/examples/nats
+        let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
+        let path = profile.join("examples").join("nats");
+        assert!(
+            path.exists(),
+            "{} is missing: `cargo test` builds the examples (or `cargo build --example nats`)",
+            path.display()
+        );
+        path
+    }
+
+    #[test]
+    fn the_nats_example_plays_the_game_across_three_processes_and_exits_0() {
+        let mut child =
+            Command::new(example()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        // The example bounds each of its steps itself; this bounds the whole.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the example did not end within 120 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in [
+            "[bob] greeting from the dealer",
+            "[carol] greeting from the dealer",
+            "[dealer] bob holds [1, 4, 7, 10, 13]",
+            "[dealer] carol holds [2, 5, 8, 11, 14]",
+            "[dealer] alice holds [3, 6, 9, 12, 15]",
+            "[carol] game over",
+            "[dealer] every player holds the cards dealt; every process ended well",
+        ] {
+            assert!(stdout.lines().any(|l| l == line), "no line {line:?} in:\n{stdout}");
+        }
+    }
+}
+
 mod packaging {
     use std::process::Command;
 

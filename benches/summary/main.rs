@@ -7,7 +7,8 @@
 //! cargo bench --bench summary -- --quick --only uds   # one part alone
 //! ```
 //!
-//! `--only PART` (repeatable; `inproc`, `matching`, `check`, `worst`, `memory`, `uds`, `tls`)
+//! `--only PART` (repeatable; `inproc`, `matching`, `check`, `worst`, `memory`, `uds`, `tls`,
+//! `nats`: this one starts a `nats-server` of its own, installed when missing)
 //! measures those parts and leaves the other keys `null`: for profiling one
 //! path, not for the record.
 //!
@@ -43,6 +44,10 @@ const KEYS: &[(&str, &str)] = &[
     ("tcp_rtt_p50_us", "round trip over plaintext TCP loopback through dispatchio, median"),
     ("tls_rtt_p50_us", "the same over TLS, median"),
     ("check_10k_rules_s", "dispatchio check on a generated 10,000-rule file"),
+    ("nats_msgs_per_s", "two dispatchers on one nats-server (core mode)"),
+    ("nats_raw_msgs_per_s", "baseline: raw async-nats publish/subscribe, same server"),
+    ("nats_rtt_p50_us", "round trip between two dispatchers over NATS, median"),
+    ("nats_raw_rtt_p50_us", "baseline: raw async-nats request/reply, median"),
 ];
 
 /// The goals of the benchmarks issue: `key op factor × other_key`.
@@ -56,10 +61,12 @@ const GOALS: &[(&str, &str, f64, &str)] = &[
     ("uds_rtt_p50_us", "<=", 1.5, "uds_raw_rtt_p50_us"),
     ("tls_msgs_per_s", ">=", 0.5, "tcp_msgs_per_s"),
     ("tls_rtt_p50_us", "<=", 1.5, "tcp_rtt_p50_us"),
+    ("nats_msgs_per_s", ">=", 0.7, "nats_raw_msgs_per_s"),
+    ("nats_rtt_p50_us", "<=", 1.3, "nats_raw_rtt_p50_us"),
 ];
 
 /// The parts `--only` can pick.
-const PARTS: &[&str] = &["inproc", "matching", "check", "worst", "memory", "uds", "tls"];
+const PARTS: &[&str] = &["inproc", "matching", "check", "worst", "memory", "uds", "tls", "nats"];
 
 /// How much work one run does.
 struct Config {
@@ -222,6 +229,24 @@ fn main() {
         }
     }
 
+    // Two dispatchers on a nats-server of the bench's own, against raw
+    // async-nats clients on the same server.
+    let (nats_messages, nats_trips, nats_reps) =
+        if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
+    if runs("nats") {
+        match nats::measure(&rt, nats_messages, nats_trips, nats_reps) {
+            Ok((ours, raw)) => {
+                set("nats_msgs_per_s", ours.tput);
+                set("nats_rtt_p50_us", ours.rtt_us);
+                set("nats_raw_msgs_per_s", raw.tput);
+                set("nats_raw_rtt_p50_us", raw.rtt_us);
+                extra.push(("nats_lost", ours.lost as f64));
+                extra.push(("nats_raw_lost", raw.lost as f64));
+            }
+            Err(e) => eprintln!("nats not measured: {e}"),
+        }
+    }
+
     // `--svg PATH`: the plot of docs/benchmarks.md, from this run's figures.
     if let Some(path) = args.iter().position(|a| a == "--svg").and_then(|i| args.get(i + 1)) {
         let hand = figures["match_handwritten_ns_1000"];
@@ -359,6 +384,8 @@ const EXTRA: &[(&str, &str)] = &[
     ("tcp_receiver_cpu_ns_per_msg", "plaintext TCP: CPU of the receiving process per message"),
     ("tls_sender_cpu_ns_per_msg", "TLS: CPU of the sending process per message"),
     ("tls_receiver_cpu_ns_per_msg", "TLS: CPU of the receiving process per message"),
+    ("nats_lost", "NATS: one-way messages sent and never received, all repetitions"),
+    ("nats_raw_lost", "baseline: the same, raw async-nats"),
 ];
 
 fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], quick: bool) {
@@ -466,3 +493,11 @@ mod worst;
 mod memory;
 
 mod plot;
+
+/// The `nats-server` the `nats` part starts (shared with `examples/nats.rs`).
+#[path = "../../examples/support/nats_server.rs"]
+mod nats_server;
+
+/// Two dispatchers over NATS against raw async-nats clients.
+#[path = "../support/nats.rs"]
+mod nats;

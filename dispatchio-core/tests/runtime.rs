@@ -742,6 +742,79 @@ mod s06_replies_later {
     }
 }
 
+/// Flushing: waiting until listeners handled everything sent before.
+mod s06_flush {
+    use super::*;
+
+    /// A listener whose async handler takes 5 ms per message, then counts it.
+    fn slow_counter(done: Arc<AtomicUsize>) -> Arc<dyn Listener> {
+        calling_async("count", move |_m: Message| {
+            let done = done.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                done.fetch_add(1, Ordering::SeqCst);
+                Ok(Reply::Empty)
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn a_flush_returns_once_every_message_before_it_and_its_async_work_is_done() {
+        let d = Dispatcher::new();
+        let done = Arc::new(AtomicUsize::new(0));
+        d.register("x", slow_counter(done.clone())).unwrap();
+        for _ in 0..10 {
+            d.send(Message::new(Empty).to("x")).unwrap();
+        }
+        within(d.flush("x")).await.unwrap();
+        assert_eq!(done.load(Ordering::SeqCst), 10);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_flush_never_reaches_the_listener_and_later_messages_follow_it() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("x", l.clone()).unwrap();
+        d.send(Message::new(Text::from("one")).to("x")).unwrap();
+        within(d.flush("x")).await.unwrap();
+        let q = l.queue("inbox").unwrap();
+        assert_eq!(q.len(), 1, "the flush itself is not queued");
+        d.send(Message::new(Text::from("two")).to("x")).unwrap();
+        within(d.flush("x")).await.unwrap();
+        let texts: Vec<String> = [within(q.recv()).await, within(q.recv()).await]
+            .into_iter()
+            .map(|m| text(&m.unwrap()).to_owned())
+            .collect();
+        assert_eq!(texts, ["one", "two"]);
+        assert_eq!(d.snapshot().counters.unrouted, 0);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn flush_all_waits_for_every_listener_of_the_process() {
+        let d = Dispatcher::new();
+        let done = Arc::new(AtomicUsize::new(0));
+        for dest in ["a", "b", "c"] {
+            d.register(dest, slow_counter(done.clone())).unwrap();
+            for _ in 0..3 {
+                d.send(Message::new(Empty).to(dest)).unwrap();
+            }
+        }
+        within(d.flush_all()).await.unwrap();
+        assert_eq!(done.load(Ordering::SeqCst), 9);
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_flush_of_a_destination_no_listener_here_serves_is_an_unknown_destination() {
+        let d = Dispatcher::new();
+        let e = within(d.flush("nobody")).await.unwrap_err();
+        assert!(matches!(&e, Error::UnknownDestination(id) if *id == Id::from("nobody")), "{e:?}");
+        d.shutdown().await;
+    }
+}
+
 /// 7. Synchronous send: at once, or a clear error.
 mod s07_sync {
     use super::*;

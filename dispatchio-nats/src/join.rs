@@ -2,20 +2,22 @@
 //! dispatcher's fallback, and the tasks that keep it going; the [`Nats`]
 //! handle that gives.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::claim::Conflict;
 use crate::config::{Auth, NatsConfig};
-use crate::inbox::read_inbox;
+use crate::inbox::{InboxSubscriptions, read_inbox};
 use crate::outlet::{NatsOutlet, publish};
+use crate::roster::Roster;
 use crate::serve::{Command, Serving, serve};
 use crate::stats::{Counters, NatsStats, bump};
-use crate::{Namespace, NatsError, NatsErrorKind};
-use dispatchio_core::{Dispatcher, TransportErrorKind};
+use crate::{Namespace, NatsError, NatsErrorKind, SubjectKind};
+use dispatchio_core::{Dispatcher, Id, TransportErrorKind};
 
 /// Puts a [`Dispatcher`] on a NATS cluster.
 ///
@@ -73,6 +75,28 @@ impl Nats {
         self.outlet.counters.snapshot()
     }
 
+    /// The other dispatchers of the namespace with members of each group,
+    /// as their roster notes said: a group request from here waits for an
+    /// answer from each.
+    pub fn roster(&self) -> BTreeMap<Id, BTreeSet<String>> {
+        self.outlet.roster.lock().by_group()
+    }
+
+    /// The conflicts over destination IDs this dispatcher serves or wants
+    /// to: another dispatcher of the namespace wanting one it serves, or
+    /// serving one it has a listener for (which it then does not serve on
+    /// the cluster until the other lets it go). Each is listed by both
+    /// dispatchers, logged as an error when it starts, and counted in
+    /// [`NatsStats::conflicts`](crate::NatsStats::conflicts).
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        self.outlet.conflicts.borrow().clone()
+    }
+
+    /// [`conflicts`](Self::conflicts) as they change.
+    pub fn watch_conflicts(&self) -> watch::Receiver<Vec<Conflict>> {
+        self.outlet.conflicts.subscribe()
+    }
+
     /// The client underneath (to watch its connection state, say).
     pub fn client(&self) -> &async_nats::Client {
         &self.client
@@ -116,6 +140,8 @@ impl NatsExt for Dispatcher {
         // client's inbox prefix.
         let inbox = client.new_inbox();
         let (queue, queue_rx) = mpsc::channel(config.queue_capacity);
+        let (remote_groups, remote_groups_rx) = watch::channel(BTreeSet::new());
+        let name_for_presence = name.clone();
         let outlet = Arc::new(NatsOutlet {
             outlet_name,
             dispatcher_name: name,
@@ -126,11 +152,32 @@ impl NatsExt for Dispatcher {
             seq: Default::default(),
             counters,
             registry: config.registry.clone(),
+            roster: Mutex::new(Roster::default()),
+            remote_groups,
+            my_groups: Mutex::new(BTreeSet::new()),
+            conflicts: watch::channel(Vec::new()).0,
         });
-        let inbox_sub = client.subscribe(format!("{}.>", outlet.inbox)).await.map_err(|e| {
-            NatsError::new(NatsErrorKind::Subscribe, "cannot subscribe to this dispatcher's inbox")
-                .with_source(e)
-        })?;
+        let subscribe = |subject: String, what: &'static str| {
+            let client = client.clone();
+            async move {
+                client.subscribe(subject).await.map_err(|e| {
+                    NatsError::new(NatsErrorKind::Subscribe, format!("cannot subscribe to {what}"))
+                        .with_source(e)
+                })
+            }
+        };
+        let presence_subject = outlet
+            .ns
+            .subject(SubjectKind::Dispatcher, &Id::from(name_for_presence))
+            .map_err(|e| {
+                NatsError::new(NatsErrorKind::Namespace, "the dispatcher's name is too long")
+                    .with_source(e)
+            })?;
+        let subs = InboxSubscriptions {
+            inbox: subscribe(format!("{}.>", outlet.inbox), "this dispatcher's inbox").await?,
+            roster: subscribe(outlet.ns.roster(), "the roster").await?,
+            presence: subscribe(presence_subject, "this dispatcher's presence subject").await?,
+        };
         let attachment = self.attach(outlet.clone());
         if !attachment.set_fallback() {
             return Err(NatsError::new(
@@ -139,17 +186,27 @@ impl NatsExt for Dispatcher {
             ));
         }
         tokio::spawn(publish(client.clone(), Arc::downgrade(&outlet), queue_rx));
-        tokio::spawn(read_inbox(outlet.clone(), inbox_sub));
+        tokio::spawn(read_inbox(outlet.clone(), client.clone(), subs));
         tokio::spawn(follow_events(Arc::downgrade(&outlet), events_rx));
+        let (yields, yielded) = mpsc::unbounded_channel();
         let mut serving = Serving {
             outlet: outlet.clone(),
             client: client.clone(),
             attachment,
             watch: self.watch_directory(),
             readers: HashMap::new(),
+            draining: Vec::new(),
+            remote_groups: remote_groups_rx,
+            joined: BTreeSet::new(),
+            contested: BTreeSet::new(),
+            yields,
+            yielded,
         };
         serving.apply_changes().await?;
         serving.round_trip().await;
+        // Everyone answers with their groups (the roster subscription is in
+        // place: the round trip came after it).
+        outlet.publish_note(&outlet.here(true));
         let (commands, commands_rx) = mpsc::channel(16);
         tokio::spawn(serve(serving, commands_rx));
         tracing::info!(nats = %outlet.outlet_name, urls = ?config.urls, "joined NATS");
@@ -228,6 +285,7 @@ async fn connect(
                 K::Authentication => NatsErrorKind::Credentials,
                 K::TimedOut => NatsErrorKind::Timeout,
                 K::Tls => NatsErrorKind::Tls,
+                _ if is_tls_failure(&e) => NatsErrorKind::Tls,
                 _ => NatsErrorKind::Unreachable,
             };
             Err(NatsError::new(kind, where_()).with_source(e))
@@ -237,6 +295,22 @@ async fn connect(
             format!("{}: no server connected within {timeout:?}", where_()),
         )),
     }
+}
+
+/// Whether a connection failed in the TLS handshake (a certificate not
+/// trusted, say): async-nats reports it as an I/O error around rustls's.
+fn is_tls_failure(e: &async_nats::ConnectError) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if s.is::<async_nats::rustls::Error>()
+            || inner.is_some_and(|i| i.is::<async_nats::rustls::Error>())
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// What the client reports: slow consumers counted, a lost connection

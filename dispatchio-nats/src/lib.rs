@@ -39,15 +39,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod claim;
 mod config;
 mod error;
+mod group;
 mod inbox;
 mod join;
 mod outlet;
+mod roster;
 mod serve;
 mod stats;
 pub mod subject;
 
+pub use claim::Conflict;
 pub use config::NatsConfig;
 pub use error::{NatsError, NatsErrorKind};
 pub use join::{Nats, NatsExt};

@@ -3,14 +3,17 @@
 //! codec and queued for the publishing task, with a reply subject in this
 //! dispatcher's inbox; a request's reply slot waits there for its answer.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
+use crate::claim::Conflict;
+use crate::group::GroupWait;
+use crate::roster::{Roster, RosterNote};
 use crate::stats::{Counters, bump};
 use crate::{Namespace, SubjectKind};
 use dispatchio_core::transport::Outlet;
@@ -23,6 +26,11 @@ use dispatchio_net::envelope::encode_message;
 pub(crate) struct Pending {
     pub(crate) reply: ReplySender,
     pub(crate) request: Envelope,
+    /// A group request: whose answers it waits for, and those so far.
+    pub(crate) group: Option<GroupWait>,
+    /// Sweeps of the inbox passed while it waited: from the second on,
+    /// whoever it waits for is probed.
+    pub(crate) sweeps: u32,
 }
 
 /// One message for the publishing task.
@@ -30,6 +38,8 @@ pub(crate) struct Outgoing {
     pub(crate) subject: String,
     pub(crate) reply: Option<String>,
     pub(crate) payload: Bytes,
+    /// Headers: a reply says who answered.
+    pub(crate) headers: Option<async_nats::HeaderMap>,
     /// The request it carries, to fail if it cannot be published.
     pub(crate) request: Option<u64>,
     /// Told once everything queued before is published (a marker, not a
@@ -52,7 +62,32 @@ pub(crate) struct NatsOutlet {
     pub(crate) seq: AtomicU64,
     pub(crate) counters: Arc<Counters>,
     pub(crate) registry: Arc<ContentRegistry>,
+    /// The groups other dispatchers have members of.
+    pub(crate) roster: Mutex<Roster>,
+    /// [`Roster::groups`] as it changes: the serving task joins the outlet
+    /// to each (so that a process with members of its own reaches theirs).
+    pub(crate) remote_groups: watch::Sender<BTreeSet<Id>>,
+    /// The conflicts over IDs this dispatcher holds or wants.
+    pub(crate) conflicts: watch::Sender<Vec<Conflict>>,
+    /// The groups this process has members of, as last said on the roster.
+    pub(crate) my_groups: Mutex<BTreeSet<Id>>,
 }
+
+thread_local! {
+    /// Where a message's content is encoded before it goes into its frame:
+    /// one buffer per thread, kept, rather than one allocated per message.
+    static CONTENT_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The most room the content buffer keeps between messages.
+const MAX_SCRATCH_KEPT: usize = 64 * 1024;
+
+/// The room a frame starts with: a small message's envelope and content
+/// fit without growing it.
+const FRAME_CAPACITY: usize = 256;
+
+/// The header of a reply that names the dispatcher that answered.
+pub(crate) const FROM_HEADER: &str = "Dispatchio-From";
 
 impl NatsOutlet {
     pub(crate) fn error(
@@ -82,15 +117,131 @@ impl NatsOutlet {
         Some((id, kind, target))
     }
 
-    /// Queues a reply to a request from another dispatcher; a reply that
-    /// finds the queue full or closed is lost, counted and logged (its
-    /// requester times out).
+    /// Queues a reply to a request from another dispatcher, naming this
+    /// one; a reply that finds the queue full or closed is lost, counted
+    /// and logged (its requester times out).
     pub(crate) fn publish_reply(&self, to: &str, payload: Bytes) {
-        let out =
-            Outgoing { subject: to.to_owned(), reply: None, payload, request: None, done: None };
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(FROM_HEADER, self.dispatcher_name.as_str());
+        let out = Outgoing {
+            subject: to.to_owned(),
+            reply: None,
+            payload,
+            headers: Some(headers),
+            request: None,
+            done: None,
+        };
         if let Err(e) = self.queue.try_send(out) {
             bump(&self.counters.replies_lost);
             tracing::warn!(nats = %self.outlet_name, reply_to = to, error = %e, "reply lost: it cannot be queued for publishing");
+        }
+    }
+
+    /// Queues `note` for the roster subject (a note that cannot be queued
+    /// is logged: the others learn this dispatcher's groups at its next
+    /// note, or its next roll call).
+    pub(crate) fn publish_note(&self, note: &RosterNote) {
+        self.publish_plain(&self.ns.roster(), note.encode());
+    }
+
+    /// Queues a note of this transport's own (no reply wanted); one that
+    /// cannot be queued is logged.
+    pub(crate) fn publish_plain(&self, subject: &str, payload: Bytes) {
+        let out = Outgoing {
+            subject: subject.to_owned(),
+            reply: None,
+            payload,
+            headers: None,
+            request: None,
+            done: None,
+        };
+        if let Err(e) = self.queue.try_send(out) {
+            tracing::warn!(nats = %self.outlet_name, subject, error = %e, "a note cannot be queued for publishing");
+        }
+    }
+
+    /// Lists `conflict` unless it is listed already; returns whether it
+    /// is new (and then counts it).
+    pub(crate) fn add_conflict(&self, conflict: Conflict) -> bool {
+        let added = self.conflicts.send_if_modified(|list| {
+            if list.contains(&conflict) {
+                return false;
+            }
+            list.push(conflict);
+            list.sort();
+            true
+        });
+        if added {
+            bump(&self.counters.conflicts);
+        }
+        added
+    }
+
+    /// Removes the conflicts `which` picks; returns whether there were any.
+    pub(crate) fn remove_conflicts(&self, which: impl Fn(&Conflict) -> bool) -> bool {
+        self.conflicts.send_if_modified(|list| {
+            let before = list.len();
+            list.retain(|c| !which(c));
+            list.len() != before
+        })
+    }
+
+    /// This dispatcher's roster note.
+    pub(crate) fn here(&self, roll_call: bool) -> RosterNote {
+        RosterNote::Here {
+            name: self.dispatcher_name.clone(),
+            groups: self.my_groups.lock().clone(),
+            roll_call,
+        }
+    }
+
+    /// How a dispatcher that failed as a whole is named in a group error:
+    /// as its outlet would be (`nats:<ns>/<name>`).
+    pub(crate) fn outlet_of(&self, name: &str) -> Id {
+        Id::from(format!("nats:{}/{name}", self.ns.as_str()))
+    }
+
+    /// Tells the serving task the roster's groups, when they changed.
+    pub(crate) fn roster_changed(&self) {
+        let groups = self.roster.lock().groups();
+        self.remote_groups.send_if_modified(|old| {
+            let changed = *old != groups;
+            *old = groups;
+            changed
+        });
+    }
+
+    /// Dispatcher `name` is gone (left, or found dead): off the roster, and
+    /// every group request waiting for its answer told so.
+    pub(crate) fn dispatcher_gone(&self, name: &str, why: &str) {
+        if self.roster.lock().remove(name) {
+            tracing::info!(nats = %self.outlet_name, dispatcher = name, why, "a dispatcher left the roster");
+        }
+        self.roster_changed();
+        let done: Vec<Pending> = {
+            let mut pending = self.pending.lock();
+            let complete: Vec<u64> = pending
+                .iter_mut()
+                .filter_map(|(id, p)| {
+                    let e = self.error(
+                        TransportErrorKind::PeerLost,
+                        format!("dispatcher {name} {why} before answering"),
+                    );
+                    p.group.as_mut().is_some_and(|g| g.gone(name, e.into())).then_some(*id)
+                })
+                .collect();
+            complete.iter().filter_map(|id| pending.remove(id)).collect()
+        };
+        for p in done {
+            self.finish_group(p);
+        }
+    }
+
+    /// Sends a complete group request its one answer.
+    pub(crate) fn finish_group(&self, p: Pending) {
+        let Pending { reply, group, .. } = p;
+        if let Some(g) = group {
+            reply.send(g.finish(|n| self.outlet_of(n)));
         }
     }
 
@@ -100,6 +251,56 @@ impl NatsOutlet {
         let n = failed.len();
         for p in failed {
             p.reply.send(Err(self.error(kind, why).into()));
+        }
+        n
+    }
+
+    /// Who the requests that have waited since before the last sweep wait
+    /// for, to probe whether they are still there: the dispatchers of
+    /// group requests, the destinations of the others.
+    pub(crate) fn silent(&self) -> (BTreeSet<String>, BTreeSet<Id>) {
+        let (mut dispatchers, mut destinations) = (BTreeSet::new(), BTreeSet::new());
+        for p in self.pending.lock().values_mut() {
+            p.sweeps += 1;
+            if p.sweeps < 2 {
+                continue;
+            }
+            match (&p.group, &p.request.dest) {
+                (Some(g), _) => dispatchers.extend(g.waiting_for.iter().cloned()),
+                (None, Some(dest)) => {
+                    destinations.insert(dest.clone());
+                }
+                (None, None) => {}
+            }
+        }
+        (dispatchers, destinations)
+    }
+
+    /// Nobody serves `dest` on the cluster any more: the requests to it
+    /// that waited since before the last sweep (sent while it was served)
+    /// will get no answer, and fail with `PeerLost`.
+    pub(crate) fn destination_gone(&self, dest: &Id) -> usize {
+        let failed: Vec<Pending> = {
+            let mut pending = self.pending.lock();
+            let ids: Vec<u64> = pending
+                .iter()
+                .filter(|(_, p)| {
+                    p.group.is_none() && p.sweeps >= 2 && p.request.dest.as_ref() == Some(dest)
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            ids.iter().filter_map(|id| pending.remove(id)).collect()
+        };
+        let n = failed.len();
+        for p in failed {
+            let e = self.error(
+                TransportErrorKind::PeerLost,
+                format!(
+                    "nobody serves {dest} on the cluster any more: the dispatcher that had the \
+                     request is gone, and its answer with it"
+                ),
+            );
+            p.reply.send(Err(e.into()));
         }
         n
     }
@@ -143,13 +344,30 @@ impl Outlet for NatsOutlet {
             Ok(s) => s,
             Err(e) => return Err((e, delivery)),
         };
-        let mut content = Vec::new();
-        let mut frame = Vec::new();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = encode_message(&delivery.message, seq, &mut content, &mut frame) {
-            let e = self.error(TransportErrorKind::Encode, e.to_string()).with_source(e);
-            return Err((e.into(), delivery));
-        }
+        let encode = |content: &mut Vec<u8>| {
+            let mut frame = Vec::with_capacity(FRAME_CAPACITY);
+            encode_message(&delivery.message, seq, content, &mut frame).map(|()| frame)
+        };
+        let encoded = CONTENT_SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut content) => {
+                let encoded = encode(&mut content);
+                // A big content's room is not kept for the thread's life.
+                if content.capacity() > MAX_SCRATCH_KEPT {
+                    *content = Vec::new();
+                }
+                encoded
+            }
+            // Encoding content that sends a message itself: a buffer of its own.
+            Err(_) => encode(&mut Vec::new()),
+        });
+        let frame = match encoded {
+            Ok(frame) => frame,
+            Err(e) => {
+                let e = self.error(TransportErrorKind::Encode, e.to_string()).with_source(e);
+                return Err((e.into(), delivery));
+            }
+        };
         let Delivery { message, reply } = delivery;
         let env = message.envelope();
         let tracked = env.response_required && !env.is_response && reply.is_wanted();
@@ -166,7 +384,11 @@ impl Outlet for NatsOutlet {
                 );
                 return Err((e.into(), Delivery { message, reply }));
             }
-            pending.insert(id, Pending { reply, request: env.clone() });
+            let group = env.group.as_ref().map(|g| {
+                let waiting_for = self.roster.lock().members_of(g);
+                GroupWait::new(g.clone(), waiting_for)
+            });
+            pending.insert(id, Pending { reply, request: env.clone(), group, sweeps: 0 });
             None
         } else {
             Some(reply)
@@ -175,6 +397,7 @@ impl Outlet for NatsOutlet {
             reply: Some(self.reply_subject(id, &subject)),
             subject,
             payload: Bytes::from(frame),
+            headers: None,
             request: tracked.then_some(id),
             done: None,
         };
@@ -220,9 +443,13 @@ pub(crate) async fn publish(
             let _ = done.send(());
             continue;
         }
-        let published = match out.reply {
-            Some(reply) => client.publish_with_reply(out.subject, reply, out.payload).await,
-            None => client.publish(out.subject, out.payload).await,
+        let published = match (out.reply, out.headers) {
+            (Some(reply), None) => client.publish_with_reply(out.subject, reply, out.payload).await,
+            (None, None) => client.publish(out.subject, out.payload).await,
+            (None, Some(h)) => client.publish_with_headers(out.subject, h, out.payload).await,
+            (Some(reply), Some(h)) => {
+                client.publish_with_reply_and_headers(out.subject, reply, h, out.payload).await
+            }
         };
         let Some(outlet) = outlet.upgrade() else { return };
         match published {

@@ -3,14 +3,16 @@
 //! the dispatcher through an [`Inlet`], and the answer goes back to the
 //! message's reply subject.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures::StreamExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::claim::RETRY_INTERVAL;
 use crate::outlet::{NatsOutlet, Outgoing};
+use crate::roster::RosterNote;
 use crate::stats::bump;
 use crate::{NatsError, NatsErrorKind, SubjectKind};
 use dispatchio_core::transport::{Attachment, DirectoryChange, DirectoryWatch, Inlet};
@@ -42,7 +44,20 @@ pub(crate) struct Serving {
     pub(crate) attachment: Attachment,
     pub(crate) watch: DirectoryWatch,
     /// Each subscription's reader, and what tells it to drain.
-    pub(crate) readers: HashMap<(SubjectKind, Id), (JoinHandle<()>, oneshot::Sender<()>)>,
+    pub(crate) readers: HashMap<(SubjectKind, Id), (JoinHandle<()>, Stop)>,
+    /// Told once each subscription being drained has its drain on the way
+    /// to the server (a round trip after that has it in place).
+    pub(crate) draining: Vec<oneshot::Receiver<()>>,
+    /// The groups other dispatchers have members of (from the roster).
+    pub(crate) remote_groups: watch::Receiver<BTreeSet<Id>>,
+    /// The groups the outlet is a member of: those.
+    pub(crate) joined: BTreeSet<Id>,
+    /// Local destinations another dispatcher holds (or whose claim went
+    /// unanswered): not served on the cluster, asked for again.
+    pub(crate) contested: BTreeSet<Id>,
+    /// Where claim readers say this dispatcher gave an ID way.
+    pub(crate) yields: mpsc::UnboundedSender<(Id, String)>,
+    pub(crate) yielded: mpsc::UnboundedReceiver<(Id, String)>,
 }
 
 impl Serving {
@@ -51,19 +66,40 @@ impl Serving {
     pub(crate) async fn apply_changes(&mut self) -> Result<(), NatsError> {
         for change in self.watch.changes() {
             match change {
-                DirectoryChange::Registered(id) => {
-                    self.subscribe(SubjectKind::Destination, id).await?
-                }
+                DirectoryChange::Registered(id) => self.claim(id).await?,
                 DirectoryChange::GroupJoined(id) => self.subscribe(SubjectKind::Group, id).await?,
-                DirectoryChange::Deregistered(id) => self.unsubscribe(SubjectKind::Destination, id),
+                DirectoryChange::Deregistered(id) => {
+                    self.unsubscribe(SubjectKind::Destination, id.clone());
+                    self.withdraw(&id);
+                }
                 DirectoryChange::GroupLeft(id) => self.unsubscribe(SubjectKind::Group, id),
                 _ => {}
             }
         }
+        let groups = &self.watch.reported().groups;
+        let changed = *self.outlet.my_groups.lock() != *groups;
+        if changed {
+            *self.outlet.my_groups.lock() = groups.clone();
+            self.outlet.publish_note(&self.outlet.here(false));
+        }
         Ok(())
     }
 
-    async fn subscribe(&mut self, kind: SubjectKind, id: Id) -> Result<(), NatsError> {
+    /// Makes the outlet a member of every group some other dispatcher has
+    /// members of, and of no other: a group message from this process
+    /// then reaches them as well as its own members.
+    pub(crate) fn follow_roster(&mut self) {
+        let remote = self.remote_groups.borrow_and_update().clone();
+        for g in remote.difference(&self.joined) {
+            self.attachment.join_group(g.clone());
+        }
+        for g in self.joined.difference(&remote) {
+            self.attachment.leave_group(g);
+        }
+        self.joined = remote;
+    }
+
+    pub(crate) async fn subscribe(&mut self, kind: SubjectKind, id: Id) -> Result<(), NatsError> {
         let subject = match self.outlet.ns.subject(kind, &id) {
             Ok(s) => s,
             Err(e) => {
@@ -91,11 +127,14 @@ impl Serving {
         Ok(())
     }
 
-    fn unsubscribe(&mut self, kind: SubjectKind, id: Id) {
+    pub(crate) fn unsubscribe(&mut self, kind: SubjectKind, id: Id) {
         // The reader drains its subscription: what the server sent before
         // the unsubscription is still delivered.
         if let Some((_, stop)) = self.readers.remove(&(kind, id)) {
-            let _ = stop.send(());
+            let (drained, wait) = oneshot::channel();
+            if stop.send(drained).is_ok() {
+                self.draining.push(wait);
+            }
         }
     }
 
@@ -103,7 +142,10 @@ impl Serving {
     /// included, is in place when it returns. (async-nats's `flush` only
     /// writes the socket out; a request nobody serves is answered by the
     /// server after what came before it on the connection.)
-    pub(crate) async fn round_trip(&self) {
+    pub(crate) async fn round_trip(&mut self) {
+        for drained in std::mem::take(&mut self.draining) {
+            let _ = tokio::time::timeout(DRAIN_BOUND, drained).await;
+        }
         let subject = format!("{}.round-trip", self.outlet.inbox);
         let _ = self.client.request(subject, bytes::Bytes::new()).await;
     }
@@ -114,10 +156,14 @@ impl Serving {
     /// deliver, and answer, what it sent already: a request in flight gets
     /// an answer, never silence until its timeout.
     async fn leave(mut self) {
+        // The holders of what this dispatcher wanted hear it wants it no more.
+        for id in self.contested.clone() {
+            self.withdraw(&id);
+        }
         let readers: Vec<_> = self.readers.drain().map(|(_, r)| r).collect();
         let mut waiting = Vec::new();
         for (reader, stop) in readers {
-            let _ = stop.send(());
+            let _ = stop.send(oneshot::channel().0);
             waiting.push(reader);
         }
         for reader in waiting {
@@ -128,12 +174,15 @@ impl Serving {
             }
         }
         // The replies the readers queued are published before the
-        // connection closes.
+        // connection closes, and the note that this dispatcher is gone
+        // after them.
+        self.outlet.publish_note(&RosterNote::Gone { name: self.outlet.dispatcher_name.clone() });
         let (done, published) = oneshot::channel();
         let marker = Outgoing {
             subject: String::new(),
             reply: None,
             payload: bytes::Bytes::new(),
+            headers: None,
             request: None,
             done: Some(done),
         };
@@ -146,6 +195,12 @@ impl Serving {
     }
 }
 
+/// Tells a subscription's reader to drain it; the reader answers on the
+/// sender given once the drain is on its way to the server.
+pub(crate) type Stop = oneshot::Sender<oneshot::Sender<()>>;
+/// A reader's end of [`Stop`].
+pub(crate) type Stopped = oneshot::Receiver<oneshot::Sender<()>>;
+
 /// How long leaving waits for one subscription to drain.
 const DRAIN_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -156,8 +211,18 @@ pub(crate) async fn serve(mut serving: Serving, mut commands: mpsc::Receiver<Com
     // The application may drop its handle and keep the dispatcher joined
     // (the usual case): then only the dispatcher's shutdown ends this.
     let mut handles = true;
+    let mut retry = tokio::time::interval(RETRY_INTERVAL);
+    // Idle while nothing is contested: the ticks missed meanwhile are not
+    // made up for in a burst of claims.
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = retry.tick(), if !serving.contested.is_empty() => {
+                if let Err(e) = serving.retry_claims().await {
+                    tracing::error!(nats = %serving.outlet.outlet_name, error = %e, "cannot claim again");
+                }
+            }
+            Some((id, holder)) = serving.yielded.recv() => serving.yield_to(id, holder),
             () = serving.watch.changed() => {
                 if dispatcher.is_shut_down() {
                     serving.leave().await;
@@ -167,6 +232,7 @@ pub(crate) async fn serve(mut serving: Serving, mut commands: mpsc::Receiver<Com
                     tracing::error!(nats = %serving.outlet.outlet_name, error = %e, "cannot follow what this process serves");
                 }
             }
+            Ok(()) = serving.remote_groups.changed() => serving.follow_roster(),
             command = commands.recv(), if handles => match command {
                 Some(Command::Sync(done)) => {
                     if let Err(e) = serving.apply_changes().await {
@@ -193,20 +259,34 @@ async fn read_subscription(
     outlet: Arc<NatsOutlet>,
     mut inlet: Inlet,
     mut sub: async_nats::Subscriber,
-    mut stop: oneshot::Receiver<()>,
+    mut stop: Stopped,
 ) {
     let mut rebuilder = MessageRebuilder::default();
     let mut draining = false;
+    while let Some(msg) = next_or_drain(&mut sub, &mut stop, &mut draining).await {
+        incoming(&outlet, &mut inlet, &mut rebuilder, msg);
+    }
+}
+
+/// The next message of `sub`, `None` once it ended. Told on `stop` to
+/// stop, it drains `sub` first (the server stops sending; what it sent
+/// still comes) and says so on the sender it was given.
+pub(crate) async fn next_or_drain(
+    sub: &mut async_nats::Subscriber,
+    stop: &mut Stopped,
+    draining: &mut bool,
+) -> Option<async_nats::Message> {
     loop {
         tokio::select! {
-            msg = sub.next() => match msg {
-                Some(msg) => incoming(&outlet, &mut inlet, &mut rebuilder, msg),
-                None => return,
-            },
-            _ = &mut stop, if !draining => {
-                draining = true;
-                if sub.drain().await.is_err() {
-                    return;
+            msg = sub.next() => return msg,
+            drained = &mut *stop, if !*draining => {
+                *draining = true;
+                let result = sub.drain().await;
+                if let Ok(drained) = drained {
+                    let _ = drained.send(());
+                }
+                if result.is_err() {
+                    return None;
                 }
             }
         }

@@ -35,8 +35,10 @@ pub struct NatsStats {
     pub disconnects: u64,
     /// Requests failed because the connection was lost while they waited.
     pub requests_failed_disconnected: u64,
-    /// Destination IDs this dispatcher refused to serve because another
-    /// dispatcher of the namespace holds them.
+    /// Conflicts that started: a destination ID this dispatcher did not
+    /// serve on the cluster because another dispatcher of the namespace
+    /// holds it, or one it holds that another wanted (see
+    /// [`Nats::conflicts`](crate::Nats::conflicts)).
     pub conflicts: u64,
 }
 

@@ -7,6 +7,9 @@
 //! | a destination, integer ID     | `7`, `-3`       | `game.d.i.7`, `game.d.i.-3` |
 //! | a destination, string ID      | `"bob"`         | `game.d.s.bob`          |
 //! | a group, integer or string ID | `1`, `"All"`    | `game.g.i.1`, `game.g.s.All` |
+//! | a destination's claim         | `"bob"`         | `game.c.s.bob`          |
+//! | a dispatcher, by name         | `"dealer"`      | `game.p.s.dealer`       |
+//! | the roster of groups          |                 | `game.r` ([`Namespace::roster`]) |
 //!
 //! `i` and `s` keep `7` and `"7"` apart, as [`Id`] does. An integer is
 //! written in decimal. A string keeps its ASCII letters, digits and `-`;
@@ -52,6 +55,12 @@ pub enum SubjectKind {
     Destination,
     /// A group: its subscribers, in any number of dispatchers.
     Group,
+    /// A destination's claim: the dispatcher that serves a destination
+    /// answers there, so that a second one learns who holds it.
+    Claim,
+    /// A dispatcher itself, by its name: it answers there while it is up,
+    /// so that others can tell it is gone.
+    Dispatcher,
 }
 
 impl SubjectKind {
@@ -59,6 +68,8 @@ impl SubjectKind {
         match self {
             SubjectKind::Destination => "d",
             SubjectKind::Group => "g",
+            SubjectKind::Claim => "c",
+            SubjectKind::Dispatcher => "p",
         }
     }
 }
@@ -68,6 +79,8 @@ impl fmt::Display for SubjectKind {
         f.write_str(match self {
             SubjectKind::Destination => "destination",
             SubjectKind::Group => "group",
+            SubjectKind::Claim => "claim",
+            SubjectKind::Dispatcher => "dispatcher",
         })
     }
 }
@@ -159,6 +172,12 @@ impl Namespace {
         Ok(subject)
     }
 
+    /// The roster subject, `<ns>.r`: where the dispatchers of the namespace
+    /// say which groups they have members of.
+    pub fn roster(&self) -> String {
+        format!("{}.r", self.name)
+    }
+
     /// Every subject of this namespace, as a wildcard: `<ns>.>`.
     pub fn all(&self) -> String {
         format!("{}.>", self.name)
@@ -200,6 +219,8 @@ impl Namespace {
         let kind = match kind {
             "d" => SubjectKind::Destination,
             "g" => SubjectKind::Group,
+            "c" => SubjectKind::Claim,
+            "p" => SubjectKind::Dispatcher,
             _ => return Err(ParseSubjectErrorKind::Shape),
         };
         let id = match form {
@@ -699,7 +720,12 @@ mod tests {
     }
 
     fn kinds() -> impl Strategy<Value = SubjectKind> {
-        prop_oneof![Just(SubjectKind::Destination), Just(SubjectKind::Group)]
+        prop_oneof![
+            Just(SubjectKind::Destination),
+            Just(SubjectKind::Group),
+            Just(SubjectKind::Claim),
+            Just(SubjectKind::Dispatcher)
+        ]
     }
 
     proptest! {

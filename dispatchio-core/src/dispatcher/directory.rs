@@ -218,6 +218,16 @@ impl Dispatcher {
         }
     }
 
+    /// The destinations this process's listeners serve.
+    pub(crate) fn local_destinations(&self) -> Vec<Id> {
+        let routes = self.inner.routes.read();
+        routes
+            .iter()
+            .filter(|(_, r)| matches!(r, Route::Local(_)))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Makes `link` the fallback unless another link is.
     pub(crate) fn set_fallback(&self, link: &Arc<dyn Outlet>) -> bool {
         let mut fallback = self.inner.fallback.write();

@@ -50,6 +50,7 @@
 
 mod deferred;
 mod directory;
+mod flush;
 mod listener;
 mod mailbox;
 mod report;

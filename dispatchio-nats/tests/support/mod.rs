@@ -15,6 +15,9 @@ use futures::{FutureExt, StreamExt};
 use tempfile::TempDir;
 use tokio::time::{Instant, sleep};
 
+mod program;
+use program::find_nats_server;
+
 /// How long a server may take to start, to accept a client, or a cluster to
 /// route between its servers, on a loaded two-core machine.
 const START_DEADLINE: Duration = Duration::from_secs(30);
@@ -28,25 +31,10 @@ pub(crate) fn nats_server_program() -> &'static Path {
     static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
     // A panic inside leaves it unset: every test that needs the program
     // fails with the reason, none waits for another.
-    PROGRAM.get_or_init(|| find_nats_server().unwrap_or_else(install_nats_server))
+    PROGRAM.get_or_init(|| find_nats_server().unwrap_or_else(install_locked))
 }
 
-fn find_nats_server() -> Option<PathBuf> {
-    // Debian puts it in /usr/sbin, which is not on every user's PATH.
-    ["nats-server", "/usr/local/sbin/nats-server", "/usr/sbin/nats-server"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|program| {
-            Command::new(program)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|status| status.success())
-        })
-}
-
-fn install_nats_server() -> PathBuf {
+fn install_locked() -> PathBuf {
     // Test binaries run in parallel (and nextest runs every test in a
     // process of its own); the lock makes one of them install while the
     // others wait, and apt-get never runs twice at once.
@@ -61,26 +49,7 @@ fn install_nats_server() -> PathBuf {
     }
     let workspace =
         Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the crate is in the workspace");
-    let script = workspace.join("scripts/install-test-deps");
-    eprintln!("nats-server is missing: running {}", script.display());
-    let output = Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        output.status.success(),
-        "the NATS tests need nats-server, and {} could not install it ({}):\n{}{}",
-        script.display(),
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    find_nats_server().unwrap_or_else(|| {
-        panic!(
-            "{} succeeded but nats-server is still not on PATH, in /usr/local/sbin or in /usr/sbin",
-            script.display()
-        )
-    })
+    program::install_nats_server(workspace).unwrap_or_else(|why| panic!("the NATS tests: {why}"))
 }
 
 /// One running `nats-server`, with JetStream, listening on loopback only;
@@ -161,7 +130,8 @@ impl NatsServer {
     /// Waits until the server greets a connection with its `INFO` line.
     async fn wait_for_greeting(&self) {
         use tokio::io::AsyncReadExt;
-        let addr = self.url.trim_start_matches("nats://").to_owned();
+        // `nats://` or, with `--tls`, `tls://`: the greeting is plain text either way.
+        let addr = self.url.split_once("://").map_or(self.url.as_str(), |(_, a)| a).to_owned();
         let greeting = async {
             let mut stream = tokio::net::TcpStream::connect(&addr).await?;
             let mut buf = [0u8; 5];
@@ -339,6 +309,13 @@ impl Cluster {
     /// The servers.
     pub(crate) fn servers(&self) -> &[NatsServer] {
         &self.servers
+    }
+
+    /// Kills server `i` (SIGKILL), as a node of a cluster dies.
+    pub(crate) fn kill(&mut self, i: usize) {
+        let server = &mut self.servers[i];
+        let _ = server.child.kill();
+        let _ = server.child.wait();
     }
 
     /// Waits until a message published on each server reaches a subscriber

@@ -405,3 +405,125 @@ async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error()
     }
     assert_eq!(a.stats().requests_failed_disconnected, 1);
 }
+
+mod claims;
+mod groups;
+mod processes;
+
+#[tokio::test]
+async fn a_dispatcher_whose_cluster_node_dies_mid_stream_reconnects_to_another_and_is_reached_again()
+ {
+    let mut cluster = Cluster::start().await;
+    let urls: Vec<String> = cluster.servers().iter().map(|s| s.url().to_owned()).collect();
+    let alice = Dispatcher::new();
+    let _a = alice.join_nats(config(&cluster.servers()[0], "alice")).await.unwrap();
+    let bob = Dispatcher::new();
+    let seen = counting(&bob, "bob");
+    let b = bob.join_nats(config(&cluster.servers()[1], "bob").url(urls[2].clone())).await.unwrap();
+    let ask = |n| alice.request(Message::new(Ask { n }).to("bob"), Some(PROMPTLY));
+    let reached = || async {
+        loop {
+            match ask(0).await {
+                Err(Error::UnknownDestination(_)) | Err(Error::Timeout { .. }) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                other => return other,
+            }
+        }
+    };
+    within("bob across the cluster", reached()).await.unwrap();
+    // Mid-stream: messages on their way while bob's node dies.
+    for n in 0..1000 {
+        alice.send(Message::new(Num { n }).to("bob")).unwrap();
+    }
+    let port = b.client().server_info().port;
+    let dead = urls.iter().position(|u| u.ends_with(&format!(":{port}"))).unwrap();
+    assert_ne!(dead, 0, "bob is on node 1 or 2, not alice's");
+    cluster.kill(dead);
+    for n in 1000..2000 {
+        alice.send(Message::new(Num { n }).to("bob")).unwrap();
+    }
+    // bob reconnects to the other node it was given, and is reached there.
+    let reply = within("bob again, through another node", reached()).await.unwrap();
+    let after = reply.content_as::<Ans>().unwrap().seen;
+    assert!(b.stats().disconnects >= 1, "{:?}", b.stats());
+    let now = b.client().server_info().port;
+    assert_ne!(now, port, "bob reconnected to another node");
+    assert!(urls.iter().any(|u| u.ends_with(&format!(":{now}"))));
+    // Nothing counted twice: at most what was sent arrived.
+    assert!(after <= 2000 && seen.nums.load(Ordering::SeqCst) == after, "{after}");
+}
+
+/// A server that admits the user with NKey `public` alone.
+async fn nkey_server(public: &str) -> (NatsServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("nkey.conf");
+    std::fs::write(&conf, format!("authorization {{ users = [ {{ nkey: \"{public}\" }} ] }}\n"))
+        .unwrap();
+    let server = NatsServer::start_with(&["-c", conf.to_str().unwrap()]).await;
+    (server, dir)
+}
+
+#[tokio::test]
+async fn an_nkey_seed_is_passed_through_and_a_wrong_one_is_refused_at_join() {
+    let user = nkeys::KeyPair::new_user();
+    let (server, _dir) = nkey_server(&user.public_key()).await;
+    let seed = user.seed().unwrap();
+    let bob = Dispatcher::new();
+    counting(&bob, "bob");
+    let _b = bob.join_nats(config(&server, "bob").nkey(seed.clone())).await.unwrap();
+    let alice = Dispatcher::new();
+    let _a = alice.join_nats(config(&server, "alice").nkey(seed)).await.unwrap();
+    let reply = alice.request(Message::new(Ask { n: 2 }).to("bob"), Some(PROMPTLY)).await;
+    assert_eq!(reply.unwrap().content_as::<Ans>(), Some(&Ans { n: 2, seen: 0 }));
+    let stranger = nkeys::KeyPair::new_user().seed().unwrap();
+    let e = within("join_nats", Dispatcher::new().join_nats(config(&server, "s").nkey(stranger)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), NatsErrorKind::Refused, "{e}");
+}
+
+#[tokio::test]
+async fn a_credentials_file_that_is_not_one_is_a_credentials_error_at_join_naming_it() {
+    let server = NatsServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.creds");
+    std::fs::write(&path, "not a credentials file\n").unwrap();
+    let e = within(
+        "join_nats",
+        Dispatcher::new().join_nats(config(&server, "d").credentials_file(path.clone())),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), NatsErrorKind::Credentials, "{e}");
+    assert!(e.to_string().contains("bad.creds"), "{e}");
+}
+
+#[tokio::test]
+async fn tls_settings_are_passed_through_and_a_server_certificate_not_trusted_is_a_tls_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let server = NatsServer::start_with(&[
+        "--tls",
+        "--tlscert",
+        cert.to_str().unwrap(),
+        "--tlskey",
+        key.to_str().unwrap(),
+    ])
+    .await;
+    let tls = |name: &str| config(&server, name).require_tls(true).tls_root_certificates(&cert);
+    let bob = Dispatcher::new();
+    counting(&bob, "bob");
+    let _b = within("bob's join over TLS", bob.join_nats(tls("bob"))).await.unwrap();
+    let alice = Dispatcher::new();
+    let _a = within("alice's join over TLS", alice.join_nats(tls("alice"))).await.unwrap();
+    let reply = alice.request(Message::new(Ask { n: 3 }).to("bob"), Some(PROMPTLY)).await;
+    assert_eq!(reply.unwrap().content_as::<Ans>(), Some(&Ans { n: 3, seen: 0 }));
+    // Without the certificate among its roots, the client refuses the server.
+    let untrusting = config(&server, "s").require_tls(true).connect_timeout(Duration::from_secs(2));
+    let e = within("join_nats", Dispatcher::new().join_nats(untrusting)).await.unwrap_err();
+    assert_eq!(e.kind(), NatsErrorKind::Tls, "{e:?}");
+}

@@ -74,6 +74,7 @@ impl Dispatcher {
             return (Err(delivery), false);
         }
         let idle = c.held.is_none()
+            && c.flushing.is_none()
             && c.rx.as_ref().is_some_and(|rx| rx.is_empty())
             && state.may_take(&c.inflight);
         if !idle || self.is_shut_down() {

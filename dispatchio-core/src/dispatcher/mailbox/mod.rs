@@ -6,7 +6,7 @@
 mod direct;
 mod task;
 
-pub(super) use task::run_mailbox;
+pub(super) use task::{Flush, run_mailbox};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -102,6 +102,9 @@ struct Consumer {
     pool: Vec<Fired>,
     /// Released when the blocking message being held is answered.
     held: Option<oneshot::Receiver<()>>,
+    /// A flush the task reached: answered once the work in flight is done;
+    /// until then the task takes nothing new.
+    flushing: Option<Delivery>,
     /// Direct deliveries left before the next one is timed.
     until_timed: u32,
     /// Messages still to queue (not deliver directly) since a handler was
@@ -121,6 +124,7 @@ impl MailboxState {
                 inflight: FuturesUnordered::new(),
                 pool: Vec::new(),
                 held: None,
+                flushing: None,
                 until_timed: 0,
                 queue_only: 0,
             }),

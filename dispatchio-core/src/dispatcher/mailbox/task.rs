@@ -43,7 +43,7 @@ pub(in crate::dispatcher) async fn run_mailbox(
         fn drop(&mut self) {
             let mut c = self.0.consumer.lock();
             let rx = c.rx.take();
-            let abandoned = (std::mem::take(&mut c.inflight), c.held.take(), rx);
+            let abandoned = (std::mem::take(&mut c.inflight), c.held.take(), c.flushing.take(), rx);
             // Dropped outside the lock: a dropped reply slot answers its
             // requester (`NoReply`, seen as `Shutdown` after a shutdown),
             // which may run a transport's callback.
@@ -100,6 +100,15 @@ fn poll_mailbox(
             c.held = None;
             state.blocked.store(false, Ordering::Release);
         }
+        if c.flushing.is_some() {
+            if !c.inflight.is_empty() {
+                // The work in flight wakes this task as it finishes.
+                return Poll::Pending;
+            }
+            if let Some(flush) = c.flushing.take() {
+                answer_flush(dispatcher, me, flush);
+            }
+        }
         if !state.may_take(&c.inflight) {
             // A bounded mailbox at its limit of work in flight: the work
             // wakes this task as it finishes.
@@ -116,6 +125,12 @@ fn poll_mailbox(
         let dispatcher = Dispatcher { inner };
         let mut taken = 0;
         loop {
+            if is_flush(&delivery) {
+                // Everything before it was delivered; the work it started
+                // is what is left to wait for (the loop's top).
+                c.flushing = Some(delivery);
+                break;
+            }
             if delivery.message.envelope().blocking {
                 hold(c, state, &mut delivery);
             }
@@ -151,6 +166,33 @@ fn poll_mailbox(
                 _ => break,
             }
         }
+    }
+}
+
+/// What [`Dispatcher::flush`] sends: never handed to the listener.
+#[derive(Debug, serde::Serialize)]
+pub(in crate::dispatcher) struct Flush;
+
+impl crate::value::Fields for Flush {}
+
+impl crate::content::ContentType for Flush {
+    const TYPE_NAME: &'static str = "dispatchio.Flush";
+}
+
+fn is_flush(delivery: &crate::reply::Delivery) -> bool {
+    use crate::content::ContentType;
+    // The type name first: for every other message its length alone
+    // differs, which costs less than asking the content for its type.
+    *delivery.message.envelope().ty == *Flush::TYPE_NAME && delivery.message.content().is::<Flush>()
+}
+
+/// Answers a flush: everything sent before it was handled.
+fn answer_flush(dispatcher: &Weak<Inner>, me: &Id, flush: crate::reply::Delivery) {
+    let crate::reply::Delivery { message, reply } = flush;
+    match dispatcher.upgrade() {
+        Some(inner) => reply.send(Ok(Dispatcher { inner }.ack(message.envelope(), Some(me)))),
+        // Dropped unanswered: the requester hears that the dispatcher is gone.
+        None => drop(reply),
     }
 }
 
