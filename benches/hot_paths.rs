@@ -1,5 +1,5 @@
 //! criterion benches of the hot paths, for finding regressions (the
-//! headline figures and their baselines are in `benches/summary.rs`):
+//! headline figures and their baselines are in `benches/summary/`):
 //! one routing decision by the compiled and the interpreted matcher of the
 //! 1,000-rule table, one dispatcher send, one request round trip.
 //!

@@ -56,10 +56,10 @@ pub mod dsl {
     pub use dispatchio_dsl::cli;
     pub use dispatchio_dsl::{
         Code, Diagnostic, FileId, Label, LoadError, Loaded, MAX_FILE_BYTES, Program, ReadError,
-        Report, Sample, Severity, SourceFile, SourceMap, Span, Value, check, check_str, load,
-        load_str,
+        Report, Sample, Severity, Skeleton, SourceFile, SourceMap, Span, Value, check, check_str,
+        load, load_str,
     };
-    pub use dispatchio_dsl::{analysis, ast, codegen, decide, diagnostic, program, sample};
+    pub use dispatchio_dsl::{analysis, ast, codegen, concrete, decide, diagnostic, program};
 }
 
 /// Derives [`ContentType`](trait@ContentType) and [`Fields`] for a struct

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use dispatchio_dsl::analysis::{analyse, generate};
-use dispatchio_dsl::sample::{Sample, Value};
+use dispatchio_dsl::concrete::{Sample, Value};
 use dispatchio_oracle::eval;
 
 fn median(mut xs: Vec<Duration>) -> Duration {

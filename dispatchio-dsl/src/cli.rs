@@ -23,7 +23,7 @@ use serde_json::{Value as Json, json};
 pub use witness::{WitnessError, read_witness};
 
 use crate::diagnostic::{Code, Diagnostic, SourceMap};
-use crate::front::Report;
+use crate::report::Report;
 
 /// How a run of the command ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,7 +164,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write, color: bool) -> Result<Exit, Str
 
     // A file that cannot be read is a finding in it, and the others are
     // still checked: one bad file must not hide every other finding.
-    let reports: Vec<Report> = files.iter().map(|f| crate::front::check_or_report(f)).collect();
+    let reports: Vec<Report> = files.iter().map(|f| crate::report::check_or_report(f)).collect();
     let findings = findings(&reports);
     let read: BTreeSet<PathBuf> =
         reports.iter().flat_map(|r| r.sources.files().map(|(_, f)| canonical(&f.path))).collect();

@@ -10,8 +10,8 @@
 
 use dispatchio_model::{AsValue, Fields, Value};
 
+use crate::concrete::{self, Sample};
 use crate::program::{ActionKind, Cond, CondKind, FieldRef, ListenerDef, Pred};
-use crate::sample::{self, Sample};
 
 /// What a listener does with one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +87,7 @@ fn pred_holds(p: &Pred, msg: &Sample) -> bool {
 
 /// The model's view of a field of `msg`, `None` when absent.
 fn read<'a>(field: &FieldRef, msg: &'a Sample) -> Option<Value<'a>> {
-    let id = |v: &'a Option<sample::Value>| v.as_ref().and_then(AsValue::as_value);
+    let id = |v: &'a Option<concrete::Value>| v.as_ref().and_then(AsValue::as_value);
     match field {
         FieldRef::Type => Some(Value::Str(&msg.ty)),
         FieldRef::Id => Some(Value::Int(msg.id)),
@@ -115,31 +115,31 @@ impl Fields for Sample {
     }
 }
 
-impl AsValue for sample::Value {
+impl AsValue for concrete::Value {
     fn as_value(&self) -> Option<Value<'_>> {
         Some(match self {
-            sample::Value::Bool(b) => Value::Bool(*b),
-            sample::Value::Int(i) => Value::Int(*i),
-            sample::Value::Float(x) => Value::Float(*x),
-            sample::Value::Str(s) => Value::Str(s),
-            sample::Value::List(items) => Value::List(items),
-            sample::Value::Record(_) => Value::Record(self),
+            concrete::Value::Bool(b) => Value::Bool(*b),
+            concrete::Value::Int(i) => Value::Int(*i),
+            concrete::Value::Float(x) => Value::Float(*x),
+            concrete::Value::Str(s) => Value::Str(s),
+            concrete::Value::List(items) => Value::List(items),
+            concrete::Value::Record(_) => Value::Record(self),
         })
     }
 }
 
 /// A record's fields; every other value has none.
-impl Fields for sample::Value {
+impl Fields for concrete::Value {
     fn field(&self, name: &str) -> Option<Value<'_>> {
         match self {
-            sample::Value::Record(fields) => fields.get(name).and_then(AsValue::as_value),
+            concrete::Value::Record(fields) => fields.get(name).and_then(AsValue::as_value),
             _ => None,
         }
     }
 
     fn field_names(&self) -> Vec<String> {
         match self {
-            sample::Value::Record(fields) => fields.keys().cloned().collect(),
+            concrete::Value::Record(fields) => fields.keys().cloned().collect(),
             _ => Vec::new(),
         }
     }

@@ -50,19 +50,19 @@ pub mod diagnostic;
 mod eval;
 #[cfg(test)]
 extern crate self as dispatchio_dsl;
-mod front;
+pub mod concrete;
+mod imports;
 #[cfg(feature = "runtime")]
 pub mod interp;
-mod load;
 mod parse;
 pub mod program;
 mod read;
-pub mod sample;
+mod report;
 #[cfg(test)]
 mod test_support;
 
+pub use concrete::{Sample, Value};
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceFile, SourceMap, Span};
-pub use front::{LoadError, Loaded, ReadError, Report, check, check_str, load, load_str};
-pub use program::Program;
+pub use program::{Program, Skeleton};
 pub use read::MAX_FILE_BYTES;
-pub use sample::{Sample, Value};
+pub use report::{LoadError, Loaded, ReadError, Report, check, check_str, load, load_str};

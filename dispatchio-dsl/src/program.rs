@@ -39,6 +39,40 @@ pub struct Program {
     handlers: BTreeMap<(String, String), HandlerKind>,
 }
 
+/// What of a program with errors checked: every message type with the
+/// fields whose types resolved, the consts whose values did, and each
+/// listener (the first of a name) with its rules, handlers, queues and
+/// forward targets, conditions as far as they checked.
+///
+/// The checker makes one when it refuses a file (see
+/// [`Report::skeleton`](crate::Report::skeleton)), so that the code generator
+/// can emit the API stub after errors with its real generator (the including
+/// crate then sees the `.route` errors, not one error per use of a
+/// generated item). It is opaque: nothing may route, analyse or interpret
+/// by a program that did not check.
+#[derive(Clone, Debug)]
+pub struct Skeleton(Program);
+
+impl Skeleton {
+    /// The parts that checked, as a program, for the stub's generator only.
+    pub(crate) fn program(&self) -> &Program {
+        &self.0
+    }
+
+    /// The skeleton of `program`: its declarations, with nothing left out
+    /// (what the stub of a file that checks would be; for tests).
+    #[doc(hidden)]
+    pub fn of(program: &Program) -> Skeleton {
+        Skeleton(program.clone())
+    }
+
+    /// The skeleton of what the checker built (`check`), or of a program
+    /// the analysis refused.
+    pub(crate) fn new(program: Program) -> Skeleton {
+        Skeleton(program)
+    }
+}
+
 /// How a listener's handler is called: one trait method is either
 /// synchronous or asynchronous, never both (the checker refuses a handler
 /// called both ways).

@@ -12,8 +12,6 @@ use std::path::{Path, PathBuf};
 
 use proc_macro::TokenStream;
 
-mod derive;
-
 /// Overrides `CARGO_MANIFEST_DIR` as the base of relative paths. trybuild
 /// compiles tests in a generated crate whose manifest directory holds none of
 /// the test's files (trybuild#202); its tests set this to the real one.
@@ -65,8 +63,8 @@ const MANIFEST_DIR_OVERRIDE: &str = "DISPATCHIO_MANIFEST_DIR";
 /// spanned on the path literal, holding exactly what `dispatchio check`
 /// prints in plain form: `error[code]: message`, ` --> file.route:line:col`
 /// and the snippet. After errors the macro still emits a stub of the API
-/// (the structs, listener modules and their types, as far as the file
-/// parses), so the build shows the `.route` errors rather than one error per
+/// (the structs, consts, listener modules and their types, as far as the
+/// file checked, made by the same generator as the real code), so the build shows the `.route` errors rather than one error per
 /// use of a missing item. A stable proc-macro cannot emit warnings: run
 /// `dispatchio check` (in CI too) to see them.
 ///
@@ -129,5 +127,7 @@ pub fn include_routes(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(ContentType, attributes(content))]
 pub fn derive_content_type(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    derive::expand(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+    dispatchio_dsl::codegen::derive::content_type(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -21,27 +21,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::conflict::Conflict;
 use crate::outlet::NatsOutlet;
 use crate::serve::{Serving, Stopped, next_or_drain};
 use crate::stats::bump;
 use crate::{NatsError, SubjectKind};
 use dispatchio_core::Id;
-
-/// How often a dispatcher asks again for the IDs another one holds.
-pub(crate) const RETRY_INTERVAL: Duration = Duration::from_millis(500);
-
-/// An ID two dispatchers of the namespace want to serve: listed by both
-/// ([`Nats::conflicts`](crate::Nats::conflicts)) while it lasts.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub struct Conflict {
-    /// The destination ID.
-    pub id: Id,
-    /// The dispatcher that serves it.
-    pub holder: String,
-    /// The dispatcher that wants to serve it too and does not.
-    pub claimant: String,
-}
 
 /// What is said on a claim subject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

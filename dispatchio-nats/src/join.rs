@@ -9,8 +9,8 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::claim::Conflict;
 use crate::config::{Auth, NatsConfig};
+use crate::conflict::Conflict;
 use crate::inbox::{InboxSubscriptions, read_inbox};
 use crate::outlet::{NatsOutlet, publish};
 use crate::roster::Roster;

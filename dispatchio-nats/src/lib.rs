@@ -41,6 +41,7 @@
 
 mod claim;
 mod config;
+mod conflict;
 mod error;
 mod group;
 mod inbox;
@@ -51,8 +52,8 @@ mod serve;
 mod stats;
 pub mod subject;
 
-pub use claim::Conflict;
 pub use config::NatsConfig;
+pub use conflict::Conflict;
 pub use error::{NatsError, NatsErrorKind};
 pub use join::{Nats, NatsExt};
 pub use stats::NatsStats;

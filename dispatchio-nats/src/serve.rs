@@ -10,7 +10,7 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::claim::RETRY_INTERVAL;
+use crate::conflict::RETRY_INTERVAL;
 use crate::outlet::{NatsOutlet, Outgoing};
 use crate::roster::RosterNote;
 use crate::stats::bump;

@@ -4,12 +4,12 @@
 //! did a link go down ([`DownReason`], reported in
 //! [`PeerLost`](crate::PeerLost)).
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::address::AddressError;
-use crate::tls::{TlsError, TlsFailure};
 use crate::wire::{RefusalReason, WireError};
 
 /// Setting up a listener or dialling a peer failed.
@@ -232,5 +232,101 @@ pub enum DownReason {
 impl DownReason {
     pub(crate) fn io(e: &io::Error) -> Self {
         DownReason::Io { kind: e.kind(), text: e.to_string() }
+    }
+}
+
+/// TLS settings that cannot serve: unreadable PEM, or what a side needs
+/// is missing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// PEM text did not parse.
+    #[error("cannot read {what} from PEM: {detail}")]
+    Pem {
+        /// What was being read (`"the certificate chain"`, …).
+        what: &'static str,
+        /// The parser's message.
+        detail: String,
+    },
+    /// PEM text held no certificate where at least one is needed.
+    #[error("no certificate in the PEM text of {what}")]
+    NoCertificate {
+        /// Which certificates (`"the certificate chain"`, `"the roots"`, …).
+        what: &'static str,
+    },
+    /// A `tls:` listener has no certificate to present.
+    #[error("a tls: listener needs a certificate and key: set Tls::identity_pem")]
+    NoIdentity,
+    /// A `tls:` dialler has nothing to check the listener's certificate against.
+    #[error(
+        "a tls: dialler needs roots to trust (Tls::trust_pem) or a pinned certificate (Tls::pin_pem)"
+    )]
+    NoTrust,
+    /// Client certificates are required but no roots say which to accept.
+    #[error(
+        "Tls::require_client_certs needs the roots client certificates chain to (Tls::trust_pem)"
+    )]
+    ClientCertsNeedRoots,
+    /// The host of the address is not a valid DNS name or IP address for TLS.
+    #[error("{host:?} is not a host name TLS can verify")]
+    BadServerName {
+        /// The host.
+        host: String,
+    },
+    /// rustls refused the settings (a key that does not fit the
+    /// certificate, a certificate it cannot use).
+    #[error("the TLS settings are refused: {detail}")]
+    Refused {
+        /// rustls's message.
+        detail: String,
+    },
+}
+
+/// Why a TLS handshake failed, as seen by the side that reports it
+/// ([`HandshakeError::Tls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFailure {
+    /// The peer's certificate does not chain to a trusted root.
+    UnknownIssuer,
+    /// The listener's certificate does not name the host dialled.
+    WrongName,
+    /// The peer's certificate has expired.
+    Expired,
+    /// The peer's certificate is not valid yet.
+    NotYetValid,
+    /// The listener's certificate is not the pinned one.
+    NotPinned,
+    /// The listener requires a client certificate and none was presented.
+    NoClientCertificate,
+    /// The peer refused the handshake or our certificate (a TLS alert;
+    /// its own side of the story has the reason).
+    RefusedByPeer,
+    /// The peer does not speak TLS (or its bytes are not TLS records).
+    NotTls,
+    /// The peer speaks TLS where plaintext was expected: a `tls:` listener
+    /// dialled at a `tcp:` address, or a `tls:` dialler at a `tcp:`
+    /// listener.
+    UnexpectedTls,
+    /// Anything else; the error's text tells.
+    Other,
+}
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsFailure::UnknownIssuer => "the peer's certificate is not signed by a trusted root",
+            TlsFailure::WrongName => "the listener's certificate does not name the host dialled",
+            TlsFailure::Expired => "the peer's certificate has expired",
+            TlsFailure::NotYetValid => "the peer's certificate is not valid yet",
+            TlsFailure::NotPinned => "the listener's certificate is not the pinned one",
+            TlsFailure::NoClientCertificate => "the listener requires a client certificate",
+            TlsFailure::RefusedByPeer => "the peer refused the TLS handshake",
+            TlsFailure::NotTls => "the peer does not speak TLS",
+            TlsFailure::UnexpectedTls => {
+                "the peer speaks TLS where plaintext was expected (tls: on one side, tcp: on the other)"
+            }
+            TlsFailure::Other => "TLS failed",
+        })
     }
 }

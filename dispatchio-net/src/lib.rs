@@ -128,12 +128,12 @@ use std::time::Duration;
 pub const DEFAULT_MAX_ANNOUNCEMENTS: usize = 65_536;
 
 pub use address::{Address, AddressError, AddressErrorKind};
-pub use error::{DownReason, HandshakeError, NetError, SendError};
+pub use error::{DownReason, HandshakeError, NetError, SendError, TlsError, TlsFailure};
 pub use link::{
     Acceptor, Direction, Link, LinkEvents, LinkId, LinkState, PeerLost, connect, listen,
 };
 pub use peer::{Conflict, NetExt, Peer, RemoteAcceptor, RemoteConfig, RemoteStats};
-pub use tls::{Tls, TlsError, TlsFailure};
+pub use tls::Tls;
 pub use wire::{
     Announcement, Challenge, DEFAULT_MAX_FRAME_LEN, Handshake, Hello, NONCE_LEN, Nonce,
     PROTOCOL_VERSION, Payload, Proof, RefusalReason, Refused, RemoteError, RemoteErrorKind,

@@ -41,10 +41,10 @@
 
 use std::borrow::Cow;
 
+use dispatchio_dsl::concrete::{Sample, Value};
 use dispatchio_dsl::program::{
     ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, Pred, Test, Type,
 };
-use dispatchio_dsl::sample::{Sample, Value};
 
 /// Whether `cond` holds for `msg`.
 pub fn eval(cond: &Cond, msg: &Sample) -> bool {

@@ -11,7 +11,7 @@
 //! (a dev-dependency cannot give a crate's unit tests its own types).
 //!
 //! ```
-//! use dispatchio_dsl::sample::Sample;
+//! use dispatchio_dsl::concrete::Sample;
 //!
 //! let program = dispatchio_dsl::load_str(
 //!     "t.route",

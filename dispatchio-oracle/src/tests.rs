@@ -1,11 +1,11 @@
 //! Unit tests of the reference evaluator.
 
 use crate::eval::*;
+use dispatchio_dsl::concrete::{Sample, Value};
 use dispatchio_dsl::diagnostic::{FileId, Span};
 use dispatchio_dsl::program::{
     Action, ActionKind, Cond, CondKind, FieldRef, ListenerDef, Lit, Pred, RuleDef, Test, Type,
 };
-use dispatchio_dsl::sample::{Sample, Value};
 
 fn sp() -> Span {
     Span::new(FileId(0), 0, 0)

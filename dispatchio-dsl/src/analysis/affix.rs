@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use dispatchio_model::{Glob, GlobTok};
 
-use super::solver::{F, VarId, literal_affix};
+use super::solver::{F, VarId};
 
 /// The affixes a formula requires of its variables: those of its glob
 /// literals, and of the conjunctions of them (an `or` requires none).
@@ -135,6 +135,29 @@ impl Index {
         }
         Some(out)
     }
+}
+
+/// The literal start and end of the one glob a positive literal requires
+/// (`matches "sensor-*"`, `starts_with`, `ends_with`, `contains`), for the
+/// candidate index; `None` for anything else.
+pub(crate) fn literal_affix(f: &F) -> Option<(VarId, Affix)> {
+    let F::Lit(l, p) = f else { return None };
+    let d = l.set(*p);
+    let [(glob, true)] = d.strs.pats.as_slice() else { return None };
+    // The ints of an ID field are its decimal texts under the same glob.
+    let ints_ok = d.ints.ranges.is_empty()
+        || (d.ints.ranges.is_full()
+            && d.ints.text.len() == 1
+            && d.ints.text[0] == (glob.clone(), true));
+    let only_text = !d.absent
+        && d.bools == 0
+        && d.floats.keys.is_empty()
+        && !d.floats.nan
+        && d.strs.allowed.is_none()
+        && d.strs.excluded.is_empty()
+        && !d.lists.any
+        && !d.records;
+    (only_text && ints_ok).then(|| (l.var, Affix::of(glob)))
 }
 
 #[cfg(test)]

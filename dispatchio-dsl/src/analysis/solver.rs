@@ -14,14 +14,19 @@
 //! implies, and branches on the `or` with the fewest live alternatives. The
 //! search is exact: it only prunes on empty domains, and a leaf is accepted
 //! only when every variable has a value (checked again by the evaluator).
+//!
+//! About 700 lines on purpose: the formula type, the variables of a class
+//! and the search over them are one algorithm whose invariants (the cube,
+//! the order of branching, the shared work budget) each part relies on;
+//! value domains (`dom`) and strings (`strings`) are already apart.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use super::dom::{Dom, Pick, pred_set};
+use crate::concrete::{Sample, Value};
 use crate::program::{Cond, CondKind, FieldRef, MessageDef, Program, Type};
-use crate::sample::{Sample, Value};
 
 /// Index of a variable in a [`Space`].
 pub(crate) type VarId = usize;
@@ -66,6 +71,14 @@ pub(crate) struct LitF {
     pub(crate) var: VarId,
     pos: Dom,
     neg: Dom,
+}
+
+impl LitF {
+    /// The set the variable is in where the literal is `positive` (or,
+    /// negated, where it is not): what the candidate index reads.
+    pub(crate) fn set(&self, positive: bool) -> &Dom {
+        if positive { &self.pos } else { &self.neg }
+    }
 }
 
 /// A formula in negation normal form.
@@ -681,70 +694,4 @@ impl Search<'_, '_> {
         }
         Some(vals)
     }
-}
-
-/// The finite set of literal values a positive literal requires (`==`, `in`),
-/// for the candidate index; `None` for anything else.
-pub(crate) fn literal_keys(f: &F) -> Option<(VarId, std::collections::BTreeSet<super::Key>)> {
-    use super::Key;
-    let F::Lit(l, p) = f else { return None };
-    let d = if *p { &l.pos } else { &l.neg };
-    if d.absent || !d.floats.keys.is_empty() || d.floats.nan || d.lists.any || d.records {
-        return None;
-    }
-    if !d.ints.text.is_empty() || d.ints.ranges.count() > 64 {
-        return None;
-    }
-    let strs = d.strs.allowed.as_ref()?;
-    let mut keys: std::collections::BTreeSet<Key> =
-        strs.iter().map(|s| Key::Str(s.clone())).collect();
-    for &(lo, hi) in &d.ints.ranges.0 {
-        keys.extend((lo..=hi).map(Key::Int));
-    }
-    for b in [false, true] {
-        if d.bools & (1 << u8::from(b)) != 0 {
-            keys.insert(Key::Bool(b));
-        }
-    }
-    Some((l.var, keys))
-}
-
-/// The interval hull of a literal that only allows ints (`card < 5`,
-/// `card in {1, 9}`), for the candidate index; `None` for anything else.
-pub(crate) fn literal_hull(f: &F) -> Option<(VarId, (i64, i64))> {
-    let F::Lit(l, p) = f else { return None };
-    let d = if *p { &l.pos } else { &l.neg };
-    let only_ints = !d.absent
-        && d.bools == 0
-        && d.floats.keys.is_empty()
-        && !d.floats.nan
-        && d.strs.allowed.as_ref().is_some_and(|a| a.is_empty())
-        && !d.lists.any
-        && !d.records;
-    let first = d.ints.ranges.0.first()?;
-    let last = d.ints.ranges.0.last()?;
-    only_ints.then_some((l.var, (first.0, last.1)))
-}
-
-/// The literal start and end of the one glob a positive literal requires
-/// (`matches "sensor-*"`, `starts_with`, `ends_with`, `contains`), for the
-/// candidate index; `None` for anything else.
-pub(crate) fn literal_affix(f: &F) -> Option<(VarId, super::affix::Affix)> {
-    let F::Lit(l, p) = f else { return None };
-    let d = if *p { &l.pos } else { &l.neg };
-    let [(glob, true)] = d.strs.pats.as_slice() else { return None };
-    // The ints of an ID field are its decimal texts under the same glob.
-    let ints_ok = d.ints.ranges.is_empty()
-        || (d.ints.ranges.is_full()
-            && d.ints.text.len() == 1
-            && d.ints.text[0] == (glob.clone(), true));
-    let only_text = !d.absent
-        && d.bools == 0
-        && d.floats.keys.is_empty()
-        && !d.floats.nan
-        && d.strs.allowed.is_none()
-        && d.strs.excluded.is_empty()
-        && !d.lists.any
-        && !d.records;
-    (only_text && ints_ok).then(|| (l.var, super::affix::Affix::of(glob)))
 }

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 
+use crate::concrete::{Sample, Value};
 use crate::program::{Program, Type};
-use crate::sample::{Sample, Value};
 
 /// Why a JSON document is not a witness of a program: what is wrong, and
 /// at which field.

@@ -23,6 +23,7 @@
 //! the reference evaluator (`dispatchio-oracle`) is its oracle in the tests;
 //! how it is made fast is described in the `matcher` submodule.
 
+pub mod derive;
 mod matcher;
 mod names;
 mod stub;
@@ -34,7 +35,7 @@ use proc_macro2::{Span as PmSpan, TokenStream};
 use quote::quote;
 
 use crate::diagnostic::{Diagnostic, SourceFile, SourceMap};
-use crate::program::Program;
+use crate::program::{Program, Skeleton};
 
 pub use names::{listener_module, rust_ident};
 pub use types::content_impls;
@@ -59,7 +60,8 @@ pub fn generate(program: &Program, tracked_files: &[PathBuf]) -> TokenStream {
     let tracking = track(tracked_files);
     let messages = program.messages().iter().map(|m| types::message(program, m));
     let consts = program.consts().iter().map(|c| types::constant(program, c));
-    let listeners = program.listeners().iter().map(|l| matcher::listener(program, l));
+    let listeners =
+        program.listeners().iter().map(|l| matcher::listener(program, l, matcher::Body::Compiled));
     let register = types::register_fn(program);
     quote! {
         #tracking
@@ -76,10 +78,13 @@ pub fn generate(program: &Program, tracked_files: &[PathBuf]) -> TokenStream {
 /// rebuilds), then a stub of the API (see `stub`) so the user sees the
 /// `.route` errors rather than every use of a missing item.
 ///
-/// The stub is derived from whatever of the files in `sources` parses.
+/// The stub is made by the same generator as [`generate`]'s code, from
+/// `skeleton` (what of the program checked); with none (the root file could
+/// not be read) there is no stub.
 pub fn generate_errors(
     sources: &SourceMap,
     diagnostics: &[Diagnostic],
+    skeleton: Option<&Skeleton>,
     tracked_files: &[PathBuf],
     span: PmSpan,
 ) -> TokenStream {
@@ -89,7 +94,7 @@ pub fn generate_errors(
         quote::quote_spanned!(span=> ::core::compile_error! { #text })
     });
     let tracking = track(tracked_files);
-    let stub = stub::stub(sources);
+    let stub = skeleton.map(stub::stub);
     quote! {
         #(#errors)*
         #tracking
@@ -147,7 +152,13 @@ pub fn expand(path: &Path, shown: &Path, span: PmSpan) -> TokenStream {
     let shown_sources = display_sources(&report.sources, path, shown);
     match &report.program {
         Some(program) if !report.has_errors() => generate(program, &tracked),
-        _ => generate_errors(&shown_sources, &report.diagnostics, &tracked, span),
+        _ => generate_errors(
+            &shown_sources,
+            &report.diagnostics,
+            report.skeleton.as_ref(),
+            &tracked,
+            span,
+        ),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::front::{ReadError, Report};
+use crate::report::{ReadError, Report};
 
 /// Why [`load`](super::load), [`RoutesBuilder::build`](super::RoutesBuilder::build)
 /// or [`Routes::reload`](super::Routes::reload) failed.

@@ -79,8 +79,8 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 
 use crate::diagnostic::Diagnostic;
-use crate::front::Report;
 use crate::program::Program;
+use crate::report::Report;
 use table::Table;
 
 /// A listener built from a `.route` file: the runtime's executor over an
@@ -95,7 +95,7 @@ pub type RouteListener = RoutedListener<RouteMatcher, RouteHandlers>;
 /// every finding, rendered with snippets, when it has errors.
 pub fn load(path: impl AsRef<Path>) -> Result<RoutesBuilder, Error> {
     let path = path.as_ref().to_path_buf();
-    let report = crate::front::check(&path)?;
+    let report = crate::report::check(&path)?;
     let watched = watch::files_of(&path, &report);
     let fingerprint = watch::fingerprint(&watched);
     let (program, warnings) = accept(&path, report)?;
@@ -534,7 +534,7 @@ impl Routes {
         // The fingerprint is taken *before* reading, so an edit racing with
         // this reload shows as a change on the watcher's next look.
         let before = watch::fingerprint(&state.watched);
-        let report = match crate::front::check(path) {
+        let report = match crate::report::check(path) {
             Ok(r) => r,
             Err(e) => {
                 state.fingerprint = before;

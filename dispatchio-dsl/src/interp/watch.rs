@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{Error, Reloaded, Routes};
-use crate::front::Report;
+use crate::report::Report;
 
 /// The files a load attempt read: the root first, then its imports.
 pub(super) fn files_of(root: &Path, report: &Report) -> Vec<PathBuf> {

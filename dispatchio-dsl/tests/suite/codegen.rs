@@ -213,3 +213,124 @@ fn bench_tables_are_what_the_generator_writes() {
         assert!(report.diagnostics.is_empty(), "{}", report.render_plain());
     }
 }
+
+/// The API of generated code, item by item: every item but the private
+/// functions (the matcher's chains), with function bodies left out (the
+/// stub's matcher routes nothing) and `compile_error!`s and file tracking
+/// dropped. Items in modules are prefixed with the module's name.
+fn api(tokens: proc_macro2::TokenStream) -> Vec<String> {
+    use quote::ToTokens;
+    fn items(prefix: &str, list: Vec<syn::Item>, out: &mut Vec<String>) {
+        let empty: syn::Block = syn::parse_quote!({});
+        for item in list {
+            let text = match item {
+                syn::Item::Mod(m) => {
+                    let prefix = format!("{prefix}{}::", m.ident);
+                    let attrs = &m.attrs;
+                    out.push(format!("{prefix} {}", quote::quote!(#(#attrs)*)));
+                    items(&prefix, m.content.map(|(_, i)| i).unwrap_or_default(), out);
+                    continue;
+                }
+                syn::Item::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => {
+                    f.sig.to_token_stream().to_string()
+                }
+                syn::Item::Trait(mut t) => {
+                    for i in &mut t.items {
+                        if let syn::TraitItem::Fn(f) = i {
+                            f.default = None;
+                        }
+                    }
+                    t.to_token_stream().to_string()
+                }
+                syn::Item::Impl(mut i) => {
+                    for item in &mut i.items {
+                        if let syn::ImplItem::Fn(f) = item {
+                            f.block = empty.clone();
+                        }
+                    }
+                    i.to_token_stream().to_string()
+                }
+                syn::Item::Const(c) if c.ident == "_" => continue,
+                syn::Item::Fn(_) | syn::Item::Macro(_) => continue,
+                other => other.to_token_stream().to_string(),
+            };
+            out.push(format!("{prefix}{text}"));
+        }
+    }
+    let file = syn::parse2::<syn::File>(tokens).expect("generated code parses as a Rust file");
+    let mut out = Vec::new();
+    items("", file.items, &mut out);
+    out
+}
+
+/// The stub after errors: `check`'s skeleton through `generate_errors`.
+fn stub_api(report: &dispatchio_dsl::Report) -> Vec<String> {
+    assert!(report.has_errors());
+    let skeleton = report.skeleton.as_ref().expect("a report with errors has a skeleton");
+    let span = proc_macro2::Span::call_site();
+    api(codegen::generate_errors(&report.sources, &report.diagnostics, Some(skeleton), &[], span))
+}
+
+#[test]
+fn the_stub_after_errors_has_the_api_of_the_file_without_them() {
+    // The same file twice, the second with errors in two conditions and an
+    // `allow` (none of which changes an item or a line): the stub of the
+    // second is the API generated for the first.
+    let good = "message Card { card: int, suit: string? }\n\
+                message Deck { cards: [Card], top: Card?, next: Deck? }\n\
+                const max = 52\nconst names = {\"a\", \"b\"}\n\
+                listener player {\n\
+                rule deal when type == Card and card < 52 => call deal, queue hand\n\
+                rule many when type in {Card, Deck} and sync => call async many, forward table\n\
+                rule any when blocking => call any\n\
+                otherwise => call rest\n}\n\
+                listener table { rule t when type == Deck => queue decks }\n";
+    let bad = good
+        .replace("card < 52", "card < \"x\"")
+        .replace("and sync", "and suit == 3")
+        .replace("rule t when", "allow(oops) rule t when");
+    let good = dispatchio_dsl::check_str("api.route", good);
+    assert!(!good.has_errors(), "{}", good.render_plain());
+    let real = api(codegen::generate(good.program.as_ref().unwrap(), &[]));
+    let bad = dispatchio_dsl::check_str("api.route", bad);
+    assert_eq!(bad.errors().count(), 3, "{}", bad.render_plain());
+    assert_eq!(stub_api(&bad), real);
+    // The listener's typed handler signatures are there, not `&dyn Content`.
+    assert!(real.iter().any(|i| i.contains("fn deal (& self , envelope")), "{real:#?}");
+}
+
+#[test]
+fn every_fixture_that_checks_has_a_stub_with_its_api() {
+    for path in crate::fixtures() {
+        let report = dispatchio_dsl::check(&path).unwrap();
+        let Some(program) = &report.program else { continue };
+        let skeleton = dispatchio_dsl::Skeleton::of(program);
+        let span = proc_macro2::Span::call_site();
+        let stub = api(codegen::generate_errors(&report.sources, &[], Some(&skeleton), &[], span));
+        assert_eq!(stub, api(codegen::generate(program, &[])), "{}", path.display());
+    }
+}
+
+#[test]
+fn the_stub_leaves_out_only_the_fields_whose_types_are_unknown() {
+    let report = dispatchio_dsl::check_str(
+        "t.route",
+        "message Card { card: int, bad: Crad, also: [Nope?] }\nlistener l { rule a when type == Card => call a }",
+    );
+    let api = stub_api(&report);
+    let card = api.iter().find(|i| i.contains("pub struct Card")).expect("Card is declared");
+    assert!(card.contains("pub card : i64"), "{card}");
+    assert!(!card.contains("bad") && !card.contains("also"), "{card}");
+    assert!(api.iter().any(|i| i.contains("fn a (& self , envelope")), "{api:#?}");
+}
+
+#[test]
+fn a_program_the_analysis_refuses_has_all_of_it_as_its_stub() {
+    let report = dispatchio_dsl::check_str(
+        "s.route",
+        "message Card { card: int }\nlistener l {\n rule high when type == Card and card > 1 => call high\n rule mid when type == Card and card > 5 => queue mid\n}",
+    );
+    let program = report.program.as_ref().expect("the checker accepted it");
+    assert!(report.has_errors(), "the analysis refuses `mid`: {}", report.render_plain());
+    assert_eq!(stub_api(&report), api(codegen::generate(program, &[])));
+}

@@ -12,9 +12,10 @@ use tracing::{debug, info, warn};
 use super::{Direction, Link, LinkCodec, LinkEvents, accept_handshake, supervise};
 use crate::NetConfig;
 use crate::address::Address;
+use crate::error::TlsError;
 use crate::error::{HandshakeError, NetError};
 use crate::socket::{self, BoundSocket, BoxIo, SocketFile};
-use crate::tls::{self, Tls, TlsError};
+use crate::tls::{self, Tls};
 use crate::wire;
 
 /// A `tls:` listener's rustls configuration (`None` for other addresses).

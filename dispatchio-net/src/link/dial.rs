@@ -9,9 +9,10 @@ use tracing::{debug, info, warn};
 use super::{Conn, Direction, Link, LinkCodec, LinkEvents, dial_handshake, supervise};
 use crate::NetConfig;
 use crate::address::Address;
+use crate::error::TlsError;
 use crate::error::{HandshakeError, NetError};
 use crate::socket;
-use crate::tls::{self, TlsError};
+use crate::tls;
 use crate::wire;
 
 /// Dials `address` and performs the handshake; the returned link reconnects

@@ -183,8 +183,7 @@ fn is_flush(delivery: &crate::reply::Delivery) -> bool {
     use crate::content::ContentType;
     // The type name first: for every other message its length alone
     // differs, which costs less than asking the content for its type.
-    *delivery.message.envelope().ty == *Flush::TYPE_NAME
-        && delivery.message.content().is::<Flush>()
+    *delivery.message.envelope().ty == *Flush::TYPE_NAME && delivery.message.content().is::<Flush>()
 }
 
 /// Answers a flush: everything sent before it was handled.

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, SourceMap};
-use crate::program::Program;
+use crate::program::{Program, Skeleton};
 use crate::read::read_text;
 
 /// Everything `check` found about one root file and its imports.
@@ -22,6 +22,10 @@ pub struct Report {
     pub program: Option<Program>,
     /// Every finding, errors and warnings, ordered by file and position.
     pub diagnostics: Vec<Diagnostic>,
+    /// When some finding is an error, what of the program checked: what the
+    /// code generator makes the API stub after errors from. `None` when no
+    /// finding is an error, or when the root file could not be read.
+    pub skeleton: Option<Skeleton>,
 }
 
 impl Report {
@@ -124,7 +128,7 @@ pub(crate) fn check_or_report(path: &Path) -> Report {
     let file = sources.add(crate::diagnostic::SourceFile::new(path, text));
     let span = crate::diagnostic::Span::new(file, label.0, label.0);
     let d = Diagnostic::new(crate::Code::Unreadable, message, crate::Label::new(span, label.1));
-    Report { sources, program: None, diagnostics: vec![d] }
+    Report { sources, program: None, diagnostics: vec![d], skeleton: None }
 }
 
 /// Checks `.route` source text as if it were the file `name` (imports are
@@ -140,16 +144,22 @@ pub(crate) fn check_or_report(path: &Path) -> Report {
 /// assert_eq!(report.program.unwrap().listeners()[0].rules[0].name, "deal");
 /// ```
 pub fn check_str(name: impl AsRef<Path>, text: impl Into<String>) -> Report {
-    let loaded = crate::load::load(name.as_ref(), text.into());
+    let loaded = crate::imports::parse_with_imports(name.as_ref(), text.into());
     let sources = loaded.sources.clone();
-    let (program, mut diagnostics) = crate::check::check(loaded);
+    let crate::check::Checked { program, mut skeleton, mut diagnostics } =
+        crate::check::check(loaded);
     if let Some(program) = &program {
         diagnostics.extend(crate::analysis::analyse(program));
         diagnostics.retain(|d| !is_allowed(program, d));
         diagnostics
             .sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.primary.span.end));
+        // An error of the analysis (a rule that can never match): the
+        // program checked, so all of it is the skeleton.
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            skeleton = Some(Skeleton::new(program.clone()));
+        }
     }
-    Report { sources, program, diagnostics }
+    Report { sources, program, diagnostics, skeleton }
 }
 
 /// Whether the rule a warning is about silences its code with `allow(…)`.

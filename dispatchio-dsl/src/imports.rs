@@ -14,7 +14,7 @@ use crate::parse::parse_file;
 use crate::read::{Unreadable, read_text};
 
 /// Every file of a program, parsed.
-pub(crate) struct Loaded {
+pub(crate) struct ParsedFiles {
     /// Every file read.
     pub(crate) sources: SourceMap,
     /// The root file.
@@ -31,7 +31,7 @@ pub(crate) struct Loaded {
 }
 
 /// Loads `root_text` as the file `root_path`, and everything it imports from disk.
-pub(crate) fn load(root_path: &Path, root_text: String) -> Loaded {
+pub(crate) fn parse_with_imports(root_path: &Path, root_text: String) -> ParsedFiles {
     let mut sources = SourceMap::new();
     let root = sources.add(SourceFile::new(root_path, root_text));
     let mut loader = Loader {
@@ -44,7 +44,7 @@ pub(crate) fn load(root_path: &Path, root_text: String) -> Loaded {
         on_stack: HashSet::new(),
     };
     loader.run(root, key_of(root_path));
-    Loaded {
+    ParsedFiles {
         sources: loader.sources,
         root,
         files: loader.files,

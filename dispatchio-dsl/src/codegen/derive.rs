@@ -1,6 +1,7 @@
-//! `#[derive(ContentType)]`: the runtime's `ContentType` and `Fields` for a
-//! hand-written Rust struct, the impls `include_routes!` generates for the
-//! message types of a `.route` file.
+//! `#[derive(ContentType)]` as a library call ([`content_type`]): the
+//! runtime's `ContentType` and `Fields` for a hand-written Rust struct, the
+//! impls `include_routes!` generates for the message types of a `.route`
+//! file. The proc-macro crate only calls it; here its unit tests reach it.
 //!
 //! Field names follow serde's: routing conditions read `content.NAME` by the
 //! name the field has on the wire, because content from another process that
@@ -34,8 +35,16 @@ struct Field {
     ty_span: Span,
 }
 
-/// Expands the derive, or returns every error found (spanned where it is).
-pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+/// Expands `#[derive(ContentType)]` on `input`: the impls of the runtime's
+/// `ContentType` and `Fields`, fields named as serde names them.
+///
+/// # Errors
+///
+/// A `syn::Error` spanned where the problem is: an enum, a union, a tuple
+/// struct or a generic struct; an unknown or empty `#[content(…)]` option;
+/// a serde attribute this derive does not follow (`rename_all`, `flatten`,
+/// a rename that differs per direction, …).
+pub fn content_type(input: &DeriveInput) -> syn::Result<TokenStream> {
     let options = options(input)?;
     refuse_serde_container_attrs(input)?;
     if !input.generics.params.is_empty() {
@@ -57,7 +66,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         })
         .collect();
     let krate = quote!(#krate);
-    Ok(dispatchio_dsl::codegen::content_impls(&krate, ident, &name.value(), &views))
+    Ok(super::content_impls(&krate, ident, &name.value(), &views))
 }
 
 fn options(input: &DeriveInput) -> syn::Result<Options> {
@@ -118,8 +127,8 @@ fn fields(input: &DeriveInput) -> syn::Result<Vec<Field>> {
         Fields::Unnamed(u) => return Err(not_a_struct(u.span(), "a tuple struct")),
     };
     let mut out = Vec::new();
-    for f in &named.named {
-        let ident = f.ident.clone().expect("named fields have identifiers");
+    // Named fields all have identifiers; one without is skipped, not a panic.
+    for (f, ident) in named.named.iter().filter_map(|f| Some((f, f.ident.clone()?))) {
         let mut name = ident.to_string();
         // A raw identifier (`r#type`) is `type` on the wire.
         if let Some(stripped) = name.strip_prefix("r#") {
@@ -179,3 +188,6 @@ fn not_a_struct(span: Span, what: &str) -> syn::Error {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests;
