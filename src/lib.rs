@@ -96,7 +96,7 @@
 //! let loaded = dispatchio::routes::load("examples/routes/card_dealer.route")?.build()?;
 //! loaded.register(&dispatcher)?; // each listener under its name: `player`
 //! dispatcher.send(dispatchio::Message::new(routes::Card { card: 7 }).to("player"))?;
-//! let hand = loaded.listener("player").ok_or("no player")?.queue("hand").ok_or("no hand")?;
+//! let hand = loaded.listener("player").ok_or("no player")?.queue("hand")?;
 //! assert!(hand.recv().await.is_some());
 //! # Ok(()) }
 //! ```
@@ -159,7 +159,7 @@ pub use dispatchio_core::{
     HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message,
     MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply, ReplySender, RoutedListener,
     SharedStr, Snapshot, Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind,
-    Typed, Value,
+    Typed, UnknownQueue, Value,
 };
 pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;
