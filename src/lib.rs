@@ -96,7 +96,7 @@
 //! let loaded = dispatchio::routes::load("examples/routes/card_dealer.route")?.build()?;
 //! loaded.register(&dispatcher)?; // each listener under its name: `player`
 //! dispatcher.send(dispatchio::Message::new(routes::Card { card: 7 }).to("player"))?;
-//! let hand = loaded.listener("player").ok_or("no player")?.queue("hand")?;
+//! let hand = loaded.listener("player")?.queue("hand")?;
 //! assert!(hand.recv().await.is_some());
 //! # Ok(()) }
 //! ```

@@ -29,6 +29,9 @@ mod index_differential;
 #[path = "suite/interp_differential.rs"]
 mod interp_differential;
 #[cfg(feature = "runtime")]
+#[path = "suite/interp_instances.rs"]
+mod interp_instances;
+#[cfg(feature = "runtime")]
 #[path = "suite/interp_routes.rs"]
 mod interp_routes;
 

@@ -56,8 +56,10 @@
 //! the file and from [`RoutesBuilder::queue`], and so are the bindings to
 //! forward targets, from the file and from [`RoutesBuilder::forward`].
 
+mod chain;
 mod cond;
 mod error;
+mod instance;
 mod table;
 mod watch;
 
@@ -68,12 +70,11 @@ pub use watch::Watcher;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use dispatchio_core::routing::{HandlerSlot, Layout};
 use dispatchio_core::{
-    Context, Delivery, Dispatcher, HandlerError, HandlerResult, Handlers, Listener, Message,
-    RoutedListener, SharedStr, SyncContext,
+    Dispatcher, HandlerError, HandlerResult, Handlers, Listener, Message, RoutedListener, SharedStr,
 };
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
@@ -296,20 +297,8 @@ impl RoutesBuilder {
             .collect();
         let index: HashMap<String, usize> =
             listeners.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
-        // Each listener is bound to the targets of its layout. Targets are
-        // held weakly: two listeners forwarding to each other must not keep
-        // each other alive.
         for (_, l) in &listeners {
-            for target_name in &layout_of(l).forwards {
-                let Some(&t) = index.get(&**target_name) else { continue };
-                let chained: Arc<dyn Listener> = Arc::new(Chained {
-                    name: target_name.to_string(),
-                    target: Arc::downgrade(&listeners[t].1),
-                });
-                // Cannot fail: every name is in the layout's forwards, bound once.
-                let _ =
-                    l.bind_forward(target_name, dispatchio_core::ForwardTarget::Listener(chained));
-            }
+            chain::bind_forwards(l, &listeners, &index);
         }
         Ok(Routes {
             inner: Arc::new(Inner {
@@ -360,38 +349,6 @@ impl Handlers for RouteHandlers {
             ))))),
         }
     }
-}
-
-/// A `forward` target: another listener of the program, held weakly.
-struct Chained {
-    name: String,
-    target: Weak<RouteListener>,
-}
-
-impl Listener for Chained {
-    fn deliver(&self, delivery: Delivery, cx: &mut Context<'_>) {
-        match self.target.upgrade() {
-            Some(l) => l.deliver(delivery, cx),
-            None => {
-                delivery.reply.send(Err(dispatchio_core::Error::UnboundForward(self.name.clone())))
-            }
-        }
-    }
-
-    fn deliver_sync(
-        &self,
-        message: Message,
-        cx: &SyncContext<'_>,
-    ) -> Result<Option<Message>, dispatchio_core::Error> {
-        match self.target.upgrade() {
-            Some(l) => l.deliver_sync(message, cx),
-            None => Err(dispatchio_core::Error::UnboundForward(self.name.clone())),
-        }
-    }
-
-    // The target owns its queues: the default `close` must not close them
-    // when a forwarding listener is closed.
-    fn close(&self) {}
 }
 
 /// A built program: its listeners, and the way to reload them.
@@ -446,14 +403,30 @@ impl Routes {
         &self.inner.path
     }
 
-    /// The listener `name`.
+    /// The listener `name`: the one instance [`register`](Self::register)
+    /// registers under that name (for more, see [`instance`](Self::instance)).
     ///
     /// `forward`s between listeners hold their targets weakly (two listeners
     /// forwarding to each other must not keep each other alive): keep the
     /// `Routes`, or register every listener with a dispatcher, for as long
     /// as messages are forwarded.
-    pub fn listener(&self, name: &str) -> Option<Arc<RouteListener>> {
-        self.inner.index.get(name).map(|&i| self.inner.listeners[i].1.clone())
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownListener`] when the file declares no listener `name`.
+    pub fn listener(&self, name: &str) -> Result<Arc<RouteListener>, Error> {
+        self.primary(name).cloned()
+    }
+
+    fn primary(&self, name: &str) -> Result<&Arc<RouteListener>, Error> {
+        match self.inner.index.get(name) {
+            Some(&i) => Ok(&self.inner.listeners[i].1),
+            None => Err(Error::UnknownListener {
+                path: self.inner.path.clone(),
+                name: name.to_owned(),
+                listeners: self.inner.listeners.iter().map(|(n, _)| n.clone()).collect(),
+            }),
+        }
     }
 
     /// Every listener with its name, in file order.
