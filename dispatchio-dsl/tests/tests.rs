@@ -34,6 +34,9 @@ mod interp_instances;
 #[cfg(feature = "runtime")]
 #[path = "suite/interp_routes.rs"]
 mod interp_routes;
+#[cfg(feature = "runtime")]
+#[path = "suite/interp_typed.rs"]
+mod interp_typed;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -39,6 +39,10 @@ pub enum Error {
         /// Built listeners the new file no longer declares.
         removed: Vec<String>,
     },
+    /// Typed handlers ([`RoutesBuilder::typed_handler`](super::RoutesBuilder::typed_handler))
+    /// whose type does not fit the file; every one of them is listed.
+    #[error("{0}")]
+    Content(super::Mismatched),
     /// [`Routes::listener`](super::Routes::listener) or
     /// [`Routes::instance`](super::Routes::instance) was asked for a
     /// listener the file does not declare.
