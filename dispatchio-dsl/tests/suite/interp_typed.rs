@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dispatchio_core::{
-    AsValue, ContentType, Dispatcher, DynContent, DynValue, Envelope, Error as RunError, Fields,
-    HandlerError, Message, Reply, Value,
+    Dispatcher, DynContent, DynValue, Envelope, Error as RunError, HandlerError, Message, Reply,
 };
 use dispatchio_dsl::interp::{self, Error};
 use dispatchio_dsl::program::Reach;
@@ -22,62 +21,19 @@ listener player {
 }
 "#;
 
-/// The user's struct for the file's `Card`.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-struct Card {
-    card: i64,
-    suit: Option<String>,
+content_struct! {
+    /// The user's struct for the file's `Card`.
+    struct Card as "Card" { card: i64, suit: Option<String> }
 }
 
-impl ContentType for Card {
-    const TYPE_NAME: &'static str = "Card";
+content_struct! {
+    /// A struct that does not fit the file's `Card`: `suit` is required here.
+    struct StrictCard as "Card" { card: i64, suit: String }
 }
 
-impl Fields for Card {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        match name {
-            "card" => self.card.as_value(),
-            "suit" => self.suit.as_value(),
-            _ => None,
-        }
-    }
-}
-
-/// A struct that does not fit the file's `Card`: `suit` is required here.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct StrictCard {
-    card: i64,
-    suit: String,
-}
-
-impl ContentType for StrictCard {
-    const TYPE_NAME: &'static str = "Card";
-}
-
-impl Fields for StrictCard {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        match name {
-            "card" => self.card.as_value(),
-            "suit" => self.suit.as_value(),
-            _ => None,
-        }
-    }
-}
-
-/// The reply: the card number doubled, so the test sees the handler read it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Doubled {
-    n: i64,
-}
-
-impl ContentType for Doubled {
-    const TYPE_NAME: &'static str = "Doubled";
-}
-
-impl Fields for Doubled {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        (name == "n").then_some(Value::Int(self.n))
-    }
+content_struct! {
+    /// The reply: the card number doubled, so the test sees the handler read it.
+    struct Doubled as "Doubled" { n: i64 }
 }
 
 fn dyn_card(fields: &[(&str, DynValue)]) -> Message {
