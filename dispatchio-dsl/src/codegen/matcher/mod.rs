@@ -48,6 +48,7 @@
 //!   out-of-line `stop`/`fire` rather than inlined `Fired` methods.
 mod chains;
 mod classes;
+mod decision;
 mod handlers;
 mod layout;
 mod leaf;
