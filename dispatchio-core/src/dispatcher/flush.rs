@@ -28,7 +28,7 @@ impl Dispatcher {
     ///     d.send(Message::new(Text::from(card)).to("player"))?;
     /// }
     /// d.flush("player").await?;
-    /// assert_eq!(listener.queue("inbox").map(|q| q.len()), Some(3)); // no polling
+    /// assert_eq!(listener.queue("inbox")?.len(), 3); // no polling
     /// # Ok(())
     /// # }
     /// ```

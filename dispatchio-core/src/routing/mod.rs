@@ -62,7 +62,7 @@
 //! };
 //! // No `call` actions, so no handlers: `()`.
 //! let player = RoutedListener::new(Player { layout }, ());
-//! assert!(player.queue("hand").is_some());
+//! assert!(player.queue("hand").is_ok());
 //! ```
 
 mod cond;
