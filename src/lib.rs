@@ -41,8 +41,8 @@ pub use dispatchio_core::{
     ErrorKind, Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError,
     HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message,
     MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply, ReplySender, RoutedListener,
-    SharedStr, Snapshot, Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind,
-    Typed, Value,
+    RuleHit, RuleHits, SharedStr, Snapshot, Source, SyncContext, SyncError, Text, TransportError,
+    TransportErrorKind, Typed, Value,
 };
 pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;

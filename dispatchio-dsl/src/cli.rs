@@ -1,5 +1,5 @@
 //! The `dispatchio` command line (feature `cli`): `dispatchio check`,
-//! and `dispatchio explain` (cli/explain.rs).
+//! `dispatchio explain` (cli/explain.rs) and `dispatchio graph` (cli/graph.rs).
 //!
 //! The facade's `main` is one call to [`run`]. [`run_with`] takes the
 //! arguments and output streams explicitly, so every behaviour of the command
@@ -8,7 +8,7 @@
 //! Exit status: 0 when there is no error-level finding (warnings allowed
 //! unless `--deny warnings`), 1 when there is, 2 when the command could not
 //! run (no such file, bad flag), with a one-line reason on stderr.
-//! `explain` exits 0 when it wrote its output, 2 when it
+//! `explain` and `graph` exit 0 when they wrote their output, 2 when they
 //! could not (bad input included: an unknown listener, a message that does
 //! not read), with the same one-line reason.
 
@@ -22,6 +22,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod excerpt;
 mod explain;
+mod graph;
 mod human;
 mod message_text;
 mod programs;
@@ -74,6 +75,8 @@ enum Command {
     Check(CheckArgs),
     /// Show, rule by rule, why messages go where they go through a listener.
     Explain(explain::ExplainArgs),
+    /// Draw listeners, forwards, queues and handlers (DOT or Mermaid).
+    Graph(graph::GraphArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -177,6 +180,7 @@ where
     let ran = match cli.command {
         Command::Check(args) => check(&args, out, color),
         Command::Explain(args) => explain::run(&args, input, out, color).map(|()| Exit::Clean),
+        Command::Graph(args) => graph::run(&args, out).map(|()| Exit::Clean),
     };
     match ran {
         Ok(exit) => exit,
