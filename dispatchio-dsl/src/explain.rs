@@ -1,6 +1,6 @@
 //! Why a message went where it went: a listener's search, rule by rule,
 //! for one concrete message (`dispatchio explain`, and
-//! [`Routes::explain`](crate::interp::Routes::explain) at run time).
+//! `interp::Routes::explain` (feature `runtime`) at run time).
 //!
 //! A [`Trace`] says of each rule whether it fired and, where it did not,
 //! the first part of its condition that failed; which actions ran; how the

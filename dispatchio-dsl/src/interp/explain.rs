@@ -14,7 +14,7 @@ impl Routes {
     /// the listeners currently run: each rule, whether it fired and, where
     /// it did not, the first part of its condition that failed; the actions
     /// run; how the search ended; and the listeners its `forward`s name
-    /// (see [`explain`](crate::explain)). `None` when the program has no
+    /// (see [`crate::explain`]). `None` when the program has no
     /// such listener. It routes nothing and counts no hit.
     ///
     /// A program logs with it why a message went where it went:

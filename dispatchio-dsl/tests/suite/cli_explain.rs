@@ -208,3 +208,29 @@ fn a_file_with_errors_is_named_when_the_listener_is_not_found() {
     assert_eq!(exit, Exit::Failed);
     assert!(err.contains("bad.route` has errors (see `dispatchio check`)"), "{err}");
 }
+
+#[test]
+fn the_guides_explain_examples_are_what_the_command_prints() {
+    let guide = std::fs::read_to_string("../docs/language.md").expect("docs/language.md exists");
+    let section = &guide[guide.find("## `dispatchio explain`").unwrap()..];
+    let section = &section[..section.find("## `dispatchio graph`").unwrap()];
+    let blocks: Vec<&str> =
+        section.split("```text\n").skip(1).map(|b| &b[..b.find("```").unwrap()]).collect();
+    let run = |listener: &str, message: &str| {
+        let (exit, out, _) = explain(&[EXAMPLES, "--listener", listener, "--message", message]);
+        assert_eq!(exit, Exit::Clean);
+        // Run from the workspace root, as the guide does.
+        out.replace("../examples/", "examples/")
+    };
+    assert_eq!(blocks[0], run("player", r#"type=Card card=60 source="bob""#));
+    assert_eq!(blocks[1], run("croupier", r#"type=Bet amount=150 player="ann""#));
+    // The library's plain form of the first.
+    let program =
+        dispatchio_dsl::load(std::path::Path::new("../examples/routes/card_dealer.route"))
+            .unwrap()
+            .program;
+    let mut card = dispatchio_dsl::Sample::new("Card");
+    card.content.insert("card".into(), dispatchio_dsl::Value::Int(60));
+    let trace = dispatchio_dsl::explain::explain(&program, "player", &card).unwrap();
+    assert_eq!(blocks[2], trace.to_string());
+}

@@ -25,7 +25,10 @@ fn width(hits: u64, max: u64) -> f64 {
 /// components, one cluster per file; forwards bold, calls dashed when async.
 pub(in crate::cli) fn dot(g: &Graph) -> String {
     let mut out = String::from("digraph routes {\n");
-    out.push_str("    rankdir=LR;\n    node [fontname=\"Helvetica\"];\n    edge [fontname=\"Helvetica\", fontsize=10];\n");
+    out.push_str(
+        "    rankdir=LR;\n    fontname=\"Helvetica\";\n    node [fontname=\"Helvetica\"];\n",
+    );
+    out.push_str("    edge [fontname=\"Helvetica\", fontsize=10];\n");
     for line in comments(g) {
         let _ = writeln!(out, "    // {line}");
     }
