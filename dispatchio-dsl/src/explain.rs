@@ -236,9 +236,9 @@ fn first_failure(program: &Program, cond: &Cond, msg: &Sample) -> Option<Failure
         CondKind::Or(_) => FailureKind::NoAlternative,
         CondKind::Not(_) => FailureKind::Negated,
     };
-    let text = program.sources().get(cond.span.file).text
-        [cond.span.start as usize..cond.span.end as usize]
-        .to_owned();
+    let source = &program.sources().get(cond.span.file).text;
+    let text = source.get(cond.span.start as usize..cond.span.end as usize).unwrap_or_default();
+    let text = text.to_owned();
     Some(Failure { span: cond.span, text, kind })
 }
 

@@ -97,6 +97,20 @@ fn an_unrouted_message_says_so_and_a_forward_is_followed_into_its_listener() {
     assert_eq!(squad["listener"], "squad");
     assert_eq!(squad["end"]["rule"], "any");
     assert_eq!(squad["actions"], serde_json::json!(["call alert"]));
+    // The human form shows the listener forwarded to under the one that forwarded.
+    let (_, out, _) = explain(&[
+        "tests/fixtures/game.route",
+        "--listener",
+        "player",
+        "--message",
+        r#"type=Gunshot x=0 y=0 loudness=90 weapon=rifle silenced=false"#,
+    ]);
+    let tail = "  ✓ rule cover fired: call take_cover, forward squad\n\
+                \x20 · rule enemy not tried\n\
+                \x20 · rule admin not tried\n\
+                listener squad (tests/fixtures/game.route, forwarded by player): stopped at rule `any`\n\
+                \x20 ✓ rule any fired: call alert\n";
+    assert!(out.ends_with(tail), "{out}");
 }
 
 #[test]
