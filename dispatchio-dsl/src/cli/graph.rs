@@ -8,10 +8,12 @@
 //! [`Snapshot`](https://docs.rs/dispatchio) as JSON (its `rule_hits`) and
 //! draws each edge as wide as its rules' hits, labelled with them. Counts of
 //! listeners or rules these files do not have are listed in a comment of
-//! the output, not dropped unsaid.
+//! the output, not dropped unsaid, and so are files not drawn because they
+//! have errors.
 //!
 //! Exit status: 0 when the graph was written, 2 when the command could not
-//! run (no `.route` file, a counts file that is not a snapshot).
+//! run (no `.route` file, none without errors, a counts file that is not a
+//! snapshot).
 
 mod counts;
 mod render;
@@ -57,7 +59,17 @@ pub(super) fn run(args: &GraphArgs, out: &mut dyn Write) -> Result<(), String> {
         None => None,
     };
     let listeners = programs.listeners();
-    let graph = Graph::of(&listeners, args.rules, counts.as_ref());
+    if programs.programs.is_empty() {
+        // Every file has errors: an empty picture would look like no routing.
+        let files: Vec<String> = programs.refused.iter().map(|f| super::display_path(f)).collect();
+        return Err(format!(
+            "no file under {} checks without errors ({}): see `dispatchio check`",
+            programs.roots,
+            files.join(", ")
+        ));
+    }
+    let mut graph = Graph::of(&listeners, args.rules, counts.as_ref());
+    graph.refused = programs.refused.iter().map(|f| super::display_path(f)).collect();
     let text = match args.format {
         Format::Dot => render::dot(&graph),
         Format::Mermaid => render::mermaid(&graph),
@@ -74,6 +86,8 @@ pub(super) struct Graph {
     pub(super) edges: Vec<Edge>,
     /// What of the counts matched no listener or rule, for a comment.
     pub(super) unmatched: Vec<String>,
+    /// The files not drawn because they have errors, for a comment.
+    pub(super) refused: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -156,3 +156,28 @@ fn a_counts_file_that_is_not_a_snapshot_exits_2_naming_it() {
     assert_eq!(exit, Exit::Failed);
     assert!(err.starts_with("dispatchio: cannot read `no/such.json`: "), "{err}");
 }
+
+#[test]
+fn a_file_with_errors_is_said_not_drawn_in_both_formats() {
+    let dir = TempDir::new("graph-errors");
+    dir.write("bad.route", "listener l { rule r when type == Nope => drop }\n");
+    dir.write("good.route", "listener m { otherwise => queue q }\n");
+    let path = dir.0.to_str().unwrap().to_owned();
+    let bad = format!("{path}/bad.route");
+    let dot = ok(&[&path]);
+    let said = format!("not drawn, with errors (see `dispatchio check`): {bad}\n");
+    assert!(dot.contains(&format!("    // {said}")), "{dot}");
+    assert!(dot.contains("[label=\"m\""), "{dot}");
+    graphviz::render(&dot, "canon");
+    let mermaid = ok(&["--format", "mermaid", &path]);
+    assert!(mermaid.contains(&format!("    %% {said}")), "{mermaid}");
+    // Nothing but errors: no picture that would look like no routing.
+    let (exit, out, err) = graph(&[&bad]);
+    assert_eq!((exit, out.as_str()), (Exit::Failed, ""));
+    assert_eq!(
+        err,
+        format!(
+            "dispatchio: no file under {bad} checks without errors ({bad}): see `dispatchio check`\n"
+        )
+    );
+}

@@ -113,12 +113,18 @@ pub(in crate::cli) fn mermaid(g: &Graph) -> String {
     out
 }
 
-/// What the output says besides the picture: counts that matched nothing.
+/// What the output says besides the picture: files with errors, counts
+/// that matched nothing.
 fn comments(g: &Graph) -> Vec<String> {
-    if g.unmatched.is_empty() {
-        return Vec::new();
+    let mut out = Vec::new();
+    if !g.refused.is_empty() {
+        let files = g.refused.join(", ");
+        out.push(format!("not drawn, with errors (see `dispatchio check`): {files}"));
     }
-    vec![format!("counts not drawn (not in these routes): {}", g.unmatched.join(", "))]
+    if !g.unmatched.is_empty() {
+        out.push(format!("counts not drawn (not in these routes): {}", g.unmatched.join(", ")));
+    }
+    out
 }
 
 /// A DOT string: double quotes, with `"` and `\` escaped and line breaks
