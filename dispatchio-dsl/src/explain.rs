@@ -208,7 +208,7 @@ fn trace<'p>(
 fn forwards_of<'p>(def: &'p ListenerDef, t: &Trace) -> impl Iterator<Item = &'p str> {
     let fired = t.fired();
     let rules = fired.into_iter().flat_map(move |i| def.rules[i].actions.iter());
-    let otherwise = t.otherwise.is_some().then_some(def.otherwise.as_ref()).flatten();
+    let otherwise = def.otherwise.as_ref().filter(|_| t.otherwise.is_some());
     rules.chain(otherwise.into_iter().flat_map(|o| o.actions.iter())).filter_map(|a| {
         match &a.kind {
             ActionKind::Forward(target) => Some(target.as_str()),
