@@ -49,9 +49,8 @@ async fn run(path: &std::path::Path) -> Result<(), Failure> {
         .build()?;
     let dispatcher = Dispatcher::new();
     routes.register(&dispatcher)?; // the listener `table`, under its name
-    let table = routes.listener("table").ok_or("no listener `table`")?;
-    let (hand, discard) =
-        (table.queue("hand").ok_or("no hand")?, table.queue("discard").ok_or("no discard")?);
+    let table = routes.listener("table")?;
+    let (hand, discard) = (table.queue("hand")?, table.queue("discard")?);
 
     let reply = dispatcher
         .request(

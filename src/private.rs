@@ -15,7 +15,7 @@ pub use dispatchio_core::routing::{BuildError, Fired, HandlerSlot, Layout, Match
 pub use dispatchio_core::{
     AsValue, Content, ContentRegistry, ContentType, Context, Delivery, DynValue, Envelope, Error,
     Fields, ForwardTarget, HandlerError, HandlerResult, Handlers, Id, Listener, Message, Queue,
-    Reply, RoutedListener, SharedStr, SyncContext, Value,
+    Reply, RoutedListener, SharedStr, SyncContext, UnknownQueue, Value,
 };
 pub use futures::future::BoxFuture;
 pub use serde;

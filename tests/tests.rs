@@ -243,3 +243,57 @@ mod packaging {
         assert!(has(&command, "clap") && has(&command, "miette"), "{command}");
     }
 }
+
+/// A listener's queues read the same way compiled and interpreted: by name,
+/// with an unknown name a clear error that lists the queues there are.
+mod queues_by_name {
+    mod routes {
+        dispatchio::include_routes!("examples/routes/card_dealer.route");
+    }
+
+    use dispatchio::UnknownQueue;
+
+    fn interpreted() -> std::sync::Arc<dispatchio::routes::RouteListener> {
+        let loaded = dispatchio::routes::load("examples/routes/card_dealer.route")
+            .and_then(|b| b.build())
+            .unwrap_or_else(|e| panic!("card_dealer.route loads: {e}"));
+        loaded.listener("player").expect("card_dealer.route has a listener `player`")
+    }
+
+    #[test]
+    fn an_unknown_queue_is_the_same_clear_error_compiled_and_interpreted() {
+        let compiled = routes::player::Listener::new(());
+        let interpreted = interpreted();
+        let expected =
+            UnknownQueue { name: "hnad".into(), queues: vec!["greetings".into(), "hand".into()] };
+        assert_eq!(compiled.queue("hnad").err(), Some(expected.clone()));
+        assert_eq!(interpreted.queue("hnad").err(), Some(expected.clone()));
+        assert_eq!(
+            expected.to_string(),
+            r#"the listener has no queue "hnad" (its queues: "greetings", "hand")"#
+        );
+    }
+
+    #[tokio::test]
+    async fn a_queue_taken_by_name_is_the_queue_the_rules_fill() {
+        let dispatcher = dispatchio::Dispatcher::new();
+        let compiled = std::sync::Arc::new(routes::player::Listener::new(()));
+        dispatcher.register("bob", compiled.clone()).unwrap();
+        let interpreted = interpreted();
+        dispatcher.register("ann", interpreted.clone()).unwrap();
+        for to in ["bob", "ann"] {
+            dispatcher.send(dispatchio::Message::new(routes::Card { card: 3 }).to(to)).unwrap();
+        }
+        for (who, hand) in [("bob", compiled.queue("hand")), ("ann", interpreted.queue("hand"))] {
+            let hand = hand.unwrap_or_else(|e| panic!("{who}: {e}"));
+            let card = super::within("the card", hand.recv()).await.expect("a card in the hand");
+            assert_eq!(card.content_as::<routes::Card>().map(|c| c.card), Some(3), "{who}");
+        }
+        dispatcher.send(dispatchio::Message::new(routes::Card { card: 4 }).to("bob")).unwrap();
+        super::within("the flush", dispatcher.flush("bob")).await.unwrap();
+        assert_eq!(compiled.queue_hand().len(), 1, "the card is in queue_hand()");
+        let by_name = compiled.queue("hand").unwrap().try_recv();
+        assert_eq!(by_name.and_then(|m| m.content_as::<routes::Card>().map(|c| c.card)), Some(4));
+        assert!(compiled.queue_hand().is_empty(), "queue(\"hand\") took it from queue_hand()");
+    }
+}

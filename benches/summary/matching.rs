@@ -125,7 +125,7 @@ fn interpreted(n: usize, passes: usize, reps: usize, samples: &[Message]) -> Res
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/routes/rules_{n}.route"));
     let routes =
         dispatchio::routes::load(&path).and_then(|b| b.build()).map_err(|e| e.to_string())?;
-    let listener = routes.listener("bench").ok_or("no listener `bench`")?;
+    let listener = routes.listener("bench").map_err(|e| e.to_string())?;
     let matcher = listener.matcher();
     Ok(time(passes, reps, samples, |m, f| matcher.route(m, f)))
 }

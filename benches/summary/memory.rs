@@ -104,7 +104,7 @@ async fn queued() -> Result<u64, Error> {
         RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
     let listener = Arc::new(RoutedListener::builder(table).build()?);
     d.register("sink", listener.clone())?;
-    let inbox = listener.queue("inbox").ok_or("no queue `inbox`")?;
+    let inbox = listener.queue("inbox")?;
     let me = d.new_source();
     let before = vm_hwm_kb().ok_or("no VmHWM")?;
     for i in 0..N {

@@ -71,7 +71,7 @@ pub use listener::{
     Outcome, Promise, Reply, RoutedListener,
 };
 pub use message::{Envelope, InvalidMessage, Message, Typed};
-pub use queue::Queue;
+pub use queue::{Queue, UnknownQueue};
 pub use reply::{Delivery, ReplySender};
 pub use value::{AsValue, DynValue, Fields, Items, Value};
 

@@ -154,3 +154,23 @@ mod tests {
         assert!(q.recv().await.is_none());
     }
 }
+
+/// A queue name a listener does not have: the error of
+/// [`RoutedListener::queue`](crate::RoutedListener::queue), naming the
+/// queues it does have.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the listener has no queue {name:?} ({})", known_queues(.queues))]
+pub struct UnknownQueue {
+    /// The name asked for.
+    pub name: SharedStr,
+    /// The listener's queues, in the order its table names them.
+    pub queues: Vec<SharedStr>,
+}
+
+fn known_queues(queues: &[SharedStr]) -> String {
+    if queues.is_empty() {
+        return "it has none".to_owned();
+    }
+    let names: Vec<String> = queues.iter().map(|q| format!("{q:?}")).collect();
+    format!("its queues: {}", names.join(", "))
+}

@@ -37,6 +37,7 @@ pub struct Program {
     listeners: Vec<ListenerDef>,
     boxed: BTreeSet<(String, String)>,
     handlers: BTreeMap<(String, String), HandlerKind>,
+    calls: BTreeMap<(String, String), Vec<HandlerCall>>,
 }
 
 /// What of a program with errors checked: every message type with the
@@ -92,6 +93,27 @@ pub(crate) struct Facts {
     pub(crate) boxed: BTreeSet<(String, String)>,
     /// `(listener, handler)` to how it is called.
     pub(crate) handlers: BTreeMap<(String, String), HandlerKind>,
+    /// `(listener, handler)` to every call of it, in rule order.
+    pub(crate) calls: BTreeMap<(String, String), Vec<HandlerCall>>,
+}
+
+/// One `call` of a handler: the rule (`otherwise` for the otherwise clause)
+/// and the message types that can reach the handler through it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandlerCall {
+    /// The rule's name, or `otherwise`.
+    pub rule: String,
+    /// The message types the rule can pass the handler.
+    pub reach: Reach,
+}
+
+/// The message types that can reach a point of a listener.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Only these declared types (none: the rule matches nothing).
+    Types(BTreeSet<String>),
+    /// Any type, undeclared ones included.
+    Any,
 }
 
 impl Program {
@@ -104,8 +126,8 @@ impl Program {
         listeners: Vec<ListenerDef>,
         facts: Facts,
     ) -> Program {
-        let Facts { boxed, handlers } = facts;
-        Program { sources, root, messages, consts, listeners, boxed, handlers }
+        let Facts { boxed, handlers, calls } = facts;
+        Program { sources, root, messages, consts, listeners, boxed, handlers, calls }
     }
 
     /// Every file read, imports included.
@@ -153,6 +175,13 @@ impl Program {
     /// How listener `listener` calls handler `handler`, if it calls it.
     pub fn handler_kind(&self, listener: &str, handler: &str) -> Option<HandlerKind> {
         self.handlers.get(&(listener.to_owned(), handler.to_owned())).copied()
+    }
+
+    /// Every call of `handler` in `listener`, in rule order, with the
+    /// message types each can pass it (empty when the listener never calls
+    /// it).
+    pub fn handler_calls(&self, listener: &str, handler: &str) -> &[HandlerCall] {
+        self.calls.get(&(listener.to_owned(), handler.to_owned())).map_or(&[], Vec::as_slice)
     }
 }
 

@@ -1,6 +1,35 @@
 //! Integration tests of the front end and `dispatchio check`, in one binary
 //! (one link on a 2-core machine).
 
+// Before the modules: a `macro_rules!` is in scope only after its definition.
+/// Declares a struct of named fields as message content of type `$name`
+/// (what `#[derive(dispatchio::ContentType)]` does for users; the derive
+/// lives in a crate that depends on this one).
+#[cfg(feature = "runtime")]
+macro_rules! content_struct {
+    ($(#[$attr:meta])* struct $ty:ident as $name:literal { $($field:ident: $fty:ty),* $(,)? }) => {
+        $(#[$attr])*
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct $ty {
+            $($field: $fty),*
+        }
+
+        impl dispatchio_core::ContentType for $ty {
+            const TYPE_NAME: &'static str = $name;
+        }
+
+        impl dispatchio_core::Fields for $ty {
+            fn field(&self, name: &str) -> Option<dispatchio_core::Value<'_>> {
+                use dispatchio_core::AsValue as _;
+                match name {
+                    $(stringify!($field) => self.$field.as_value(),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 #[path = "suite/checker.rs"]
 mod checker;
 #[cfg(feature = "cli")]
@@ -38,10 +67,17 @@ mod index_differential;
 #[path = "suite/interp_differential.rs"]
 mod interp_differential;
 #[cfg(feature = "runtime")]
+#[path = "suite/interp_instances.rs"]
+mod interp_instances;
+#[cfg(feature = "runtime")]
 #[path = "suite/interp_routes.rs"]
 mod interp_routes;
+#[cfg(feature = "runtime")]
+#[path = "suite/interp_typed.rs"]
+mod interp_typed;
 
 use std::path::{Path, PathBuf};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The fixture corpus: every `tests/fixtures/*.route` (not the `lib/` helpers

@@ -15,7 +15,7 @@ use crate::error::{Error, SyncError};
 use crate::id::{Id, SharedStr};
 use crate::listener::{HandlerResult, Handlers, Hooks, NoHooks, Outcome, Reply};
 use crate::message::Message;
-use crate::queue::Queue;
+use crate::queue::{Queue, UnknownQueue};
 use crate::reply::{Delivery, ReplySender};
 use crate::routing::{BuildError, End, Fired, Matcher, Step};
 
@@ -125,8 +125,19 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
     }
 
     /// The queue `name`, to take messages from.
-    pub fn queue(&self, name: &str) -> Option<Queue> {
-        self.matcher.layout().queue(name).map(|i| self.queues[i].clone())
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownQueue`] when the table has no queue of that name; the error
+    /// lists the queues it has.
+    pub fn queue(&self, name: &str) -> Result<Queue, UnknownQueue> {
+        let layout = self.matcher.layout();
+        match layout.queue(name) {
+            Some(i) => Ok(self.queues[i].clone()),
+            None => {
+                Err(UnknownQueue { name: name.to_owned().into(), queues: layout.queues.clone() })
+            }
+        }
     }
 
     /// The matcher.

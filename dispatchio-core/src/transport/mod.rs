@@ -92,7 +92,12 @@ impl Dispatcher {
 
     /// Waits until destination `dest` is served (locally or over an outlet), at
     /// most `timeout`; returns whether it is.
-    pub async fn wait_for_destination(&self, dest: &Id, timeout: std::time::Duration) -> bool {
+    pub async fn wait_for_destination(
+        &self,
+        dest: impl Into<Id>,
+        timeout: std::time::Duration,
+    ) -> bool {
+        let dest = &dest.into();
         let deadline = tokio::time::Instant::now() + timeout;
         // Subscribed before the first look, so a claim made after it wakes us.
         let mut changes = self.route_changes();

@@ -1,14 +1,20 @@
 //! The facts the checker records in a [`Program`](crate::Program) for later stages, with
 //! the checks they rest on: which nested-message fields are boxed (types
-//! that contain each other), and how each handler is called (sync or
-//! async, never both). Code generation and the interpreter read them and
-//! check nothing again, so `dispatchio check` and `include_routes!` refuse
-//! the same programs.
+//! that contain each other), how each handler is called (sync or async,
+//! never both), and which message types each call of a handler can pass
+//! it. Code generation and the interpreter read them and check nothing
+//! again, so `dispatchio check` and `include_routes!` refuse the same
+//! programs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diagnostic::{Code, Diagnostic, Label, Span};
-use crate::program::{ActionKind, Facts, HandlerKind, ListenerDef, MessageDef, Type};
+use dispatchio_model::Value;
+
+use crate::program::{
+    ActionKind, Cond, CondKind, Facts, FieldRef, HandlerCall, HandlerKind, ListenerDef, Lit,
+    MessageDef, Reach, Test, Type,
+};
 
 /// The facts of a program of these items, and the errors that make some of
 /// them impossible (a type that contains itself through required fields, a
@@ -31,8 +37,80 @@ pub(crate) fn facts(
     }
     for l in listeners {
         handler_kinds(l, &mut facts, &mut errors);
+        handler_calls(l, messages, &mut facts);
     }
     (facts, errors)
+}
+
+/// Records, for each handler `l` calls, every call with the message types
+/// that can reach it there.
+fn handler_calls(l: &ListenerDef, messages: &[MessageDef], facts: &mut Facts) {
+    let calls = |actions: &[crate::program::Action]| {
+        actions
+            .iter()
+            .filter_map(|a| match &a.kind {
+                ActionKind::Call { handler, .. } => Some(handler.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    for r in &l.rules {
+        for handler in calls(&r.actions) {
+            let reach = reach(&r.cond, messages);
+            let call = HandlerCall { rule: r.name.clone(), reach };
+            facts.calls.entry((l.name.clone(), handler)).or_default().push(call);
+        }
+    }
+    if let Some(o) = &l.otherwise {
+        for handler in calls(&o.actions) {
+            let call = HandlerCall { rule: "otherwise".to_owned(), reach: Reach::Any };
+            facts.calls.entry((l.name.clone(), handler)).or_default().push(call);
+        }
+    }
+}
+
+/// The message types for which `cond` can hold, taking every test that is
+/// not on `type` as free to be true or false (so this may admit a type the
+/// condition in fact excludes, never the reverse).
+fn reach(cond: &Cond, messages: &[MessageDef]) -> Reach {
+    let declared = |name: &str| messages.iter().any(|m| m.name == name);
+    if can_be(cond, None, true, &declared) {
+        return Reach::Any;
+    }
+    let types = messages
+        .iter()
+        .filter(|m| can_be(cond, Some(&m.name), true, &declared))
+        .map(|m| m.name.clone())
+        .collect();
+    Reach::Types(types)
+}
+
+/// Whether `cond` can evaluate to `want` on a message whose type is `ty`
+/// (`None`: some name the program does not declare, not fixed).
+fn can_be(cond: &Cond, ty: Option<&str>, want: bool, declared: &dyn Fn(&str) -> bool) -> bool {
+    match &cond.kind {
+        CondKind::Not(c) => can_be(c, ty, !want, declared),
+        CondKind::And(parts) if want => parts.iter().all(|p| can_be(p, ty, true, declared)),
+        CondKind::And(parts) => parts.iter().any(|p| can_be(p, ty, false, declared)),
+        CondKind::Or(parts) if want => parts.iter().any(|p| can_be(p, ty, true, declared)),
+        CondKind::Or(parts) => parts.iter().all(|p| can_be(p, ty, false, declared)),
+        CondKind::Pred(p) if p.field != FieldRef::Type => true,
+        // The one meaning of a test, on the type name.
+        CondKind::Pred(p) => match ty {
+            Some(name) => p.test.eval(Some(Value::Str(name)), false) == want,
+            None => {
+                let undeclared =
+                    |lits: &[Lit]| lits.iter().any(|l| !matches!(l, Lit::Str(s) if declared(s)));
+                match &p.test {
+                    Test::Eq(l) => !want || undeclared(std::slice::from_ref(l)),
+                    Test::In(set) => !want || undeclared(set),
+                    Test::Ne(l) => want || undeclared(std::slice::from_ref(l)),
+                    Test::NotIn(set) => want || undeclared(set),
+                    _ => true,
+                }
+            }
+        },
+    }
 }
 
 /// Records how `l` calls each handler, refusing a handler called both with

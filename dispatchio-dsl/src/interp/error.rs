@@ -39,6 +39,22 @@ pub enum Error {
         /// Built listeners the new file no longer declares.
         removed: Vec<String>,
     },
+    /// Typed handlers ([`RoutesBuilder::typed_handler`](super::RoutesBuilder::typed_handler))
+    /// whose type does not fit the file; every one of them is listed.
+    #[error("{0}")]
+    Content(super::Mismatched),
+    /// [`Routes::listener`](super::Routes::listener) or
+    /// [`Routes::instance`](super::Routes::instance) was asked for a
+    /// listener the file does not declare.
+    #[error("{}: no listener `{name}` (the file declares {})", path.display(), list(listeners))]
+    UnknownListener {
+        /// The root file.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The listeners the file declares, in file order.
+        listeners: Vec<String>,
+    },
 }
 
 fn list(names: &[String]) -> String {

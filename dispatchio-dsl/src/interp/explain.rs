@@ -4,7 +4,7 @@
 
 use dispatchio_core::{Id, Message};
 
-use super::Routes;
+use super::{Error, Routes};
 use crate::concrete::{Sample, Value};
 use crate::explain::{self, Trace};
 use crate::program::{CondKind, FieldRef, Program};
@@ -14,8 +14,7 @@ impl Routes {
     /// the listeners currently run: each rule, whether it fired and, where
     /// it did not, the first part of its condition that failed; the actions
     /// run; how the search ended; and the listeners its `forward`s name
-    /// (see [`crate::explain`]). `None` when the program has no
-    /// such listener. It routes nothing and counts no hit.
+    /// (see [`crate::explain`]). It routes nothing and counts no hit.
     ///
     /// A program logs with it why a message went where it went:
     ///
@@ -33,19 +32,30 @@ impl Routes {
     /// let routes = dispatchio_dsl::interp::load(&path)?.build()?;
     /// let card = DynValue::Record([("card".to_owned(), DynValue::Int(60))].into());
     /// let msg = Message::from_shared(std::sync::Arc::new(DynContent::new("Card", card)));
-    /// let trace = routes.explain("player", &msg).ok_or("no listener `player`")?;
+    /// let trace = routes.explain("player", &msg)?;
     /// assert_eq!(
     ///     trace.to_string(),
     ///     "listener player: otherwise\n\
     ///      \x20 rule deal: no, `card < 52` is false (card is 60)\n\
     ///      \x20 otherwise: drop\n"
     /// );
+    /// let unknown = routes.explain("dealer", &msg).unwrap_err();
+    /// assert!(unknown.to_string().ends_with("no listener `dealer` (the file declares `player`)"));
     /// # std::fs::remove_dir_all(&dir).ok();
     /// # Ok(()) }
     /// ```
-    pub fn explain(&self, listener: &str, msg: &Message) -> Option<Trace> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownListener`] when the program has no listener `listener`.
+    pub fn explain(&self, listener: &str, msg: &Message) -> Result<Trace, Error> {
         let state = self.inner.state.lock();
-        explain::explain(&state.program, listener, &sample_in(&state.program, msg))
+        let sample = sample_in(&state.program, msg);
+        explain::explain(&state.program, listener, &sample).ok_or_else(|| Error::UnknownListener {
+            path: self.inner.path.clone(),
+            name: listener.to_owned(),
+            listeners: state.program.listeners().iter().map(|l| l.name.clone()).collect(),
+        })
     }
 }
 

@@ -57,26 +57,31 @@
 //! the file and from [`RoutesBuilder::queue`], and so are the bindings to
 //! forward targets, from the file and from [`RoutesBuilder::forward`].
 
+mod builder;
+mod chain;
 mod cond;
 mod error;
 mod explain;
+mod instance;
 mod table;
+mod typed;
 mod watch;
 
+pub use builder::RoutesBuilder;
 pub use cond::lower_cond;
 pub use error::{Error, Invalid, Missing, MissingKind, Unprovided};
 pub use explain::sample_of;
 pub use table::RouteMatcher;
+pub use typed::{ContentMismatch, Mismatched};
 pub use watch::Watcher;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-use dispatchio_core::routing::{HandlerSlot, Layout};
+use dispatchio_core::routing::Layout;
 use dispatchio_core::{
-    Context, Delivery, Dispatcher, HandlerError, HandlerResult, Handlers, Listener, Message,
-    RoutedListener, SharedStr, SyncContext,
+    Dispatcher, HandlerError, HandlerResult, Handlers, Listener, Message, RoutedListener,
 };
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
@@ -84,7 +89,9 @@ use parking_lot::Mutex;
 use crate::diagnostic::Diagnostic;
 use crate::program::Program;
 use crate::report::Report;
+use builder::HandlerFn;
 use table::Table;
+use typed::Takes;
 
 /// A listener built from a `.route` file: the runtime's executor over an
 /// interpreted, reloadable table.
@@ -109,6 +116,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<RoutesBuilder, Error> {
         watched,
         fingerprint,
         handlers: Vec::new(),
+        typed: Vec::new(),
         queues: Vec::new(),
         forwards: Vec::new(),
     })
@@ -119,219 +127,6 @@ fn accept(path: &Path, report: Report) -> Result<(Program, Vec<Diagnostic>), Err
         Some(program) if !report.has_errors() => Ok((program, report.diagnostics)),
         _ => Err(Error::invalid(path.to_path_buf(), report)),
     }
-}
-
-type SyncFn = Arc<dyn Fn(&Message) -> HandlerResult + Send + Sync>;
-type AsyncFn = Arc<dyn Fn(Message) -> BoxFuture<'static, HandlerResult> + Send + Sync>;
-
-#[derive(Clone)]
-enum HandlerFn {
-    Sync(SyncFn),
-    Async(AsyncFn),
-}
-
-/// A loaded program waiting for its handlers; [`build`](Self::build) makes
-/// the listeners.
-pub struct RoutesBuilder {
-    path: PathBuf,
-    program: Program,
-    warnings: Vec<Diagnostic>,
-    watched: Vec<PathBuf>,
-    fingerprint: u64,
-    handlers: Vec<(String, HandlerFn)>,
-    queues: Vec<(String, String)>,
-    forwards: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for RoutesBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RoutesBuilder")
-            .field("path", &self.path)
-            .field("handlers", &self.handlers.iter().map(|(n, _)| n).collect::<Vec<_>>())
-            .field("queues", &self.queues)
-            .field("forwards", &self.forwards)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RoutesBuilder {
-    /// The checked program.
-    pub fn program(&self) -> &Program {
-        &self.program
-    }
-
-    /// The warnings `dispatchio check` would print for the file.
-    pub fn warnings(&self) -> &[Diagnostic] {
-        &self.warnings
-    }
-
-    /// Registers the synchronous handler `name` (`call name`), for every
-    /// listener of the program. Registering a name again replaces it.
-    pub fn handler(
-        mut self,
-        name: impl Into<String>,
-        f: impl Fn(&Message) -> HandlerResult + Send + Sync + 'static,
-    ) -> RoutesBuilder {
-        self.set_handler(name.into(), HandlerFn::Sync(Arc::new(f)));
-        self
-    }
-
-    /// Registers the asynchronous handler `name` (`call async name`).
-    pub fn async_handler<F, Fut>(mut self, name: impl Into<String>, f: F) -> RoutesBuilder
-    where
-        F: Fn(Message) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = HandlerResult> + Send + 'static,
-    {
-        let f: AsyncFn = Arc::new(move |m| Box::pin(f(m)));
-        self.set_handler(name.into(), HandlerFn::Async(f));
-        self
-    }
-
-    fn set_handler(&mut self, name: String, f: HandlerFn) {
-        self.handlers.retain(|(n, _)| *n != name);
-        self.handlers.push((name, f));
-    }
-
-    /// Creates queue `queue` on `listener` even though the file does not
-    /// (yet) push to it, so that a reloaded file may. Queues the file names
-    /// are created anyway.
-    pub fn queue(mut self, listener: impl Into<String>, queue: impl Into<String>) -> RoutesBuilder {
-        self.queues.push((listener.into(), queue.into()));
-        self
-    }
-
-    /// Lets `listener` forward to the listener `target` even though the file
-    /// does not (yet), so that a reloaded file may. The targets the file
-    /// forwards to are bound anyway.
-    pub fn forward(
-        mut self,
-        listener: impl Into<String>,
-        target: impl Into<String>,
-    ) -> RoutesBuilder {
-        self.forwards.push((listener.into(), target.into()));
-        self
-    }
-
-    /// Builds one listener per `listener` of the file. Each is bound to the
-    /// listeners it forwards to (and those given to
-    /// [`forward`](Self::forward)), and to no other: building costs the
-    /// size of the program, however many listeners it has.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Missing`] listing **every** handler the file calls that was
-    /// not registered (or was registered sync where the file says `call
-    /// async`, or the reverse), every queue given to [`queue`](Self::queue)
-    /// for a listener the file does not declare, and every listener given
-    /// to [`forward`](Self::forward) that the file does not declare.
-    pub fn build(self) -> Result<Routes, Error> {
-        let RoutesBuilder {
-            path,
-            program,
-            warnings,
-            watched,
-            fingerprint,
-            mut handlers,
-            queues,
-            forwards,
-        } = self;
-        // A stable order: the layout's handler indices do not depend on
-        // registration order.
-        handlers.sort_by(|a, b| a.0.cmp(&b.0));
-        let slots: Vec<HandlerSlot> = handlers
-            .iter()
-            .map(|(name, f)| HandlerSlot {
-                name: SharedStr::from(name.clone()),
-                is_async: matches!(f, HandlerFn::Async(_)),
-            })
-            .collect();
-        let declared: HashSet<&str> = program.listeners().iter().map(|l| l.name.as_str()).collect();
-        let mut missing = Vec::new();
-        for (listener, queue) in &queues {
-            if !declared.contains(listener.as_str()) {
-                missing.push(Missing {
-                    kind: MissingKind::UnknownListener,
-                    name: listener.clone(),
-                    listener: listener.clone(),
-                    rule: queue.clone(),
-                });
-            }
-        }
-        for (from, to) in &forwards {
-            for end in [from, to].into_iter().filter(|n| !declared.contains(n.as_str())) {
-                missing.push(Missing {
-                    kind: MissingKind::UnknownForward,
-                    name: end.clone(),
-                    listener: from.clone(),
-                    rule: to.clone(),
-                });
-            }
-        }
-        let extra_queues = by_listener(&queues);
-        let extra_forwards = by_listener(&forwards);
-        let mut tables = Vec::new();
-        for def in program.listeners() {
-            let name = def.name.as_str();
-            let layout = table::stable_layout(
-                def,
-                &slots,
-                extra_queues.get(name).map_or(&[][..], Vec::as_slice),
-                extra_forwards.get(name).map_or(&[][..], Vec::as_slice),
-            );
-            match Table::lower(def, &layout) {
-                Ok(t) => tables.push((layout, t)),
-                Err(m) => missing.extend(m),
-            }
-        }
-        if !missing.is_empty() {
-            return Err(Error::Missing(Unprovided { path, missing }));
-        }
-        let shared = RouteHandlers { slots: handlers.into_iter().map(|(_, f)| f).collect() };
-        let listeners: Vec<(String, Arc<RouteListener>)> = program
-            .listeners()
-            .iter()
-            .map(|l| l.name.clone())
-            .zip(tables)
-            .map(|(name, (layout, table))| {
-                let matcher = RouteMatcher::new(layout, table);
-                (name, Arc::new(RoutedListener::new(matcher, shared.clone())))
-            })
-            .collect();
-        let index: HashMap<String, usize> =
-            listeners.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
-        // Each listener is bound to the targets of its layout. Targets are
-        // held weakly: two listeners forwarding to each other must not keep
-        // each other alive.
-        for (_, l) in &listeners {
-            for target_name in &layout_of(l).forwards {
-                let Some(&t) = index.get(&**target_name) else { continue };
-                let chained: Arc<dyn Listener> = Arc::new(Chained {
-                    name: target_name.to_string(),
-                    target: Arc::downgrade(&listeners[t].1),
-                });
-                // Cannot fail: every name is in the layout's forwards, bound once.
-                let _ =
-                    l.bind_forward(target_name, dispatchio_core::ForwardTarget::Listener(chained));
-            }
-        }
-        Ok(Routes {
-            inner: Arc::new(Inner {
-                path,
-                listeners,
-                index,
-                state: Mutex::new(State { program, warnings, watched, fingerprint, generation: 0 }),
-            }),
-        })
-    }
-}
-
-/// The second names of `pairs`, by the first.
-fn by_listener(pairs: &[(String, String)]) -> HashMap<&str, Vec<String>> {
-    let mut out: HashMap<&str, Vec<String>> = HashMap::new();
-    for (l, x) in pairs {
-        out.entry(l.as_str()).or_default().push(x.clone());
-    }
-    out
 }
 
 /// The handlers of a program, shared by all its listeners, called by index
@@ -365,38 +160,6 @@ impl Handlers for RouteHandlers {
     }
 }
 
-/// A `forward` target: another listener of the program, held weakly.
-struct Chained {
-    name: String,
-    target: Weak<RouteListener>,
-}
-
-impl Listener for Chained {
-    fn deliver(&self, delivery: Delivery, cx: &mut Context<'_>) {
-        match self.target.upgrade() {
-            Some(l) => l.deliver(delivery, cx),
-            None => {
-                delivery.reply.send(Err(dispatchio_core::Error::UnboundForward(self.name.clone())))
-            }
-        }
-    }
-
-    fn deliver_sync(
-        &self,
-        message: Message,
-        cx: &SyncContext<'_>,
-    ) -> Result<Option<Message>, dispatchio_core::Error> {
-        match self.target.upgrade() {
-            Some(l) => l.deliver_sync(message, cx),
-            None => Err(dispatchio_core::Error::UnboundForward(self.name.clone())),
-        }
-    }
-
-    // The target owns its queues: the default `close` must not close them
-    // when a forwarding listener is closed.
-    fn close(&self) {}
-}
-
 /// A built program: its listeners, and the way to reload them.
 ///
 /// Cheap to clone (a shared handle).
@@ -410,6 +173,8 @@ struct Inner {
     listeners: Vec<(String, Arc<RouteListener>)>,
     /// Where each listener is in `listeners`, by name.
     index: HashMap<String, usize>,
+    /// The typed handlers, checked again against each reloaded program.
+    typed: Vec<(String, Takes)>,
     /// Serialises reloads, and what the last one saw.
     state: Mutex<State>,
 }
@@ -449,14 +214,30 @@ impl Routes {
         &self.inner.path
     }
 
-    /// The listener `name`.
+    /// The listener `name`: the one instance [`register`](Self::register)
+    /// registers under that name (for more, see [`instance`](Self::instance)).
     ///
     /// `forward`s between listeners hold their targets weakly (two listeners
     /// forwarding to each other must not keep each other alive): keep the
     /// `Routes`, or register every listener with a dispatcher, for as long
     /// as messages are forwarded.
-    pub fn listener(&self, name: &str) -> Option<Arc<RouteListener>> {
-        self.inner.index.get(name).map(|&i| self.inner.listeners[i].1.clone())
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownListener`] when the file declares no listener `name`.
+    pub fn listener(&self, name: &str) -> Result<Arc<RouteListener>, Error> {
+        self.primary(name).cloned()
+    }
+
+    fn primary(&self, name: &str) -> Result<&Arc<RouteListener>, Error> {
+        match self.inner.index.get(name) {
+            Some(&i) => Ok(&self.inner.listeners[i].1),
+            None => Err(Error::UnknownListener {
+                path: self.inner.path.clone(),
+                name: name.to_owned(),
+                listeners: self.inner.listeners.iter().map(|(n, _)| n.clone()).collect(),
+            }),
+        }
     }
 
     /// Every listener with its name, in file order.
@@ -574,6 +355,10 @@ impl Routes {
         }
         if !missing.is_empty() {
             return Err(Error::Missing(Unprovided { path: path.clone(), missing }));
+        }
+        let mismatches = typed::check(&program, &self.inner.typed);
+        if !mismatches.is_empty() {
+            return Err(Error::Content(Mismatched { path: path.clone(), mismatches }));
         }
         for (l, t) in tables {
             l.matcher().swap(t);

@@ -15,6 +15,7 @@
 //! (the executor skips hit counters it has no slot for).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use dispatchio_core::SharedStr;
 use dispatchio_core::routing::{Fired, IndexedRule, Layout, Matcher, RuleSet, Step};
@@ -184,14 +185,23 @@ impl Names {
 /// only to store the new table, so neither waits on the other for long; an
 /// uncontended `parking_lot` read lock costs less than cloning an `Arc` per
 /// message, and it keeps the dependency list short.
+///
+/// The table is shared: every instance of one listener of a program
+/// ([`Routes::instance`](super::Routes::instance)) routes with the same
+/// table, so a reload switches them all.
 pub struct RouteMatcher {
     layout: Layout,
-    table: RwLock<Table>,
+    table: Arc<RwLock<Table>>,
 }
 
 impl RouteMatcher {
     pub(crate) fn new(layout: Layout, table: Table) -> RouteMatcher {
-        RouteMatcher { layout, table: RwLock::new(table) }
+        RouteMatcher { layout, table: Arc::new(RwLock::new(table)) }
+    }
+
+    /// Another matcher over the same table (and so the same reloads).
+    pub(crate) fn share(&self) -> RouteMatcher {
+        RouteMatcher { layout: self.layout.clone(), table: Arc::clone(&self.table) }
     }
 
     /// Installs `table` for the messages routed from now on.

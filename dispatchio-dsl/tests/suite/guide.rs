@@ -160,7 +160,8 @@ fn the_guides_loading_example_builds_the_guides_first_file() {
     let built = builder.build();
     std::fs::remove_dir_all(&dir).unwrap();
     let routes = built.unwrap_or_else(|e| panic!("the guide's example does not build: {e}"));
-    assert!(routes.listener("player").and_then(|l| l.queue("hand")).is_some());
+    let player = routes.listener("player").expect("the guide's example has a listener `player`");
+    assert!(player.queue("hand").is_ok(), "the guide's `player` has a queue `hand`");
 }
 
 /// The output the guide shows for its first file is what `dispatchio

@@ -7,32 +7,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dispatchio_core::routing::{Fired, Matcher, Step};
-use dispatchio_core::{
-    AsValue, ContentType, Dispatcher, Fields, HandlerError, Message, Reply, Text, Value,
-};
+use dispatchio_core::{Dispatcher, HandlerError, Message, Reply, Text};
 use dispatchio_dsl::interp::{self, Error, MissingKind, Routes};
 
 use crate::TempDir;
 
-/// Typed content, read by the interpreter through `Fields` like any content.
-#[derive(Debug, serde::Serialize)]
-struct Card {
-    card: i64,
-    suit: Option<String>,
-}
-
-impl ContentType for Card {
-    const TYPE_NAME: &'static str = "Card";
-}
-
-impl Fields for Card {
-    fn field(&self, name: &str) -> Option<Value<'_>> {
-        match name {
-            "card" => self.card.as_value(),
-            "suit" => self.suit.as_value(),
-            _ => None,
-        }
-    }
+content_struct! {
+    /// Typed content, read by the interpreter through `Fields` like any content.
+    struct Card as "Card" { card: i64, suit: Option<String> }
 }
 
 fn card(n: i64) -> Message {

@@ -48,6 +48,7 @@
 //!   out-of-line `stop`/`fire` rather than inlined `Fired` methods.
 mod chains;
 mod classes;
+mod decision;
 mod handlers;
 mod layout;
 mod leaf;
@@ -134,7 +135,7 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, body: Body) -> TokenS
             #[doc = #doc]
             pub fn #f(&self) -> #rt::Queue {
                 // The layout always has it; the fallback keeps this panic-free.
-                self.inner.queue(#q).unwrap_or_else(|| #rt::Queue::new(#q))
+                self.inner.queue(#q).unwrap_or_else(|_| #rt::Queue::new(#q))
             }
         }
     });
@@ -216,8 +217,13 @@ pub(crate) fn listener(program: &Program, l: &ListenerDef, body: Body) -> TokenS
                     &self.inner.handlers().0
                 }
 
-                /// The queue `name`, if the listener has one.
-                pub fn queue(&self, name: &str) -> ::std::option::Option<#rt::Queue> {
+                /// The queue `name`, by its name in the `.route` file (the
+                /// `queue_<name>()` methods give each without a lookup).
+                ///
+                /// # Errors
+                ///
+                /// When the listener has no queue of that name; the error lists its queues.
+                pub fn queue(&self, name: &str) -> ::std::result::Result<#rt::Queue, #rt::UnknownQueue> {
                     self.inner.queue(name)
                 }
 
