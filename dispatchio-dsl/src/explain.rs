@@ -143,8 +143,9 @@ pub enum Followed {
     /// an error of `dispatchio check`); this keeps every trace finite
     /// regardless.
     Cycle,
-    /// The target is not a listener of this program (the runtime binds it
-    /// to a listener of the builder's choosing).
+    /// The target is not a listener of this program. A program that
+    /// checked has none such (an unknown forward target is an error of
+    /// `dispatchio check`); this keeps a trace from failing regardless.
     Outside,
 }
 
