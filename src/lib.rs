@@ -158,8 +158,8 @@ pub use dispatchio_core::{
     ErrorKind, Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError,
     HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message,
     MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply, ReplySender, RoutedListener,
-    SharedStr, Snapshot, Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind,
-    Typed, UnknownQueue, Value,
+    RuleHit, RuleHits, SharedStr, Snapshot, Source, SyncContext, SyncError, Text, TransportError,
+    TransportErrorKind, Typed, UnknownQueue, Value,
 };
 pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;
@@ -176,7 +176,9 @@ pub mod dsl {
         Report, Sample, Severity, Skeleton, SourceFile, SourceMap, Span, Value, check, check_str,
         load, load_str,
     };
-    pub use dispatchio_dsl::{analysis, ast, codegen, concrete, decide, diagnostic, program};
+    pub use dispatchio_dsl::{
+        analysis, ast, codegen, concrete, decide, diagnostic, explain, program,
+    };
 }
 
 /// Derives [`ContentType`](trait@ContentType) and [`Fields`] for a struct

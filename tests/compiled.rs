@@ -339,7 +339,32 @@ fn expected(
     layout: &dispatchio::routing::Layout,
     s: &Sample,
 ) -> Fired {
-    let d = eval::route(listener, s);
+    in_matcher_terms(listener, layout, &eval::route(listener, s))
+}
+
+/// What a trace of `dispatchio explain` says the listener did, in the
+/// matcher's terms.
+fn explained(
+    listener: &dispatchio::dsl::program::ListenerDef,
+    layout: &dispatchio::routing::Layout,
+    trace: &dispatchio::dsl::explain::Trace,
+) -> Fired {
+    let d = trace.decision();
+    let d = eval::Decision {
+        fired: d.fired,
+        actions: d.actions,
+        otherwise: d.otherwise,
+        unrouted: d.unrouted,
+    };
+    in_matcher_terms(listener, layout, &d)
+}
+
+/// A decision as the `Fired` a matcher with `layout` reports.
+fn in_matcher_terms(
+    listener: &dispatchio::dsl::program::ListenerDef,
+    layout: &dispatchio::routing::Layout,
+    d: &eval::Decision,
+) -> Fired {
     let mut f = Fired::new();
     let steps: Vec<Step> = d
         .actions
@@ -377,10 +402,38 @@ fn expected(
     f
 }
 
+/// The interpreter's routes of the program at `path`, every handler it
+/// calls registered with the right kind.
+fn interpreted(path: &str, program: &Program) -> dispatchio::routes::Routes {
+    let mut builder = dispatchio::routes::load(path).expect("fixture loads");
+    let listeners = program.listeners().iter();
+    let rules = listeners.flat_map(|l| l.rules.iter().flat_map(|r| &r.actions));
+    let otherwise = program.listeners().iter().flat_map(|l| l.otherwise.iter());
+    let actions = rules.chain(otherwise.flat_map(|o| &o.actions));
+    let calls: std::collections::BTreeSet<(String, bool)> = actions
+        .filter_map(|a| match &a.kind {
+            ActionKind::Call { handler, is_async } => Some((handler.clone(), *is_async)),
+            _ => None,
+        })
+        .collect();
+    for (name, is_async) in calls {
+        builder = if is_async {
+            builder.async_handler(name, |_m: Message| async { Ok(dispatchio::Reply::Empty) })
+        } else {
+            builder.handler(name, |_m: &Message| Ok(dispatchio::Reply::Empty))
+        };
+    }
+    builder.build().expect("every handler is registered")
+}
+
 /// Every listener of the program at `path`: the compiled matcher, on typed
-/// and on dynamic content, decides exactly what the reference evaluator does.
+/// and on dynamic content, decides exactly what the reference evaluator
+/// does, and so do the interpreter and `dispatchio explain`'s trace (of the
+/// sample, and of the runtime message through `Routes::explain`): the
+/// same rules fired, the same steps, the same end.
 fn differential(path: &str, matchers: &[(&str, &dyn Matcher)], register: fn(&mut ContentRegistry)) {
     let program = dispatchio::dsl::load(Path::new(path)).expect("fixture loads").program;
+    let routes = interpreted(path, &program);
     let mut typed = ContentRegistry::new();
     register(&mut typed);
     let untyped = ContentRegistry::new();
@@ -393,17 +446,44 @@ fn differential(path: &str, matchers: &[(&str, &dyn Matcher)], register: fn(&mut
             for (name, matcher) in matchers {
                 let listener = program.listener(name).expect("listener exists");
                 let want = expected(listener, matcher.layout(), &s);
+                let trace = dispatchio::dsl::explain::explain(&program, name, &s)
+                    .expect("the listener is in the program");
+                let traced = explained(listener, matcher.layout(), &trace);
+                prop_assert_eq!(&traced, &want, "explain: listener {} on {}", name, s);
+                // The interpreter numbers handlers program-wide, the
+                // compiled matcher per listener: each in its own layout.
+                let interpreter = routes.listener(name).expect("the listener was built");
+                let layout = interpreter.matcher().layout();
+                let want_interpreted = expected(listener, layout, &s);
                 for registry in [&typed, &untyped] {
                     let msg = message(&s, registry);
+                    let typed = registry.knows(&s.ty);
                     let mut got = Fired::new();
                     matcher.route(&msg, &mut got);
+                    prop_assert_eq!(&got, &want, "listener {} on {} (typed: {})", name, s, typed);
+                    let mut got = Fired::new();
+                    interpreter.matcher().route(&msg, &mut got);
+                    let why = "interpreter";
                     prop_assert_eq!(
                         &got,
-                        &want,
-                        "listener {} on {} (typed: {})",
+                        &want_interpreted,
+                        "{}: {} on {} ({})",
+                        why,
                         name,
                         s,
-                        registry.knows(&s.ty)
+                        typed
+                    );
+                    let trace = routes.explain(name, &msg).expect("the listener is in the program");
+                    let traced = explained(listener, layout, &trace);
+                    let why = "Routes::explain";
+                    prop_assert_eq!(
+                        &traced,
+                        &want_interpreted,
+                        "{}: {} on {} ({})",
+                        why,
+                        name,
+                        s,
+                        typed
                     );
                 }
             }

@@ -1,4 +1,5 @@
-//! The `dispatchio` command line (feature `cli`): `dispatchio check`.
+//! The `dispatchio` command line (feature `cli`): `dispatchio check`,
+//! `dispatchio explain` (cli/explain.rs) and `dispatchio graph` (cli/graph.rs).
 //!
 //! The facade's `main` is one call to [`run`]. [`run_with`] takes the
 //! arguments and output streams explicitly, so every behaviour of the command
@@ -7,17 +8,25 @@
 //! Exit status: 0 when there is no error-level finding (warnings allowed
 //! unless `--deny warnings`), 1 when there is, 2 when the command could not
 //! run (no such file, bad flag), with a one-line reason on stderr.
+//! `explain` and `graph` exit 0 when they wrote their output, 2 when they
+//! could not (bad input included: an unknown listener, a message that does
+//! not read), with the same one-line reason.
 
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
-use std::io::{IsTerminal as _, Write};
+use std::io::{BufRead, IsTerminal as _, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod excerpt;
+mod explain;
+mod graph;
 mod human;
+mod message_text;
+mod programs;
+mod trace_human;
 pub(crate) mod witness;
 use serde_json::{Value as Json, json};
 pub use witness::{WitnessError, read_witness};
@@ -64,6 +73,10 @@ struct Cli {
 enum Command {
     /// Parse, type-check and analyse .route files.
     Check(CheckArgs),
+    /// Show, rule by rule, why messages go where they go through a listener.
+    Explain(explain::ExplainArgs),
+    /// Draw listeners, forwards, queues and handlers (DOT or Mermaid).
+    Graph(graph::GraphArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -100,22 +113,50 @@ pub fn run() -> ExitCode {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let exit = run_inner(std::env::args_os(), &mut stdout.lock(), &mut stderr.lock(), color);
+    let stdin = std::io::stdin();
+    let exit = run_inner(
+        std::env::args_os(),
+        &mut stdin.lock(),
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+        color,
+    );
     exit.into()
 }
 
 /// Runs the command with `args` (the program name first, as in
 /// [`std::env::args_os`]), writing its output to `out` and its one-line
-/// failure reason to `err`. Output is never coloured.
+/// failure reason to `err`. Output is never coloured; standard input is
+/// empty (see [`run_with_input`]).
 pub fn run_with<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> Exit
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    run_inner(args, out, err, false)
+    run_inner(args, &mut std::io::empty(), out, err, false)
 }
 
-fn run_inner<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> Exit
+/// [`run_with`], with `input` as standard input (`explain --message -`).
+pub fn run_with_input<I, T>(
+    args: I,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    run_inner(args, input, out, err, false)
+}
+
+fn run_inner<I, T>(
+    args: I,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    color: bool,
+) -> Exit
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -136,8 +177,12 @@ where
             return Exit::Failed;
         }
     };
-    let Command::Check(args) = cli.command;
-    match check(&args, out, color) {
+    let ran = match cli.command {
+        Command::Check(args) => check(&args, out, color),
+        Command::Explain(args) => explain::run(&args, input, out, color).map(|()| Exit::Clean),
+        Command::Graph(args) => graph::run(&args, out).map(|()| Exit::Clean),
+    };
+    match ran {
         Ok(exit) => exit,
         Err(reason) => {
             let _ = writeln!(err, "dispatchio: {reason}");

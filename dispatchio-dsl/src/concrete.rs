@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use dispatchio_model::DynValue;
+
 /// A concrete value of a content or envelope field.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -19,6 +21,30 @@ pub enum Value {
     List(Vec<Value>),
     /// A nested message: field name to value (absent optional fields are left out).
     Record(BTreeMap<String, Value>),
+}
+
+impl Value {
+    /// The owned value of one the model reads (a runtime message's content
+    /// field, say); `None` for what the model sees as absent (a serialised
+    /// `None`). A list leaves out its absent elements, which no test sees.
+    pub fn of_model(v: dispatchio_model::Value<'_>) -> Option<Value> {
+        Value::of_dyn(&v.to_owned_value())
+    }
+
+    /// [`of_model`](Self::of_model) for an owned dynamic value.
+    pub fn of_dyn(v: &DynValue) -> Option<Value> {
+        Some(match v {
+            DynValue::Null => return None,
+            DynValue::Bool(b) => Value::Bool(*b),
+            DynValue::Int(i) => Value::Int(*i),
+            DynValue::Float(x) => Value::Float(*x),
+            DynValue::Str(s) => Value::Str(s.clone()),
+            DynValue::List(items) => Value::List(items.iter().filter_map(Value::of_dyn).collect()),
+            DynValue::Record(fields) => Value::Record(
+                fields.iter().filter_map(|(k, v)| Some((k.clone(), Value::of_dyn(v)?))).collect(),
+            ),
+        })
+    }
 }
 
 impl fmt::Display for Value {

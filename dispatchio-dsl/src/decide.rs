@@ -86,7 +86,7 @@ fn pred_holds(p: &Pred, msg: &Sample) -> bool {
 }
 
 /// The model's view of a field of `msg`, `None` when absent.
-fn read<'a>(field: &FieldRef, msg: &'a Sample) -> Option<Value<'a>> {
+pub(crate) fn read<'a>(field: &FieldRef, msg: &'a Sample) -> Option<Value<'a>> {
     let id = |v: &'a Option<concrete::Value>| v.as_ref().and_then(AsValue::as_value);
     match field {
         FieldRef::Type => Some(Value::Str(&msg.ty)),

@@ -40,6 +40,7 @@ pub mod cli;
 pub mod codegen;
 pub mod decide;
 pub mod diagnostic;
+pub mod explain;
 // The reference evaluator of the `dispatchio-oracle` test-support crate,
 // for this crate's own unit tests: a dev-dependency would give them
 // `dispatchio_dsl`'s types from another build of this crate, not `crate`'s.

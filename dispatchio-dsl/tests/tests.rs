@@ -35,6 +35,12 @@ mod checker;
 #[cfg(feature = "cli")]
 #[path = "suite/cli.rs"]
 mod cli;
+#[cfg(feature = "cli")]
+#[path = "suite/cli_explain.rs"]
+mod cli_explain;
+#[cfg(feature = "cli")]
+#[path = "suite/cli_graph.rs"]
+mod cli_graph;
 #[path = "suite/codegen.rs"]
 mod codegen;
 #[path = "suite/corpus.rs"]
@@ -42,6 +48,9 @@ mod corpus;
 #[cfg(unix)]
 #[path = "suite/files.rs"]
 mod files;
+#[cfg(feature = "cli")]
+#[path = "suite/graphviz.rs"]
+mod graphviz;
 #[path = "suite/guide.rs"]
 mod guide;
 #[path = "suite/no_panic.rs"]

@@ -6,7 +6,7 @@ use futures::stream::FuturesUnordered;
 
 use super::Dispatcher;
 use crate::error::{Error, SyncError};
-use crate::id::Id;
+use crate::id::{Id, SharedStr};
 use crate::message::Message;
 use crate::queue::Queue;
 use crate::reply::Delivery;
@@ -98,6 +98,13 @@ pub trait Listener: Send + Sync + 'static {
 
     /// The listener's named queues, for introspection.
     fn queues(&self) -> Vec<Queue> {
+        Vec::new()
+    }
+
+    /// How many messages each of its rules matched, by rule name in rule
+    /// order, for introspection ([`Snapshot::rule_hits`](crate::Snapshot::rule_hits));
+    /// empty for a listener that does not route by rules (the default).
+    fn rule_hits(&self) -> Vec<(SharedStr, u64)> {
         Vec::new()
     }
 

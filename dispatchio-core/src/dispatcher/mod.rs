@@ -63,7 +63,7 @@ mod sync;
 
 pub use listener::{Context, Listener, SyncContext};
 pub(crate) use mailbox::Mailbox;
-pub use report::{Counters, QueueInfo, Snapshot};
+pub use report::{Counters, QueueInfo, RuleHit, RuleHits, Snapshot};
 pub use request::GroupReplies;
 pub(crate) use route::{Member, Outlet, Route, RouteCache};
 pub use source::Source;

@@ -1,7 +1,12 @@
 //! What the dispatcher tells about itself: counters of messages that did
 //! not end in a reply, the traces that go with them, and the snapshot.
+//!
+//! A [`Snapshot`] is serde data: `serde_json::to_string(&d.snapshot())` is
+//! what `dispatchio graph --counts` reads (each listener's rule hits).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
 
 use super::{Dispatcher, Route};
 use crate::error::HandlerError;
@@ -21,7 +26,7 @@ pub(super) struct CounterCells {
 
 /// Counts of messages that did not end in a handler's reply, since the
 /// dispatcher was created.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Counters {
     /// Messages no rule stopped and no `otherwise` caught.
@@ -41,7 +46,7 @@ pub struct Counters {
 }
 
 /// A queue of a registered listener, as introspection reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueInfo {
     /// The listener's destination ID.
     pub listener: Id,
@@ -51,10 +56,42 @@ pub struct QueueInfo {
     pub depth: usize,
 }
 
+/// How many messages each rule of a registered listener matched
+/// ([`RoutedListener::rule_hits`](crate::RoutedListener::rule_hits)), as
+/// introspection reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHits {
+    /// The listener's destination ID.
+    pub listener: Id,
+    /// Each rule, in rule order.
+    pub rules: Vec<RuleHit>,
+}
+
+/// One rule's hit count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHit {
+    /// The rule's name.
+    pub rule: String,
+    /// Messages it matched since the listener was built.
+    pub hits: u64,
+}
+
 /// The state of a dispatcher at one moment, for checks and diagnostics:
 /// registered listeners, awaited responses, deferred replies, blocked
-/// destinations and counters.
-#[derive(Clone, Debug, Default)]
+/// destinations, counters and per-rule hits.
+///
+/// It is serde data, so a running program can write it out as JSON for
+/// `dispatchio graph --counts`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dispatcher = dispatchio_core::Dispatcher::new();
+/// let json = serde_json::to_string(&dispatcher.snapshot())?;
+/// let back: dispatchio_core::Snapshot = serde_json::from_str(&json)?;
+/// assert_eq!(back.rule_hits, dispatcher.snapshot().rule_hits);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Snapshot {
     /// Destination IDs of local listeners, sorted.
@@ -76,6 +113,11 @@ pub struct Snapshot {
     pub blocked: Vec<Id>,
     /// Every queue of every local listener, with its depth.
     pub queues: Vec<QueueInfo>,
+    /// The per-rule hit counters of every local listener that routes by
+    /// rules ([`Listener::rule_hits`](crate::Listener::rule_hits)), sorted
+    /// by listener.
+    #[serde(default)]
+    pub rule_hits: Vec<RuleHits>,
     /// Messages that did not end in a handler's reply.
     pub counters: Counters,
     /// Whether [`Dispatcher::shutdown`] was called.
@@ -125,6 +167,14 @@ impl Dispatcher {
                             depth: q.len(),
                         });
                     }
+                    let hits = mb.listener.rule_hits();
+                    if !hits.is_empty() {
+                        let rules = hits
+                            .into_iter()
+                            .map(|(rule, hits)| RuleHit { rule: rule.to_string(), hits })
+                            .collect();
+                        s.rule_hits.push(RuleHits { listener: id.clone(), rules });
+                    }
                 }
                 Route::Remote(link) => s.remote.push((id.clone(), link.name().to_owned())),
             }
@@ -156,6 +206,7 @@ impl Dispatcher {
         s.sources.sort();
         s.deferred.sort();
         s.blocked.sort();
+        s.rule_hits.sort_by(|a, b| a.listener.cmp(&b.listener));
         s
     }
 }

@@ -360,6 +360,10 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
     fn queues(&self) -> Vec<Queue> {
         self.queues.to_vec()
     }
+
+    fn rule_hits(&self) -> Vec<(SharedStr, u64)> {
+        RoutedListener::rule_hits(self)
+    }
 }
 
 thread_local! {

@@ -288,7 +288,10 @@ fn check_glob(pattern: &str) -> Result<(), String> {
 /// The declared name closest to a misspelt one,
 /// when one is close enough to be a likely typo (an edit, or a swap of two
 /// neighbours, for every three characters, at least one).
-fn did_you_mean<'a>(name: &str, declared: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    declared: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     declared
         .filter(|d| *d != name)

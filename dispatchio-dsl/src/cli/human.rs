@@ -104,7 +104,7 @@ impl HumanDiagnostic {
 
 /// The excerpt of `file` showing `labels` (the first is the primary one),
 /// and the labels placed in it.
-fn excerpt(
+pub(super) fn excerpt(
     sources: &SourceMap,
     file: FileId,
     labels: &[&Label],

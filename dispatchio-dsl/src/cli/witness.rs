@@ -48,7 +48,7 @@ pub(crate) fn to_json(w: &Sample) -> Json {
     Json::Object(w.fields().into_iter().map(|(k, v)| (k, value_json(&v))).collect())
 }
 
-fn value_json(v: &Value) -> Json {
+pub(crate) fn value_json(v: &Value) -> Json {
     match v {
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) => Json::from(*i),
@@ -89,6 +89,11 @@ fn value_json(v: &Value) -> Json {
 pub fn read_witness(program: &Program, json: &str) -> Result<Sample, WitnessError> {
     let doc: Json =
         serde_json::from_str(json).map_err(|e| WitnessError::at("", format!("not JSON: {e}")))?;
+    from_json(program, &doc)
+}
+
+/// [`read_witness`] of a parsed document.
+pub(crate) fn from_json(program: &Program, doc: &Json) -> Result<Sample, WitnessError> {
     let Json::Object(fields) = doc else {
         return Err(WitnessError::at("", "a witness is a JSON object"));
     };
@@ -99,7 +104,7 @@ pub fn read_witness(program: &Program, json: &str) -> Result<Sample, WitnessErro
     };
     let schema = program.message(&ty);
     let mut msg = Sample::new(ty);
-    for (name, v) in &fields {
+    for (name, v) in fields {
         match name.as_str() {
             "type" => {}
             "id" => msg.id = v.as_i64().ok_or_else(|| WitnessError::at(name, "expected an int"))?,

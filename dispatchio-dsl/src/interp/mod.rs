@@ -6,7 +6,8 @@
 //! [`RouteListener`] per `listener` of the file. They are ordinary
 //! [`RoutedListener`]s of the runtime: register them with a dispatcher,
 //! drain their queues, chain them. `forward` targets resolve to the other
-//! listeners of the same program.
+//! listeners of the same program. [`Routes::explain`] says why a message
+//! goes where it goes.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -60,6 +61,7 @@ mod builder;
 mod chain;
 mod cond;
 mod error;
+mod explain;
 mod instance;
 mod table;
 mod typed;
@@ -68,6 +70,7 @@ mod watch;
 pub use builder::RoutesBuilder;
 pub use cond::lower_cond;
 pub use error::{Error, Invalid, Missing, MissingKind, Unprovided};
+pub use explain::sample_of;
 pub use table::RouteMatcher;
 pub use typed::{ContentMismatch, Mismatched};
 pub use watch::Watcher;

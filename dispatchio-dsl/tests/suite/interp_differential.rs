@@ -1,5 +1,6 @@
 //! One meaning: the interpreter routes every message exactly as the
-//! reference evaluator (`eval::route`) says, for every fixture program that
+//! reference evaluator (`eval::route`) says, and `Routes::explain`'s trace
+//! (what `dispatchio explain` prints) says the same, for every fixture program that
 //! checks without errors and random messages of its declared types (random
 //! field values, absent optionals, NaN and signed zeros, random envelope
 //! fields, `content.…` paths present or not, undeclared types too).
@@ -388,8 +389,19 @@ proptest! {
                         let want = eval::route(l, &sample);
                         let got = interpreted(routes, &l.name, &msg);
                         prop_assert_eq!(
-                            got, want,
+                            &got, &want,
                             "{} listener {} on message {}", name, l.name, sample
+                        );
+                        // `dispatchio explain`'s trace, of the runtime message.
+                        let trace = routes.explain(&l.name, &msg).expect("a listener of it");
+                        let d = trace.decision();
+                        let traced = Decision {
+                            fired: d.fired, actions: d.actions,
+                            otherwise: d.otherwise, unrouted: d.unrouted,
+                        };
+                        prop_assert_eq!(
+                            traced, want,
+                            "explain: {} listener {} on message {}", name, l.name, sample
                         );
                     }
                 }
