@@ -494,4 +494,5 @@ proptest! {
 }
 
 mod cycles;
+mod diff;
 mod lists;
