@@ -1,4 +1,5 @@
-//! The `dispatchio` command line (feature `cli`): `dispatchio check`.
+//! The `dispatchio` command line (feature `cli`): `dispatchio check` and
+//! `dispatchio diff` (see `diff` for its own exit statuses and output).
 //!
 //! The facade's `main` is one call to [`run`]. [`run_with`] takes the
 //! arguments and output streams explicitly, so every behaviour of the command
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod diff;
 mod excerpt;
 mod human;
 pub(crate) mod witness;
@@ -64,6 +66,9 @@ struct Cli {
 enum Command {
     /// Parse, type-check and analyse .route files.
     Check(CheckArgs),
+    /// What a change to .route files changes: every class of messages whose
+    /// outcome differs, per listener, with a witness message.
+    Diff(diff::DiffArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -136,8 +141,11 @@ where
             return Exit::Failed;
         }
     };
-    let Command::Check(args) = cli.command;
-    match check(&args, out, color) {
+    let result = match cli.command {
+        Command::Check(args) => check(&args, out, color),
+        Command::Diff(args) => diff::run(&args, out, color),
+    };
+    match result {
         Ok(exit) => exit,
         Err(reason) => {
             let _ = writeln!(err, "dispatchio: {reason}");

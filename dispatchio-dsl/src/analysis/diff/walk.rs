@@ -348,44 +348,52 @@ impl<'a, 'p> Pair<'a, 'p> {
     }
 
     /// The conditions that define the class of paths `o` and `n`: those of
-    /// the rules fired (and of `d`, the changed rule it was found from),
-    /// and the negations of the rules skipped that exclude something from
-    /// it, each condition once.
+    /// the rules fired (and of `d`, the changed rule it was found from) and
+    /// the negations of the rules skipped, each condition once, without
+    /// those the others imply.
     fn describe(&self, c: usize, d: Option<usize>, o: &Leaf<'a>, n: &Leaf<'a>) -> Vec<String> {
         let t = self.t;
         let mut keys = HashSet::new();
-        let key = |j: usize| {
+        // (rule, negated): the class is the conjunction of these (and, for
+        // `otherwise`, of "no stopping rule matches").
+        let mut terms: Vec<(usize, bool)> = Vec::new();
+        let fired = o.path.fired.iter().chain(&n.path.fired).copied().chain(d);
+        let skipped = o.path.skipped.iter().chain(&n.path.skipped).copied();
+        for (j, negated) in fired.map(|j| (j, false)).chain(skipped.map(|j| (j, true))) {
             let mut k = String::new();
             cond_key(&t.listener.rules[j].cond, &mut k);
-            k
-        };
-        let mut out = Vec::new();
-        let fired = o.path.fired.iter().chain(&n.path.fired).copied();
-        for j in fired.chain(d) {
-            if keys.insert(key(j)) {
-                out.push(self.cond_text(j));
+            if t.rule(c, j).is_some() && keys.insert(k) {
+                terms.push((j, negated));
             }
         }
+        let formula = |(j, negated): (usize, bool), flip: bool| -> &'a F {
+            let r = t.rule(c, j).unwrap_or_else(|| unreachable!("kept only where present"));
+            if negated != flip { &r.nf } else { &r.f }
+        };
+        let context: Vec<&'a F> = if d.is_none() { t.falls_through(c) } else { Vec::new() };
+        // A term the others imply (they and its opposite have no message) says nothing.
+        let mut k = 0;
+        while k < terms.len() && k < MAX_SIMPLIFY {
+            let mut goals = context.clone();
+            goals.extend(
+                terms.iter().enumerate().filter(|&(i, _)| i != k).map(|(_, &x)| formula(x, false)),
+            );
+            goals.push(formula(terms[k], true));
+            if self.spaces[c].solve(&goals).is_unsat() {
+                terms.remove(k);
+            } else {
+                k += 1;
+            }
+        }
+        let mut out: Vec<String> = terms
+            .iter()
+            .map(|&(j, negated)| {
+                let text = self.cond_text(j);
+                if negated { format!("not ({text})") } else { text }
+            })
+            .collect();
         if d.is_none() {
             out.push("no rule of either table stops it".to_owned());
-        }
-        let skipped = o.path.skipped.iter().chain(&n.path.skipped).copied();
-        for (k, j) in skipped.enumerate() {
-            if !keys.insert(key(j)) {
-                continue;
-            }
-            let Some(r) = t.rule(c, j) else { continue };
-            // Needed when the class, without this negation, holds a
-            // message the rule matches.
-            let needed = k >= MAX_SIMPLIFY || {
-                let mut goals: Vec<&F> =
-                    n.goals.iter().copied().filter(|g| !std::ptr::eq(*g, &r.nf)).collect();
-                goals.push(&r.f);
-                !self.spaces[c].solve(&goals).is_unsat()
-            };
-            if needed {
-                out.push(format!("not ({})", self.cond_text(j)));
-            }
         }
         out
     }
