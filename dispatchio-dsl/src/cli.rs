@@ -5,7 +5,7 @@
 //! arguments and output streams explicitly, so every behaviour of the command
 //! (exit status, JSON and SARIF shape) is tested as a library call.
 //!
-//! Exit status: 0 when there is no error-level finding (warnings allowed
+//! Exit status of `check`: 0 when there is no error-level finding (warnings allowed
 //! unless `--deny warnings`), 1 when there is, 2 when the command could not
 //! run (no such file, bad flag), with a one-line reason on stderr.
 
@@ -324,13 +324,18 @@ fn sarif_document(findings: &[Finding<'_>]) -> Json {
         })
         .collect();
     let results: Vec<Json> = findings.iter().map(sarif_result).collect();
+    sarif_log("dispatchio", rules, results)
+}
+
+/// A SARIF 2.1.0 log of one run of the tool `name`.
+fn sarif_log(name: &str, rules: Vec<Json>, results: Vec<Json>) -> Json {
     json!({
         "version": "2.1.0",
         "$schema": SARIF_SCHEMA,
         "runs": [{
             "tool": {
                 "driver": {
-                    "name": "dispatchio",
+                    "name": name,
                     "version": env!("CARGO_PKG_VERSION"),
                     "rules": rules,
                 }

@@ -118,15 +118,14 @@ pub(super) fn run(args: &DiffArgs, out: &mut dyn Write, color: bool) -> Result<E
     Ok(if changed && args.exit_code { Exit::Findings } else { Exit::Clean })
 }
 
+/// One file on each side (`None`: not on that side).
+type FilePair = (Option<PathBuf>, Option<PathBuf>);
+
 /// The files to compare under `old` and `new`: the two files, or the
 /// `.route` files at the same relative path under two directories. A path
 /// missing on one side (only allowed with `missing`, for a commit) pairs
 /// with nothing.
-fn pair(
-    old: &Path,
-    new: &Path,
-    missing: bool,
-) -> Result<Vec<(Option<PathBuf>, Option<PathBuf>)>, String> {
+fn pair(old: &Path, new: &Path, missing: bool) -> Result<Vec<FilePair>, String> {
     let files = |root: &Path| -> Result<Option<(bool, Vec<PathBuf>)>, String> {
         match std::fs::metadata(root) {
             Err(_) if missing => Ok(None),
@@ -153,7 +152,7 @@ fn pair(
         }
         _ => {}
     }
-    let mut by_rel: BTreeMap<PathBuf, (Option<PathBuf>, Option<PathBuf>)> = BTreeMap::new();
+    let mut by_rel: BTreeMap<PathBuf, FilePair> = BTreeMap::new();
     for (root, files, is_new) in [(old, a, false), (new, b, true)] {
         for f in files.map(|f| f.1).unwrap_or_default() {
             let rel = f.strip_prefix(root).unwrap_or(&f).to_path_buf();

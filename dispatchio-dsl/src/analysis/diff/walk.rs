@@ -136,12 +136,12 @@ impl<'a, 'p> Pair<'a, 'p> {
         let changed = a.old_only.iter().copied().chain(a.new_only.iter().map(|&j| j + self.m));
         for d in changed {
             for c in t.classes_of(d).collect::<Vec<_>>() {
-                self.from_rule(c, d);
+                self.reaching_rule(c, d);
             }
         }
         if a.otherwise {
             for c in 0..t.classes.len() {
-                self.from_otherwise(c);
+                self.falling_through(c);
             }
         }
     }
@@ -183,7 +183,7 @@ impl<'a, 'p> Pair<'a, 'p> {
 
     /// The classes of messages matching the changed rule `d` in class `c`:
     /// only `d`'s candidates can fire on them, in either table.
-    fn from_rule(&self, c: usize, d: usize) {
+    fn reaching_rule(&self, c: usize, d: usize) {
         let t = self.t;
         let Some(r) = t.rule(c, d) else { return };
         let pool = with_cands(t, c, d);
@@ -195,7 +195,7 @@ impl<'a, 'p> Pair<'a, 'p> {
 
     /// The classes of messages no stopping rule of either table matches
     /// (when `otherwise` changed): only continuing rules can fire on them.
-    fn from_otherwise(&self, c: usize) {
+    fn falling_through(&self, c: usize) {
         let t = self.t;
         let present: Vec<usize> =
             (0..t.listener.rules.len()).filter(|&j| t.rule(c, j).is_some()).collect();
@@ -354,21 +354,24 @@ impl<'a, 'p> Pair<'a, 'p> {
     fn describe(&self, c: usize, d: Option<usize>, o: &Leaf<'a>, n: &Leaf<'a>) -> Vec<String> {
         let t = self.t;
         let mut keys = HashSet::new();
-        // (rule, negated): the class is the conjunction of these (and, for
-        // `otherwise`, of "no stopping rule matches").
-        let mut terms: Vec<(usize, bool)> = Vec::new();
+        // (rule, negated, [its formula, its negation]): the class is the
+        // conjunction of these (and, for `otherwise`, of "no stopping rule
+        // matches").
+        let mut terms: Vec<(usize, bool, [&'a F; 2])> = Vec::new();
         let fired = o.path.fired.iter().chain(&n.path.fired).copied().chain(d);
         let skipped = o.path.skipped.iter().chain(&n.path.skipped).copied();
         for (j, negated) in fired.map(|j| (j, false)).chain(skipped.map(|j| (j, true))) {
             let mut k = String::new();
             cond_key(&t.listener.rules[j].cond, &mut k);
-            if t.rule(c, j).is_some() && keys.insert(k) {
-                terms.push((j, negated));
+            if let Some(r) = t.rule(c, j) {
+                if keys.insert(k) {
+                    terms.push((j, negated, [&r.f, &r.nf]));
+                }
             }
         }
-        let formula = |(j, negated): (usize, bool), flip: bool| -> &'a F {
-            let r = t.rule(c, j).unwrap_or_else(|| unreachable!("kept only where present"));
-            if negated != flip { &r.nf } else { &r.f }
+        // The term, or (`flip`) its opposite.
+        let formula = |&(_, negated, f): &(usize, bool, [&'a F; 2]), flip: bool| -> &'a F {
+            f[usize::from(negated != flip)]
         };
         let context: Vec<&'a F> = if d.is_none() { t.falls_through(c) } else { Vec::new() };
         // A term the others imply (they and its opposite have no message) says nothing.
@@ -376,9 +379,9 @@ impl<'a, 'p> Pair<'a, 'p> {
         while k < terms.len() && k < MAX_SIMPLIFY {
             let mut goals = context.clone();
             goals.extend(
-                terms.iter().enumerate().filter(|&(i, _)| i != k).map(|(_, &x)| formula(x, false)),
+                terms.iter().enumerate().filter(|&(i, _)| i != k).map(|(_, x)| formula(x, false)),
             );
-            goals.push(formula(terms[k], true));
+            goals.push(formula(&terms[k], true));
             if self.spaces[c].solve(&goals).is_unsat() {
                 terms.remove(k);
             } else {
@@ -387,7 +390,7 @@ impl<'a, 'p> Pair<'a, 'p> {
         }
         let mut out: Vec<String> = terms
             .iter()
-            .map(|&(j, negated)| {
+            .map(|&(j, negated, _)| {
                 let text = self.cond_text(j);
                 if negated { format!("not ({text})") } else { text }
             })

@@ -4,7 +4,7 @@ use serde_json::{Value as Json, json};
 
 use super::{Compared, Names};
 use crate::analysis::{Change, ChangeKind, End, ListenerDiff, Outcome, Presence};
-use crate::cli::{SARIF_SCHEMA, uri_of, witness};
+use crate::cli::{sarif_log, uri_of, witness};
 use crate::diagnostic::{SourceMap, Span};
 use crate::program::ActionKind;
 
@@ -234,18 +234,5 @@ pub(super) fn sarif(compared: &[Compared], names: &Names) -> Json {
             }
         }
     }
-    json!({
-        "version": "2.1.0",
-        "$schema": SARIF_SCHEMA,
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "dispatchio diff",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "rules": rules,
-                }
-            },
-            "results": results,
-        }],
-    })
+    sarif_log("dispatchio diff", rules, results)
 }
