@@ -12,7 +12,7 @@ use crate::analysis::solver::{Answer, Class, F, Space, Work};
 use crate::analysis::table::Table;
 use crate::analysis::undecided;
 use crate::concrete::Sample;
-use crate::decide::{Decision, route};
+use crate::decide::{Decision, route, route_rules};
 use crate::program::{ActionKind, ListenerDef, Program};
 
 /// Compares each pair of listeners (old, new) of the same name.
@@ -106,6 +106,18 @@ impl Leaf<'_> {
     }
 }
 
+/// Where an exploration starts: the messages matching `rule` (a changed
+/// rule, or a continuing one when `otherwise` changed) and `context`.
+struct Start<'a> {
+    rule: Option<usize>,
+    /// Goals of every class found from here, not listed in its description.
+    context: Vec<&'a F>,
+    /// The context is "no stopping rule matches" (`otherwise` changed).
+    falls: bool,
+    /// Some condition these classes are made of reads untyped content.
+    approx: bool,
+}
+
 /// A class of messages: the path through each table.
 type ClassKey = (Vec<usize>, EndAt, Vec<usize>, EndAt);
 
@@ -185,50 +197,61 @@ impl<'a, 'p> Pair<'a, 'p> {
     /// only `d`'s candidates can fire on them, in either table.
     fn reaching_rule(&self, c: usize, d: usize) {
         let t = self.t;
-        let Some(r) = t.rule(c, d) else { return };
+        if t.rule(c, d).is_none() {
+            return;
+        }
         let pool = with_cands(t, c, d);
         let approx = t.approx(c, &pool);
         self.inexact.set(self.inexact.get() || approx);
         let (old, new): (Vec<usize>, Vec<usize>) = pool.iter().partition(|&&j| j < self.m);
-        self.explore(c, Some(d), vec![&r.f], &old, &new, approx);
+        let start = Start { rule: Some(d), context: Vec::new(), falls: false, approx };
+        self.explore(c, &start, &old, &new);
     }
 
     /// The classes of messages no stopping rule of either table matches
-    /// (when `otherwise` changed): only continuing rules can fire on them.
+    /// (when `otherwise` changed): those no rule matches at all, and per
+    /// continuing rule, those it matches (where only its candidates can
+    /// fire, and only their negations are needed).
     fn falling_through(&self, c: usize) {
         let t = self.t;
-        let present: Vec<usize> =
-            (0..t.listener.rules.len()).filter(|&j| t.rule(c, j).is_some()).collect();
+        let rules = &t.listener.rules;
+        let present: Vec<usize> = (0..rules.len()).filter(|&j| t.rule(c, j).is_some()).collect();
+        let stopping_negations = |among: &[usize]| -> Vec<&'a F> {
+            let stopping = among.iter().filter(|&&j| !rules[j].continues());
+            stopping.filter_map(|&j| t.rule(c, j).map(|r| &r.nf)).collect()
+        };
+        for &j in present.iter().filter(|&&j| rules[j].continues()) {
+            let pool = with_cands(t, c, j);
+            let approx = t.approx(c, &pool);
+            self.inexact.set(self.inexact.get() || approx);
+            let continuing = |old: bool| -> Vec<usize> {
+                let side = pool.iter().copied().filter(|&k| (k < self.m) == old);
+                side.filter(|&k| rules[k].continues()).collect()
+            };
+            let context = stopping_negations(&pool);
+            let start = Start { rule: Some(j), context, falls: true, approx };
+            self.explore(c, &start, &continuing(true), &continuing(false));
+        }
+        // No rule matches at all.
         let approx = t.approx(c, &present);
         self.inexact.set(self.inexact.get() || approx);
-        let continuing = |side: Side| -> Vec<usize> {
-            present
-                .iter()
-                .copied()
-                .filter(|&j| (j < self.m) == (side == Side::Old))
-                .filter(|&j| t.listener.rules[j].continues())
-                .collect()
-        };
-        let goals = t.falls_through(c);
-        self.explore(c, None, goals, &continuing(Side::Old), &continuing(Side::New), approx);
+        let context = present.iter().filter_map(|&j| t.rule(c, j).map(|r| &r.nf)).collect();
+        self.explore(c, &Start { rule: None, context, falls: true, approx }, &[], &[]);
     }
 
     /// Every old path from `goals`, then under each every new path whose
     /// outcome differs: each such pair that has a message is a change.
-    fn explore(
-        &self,
-        c: usize,
-        d: Option<usize>,
-        goals: Vec<&'a F>,
-        old: &[usize],
-        new: &[usize],
-        approx: bool,
-    ) {
-        self.walk(c, Side::Old, old, 0, goals, Path::default(), &mut |s, o| {
+    fn explore(&self, c: usize, start: &Start<'a>, old: &[usize], new: &[usize]) {
+        let t = self.t;
+        let mut goals = start.context.clone();
+        goals.extend(start.rule.and_then(|d| t.rule(c, d)).map(|r| &r.f));
+        self.walk(c, Side::Old, old, goals, Path::default(), &mut |s, o| {
             if !matches!(s.solve(c, &o.goals), Answer::Sat(_)) {
                 return;
             }
-            s.walk(c, Side::New, new, 0, o.goals.clone(), Path::default(), &mut |s, n| {
+            // Only rules sharing a message with every rule fired can fire too.
+            let new = s.sharing(c, new, &o.path.fired);
+            s.walk(c, Side::New, &new, o.goals.clone(), Path::default(), &mut |s, n| {
                 if o.same_outcome(&n) {
                     return;
                 }
@@ -239,23 +262,29 @@ impl<'a, 'p> Pair<'a, 'p> {
                 }
                 if let Answer::Sat(w) = s.solve(c, &n.goals) {
                     s.seen.borrow_mut().insert(key);
-                    s.report(c, d, &o, &n, w, approx);
+                    s.report(c, start, &o, &n, w);
                 }
             });
         });
     }
 
+    /// The rules of `pool` that share a message with each of `fired` (by
+    /// the candidate index: the others cannot match a message they match).
+    fn sharing(&self, c: usize, pool: &[usize], fired: &[usize]) -> Vec<usize> {
+        let cands = &self.t.cands[c];
+        let shares = |k: &usize| fired.iter().all(|&f| cands[f].binary_search(k).is_ok());
+        pool.iter().copied().filter(shares).collect()
+    }
+
     /// The paths through one side's rules `pool` (ascending combined
-    /// indices) from position `pos`, for messages satisfying `goals`:
-    /// `visit` gets each complete one. A continuing rule's subtree is only
-    /// followed where it has a message.
-    #[allow(clippy::too_many_arguments)] // one recursion's state; a struct would only rename it
+    /// indices), for messages satisfying `goals`: `visit` gets each
+    /// complete one. A continuing rule's subtree is only followed where it
+    /// has a message, through the rules that share one with it.
     fn walk(
         &self,
         c: usize,
         side: Side,
         pool: &[usize],
-        pos: usize,
         goals: Vec<&'a F>,
         path: Path,
         visit: &mut dyn FnMut(&Self, Leaf<'a>),
@@ -263,7 +292,7 @@ impl<'a, 'p> Pair<'a, 'p> {
         let t: &'a Table<'p> = self.t;
         let mut g = goals;
         let mut skipped = path.skipped.clone();
-        for (p, &j) in pool.iter().enumerate().skip(pos) {
+        for (p, &j) in pool.iter().enumerate() {
             let Some(rj) = t.rule(c, j) else { continue };
             let rule = &t.listener.rules[j];
             let acts = actions(rule);
@@ -280,7 +309,8 @@ impl<'a, 'p> Pair<'a, 'p> {
             if !rule.continues() {
                 visit(self, Leaf { goals: gj, path: next, end: EndAt::Rule(j) });
             } else if let Answer::Sat(_) = self.solve(c, &gj) {
-                self.walk(c, side, pool, p + 1, gj, next, visit);
+                let rest = self.sharing(c, &pool[p + 1..], &[j]);
+                self.walk(c, side, &rest, gj, next, visit);
             }
             g.push(&rj.nf);
             skipped.push(j);
@@ -302,16 +332,8 @@ impl<'a, 'p> Pair<'a, 'p> {
 
     /// Reports the class of paths `o` (old) and `n` (new), of which `w` is
     /// a message, once the model has routed `w` through both tables.
-    fn report(
-        &self,
-        c: usize,
-        d: Option<usize>,
-        o: &Leaf<'a>,
-        n: &Leaf<'a>,
-        w: Sample,
-        approx: bool,
-    ) {
-        let (od, nd) = (route(self.old, &w), route(self.new, &w));
+    fn report(&self, c: usize, start: &Start<'a>, o: &Leaf<'a>, n: &Leaf<'a>, w: Sample) {
+        let (od, nd) = self.route_both(c, start.rule, &w);
         if (&od.actions, od.unrouted) == (&nd.actions, nd.unrouted) {
             // The formulas and the model disagree: only possible where
             // untyped content is read (the formulas approximate it).
@@ -340,18 +362,32 @@ impl<'a, 'p> Pair<'a, 'p> {
             kind,
             old: outcome(self.old, &od),
             new: outcome(self.new, &nd),
-            class: self.describe(c, d, o, n),
+            class: self.describe(c, start, o, n),
             witness: w,
-            exact: verified && !approx,
+            exact: verified && !start.approx,
         };
         self.changes.borrow_mut().push(change);
+    }
+
+    /// What each table decides for `w`, a message matching `rule`: only its
+    /// candidates can match it, so only they are tried (debug builds check
+    /// that against every rule).
+    fn route_both(&self, c: usize, rule: Option<usize>, w: &Sample) -> (Decision, Decision) {
+        let Some(d) = rule else { return (route(self.old, w), route(self.new, w)) };
+        let among = with_cands(self.t, c, d);
+        let old = route_rules(self.old, among.iter().copied().filter(|&j| j < self.m), w);
+        let new =
+            route_rules(self.new, among.iter().filter(|&&j| j >= self.m).map(|j| j - self.m), w);
+        debug_assert_eq!((&old, &new), (&route(self.old, w), &route(self.new, w)));
+        (old, new)
     }
 
     /// The conditions that define the class of paths `o` and `n`: those of
     /// the rules fired (and of `d`, the changed rule it was found from) and
     /// the negations of the rules skipped, each condition once, without
     /// those the others imply.
-    fn describe(&self, c: usize, d: Option<usize>, o: &Leaf<'a>, n: &Leaf<'a>) -> Vec<String> {
+    fn describe(&self, c: usize, start: &Start<'a>, o: &Leaf<'a>, n: &Leaf<'a>) -> Vec<String> {
+        let d = start.rule;
         let t = self.t;
         let mut keys = HashSet::new();
         // (rule, negated, [its formula, its negation]): the class is the
@@ -373,7 +409,7 @@ impl<'a, 'p> Pair<'a, 'p> {
         let formula = |&(_, negated, f): &(usize, bool, [&'a F; 2]), flip: bool| -> &'a F {
             f[usize::from(negated != flip)]
         };
-        let context: Vec<&'a F> = if d.is_none() { t.falls_through(c) } else { Vec::new() };
+        let context = &start.context;
         // A term the others imply (they and its opposite have no message) says nothing.
         let mut k = 0;
         while k < terms.len() && k < MAX_SIMPLIFY {
@@ -395,8 +431,8 @@ impl<'a, 'p> Pair<'a, 'p> {
                 if negated { format!("not ({text})") } else { text }
             })
             .collect();
-        if d.is_none() {
-            out.push("no rule of either table stops it".to_owned());
+        if start.falls {
+            out.push("no stopping rule of either table matches it".to_owned());
         }
         out
     }
