@@ -169,3 +169,24 @@ fn a_spent_budget_is_reported_as_undecided_not_as_no_change() {
     assert!(d.listeners[0].changes.is_empty());
     assert_eq!(d.listeners[0].undecided, ["old rule `a`", "new rule `a`"]);
 }
+
+#[test]
+fn a_changed_declaration_is_compared_over_the_new_programs_messages() {
+    let load = |text: &str| crate::load_str("t.route", text).unwrap().program;
+    let old = load(
+        "message Card { card: string }\n\
+         listener l { rule a when type == Card and card == \"one\" => queue x\n otherwise => drop }",
+    );
+    let new = load(
+        "message Card { card: int }\n\
+         listener l { rule a when type == Card and card == 1 => queue x\n otherwise => drop }",
+    );
+    let d = diff(&old, &new);
+    let changes = &d.listeners[0].changes;
+    // Old messages with a string card cannot reach the new table: the one
+    // class is the new rule's, of int cards.
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0].witness.content["card"], Value::Int(1));
+    assert_eq!(changes[0].kind, ChangeKind::Actions);
+    assert!(changes[0].exact);
+}
