@@ -44,6 +44,7 @@ const KEYS: &[(&str, &str)] = &[
     ("tcp_rtt_p50_us", "round trip over plaintext TCP loopback through dispatchio, median"),
     ("tls_rtt_p50_us", "the same over TLS, median"),
     ("check_10k_rules_s", "dispatchio check on a generated 10,000-rule file"),
+    ("diff_10k_rules_s", "dispatchio diff of that file and a copy with one rule changed"),
     ("nats_msgs_per_s", "two dispatchers on one nats-server (core mode)"),
     ("nats_raw_msgs_per_s", "baseline: raw async-nats publish/subscribe, same server"),
     ("nats_rtt_p50_us", "round trip between two dispatchers over NATS, median"),
@@ -155,6 +156,7 @@ fn main() {
         match check::measure(check_reps) {
             Ok(c) => {
                 set("check_10k_rules_s", c.check_10k_s);
+                set("diff_10k_rules_s", c.diff_10k_s);
                 extra.push(("check_1k_rules_s", c.check_1k_s));
                 extra.push(("read_10k_rules_s", c.read_10k_s));
             }
@@ -418,6 +420,12 @@ fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], qu
     }
     if let Some(s) = figures["check_10k_rules_s"] {
         println!("  check_10k_rules_s < 2: {s:.3} ({})", if s < 2.0 { "met" } else { "MISSED" });
+    }
+    if let Some(s) = figures["diff_10k_rules_s"] {
+        println!("  diff_10k_rules_s < 2: {s:.3} ({})", if s < 2.0 { "met" } else { "MISSED" });
+        if let Some(c) = figures["check_10k_rules_s"] {
+            println!("  (diff of two 10,000-rule files / check of one: {:.2})", s / c);
+        }
     }
     let get = |k: &str| extra.iter().find(|(x, _)| *x == k).map(|&(_, v)| v);
     if let (Some(c10k), Some(c1k)) = (figures["check_10k_rules_s"], get("check_1k_rules_s")) {

@@ -1,11 +1,13 @@
 //! The `dispatchio` command line (feature `cli`): `dispatchio check`,
-//! `dispatchio explain` (cli/explain.rs) and `dispatchio graph` (cli/graph.rs).
+//! `dispatchio explain` (cli/explain.rs), `dispatchio graph` (cli/graph.rs)
+//! and `dispatchio diff` (cli/diff.rs; see it for its own exit statuses
+//! and output).
 //!
 //! The facade's `main` is one call to [`run`]. [`run_with`] takes the
 //! arguments and output streams explicitly, so every behaviour of the command
 //! (exit status, JSON and SARIF shape) is tested as a library call.
 //!
-//! Exit status: 0 when there is no error-level finding (warnings allowed
+//! Exit status of `check`: 0 when there is no error-level finding (warnings allowed
 //! unless `--deny warnings`), 1 when there is, 2 when the command could not
 //! run (no such file, bad flag), with a one-line reason on stderr.
 //! `explain` and `graph` exit 0 when they wrote their output, 2 when they
@@ -20,6 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod diff;
 mod excerpt;
 mod explain;
 mod graph;
@@ -75,6 +78,9 @@ enum Command {
     Check(CheckArgs),
     /// Show, rule by rule, why messages go where they go through a listener.
     Explain(explain::ExplainArgs),
+    /// What a change to .route files changes: every class of messages whose
+    /// outcome differs, per listener, with a witness message.
+    Diff(diff::DiffArgs),
     /// Draw listeners, forwards, queues and handlers (DOT or Mermaid).
     Graph(graph::GraphArgs),
 }
@@ -180,6 +186,7 @@ where
     let ran = match cli.command {
         Command::Check(args) => check(&args, out, color),
         Command::Explain(args) => explain::run(&args, input, out, color).map(|()| Exit::Clean),
+        Command::Diff(args) => diff::run(&args, out, color),
         Command::Graph(args) => graph::run(&args, out).map(|()| Exit::Clean),
     };
     match ran {
@@ -361,13 +368,18 @@ fn sarif_document(findings: &[Finding<'_>]) -> Json {
         })
         .collect();
     let results: Vec<Json> = findings.iter().map(sarif_result).collect();
+    sarif_log("dispatchio", rules, results)
+}
+
+/// A SARIF 2.1.0 log of one run of the tool `name`.
+fn sarif_log(name: &str, rules: Vec<Json>, results: Vec<Json>) -> Json {
     json!({
         "version": "2.1.0",
         "$schema": SARIF_SCHEMA,
         "runs": [{
             "tool": {
                 "driver": {
-                    "name": "dispatchio",
+                    "name": name,
                     "version": env!("CARGO_PKG_VERSION"),
                     "rules": rules,
                 }

@@ -45,6 +45,9 @@ mod cli_graph;
 mod codegen;
 #[path = "suite/corpus.rs"]
 mod corpus;
+#[cfg(feature = "cli")]
+#[path = "suite/diff_cli.rs"]
+mod diff_cli;
 #[cfg(unix)]
 #[path = "suite/files.rs"]
 mod files;

@@ -36,7 +36,8 @@
 //! satisfiability), `dom` (value domains), `ranges` (integer sets),
 //! `strings` (glob constraints and the string search), `affix` (the affix
 //! index of glob rules), `graph` (strongly connected components),
-//! `undecided` (the warning when the budget runs out).
+//! `undecided` (the warning when the budget runs out); `diff` compares two
+//! tables with the same questions ([`diff()`], `dispatchio diff`).
 //!
 //! This is exact for every test on typed fields: globs are decided by
 //! automata (integer IDs by their decimal text), numbers by interval sets
@@ -66,6 +67,7 @@
 
 mod affix;
 mod cycles;
+mod diff;
 mod dom;
 mod findings;
 #[doc(hidden)]
@@ -80,6 +82,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 mod undecided;
+
+pub use diff::{Change, ChangeKind, Diff, End, ListenerDiff, Outcome, Presence, diff};
 
 use crate::diagnostic::Diagnostic;
 use crate::program::Program;

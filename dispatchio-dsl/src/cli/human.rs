@@ -3,10 +3,11 @@
 
 use std::fmt;
 use std::io::Write;
+use std::path::Path;
 
 use super::excerpt::Excerpt;
 use super::{Finding, display_path};
-use crate::diagnostic::{Code, Diagnostic, FileId, Label, Severity, SourceMap};
+use crate::diagnostic::{Diagnostic, FileId, Label, Severity, SourceMap};
 
 pub(super) fn write(
     out: &mut dyn Write,
@@ -14,16 +15,11 @@ pub(super) fn write(
     files: usize,
     color: bool,
 ) -> std::io::Result<()> {
-    use miette::{GraphicalReportHandler, GraphicalTheme};
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let handler = handler(color);
     for f in findings {
         let report = HumanDiagnostic::new(f.diag, f.sources);
-        let mut text = String::new();
-        if handler.render_report(&mut text, &report).is_err() {
-            // The graphical renderer failed (it should not): fall back to plain text.
-            text = f.diag.render_plain(f.sources);
-        }
+        // The graphical renderer failed (it should not): fall back to plain text.
+        let text = render(&handler, &report).unwrap_or_else(|| f.diag.render_plain(f.sources));
         writeln!(out, "{text}")?;
     }
     let errors = findings.iter().filter(|f| f.diag.is_error()).count();
@@ -37,48 +33,46 @@ pub(super) fn write(
     )
 }
 
-fn plural(n: usize) -> &'static str {
+/// miette's graphical renderer as the command uses it: 100 columns, no links.
+pub(super) fn handler(color: bool) -> miette::GraphicalReportHandler {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false)
+}
+
+/// `report` drawn, or `None` if the renderer failed.
+pub(super) fn render(
+    handler: &miette::GraphicalReportHandler,
+    report: &HumanDiagnostic,
+) -> Option<String> {
+    let mut text = String::new();
+    handler.render_report(&mut text, report).ok().map(|()| text)
+}
+
+pub(super) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// A [`Diagnostic`] seen through miette's eyes. Labels in the primary file
-/// are drawn on its snippet; labels in other files become related reports.
+/// A [`Diagnostic`] (or a change `diff` reports) seen through miette's
+/// eyes. Labels in the primary file are drawn on its snippet; labels in
+/// other files become related reports.
 #[derive(Debug)]
-struct HumanDiagnostic {
+pub(super) struct HumanDiagnostic {
     message: String,
-    code: Code,
-    severity: Severity,
+    /// `error[shadowed]`, as rustc heads its diagnostics: the severity in
+    /// words as well as in the glyph. None for a related place of another
+    /// report, drawn without a header of its own.
+    heading: Option<String>,
+    severity: miette::Severity,
     help: Option<String>,
     source: Excerpt,
     labels: Vec<miette::LabeledSpan>,
     related: Vec<HumanDiagnostic>,
-    /// A related location of another finding: drawn without a header of
-    /// its own.
-    is_related: bool,
 }
 
 impl HumanDiagnostic {
     fn new(d: &Diagnostic, sources: &SourceMap) -> HumanDiagnostic {
         let file = d.primary.span.file;
-        // The primary label, and the related ones in its file, on one excerpt.
-        let here: Vec<&Label> = std::iter::once(&d.primary)
-            .chain(d.related.iter().filter(|l| l.span.file == file))
-            .collect();
-        let (source, labels) = excerpt(sources, file, &here);
-        let mut related = Vec::new();
-        for l in d.related.iter().filter(|l| l.span.file != file) {
-            let (source, labels) = excerpt(sources, l.span.file, &[l]);
-            related.push(HumanDiagnostic {
-                message: if l.message.is_empty() { "related".into() } else { l.message.clone() },
-                code: d.code,
-                severity: d.severity,
-                help: None,
-                source,
-                labels,
-                related: Vec::new(),
-                is_related: true,
-            });
-        }
         let mut help = Vec::new();
         if let Some(w) = &d.witness {
             help.push(format!("witness: {w}"));
@@ -89,30 +83,74 @@ impl HumanDiagnostic {
         if let Some(h) = &d.help {
             help.push(h.clone());
         }
-        HumanDiagnostic {
-            message: d.message.clone(),
-            code: d.code,
-            severity: d.severity,
-            help: (!help.is_empty()).then(|| help.join("\n")),
-            source,
-            labels,
-            related,
-            is_related: false,
+        let (severity, word) = match d.severity {
+            Severity::Error => (miette::Severity::Error, "error"),
+            Severity::Warning => (miette::Severity::Warning, "warning"),
+        };
+        // The primary label, and the related ones in its file, on one excerpt.
+        let here: Vec<&Label> = std::iter::once(&d.primary)
+            .chain(d.related.iter().filter(|l| l.span.file == file))
+            .collect();
+        let mut report = HumanDiagnostic::drawn(
+            d.message.clone(),
+            Some(format!("{word}[{}]", d.code)),
+            severity,
+            (!help.is_empty()).then(|| help.join("\n")),
+            (sources, &|p| display_path(p)),
+            &here,
+        );
+        for l in d.related.iter().filter(|l| l.span.file != file) {
+            let message = if l.message.is_empty() { "related".into() } else { l.message.clone() };
+            report.related.push(HumanDiagnostic::related(
+                message,
+                (sources, &|p| display_path(p)),
+                l,
+            ));
         }
+        report
+    }
+
+    /// A report headed `heading`, drawn on `labels` (all in one file, the
+    /// first primary), the file named by `name`.
+    pub(super) fn drawn(
+        message: String,
+        heading: Option<String>,
+        severity: miette::Severity,
+        help: Option<String>,
+        (sources, name): (&SourceMap, &dyn Fn(&Path) -> String),
+        labels: &[&Label],
+    ) -> HumanDiagnostic {
+        let (source, labels) = excerpt((sources, name), labels[0].span.file, labels);
+        HumanDiagnostic { message, heading, severity, help, source, labels, related: Vec::new() }
+    }
+
+    /// A related place of another report (miette heads it "Advice").
+    pub(super) fn related(
+        message: String,
+        sources: (&SourceMap, &dyn Fn(&Path) -> String),
+        label: &Label,
+    ) -> HumanDiagnostic {
+        HumanDiagnostic::drawn(message, None, miette::Severity::Advice, None, sources, &[label])
+    }
+
+    /// The same, with `related` drawn after it.
+    pub(super) fn with_related(mut self, related: HumanDiagnostic) -> HumanDiagnostic {
+        self.related.push(related);
+        self
     }
 }
 
 /// The excerpt of `file` showing `labels` (the first is the primary one),
 /// and the labels placed in it.
 pub(super) fn excerpt(
-    sources: &SourceMap,
+    (sources, name): (&SourceMap, &dyn Fn(&Path) -> String),
     file: FileId,
     labels: &[&Label],
 ) -> (Excerpt, Vec<miette::LabeledSpan>) {
     let src = sources.get(file);
     let spans: Vec<(usize, usize)> =
         labels.iter().map(|l| (l.span.start as usize, l.span.end as usize)).collect();
-    let (excerpt, placed) = Excerpt::new(display_path(&src.path), src, &spans);
+    let (excerpt, placed) = Excerpt::new(name(&src.path), src, &spans);
     let labels = labels
         .iter()
         .zip(placed)
@@ -138,29 +176,12 @@ impl fmt::Display for HumanDiagnostic {
 impl std::error::Error for HumanDiagnostic {}
 
 impl miette::Diagnostic for HumanDiagnostic {
-    /// `error[shadowed]`, as rustc heads its diagnostics: the severity in
-    /// words as well as in the glyph.
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        if self.is_related {
-            return None;
-        }
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        Some(Box::new(format!("{severity}[{}]", self.code)))
+        self.heading.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        // A related place in another file is a note on its finding (miette
-        // heads it "Advice"), not a second error.
-        if self.is_related {
-            return Some(miette::Severity::Advice);
-        }
-        Some(match self.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        })
+        Some(self.severity)
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

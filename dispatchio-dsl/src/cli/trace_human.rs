@@ -94,7 +94,8 @@ struct Failed {
 impl Failed {
     fn new(program: &Program, rule: &str, failure: &Failure) -> Failed {
         let label = Label::new(failure.span, failure.kind.to_string());
-        let (source, labels) = excerpt(program.sources(), failure.span.file, &[&label]);
+        let (source, labels) =
+            excerpt((program.sources(), &super::display_path), failure.span.file, &[&label]);
         Failed {
             message: format!("rule {rule} did not match: `{}` is false", failure.text),
             source,

@@ -494,5 +494,6 @@ proptest! {
 }
 
 mod cycles;
+mod diff;
 mod explain;
 mod lists;
