@@ -37,7 +37,7 @@
 
 pub use dispatchio_core::{
     AsValue, Content, ContentRef, ContentRegistry, ContentType, Context, Counters, DecodeError,
-    Deferred, Delivery, Dispatcher, DynContent, DynValue, Empty, EncodeError, Envelope, Error,
+    Deferred, Delivery, Destination, Dispatcher, DynContent, DynValue, Empty, EncodeError, Envelope, Error,
     ErrorKind, Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError,
     HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message,
     MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply, ReplySender, RoutedListener,

@@ -508,6 +508,153 @@ mod s05_order {
     }
 }
 
+/// 6. Sends through a [`dispatchio_core::Destination`] handle: the same
+/// guarantees as `send` and `request`, the destination resolved once.
+mod s06_destination_handles {
+    use super::*;
+    use dispatchio_core::InvalidMessage;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_senders_order_holds_through_handles() {
+        let d = Dispatcher::new();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let l = calling("log", move |m: &Message| {
+            let from = m.envelope().source.as_ref().and_then(Id::as_int).unwrap_or(-1);
+            log.lock().unwrap().push((from, m.id().get()));
+            Ok(Reply::Empty)
+        });
+        d.register("sink", l).unwrap();
+        let (senders, per_sender) = (8i64, 300i64);
+        let tasks: Vec<_> = (0..senders)
+            .map(|s| {
+                let to = d.destination("sink").unwrap();
+                tokio::spawn(async move {
+                    for n in 1..=per_sender {
+                        to.send(Message::new(Empty).from_source(s).with_id(n)).unwrap();
+                        if n % 7 == 0 {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        until(|| seen.lock().unwrap().len() == (senders * per_sender) as usize).await;
+        let seen = seen.lock().unwrap();
+        for s in 0..senders {
+            let ids: Vec<i64> = seen.iter().filter(|(f, _)| *f == s).map(|(_, id)| *id).collect();
+            assert_eq!(ids, (1..=per_sender).collect::<Vec<_>>(), "sender {s}'s order");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_send_through_a_handle_after_deregistering_fails_as_send_does() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("p", l.clone()).unwrap();
+        let to = d.destination("p").unwrap();
+        to.send(Message::new(Text::from("before"))).unwrap();
+        d.deregister("p").unwrap();
+        let err = to.send(Message::new(Text::from("after"))).unwrap_err();
+        assert!(matches!(&err, Error::UnknownDestination(id) if *id == Id::from("p")), "{err}");
+        let err = to.request(Message::new(Text::from("after")), None).await.unwrap_err();
+        assert!(matches!(&err, Error::UnknownDestination(_)), "{err}");
+        // What was accepted before is handled; nothing after it arrived.
+        let q = l.queue("inbox").unwrap();
+        assert_eq!(text(&within(q.recv()).await.unwrap()), "before");
+        assert!(within(q.recv()).await.is_none(), "the queue closes: nothing more arrives");
+    }
+
+    #[tokio::test]
+    async fn a_handle_keeps_no_deregistered_listener_alive() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("p", l.clone()).unwrap();
+        let _to = d.destination("p").unwrap();
+        d.deregister("p").unwrap();
+        // The listener's task ends (its queues close) while the handle lives.
+        let q = l.queue("inbox").unwrap();
+        assert!(within(q.recv()).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_handle_reaches_the_listener_registered_again_under_its_id() {
+        let d = Dispatcher::new();
+        let (old, new) = (inbox(), inbox());
+        d.register("p", old.clone()).unwrap();
+        let to = d.destination("p").unwrap();
+        d.deregister("p").unwrap();
+        d.register("p", new.clone()).unwrap();
+        to.send(Message::new(Text::from("hi"))).unwrap();
+        assert_eq!(text(&within(new.queue("inbox").unwrap().recv()).await.unwrap()), "hi");
+        assert!(old.queue("inbox").unwrap().try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_handle_refuses_a_message_addressed_elsewhere() {
+        let d = Dispatcher::new();
+        d.register("p", inbox()).unwrap();
+        let to = d.destination("p").unwrap();
+        for m in [Message::new(Empty).to("q"), Message::new(Empty).to_group("All")] {
+            let err = to.send(m).unwrap_err();
+            assert!(matches!(err, Error::Invalid(InvalidMessage::OtherDestination)), "{err}");
+        }
+        // Its own destination, named again, is fine.
+        to.send(Message::new(Empty).to("p")).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_handle_to_nobody_is_refused_when_made() {
+        let d = Dispatcher::new();
+        let err = d.destination("nobody").unwrap_err();
+        assert!(matches!(&err, Error::UnknownDestination(id) if *id == Id::from("nobody")));
+        d.shutdown().await;
+        assert!(matches!(d.destination("nobody"), Err(Error::Shutdown)));
+    }
+
+    #[tokio::test]
+    async fn requests_through_a_handle_are_answered_and_carry_its_source() {
+        let d = Dispatcher::new();
+        d.register("echo", echo()).unwrap();
+        let client = d.new_source();
+        let to = client.destination("echo").unwrap();
+        let reply = to.request_as::<Text>(Message::new(Text::from("ping")), None).await.unwrap();
+        assert_eq!(reply.0, "ping");
+        assert_eq!(reply.message().envelope().dest.as_ref(), Some(client.id()));
+        let err = to.request_as::<Empty>(Message::new(Text::from("x")), None).await.unwrap_err();
+        assert!(matches!(err, Error::UnexpectedReply { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_full_bounded_mailbox_refuses_a_send_through_a_handle() {
+        let d = Dispatcher::new();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let (l, started, _done) = gated(gate.clone());
+        d.register_bounded("w", l, 1).unwrap();
+        let to = d.destination("w").unwrap();
+        to.send(Message::new(Empty)).unwrap();
+        until(|| started.load(Ordering::SeqCst) == 1).await;
+        // One handler running (the bound), so the next waits and the one after is refused.
+        to.send(Message::new(Empty)).unwrap();
+        let err = to.send(Message::new(Empty)).unwrap_err();
+        assert!(matches!(&err, Error::MailboxFull { capacity: 1, .. }), "{err}");
+        gate.add_permits(10);
+    }
+
+    #[tokio::test]
+    async fn after_shutdown_a_handle_sends_nothing() {
+        let d = Dispatcher::new();
+        d.register("p", inbox()).unwrap();
+        let to = d.destination("p").unwrap();
+        d.shutdown().await;
+        assert!(matches!(to.send(Message::new(Empty)), Err(Error::Shutdown)));
+        assert!(matches!(to.request(Message::new(Empty), None).await, Err(Error::Shutdown)));
+    }
+}
+
 /// 6. Asynchronous send never waits; requests, timeouts, handler errors, deferrals.
 mod s06_send_and_request {
     use super::*;

@@ -49,6 +49,7 @@
 //! was not delivered, so sending it again keeps the sender's order.
 
 mod deferred;
+mod destination;
 mod directory;
 mod flush;
 mod listener;
@@ -61,6 +62,7 @@ mod shutdown;
 mod source;
 mod sync;
 
+pub use destination::Destination;
 pub use listener::{Context, Listener, SyncContext};
 pub(crate) use mailbox::Mailbox;
 pub use report::{Counters, QueueInfo, Snapshot};

@@ -9,9 +9,9 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
 
-use super::{MailboxState, hold};
+use super::inbox::Took;
+use super::{Consumer, MailboxState, hold};
 use crate::dispatcher::{Context, Dispatcher, Inner, Listener};
 use crate::id::Id;
 
@@ -42,8 +42,9 @@ pub(in crate::dispatcher) async fn run_mailbox(
     impl Drop for Ended<'_> {
         fn drop(&mut self) {
             let mut c = self.0.consumer.lock();
-            let rx = c.rx.take();
-            let abandoned = (std::mem::take(&mut c.inflight), c.held.take(), c.flushing.take(), rx);
+            c.ended = true;
+            let queued = (std::mem::take(&mut c.batch), self.0.inbox.close());
+            let abandoned = (std::mem::take(&mut c.inflight), c.held.take(), c.flushing.take(), queued);
             // Dropped outside the lock: a dropped reply slot answers its
             // requester (`NoReply`, seen as `Shutdown` after a shutdown),
             // which may run a transport's callback.
@@ -114,10 +115,10 @@ fn poll_mailbox(
             // wakes this task as it finishes.
             return Poll::Pending;
         }
-        let Some(rx) = c.rx.as_mut() else { return Poll::Ready(()) };
-        let mut delivery = match rx.poll_recv(cx) {
+        let mut delivery = match next_delivery(c, state) {
             Poll::Ready(Some(d)) => d,
             Poll::Ready(None) => return Poll::Ready(()),
+            // A send into the empty inbox wakes this task (registered above).
             Poll::Pending => return Poll::Pending,
         };
         state.took();
@@ -152,20 +153,37 @@ fn poll_mailbox(
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            // Take what is already waiting without another round; the
-            // batch is bounded so in-flight async work still gets its turn,
-            // and a blocking message ends it.
+            // Deliver what was taken without another round; the run is
+            // bounded so in-flight async work still gets its turn, and a
+            // blocking message ends it (the rest waits in the batch).
             if c.held.is_some() || taken == BATCH || !state.may_take(&c.inflight) {
                 break;
             }
-            match c.rx.as_mut().map(mpsc::UnboundedReceiver::try_recv) {
-                Some(Ok(next)) => {
+            match c.batch.pop_front() {
+                Some(next) => {
                     state.took();
                     delivery = next;
                 }
-                _ => break,
+                None => break,
             }
         }
+    }
+}
+
+/// The next delivery: from the batch the task took last, or else a new
+/// batch, everything queued, from the inbox. `None` once the inbox is
+/// closed and empty.
+fn next_delivery(c: &mut Consumer, state: &MailboxState) -> Poll<Option<crate::reply::Delivery>> {
+    if c.ended {
+        return Poll::Ready(None);
+    }
+    if let Some(d) = c.batch.pop_front() {
+        return Poll::Ready(Some(d));
+    }
+    match state.inbox.take(&mut c.batch) {
+        Took::Some => Poll::Ready(c.batch.pop_front()),
+        Took::Empty => Poll::Pending,
+        Took::Closed => Poll::Ready(None),
     }
 }
 
