@@ -147,7 +147,12 @@ fn deliver(kind: ReplyKind, answer: Answer) {
 }
 
 impl Drop for ReplySender {
+    #[inline]
     fn drop(&mut self) {
+        if self.hold.is_none() && matches!(self.kind, None | Some(ReplyKind::Unwanted)) {
+            // Sent, or nobody to tell: every one-way message ends here.
+            return;
+        }
         self.hold = None;
         match self.kind.take() {
             // Nobody to tell (every one-way message ends here).

@@ -57,6 +57,7 @@ impl Inbox {
         clippy::result_large_err,
         reason = "the refused delivery goes back unboxed; refusal is the rare path"
     )]
+    #[inline]
     pub(super) fn push(&self, delivery: Delivery) -> Result<bool, Delivery> {
         let mut q = self.queue.lock();
         if !q.open {

@@ -177,6 +177,7 @@ impl Mailbox {
         clippy::result_large_err,
         reason = "the refused delivery goes back unboxed; refusal is the rare path"
     )]
+    #[inline]
     pub(in crate::dispatcher) fn offer(
         &self,
         delivery: Delivery,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use super::inbox::Took;
-use super::{Consumer, MailboxState, hold};
+use super::{MailboxState, hold};
 use crate::dispatcher::{Context, Dispatcher, Inner, Listener};
 use crate::id::Id;
 
@@ -115,17 +115,26 @@ fn poll_mailbox(
             // wakes this task as it finishes.
             return Poll::Pending;
         }
-        let mut delivery = match next_delivery(c, state) {
-            Poll::Ready(Some(d)) => d,
-            Poll::Ready(None) => return Poll::Ready(()),
-            // A send into the empty inbox wakes this task (registered above).
-            Poll::Pending => return Poll::Pending,
-        };
-        state.took();
+        if c.ended {
+            return Poll::Ready(());
+        }
+        if c.batch.is_empty() {
+            match state.inbox.take(&mut c.batch) {
+                Took::Some => {}
+                // A send into the empty inbox wakes this task (registered
+                // above).
+                Took::Empty => return Poll::Pending,
+                Took::Closed => return Poll::Ready(()),
+            }
+        }
         let Some(inner) = dispatcher.upgrade() else { return Poll::Ready(()) };
         let dispatcher = Dispatcher { inner };
         let mut taken = 0;
-        loop {
+        // Each delivery is taken out of the batch once, straight into the
+        // binding the listener gets: a delivery is 168 bytes, and every
+        // move through another `Option` or `Poll` was a copy of it.
+        while let Some(mut delivery) = c.batch.pop_front() {
+            state.took();
             if is_flush(&delivery) {
                 // Everything before it was delivered; the work it started
                 // is what is left to wait for (the loop's top).
@@ -159,31 +168,7 @@ fn poll_mailbox(
             if c.held.is_some() || taken == BATCH || !state.may_take(&c.inflight) {
                 break;
             }
-            match c.batch.pop_front() {
-                Some(next) => {
-                    state.took();
-                    delivery = next;
-                }
-                None => break,
-            }
         }
-    }
-}
-
-/// The next delivery: from the batch the task took last, or else a new
-/// batch, everything queued, from the inbox. `None` once the inbox is
-/// closed and empty.
-fn next_delivery(c: &mut Consumer, state: &MailboxState) -> Poll<Option<crate::reply::Delivery>> {
-    if c.ended {
-        return Poll::Ready(None);
-    }
-    if let Some(d) = c.batch.pop_front() {
-        return Poll::Ready(Some(d));
-    }
-    match state.inbox.take(&mut c.batch) {
-        Took::Some => Poll::Ready(c.batch.pop_front()),
-        Took::Empty => Poll::Pending,
-        Took::Closed => Poll::Ready(None),
     }
 }
 
