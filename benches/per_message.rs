@@ -21,6 +21,7 @@
 //!   destination resolved once;
 //! * `fan_out`: the same round-robin over 100 listeners;
 //! * `request`: sequential requests `Ask { n }` answered `Ask { n + 1 }`;
+//! * `request_handle`: the same through a [`dispatchio::Destination`];
 //! * `raw_one_way`, `raw_fan_out`, `raw_request`: an unbounded tokio mpsc
 //!   channel per listener drained by a task that counts, a oneshot per
 //!   request.
@@ -113,12 +114,22 @@ async fn one_way(n: u64, listeners: usize, handle: bool) -> Result<(), Error> {
     Ok(())
 }
 
-async fn request(n: u64) -> Result<(), Error> {
+async fn request(n: u64, handle: bool) -> Result<(), Error> {
     let d = Dispatcher::new();
     let ticks = Arc::new(AtomicU64::new(0));
     d.register(0, Arc::new(routes::counter::Listener::new(Counter(ticks))))?;
-    for i in 0..n {
-        ask(&d, 0, i as i64).await?;
+    if handle {
+        let to = d.destination(0)?;
+        for i in 0..n {
+            let n = i as i64;
+            if to.request_as::<Ask>(Message::new(Ask { n }), None).await?.n != n + 1 {
+                return Err("a wrong answer".into());
+            }
+        }
+    } else {
+        for i in 0..n {
+            ask(&d, 0, i as i64).await?;
+        }
     }
     d.shutdown().await;
     Ok(())
@@ -181,7 +192,7 @@ async fn raw_request(n: u64) -> Result<(), Error> {
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let usage = "usage: per_message PATH N (PATH: one_way, one_way_handle, fan_out, request, \
-                 raw_one_way, raw_fan_out, raw_request)";
+                 request_handle, raw_one_way, raw_fan_out, raw_request)";
     let path = args.next().ok_or(usage)?;
     let n: u64 = args.next().ok_or(usage)?.parse().map_err(|_| usage)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -190,7 +201,8 @@ fn main() -> Result<(), Error> {
             "one_way" => one_way(n, 1, false).await,
             "one_way_handle" => one_way(n, 1, true).await,
             "fan_out" => one_way(n, FAN_OUT, false).await,
-            "request" => request(n).await,
+            "request" => request(n, false).await,
+            "request_handle" => request(n, true).await,
             "raw_one_way" => raw_one_way(n, 1).await,
             "raw_fan_out" => raw_one_way(n, FAN_OUT).await,
             "raw_request" => raw_request(n).await,

@@ -151,10 +151,12 @@ impl Destination {
     /// As [`Dispatcher::request_as`], and [`InvalidMessage::OtherDestination`].
     pub async fn request_as<T: ContentType>(
         &self,
-        msg: Message,
+        mut msg: Message,
         timeout: Option<Duration>,
     ) -> Result<Typed<T>, Error> {
-        let reply = self.request(msg, timeout).await?;
+        self.address(&mut msg)?;
+        let route = self.live_mailbox().map(Route::Local);
+        let reply = self.dispatcher.request_on(msg, timeout, route).await?;
         Dispatcher::typed(reply)
     }
 

@@ -113,7 +113,9 @@ impl Dispatcher {
         msg: Message,
         timeout: Option<Duration>,
     ) -> Result<Typed<T>, Error> {
-        let reply = self.request(msg, timeout).await?;
+        // `request_on` itself, not `request`: every async layer stores the
+        // message in its future once more (a copy of 128 bytes each).
+        let reply = self.request_on(msg, timeout, None).await?;
         Dispatcher::typed(reply)
     }
 
