@@ -37,12 +37,12 @@
 
 pub use dispatchio_core::{
     AsValue, Content, ContentRef, ContentRegistry, ContentType, Context, Counters, DecodeError,
-    Deferred, Delivery, Destination, Dispatcher, DynContent, DynValue, Empty, EncodeError, Envelope, Error,
-    ErrorKind, Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError,
-    HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message,
-    MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply, ReplySender, RoutedListener,
-    SharedStr, Snapshot, Source, SyncContext, SyncError, Text, TransportError, TransportErrorKind,
-    Typed, Value,
+    Deferred, Delivery, Destination, Dispatcher, DynContent, DynValue, Empty, EncodeError,
+    Envelope, Error, ErrorKind, Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies,
+    HandlerError, HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener,
+    ListenerBuilder, Message, MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply,
+    ReplySender, RoutedListener, SharedStr, Snapshot, Source, SyncContext, SyncError, Text,
+    TransportError, TransportErrorKind, Typed, Value,
 };
 pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;

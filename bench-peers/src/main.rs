@@ -147,7 +147,8 @@ mod dispatchio_side {
                 ask(&d, dest as i64, 0).await?;
             }
         } else {
-            let tos = (0..listeners as i64).map(|i| d.destination(i)).collect::<Result<Vec<_>, _>>()?;
+            let tos =
+                (0..listeners as i64).map(|i| d.destination(i)).collect::<Result<Vec<_>, _>>()?;
             for i in 0..messages {
                 tos[(i % listeners as u64) as usize].send(Message::new(Tick { n: i as i64 }))?;
             }

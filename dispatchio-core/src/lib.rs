@@ -59,7 +59,8 @@ pub use content::{
     Text,
 };
 pub use dispatcher::{
-    Context, Counters, Destination, Dispatcher, GroupReplies, Listener, QueueInfo, Snapshot, Source, SyncContext,
+    Context, Counters, Destination, Dispatcher, GroupReplies, Listener, QueueInfo, Snapshot,
+    Source, SyncContext,
 };
 pub use error::{
     Error, ErrorKind, GroupError, HandlerError, SyncError, TransportError, TransportErrorKind,

@@ -401,12 +401,14 @@ mod s05_order {
     /// tasks; returns what the recipient saw, in arrival order. With
     /// `bound`, the recipient's mailbox holds that many messages and the
     /// senders wait for room (`send_wait`), or, every other sender, send
-    /// again what a full mailbox refused.
+    /// again what a full mailbox refused. With `handles` (and no bound),
+    /// each sender sends through a `Destination` of its own.
     fn run(
         senders: usize,
         per_sender: usize,
         yield_every: usize,
         bound: Option<usize>,
+        handles: bool,
     ) -> Vec<(i64, i64)> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -429,6 +431,7 @@ mod s05_order {
             let tasks: Vec<_> = (0..senders)
                 .map(|s| {
                     let d = d.clone();
+                    let to = handles.then(|| d.destination("sink").unwrap());
                     tokio::spawn(async move {
                         for n in 0..per_sender {
                             let m = Message::new(Empty)
@@ -436,6 +439,9 @@ mod s05_order {
                                 .from_source(s as i64)
                                 .with_id((n + 1) as i64);
                             match bound {
+                                None if to.is_some() => {
+                                    to.as_ref().unwrap().send(m).unwrap();
+                                }
                                 None => {
                                     d.send(m).unwrap();
                                 }
@@ -479,7 +485,17 @@ mod s05_order {
             per_sender in 1usize..200,
             yield_every in 0usize..8,
         ) {
-            let seen = run(senders, per_sender, yield_every, None);
+            let seen = run(senders, per_sender, yield_every, None, false);
+            check(&seen, senders, per_sender)?;
+        }
+
+        #[test]
+        fn per_sender_order_holds_through_destination_handles(
+            senders in 2usize..16,
+            per_sender in 1usize..200,
+            yield_every in 0usize..8,
+        ) {
+            let seen = run(senders, per_sender, yield_every, None, true);
             check(&seen, senders, per_sender)?;
         }
 
@@ -490,7 +506,7 @@ mod s05_order {
             yield_every in 0usize..8,
             capacity in 1usize..8,
         ) {
-            let seen = run(senders, per_sender, yield_every, Some(capacity));
+            let seen = run(senders, per_sender, yield_every, Some(capacity), false);
             check(&seen, senders, per_sender)?;
         }
     }
@@ -513,42 +529,6 @@ mod s05_order {
 mod s06_destination_handles {
     use super::*;
     use dispatchio_core::InvalidMessage;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn each_senders_order_holds_through_handles() {
-        let d = Dispatcher::new();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let l = calling("log", move |m: &Message| {
-            let from = m.envelope().source.as_ref().and_then(Id::as_int).unwrap_or(-1);
-            log.lock().unwrap().push((from, m.id().get()));
-            Ok(Reply::Empty)
-        });
-        d.register("sink", l).unwrap();
-        let (senders, per_sender) = (8i64, 300i64);
-        let tasks: Vec<_> = (0..senders)
-            .map(|s| {
-                let to = d.destination("sink").unwrap();
-                tokio::spawn(async move {
-                    for n in 1..=per_sender {
-                        to.send(Message::new(Empty).from_source(s).with_id(n)).unwrap();
-                        if n % 7 == 0 {
-                            tokio::task::yield_now().await;
-                        }
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        until(|| seen.lock().unwrap().len() == (senders * per_sender) as usize).await;
-        let seen = seen.lock().unwrap();
-        for s in 0..senders {
-            let ids: Vec<i64> = seen.iter().filter(|(f, _)| *f == s).map(|(_, id)| *id).collect();
-            assert_eq!(ids, (1..=per_sender).collect::<Vec<_>>(), "sender {s}'s order");
-        }
-    }
 
     #[tokio::test]
     async fn a_send_through_a_handle_after_deregistering_fails_as_send_does() {

@@ -21,10 +21,10 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use super::Listener;
-use inbox::Inbox;
 use crate::id::Id;
 use crate::reply::{Delivery, Hold};
 use crate::routing::Fired;
+use inbox::Inbox;
 
 pub(crate) struct Mailbox {
     pub(in crate::dispatcher) dest: Id,

@@ -44,7 +44,8 @@ pub(in crate::dispatcher) async fn run_mailbox(
             let mut c = self.0.consumer.lock();
             c.ended = true;
             let queued = (std::mem::take(&mut c.batch), self.0.inbox.close());
-            let abandoned = (std::mem::take(&mut c.inflight), c.held.take(), c.flushing.take(), queued);
+            let abandoned =
+                (std::mem::take(&mut c.inflight), c.held.take(), c.flushing.take(), queued);
             // Dropped outside the lock: a dropped reply slot answers its
             // requester (`NoReply`, seen as `Shutdown` after a shutdown),
             // which may run a transport's callback.
