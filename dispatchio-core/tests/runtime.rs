@@ -524,8 +524,7 @@ mod s05_order {
     }
 }
 
-/// 6. Sends through a [`dispatchio_core::Destination`] handle: the same
-/// guarantees as `send` and `request`, the destination resolved once.
+/// 6. Sends through a `Destination` (resolved once): `send`'s and `request`'s guarantees.
 mod s06_destination_handles {
     use super::*;
     use dispatchio_core::InvalidMessage;
