@@ -154,12 +154,12 @@
 
 pub use dispatchio_core::{
     AsValue, Content, ContentRef, ContentRegistry, ContentType, Context, Counters, DecodeError,
-    Deferred, Delivery, Dispatcher, DynContent, DynValue, Empty, EncodeError, Envelope, Error,
-    ErrorKind, Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies, HandlerError,
-    HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener, ListenerBuilder, Message,
-    MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply, ReplySender, RoutedListener,
-    RuleHit, RuleHits, SharedStr, Snapshot, Source, SyncContext, SyncError, Text, TransportError,
-    TransportErrorKind, Typed, UnknownQueue, Value,
+    Deferred, Delivery, Destination, Dispatcher, DynContent, DynValue, Empty, EncodeError,
+    Envelope, Error, ErrorKind, Fields, FnHandlers, ForwardTarget, GroupError, GroupReplies,
+    HandlerError, HandlerResult, Handlers, Hooks, Id, InvalidMessage, Items, Listener,
+    ListenerBuilder, Message, MessageId, NoHooks, Outcome, Promise, Queue, QueueInfo, Reply,
+    ReplySender, RoutedListener, RuleHit, RuleHits, SharedStr, Snapshot, Source, SyncContext,
+    SyncError, Text, TransportError, TransportErrorKind, Typed, UnknownQueue, Value,
 };
 pub use dispatchio_core::{routing, transport};
 pub use dispatchio_dsl::interp as routes;

@@ -12,7 +12,11 @@
 //! with `n + 1`. dispatchio's listener is compiled from a `.route` file
 //! (`benches/routes/inproc.route`, the summary bench's); every framework's
 //! actor runs on an unbounded mailbox, as dispatchio's does. The raw
-//! baseline carries the same `Arc`'d content dispatchio does.
+//! baseline carries the same `Arc`'d content dispatchio does. Every
+//! sender holds what it sends through, resolved once: an actor's
+//! reference, a channel's sender, a dispatchio `Destination`;
+//! `dispatchio-id` is dispatchio naming the destination ID on every
+//! message instead (the directory's lookup on every send).
 //!
 //! Figures (the four of issue 16's table):
 //! * `one_way`: one sender, one listener, on a 2-worker runtime, M msgs/s;
@@ -35,7 +39,12 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 /// One measurement: the figure's value (M msgs/s or ns per round trip).
 type Figure = f64;
 
-const FRAMEWORKS: [&str; 5] = ["dispatchio", "actix", "kameo", "ractor", "tokio"];
+/// `dispatchio` sends through [`dispatchio::Destination`] handles, resolved
+/// once, as every peer sends through its actor's reference and tokio
+/// through its channel's sender; `dispatchio-id` names the destination
+/// ID on every message (`Dispatcher::send`, `request_as`): the lookup
+/// path, for comparison.
+const FRAMEWORKS: [&str; 6] = ["dispatchio", "actix", "kameo", "ractor", "tokio", "dispatchio-id"];
 const FIGURES: [&str; 4] = ["one_way", "fan_out", "rtt_mt", "rtt_ct"];
 const LISTENERS: usize = 100;
 
@@ -79,7 +88,7 @@ fn counted(ticks: &AtomicU64, want: u64) -> Result<(), Error> {
 
 mod dispatchio_side {
     use super::*;
-    use dispatchio::{Dispatcher, Envelope, HandlerResult, Message, Reply};
+    use dispatchio::{Destination, Dispatcher, Envelope, HandlerResult, Message, Reply};
 
     pub(crate) mod routes {
         dispatchio::include_routes!("../benches/routes/inproc.route");
@@ -107,8 +116,21 @@ mod dispatchio_side {
         Ok(())
     }
 
-    /// Ticks round-robin over `listeners` listeners, then a request to each.
-    pub(crate) async fn throughput(messages: u64, listeners: usize) -> Result<Figure, Error> {
+    async fn ask_through(to: &Destination, n: i64) -> Result<(), Error> {
+        let reply = to.request_as::<Ask>(Message::new(Ask { n }), None).await?;
+        if reply.n != n + 1 {
+            return Err("a wrong answer".into());
+        }
+        Ok(())
+    }
+
+    /// Ticks round-robin over `listeners` listeners, then a request to
+    /// each; through handles, or by ID (`by_id`).
+    pub(crate) async fn throughput(
+        messages: u64,
+        listeners: usize,
+        by_id: bool,
+    ) -> Result<Figure, Error> {
         let d = Dispatcher::new();
         let ticks = Arc::new(AtomicU64::new(0));
         for i in 0..listeners {
@@ -116,12 +138,23 @@ mod dispatchio_side {
             d.register(i as i64, Arc::new(l))?;
         }
         let start = Instant::now();
-        for i in 0..messages {
-            let dest = (i % listeners as u64) as i64;
-            d.send(Message::new(Tick { n: i as i64 }).to(dest))?;
-        }
-        for dest in 0..listeners {
-            ask(&d, dest as i64, 0).await?;
+        if by_id {
+            for i in 0..messages {
+                let dest = (i % listeners as u64) as i64;
+                d.send(Message::new(Tick { n: i as i64 }).to(dest))?;
+            }
+            for dest in 0..listeners {
+                ask(&d, dest as i64, 0).await?;
+            }
+        } else {
+            let tos =
+                (0..listeners as i64).map(|i| d.destination(i)).collect::<Result<Vec<_>, _>>()?;
+            for i in 0..messages {
+                tos[(i % listeners as u64) as usize].send(Message::new(Tick { n: i as i64 }))?;
+            }
+            for to in &tos {
+                ask_through(to, 0).await?;
+            }
         }
         let took = start.elapsed();
         counted(&ticks, messages)?;
@@ -129,13 +162,18 @@ mod dispatchio_side {
         Ok(mps(messages, took))
     }
 
-    pub(crate) async fn rtt(trips: u64) -> Result<Figure, Error> {
+    pub(crate) async fn rtt(trips: u64, by_id: bool) -> Result<Figure, Error> {
         let d = Dispatcher::new();
         let ticks = Arc::new(AtomicU64::new(0));
         d.register(0, Arc::new(routes::counter::Listener::new(Counter(ticks))))?;
+        let to = d.destination(0)?;
         let start = Instant::now();
         for n in 0..trips {
-            ask(&d, 0, n as i64).await?;
+            if by_id {
+                ask(&d, 0, n as i64).await?;
+            } else {
+                ask_through(&to, n as i64).await?;
+            }
         }
         let took = start.elapsed();
         d.shutdown().await;
@@ -455,7 +493,8 @@ fn measure(framework: &str, figure: &str, size: Size) -> Result<Option<Figure>, 
 
 async fn throughput(framework: &str, messages: u64, listeners: usize) -> Result<Figure, Error> {
     match framework {
-        "dispatchio" => dispatchio_side::throughput(messages, listeners).await,
+        "dispatchio" => dispatchio_side::throughput(messages, listeners, false).await,
+        "dispatchio-id" => dispatchio_side::throughput(messages, listeners, true).await,
         "kameo" => kameo_side::throughput(messages, listeners).await,
         "ractor" => ractor_side::throughput(messages, listeners).await,
         "tokio" => tokio_side::throughput(messages, listeners).await,
@@ -465,7 +504,8 @@ async fn throughput(framework: &str, messages: u64, listeners: usize) -> Result<
 
 async fn rtt(framework: &str, trips: u64) -> Result<Figure, Error> {
     match framework {
-        "dispatchio" => dispatchio_side::rtt(trips).await,
+        "dispatchio" => dispatchio_side::rtt(trips, false).await,
+        "dispatchio-id" => dispatchio_side::rtt(trips, true).await,
         "kameo" => kameo_side::rtt(trips).await,
         "ractor" => ractor_side::rtt(trips).await,
         "tokio" => tokio_side::rtt(trips).await,
@@ -504,8 +544,14 @@ fn main() -> Result<(), Error> {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("median of {} repetitions; load average {}", size.reps, load.trim());
     println!(
-        "{:<10} {:>12} {:>12} {:>12} {:>12} {:>12}   dispatchio / best peer",
-        "figure", FRAMEWORKS[0], FRAMEWORKS[1], FRAMEWORKS[2], FRAMEWORKS[3], FRAMEWORKS[4]
+        "{:<10} {:>12} {:>12} {:>12} {:>12} {:>12} {:>13}   dispatchio / best peer, / tokio",
+        "figure",
+        FRAMEWORKS[0],
+        FRAMEWORKS[1],
+        FRAMEWORKS[2],
+        FRAMEWORKS[3],
+        FRAMEWORKS[4],
+        FRAMEWORKS[5]
     );
     let mut json = Vec::new();
     for (f, figure) in FIGURES.iter().enumerate() {
@@ -516,13 +562,14 @@ fn main() -> Result<(), Error> {
         let higher = figure.starts_with("one") || figure.starts_with("fan");
         let peers = medians[1..4].iter().flatten().copied();
         let best = if higher { peers.reduce(f64::max) } else { peers.reduce(f64::min) };
-        let ratio = match (medians[0], best) {
-            (Some(ours), Some(best)) => format!("{:.3}", ours / best),
+        let ratio = |against: Option<f64>| match (medians[0], against) {
+            (Some(ours), Some(theirs)) => format!("{:.3}", ours / theirs),
             _ => "-".into(),
         };
+        let (to_best, to_tokio) = (ratio(best), ratio(medians[4]));
         println!(
-            "{figure:<10} {:>12} {:>12} {:>12} {:>12} {:>12}   {ratio}",
-            cells[0], cells[1], cells[2], cells[3], cells[4]
+            "{figure:<10} {:>12} {:>12} {:>12} {:>12} {:>12} {:>13}   {to_best}, {to_tokio}",
+            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
         );
         for (k, framework) in FRAMEWORKS.iter().enumerate() {
             let v = medians[k].map_or("null".into(), |v| format!("{v:.3}"));

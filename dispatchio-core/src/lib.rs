@@ -59,8 +59,8 @@ pub use content::{
     Text,
 };
 pub use dispatcher::{
-    Context, Counters, Dispatcher, GroupReplies, Listener, QueueInfo, RuleHit, RuleHits, Snapshot,
-    Source, SyncContext,
+    Context, Counters, Destination, Dispatcher, GroupReplies, Listener, QueueInfo, RuleHit,
+    RuleHits, Snapshot, Source, SyncContext,
 };
 pub use error::{
     Error, ErrorKind, GroupError, HandlerError, SyncError, TransportError, TransportErrorKind,

@@ -100,6 +100,10 @@ pub enum InvalidMessage {
     /// A destination message given to a call that expects a group.
     #[error("request_group needs a group message")]
     NotAGroupMessage,
+    /// A message given to a [`Destination`](crate::dispatcher::Destination)
+    /// handle that names another destination, or a group.
+    #[error("the message names another destination than the handle it was given to")]
+    OtherDestination,
 }
 
 /// A message: its envelope and its shared content.

@@ -30,8 +30,11 @@ pub struct ReplySender {
     id: MessageId,
     kind: Option<ReplyKind>,
     /// Held while the message is unanswered; its drop releases a destination
-    /// held by a blocking message.
-    hold: Option<Hold>,
+    /// held by a blocking message. Boxed, as the group's slot is: every
+    /// delivery carries a reply slot and is moved several times on its way
+    /// to the listener, and only blocking messages and group requests need
+    /// these (40 bytes a slot instead of 56).
+    hold: Option<Box<Hold>>,
 }
 
 /// The hold a blocking message has on its destination.
@@ -61,7 +64,7 @@ type Answer = Result<Message, Error>;
 enum ReplyKind {
     Unwanted,
     Oneshot(oneshot::Sender<Answer>),
-    Group(Arc<GroupCollector>, Id),
+    Group(Box<(Arc<GroupCollector>, Id)>),
     Callback(Box<dyn FnOnce(Answer) + Send>),
 }
 
@@ -86,7 +89,7 @@ impl ReplySender {
     }
 
     pub(crate) fn group(id: MessageId, collector: Arc<GroupCollector>, member: Id) -> ReplySender {
-        ReplySender { id, kind: Some(ReplyKind::Group(collector, member)), hold: None }
+        ReplySender { id, kind: Some(ReplyKind::Group(Box::new((collector, member)))), hold: None }
     }
 
     /// The ID of the message this answers.
@@ -115,7 +118,7 @@ impl ReplySender {
     }
 
     pub(crate) fn hold(&mut self, guard: Hold) {
-        self.hold = Some(guard);
+        self.hold = Some(Box::new(guard));
     }
 
     /// Sends the reply (a no-op when none is wanted).
@@ -135,13 +138,21 @@ fn deliver(kind: ReplyKind, answer: Answer) {
             // The requester may have given up (timeout); nothing to do then.
             let _ = tx.send(answer);
         }
-        ReplyKind::Group(collector, member) => collector.report(member, answer),
+        ReplyKind::Group(slot) => {
+            let (collector, member) = *slot;
+            collector.report(member, answer)
+        }
         ReplyKind::Callback(f) => f(answer),
     }
 }
 
 impl Drop for ReplySender {
+    #[inline]
     fn drop(&mut self) {
+        if self.hold.is_none() && matches!(self.kind, None | Some(ReplyKind::Unwanted)) {
+            // Sent, or nobody to tell: every one-way message ends here.
+            return;
+        }
         self.hold = None;
         match self.kind.take() {
             // Nobody to tell (every one-way message ends here).

@@ -401,12 +401,14 @@ mod s05_order {
     /// tasks; returns what the recipient saw, in arrival order. With
     /// `bound`, the recipient's mailbox holds that many messages and the
     /// senders wait for room (`send_wait`), or, every other sender, send
-    /// again what a full mailbox refused.
+    /// again what a full mailbox refused. With `handles` (and no bound),
+    /// each sender sends through a `Destination` of its own.
     fn run(
         senders: usize,
         per_sender: usize,
         yield_every: usize,
         bound: Option<usize>,
+        handles: bool,
     ) -> Vec<(i64, i64)> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -429,6 +431,7 @@ mod s05_order {
             let tasks: Vec<_> = (0..senders)
                 .map(|s| {
                     let d = d.clone();
+                    let to = handles.then(|| d.destination("sink").unwrap());
                     tokio::spawn(async move {
                         for n in 0..per_sender {
                             let m = Message::new(Empty)
@@ -436,6 +439,9 @@ mod s05_order {
                                 .from_source(s as i64)
                                 .with_id((n + 1) as i64);
                             match bound {
+                                None if to.is_some() => {
+                                    to.as_ref().unwrap().send(m).unwrap();
+                                }
                                 None => {
                                     d.send(m).unwrap();
                                 }
@@ -479,7 +485,17 @@ mod s05_order {
             per_sender in 1usize..200,
             yield_every in 0usize..8,
         ) {
-            let seen = run(senders, per_sender, yield_every, None);
+            let seen = run(senders, per_sender, yield_every, None, false);
+            check(&seen, senders, per_sender)?;
+        }
+
+        #[test]
+        fn per_sender_order_holds_through_destination_handles(
+            senders in 2usize..16,
+            per_sender in 1usize..200,
+            yield_every in 0usize..8,
+        ) {
+            let seen = run(senders, per_sender, yield_every, None, true);
             check(&seen, senders, per_sender)?;
         }
 
@@ -490,7 +506,7 @@ mod s05_order {
             yield_every in 0usize..8,
             capacity in 1usize..8,
         ) {
-            let seen = run(senders, per_sender, yield_every, Some(capacity));
+            let seen = run(senders, per_sender, yield_every, Some(capacity), false);
             check(&seen, senders, per_sender)?;
         }
     }
@@ -505,6 +521,116 @@ mod s05_order {
             prop_assert_eq!(ids, expected, "sender {}'s messages arrived out of order", s);
         }
         Ok(())
+    }
+}
+
+/// 6. Sends through a `Destination` (resolved once): `send`'s and `request`'s guarantees.
+mod s06_destination_handles {
+    use super::*;
+    use dispatchio_core::InvalidMessage;
+
+    #[tokio::test]
+    async fn a_send_through_a_handle_after_deregistering_fails_as_send_does() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("p", l.clone()).unwrap();
+        let to = d.destination("p").unwrap();
+        to.send(Message::new(Text::from("before"))).unwrap();
+        d.deregister("p").unwrap();
+        let err = to.send(Message::new(Text::from("after"))).unwrap_err();
+        assert!(matches!(&err, Error::UnknownDestination(id) if *id == Id::from("p")), "{err}");
+        let err = to.request(Message::new(Text::from("after")), None).await.unwrap_err();
+        assert!(matches!(&err, Error::UnknownDestination(_)), "{err}");
+        // What was accepted before is handled; nothing after it arrived.
+        let q = l.queue("inbox").unwrap();
+        assert_eq!(text(&within(q.recv()).await.unwrap()), "before");
+        assert!(within(q.recv()).await.is_none(), "the queue closes: nothing more arrives");
+    }
+
+    #[tokio::test]
+    async fn a_handle_keeps_no_deregistered_listener_alive() {
+        let d = Dispatcher::new();
+        let l = inbox();
+        d.register("p", l.clone()).unwrap();
+        let _to = d.destination("p").unwrap();
+        d.deregister("p").unwrap();
+        // The listener's task ends (its queues close) while the handle lives.
+        let q = l.queue("inbox").unwrap();
+        assert!(within(q.recv()).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_handle_reaches_the_listener_registered_again_under_its_id() {
+        let d = Dispatcher::new();
+        let (old, new) = (inbox(), inbox());
+        d.register("p", old.clone()).unwrap();
+        let to = d.destination("p").unwrap();
+        d.deregister("p").unwrap();
+        d.register("p", new.clone()).unwrap();
+        to.send(Message::new(Text::from("hi"))).unwrap();
+        assert_eq!(text(&within(new.queue("inbox").unwrap().recv()).await.unwrap()), "hi");
+        assert!(old.queue("inbox").unwrap().try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_handle_refuses_a_message_addressed_elsewhere() {
+        let d = Dispatcher::new();
+        d.register("p", inbox()).unwrap();
+        let to = d.destination("p").unwrap();
+        for m in [Message::new(Empty).to("q"), Message::new(Empty).to_group("All")] {
+            let err = to.send(m).unwrap_err();
+            assert!(matches!(err, Error::Invalid(InvalidMessage::OtherDestination)), "{err}");
+        }
+        // Its own destination, named again, is fine.
+        to.send(Message::new(Empty).to("p")).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_handle_to_nobody_is_refused_when_made() {
+        let d = Dispatcher::new();
+        let err = d.destination("nobody").unwrap_err();
+        assert!(matches!(&err, Error::UnknownDestination(id) if *id == Id::from("nobody")));
+        d.shutdown().await;
+        assert!(matches!(d.destination("nobody"), Err(Error::Shutdown)));
+    }
+
+    #[tokio::test]
+    async fn requests_through_a_handle_are_answered_and_carry_its_source() {
+        let d = Dispatcher::new();
+        d.register("echo", echo()).unwrap();
+        let client = d.new_source();
+        let to = client.destination("echo").unwrap();
+        let reply = to.request_as::<Text>(Message::new(Text::from("ping")), None).await.unwrap();
+        assert_eq!(reply.0, "ping");
+        assert_eq!(reply.message().envelope().dest.as_ref(), Some(client.id()));
+        let err = to.request_as::<Empty>(Message::new(Text::from("x")), None).await.unwrap_err();
+        assert!(matches!(err, Error::UnexpectedReply { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_full_bounded_mailbox_refuses_a_send_through_a_handle() {
+        let d = Dispatcher::new();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let (l, started, _done) = gated(gate.clone());
+        d.register_bounded("w", l, 1).unwrap();
+        let to = d.destination("w").unwrap();
+        to.send(Message::new(Empty)).unwrap();
+        until(|| started.load(Ordering::SeqCst) == 1).await;
+        // One handler running (the bound), so the next waits and the one after is refused.
+        to.send(Message::new(Empty)).unwrap();
+        let err = to.send(Message::new(Empty)).unwrap_err();
+        assert!(matches!(&err, Error::MailboxFull { capacity: 1, .. }), "{err}");
+        gate.add_permits(10);
+    }
+
+    #[tokio::test]
+    async fn after_shutdown_a_handle_sends_nothing() {
+        let d = Dispatcher::new();
+        d.register("p", inbox()).unwrap();
+        let to = d.destination("p").unwrap();
+        d.shutdown().await;
+        assert!(matches!(to.send(Message::new(Empty)), Err(Error::Shutdown)));
+        assert!(matches!(to.request(Message::new(Empty), None).await, Err(Error::Shutdown)));
     }
 }
 

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use super::Listener;
 use super::mailbox::{Bound, MailboxState, run_mailbox};
@@ -64,11 +64,10 @@ impl Dispatcher {
         if routes.contains_key(&dest) {
             return Err(Error::DestinationTaken(dest));
         }
-        let (tx, rx) = mpsc::unbounded_channel();
         let bound = capacity.map(|capacity| {
             Arc::new(Bound { capacity, queued: AtomicUsize::new(0), room: Notify::new() })
         });
-        let state = Arc::new(MailboxState::new(rx, bound.clone()));
+        let state = Arc::new(MailboxState::new(bound.clone()));
         let task = runtime.spawn(run_mailbox(
             Arc::downgrade(&self.inner),
             dest.clone(),
@@ -77,11 +76,11 @@ impl Dispatcher {
         ));
         let mailbox = Mailbox {
             dest: dest.clone(),
-            tx,
             bound,
             listener,
             state,
             task: Mutex::new(Some(task)),
+            retired: AtomicBool::new(false),
         };
         tracing::debug!(dest = %dest, "listener registered");
         routes.insert(dest, Route::Local(Arc::new(mailbox)));
@@ -104,6 +103,7 @@ impl Dispatcher {
         };
         self.remove_member(|m| m.id == dest && matches!(m.route, Route::Local(_)));
         if let Route::Local(mailbox) = route {
+            mailbox.retired.store(true, Ordering::Release);
             if let Some(task) = mailbox.task.lock().take() {
                 let mut retired = self.inner.retired.lock();
                 retired.retain(|t| !t.is_finished());

@@ -8,8 +8,9 @@
 //! 2. The destination is looked up in a read-mostly map (a `RwLock` read,
 //!    never held across an `.await`): a route is either a local mailbox or
 //!    a transport's [`Outlet`]. A group is looked up the same way and
-//!    gives its members.
-//! 3. A local delivery is one send on the listener's channel; the
+//!    gives its members. A [`Destination`] handle did this once, when it
+//!    was made, for all its sends.
+//! 3. A local delivery is one push onto the listener's mailbox; the
 //!    listener's task routes it with its table and runs the steps. The sender
 //!    does not wait for any of that.
 //! 4. A request carries a [`ReplySender`](crate::ReplySender); the executor answers through it,
@@ -17,7 +18,7 @@
 //!    ([`Dispatcher::reply`]) when a handler deferred.
 //!
 //! Per-sender order holds because every message to one destination goes
-//! through the one channel of that destination, and a sender's sends are
+//! through the one mailbox of that destination, and a sender's sends are
 //! sequential. A synchronous send is the exception by design: it runs in the
 //! sender's thread at once (see [`Dispatcher::send_sync`]).
 //!
@@ -49,6 +50,7 @@
 //! was not delivered, so sending it again keeps the sender's order.
 
 mod deferred;
+mod destination;
 mod directory;
 mod flush;
 mod listener;
@@ -61,6 +63,7 @@ mod shutdown;
 mod source;
 mod sync;
 
+pub use destination::Destination;
 pub use listener::{Context, Listener, SyncContext};
 pub(crate) use mailbox::Mailbox;
 pub use report::{Counters, QueueInfo, RuleHit, RuleHits, Snapshot};

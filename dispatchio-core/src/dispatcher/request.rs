@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::Dispatcher;
+use super::{Dispatcher, Route};
 use crate::content::ContentType;
 use crate::error::{Error, GroupError};
 use crate::id::Id;
@@ -27,10 +27,18 @@ impl Dispatcher {
     /// [`Error::NoReply`] when the listener went away; [`Error::Shutdown`];
     /// [`Error::Invalid`] for a group message (use
     /// [`request_group`](Self::request_group)).
-    pub async fn request(
+    pub async fn request(&self, msg: Message, timeout: Option<Duration>) -> Result<Message, Error> {
+        self.request_on(msg, timeout, None).await
+    }
+
+    /// [`request`](Self::request) through `route` when the caller resolved
+    /// it already (a [`Destination`](super::Destination)), looked up
+    /// otherwise.
+    pub(super) async fn request_on(
         &self,
         mut msg: Message,
         timeout: Option<Duration>,
+        route: Option<Route>,
     ) -> Result<Message, Error> {
         msg.envelope_mut().response_required = true;
         if msg.envelope().group.is_some() {
@@ -45,7 +53,13 @@ impl Dispatcher {
         let (reply, rx) = ReplySender::oneshot(id);
         let _pending = PendingGuard::new(&self.inner.pending);
         tracing::trace!(id = %id, dest = %dest, "request");
-        self.deliver_to(&dest, msg, reply).map_err(|(e, _)| e)?;
+        // The route is not held while waiting: it would keep a deregistered
+        // or shut-down mailbox alive.
+        match route {
+            Some(route) => self.deliver_route(&route, msg, reply),
+            None => self.deliver_to(&dest, msg, reply),
+        }
+        .map_err(|(e, _)| e)?;
         let answer = match timeout {
             None => rx.await,
             Some(after) => match tokio::time::timeout(after, rx).await {
@@ -99,7 +113,14 @@ impl Dispatcher {
         msg: Message,
         timeout: Option<Duration>,
     ) -> Result<Typed<T>, Error> {
-        let reply = self.request(msg, timeout).await?;
+        // `request_on` itself, not `request`: every async layer stores the
+        // message in its future once more (a copy of 128 bytes each).
+        let reply = self.request_on(msg, timeout, None).await?;
+        Dispatcher::typed(reply)
+    }
+
+    /// A reply as the `T` its requester expects.
+    pub(super) fn typed<T: ContentType>(reply: Message) -> Result<Typed<T>, Error> {
         reply.into_typed::<T>().map_err(|m| Error::UnexpectedReply {
             id: m.id(),
             expected: T::TYPE_NAME,

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{Dispatcher, GroupReplies};
+use super::{Destination, Dispatcher, GroupReplies};
 use crate::content::ContentType;
 use crate::error::Error;
 use crate::id::{Id, MessageId};
@@ -55,6 +55,16 @@ impl Source {
     /// The dispatcher.
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
+    }
+
+    /// [`Dispatcher::destination`] from this source: a handle to `dest`,
+    /// resolved once, that puts this source on every message naming none.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::destination`].
+    pub fn destination(&self, dest: impl Into<Id>) -> Result<Destination, Error> {
+        self.dispatcher.destination_from(dest.into(), Some(self.id.clone()))
     }
 
     fn stamp(&self, mut msg: Message) -> Message {

@@ -8,7 +8,7 @@
 //! [`Hooks`] let a listener type customise handling before and after routing.
 //!
 //! Each registered listener runs in its own tokio task that takes deliveries
-//! one at a time from its mailbox, a channel (so a sender never waits on the
+//! one at a time from its mailbox, a queue (so a sender never waits on the
 //! listener's work, and messages from one sender arrive in order), unbounded
 //! unless registered bounded (see the
 //! [dispatcher's documentation](crate::dispatcher#bounded-mailboxes)).

@@ -177,8 +177,11 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
         }
     }
 
-    fn handler_name(&self, h: usize) -> SharedStr {
-        self.matcher.layout().handlers.get(h).map(|s| s.name.clone()).unwrap_or_else(|| "?".into())
+    /// Borrowed: every `call` of every message passes it on, and only an
+    /// error or a deferral needs a copy.
+    fn handler_name(&self, h: usize) -> &SharedStr {
+        static UNKNOWN: SharedStr = SharedStr::from_static("?");
+        self.matcher.layout().handlers.get(h).map_or(&UNKNOWN, |s| &s.name)
     }
 
     /// Traces which rules fired, by name (only when tracing at trace level).
@@ -276,11 +279,11 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
             match step {
                 Step::Call(h) => {
                     let result = self.call(h, &msg);
-                    finish(reply.take(), result, &self.handler_name(h), &msg, cx.dispatcher, cx.me);
+                    finish(reply.take(), result, self.handler_name(h), &msg, cx.dispatcher, cx.me);
                 }
                 Step::CallAsync(h) => {
                     let work = self.call_async(h, msg.clone());
-                    let (rs, name, m) = (reply.take(), self.handler_name(h), msg.clone());
+                    let (rs, name, m) = (reply.take(), self.handler_name(h).clone(), msg.clone());
                     let (d, me) = (cx.dispatcher.clone(), cx.me.cloned());
                     cx.spawn(async move {
                         let result = work.await;
@@ -407,7 +410,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
                     if answer.is_none() {
                         answer = Some(this);
                     } else if let Err(Error::Handler { error, .. }) = this {
-                        cx.dispatcher.note_handler_error(msg.id(), &name, &error);
+                        cx.dispatcher.note_handler_error(msg.id(), name, &error);
                     }
                 }
                 Step::CallAsync(_) => {}

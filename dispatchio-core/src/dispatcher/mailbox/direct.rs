@@ -75,7 +75,9 @@ impl Dispatcher {
         }
         let idle = c.held.is_none()
             && c.flushing.is_none()
-            && c.rx.as_ref().is_some_and(|rx| rx.is_empty())
+            && !c.ended
+            && c.batch.is_empty()
+            && state.inbox.is_empty()
             && state.may_take(&c.inflight);
         if !idle || self.is_shut_down() {
             return (Err(delivery), false);

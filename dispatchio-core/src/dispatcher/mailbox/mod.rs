@@ -4,10 +4,12 @@
 //! may deliver into an idle listener in its place ([`direct`]).
 
 mod direct;
+mod inbox;
 mod task;
 
 pub(super) use task::{Flush, run_mailbox};
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -15,17 +17,17 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::task::AtomicWaker;
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use super::Listener;
 use crate::id::Id;
 use crate::reply::{Delivery, Hold};
 use crate::routing::Fired;
+use inbox::Inbox;
 
 pub(crate) struct Mailbox {
     pub(in crate::dispatcher) dest: Id,
-    pub(in crate::dispatcher) tx: mpsc::UnboundedSender<Delivery>,
     /// The bound, as senders see it: here rather than only in the shared
     /// state, whose lock the listener's thread keeps writing (reading it
     /// from there would move that cache line for every send).
@@ -33,9 +35,27 @@ pub(crate) struct Mailbox {
     pub(in crate::dispatcher) listener: Arc<dyn Listener>,
     pub(in crate::dispatcher) state: Arc<MailboxState>,
     pub(in crate::dispatcher) task: Mutex<Option<JoinHandle<()>>>,
+    /// Set once the destination is deregistered: a [`Destination`] handle
+    /// that still holds the mailbox then looks the destination up again
+    /// instead of handing it more messages.
+    ///
+    /// [`Destination`]: crate::dispatcher::Destination
+    pub(in crate::dispatcher) retired: AtomicBool,
+}
+
+/// The mailbox is what senders hold: once the last holder lets go (the
+/// destination deregistered, nothing else holding its route), the task
+/// takes what is left and ends.
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        self.state.inbox.senders_gone();
+        self.state.task.wake();
+    }
 }
 
 pub(in crate::dispatcher) struct MailboxState {
+    /// What senders queue for the listener.
+    inbox: Inbox,
     /// Held by an unanswered blocking message; cleared by its answer
     /// ([`Hold`]).
     pub(in crate::dispatcher) blocked: Arc<AtomicBool>,
@@ -95,9 +115,11 @@ pub(in crate::dispatcher) enum Refusal {
 }
 
 struct Consumer {
-    /// `None` once the task ended: sends then fail instead of queueing for
-    /// nobody.
-    rx: Option<mpsc::UnboundedReceiver<Delivery>>,
+    /// Deliveries taken from the inbox in one go, delivered in order from
+    /// here.
+    batch: VecDeque<Delivery>,
+    /// Set once the task ended: nothing is delivered any more.
+    ended: bool,
     inflight: FuturesUnordered<BoxFuture<'static, ()>>,
     pool: Vec<Fired>,
     /// Released when the blocking message being held is answered.
@@ -113,14 +135,13 @@ struct Consumer {
 }
 
 impl MailboxState {
-    pub(in crate::dispatcher) fn new(
-        rx: mpsc::UnboundedReceiver<Delivery>,
-        bound: Option<Arc<Bound>>,
-    ) -> MailboxState {
+    pub(in crate::dispatcher) fn new(bound: Option<Arc<Bound>>) -> MailboxState {
         MailboxState {
+            inbox: Inbox::new(),
             blocked: Arc::new(AtomicBool::new(false)),
             consumer: Mutex::new(Consumer {
-                rx: Some(rx),
+                batch: VecDeque::new(),
+                ended: false,
                 inflight: FuturesUnordered::new(),
                 pool: Vec::new(),
                 held: None,
@@ -156,6 +177,7 @@ impl Mailbox {
         clippy::result_large_err,
         reason = "the refused delivery goes back unboxed; refusal is the rare path"
     )]
+    #[inline]
     pub(in crate::dispatcher) fn offer(
         &self,
         delivery: Delivery,
@@ -166,12 +188,22 @@ impl Mailbox {
                 return Err((Refusal::Full(b.capacity), delivery));
             }
         }
-        self.tx.send(delivery).map_err(|e| {
-            if let Some(b) = bound {
-                b.release();
+        match self.state.inbox.push(delivery) {
+            Ok(was_empty) => {
+                // Anything queued behind another delivery is taken with
+                // it: only the first one wakes the task.
+                if was_empty {
+                    self.state.task.wake();
+                }
+                Ok(())
             }
-            (Refusal::Closed, e.0)
-        })
+            Err(delivery) => {
+                if let Some(b) = bound {
+                    b.release();
+                }
+                Err((Refusal::Closed, delivery))
+            }
+        }
     }
 
     /// [`offer`](Self::offer), waiting while the mailbox is full; gives the
@@ -195,7 +227,7 @@ impl Mailbox {
                 Err((Refusal::Closed, d)) => return Err(d),
                 Err((Refusal::Full(_), d)) => delivery = d,
             }
-            if closed.load(Ordering::Acquire) || self.tx.is_closed() {
+            if closed.load(Ordering::Acquire) || !self.state.inbox.is_open() {
                 return Err(delivery);
             }
             room.await;

@@ -9,8 +9,8 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
 
+use super::inbox::Took;
 use super::{MailboxState, hold};
 use crate::dispatcher::{Context, Dispatcher, Inner, Listener};
 use crate::id::Id;
@@ -42,8 +42,10 @@ pub(in crate::dispatcher) async fn run_mailbox(
     impl Drop for Ended<'_> {
         fn drop(&mut self) {
             let mut c = self.0.consumer.lock();
-            let rx = c.rx.take();
-            let abandoned = (std::mem::take(&mut c.inflight), c.held.take(), c.flushing.take(), rx);
+            c.ended = true;
+            let queued = (std::mem::take(&mut c.batch), self.0.inbox.close());
+            let abandoned =
+                (std::mem::take(&mut c.inflight), c.held.take(), c.flushing.take(), queued);
             // Dropped outside the lock: a dropped reply slot answers its
             // requester (`NoReply`, seen as `Shutdown` after a shutdown),
             // which may run a transport's callback.
@@ -114,17 +116,26 @@ fn poll_mailbox(
             // wakes this task as it finishes.
             return Poll::Pending;
         }
-        let Some(rx) = c.rx.as_mut() else { return Poll::Ready(()) };
-        let mut delivery = match rx.poll_recv(cx) {
-            Poll::Ready(Some(d)) => d,
-            Poll::Ready(None) => return Poll::Ready(()),
-            Poll::Pending => return Poll::Pending,
-        };
-        state.took();
+        if c.ended {
+            return Poll::Ready(());
+        }
+        if c.batch.is_empty() {
+            match state.inbox.take(&mut c.batch) {
+                Took::Some => {}
+                // A send into the empty inbox wakes this task (registered
+                // above).
+                Took::Empty => return Poll::Pending,
+                Took::Closed => return Poll::Ready(()),
+            }
+        }
         let Some(inner) = dispatcher.upgrade() else { return Poll::Ready(()) };
         let dispatcher = Dispatcher { inner };
         let mut taken = 0;
-        loop {
+        // Each delivery is taken out of the batch once, straight into the
+        // binding the listener gets: a delivery is 168 bytes, and every
+        // move through another `Option` or `Poll` was a copy of it.
+        while let Some(mut delivery) = c.batch.pop_front() {
+            state.took();
             if is_flush(&delivery) {
                 // Everything before it was delivered; the work it started
                 // is what is left to wait for (the loop's top).
@@ -152,18 +163,11 @@ fn poll_mailbox(
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            // Take what is already waiting without another round; the
-            // batch is bounded so in-flight async work still gets its turn,
-            // and a blocking message ends it.
+            // Deliver what was taken without another round; the run is
+            // bounded so in-flight async work still gets its turn, and a
+            // blocking message ends it (the rest waits in the batch).
             if c.held.is_some() || taken == BATCH || !state.may_take(&c.inflight) {
                 break;
-            }
-            match c.rx.as_mut().map(mpsc::UnboundedReceiver::try_recv) {
-                Some(Ok(next)) => {
-                    state.took();
-                    delivery = next;
-                }
-                _ => break,
             }
         }
     }
