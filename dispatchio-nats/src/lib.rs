@@ -42,6 +42,7 @@
 mod claim;
 mod config;
 mod conflict;
+mod durable;
 mod error;
 mod group;
 mod inbox;
@@ -52,7 +53,7 @@ mod serve;
 mod stats;
 pub mod subject;
 
-pub use config::NatsConfig;
+pub use config::{Delivery, NatsConfig};
 pub use conflict::Conflict;
 pub use error::{NatsError, NatsErrorKind};
 pub use join::{Nats, NatsExt};

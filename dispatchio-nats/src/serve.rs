@@ -58,6 +58,9 @@ pub(crate) struct Serving {
     /// Where claim readers say this dispatcher gave an ID way.
     pub(crate) yields: mpsc::UnboundedSender<(Id, String)>,
     pub(crate) yielded: mpsc::UnboundedReceiver<(Id, String)>,
+    /// JetStream mode: the reader of this dispatcher's consumer, and what
+    /// tells it to stop.
+    pub(crate) durable_reader: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
 }
 
 impl Serving {
@@ -160,6 +163,14 @@ impl Serving {
         for id in self.contested.clone() {
             self.withdraw(&id);
         }
+        // Nothing more from the stream; what was given and not handled is
+        // given again to this dispatcher's next life.
+        if let Some((reader, stop)) = self.durable_reader.take() {
+            let _ = stop.send(());
+            if tokio::time::timeout(DRAIN_BOUND, reader).await.is_err() {
+                tracing::warn!(nats = %self.outlet.outlet_name, "the JetStream consumer's reader did not stop in time");
+            }
+        }
         let readers: Vec<_> = self.readers.drain().map(|(_, r)| r).collect();
         let mut waiting = Vec::new();
         for (reader, stop) in readers {
@@ -185,6 +196,7 @@ impl Serving {
             headers: None,
             request: None,
             done: Some(done),
+            durable: None,
         };
         if self.outlet.queue.send(marker).await.is_ok() {
             let _ = tokio::time::timeout(DRAIN_BOUND, published).await;
@@ -346,7 +358,7 @@ fn incoming(
     }
 }
 
-fn send_reply(outlet: &NatsOutlet, reply_to: &str, to: u64, result: ReplyResult) {
+pub(crate) fn send_reply(outlet: &NatsOutlet, reply_to: &str, to: u64, result: ReplyResult) {
     match encode_reply(WireReply { to, result }) {
         Ok(payload) => outlet.publish_reply(reply_to, payload),
         Err(e) => {

@@ -407,6 +407,7 @@ async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error()
 }
 
 mod claims;
+mod durable;
 mod groups;
 mod processes;
 
