@@ -58,11 +58,15 @@ impl Drop for Hold {
 
 type Answer = Result<Message, Error>;
 
+/// What [`ReplySender::unwanted_then`] calls: the error a refusal was
+/// answered with, if any.
+type Done = Box<dyn FnOnce(Option<&Error>) + Send>;
+
 enum ReplyKind {
     Unwanted,
     /// Unwanted, but the transport that delivered the message is told when
     /// it is done with (and of the error it was refused with, if any).
-    UnwantedThen(Box<dyn FnOnce(Option<&Error>) + Send>),
+    UnwantedThen(Done),
     Oneshot(oneshot::Sender<Answer>),
     Group(Arc<GroupCollector>, Id),
     Callback(Box<dyn FnOnce(Answer) + Send>),

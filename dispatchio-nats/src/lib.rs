@@ -7,6 +7,10 @@
 //! the [`subject`] module), and this process's destinations and groups are
 //! subscribed to.
 //!
+//! Messages to destinations travel at most once by default
+//! ([`Delivery::Core`]), or at least once through a JetStream stream
+//! ([`Delivery::JetStream`], chosen with [`NatsConfig::delivery`]).
+//!
 //! ```no_run
 //! use dispatchio_core::{Dispatcher, Message, Text};
 //! use dispatchio_nats::{NatsConfig, NatsExt};

@@ -325,17 +325,7 @@ fn incoming(
     let content = match decode_content(&outlet.registry, m.content) {
         Ok(c) => c,
         Err(reason) => {
-            tracing::warn!(nats = %outlet.outlet_name, subject = %msg.subject, id = to, reason = %reason, "incoming content does not decode");
-            match reply_to {
-                Some(reply_to) => {
-                    let e = RemoteError {
-                        kind: RemoteErrorKind::Other,
-                        text: format!("other\n{reason}"),
-                    };
-                    send_reply(outlet, &reply_to, to, ReplyResult::Err(e));
-                }
-                None => bump(&outlet.counters.undeliverable),
-            }
+            content_refused(outlet, &msg.subject, to, &reason, reply_to);
             return;
         }
     };
@@ -355,6 +345,25 @@ fn incoming(
             bump(&outlet.counters.undeliverable);
             tracing::warn!(nats = %outlet.outlet_name, subject = %msg.subject, id = to, error = %e, "incoming message undeliverable");
         }
+    }
+}
+
+/// A message whose content does not decode: logged, and its sender told
+/// (a request) or it counted undeliverable (a one-way message).
+pub(crate) fn content_refused(
+    outlet: &NatsOutlet,
+    subject: &str,
+    to: u64,
+    reason: &dyn std::fmt::Display,
+    reply_to: Option<String>,
+) {
+    tracing::warn!(nats = %outlet.outlet_name, subject, id = to, reason = %reason, "incoming content does not decode");
+    match reply_to {
+        Some(reply_to) => {
+            let e = RemoteError { kind: RemoteErrorKind::Other, text: format!("other\n{reason}") };
+            send_reply(outlet, &reply_to, to, ReplyResult::Err(e));
+        }
+        None => bump(&outlet.counters.undeliverable),
     }
 }
 

@@ -17,12 +17,11 @@ use tokio::sync::oneshot;
 
 use super::REPLY_HEADER;
 use crate::outlet::NatsOutlet;
-use crate::serve::send_reply;
+use crate::serve::{content_refused, send_reply};
 use crate::stats::bump;
 use dispatchio_core::transport::Inlet;
 use dispatchio_core::{Dispatcher, Error, ReplySender};
 use dispatchio_net::envelope::{MessageRebuilder, decode_content, decode_message, reply_result};
-use dispatchio_net::{RemoteError, RemoteErrorKind, ReplyResult};
 
 /// How long a message refused by a full mailbox waits before it is given
 /// again.
@@ -119,17 +118,8 @@ impl Given<'_> {
         let content = match decode_content(&outlet.registry, m.content) {
             Ok(c) => c,
             Err(reason) => {
-                tracing::warn!(nats = %outlet.outlet_name, subject, id = to, reason = %reason, "incoming content does not decode (terminated)");
-                match reply_to {
-                    Some(reply_to) => {
-                        let e = RemoteError {
-                            kind: RemoteErrorKind::Other,
-                            text: format!("other\n{reason}"),
-                        };
-                        send_reply(outlet, &reply_to, to, ReplyResult::Err(e));
-                    }
-                    None => bump(&outlet.counters.undeliverable),
-                }
+                // Never decodes: terminated, not given again.
+                content_refused(outlet, subject, to, &reason, reply_to);
                 acker.done(AckKind::Term);
                 return;
             }
