@@ -1,5 +1,8 @@
 //! Subjects: where a destination or a group lives on NATS.
 //!
+//! (A little over 600 lines: the scheme, its inverse, JetStream mode's
+//! names and the errors of each are one contract, kept in one file.)
+//!
 //! Every subject of a dispatcher lies under its [`Namespace`] (`game` below):
 //!
 //! | what                          | ID              | subject                 |
@@ -10,6 +13,7 @@
 //! | a destination's claim         | `"bob"`         | `game.c.s.bob`          |
 //! | a dispatcher, by name         | `"dealer"`      | `game.p.s.dealer`       |
 //! | the roster of groups          |                 | `game.r` ([`Namespace::roster`]) |
+//! | JetStream mode: a destination held by `dealer` | `"bob"` | `game.n.dealer.d.s.bob` ([`Namespace::held`]) |
 //!
 //! `i` and `s` keep `7` and `"7"` apart, as [`Id`] does. An integer is
 //! written in decimal. A string keeps its ASCII letters, digits and `-`;
