@@ -321,3 +321,27 @@ async fn a_listener_killed_mid_stream_gets_every_unacknowledged_message_again_on
     assert_eq!(first_life.keys().copied().collect::<Vec<_>>(), (0..STUCK_AT).collect::<Vec<_>>());
     assert_eq!(a.stats().store_failed, 0);
 }
+
+#[tokio::test]
+async fn after_a_holder_shuts_down_sends_to_its_ids_become_unrouted_not_stored_for_it() {
+    let server = NatsServer::start().await;
+    let (alice, a, bob, _b, _) = durable_pair(&server).await;
+    let reply = alice.request(Message::new(Ask { n: 1 }).to("bob"), Some(PROMPTLY)).await.unwrap();
+    assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 1, seen: 0 }));
+    bob.shutdown().await;
+    // Its leaving note makes alice forget the holder (what is sent before
+    // the note arrives waits in the stream for bob's next life).
+    within("sends to bob unrouted", async {
+        while a.stats().unrouted == 0 {
+            alice.send(Message::new(Num { n: 0 }).to("bob")).unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let gone = within(
+        "a request after the holder left",
+        alice.request(Message::new(Ask { n: 2 }).to("bob"), Some(Duration::from_secs(600))),
+    )
+    .await;
+    assert!(matches!(gone, Err(Error::UnknownDestination(_))), "{gone:?}");
+}
