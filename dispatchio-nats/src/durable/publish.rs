@@ -89,6 +89,10 @@ impl DurablePublisher {
             return None;
         };
         if !route.durable {
+            // At most once, as in core mode: probed as core mode's are.
+            if let Some(p) = outlet.pending.lock().get_mut(&to.id) {
+                p.durable = false;
+            }
             return Some(out);
         }
         let subject = match outlet.ns.held(&route.holder, &to.dest) {

@@ -345,3 +345,76 @@ async fn after_a_holder_shuts_down_sends_to_its_ids_become_unrouted_not_stored_f
     .await;
     assert!(matches!(gone, Err(Error::UnknownDestination(_))), "{gone:?}");
 }
+
+#[tokio::test]
+async fn core_and_jetstream_dispatchers_reach_each_other_in_one_namespace() {
+    let server = NatsServer::start().await;
+    let alice = Dispatcher::new();
+    let a = alice.join_nats(durable(&server, "alice")).await.unwrap();
+    counting(&alice, "alice-l");
+    let bob = Dispatcher::new();
+    counting(&bob, "bob");
+    let _b = bob.join_nats(config(&server, "bob")).await.unwrap();
+    // A JetStream-mode sender to a core-mode holder: on the destination
+    // subject (the holder reads no stream).
+    let reply = alice.request(Message::new(Ask { n: 1 }).to("bob"), Some(PROMPTLY)).await.unwrap();
+    assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 1, seen: 0 }));
+    assert_eq!(a.stats().stored, 0);
+    // And the other way: a JetStream-mode holder still serves its
+    // destination subject.
+    let reply =
+        bob.request(Message::new(Ask { n: 2 }).to("alice-l"), Some(PROMPTLY)).await.unwrap();
+    assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 2, seen: 0 }));
+}
+
+#[tokio::test]
+async fn a_group_message_from_a_jetstream_dispatcher_travels_as_in_core_mode() {
+    let server = NatsServer::start().await;
+    let alice = Dispatcher::new();
+    let a = alice.join_nats(durable(&server, "alice")).await.unwrap();
+    let bob = Dispatcher::new();
+    let seen = counting(&bob, "bob");
+    bob.subscribe("bob", "players").unwrap();
+    let _b = bob.join_nats(durable(&server, "bob")).await.unwrap();
+    within("the roster reaching alice", async {
+        while a.roster().get(&Id::from("players")).is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    alice.send(Message::new(Num { n: 0 }).to_group("players")).unwrap();
+    until("bob's group message", || seen.nums.load(Ordering::SeqCst) == 1).await;
+}
+
+#[tokio::test]
+async fn a_message_whose_handler_outlasts_the_ack_wait_is_handled_once() {
+    let server = NatsServer::start().await;
+    let alice = Dispatcher::new();
+    let _a = alice.join_nats(durable(&server, "alice")).await.unwrap();
+    let bob = Dispatcher::new();
+    let handled = Arc::new(AtomicU64::new(0));
+    let table = RoutingTable::builder()
+        .rule("slow", Cond::type_is("Num"), [Action::call_async("slow")])
+        .build()
+        .unwrap();
+    let count = handled.clone();
+    let listener = RoutedListener::builder(table)
+        .async_handler("slow", move |_: Message| {
+            let count = count.clone();
+            async move {
+                tokio::time::sleep(ACK_WAIT * 3).await;
+                count.fetch_add(1, Ordering::SeqCst);
+                Ok(Reply::Empty)
+            }
+        })
+        .build()
+        .unwrap();
+    bob.register("slow", Arc::new(listener)).unwrap();
+    let b = bob.join_nats(durable(&server, "bob")).await.unwrap();
+    alice.send(Message::new(Num { n: 0 }).to("slow")).unwrap();
+    until("the slow message acknowledged", || b.stats().acked == 1).await;
+    // JetStream gave it again while it was handled: marked in progress.
+    assert!(b.stats().redelivered >= 1, "{:?}", b.stats());
+    tokio::time::sleep(ACK_WAIT * 3).await;
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+}
