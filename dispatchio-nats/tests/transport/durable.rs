@@ -418,3 +418,19 @@ async fn a_message_whose_handler_outlasts_the_ack_wait_is_handled_once() {
     tokio::time::sleep(ACK_WAIT * 3).await;
     assert_eq!(handled.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn joining_in_jetstream_mode_a_server_without_jetstream_is_a_jetstream_error() {
+    // The harness starts every server with `-js`; a later `-js=false` wins.
+    let server = NatsServer::start_with(&["-js=false"]).await;
+    let d = Dispatcher::new();
+    let started = Instant::now();
+    let err = within("a join without JetStream", d.join_nats(durable(&server, "alice")))
+        .await
+        .expect_err("the server has no JetStream");
+    assert_eq!(err.kind(), NatsErrorKind::JetStream, "{err}");
+    assert!(err.to_string().contains("dispatchio-test"), "names the stream: {err}");
+    assert!(started.elapsed() < PROMPTLY);
+    // Nothing of the failed join is left: the dispatcher can join in core mode.
+    d.join_nats(config(&server, "alice")).await.unwrap();
+}
