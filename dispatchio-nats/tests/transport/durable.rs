@@ -377,7 +377,7 @@ async fn a_group_message_from_a_jetstream_dispatcher_travels_as_in_core_mode() {
     bob.subscribe("bob", "players").unwrap();
     let _b = bob.join_nats(durable(&server, "bob")).await.unwrap();
     within("the roster reaching alice", async {
-        while a.roster().get(&Id::from("players")).is_none() {
+        while !a.roster().contains_key(&Id::from("players")) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
