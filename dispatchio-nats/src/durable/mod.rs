@@ -6,7 +6,8 @@
 //!
 //! Sending ([`publish`]): the holder of a destination is learned from the
 //! claims (core mode's, for now: a `Who` on the claim subject), kept, and
-//! asked again at most once a second while messages go there. Receiving
+//! asked again in the background at most once a second while messages go
+//! there. Receiving
 //! ([`consume`]): what the consumer gives enters through an inlet, with a
 //! reply slot that acknowledges the message when it is done with.
 

@@ -83,7 +83,7 @@ impl DurablePublisher {
         mut out: Outgoing,
         to: DurableOut,
     ) -> Option<Outgoing> {
-        let durable = outlet.durable.as_ref()?;
+        let Some(durable) = outlet.durable.as_ref() else { return Some(out) };
         let Some(route) = self.route(client, outlet, &to.dest).await else {
             outlet.nobody_serves(to.id, SubjectKind::Destination, to.dest);
             return None;
@@ -117,35 +117,55 @@ impl DurablePublisher {
         send(&self.js, &self.storing, outlet, again).await;
     }
 
-    /// The holder of `dest`: as heard less than [`REFRESH`] ago, or asked
-    /// for now. A holder that no longer answers for `dest` is kept while
-    /// it is not there at all (killed: its messages wait in the stream for
-    /// it to come back), and dropped when it is there without `dest`.
+    /// The holder of `dest`: as last heard, asked again in the background
+    /// once [`REFRESH`] has passed (publishing never waits for that), or,
+    /// heard of never, asked for now.
     async fn route(
         &self,
         client: &async_nats::Client,
-        outlet: &NatsOutlet,
+        outlet: &Arc<NatsOutlet>,
         dest: &Id,
     ) -> Option<Route> {
         let durable = outlet.durable.as_ref()?;
-        let cached = durable.routes.lock().get(dest).cloned();
-        if let Some(r) = cached.as_ref().filter(|r| r.checked.elapsed() < REFRESH) {
-            return Some(r.clone());
-        }
-        let route = match (who(client, outlet, dest).await, cached) {
-            (Heard::Held(route), _) => Some(route),
-            (Heard::Nobody, Some(old)) if present(client, outlet, &old.holder).await => None,
-            (Heard::Nobody | Heard::Unknown, Some(old)) => {
-                Some(Route { checked: Instant::now(), ..old })
+        let cached = match durable.routes.lock().get_mut(dest) {
+            Some(r) if r.checked.elapsed() >= REFRESH => {
+                r.checked = Instant::now();
+                tokio::spawn(refresh(client.clone(), outlet.clone(), dest.clone(), r.clone()));
+                Some(r.clone())
             }
-            (Heard::Nobody | Heard::Unknown, None) => None,
+            cached => cached.cloned(),
         };
-        let mut routes = durable.routes.lock();
-        match &route {
-            Some(r) => routes.insert(dest.clone(), r.clone()),
-            None => routes.remove(dest),
-        };
-        route
+        if cached.is_some() {
+            return cached;
+        }
+        let Heard::Held(route) = who(client, outlet, dest).await else { return None };
+        durable.routes.lock().insert(dest.clone(), route.clone());
+        Some(route)
+    }
+}
+
+/// Asks again who holds `dest`, last heard held by `old`: another holder
+/// is taken; a holder that no longer answers for `dest` is kept while it
+/// is not there at all (killed: its messages wait in the stream for it to
+/// come back), and forgotten when it is there without `dest`.
+async fn refresh(client: async_nats::Client, outlet: Arc<NatsOutlet>, dest: Id, old: Route) {
+    let route = match who(&client, &outlet, &dest).await {
+        Heard::Held(route) => Some(route),
+        Heard::Nobody if present(&client, &outlet, &old.holder).await => None,
+        Heard::Nobody | Heard::Unknown => return,
+    };
+    let Some(durable) = &outlet.durable else { return };
+    let mut routes = durable.routes.lock();
+    match route {
+        Some(route) => {
+            routes.insert(dest, route);
+        }
+        None => {
+            if routes.get(&dest).is_some_and(|r| r.holder == old.holder) {
+                tracing::debug!(nats = %outlet.outlet_name, dest = %dest, holder = old.holder, "the holder no longer serves a destination");
+                routes.remove(&dest);
+            }
+        }
     }
 }
 

@@ -294,6 +294,9 @@ async fn a_listener_killed_mid_stream_gets_every_unacknowledged_message_again_on
     );
     first.0.kill().unwrap();
     first.0.wait().unwrap();
+    // Past the sender's refresh of the holder: asked again while the holder
+    // is dead, it is kept.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     // Sent while the listener's process is dead: kept for it.
     for n in SENT_BEFORE..SENT_BEFORE + SENT_WHILE_DEAD {
         alice.send(Message::new(Num { n }).to("worker")).unwrap();
@@ -433,4 +436,29 @@ async fn joining_in_jetstream_mode_a_server_without_jetstream_is_a_jetstream_err
     assert!(started.elapsed() < PROMPTLY);
     // Nothing of the failed join is left: the dispatcher can join in core mode.
     d.join_nats(config(&server, "alice")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_holder_that_deregisters_an_id_is_forgotten_and_sends_to_it_become_unrouted() {
+    let server = NatsServer::start().await;
+    let (alice, a, bob, b, _) = durable_pair(&server).await;
+    let reply = alice.request(Message::new(Ask { n: 1 }).to("bob"), Some(PROMPTLY)).await.unwrap();
+    assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 1, seen: 0 }));
+    bob.deregister("bob").unwrap();
+    b.sync().await;
+    // bob is still there, without "bob": once alice asks again (at most a
+    // second on), she forgets it as the holder.
+    within("sends to a deregistered ID unrouted", async {
+        while a.stats().unrouted == 0 {
+            alice.send(Message::new(Num { n: 0 }).to("bob")).unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    // What went to bob's stream meanwhile reached bob, which no longer
+    // serves it: counted there, acknowledged.
+    until("bob's count of what it could not deliver", || {
+        b.stats().undeliverable == a.stats().stored - 1
+    })
+    .await;
 }
