@@ -77,6 +77,13 @@ impl Durable {
     }
 }
 
+/// A JetStream setup error saying `what`, with its cause.
+fn failed<E: std::error::Error + Send + Sync + 'static>(
+    what: String,
+) -> impl FnOnce(E) -> NatsError {
+    move |e| NatsError::new(NatsErrorKind::JetStream, what).with_source(e)
+}
+
 /// Makes sure the namespace's stream exists and creates (or finds) this
 /// dispatcher's durable consumer on it.
 ///
@@ -117,10 +124,7 @@ pub(crate) async fn set_up(
             ..Default::default()
         })
         .await
-        .map_err(|e| {
-            let what = format!("cannot set up the JetStream stream {stream_name}");
-            NatsError::new(NatsErrorKind::JetStream, what).with_source(e)
-        })?;
+        .map_err(failed(format!("cannot set up the JetStream stream {stream_name}")))?;
     let consumer = stream
         .get_or_create_consumer(
             &consumer_name,
@@ -133,9 +137,6 @@ pub(crate) async fn set_up(
             },
         )
         .await
-        .map_err(|e| {
-            let what = format!("cannot set up the JetStream consumer {consumer_name}");
-            NatsError::new(NatsErrorKind::JetStream, what).with_source(e)
-        })?;
+        .map_err(failed(format!("cannot set up the JetStream consumer {consumer_name}")))?;
     Ok((js, consumer))
 }

@@ -40,15 +40,6 @@ async fn consumer_info(js: &jetstream::Context, name: &str) -> jetstream::consum
     consumer.info().await.unwrap().clone()
 }
 
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    within(what, async {
-        while !done() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn one_way_messages_and_a_request_go_through_the_stream_in_order_and_are_acknowledged() {
     let server = NatsServer::start().await;
@@ -325,15 +316,17 @@ async fn a_listener_killed_mid_stream_gets_every_unacknowledged_message_again_on
     assert_eq!(a.stats().store_failed, 0);
 }
 
-#[tokio::test]
-async fn after_a_holder_shuts_down_sends_to_its_ids_become_unrouted_not_stored_for_it() {
-    let server = NatsServer::start().await;
-    let (alice, a, bob, _b, _) = durable_pair(&server).await;
+/// A [`durable_pair`] whose `bob` has answered one request: alice has
+/// heard who holds "bob".
+async fn bob_served_once(server: &NatsServer) -> (Dispatcher, Nats, Dispatcher, Nats) {
+    let (alice, a, bob, b, _) = durable_pair(server).await;
     let reply = alice.request(Message::new(Ask { n: 1 }).to("bob"), Some(PROMPTLY)).await.unwrap();
     assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 1, seen: 0 }));
-    bob.shutdown().await;
-    // Its leaving note makes alice forget the holder (what is sent before
-    // the note arrives waits in the stream for bob's next life).
+    (alice, a, bob, b)
+}
+
+/// Sends to "bob" until alice counts a send unrouted.
+async fn send_until_unrouted(alice: &Dispatcher, a: &Nats) {
     within("sends to bob unrouted", async {
         while a.stats().unrouted == 0 {
             alice.send(Message::new(Num { n: 0 }).to("bob")).unwrap();
@@ -341,6 +334,16 @@ async fn after_a_holder_shuts_down_sends_to_its_ids_become_unrouted_not_stored_f
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn after_a_holder_shuts_down_sends_to_its_ids_become_unrouted_not_stored_for_it() {
+    let server = NatsServer::start().await;
+    let (alice, a, bob, _b) = bob_served_once(&server).await;
+    bob.shutdown().await;
+    // Its leaving note makes alice forget the holder (what is sent before
+    // the note arrives waits in the stream for bob's next life).
+    send_until_unrouted(&alice, &a).await;
     let gone = within(
         "a request after the holder left",
         alice.request(Message::new(Ask { n: 2 }).to("bob"), Some(Duration::from_secs(600))),
@@ -441,20 +444,12 @@ async fn joining_in_jetstream_mode_a_server_without_jetstream_is_a_jetstream_err
 #[tokio::test]
 async fn a_holder_that_deregisters_an_id_is_forgotten_and_sends_to_it_become_unrouted() {
     let server = NatsServer::start().await;
-    let (alice, a, bob, b, _) = durable_pair(&server).await;
-    let reply = alice.request(Message::new(Ask { n: 1 }).to("bob"), Some(PROMPTLY)).await.unwrap();
-    assert_eq!(reply.content_as::<Ans>(), Some(&Ans { n: 1, seen: 0 }));
+    let (alice, a, bob, b) = bob_served_once(&server).await;
     bob.deregister("bob").unwrap();
     b.sync().await;
     // bob is still there, without "bob": once alice asks again (at most a
     // second on), she forgets it as the holder.
-    within("sends to a deregistered ID unrouted", async {
-        while a.stats().unrouted == 0 {
-            alice.send(Message::new(Num { n: 0 }).to("bob")).unwrap();
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
+    send_until_unrouted(&alice, &a).await;
     // What went to bob's stream meanwhile reached bob, which no longer
     // serves it: counted there, acknowledged.
     until("bob's count of what it could not deliver", || {
