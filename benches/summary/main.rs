@@ -237,13 +237,16 @@ fn main() {
         if quick { (50_000, 5_000, 3) } else { (500_000, 50_000, 7) };
     if runs("nats") {
         match nats::measure(&rt, nats_messages, nats_trips, nats_reps) {
-            Ok((ours, raw)) => {
+            Ok((ours, raw, js)) => {
                 set("nats_msgs_per_s", ours.tput);
                 set("nats_rtt_p50_us", ours.rtt_us);
                 set("nats_raw_msgs_per_s", raw.tput);
                 set("nats_raw_rtt_p50_us", raw.rtt_us);
                 extra.push(("nats_lost", ours.lost as f64));
                 extra.push(("nats_raw_lost", raw.lost as f64));
+                extra.push(("nats_js_msgs_per_s", js.tput));
+                extra.push(("nats_js_rtt_p50_us", js.rtt_us));
+                extra.push(("nats_js_lost", js.lost as f64));
             }
             Err(e) => eprintln!("nats not measured: {e}"),
         }
@@ -388,6 +391,12 @@ const EXTRA: &[(&str, &str)] = &[
     ("tls_receiver_cpu_ns_per_msg", "TLS: CPU of the receiving process per message"),
     ("nats_lost", "NATS: one-way messages sent and never received, all repetitions"),
     ("nats_raw_lost", "baseline: the same, raw async-nats"),
+    (
+        "nats_js_msgs_per_s",
+        "NATS JetStream mode: two dispatchers, one-way (baseline: nats_msgs_per_s)",
+    ),
+    ("nats_js_rtt_p50_us", "NATS JetStream mode: round trip, median (baseline: nats_rtt_p50_us)"),
+    ("nats_js_lost", "NATS JetStream mode: one-way messages sent and never received"),
 ];
 
 fn print_report(figures: &BTreeMap<&str, Option<f64>>, extra: &[(&str, f64)], quick: bool) {

@@ -1,7 +1,8 @@
 //! The summary's `nats` part: two dispatchers joined to one `nats-server`
 //! of the bench's own (core mode), against two raw async-nats clients
-//! doing the same publish/subscribe and request on the same server, their
-//! repetitions alternating so that both meet the same machine state.
+//! doing the same publish/subscribe and request on the same server, and
+//! two more dispatchers in JetStream mode (in a namespace of their own),
+//! their repetitions alternating so that all meet the same machine state.
 //!
 //! Throughput: `messages` one-way 64-byte messages, a request every
 //! [`WINDOW`] (dispatchio's outlet queue is bounded; the raw side does
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use dispatchio::routing::{Action, Cond, RoutingTable};
 use dispatchio::{ContentRegistry, Dispatcher, Message, Reply, RoutedListener, Text};
-use dispatchio_nats::{NatsConfig, NatsExt};
+use dispatchio_nats::{Delivery, NatsConfig, NatsExt};
 use futures::StreamExt;
 use tokio::runtime::Runtime;
 
@@ -39,30 +40,40 @@ pub(crate) struct Figures {
     pub(crate) lost: u64,
 }
 
-/// Both sides' figures: dispatchio's, then the raw client's.
+/// The three sides' figures: dispatchio's in core mode, the raw
+/// client's, dispatchio's in JetStream mode.
 pub(crate) fn measure(
     rt: &Runtime,
     messages: u64,
     trips: u64,
     reps: usize,
-) -> Result<(Figures, Figures), Error> {
+) -> Result<(Figures, Figures, Figures), Error> {
     let server = NatsServerProcess::start()?;
     rt.block_on(async {
-        let mut ours = Side::dispatchio(server.url()).await?;
-        let mut raw = Side::raw(server.url()).await?;
-        let (mut tputs, mut raw_tputs, mut rtts, mut raw_rtts) = (vec![], vec![], vec![], vec![]);
+        let mut sides = [
+            Side::dispatchio(server.url(), Delivery::Core).await?,
+            Side::raw(server.url()).await?,
+            Side::dispatchio(server.url(), Delivery::JetStream).await?,
+        ];
+        let mut tputs = [vec![], vec![], vec![]];
+        let mut rtts = [vec![], vec![], vec![]];
         for _ in 0..reps {
-            tputs.push(ours.throughput(messages).await?);
-            raw_tputs.push(raw.throughput(messages).await?);
-            rtts.extend(ours.round_trips(trips).await?);
-            raw_rtts.extend(raw.round_trips(trips).await?);
+            for (side, tput) in sides.iter_mut().zip(&mut tputs) {
+                tput.push(side.throughput(messages).await?);
+            }
+            for (side, rtt) in sides.iter_mut().zip(&mut rtts) {
+                rtt.extend(side.round_trips(trips).await?);
+            }
         }
+        let [ours, raw, js] = sides;
+        let [t_ours, t_raw, t_js] = tputs;
+        let [r_ours, r_raw, r_js] = rtts;
         let figures = |tputs, rtts, side: &Side| Figures {
             tput: crate::median_of(tputs),
             rtt_us: crate::median_of(rtts),
             lost: side.sent - side.received.load(Ordering::Relaxed),
         };
-        Ok((figures(tputs, rtts, &ours), figures(raw_tputs, raw_rtts, &raw)))
+        Ok((figures(t_ours, r_ours, &ours), figures(t_raw, r_raw, &raw), figures(t_js, r_js, &js)))
     })
 }
 
@@ -79,10 +90,10 @@ enum How {
 }
 
 impl Side {
-    /// A sender and a receiver dispatcher, each with its connection; the
-    /// receiver's listener `sink` counts one-way messages and answers
-    /// requests.
-    async fn dispatchio(url: &str) -> Result<Side, Error> {
+    /// A sender and a receiver dispatcher, each with its connection, in
+    /// `delivery` mode; the receiver's listener `sink` counts one-way
+    /// messages and answers requests.
+    async fn dispatchio(url: &str, delivery: Delivery) -> Result<Side, Error> {
         let received = Arc::new(AtomicU64::new(0));
         let receiver = Dispatcher::new();
         let table =
@@ -101,7 +112,15 @@ impl Side {
         let config = |name: &str| {
             let mut registry = ContentRegistry::new();
             registry.register::<Text>();
-            NatsConfig::new(url).namespace("bench").name(name).registry(registry)
+            let namespace = match delivery {
+                Delivery::JetStream => "bench-js",
+                _ => "bench",
+            };
+            NatsConfig::new(url)
+                .namespace(namespace)
+                .name(name)
+                .registry(registry)
+                .delivery(delivery)
         };
         receiver.join_nats(config("receiver")).await?;
         let sender = Dispatcher::new();

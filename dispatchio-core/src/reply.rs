@@ -61,8 +61,15 @@ impl Drop for Hold {
 
 type Answer = Result<Message, Error>;
 
+/// What [`ReplySender::unwanted_then`] calls: the error a refusal was
+/// answered with, if any.
+type Done = Box<dyn FnOnce(Option<&Error>) + Send>;
+
 enum ReplyKind {
     Unwanted,
+    /// Unwanted, but the transport that delivered the message is told when
+    /// it is done with (and of the error it was refused with, if any).
+    UnwantedThen(Done),
     Oneshot(oneshot::Sender<Answer>),
     Group(Box<(Arc<GroupCollector>, Id)>),
     Callback(Box<dyn FnOnce(Answer) + Send>),
@@ -72,6 +79,24 @@ impl ReplySender {
     /// No reply is wanted.
     pub fn unwanted() -> ReplySender {
         ReplySender { id: MessageId::UNSET, kind: Some(ReplyKind::Unwanted), hold: None }
+    }
+
+    /// No reply is wanted, but `f` is called once the message is done with:
+    /// handled (its handler returned, or it was queued or forwarded), or
+    /// refused or abandoned. `f` gets the error a refusal was answered with
+    /// (`MailboxFull`, `UnknownDestination`, `Dropped`, ...), and `None`
+    /// otherwise; a message abandoned at shutdown gets `None` too (check
+    /// [`Dispatcher::is_shut_down`](crate::Dispatcher::is_shut_down)). The
+    /// listener treats the message as one-way in every other respect.
+    ///
+    /// A transport that acknowledges what it received once it is handled
+    /// (NATS JetStream) uses this for one-way messages.
+    pub fn unwanted_then(f: impl FnOnce(Option<&Error>) + Send + 'static) -> ReplySender {
+        ReplySender {
+            id: MessageId::UNSET,
+            kind: Some(ReplyKind::UnwantedThen(Box::new(f))),
+            hold: None,
+        }
     }
 
     /// The reply to message `id` is handed to `f` (transports use this to send
@@ -100,7 +125,7 @@ impl ReplySender {
     /// Whether somebody waits for the reply.
     pub fn is_wanted(&self) -> bool {
         match &self.kind {
-            Some(ReplyKind::Unwanted) | None => false,
+            Some(ReplyKind::Unwanted | ReplyKind::UnwantedThen(_)) | None => false,
             Some(ReplyKind::Oneshot(tx)) => !tx.is_closed(),
             Some(_) => true,
         }
@@ -109,7 +134,7 @@ impl ReplySender {
     /// Whether this is [`unwanted`](Self::unwanted): sending to it does
     /// nothing, so a reply need not even be built.
     pub(crate) fn is_unwanted(&self) -> bool {
-        matches!(self.kind, Some(ReplyKind::Unwanted))
+        matches!(self.kind, Some(ReplyKind::Unwanted | ReplyKind::UnwantedThen(_)))
     }
 
     /// Whether the message holds its destination until answered (blocking).
@@ -134,6 +159,7 @@ impl ReplySender {
 fn deliver(kind: ReplyKind, answer: Answer) {
     match kind {
         ReplyKind::Unwanted => {}
+        ReplyKind::UnwantedThen(f) => f(answer.as_ref().err()),
         ReplyKind::Oneshot(tx) => {
             // The requester may have given up (timeout); nothing to do then.
             let _ = tx.send(answer);
@@ -157,6 +183,7 @@ impl Drop for ReplySender {
         match self.kind.take() {
             // Nobody to tell (every one-way message ends here).
             None | Some(ReplyKind::Unwanted) => {}
+            Some(ReplyKind::UnwantedThen(f)) => f(None),
             Some(kind) => deliver(kind, Err(Error::NoReply { id: self.id })),
         }
     }
@@ -167,6 +194,7 @@ impl std::fmt::Debug for ReplySender {
         let kind = match &self.kind {
             None => "sent",
             Some(ReplyKind::Unwanted) => "unwanted",
+            Some(ReplyKind::UnwantedThen(_)) => "unwanted, with a callback when done",
             Some(ReplyKind::Oneshot(_)) => "request",
             Some(ReplyKind::Group(..)) => "group",
             Some(ReplyKind::Callback(_)) => "callback",
@@ -217,5 +245,32 @@ impl GroupCollector {
                 let _ = done.send(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn told() -> (ReplySender, Arc<Mutex<Vec<Option<String>>>>) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let log = calls.clone();
+        let rs = ReplySender::unwanted_then(move |e| log.lock().push(e.map(|e| e.to_string())));
+        (rs, calls)
+    }
+
+    #[test]
+    fn an_unwanted_then_slot_is_one_way_and_tells_once_when_dropped() {
+        let (rs, calls) = told();
+        assert!(!rs.is_wanted() && rs.is_unwanted());
+        drop(rs);
+        assert_eq!(*calls.lock(), [None]);
+    }
+
+    #[test]
+    fn an_unwanted_then_slot_refused_with_an_error_passes_the_error_on() {
+        let (rs, calls) = told();
+        rs.send(Err(Error::Shutdown));
+        assert_eq!(*calls.lock(), [Some(Error::Shutdown.to_string())]);
     }
 }

@@ -35,8 +35,9 @@ pub(crate) enum ClaimMsg {
     /// [`ClaimMsg::Held`]); `holding` when it subscribed to the claim
     /// subject already (it found nobody holding the ID a moment ago).
     Ask { name: String, holding: bool },
-    /// The answer: `name` holds the ID.
-    Held { name: String },
+    /// The answer: `name` holds the ID; `durable` when it reads its
+    /// JetStream stream (JetStream mode).
+    Held { name: String, durable: bool },
     /// `name`, which asked before, does not want the ID any more.
     Withdrawn { name: String },
     /// Who holds the ID? (A request, answered as an ask is, that claims
@@ -50,7 +51,7 @@ impl ClaimMsg {
         bytes::Bytes::from(rmp_serde::to_vec(self).unwrap_or_default())
     }
 
-    fn decode(bytes: &[u8]) -> Result<ClaimMsg, rmp_serde::decode::Error> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<ClaimMsg, rmp_serde::decode::Error> {
         rmp_serde::from_slice(bytes)
     }
 }
@@ -161,7 +162,7 @@ impl Serving {
         let request = async_nats::Request::new().payload(ask.encode()).timeout(Some(ASK_TIMEOUT));
         match self.client.send_request(subject.to_owned(), request).await {
             Ok(msg) => match ClaimMsg::decode(&msg.payload) {
-                Ok(ClaimMsg::Held { name }) => Asked::Held(name),
+                Ok(ClaimMsg::Held { name, .. }) => Asked::Held(name),
                 _ => {
                     bump(&self.outlet.counters.bad_frames);
                     tracing::warn!(nats = %self.outlet.outlet_name, subject, "an answer on a claim subject that is not a claim's");
@@ -200,7 +201,7 @@ impl Serving {
 }
 
 /// How long an ask on a claim subject waits for the holder's answer.
-const ASK_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Answers the asks on the claim subject of `id`, which this dispatcher
 /// holds; records each claimant's conflict; tells the serving task on
@@ -219,7 +220,7 @@ async fn read_claims(
         match ClaimMsg::decode(&msg.payload) {
             Ok(ClaimMsg::Ask { name, holding }) => {
                 if let Some(reply) = &msg.reply {
-                    outlet.publish_reply(reply, ClaimMsg::Held { name: me.clone() }.encode());
+                    outlet.publish_reply(reply, outlet.held().encode());
                 }
                 if holding && name < me {
                     let _ = yields.send((id.clone(), name));
@@ -232,7 +233,7 @@ async fn read_claims(
             }
             Ok(ClaimMsg::Who) => {
                 if let Some(reply) = &msg.reply {
-                    outlet.publish_reply(reply, ClaimMsg::Held { name: me.clone() }.encode());
+                    outlet.publish_reply(reply, outlet.held().encode());
                 }
             }
             Ok(ClaimMsg::Withdrawn { name }) => {
@@ -254,7 +255,7 @@ mod tests {
     fn a_claim_message_decodes_to_what_was_encoded() {
         for m in [
             ClaimMsg::Ask { name: "a".into(), holding: true },
-            ClaimMsg::Held { name: "b".into() },
+            ClaimMsg::Held { name: "b".into(), durable: true },
             ClaimMsg::Withdrawn { name: "c".into() },
             ClaimMsg::Who,
         ] {

@@ -30,6 +30,33 @@ pub struct NatsConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) queue_capacity: usize,
     pub(crate) registry: Arc<ContentRegistry>,
+    pub(crate) delivery: Delivery,
+    pub(crate) ack_wait: Duration,
+}
+
+/// How messages to destination IDs travel between dispatchers: chosen per
+/// dispatcher with [`NatsConfig::delivery`].
+///
+/// ```
+/// use dispatchio_nats::{Delivery, NatsConfig};
+///
+/// let config = NatsConfig::new("nats://127.0.0.1:4222").delivery(Delivery::JetStream);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// Core NATS: at most once, the fastest. A message in flight to a
+    /// dispatcher that dies is lost (a request waiting for it fails with
+    /// `PeerLost`).
+    #[default]
+    Core,
+    /// JetStream: at least once. Messages to destinations go through the
+    /// namespace's stream and are acknowledged once the listener has
+    /// handled them; a dispatcher killed without leaving gets what it had
+    /// not acknowledged again when it joins again under the same name.
+    /// Needs a server with JetStream. Groups and claims still travel as in
+    /// [`Core`](Delivery::Core) (at most once), for now.
+    JetStream,
 }
 
 /// How the client proves who it is.
@@ -69,6 +96,8 @@ impl std::fmt::Debug for NatsConfig {
             .field("tls_required", &self.tls.required)
             .field("connect_timeout", &self.connect_timeout)
             .field("queue_capacity", &self.queue_capacity)
+            .field("delivery", &self.delivery)
+            .field("ack_wait", &self.ack_wait)
             .finish_non_exhaustive()
     }
 }
@@ -77,7 +106,8 @@ impl NatsConfig {
     /// Joins the cluster at `url` (`nats://host:port`, `tls://…`; several
     /// separated by commas), in the namespace `dispatchio`, under a name
     /// made up at each join, without credentials, with a 5 s connect
-    /// timeout and room for 8,192 messages waiting to be published.
+    /// timeout, room for 8,192 messages waiting to be published, and
+    /// [`Delivery::Core`].
     pub fn new(url: impl Into<String>) -> NatsConfig {
         NatsConfig {
             urls: Vec::new(),
@@ -88,6 +118,8 @@ impl NatsConfig {
             connect_timeout: Duration::from_secs(5),
             queue_capacity: 8192,
             registry: Arc::new(ContentRegistry::new()),
+            delivery: Delivery::Core,
+            ack_wait: Duration::from_secs(30),
         }
         .url(url)
     }
@@ -188,6 +220,24 @@ impl NatsConfig {
     /// (others arrive as [`DynContent`](dispatchio_core::DynContent)).
     pub fn registry(mut self, registry: ContentRegistry) -> NatsConfig {
         self.registry = Arc::new(registry);
+        self
+    }
+
+    /// How messages to destination IDs travel: [`Delivery::Core`] (the
+    /// default) or [`Delivery::JetStream`].
+    pub fn delivery(mut self, delivery: Delivery) -> NatsConfig {
+        self.delivery = delivery;
+        self
+    }
+
+    /// In JetStream mode, how long a message given to this dispatcher may
+    /// stay unacknowledged before JetStream gives it again (at least 1 ms;
+    /// 30 s by default). A restarted dispatcher gets what its previous
+    /// life was given but had not acknowledged once this much time has
+    /// passed since; a message still being handled when it passes is not
+    /// handled twice (it is marked as in progress).
+    pub fn ack_wait(mut self, wait: Duration) -> NatsConfig {
+        self.ack_wait = wait.max(Duration::from_millis(1));
         self
     }
 }

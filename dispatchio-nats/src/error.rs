@@ -33,6 +33,9 @@ pub enum NatsErrorKind {
     AlreadyJoined,
     /// The server refused a subscription of the dispatcher's.
     Subscribe,
+    /// In JetStream mode: the namespace's stream or this dispatcher's
+    /// consumer could not be set up (a server without JetStream, say).
+    JetStream,
 }
 
 impl NatsError {

@@ -19,7 +19,7 @@ use crate::claim::ClaimMsg;
 use crate::outlet::{FROM_HEADER, NatsOutlet};
 use crate::roster::RosterNote;
 use crate::stats::bump;
-use dispatchio_core::{Error, Id};
+use dispatchio_core::Id;
 use dispatchio_net::envelope::{answer_from_reply, decode_reply};
 
 /// How often requests whose senders gave up are forgotten.
@@ -147,6 +147,9 @@ fn note(outlet: &NatsOutlet, msg: &async_nats::Message) {
         }
         Ok(RosterNote::Gone { name }) => {
             if name != outlet.dispatcher_name {
+                if let Some(durable) = &outlet.durable {
+                    durable.forget(&name);
+                }
                 outlet.dispatcher_gone(&name, "left");
             }
         }
@@ -165,25 +168,7 @@ fn answer(outlet: &NatsOutlet, msg: async_nats::Message) {
         return;
     };
     if msg.status == Some(StatusCode::NO_RESPONDERS) {
-        let unrouted = || match kind {
-            SubjectKind::Group => Error::NoSubscribers(target.clone()),
-            _ => Error::UnknownDestination(target.clone()),
-        };
-        let p = outlet.pending.lock().remove(&id);
-        match p {
-            // Nobody subscribed to the group now: what answered so far is
-            // all there will be.
-            Some(p) if p.group.is_some() => outlet.finish_group(p),
-            Some(p) => {
-                bump(&outlet.counters.requests_unrouted);
-                tracing::debug!(nats = %outlet.outlet_name, id, %kind, target = %target, "request to nobody on the cluster");
-                p.reply.send(Err(unrouted()));
-            }
-            None => {
-                bump(&outlet.counters.unrouted);
-                tracing::warn!(nats = %outlet.outlet_name, id, %kind, target = %target, "unrouted: a one-way message nobody on the cluster serves");
-            }
-        }
+        outlet.nobody_serves(id, kind, target);
         return;
     }
     let reply = match decode_reply(&msg.payload) {

@@ -9,8 +9,9 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::config::{Auth, NatsConfig};
+use crate::config::{Auth, Delivery, NatsConfig};
 use crate::conflict::Conflict;
+use crate::durable::{self, Durable, DurablePublisher};
 use crate::inbox::{InboxSubscriptions, read_inbox};
 use crate::outlet::{NatsOutlet, publish};
 use crate::roster::Roster;
@@ -136,6 +137,10 @@ impl NatsExt for Dispatcher {
         let client = connect(&config, events).await?;
         let name = config.name.clone().unwrap_or_else(|| made_up_name(&client));
         let outlet_name = format!("nats:{}/{name}", ns.as_str());
+        let jetstream = match config.delivery {
+            Delivery::Core => None,
+            Delivery::JetStream => Some(durable::set_up(&client, &ns, &name, &config).await?),
+        };
         // Replies come to an inbox of this dispatcher's own, under the
         // client's inbox prefix.
         let inbox = client.new_inbox();
@@ -156,6 +161,7 @@ impl NatsExt for Dispatcher {
             remote_groups,
             my_groups: Mutex::new(BTreeSet::new()),
             conflicts: watch::channel(Vec::new()).0,
+            durable: jetstream.as_ref().map(|_| Durable::new(made_up_name(&client))),
         });
         let subscribe = |subject: String, what: &'static str| {
             let client = client.clone();
@@ -185,7 +191,9 @@ impl NatsExt for Dispatcher {
                 "cannot join NATS: the dispatcher has a fallback transport already (joined before?)",
             ));
         }
-        tokio::spawn(publish(client.clone(), Arc::downgrade(&outlet), queue_rx));
+        let (js, consumer) = jetstream.unzip();
+        let publisher = js.map(|js| DurablePublisher::start(js, Arc::downgrade(&outlet)));
+        tokio::spawn(publish(client.clone(), Arc::downgrade(&outlet), queue_rx, publisher));
         tokio::spawn(read_inbox(outlet.clone(), client.clone(), subs));
         tokio::spawn(follow_events(Arc::downgrade(&outlet), events_rx));
         let (yields, yielded) = mpsc::unbounded_channel();
@@ -201,15 +209,24 @@ impl NatsExt for Dispatcher {
             contested: BTreeSet::new(),
             yields,
             yielded,
+            durable_reader: None,
         };
         serving.apply_changes().await?;
         serving.round_trip().await;
+        if let Some(consumer) = consumer {
+            // After the claims: what the stream gives is for IDs this
+            // dispatcher served, now delivered to its listeners.
+            let (stop, stopped) = oneshot::channel();
+            let inlet = self.inlet();
+            let reader = tokio::spawn(durable::consume(outlet.clone(), inlet, consumer, stopped));
+            serving.durable_reader = Some((reader, stop));
+        }
         // Everyone answers with their groups (the roster subscription is in
         // place: the round trip came after it).
         outlet.publish_note(&outlet.here(true));
         let (commands, commands_rx) = mpsc::channel(16);
         tokio::spawn(serve(serving, commands_rx));
-        tracing::info!(nats = %outlet.outlet_name, urls = ?config.urls, "joined NATS");
+        tracing::info!(nats = %outlet.outlet_name, urls = ?config.urls, delivery = ?config.delivery, "joined NATS");
         Ok(Nats { outlet, commands, client })
     }
 }

@@ -7,6 +7,10 @@
 //! the [`subject`] module), and this process's destinations and groups are
 //! subscribed to.
 //!
+//! Messages to destinations travel at most once by default
+//! ([`Delivery::Core`]), or at least once through a JetStream stream
+//! ([`Delivery::JetStream`], chosen with [`NatsConfig::delivery`]).
+//!
 //! ```no_run
 //! use dispatchio_core::{Dispatcher, Message, Text};
 //! use dispatchio_nats::{NatsConfig, NatsExt};
@@ -42,6 +46,7 @@
 mod claim;
 mod config;
 mod conflict;
+mod durable;
 mod error;
 mod group;
 mod inbox;
@@ -52,7 +57,7 @@ mod serve;
 mod stats;
 pub mod subject;
 
-pub use config::NatsConfig;
+pub use config::{Delivery, NatsConfig};
 pub use conflict::Conflict;
 pub use error::{NatsError, NatsErrorKind};
 pub use join::{Nats, NatsExt};

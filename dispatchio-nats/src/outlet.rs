@@ -11,7 +11,9 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 
+use crate::claim::ClaimMsg;
 use crate::conflict::Conflict;
+use crate::durable::{Durable, DurableOut, DurablePublisher};
 use crate::group::GroupWait;
 use crate::roster::{Roster, RosterNote};
 use crate::stats::{Counters, bump};
@@ -31,6 +33,10 @@ pub(crate) struct Pending {
     /// Sweeps of the inbox passed while it waited: from the second on,
     /// whoever it waits for is probed.
     pub(crate) sweeps: u32,
+    /// Sent through JetStream: its destination is not probed (a holder
+    /// killed gets it again when it comes back; the request waits for its
+    /// answer or its timeout).
+    pub(crate) durable: bool,
 }
 
 /// One message for the publishing task.
@@ -45,6 +51,9 @@ pub(crate) struct Outgoing {
     /// Told once everything queued before is published (a marker, not a
     /// message: nothing is published for it).
     pub(crate) done: Option<tokio::sync::oneshot::Sender<()>>,
+    /// JetStream mode: a message to a destination, published into the
+    /// stream under the destination's holder.
+    pub(crate) durable: Option<DurableOut>,
 }
 
 /// The NATS side of one dispatcher: what its outlet, its subscriptions and
@@ -71,6 +80,8 @@ pub(crate) struct NatsOutlet {
     pub(crate) conflicts: watch::Sender<Vec<Conflict>>,
     /// The groups this process has members of, as last said on the roster.
     pub(crate) my_groups: Mutex<BTreeSet<Id>>,
+    /// JetStream mode's state (`None` in core mode).
+    pub(crate) durable: Option<Durable>,
 }
 
 thread_local! {
@@ -130,6 +141,7 @@ impl NatsOutlet {
             headers: Some(headers),
             request: None,
             done: None,
+            durable: None,
         };
         if let Err(e) = self.queue.try_send(out) {
             bump(&self.counters.replies_lost);
@@ -154,9 +166,40 @@ impl NatsOutlet {
             headers: None,
             request: None,
             done: None,
+            durable: None,
         };
         if let Err(e) = self.queue.try_send(out) {
             tracing::warn!(nats = %self.outlet_name, subject, error = %e, "a note cannot be queued for publishing");
+        }
+    }
+
+    /// What this dispatcher answers on the claim subject of an ID it holds.
+    pub(crate) fn held(&self) -> ClaimMsg {
+        ClaimMsg::Held { name: self.dispatcher_name.clone(), durable: self.durable.is_some() }
+    }
+
+    /// Nobody serves `target` on the cluster: the request `id` (if one
+    /// waits) fails as a local send to nobody does, a one-way message is
+    /// counted unrouted and logged.
+    pub(crate) fn nobody_serves(&self, id: u64, kind: SubjectKind, target: Id) {
+        let unrouted = || match kind {
+            SubjectKind::Group => Error::NoSubscribers(target.clone()),
+            _ => Error::UnknownDestination(target.clone()),
+        };
+        let p = self.pending.lock().remove(&id);
+        match p {
+            // Nobody subscribed to the group now: what answered so far is
+            // all there will be.
+            Some(p) if p.group.is_some() => self.finish_group(p),
+            Some(p) => {
+                bump(&self.counters.requests_unrouted);
+                tracing::debug!(nats = %self.outlet_name, id, %kind, target = %target, "request to nobody on the cluster");
+                p.reply.send(Err(unrouted()));
+            }
+            None => {
+                bump(&self.counters.unrouted);
+                tracing::warn!(nats = %self.outlet_name, id, %kind, target = %target, "unrouted: a one-way message nobody on the cluster serves");
+            }
         }
     }
 
@@ -267,10 +310,10 @@ impl NatsOutlet {
             }
             match (&p.group, &p.request.dest) {
                 (Some(g), _) => dispatchers.extend(g.waiting_for.iter().cloned()),
-                (None, Some(dest)) => {
+                (None, Some(dest)) if !p.durable => {
                     destinations.insert(dest.clone());
                 }
-                (None, None) => {}
+                (None, _) => {}
             }
         }
         (dispatchers, destinations)
@@ -388,7 +431,8 @@ impl Outlet for NatsOutlet {
                 let waiting_for = self.roster.lock().members_of(g);
                 GroupWait::new(g.clone(), waiting_for)
             });
-            pending.insert(id, Pending { reply, request: env.clone(), group, sweeps: 0 });
+            let durable = self.durable.is_some() && group.is_none();
+            pending.insert(id, Pending { reply, request: env.clone(), group, sweeps: 0, durable });
             None
         } else {
             Some(reply)
@@ -400,6 +444,10 @@ impl Outlet for NatsOutlet {
             headers: None,
             request: tracked.then_some(id),
             done: None,
+            durable: match (&self.durable, &env.group, &env.dest) {
+                (Some(_), None, Some(dest)) => Some(DurableOut { dest: dest.clone(), id }),
+                _ => None,
+            },
         };
         match self.queue.try_send(out) {
             Ok(()) => Ok(()),
@@ -433,15 +481,27 @@ impl Outlet for NatsOutlet {
 /// Publishes what the outlet queued, in order, on the one connection: the
 /// messages of one sender to one destination reach the server (and so
 /// the destination's one subscriber) in the order they were sent.
+///
+/// In JetStream mode, `durable` publishes messages to destinations into
+/// the stream (in the same order).
 pub(crate) async fn publish(
     client: async_nats::Client,
     outlet: std::sync::Weak<NatsOutlet>,
     mut queue: mpsc::Receiver<Outgoing>,
+    durable: Option<DurablePublisher>,
 ) {
-    while let Some(out) = queue.recv().await {
+    while let Some(mut out) = queue.recv().await {
         if let Some(done) = out.done {
             let _ = done.send(());
             continue;
+        }
+        if let (Some(durable), Some(to)) = (&durable, out.durable.take()) {
+            let Some(strong) = outlet.upgrade() else { return };
+            match durable.publish(&client, &strong, out, to).await {
+                // The holder is in core mode: published as in core mode.
+                Some(core) => out = core,
+                None => continue,
+            }
         }
         let published = match (out.reply, out.headers) {
             (Some(reply), None) => client.publish_with_reply(out.subject, reply, out.payload).await,

@@ -58,6 +58,9 @@ pub(crate) struct Serving {
     /// Where claim readers say this dispatcher gave an ID way.
     pub(crate) yields: mpsc::UnboundedSender<(Id, String)>,
     pub(crate) yielded: mpsc::UnboundedReceiver<(Id, String)>,
+    /// JetStream mode: the reader of this dispatcher's consumer, and what
+    /// tells it to stop.
+    pub(crate) durable_reader: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
 }
 
 impl Serving {
@@ -160,6 +163,14 @@ impl Serving {
         for id in self.contested.clone() {
             self.withdraw(&id);
         }
+        // Nothing more from the stream; what was given and not handled is
+        // given again to this dispatcher's next life.
+        if let Some((reader, stop)) = self.durable_reader.take() {
+            let _ = stop.send(());
+            if tokio::time::timeout(DRAIN_BOUND, reader).await.is_err() {
+                tracing::warn!(nats = %self.outlet.outlet_name, "the JetStream consumer's reader did not stop in time");
+            }
+        }
         let readers: Vec<_> = self.readers.drain().map(|(_, r)| r).collect();
         let mut waiting = Vec::new();
         for (reader, stop) in readers {
@@ -185,6 +196,7 @@ impl Serving {
             headers: None,
             request: None,
             done: Some(done),
+            durable: None,
         };
         if self.outlet.queue.send(marker).await.is_ok() {
             let _ = tokio::time::timeout(DRAIN_BOUND, published).await;
@@ -313,17 +325,7 @@ fn incoming(
     let content = match decode_content(&outlet.registry, m.content) {
         Ok(c) => c,
         Err(reason) => {
-            tracing::warn!(nats = %outlet.outlet_name, subject = %msg.subject, id = to, reason = %reason, "incoming content does not decode");
-            match reply_to {
-                Some(reply_to) => {
-                    let e = RemoteError {
-                        kind: RemoteErrorKind::Other,
-                        text: format!("other\n{reason}"),
-                    };
-                    send_reply(outlet, &reply_to, to, ReplyResult::Err(e));
-                }
-                None => bump(&outlet.counters.undeliverable),
-            }
+            content_refused(outlet, &msg.subject, to, &reason, reply_to);
             return;
         }
     };
@@ -346,7 +348,26 @@ fn incoming(
     }
 }
 
-fn send_reply(outlet: &NatsOutlet, reply_to: &str, to: u64, result: ReplyResult) {
+/// A message whose content does not decode: logged, and its sender told
+/// (a request) or it counted undeliverable (a one-way message).
+pub(crate) fn content_refused(
+    outlet: &NatsOutlet,
+    subject: &str,
+    to: u64,
+    reason: &dyn std::fmt::Display,
+    reply_to: Option<String>,
+) {
+    tracing::warn!(nats = %outlet.outlet_name, subject, id = to, reason = %reason, "incoming content does not decode");
+    match reply_to {
+        Some(reply_to) => {
+            let e = RemoteError { kind: RemoteErrorKind::Other, text: format!("other\n{reason}") };
+            send_reply(outlet, &reply_to, to, ReplyResult::Err(e));
+        }
+        None => bump(&outlet.counters.undeliverable),
+    }
+}
+
+pub(crate) fn send_reply(outlet: &NatsOutlet, reply_to: &str, to: u64, result: ReplyResult) {
     match encode_reply(WireReply { to, result }) {
         Ok(payload) => outlet.publish_reply(reply_to, payload),
         Err(e) => {

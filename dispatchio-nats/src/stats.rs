@@ -40,6 +40,19 @@ pub struct NatsStats {
     /// holds it, or one it holds that another wanted (see
     /// [`Nats::conflicts`](crate::Nats::conflicts)).
     pub conflicts: u64,
+    /// JetStream mode: messages the stream acknowledged it stored.
+    pub stored: u64,
+    /// JetStream mode: messages published again that the stream removed
+    /// as duplicates (by `Nats-Msg-Id`).
+    pub duplicates: u64,
+    /// JetStream mode: messages the stream did not take after every
+    /// attempt (their requests failed; each logged).
+    pub store_failed: u64,
+    /// JetStream mode: messages this dispatcher acknowledged, handled.
+    pub acked: u64,
+    /// JetStream mode: messages given to this dispatcher again (not
+    /// acknowledged in time, or by a previous life of it).
+    pub redelivered: u64,
 }
 
 /// The live counters.
@@ -56,6 +69,11 @@ pub(crate) struct Counters {
     pub(crate) disconnects: AtomicU64,
     pub(crate) requests_failed_disconnected: AtomicU64,
     pub(crate) conflicts: AtomicU64,
+    pub(crate) stored: AtomicU64,
+    pub(crate) duplicates: AtomicU64,
+    pub(crate) store_failed: AtomicU64,
+    pub(crate) acked: AtomicU64,
+    pub(crate) redelivered: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -78,6 +96,11 @@ impl Counters {
             disconnects: get(&self.disconnects),
             requests_failed_disconnected: get(&self.requests_failed_disconnected),
             conflicts: get(&self.conflicts),
+            stored: get(&self.stored),
+            duplicates: get(&self.duplicates),
+            store_failed: get(&self.store_failed),
+            acked: get(&self.acked),
+            redelivered: get(&self.redelivered),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! benchmark summary's `nats` part: found where the NATS tests look for it
 //! (PATH, then /usr/local/sbin and /usr/sbin, where Debian puts it),
 //! installed by the project's `scripts/install-test-deps` when missing,
-//! started on a free loopback port and killed on drop.
+//! started on a free loopback port with JetStream (stored in a directory
+//! of its own, removed with it) and killed on drop.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ const START_DEADLINE: Duration = Duration::from_secs(30);
 pub(crate) struct NatsServerProcess {
     child: Child,
     url: String,
+    /// JetStream's store.
+    store: PathBuf,
 }
 
 impl NatsServerProcess {
@@ -36,13 +39,17 @@ impl NatsServerProcess {
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("cannot find a free port: {e}"))?
             .port();
+        let store =
+            std::env::temp_dir().join(format!("dispatchio-nats-{}-{port}", std::process::id()));
         let child = Command::new(&program)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(&store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-        let mut server = NatsServerProcess { child, url: format!("nats://127.0.0.1:{port}") };
+        let mut server =
+            NatsServerProcess { child, url: format!("nats://127.0.0.1:{port}"), store };
         let deadline = Instant::now() + START_DEADLINE;
         while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -66,6 +73,7 @@ impl Drop for NatsServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.store);
     }
 }
 

@@ -92,6 +92,16 @@ fn counting(d: &Dispatcher, me: &str) -> Seen {
     seen
 }
 
+/// Waits (within the tests' bound) until `done` says so.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    within(what, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
 /// Two dispatchers on `server`: `bob` served by the second.
 async fn pair(server: &NatsServer) -> (Dispatcher, Nats, Dispatcher, Nats, Seen) {
     let alice = Dispatcher::new();
@@ -407,6 +417,7 @@ async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error()
 }
 
 mod claims;
+mod durable;
 mod groups;
 mod processes;
 

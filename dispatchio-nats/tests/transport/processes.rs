@@ -31,7 +31,7 @@ fn child_dispatcher() {
 }
 
 /// Kills the child on drop, whatever the test did.
-struct ChildProcess(Child);
+pub(super) struct ChildProcess(pub(super) Child);
 
 impl Drop for ChildProcess {
     fn drop(&mut self) {

@@ -1,0 +1,142 @@
+//! JetStream mode ([`Delivery::JetStream`](crate::Delivery::JetStream)):
+//! messages to destination IDs go through the namespace's stream, under
+//! their holder's name (`<ns>.n.<holder>.d.…`), and each dispatcher reads
+//! the messages under its own name through one durable consumer named
+//! after it, acknowledging each once its listener has handled it.
+//!
+//! Sending ([`publish`]): the holder of a destination is learned from the
+//! claims (core mode's, for now: a `Who` on the claim subject), kept, and
+//! asked again in the background at most once a second while messages go
+//! there. Receiving
+//! ([`consume`]): what the consumer gives enters through an inlet, with a
+//! reply slot that acknowledges the message when it is done with.
+
+mod consume;
+mod publish;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream;
+use parking_lot::Mutex;
+
+use crate::config::NatsConfig;
+use crate::{Namespace, NatsError, NatsErrorKind};
+use dispatchio_core::Id;
+
+pub(crate) use consume::consume;
+pub(crate) use publish::{DurableOut, DurablePublisher};
+
+/// The header that carries a request's reply subject through the stream
+/// (a JetStream publish's own reply subject is the stream's
+/// acknowledgement).
+pub(crate) const REPLY_HEADER: &str = "Dispatchio-Reply";
+
+/// The longest stream or consumer name: each is a directory of the
+/// server's store.
+const MAX_STORE_NAME: usize = 255;
+
+/// How long the stream remembers a message ID to remove a re-publish.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// What JetStream mode adds to a dispatcher's NATS side.
+pub(crate) struct Durable {
+    /// Chosen at each join: with the dispatcher's name and the message ID,
+    /// the `Nats-Msg-Id` of each message, so that a restarted sender's
+    /// messages (whose IDs start at 1 again) are not taken for
+    /// re-publishes of its previous life's.
+    pub(crate) incarnation: String,
+    /// The holder of each destination ID messages went to, as last heard.
+    pub(crate) routes: Mutex<HashMap<Id, Route>>,
+}
+
+/// Who holds a destination, as last heard on its claim subject.
+#[derive(Clone, Debug)]
+pub(crate) struct Route {
+    pub(crate) holder: String,
+    /// Whether the holder reads its stream (JetStream mode); a core-mode
+    /// holder is sent to on the destination subject, at most once.
+    pub(crate) durable: bool,
+    pub(crate) checked: Instant,
+}
+
+impl Durable {
+    pub(crate) fn new(incarnation: String) -> Durable {
+        Durable { incarnation, routes: Mutex::new(HashMap::new()) }
+    }
+
+    /// Dispatcher `name` left the cluster: the IDs it held are asked for
+    /// again (a killed holder is kept: its messages wait in the stream).
+    pub(crate) fn forget(&self, name: &str) {
+        self.routes.lock().retain(|_, r| r.holder != name);
+    }
+
+    /// The `Nats-Msg-Id` of message `id` sent by dispatcher `name`.
+    pub(crate) fn message_id(&self, name: &str, id: u64) -> String {
+        format!("{name}.{}.{id}", self.incarnation)
+    }
+}
+
+/// A JetStream setup error saying `what`, with its cause.
+fn failed<E: std::error::Error + Send + Sync + 'static>(
+    what: String,
+) -> impl FnOnce(E) -> NatsError {
+    move |e| NatsError::new(NatsErrorKind::JetStream, what).with_source(e)
+}
+
+/// Makes sure the namespace's stream exists and creates (or finds) this
+/// dispatcher's durable consumer on it.
+///
+/// # Errors
+///
+/// [`NatsErrorKind::JetStream`]: names too long for the server's store, a
+/// server without JetStream, a stream or consumer the server refuses.
+pub(crate) async fn set_up(
+    client: &async_nats::Client,
+    ns: &Namespace,
+    name: &str,
+    config: &NatsConfig,
+) -> Result<(jetstream::Context, jetstream::consumer::PullConsumer), NatsError> {
+    let stream_name = ns.stream_name();
+    let consumer_name = Namespace::consumer_name(name);
+    for (what, n) in [("namespace", &stream_name), ("dispatcher name", &consumer_name)] {
+        if n.len() > MAX_STORE_NAME {
+            return Err(NatsError::new(
+                NatsErrorKind::JetStream,
+                format!(
+                    "the {what} is too long for JetStream: {} bytes as a stream or consumer \
+                     name, at most {MAX_STORE_NAME}",
+                    n.len()
+                ),
+            ));
+        }
+    }
+    let js = jetstream::new(client.clone());
+    let stream = js
+        .get_or_create_stream(jetstream::stream::Config {
+            name: stream_name.clone(),
+            subjects: vec![ns.all_held()],
+            // A message is gone from the stream once its holder has
+            // acknowledged it: the stream holds what is still owed.
+            retention: jetstream::stream::RetentionPolicy::WorkQueue,
+            storage: jetstream::stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(failed(format!("cannot set up the JetStream stream {stream_name}")))?;
+    let consumer = stream
+        .get_or_create_consumer(
+            &consumer_name,
+            jetstream::consumer::pull::Config {
+                durable_name: Some(consumer_name.clone()),
+                filter_subject: ns.held_by(name),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: config.ack_wait,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(failed(format!("cannot set up the JetStream consumer {consumer_name}")))?;
+    Ok((js, consumer))
+}

@@ -1,0 +1,279 @@
+//! Sending in JetStream mode: the holder of each destination, learned from
+//! its claim subject and kept; each message published into the stream
+//! under the holder's name, with its `Nats-Msg-Id`; the stream's
+//! acknowledgements awaited apart, so that publishing never waits for one,
+//! and a message the stream did not take published again (the same ID:
+//! the stream removes it should it have been stored after all).
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, context::PublishAckFuture, message::PublishMessage};
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::mpsc;
+
+use super::{REPLY_HEADER, Route};
+use crate::SubjectKind;
+use crate::claim::{ASK_TIMEOUT, ClaimMsg};
+use crate::outlet::{NatsOutlet, Outgoing};
+use crate::stats::bump;
+use dispatchio_core::{Id, TransportErrorKind};
+
+/// How long a holder, once heard, is taken for the holder without asking
+/// again (while messages go to it).
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// How many times a message is published before its sender is told the
+/// stream did not take it.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// What a message to a destination needs in JetStream mode.
+pub(crate) struct DurableOut {
+    pub(crate) dest: Id,
+    /// The message ID (the key of a waiting request, and of `Nats-Msg-Id`).
+    pub(crate) id: u64,
+}
+
+/// The publishing task's JetStream side.
+pub(crate) struct DurablePublisher {
+    js: jetstream::Context,
+    storing: mpsc::UnboundedSender<Storing>,
+}
+
+/// A message published into the stream, its acknowledgement awaited.
+struct Storing {
+    ack: PublishAckFuture,
+    again: Again,
+}
+
+/// What publishing a message again takes.
+struct Again {
+    subject: String,
+    publish: PublishMessage,
+    request: Option<u64>,
+    attempt: u32,
+}
+
+/// Who holds a destination, as its claim subject said just now.
+enum Heard {
+    Held(Route),
+    Nobody,
+    /// No answer in time, or the connection failed.
+    Unknown,
+}
+
+impl DurablePublisher {
+    /// Starts the task that awaits the stream's acknowledgements.
+    pub(crate) fn start(js: jetstream::Context, outlet: Weak<NatsOutlet>) -> DurablePublisher {
+        let (storing, rx) = mpsc::unbounded_channel();
+        tokio::spawn(await_acks(js.clone(), outlet, rx));
+        DurablePublisher { js, storing }
+    }
+
+    /// Publishes `out` into the stream under its destination's holder;
+    /// gives it back when the holder is in core mode (it is then published
+    /// on the destination subject, as in core mode). A destination nobody
+    /// holds is unrouted, as in core mode.
+    pub(crate) async fn publish(
+        &self,
+        client: &async_nats::Client,
+        outlet: &Arc<NatsOutlet>,
+        mut out: Outgoing,
+        to: DurableOut,
+    ) -> Option<Outgoing> {
+        let Some(durable) = outlet.durable.as_ref() else { return Some(out) };
+        let Some(route) = self.route(client, outlet, &to.dest).await else {
+            outlet.nobody_serves(to.id, SubjectKind::Destination, to.dest);
+            return None;
+        };
+        if !route.durable {
+            // At most once, as in core mode: probed as core mode's are.
+            if let Some(p) = outlet.pending.lock().get_mut(&to.id) {
+                p.durable = false;
+            }
+            return Some(out);
+        }
+        let subject = match outlet.ns.held(&route.holder, &to.dest) {
+            Ok(s) => s,
+            Err(e) => {
+                store_failed(outlet, out.request, &to.dest.to_string(), &e);
+                return None;
+            }
+        };
+        let mut publish = PublishMessage::build()
+            .payload(std::mem::take(&mut out.payload))
+            .message_id(durable.message_id(&outlet.dispatcher_name, to.id));
+        if let (Some(_), Some(reply)) = (out.request, &out.reply) {
+            publish = publish.header(REPLY_HEADER, reply.as_str());
+        }
+        let again = Again { subject, publish, request: out.request, attempt: 1 };
+        self.send(outlet, again).await;
+        None
+    }
+
+    async fn send(&self, outlet: &NatsOutlet, again: Again) {
+        send(&self.js, &self.storing, outlet, again).await;
+    }
+
+    /// The holder of `dest`: as last heard, asked again in the background
+    /// once [`REFRESH`] has passed (publishing never waits for that), or,
+    /// heard of never, asked for now.
+    async fn route(
+        &self,
+        client: &async_nats::Client,
+        outlet: &Arc<NatsOutlet>,
+        dest: &Id,
+    ) -> Option<Route> {
+        let durable = outlet.durable.as_ref()?;
+        let cached = match durable.routes.lock().get_mut(dest) {
+            Some(r) if r.checked.elapsed() >= REFRESH => {
+                r.checked = Instant::now();
+                tokio::spawn(refresh(client.clone(), outlet.clone(), dest.clone(), r.clone()));
+                Some(r.clone())
+            }
+            cached => cached.cloned(),
+        };
+        if cached.is_some() {
+            return cached;
+        }
+        let Heard::Held(route) = who(client, outlet, dest).await else { return None };
+        durable.routes.lock().insert(dest.clone(), route.clone());
+        Some(route)
+    }
+}
+
+/// Asks again who holds `dest`, last heard held by `old`: another holder
+/// is taken; a holder that no longer answers for `dest` is kept while it
+/// is not there at all (killed: its messages wait in the stream for it to
+/// come back), and forgotten when it is there without `dest`.
+async fn refresh(client: async_nats::Client, outlet: Arc<NatsOutlet>, dest: Id, old: Route) {
+    let route = match who(&client, &outlet, &dest).await {
+        Heard::Held(route) => Some(route),
+        Heard::Nobody if present(&client, &outlet, &old.holder).await => None,
+        Heard::Nobody | Heard::Unknown => return,
+    };
+    let Some(durable) = &outlet.durable else { return };
+    let mut routes = durable.routes.lock();
+    match route {
+        Some(route) => {
+            routes.insert(dest, route);
+        }
+        None => {
+            if routes.get(&dest).is_some_and(|r| r.holder == old.holder) {
+                tracing::debug!(nats = %outlet.outlet_name, dest = %dest, holder = old.holder, "the holder no longer serves a destination");
+                routes.remove(&dest);
+            }
+        }
+    }
+}
+
+async fn send(
+    js: &jetstream::Context,
+    storing: &mpsc::UnboundedSender<Storing>,
+    outlet: &NatsOutlet,
+    again: Again,
+) {
+    match js.send_publish(again.subject.clone(), again.publish.clone()).await {
+        Ok(ack) => {
+            bump(&outlet.counters.published);
+            let _ = storing.send(Storing { ack, again });
+        }
+        Err(e) => store_failed(outlet, again.request, &again.subject, &e),
+    }
+}
+
+/// Awaits the stream's acknowledgements, all at once; a message not
+/// taken is published again, up to [`MAX_ATTEMPTS`] times.
+async fn await_acks(
+    js: jetstream::Context,
+    outlet: Weak<NatsOutlet>,
+    mut rx: mpsc::UnboundedReceiver<Storing>,
+) {
+    let (again_tx, mut again_rx) = mpsc::unbounded_channel::<Storing>();
+    let mut waiting = FuturesUnordered::new();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            s = rx.recv(), if open => match s {
+                Some(s) => waiting.push(acknowledged(s)),
+                None => open = false,
+            },
+            Some(s) = again_rx.recv() => waiting.push(acknowledged(s)),
+            Some((acked, mut again)) = waiting.next() => {
+                let Some(outlet) = outlet.upgrade() else { return };
+                match acked {
+                    Ok(ack) => {
+                        bump(&outlet.counters.stored);
+                        if ack.duplicate {
+                            bump(&outlet.counters.duplicates);
+                        }
+                    }
+                    Err(e) if again.attempt < MAX_ATTEMPTS => {
+                        tracing::debug!(nats = %outlet.outlet_name, subject = again.subject, error = %e, "the stream did not acknowledge a message; publishing it again");
+                        again.attempt += 1;
+                        send(&js, &again_tx, &outlet, again).await;
+                    }
+                    Err(e) => store_failed(&outlet, again.request, &again.subject, &e),
+                }
+            }
+            else => return,
+        }
+    }
+}
+
+/// The stream's acknowledgement of `s`, with what publishing it again takes.
+async fn acknowledged(
+    s: Storing,
+) -> (Result<jetstream::publish::PublishAck, jetstream::context::PublishError>, Again) {
+    (s.ack.await, s.again)
+}
+
+/// The stream did not take a message: counted, logged, and its request
+/// (if one waits) failed.
+fn store_failed(outlet: &NatsOutlet, request: Option<u64>, what: &str, e: &dyn std::error::Error) {
+    bump(&outlet.counters.store_failed);
+    tracing::warn!(nats = %outlet.outlet_name, subject = what, error = %e, "JetStream did not take a message");
+    if let Some(p) = request.and_then(|id| outlet.pending.lock().remove(&id)) {
+        let e = outlet.error(
+            TransportErrorKind::Unavailable,
+            format!("JetStream did not take the message for {what}: {e}"),
+        );
+        p.reply.send(Err(e.into()));
+    }
+}
+
+/// Asks `dest`'s claim subject who holds it.
+async fn who(client: &async_nats::Client, outlet: &NatsOutlet, dest: &Id) -> Heard {
+    let Ok(subject) = outlet.ns.subject(SubjectKind::Claim, dest) else { return Heard::Nobody };
+    let request =
+        async_nats::Request::new().payload(ClaimMsg::Who.encode()).timeout(Some(ASK_TIMEOUT));
+    match client.send_request(subject, request).await {
+        Ok(msg) => match ClaimMsg::decode(&msg.payload) {
+            Ok(ClaimMsg::Held { name, durable }) => {
+                Heard::Held(Route { holder: name, durable, checked: Instant::now() })
+            }
+            _ => {
+                bump(&outlet.counters.bad_frames);
+                tracing::warn!(nats = %outlet.outlet_name, dest = %dest, "an answer on a claim subject that is not a claim's");
+                Heard::Unknown
+            }
+        },
+        Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => Heard::Nobody,
+        Err(e) => {
+            tracing::warn!(nats = %outlet.outlet_name, dest = %dest, error = %e, "nobody said who holds a destination");
+            Heard::Unknown
+        }
+    }
+}
+
+/// Whether dispatcher `name` is up (it answers on its presence subject).
+async fn present(client: &async_nats::Client, outlet: &NatsOutlet, name: &str) -> bool {
+    let Ok(subject) = outlet.ns.subject(SubjectKind::Dispatcher, &Id::from(name.to_owned())) else {
+        return false;
+    };
+    let request = async_nats::Request::new().payload(Bytes::new()).timeout(Some(ASK_TIMEOUT));
+    // No answer in time is not "there": the holder is kept.
+    client.send_request(subject, request).await.is_ok()
+}
