@@ -16,6 +16,17 @@ use crate::id::{Id, MessageId, SharedStr};
 /// flags read these fields. Build one through [`Message::new`] and the
 /// builder-style methods of [`Message`]; the fields are public for reading
 /// and for transports that rebuild envelopes.
+///
+/// ```
+/// use dispatchio_core::{Id, Message, Text};
+/// let m = Message::new(Text::from("hi")).to("player-1").from_source(7).blocking();
+/// let env = m.envelope();
+/// assert_eq!(&*env.ty, "Text");
+/// assert_eq!(env.dest, Some(Id::from("player-1")));
+/// assert_eq!(env.source, Some(Id::from(7)));
+/// assert!(env.blocking && !env.sync && !env.response_required);
+/// assert!(env.id.is_unset()); // the dispatcher assigns it on sending
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Envelope {
@@ -41,6 +52,14 @@ pub struct Envelope {
 
 impl Envelope {
     /// An envelope of type `ty` with no IDs and every flag false.
+    ///
+    /// ```
+    /// use dispatchio_core::Envelope;
+    /// let env = Envelope::new("Deal");
+    /// assert_eq!(&*env.ty, "Deal");
+    /// assert!(env.id.is_unset() && env.dest.is_none() && env.group.is_none());
+    /// assert!(!env.response_required && !env.is_response && !env.sync && !env.blocking);
+    /// ```
     pub fn new(ty: impl Into<SharedStr>) -> Envelope {
         Envelope {
             ty: ty.into(),
@@ -60,6 +79,17 @@ impl Envelope {
     /// # Errors
     ///
     /// [`InvalidMessage`] naming the offending combination.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dispatchio_core::{Empty, InvalidMessage, Message};
+    /// assert_eq!(Message::new(Empty).to("table").envelope().validate(), Ok(()));
+    /// let both = Message::new(Empty).to("table").to_group("Players");
+    /// assert_eq!(both.envelope().validate(), Err(InvalidMessage::DestAndGroup));
+    /// let nowhere = Message::new(Empty);
+    /// assert_eq!(nowhere.envelope().validate(), Err(InvalidMessage::NoDestination));
+    /// ```
     pub fn validate(&self) -> Result<(), InvalidMessage> {
         if self.dest.is_some() && self.group.is_some() {
             return Err(InvalidMessage::DestAndGroup);
@@ -78,6 +108,14 @@ impl Envelope {
 }
 
 /// Why a message was refused before it was sent.
+///
+/// ```
+/// use dispatchio_core::{Empty, InvalidMessage, Message};
+/// let m = Message::new(Empty).to("table").synchronous().blocking();
+/// let err = m.envelope().validate().unwrap_err();
+/// assert_eq!(err, InvalidMessage::SyncAndBlocking);
+/// assert_eq!(err.to_string(), "a message cannot be both synchronous and blocking");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidMessage {
@@ -125,36 +163,89 @@ pub struct Message {
 
 impl Message {
     /// A message carrying `content`, of type `T::TYPE_NAME`.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let m = Message::new(Text::from("hi"));
+    /// assert_eq!(m.ty(), "Text"); // `Text::TYPE_NAME`
+    /// assert_eq!(m.content_as::<Text>(), Some(&Text::from("hi")));
+    /// ```
     pub fn new<T: ContentType>(content: T) -> Message {
         Message { env: Envelope::new(T::TYPE_NAME), content: Arc::new(content) }
     }
 
     /// A message carrying already-shared content; its type is the content's type name.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{ContentRef, Message, Text};
+    /// let content: ContentRef = Arc::new(Text::from("hi"));
+    /// let m = Message::from_shared(content.clone());
+    /// assert_eq!(m.ty(), "Text");
+    /// assert!(Arc::ptr_eq(m.content(), &content)); // shared, not copied
+    /// ```
     pub fn from_shared(content: ContentRef) -> Message {
         Message { env: Envelope::new(content.shared_type_name()), content }
     }
 
     /// A message from its parts (transports rebuilding a received message).
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let sent = Message::new(Text::from("hi")).to("p-2").with_id(9);
+    /// let (envelope, content) = sent.clone().into_parts();
+    /// let rebuilt = Message::from_parts(envelope, content);
+    /// assert_eq!(rebuilt.envelope(), sent.envelope());
+    /// assert_eq!(rebuilt.content_as::<Text>(), Some(&Text::from("hi")));
+    /// ```
     pub fn from_parts(envelope: Envelope, content: ContentRef) -> Message {
         Message { env: envelope, content }
     }
 
     /// The envelope.
+    ///
+    /// ```
+    /// use dispatchio_core::{Id, Message, Text};
+    /// let m = Message::new(Text::from("hi")).to_group("Players");
+    /// assert_eq!(m.envelope().group, Some(Id::from("Players")));
+    /// assert_eq!(m.envelope().dest, None);
+    /// ```
     pub fn envelope(&self) -> &Envelope {
         &self.env
     }
 
     /// The envelope, to change before sending.
+    ///
+    /// ```
+    /// use dispatchio_core::{Id, Message, Text};
+    /// let mut m = Message::new(Text::from("hi")).to("player-1");
+    /// m.envelope_mut().dest = Some(Id::from("player-2"));
+    /// assert_eq!(m.envelope().dest, Some(Id::from("player-2")));
+    /// ```
     pub fn envelope_mut(&mut self) -> &mut Envelope {
         &mut self.env
     }
 
     /// The shared content.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let m = Message::new(Text::from("hi"));
+    /// assert!(m.content().is::<Text>());
+    /// assert_eq!(&*m.content().shared_type_name(), "Text");
+    /// ```
     pub fn content(&self) -> &ContentRef {
         &self.content
     }
 
     /// The content as concrete type `T`, if it is one.
+    ///
+    /// ```
+    /// use dispatchio_core::{Empty, Message, Text};
+    /// let m = Message::new(Text::from("hi"));
+    /// assert_eq!(m.content_as::<Text>().map(|t| t.0.as_str()), Some("hi"));
+    /// assert!(m.content_as::<Empty>().is_none());
+    /// ```
     pub fn content_as<T: Content>(&self) -> Option<&T> {
         self.content.downcast_ref::<T>()
     }
@@ -182,51 +273,108 @@ impl Message {
     }
 
     /// The envelope and content, taken apart.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let (envelope, content) = Message::new(Text::from("hi")).to("p-1").into_parts();
+    /// assert_eq!(&*envelope.ty, "Text");
+    /// assert_eq!(content.downcast_ref::<Text>(), Some(&Text::from("hi")));
+    /// ```
     pub fn into_parts(self) -> (Envelope, ContentRef) {
         (self.env, self.content)
     }
 
     /// The message type name.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// assert_eq!(Message::new(Text::from("hi")).ty(), "Text");
+    /// assert_eq!(Message::new(Text::from("hi")).with_type("Chat").ty(), "Chat");
+    /// ```
     pub fn ty(&self) -> &str {
         &self.env.ty
     }
 
     /// The message ID.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, MessageId, Text};
+    /// assert!(Message::new(Text::from("hi")).id().is_unset());
+    /// assert_eq!(Message::new(Text::from("hi")).with_id(42).id(), MessageId(42));
+    /// ```
     pub fn id(&self) -> MessageId {
         self.env.id
     }
 
     /// Sets the type name (defaults to the content's).
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let m = Message::new(Text::from("hi")).with_type("Chat");
+    /// assert_eq!(m.ty(), "Chat");
+    /// assert!(m.content_as::<Text>().is_some()); // the content is unchanged
+    /// ```
     pub fn with_type(mut self, ty: impl Into<SharedStr>) -> Message {
         self.env.ty = ty.into();
         self
     }
 
     /// Sets the message ID (otherwise the dispatcher assigns one).
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// assert_eq!(Message::new(Text::from("hi")).with_id(42).id().get(), 42);
+    /// ```
     pub fn with_id(mut self, id: i64) -> Message {
         self.env.id = MessageId(id);
         self
     }
 
     /// Sets the source ID.
+    ///
+    /// ```
+    /// use dispatchio_core::{Id, Message, Text};
+    /// let m = Message::new(Text::from("hi")).from_source("dealer");
+    /// assert_eq!(m.envelope().source, Some(Id::from("dealer")));
+    /// ```
     pub fn from_source(mut self, source: impl Into<Id>) -> Message {
         self.env.source = Some(source.into());
         self
     }
 
     /// Addresses the message to one destination.
+    ///
+    /// ```
+    /// use dispatchio_core::{Id, Message, Text};
+    /// let m = Message::new(Text::from("hi")).to(3);
+    /// assert_eq!(m.envelope().dest, Some(Id::from(3)));
+    /// assert_eq!(m.envelope().validate(), Ok(()));
+    /// ```
     pub fn to(mut self, dest: impl Into<Id>) -> Message {
         self.env.dest = Some(dest.into());
         self
     }
 
     /// Addresses the message to every subscriber of a group.
+    ///
+    /// ```
+    /// use dispatchio_core::{Id, Message, Text};
+    /// let m = Message::new(Text::from("hi")).to_group("Players");
+    /// assert_eq!(m.envelope().group, Some(Id::from("Players")));
+    /// assert_eq!(m.envelope().validate(), Ok(()));
+    /// ```
     pub fn to_group(mut self, group: impl Into<Id>) -> Message {
         self.env.group = Some(group.into());
         self
     }
 
     /// Asks for a reply.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let m = Message::new(Text::from("hi")).to("p-1").requiring_response();
+    /// assert!(m.envelope().response_required);
+    /// ```
     pub fn requiring_response(mut self) -> Message {
         self.env.response_required = true;
         self
@@ -234,6 +382,12 @@ impl Message {
 
     /// Marks the message blocking: later messages to its destination wait
     /// until it is answered.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let m = Message::new(Text::from("hi")).to("p-1").blocking();
+    /// assert!(m.envelope().blocking && !m.envelope().sync);
+    /// ```
     pub fn blocking(mut self) -> Message {
         self.env.blocking = true;
         self
@@ -241,6 +395,12 @@ impl Message {
 
     /// Marks the message synchronous: it is handled in the sender's thread and
     /// answered at once, or fails.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let m = Message::new(Text::from("hi")).to("p-1").synchronous();
+    /// assert!(m.envelope().sync && !m.envelope().blocking);
+    /// ```
     pub fn synchronous(mut self) -> Message {
         self.env.sync = true;
         self
@@ -248,6 +408,17 @@ impl Message {
 
     /// Builds the reply to `request` carrying `content`: same ID, `is_response`,
     /// addressed back to the request's source.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Id, Message, MessageId, Text};
+    /// let req = Message::new(Text::from("deal?")).to("dealer").from_source("p-1").with_id(42);
+    /// let reply = Message::reply_to(req.envelope(), Arc::new(Text::from("dealt")), None);
+    /// let env = reply.envelope();
+    /// assert_eq!((env.id, env.is_response), (MessageId(42), true));
+    /// assert_eq!(env.dest, Some(Id::from("p-1"))); // back to the request's source
+    /// assert_eq!(env.source, Some(Id::from("dealer"))); // `from` defaults to its destination
+    /// ```
     pub fn reply_to(request: &Envelope, content: ContentRef, from: Option<Id>) -> Message {
         let mut env = Envelope::new(content.shared_type_name());
         env.id = request.id;
@@ -287,17 +458,38 @@ pub struct Typed<T> {
 
 impl<T: Content> Typed<T> {
     /// The content.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let typed = Message::new(Text::from("hi")).into_typed::<Text>().unwrap();
+    /// let text: &Text = typed.content();
+    /// assert_eq!(text.0, "hi");
+    /// ```
     pub fn content(&self) -> &T {
         // `into_typed`, the only constructor, checked the type.
         self.message.content_as::<T>().expect("a Typed<T> holds a T")
     }
 
     /// The whole message (its envelope says who answered, and its ID).
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let typed = Message::new(Text::from("hi")).from_source("dealer").into_typed::<Text>().unwrap();
+    /// assert_eq!(typed.message().envelope().source, Some("dealer".into()));
+    /// ```
     pub fn message(&self) -> &Message {
         &self.message
     }
 
     /// The message, typed no more.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// let typed = Message::new(Text::from("hi")).with_id(5).into_typed::<Text>().unwrap();
+    /// let m = typed.into_message();
+    /// assert_eq!(m.id().get(), 5);
+    /// assert_eq!(m.content_as::<Text>().unwrap().0, "hi");
+    /// ```
     pub fn into_message(self) -> Message {
         self.message
     }
