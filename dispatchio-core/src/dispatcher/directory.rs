@@ -26,6 +26,28 @@ impl Dispatcher {
     ///
     /// [`Error::DestinationTaken`], [`Error::NoRuntime`] outside a tokio
     /// runtime, [`Error::Shutdown`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("echo", echo())?;
+    /// let err = dispatcher.register("echo", echo()).unwrap_err();
+    /// assert!(matches!(err, Error::DestinationTaken(_)));
+    /// let reply = dispatcher.request(Message::new(Text::from("ping")).to("echo"), None).await?;
+    /// assert_eq!(reply.content_as::<Text>().unwrap().0, "ping");
+    /// # Ok(()) }
+    /// ```
     pub fn register(&self, dest: impl Into<Id>, listener: Arc<dyn Listener>) -> Result<(), Error> {
         self.register_mailbox(dest.into(), listener, None)
     }
@@ -40,6 +62,26 @@ impl Dispatcher {
     /// # Errors
     ///
     /// As [`register`](Self::register).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Empty, Error, Message};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register_bounded("player", inbox(), 1)?;
+    /// // Nothing has run yet (one thread): the first message fills the mailbox.
+    /// dispatcher.send(Message::new(Empty).to("player"))?;
+    /// let err = dispatcher.send(Message::new(Empty).to("player")).unwrap_err();
+    /// assert!(matches!(err, Error::MailboxFull { .. }));
+    /// # Ok(()) }
+    /// ```
     pub fn register_bounded(
         &self,
         dest: impl Into<Id>,
@@ -96,6 +138,31 @@ impl Dispatcher {
     /// # Errors
     ///
     /// [`Error::UnknownDestination`] when nothing is registered as `dest`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let player = inbox();
+    /// dispatcher.register("player", player.clone())?;
+    /// dispatcher.send(Message::new(Text::from("last")).to("player"))?;
+    /// dispatcher.deregister("player")?;
+    /// let err = dispatcher.send(Message::new(Text::from("late")).to("player")).unwrap_err();
+    /// assert!(matches!(err, Error::UnknownDestination(_)));
+    /// // What it had accepted is still handled, then its queue closes.
+    /// let queue = player.queue("inbox")?;
+    /// assert_eq!(queue.recv().await.unwrap().content_as::<Text>().unwrap().0, "last");
+    /// assert!(queue.recv().await.is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn deregister(&self, dest: impl Into<Id>) -> Result<(), Error> {
         let dest = dest.into();
         let Some(route) = self.inner.routes.write().remove(&dest) else {
@@ -133,6 +200,31 @@ impl Dispatcher {
     /// # Errors
     ///
     /// [`Error::UnknownDestination`] when `dest` is not a local listener.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let (a, b) = (inbox(), inbox());
+    /// dispatcher.register("a", a.clone())?;
+    /// dispatcher.register("b", b.clone())?;
+    /// dispatcher.subscribe("a", "Players")?;
+    /// dispatcher.subscribe("a", "Players")?; // twice changes nothing
+    /// dispatcher.subscribe("b", "Players")?;
+    /// assert!(matches!(dispatcher.subscribe("c", "Players"), Err(Error::UnknownDestination(_))));
+    /// dispatcher.send(Message::new(Text::from("deal")).to_group("Players"))?;
+    /// dispatcher.flush_all().await?;
+    /// assert_eq!((a.queue("inbox")?.len(), b.queue("inbox")?.len()), (1, 1));
+    /// # Ok(()) }
+    /// ```
     pub fn subscribe(&self, dest: impl Into<Id>, group: impl Into<Id>) -> Result<(), Error> {
         let dest = dest.into();
         let route = match self.inner.routes.read().get(&dest) {
@@ -154,6 +246,25 @@ impl Dispatcher {
     }
 
     /// Unsubscribes `dest` from `group`; returns whether it was subscribed.
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("a", inbox())?;
+    /// dispatcher.subscribe("a", "Players")?;
+    /// assert!(dispatcher.unsubscribe("a", "Players"));
+    /// assert!(!dispatcher.unsubscribe("a", "Players")); // no longer subscribed
+    /// let err = dispatcher.send(Message::new(Text::from("deal")).to_group("Players")).unwrap_err();
+    /// assert!(matches!(err, Error::NoSubscribers(_)));
+    /// # Ok(()) }
+    /// ```
     pub fn unsubscribe(&self, dest: impl Into<Id>, group: impl Into<Id>) -> bool {
         let dest = dest.into();
         self.remove_group_member(&group.into(), |m| m.id == dest)
