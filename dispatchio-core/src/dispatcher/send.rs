@@ -37,6 +37,28 @@ impl Dispatcher {
     /// message reaches every member that takes it; when some member
     /// refuses it (a full mailbox, a link that cannot take it), the result
     /// is [`Error::Group`] listing each, with the number of members reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let player = inbox();
+    /// dispatcher.register("player", player.clone())?;
+    /// let id = dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+    /// let got = player.queue("inbox")?.recv().await.unwrap();
+    /// assert_eq!(got.id(), id); // the dispatcher assigned the ID
+    /// let err = dispatcher.send(Message::new(Text::from("hi")).to("nobody")).unwrap_err();
+    /// assert!(matches!(err, Error::UnknownDestination(_)));
+    /// # Ok(()) }
+    /// ```
     pub fn send(&self, mut msg: Message) -> Result<MessageId, Error> {
         if msg.envelope().sync {
             let id = self.prepare(&mut msg)?;
@@ -79,6 +101,30 @@ impl Dispatcher {
     ///
     /// As [`send`](Self::send), except [`Error::MailboxFull`]: the message
     /// waits for room instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let player = inbox();
+    /// dispatcher.register_bounded("player", player.clone(), 1)?;
+    /// dispatcher.send(Message::new(Text::from("one")).to("player"))?; // the mailbox is full
+    /// // `send` would be refused; `send_wait` waits until the listener takes "one".
+    /// dispatcher.send_wait(Message::new(Text::from("two")).to("player")).await?;
+    /// let inbox = player.queue("inbox")?;
+    /// for card in ["one", "two"] {
+    ///     assert_eq!(inbox.recv().await.unwrap().content_as::<Text>().unwrap().0, card);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn send_wait(&self, mut msg: Message) -> Result<MessageId, Error> {
         if msg.envelope().sync {
             return self.send(msg);
