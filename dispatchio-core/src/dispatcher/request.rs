@@ -27,6 +27,31 @@ impl Dispatcher {
     /// [`Error::NoReply`] when the listener went away; [`Error::Shutdown`];
     /// [`Error::Invalid`] for a group message (use
     /// [`request_group`](Self::request_group)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use dispatchio_core::{Dispatcher, Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("echo", echo())?;
+    /// let reply = dispatcher.request(Message::new(Text::from("ping")).to("echo"), None).await?;
+    /// assert_eq!(reply.content_as::<Text>().unwrap().0, "ping");
+    /// assert!(reply.envelope().is_response);
+    /// let group = Message::new(Text::from("ping")).to_group("Players");
+    /// let err = dispatcher.request(group, Some(Duration::from_secs(1))).await.unwrap_err();
+    /// assert!(matches!(err, Error::Invalid(_))); // one reply per member: use request_group
+    /// # Ok(()) }
+    /// ```
     pub async fn request(&self, msg: Message, timeout: Option<Duration>) -> Result<Message, Error> {
         self.request_on(msg, timeout, None).await
     }
@@ -144,6 +169,32 @@ impl Dispatcher {
     /// [`Error::Group`] listing every member that failed (members that did
     /// not answer in time fail with [`Error::Timeout`]), and what
     /// [`send`](Self::send) reports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Id, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// for player in ["a", "b"] {
+    ///     dispatcher.register(player, echo())?;
+    ///     dispatcher.subscribe(player, "Players")?;
+    /// }
+    /// let msg = Message::new(Text::from("ready?")).to_group("Players");
+    /// let replies = dispatcher.request_group(msg, None).await?;
+    /// let who: Vec<Id> = replies.iter().map(|(member, _)| member.clone()).collect();
+    /// assert_eq!(who, [Id::from("a"), Id::from("b")]); // in the group's order
+    /// assert!(replies.iter().all(|(_, m)| m.content_as::<Text>().unwrap().0 == "ready?"));
+    /// # Ok(()) }
+    /// ```
     pub async fn request_group(
         &self,
         mut msg: Message,
