@@ -158,6 +158,22 @@ impl std::fmt::Debug for Dispatcher {
 
 impl Dispatcher {
     /// An independent dispatcher, sharing nothing with any other.
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// let (a, b) = (Dispatcher::new(), Dispatcher::new());
+    /// assert!(!a.same(&b)); // independent
+    /// a.register("player", inbox())?;
+    /// b.register("player", inbox())?; // the same ID, in another dispatcher
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> Dispatcher {
         Dispatcher {
             inner: Arc::new(Inner {
@@ -179,12 +195,25 @@ impl Dispatcher {
     }
 
     /// The process-wide dispatcher, created on first use.
+    ///
+    /// ```
+    /// use dispatchio_core::Dispatcher;
+    /// assert!(Dispatcher::global().same(Dispatcher::global()));
+    /// assert!(!Dispatcher::global().same(&Dispatcher::new()));
+    /// ```
     pub fn global() -> &'static Dispatcher {
         static GLOBAL: OnceLock<Dispatcher> = OnceLock::new();
         GLOBAL.get_or_init(Dispatcher::new)
     }
 
     /// Whether two handles are the same dispatcher.
+    ///
+    /// ```
+    /// use dispatchio_core::Dispatcher;
+    /// let dispatcher = Dispatcher::new();
+    /// assert!(dispatcher.same(&dispatcher.clone())); // a clone is another handle
+    /// assert!(!dispatcher.same(&Dispatcher::new()));
+    /// ```
     pub fn same(&self, other: &Dispatcher) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
@@ -202,6 +231,16 @@ impl Dispatcher {
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// let dispatcher = Dispatcher::new();
+    /// assert!(!dispatcher.is_shut_down());
+    /// dispatcher.clone().shutdown().await; // through any handle
+    /// assert!(dispatcher.is_shut_down());
+    /// # Ok(()) }
+    /// ```
     pub fn is_shut_down(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
     }
