@@ -37,6 +37,27 @@ impl Dispatcher {
     /// inside the same listener's synchronous handling (which would
     /// deadlock). Also the handler's error, unrouted and dropped messages,
     /// and what [`send`](Self::send) reports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("echo", echo())?;
+    /// // No `.await`: the handler ran in this thread before `send_sync` returned.
+    /// let reply = dispatcher.send_sync(Message::new(Text::from("ping")).to("echo"))?;
+    /// assert_eq!(reply.content_as::<Text>().unwrap().0, "ping");
+    /// # Ok(()) }
+    /// ```
     pub fn send_sync(&self, mut msg: Message) -> Result<Message, Error> {
         msg.envelope_mut().sync = true;
         self.prepare(&mut msg)?;
