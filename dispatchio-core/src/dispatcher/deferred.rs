@@ -24,6 +24,35 @@ impl Dispatcher {
     /// # Errors
     ///
     /// [`Error::NotDeferred`] when no deferred reply for `id` is outstanding.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn later() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("later")]).build().unwrap();
+    /// #     let l = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("later", |_: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Defer))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(l)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, HandlerError, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("dealer", later())?; // its handler answers `Reply::Defer`
+    /// let client = dispatcher.clone();
+    /// let asked = tokio::spawn(async move {
+    ///     client.request(Message::new(Text::from("deal")).to("dealer").with_id(7), None).await
+    /// });
+    /// tokio::task::yield_now().await; // the request is sent
+    /// dispatcher.flush("dealer").await?; // the handler has deferred its reply
+    /// let id = dispatchio_core::MessageId(7);
+    /// dispatcher.reply(id, Err(HandlerError::new("the deck is empty")))?;
+    /// let err = asked.await?.unwrap_err();
+    /// assert!(matches!(err, Error::Handler { error, .. } if error.message() == "the deck is empty"));
+    /// assert!(matches!(dispatcher.reply(id, Err(HandlerError::new("again"))), Err(Error::NotDeferred(_))));
+    /// # Ok(()) }
+    /// ```
     pub fn reply(
         &self,
         id: MessageId,
@@ -43,6 +72,32 @@ impl Dispatcher {
     /// # Errors
     ///
     /// As [`reply`](Self::reply).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn later() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("later")]).build().unwrap();
+    /// #     let l = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("later", |_: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Defer))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(l)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Message, MessageId, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("dealer", later())?; // its handler answers `Reply::Defer`
+    /// let client = dispatcher.clone();
+    /// let asked = tokio::spawn(async move {
+    ///     client.request(Message::new(Text::from("deal")).to("dealer").with_id(7), None).await
+    /// });
+    /// tokio::task::yield_now().await; // the request is sent
+    /// dispatcher.flush("dealer").await?; // the handler has deferred its reply
+    /// dispatcher.reply_with(MessageId(7), Text::from("7 cards"))?;
+    /// assert_eq!(asked.await??.content_as::<Text>().unwrap().0, "7 cards");
+    /// # Ok(()) }
+    /// ```
     pub fn reply_with<T: ContentType>(&self, id: MessageId, content: T) -> Result<(), Error> {
         self.reply(id, Ok(Arc::new(content)))
     }
