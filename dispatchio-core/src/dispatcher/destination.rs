@@ -77,6 +77,28 @@ impl Dispatcher {
     /// [`Error::UnknownDestination`] when nothing serves `dest` now (no
     /// local listener, no remote route, no fallback link);
     /// [`Error::Shutdown`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// assert!(matches!(dispatcher.destination("echo"), Err(Error::UnknownDestination(_))));
+    /// dispatcher.register("echo", echo())?;
+    /// let to_echo = dispatcher.destination("echo")?;
+    /// let reply = to_echo.request(Message::new(Text::from("ping")), None).await?;
+    /// assert_eq!(reply.content_as::<Text>().unwrap().0, "ping");
+    /// # Ok(()) }
+    /// ```
     pub fn destination(&self, dest: impl Into<Id>) -> Result<Destination, Error> {
         self.destination_from(dest.into(), None)
     }
@@ -98,11 +120,32 @@ impl Dispatcher {
 
 impl Destination {
     /// The destination ID.
+    ///
+    /// The getters [`id`](Self::id) and [`dispatcher`](Self::dispatcher) together:
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Id};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("echo", echo())?;
+    /// let to_echo = dispatcher.destination("echo")?;
+    /// assert_eq!(to_echo.id(), &Id::from("echo"));
+    /// assert!(to_echo.dispatcher().same(&dispatcher));
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> &Id {
         &self.dest
     }
 
-    /// The dispatcher it sends through.
+    /// The dispatcher it sends through (the example of [`id`](Self::id) shows it).
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
     }
@@ -114,6 +157,30 @@ impl Destination {
     ///
     /// As [`Dispatcher::send`], and [`InvalidMessage::OtherDestination`]
     /// for a message that names another destination (or a group).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, InvalidMessage, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let player = inbox();
+    /// dispatcher.register("player", player.clone())?;
+    /// let to_player = dispatcher.destination("player")?;
+    /// to_player.send(Message::new(Text::from("one")))?; // addressed by the handle
+    /// to_player.send(Message::new(Text::from("two")).to("player"))?; // or to the same
+    /// let err = to_player.send(Message::new(Text::from("three")).to("dealer")).unwrap_err();
+    /// assert!(matches!(err, Error::Invalid(InvalidMessage::OtherDestination)));
+    /// dispatcher.flush("player").await?;
+    /// assert_eq!(player.queue("inbox")?.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn send(&self, mut msg: Message) -> Result<MessageId, Error> {
         self.address(&mut msg)?;
         let Some(mb) = self.live_mailbox().filter(|_| !msg.envelope().sync) else {
@@ -134,6 +201,28 @@ impl Destination {
     /// # Errors
     ///
     /// As [`Dispatcher::request`], and [`InvalidMessage::OtherDestination`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use dispatchio_core::{Dispatcher, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("echo", echo())?;
+    /// let to_echo = dispatcher.destination("echo")?;
+    /// let reply = to_echo.request(Message::new(Text::from("ping")), Some(Duration::from_secs(1))).await?;
+    /// assert_eq!(reply.content_as::<Text>().unwrap().0, "ping");
+    /// # Ok(()) }
+    /// ```
     pub async fn request(
         &self,
         mut msg: Message,
@@ -149,6 +238,28 @@ impl Destination {
     /// # Errors
     ///
     /// As [`Dispatcher::request_as`], and [`InvalidMessage::OtherDestination`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Empty, Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("echo", echo())?;
+    /// let to_echo = dispatcher.destination("echo")?;
+    /// assert_eq!(to_echo.request_as::<Text>(Message::new(Text::from("ping")), None).await?.0, "ping");
+    /// let err = to_echo.request_as::<Empty>(Message::new(Text::from("ping")), None).await.unwrap_err();
+    /// assert!(matches!(err, Error::UnexpectedReply { .. })); // the reply is a `Text`
+    /// # Ok(()) }
+    /// ```
     pub async fn request_as<T: ContentType>(
         &self,
         mut msg: Message,
