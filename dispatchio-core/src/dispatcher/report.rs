@@ -26,6 +26,24 @@ pub(super) struct CounterCells {
 
 /// Counts of messages that did not end in a handler's reply, since the
 /// dispatcher was created.
+///
+/// ```
+/// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+/// # fn text_inbox() -> std::sync::Arc<Inbox> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let table = RoutingTable::builder().rule("text", Cond::type_is("Text"), [Action::queue("inbox")]).build().unwrap();
+/// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, Empty, Message};
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("player", text_inbox())?; // routes only `Text`
+/// dispatcher.send(Message::new(Empty).to("player"))?;
+/// dispatcher.flush("player").await?;
+/// let counters = dispatcher.snapshot().counters;
+/// assert_eq!((counters.unrouted, counters.dropped, counters.timeouts), (1, 0, 0));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Counters {
@@ -46,6 +64,24 @@ pub struct Counters {
 }
 
 /// A queue of a registered listener, as introspection reports it.
+///
+/// ```
+/// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+/// # fn text_inbox() -> std::sync::Arc<Inbox> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let table = RoutingTable::builder().rule("text", Cond::type_is("Text"), [Action::queue("inbox")]).build().unwrap();
+/// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, Id, Message, QueueInfo, Text};
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("player", text_inbox())?;
+/// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+/// dispatcher.flush("player").await?;
+/// let info = QueueInfo { listener: Id::from("player"), name: "inbox".into(), depth: 1 };
+/// assert_eq!(dispatcher.snapshot().queues, [info]);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueInfo {
     /// The listener's destination ID.
@@ -59,6 +95,28 @@ pub struct QueueInfo {
 /// How many messages each rule of a registered listener matched
 /// ([`RoutedListener::rule_hits`](crate::RoutedListener::rule_hits)), as
 /// introspection reports it.
+///
+/// With [`RuleHit`], one per rule:
+///
+/// ```
+/// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+/// # fn text_inbox() -> std::sync::Arc<Inbox> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let table = RoutingTable::builder().rule("text", Cond::type_is("Text"), [Action::queue("inbox")]).build().unwrap();
+/// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, Empty, Id, Message, RuleHit, Text};
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("player", text_inbox())?; // one rule, "text"
+/// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+/// dispatcher.send(Message::new(Empty).to("player"))?; // matches no rule
+/// dispatcher.flush("player").await?;
+/// let hits = &dispatcher.snapshot().rule_hits[0];
+/// assert_eq!(hits.listener, Id::from("player"));
+/// assert_eq!(hits.rules, [RuleHit { rule: "text".into(), hits: 1 }]);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleHits {
     /// The listener's destination ID.
@@ -68,6 +126,8 @@ pub struct RuleHits {
 }
 
 /// One rule's hit count.
+///
+/// See the example of [`RuleHits`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleHit {
     /// The rule's name.
@@ -151,6 +211,29 @@ impl Dispatcher {
     }
 
     /// The dispatcher's state now.
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn text_inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("text", Cond::type_is("Text"), [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Id, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("player", text_inbox())?;
+    /// dispatcher.subscribe("player", "Players")?;
+    /// let source = dispatcher.register_source("dealer")?;
+    /// source.send(Message::new(Text::from("hi")).to_group("Players"))?;
+    /// dispatcher.flush("player").await?;
+    /// let s = dispatcher.snapshot();
+    /// assert_eq!(s.listeners, [Id::from("player")]);
+    /// assert_eq!(s.groups, [(Id::from("Players"), vec![Id::from("player")])]);
+    /// assert_eq!(s.sources, [Id::from("dealer")]);
+    /// assert_eq!((s.queues[0].depth, s.pending_requests, s.shut_down), (1, 0, false));
+    /// # Ok(()) }
+    /// ```
     pub fn snapshot(&self) -> Snapshot {
         let mut s = Snapshot::default();
         for (id, route) in self.inner.routes.read().iter() {
