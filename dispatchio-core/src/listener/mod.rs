@@ -34,9 +34,40 @@ use crate::routing::{Fired, Layout};
 use crate::{error::Error, queue::Queue};
 
 /// What a handler returns.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, Error, HandlerError, HandlerResult, Message, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// fn refuse(_: &Message) -> HandlerResult {
+///     Err(HandlerError::new("no cards left"))
+/// }
+/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("deal")]).build()?;
+/// let dealer = RoutedListener::builder(table).handler("deal", refuse).build()?;
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("dealer", Arc::new(dealer))?;
+/// let err = dispatcher.request(Message::new(Text::from("deal")).to("dealer"), None).await.unwrap_err();
+/// assert!(matches!(err, Error::Handler { handler, error } if handler == "deal" && error.message() == "no cards left"));
+/// # Ok(()) }
+/// ```
 pub type HandlerResult = Result<Reply, HandlerError>;
 
 /// A handler's answer.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, Empty, Message, Reply, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("ack")]).build()?;
+/// let acker = RoutedListener::builder(table).handler("ack", |_: &Message| Ok(Reply::Empty)).build()?;
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("acker", Arc::new(acker))?;
+/// let reply = dispatcher.request(Message::new(Text::from("hi")).to("acker"), None).await?;
+/// assert!(reply.content_as::<Empty>().is_some()); // handled, nothing to say
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub enum Reply {
     /// Reply with this content.
@@ -59,6 +90,12 @@ pub enum Reply {
 
 impl Reply {
     /// Reply with `content`.
+    ///
+    /// ```
+    /// use dispatchio_core::{Reply, Text};
+    /// let reply = Reply::with(Text::from("dealt"));
+    /// assert!(matches!(&reply, Reply::Content(c) if c.downcast_ref::<Text>() == Some(&Text::from("dealt"))));
+    /// ```
     pub fn with<T: ContentType>(content: T) -> Reply {
         Reply::Content(Arc::new(content))
     }
@@ -67,6 +104,26 @@ impl Reply {
 /// The handlers of a routed listener, called by index into the matcher's
 /// [`Layout::handlers`]. Generated code implements this over a user's typed
 /// handler trait; [`FnHandlers`] holds closures.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, HandlerResult, Handlers, Message, Reply, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// struct Greeter;
+/// impl Handlers for Greeter {
+///     fn call(&self, _handler: usize, m: &Message) -> HandlerResult {
+///         let name = m.content_as::<Text>().map_or("", |t| &t.0);
+///         Ok(Reply::with(Text(format!("hello, {name}"))))
+///     }
+/// }
+/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("greet")]).build()?;
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("greeter", Arc::new(RoutedListener::new(table, Greeter)))?;
+/// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("Ann")).to("greeter"), None).await?;
+/// assert_eq!(reply.0, "hello, Ann");
+/// # Ok(()) }
+/// ```
 pub trait Handlers: Send + Sync + 'static {
     /// Runs synchronous handler `handler` (declared `call`).
     fn call(&self, handler: usize, message: &Message) -> HandlerResult {
@@ -88,6 +145,37 @@ impl Handlers for () {}
 
 /// Customises a routed listener's handling with pre- and post-filters.
 /// Every method has a default that changes nothing.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::{Arc, Mutex};
+/// use dispatchio_core::{Dispatcher, Hooks, Message, Outcome, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #[derive(Default)]
+/// struct NoSpam(Arc<Mutex<Vec<String>>>); // the rules that fired
+/// impl Hooks for NoSpam {
+///     fn pre_filter(&self, m: Message) -> Option<Message> {
+///         (m.ty() != "Spam").then_some(m)
+///     }
+///     fn post_filter(&self, _: &Message, outcome: &Outcome<'_>) {
+///         let names = outcome.fired.rules().iter().map(|&r| outcome.layout.rules[r].to_string());
+///         self.0.lock().unwrap().extend(names);
+///     }
+/// }
+/// let hooks = NoSpam::default();
+/// let seen = hooks.0.clone();
+/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+/// let player = Arc::new(RoutedListener::builder(table).hooks(hooks).build()?);
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("player", player.clone())?;
+/// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+/// dispatcher.send(Message::new(Text::from("buy!")).with_type("Spam").to("player"))?;
+/// dispatcher.flush("player").await?;
+/// assert_eq!(player.queue("inbox")?.len(), 1);
+/// assert_eq!(dispatcher.snapshot().counters.dropped, 1);
+/// assert_eq!(*seen.lock().unwrap(), ["all"]); // the spam was never routed
+/// # Ok(()) }
+/// ```
 pub trait Hooks: Send + Sync + 'static {
     /// Before routing: return the message (possibly changed) to route it, or
     /// `None` to drop it (counted and reported like a `drop` action).
@@ -102,12 +190,25 @@ pub trait Hooks: Send + Sync + 'static {
 }
 
 /// No hooks.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{NoHooks, RoutedListener};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+/// // `RoutedListener::new` and the builder use `NoHooks` unless given others.
+/// let listener: RoutedListener<RoutingTable, (), NoHooks> = RoutedListener::new(table, ());
+/// assert!(listener.queue("inbox").is_ok());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoHooks;
 
 impl Hooks for NoHooks {}
 
 /// What happened to one message, for [`Hooks::post_filter`].
+///
+/// See the example of [`Hooks`], whose `post_filter` reads one.
 #[derive(Debug)]
 pub struct Outcome<'a> {
     /// The names behind the indices.
