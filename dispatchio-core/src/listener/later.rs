@@ -64,6 +64,34 @@ pub struct Deferred {
 /// The promise a [`Reply::Later`] carries back to the listener's executor,
 /// which binds the request's reply slot to it. Made only by
 /// [`Reply::later`], with its [`Deferred`] token.
+///
+/// ```
+/// # fn oracle() -> (std::sync::Arc<dyn dispatchio_core::Listener>, tokio::sync::mpsc::UnboundedReceiver<dispatchio_core::Deferred>) {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let (tokens, waiting) = tokio::sync::mpsc::unbounded_channel();
+/// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("ask")]).build().unwrap();
+/// #     let l = dispatchio_core::RoutedListener::builder(table)
+/// #         .handler("ask", move |_: &dispatchio_core::Message| {
+/// #             let (reply, later) = dispatchio_core::Reply::later();
+/// #             let _ = tokens.send(later);
+/// #             Ok(reply)
+/// #         })
+/// #         .build().unwrap();
+/// #     (std::sync::Arc::new(l), waiting)
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, Error, Message, Text};
+/// let dispatcher = Dispatcher::new();
+/// let (oracle, mut tokens) = oracle(); // its handler sends each `Deferred` here
+/// dispatcher.register("oracle", oracle)?;
+/// let d = dispatcher.clone();
+/// let asking = tokio::spawn(async move { d.request(Message::new(Text::from("?")).to("oracle"), None).await });
+/// let later = tokens.recv().await.unwrap();
+/// drop(later); // the promise can never be kept: the sender is told
+/// let err = asking.await?.unwrap_err();
+/// assert!(matches!(err, Error::Handler { error, .. } if error.message().contains("unanswered")));
+/// # Ok(()) }
+/// ```
 pub struct Promise {
     slot: Arc<Mutex<State>>,
 }
@@ -96,6 +124,13 @@ impl Reply {
     /// (or move anywhere) the [`Deferred`] token, which answers the request
     /// exactly once. Unlike [`Reply::Defer`], nothing is keyed by message
     /// ID: every subscriber of a group request can defer its own answer.
+    ///
+    /// ```
+    /// use dispatchio_core::Reply;
+    /// let (reply, later) = Reply::later();
+    /// assert!(matches!(reply, Reply::Later(_))); // what the handler returns
+    /// later.reply_with(dispatchio_core::Empty); // nobody waits for this one: ignored
+    /// ```
     pub fn later() -> (Reply, Deferred) {
         let slot = Arc::new(Mutex::new(State::Open));
         (Reply::Later(Promise { slot: slot.clone() }), Deferred { slot })
@@ -104,6 +139,34 @@ impl Reply {
 
 impl Deferred {
     /// Answers the request with `answer`: content, or the handler's error.
+    ///
+    /// ```
+    /// # fn oracle() -> (std::sync::Arc<dyn dispatchio_core::Listener>, tokio::sync::mpsc::UnboundedReceiver<dispatchio_core::Deferred>) {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let (tokens, waiting) = tokio::sync::mpsc::unbounded_channel();
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("ask")]).build().unwrap();
+    /// #     let l = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("ask", move |_: &dispatchio_core::Message| {
+    /// #             let (reply, later) = dispatchio_core::Reply::later();
+    /// #             let _ = tokens.send(later);
+    /// #             Ok(reply)
+    /// #         })
+    /// #         .build().unwrap();
+    /// #     (std::sync::Arc::new(l), waiting)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let (oracle, mut tokens) = oracle(); // its handler sends each `Deferred` here
+    /// dispatcher.register("oracle", oracle)?;
+    /// let d = dispatcher.clone();
+    /// let asking = tokio::spawn(async move { d.request(Message::new(Text::from("?")).to("oracle"), None).await });
+    /// let later = tokens.recv().await.unwrap();
+    /// later.reply(Ok(Arc::new(Text::from("42"))));
+    /// assert_eq!(asking.await??.content_as::<Text>().unwrap().0, "42");
+    /// # Ok(()) }
+    /// ```
     pub fn reply(self, answer: Result<ContentRef, HandlerError>) {
         let mut state = self.slot.lock();
         match std::mem::replace(&mut *state, State::Done) {
@@ -120,11 +183,66 @@ impl Deferred {
     }
 
     /// [`reply`](Self::reply) with typed content.
+    ///
+    /// ```
+    /// # fn oracle() -> (std::sync::Arc<dyn dispatchio_core::Listener>, tokio::sync::mpsc::UnboundedReceiver<dispatchio_core::Deferred>) {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let (tokens, waiting) = tokio::sync::mpsc::unbounded_channel();
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("ask")]).build().unwrap();
+    /// #     let l = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("ask", move |_: &dispatchio_core::Message| {
+    /// #             let (reply, later) = dispatchio_core::Reply::later();
+    /// #             let _ = tokens.send(later);
+    /// #             Ok(reply)
+    /// #         })
+    /// #         .build().unwrap();
+    /// #     (std::sync::Arc::new(l), waiting)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let (oracle, mut tokens) = oracle(); // its handler sends each `Deferred` here
+    /// dispatcher.register("oracle", oracle)?;
+    /// let d = dispatcher.clone();
+    /// let asking = tokio::spawn(async move { d.request(Message::new(Text::from("?")).to("oracle"), None).await });
+    /// let later = tokens.recv().await.unwrap();
+    /// later.reply_with(Text::from("42"));
+    /// assert_eq!(asking.await??.content_as::<Text>().unwrap().0, "42");
+    /// # Ok(()) }
+    /// ```
     pub fn reply_with<T: ContentType>(self, content: T) {
         self.reply(Ok(Arc::new(content)));
     }
 
     /// [`reply`](Self::reply) with the handler's error.
+    ///
+    /// ```
+    /// # fn oracle() -> (std::sync::Arc<dyn dispatchio_core::Listener>, tokio::sync::mpsc::UnboundedReceiver<dispatchio_core::Deferred>) {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let (tokens, waiting) = tokio::sync::mpsc::unbounded_channel();
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("ask")]).build().unwrap();
+    /// #     let l = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("ask", move |_: &dispatchio_core::Message| {
+    /// #             let (reply, later) = dispatchio_core::Reply::later();
+    /// #             let _ = tokens.send(later);
+    /// #             Ok(reply)
+    /// #         })
+    /// #         .build().unwrap();
+    /// #     (std::sync::Arc::new(l), waiting)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, HandlerError, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let (oracle, mut tokens) = oracle(); // its handler sends each `Deferred` here
+    /// dispatcher.register("oracle", oracle)?;
+    /// let d = dispatcher.clone();
+    /// let asking = tokio::spawn(async move { d.request(Message::new(Text::from("?")).to("oracle"), None).await });
+    /// let later = tokens.recv().await.unwrap();
+    /// later.fail(HandlerError::new("the oracle is silent"));
+    /// let err = asking.await?.unwrap_err();
+    /// assert!(matches!(err, Error::Handler { error, .. } if error.message() == "the oracle is silent"));
+    /// # Ok(()) }
+    /// ```
     pub fn fail(self, error: HandlerError) {
         self.reply(Err(error));
     }
