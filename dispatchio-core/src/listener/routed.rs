@@ -20,6 +20,31 @@ use crate::reply::{Delivery, ReplySender};
 use crate::routing::{BuildError, End, Fired, Matcher, Step};
 
 /// Where a `forward` action hands a message.
+///
+/// ```
+/// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+/// #     let echo = dispatchio_core::RoutedListener::builder(table)
+/// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+/// #         .build().unwrap();
+/// #     std::sync::Arc::new(echo)
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, ForwardTarget, Id, Message, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// let by_id: ForwardTarget = Id::from("echo").into(); // whatever serves "echo" then
+/// assert!(matches!(by_id, ForwardTarget::Destination(_)));
+/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::forward("next")]).build()?;
+/// let front = Arc::new(RoutedListener::builder(table).forward("next", by_id).build()?);
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("echo", echo())?;
+/// dispatcher.register("front", front)?;
+/// let reply = dispatcher.request(Message::new(Text::from("ping")).to("front"), None).await?;
+/// assert_eq!(reply.content_as::<Text>().unwrap().0, "ping"); // echo's reply
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub enum ForwardTarget {
     /// A listener object, registered or not (chaining).
@@ -68,6 +93,26 @@ impl From<Id> for ForwardTarget {
 ///   unrouted one [`Error::Unrouted`].
 /// * An unrouted message (nothing stopped the search, no `otherwise`) is
 ///   always counted and traced, even when a `continue` rule's call answered it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, Error, Message, Reply, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// let table = RoutingTable::builder()
+///     .rule("shout", Cond::type_is("Text"), [Action::call("shout")])
+///     .build()?;
+/// let shouter = RoutedListener::builder(table)
+///     .handler("shout", |m: &Message| Ok(Reply::with(Text(m.content_as::<Text>().unwrap().0.to_uppercase()))))
+///     .build()?;
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("shouter", Arc::new(shouter))?;
+/// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("hi")).to("shouter"), None).await?;
+/// assert_eq!(reply.0, "HI"); // the call's reply
+/// let other = Message::new(dispatchio_core::Empty).to("shouter");
+/// assert!(matches!(dispatcher.request(other, None).await, Err(Error::Unrouted { .. })));
+/// # Ok(()) }
+/// ```
 pub struct RoutedListener<M, H, K = NoHooks> {
     matcher: M,
     handlers: H,
@@ -81,6 +126,20 @@ impl<M: Matcher, H: Handlers> RoutedListener<M, H, NoHooks> {
     /// A listener routing with `matcher` to `handlers`. Its queues are created
     /// from the matcher's layout; forward targets are bound with
     /// [`bind_forward`](Self::bind_forward).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Message, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+    /// let player = Arc::new(RoutedListener::new(table, ())); // `()`: no handlers
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("player", player.clone())?;
+    /// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+    /// assert!(player.queue("inbox")?.recv().await.is_some());
+    /// # Ok(()) }
+    /// ```
     pub fn new(matcher: M, handlers: H) -> RoutedListener<M, H, NoHooks> {
         RoutedListener::with_hooks(matcher, handlers, NoHooks)
     }
@@ -88,6 +147,18 @@ impl<M: Matcher, H: Handlers> RoutedListener<M, H, NoHooks> {
 
 impl<M: Matcher> RoutedListener<M, FnHandlers, NoHooks> {
     /// Starts a listener over `matcher` whose handlers are closures.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Message, Reply, RoutedListener};
+    /// use dispatchio_core::routing::{Action, BuildError, Cond, RoutingTable};
+    /// let table = || RoutingTable::builder().rule("all", Cond::Always, [Action::call("ack")]).build();
+    /// let missing = RoutedListener::builder(table()?).build().err();
+    /// assert_eq!(missing, Some(BuildError::MissingHandler("ack".into())));
+    /// let built = RoutedListener::builder(table()?).handler("ack", |_: &Message| Ok(Reply::Empty)).build();
+    /// assert!(built.is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn builder(matcher: M) -> ListenerBuilder<M, NoHooks> {
         ListenerBuilder { matcher, handlers: HashMap::new(), forwards: Vec::new(), hooks: NoHooks }
     }
@@ -95,6 +166,26 @@ impl<M: Matcher> RoutedListener<M, FnHandlers, NoHooks> {
 
 impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
     /// A listener with custom [`Hooks`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Hooks, Message, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// struct Closed; // drops every message before routing
+    /// impl Hooks for Closed {
+    ///     fn pre_filter(&self, _: Message) -> Option<Message> { None }
+    /// }
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+    /// let player = Arc::new(RoutedListener::with_hooks(table, (), Closed));
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("player", player.clone())?;
+    /// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+    /// dispatcher.flush("player").await?;
+    /// assert!(player.queue("inbox")?.is_empty());
+    /// assert_eq!(dispatcher.snapshot().counters.dropped, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn with_hooks(matcher: M, handlers: H, hooks: K) -> RoutedListener<M, H, K> {
         let layout = matcher.layout();
         let queues = layout.queues.iter().map(|n| Queue::new(n.clone())).collect();
@@ -109,6 +200,33 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
     ///
     /// [`BuildError::UnknownForward`] when the table never forwards to `name`,
     /// [`BuildError::ForwardAlreadyBound`] when it is bound already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn echo_listener() -> std::sync::Arc<dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = dispatchio_core::RoutedListener::builder(table)
+    /// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+    /// #         .build().unwrap();
+    /// #     std::sync::Arc::new(echo)
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Message, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, BuildError, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::forward("next")]).build()?;
+    /// let front = Arc::new(RoutedListener::new(table, ()));
+    /// front.bind_forward("next", echo_listener())?; // a listener object, not registered
+    /// assert_eq!(front.bind_forward("next", echo_listener()), Err(BuildError::ForwardAlreadyBound("next".into())));
+    /// assert_eq!(front.bind_forward("elsewhere", echo_listener()), Err(BuildError::UnknownForward("elsewhere".into())));
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("front", front)?;
+    /// let reply = dispatcher.request(Message::new(Text::from("ping")).to("front"), None).await?;
+    /// assert_eq!(reply.content_as::<Text>().unwrap().0, "ping");
+    /// # Ok(()) }
+    /// ```
     pub fn bind_forward(
         &self,
         name: &str,
@@ -130,6 +248,24 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
     ///
     /// [`UnknownQueue`] when the table has no queue of that name; the error
     /// lists the queues it has.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Message, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+    /// let player = Arc::new(RoutedListener::new(table, ()));
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("player", player.clone())?;
+    /// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+    /// let inbox = player.queue("inbox")?;
+    /// assert_eq!(inbox.recv().await.unwrap().content_as::<Text>().unwrap().0, "hi");
+    /// assert!(player.queue("outbox").is_err()); // see `UnknownQueue`
+    /// # Ok(()) }
+    /// ```
     pub fn queue(&self, name: &str) -> Result<Queue, UnknownQueue> {
         let layout = self.matcher.layout();
         match layout.queue(name) {
@@ -141,16 +277,50 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
     }
 
     /// The matcher.
+    ///
+    /// With [`handlers`](Self::handlers), the other getter:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{FnHandlers, RoutedListener};
+    /// use dispatchio_core::routing::{Action, Cond, Matcher, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+    /// let player = RoutedListener::new(table, ());
+    /// assert_eq!(player.matcher().layout().queues, ["inbox".into()]);
+    /// let _no_handlers: &() = player.handlers();
+    /// # Ok(()) }
+    /// ```
     pub fn matcher(&self) -> &M {
         &self.matcher
     }
 
     /// The handlers.
+    ///
+    /// See the example of [`matcher`](Self::matcher).
     pub fn handlers(&self) -> &H {
         &self.handlers
     }
 
     /// How many messages each rule matched, by rule name, in rule order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Empty, Message, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder()
+    ///     .rule("text", Cond::type_is("Text"), [Action::queue("inbox")])
+    ///     .otherwise([Action::queue("inbox")])
+    ///     .build()?;
+    /// let player = Arc::new(RoutedListener::new(table, ()));
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("player", player.clone())?;
+    /// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+    /// dispatcher.send(Message::new(Empty).to("player"))?; // caught by `otherwise`
+    /// dispatcher.flush("player").await?;
+    /// assert_eq!(player.rule_hits(), [("text".into(), 1)]);
+    /// # Ok(()) }
+    /// ```
     pub fn rule_hits(&self) -> Vec<(SharedStr, u64)> {
         let names = &self.matcher.layout().rules;
         names
@@ -463,6 +633,17 @@ enum HandlerFn {
 }
 
 /// Handlers given as closures, by the names the routing table calls.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{FnHandlers, Message, Reply, RoutedListener};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("ack")]).build()?;
+/// let listener: RoutedListener<RoutingTable, FnHandlers> =
+///     RoutedListener::builder(table).handler("ack", |_: &Message| Ok(Reply::Empty)).build()?;
+/// let _handlers: &FnHandlers = listener.handlers();
+/// # Ok(()) }
+/// ```
 pub struct FnHandlers {
     slots: Box<[HandlerFn]>,
 }
@@ -500,7 +681,7 @@ impl Handlers for FnHandlers {
 /// let listener = RoutedListener::builder(table)
 ///     .handler("greet", |m: &Message| Ok(Reply::with(Text(format!("hello, {}", m.content_as::<Text>().unwrap().0)))))
 ///     .build()?;
-/// # let _ = listener;
+/// assert!(listener.queue("inbox").is_ok()); // `otherwise` queues what `hello` does not take
 /// # Ok::<(), dispatchio_core::routing::BuildError>(())
 /// ```
 pub struct ListenerBuilder<M, K> {
@@ -512,6 +693,22 @@ pub struct ListenerBuilder<M, K> {
 
 impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
     /// Provides synchronous handler `name`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Message, Reply, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("count")]).build()?;
+    /// let counter = RoutedListener::builder(table)
+    ///     .handler("count", |m: &Message| Ok(Reply::with(Text(m.content_as::<Text>().unwrap().0.len().to_string()))))
+    ///     .build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("counter", Arc::new(counter))?;
+    /// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("four")).to("counter"), None).await?;
+    /// assert_eq!(reply.0, "4");
+    /// # Ok(()) }
+    /// ```
     pub fn handler(
         mut self,
         name: impl Into<SharedStr>,
@@ -522,6 +719,28 @@ impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
     }
 
     /// Provides asynchronous handler `name`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Message, Reply, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, BuildError, Cond, RoutingTable};
+    /// let table = || RoutingTable::builder().rule("all", Cond::Always, [Action::call_async("fetch")]).build();
+    /// let fetcher = RoutedListener::builder(table()?)
+    ///     .async_handler("fetch", |m: Message| async move {
+    ///         tokio::task::yield_now().await; // any async work
+    ///         Ok(Reply::Content(m.content().clone()))
+    ///     })
+    ///     .build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("fetcher", Arc::new(fetcher))?;
+    /// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("page")).to("fetcher"), None).await?;
+    /// assert_eq!(reply.0, "page");
+    /// // Declared `call async`: a synchronous handler does not fit.
+    /// let wrong = RoutedListener::builder(table()?).handler("fetch", |_: &Message| Ok(Reply::Empty)).build();
+    /// assert!(matches!(wrong, Err(BuildError::HandlerKindMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn async_handler<F, Fut>(
         mut self,
         name: impl Into<SharedStr>,
@@ -536,6 +755,22 @@ impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
     }
 
     /// Binds forward target `name`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Message, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let inner = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+    /// let back = Arc::new(RoutedListener::new(inner, ()));
+    /// let outer = RoutingTable::builder().rule("all", Cond::Always, [Action::forward("back")]).build()?;
+    /// let front = RoutedListener::builder(outer).forward("back", back.clone()).build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("front", Arc::new(front))?; // only the front is registered
+    /// dispatcher.send(Message::new(Text::from("hi")).to("front"))?;
+    /// assert!(back.queue("inbox")?.recv().await.is_some()); // chained
+    /// # Ok(()) }
+    /// ```
     pub fn forward(
         mut self,
         name: impl Into<SharedStr>,
@@ -546,6 +781,22 @@ impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
     }
 
     /// Uses `hooks` as pre- and post-filters.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Hooks, Message, RoutedListener};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// struct TextOnly;
+    /// impl Hooks for TextOnly {
+    ///     fn pre_filter(&self, m: Message) -> Option<Message> { (m.ty() == "Text").then_some(m) }
+    /// }
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
+    /// let listener: RoutedListener<_, _, TextOnly> = RoutedListener::builder(table).hooks(TextOnly).build()?;
+    /// assert!(listener.queue("inbox").is_ok());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The example of [`Hooks`] shows the hooks at work.
     pub fn hooks<K2: Hooks>(self, hooks: K2) -> ListenerBuilder<M, K2> {
         ListenerBuilder {
             matcher: self.matcher,
@@ -563,6 +814,20 @@ impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
     /// [`BuildError::MissingHandler`], [`BuildError::UnknownHandler`],
     /// [`BuildError::HandlerKindMismatch`], [`BuildError::UnknownForward`]
     /// or [`BuildError::ForwardAlreadyBound`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Message, Reply, RoutedListener};
+    /// use dispatchio_core::routing::{Action, BuildError, Cond, RoutingTable};
+    /// let table = || RoutingTable::builder().rule("all", Cond::Always, [Action::call("ack")]).build();
+    /// let ack = |_: &Message| Ok(Reply::Empty);
+    /// assert!(RoutedListener::builder(table()?).handler("ack", ack).build().is_ok());
+    /// let extra = RoutedListener::builder(table()?).handler("ack", ack).handler("nack", ack).build();
+    /// assert_eq!(extra.err(), Some(BuildError::UnknownHandler("nack".into())));
+    /// # Ok(()) }
+    /// ```
     pub fn build(mut self) -> Result<RoutedListener<M, FnHandlers, K>, BuildError> {
         let layout = self.matcher.layout();
         let mut slots = Vec::with_capacity(layout.handlers.len());
