@@ -28,6 +28,14 @@ use crate::id::SharedStr;
 use crate::value::{DynValue, Fields, Value};
 
 /// Content shared between every holder of a message.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dispatchio_core::{ContentRef, Message, Text};
+/// let content: ContentRef = Arc::new(Text::from("hi"));
+/// let (a, b) = (Message::from_shared(content.clone()), Message::from_shared(content.clone()));
+/// assert!(Arc::ptr_eq(a.content(), b.content())); // one value, shared
+/// ```
 pub type ContentRef = Arc<dyn Content>;
 
 /// The content of a message, as the runtime sees it.
@@ -35,6 +43,29 @@ pub type ContentRef = Arc<dyn Content>;
 /// Implemented for every [`ContentType`] by a blanket impl, and by
 /// [`DynContent`]; implement it by hand only for content that is not
 /// `Serialize` (it then cannot cross a process boundary).
+///
+/// A type becomes content through [`ContentType`] and [`Fields`]:
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Content, ContentType, Fields, Message, Value};
+/// #[derive(Debug, serde::Serialize)]
+/// struct Card { rank: i64 }
+/// impl ContentType for Card {
+///     const TYPE_NAME: &'static str = "Card";
+/// }
+/// impl Fields for Card {
+///     fn field(&self, name: &str) -> Option<Value<'_>> {
+///         (name == "rank").then_some(Value::Int(self.rank))
+///     }
+/// }
+/// let card = Card { rank: 7 };
+/// assert_eq!(card.type_name(), "Card"); // through the blanket `impl Content`
+/// assert!(!card.encode()?.is_empty()); // MessagePack, for another process
+/// let m = Message::new(Card { rank: 7 });
+/// assert!(m.content().at(&["rank"]) == Some(Value::Int(7))); // what conditions read
+/// # Ok(()) }
+/// ```
 pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
     /// The message type name this content belongs to (`"Card"`).
     fn type_name(&self) -> &str;
@@ -73,6 +104,15 @@ pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
 
 impl dyn Content {
     /// The type name as a [`SharedStr`], without allocating when it is static.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{ContentRef, DynContent, Text};
+    /// let text: ContentRef = Arc::new(Text::from("hi"));
+    /// assert_eq!(text.shared_type_name().as_str(), "Text");
+    /// let unknown: ContentRef = Arc::new(DynContent::new("Card".to_owned(), 7i64.into()));
+    /// assert_eq!(unknown.shared_type_name().as_str(), "Card");
+    /// ```
     pub fn shared_type_name(&self) -> SharedStr {
         match self.static_type_name() {
             Some(name) => SharedStr::from_static(name),
@@ -83,17 +123,41 @@ impl dyn Content {
 
 impl dyn Content {
     /// The content as its concrete type `T`, if it is one.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{ContentRef, Empty, Text};
+    /// let content: ContentRef = Arc::new(Text::from("hi"));
+    /// assert_eq!(content.downcast_ref::<Text>(), Some(&Text::from("hi")));
+    /// assert_eq!(content.downcast_ref::<Empty>(), None);
+    /// ```
     pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
         self.as_any().downcast_ref()
     }
 
     /// Whether the content is of concrete type `T`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{ContentRef, Empty, Text};
+    /// let content: ContentRef = Arc::new(Empty);
+    /// assert!(content.is::<Empty>() && !content.is::<Text>());
+    /// ```
     pub fn is<T: Any>(&self) -> bool {
         self.as_any().is::<T>()
     }
 
     /// The value at a path of field names (`["pos", "x"]`), or `None` when any
     /// step is absent or not a record.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{ContentRef, Text, Value};
+    /// let content: ContentRef = Arc::new(Text::from("hi"));
+    /// assert!(content.at(&["text"]) == Some(Value::Str("hi")));
+    /// assert!(content.at(&["nope"]).is_none());
+    /// assert!(content.at(&["text", "deeper"]).is_none()); // a string is not a record
+    /// ```
     pub fn at<S: AsRef<str>>(&self, path: &[S]) -> Option<Value<'_>> {
         dispatchio_model::at(self, path)
     }
@@ -126,6 +190,21 @@ impl<T: ContentType> Content for T {
 }
 
 /// Content of a type this process does not know: its name and its data.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::collections::BTreeMap;
+/// use dispatchio_core::{ContentRegistry, DynContent, DynValue, Message, Value};
+/// let card = DynValue::Record(BTreeMap::from([("rank".to_owned(), DynValue::Int(7))]));
+/// let content = DynContent::new("Card", card);
+/// let m = Message::from_shared(std::sync::Arc::new(content.clone()));
+/// assert_eq!(m.ty(), "Card");
+/// assert!(m.content().at(&["rank"]) == Some(Value::Int(7))); // routable without a Rust type
+/// // What a process that does not know "Card" decodes it to:
+/// let decoded = ContentRegistry::new().decode("Card", &m.content().encode()?)?;
+/// assert_eq!(decoded.downcast_ref::<DynContent>(), Some(&content));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct DynContent {
     /// The message type name.
@@ -136,6 +215,13 @@ pub struct DynContent {
 
 impl DynContent {
     /// Content of type `type_name` holding `value`.
+    ///
+    /// ```
+    /// use dispatchio_core::{Content, DynContent, DynValue};
+    /// let c = DynContent::new("Score", DynValue::Int(3));
+    /// assert_eq!(c.type_name(), "Score");
+    /// assert_eq!(c.value, DynValue::Int(3));
+    /// ```
     pub fn new(type_name: impl Into<SharedStr>, value: DynValue) -> DynContent {
         DynContent { type_name: type_name.into(), value }
     }
@@ -177,6 +263,23 @@ impl Content for DynContent {
 
 /// No content: the payload of acknowledgements and of signals that carry
 /// nothing but their type.
+///
+/// ```
+/// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+/// # fn inbox() -> std::sync::Arc<Inbox> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+/// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, Empty, Message};
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("player", inbox())?; // it queues what it gets
+/// let ack = dispatcher.request(Message::new(Empty).with_type("Ping").to("player"), None).await?;
+/// assert_eq!(ack.ty(), "Empty"); // a queued request is acknowledged with `Empty`
+/// assert!(ack.content_as::<Empty>().is_some());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Empty;
 
@@ -187,6 +290,14 @@ impl ContentType for Empty {
 impl Fields for Empty {}
 
 /// A plain string as content, type name `"Text"`; its only field is `text`.
+///
+/// ```
+/// use dispatchio_core::{Fields, Message, Text, Value};
+/// let text = Text::from("hi");
+/// assert!(text.field("text") == Some(Value::Str("hi")));
+/// assert_eq!(text.field_names(), ["text"]);
+/// assert_eq!(Message::new(text).ty(), "Text");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Text(pub String);
 
@@ -217,6 +328,23 @@ impl From<String> for Text {
 }
 
 /// Content that could not be serialised.
+///
+/// ```
+/// use std::any::Any;
+/// use dispatchio_core::{Content, EncodeError, Fields};
+/// #[derive(Debug)]
+/// struct Local; // not `Serialize`: content that stays in this process
+/// impl Fields for Local {}
+/// impl Content for Local {
+///     fn type_name(&self) -> &str { "Local" }
+///     fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+///         Err(EncodeError { type_name: "Local".into(), reason: "in-process only".into() })
+///     }
+///     fn as_any(&self) -> &dyn Any { self }
+/// }
+/// let err = Local.encode().unwrap_err();
+/// assert_eq!(err.to_string(), "cannot encode content of type Local: in-process only");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cannot encode content of type {type_name}: {reason}")]
 pub struct EncodeError {
@@ -227,6 +355,15 @@ pub struct EncodeError {
 }
 
 /// Bytes that could not be decoded into content.
+///
+/// ```
+/// use dispatchio_core::{ContentRegistry, Text};
+/// let mut registry = ContentRegistry::new();
+/// registry.register::<Text>();
+/// let err = registry.decode("Text", &[0xc1]).unwrap_err(); // 0xc1: never valid MessagePack
+/// assert_eq!(err.type_name, "Text");
+/// assert!(err.to_string().starts_with("cannot decode content of type Text: "));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cannot decode content of type {type_name}: {reason}")]
 pub struct DecodeError {
@@ -242,6 +379,18 @@ type Decoder = fn(&[u8]) -> Result<ContentRef, DecodeError>;
 ///
 /// Types not registered decode to [`DynContent`], so a process can route and
 /// forward content it has no Rust type for.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{ContentRegistry, DynContent, Message, Text};
+/// let sent = Message::new(Text::from("hi"));
+/// let bytes = sent.content().encode()?;
+/// let mut registry = ContentRegistry::new();
+/// assert!(registry.decode("Text", &bytes)?.is::<DynContent>()); // not registered yet
+/// registry.register::<Text>();
+/// assert_eq!(registry.decode("Text", &bytes)?.downcast_ref::<Text>(), Some(&Text::from("hi")));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Default)]
 pub struct ContentRegistry {
     // Looked up once per message received; a fast hash for short names.
@@ -250,12 +399,25 @@ pub struct ContentRegistry {
 
 impl ContentRegistry {
     /// An empty registry (every type decodes to [`DynContent`]).
+    ///
+    /// ```
+    /// use dispatchio_core::ContentRegistry;
+    /// let registry = ContentRegistry::new();
+    /// assert!(!registry.knows("Text"));
+    /// ```
     pub fn new() -> ContentRegistry {
         ContentRegistry::default()
     }
 
     /// Decode `T::TYPE_NAME` content into `T`. Registering a name again
     /// replaces its decoder.
+    ///
+    /// ```
+    /// use dispatchio_core::{ContentRegistry, Empty, Text};
+    /// let mut registry = ContentRegistry::new();
+    /// registry.register::<Text>().register::<Empty>(); // chains
+    /// assert!(registry.knows("Text") && registry.knows("Empty"));
+    /// ```
     pub fn register<T: ContentType + DeserializeOwned>(&mut self) -> &mut ContentRegistry {
         fn decode<T: ContentType + DeserializeOwned>(
             bytes: &[u8],
@@ -269,6 +431,14 @@ impl ContentRegistry {
     }
 
     /// Whether `type_name` has a registered decoder.
+    ///
+    /// ```
+    /// use dispatchio_core::{ContentRegistry, Text};
+    /// let mut registry = ContentRegistry::new();
+    /// registry.register::<Text>();
+    /// assert!(registry.knows("Text"));
+    /// assert!(!registry.knows("Card"));
+    /// ```
     pub fn knows(&self, type_name: &str) -> bool {
         self.decoders.contains_key(type_name)
     }
@@ -279,6 +449,20 @@ impl ContentRegistry {
     /// # Errors
     ///
     /// [`DecodeError`] when the bytes do not hold a value of that type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{ContentRegistry, Message, Text};
+    /// let mut registry = ContentRegistry::new();
+    /// registry.register::<Text>();
+    /// let bytes = Message::new(Text::from("hi")).content().encode()?;
+    /// let content = registry.decode("Text", &bytes)?;
+    /// assert_eq!(content.downcast_ref::<Text>(), Some(&Text::from("hi")));
+    /// assert!(registry.decode("Text", b"\xc1").is_err()); // not a `Text`
+    /// # Ok(()) }
+    /// ```
     pub fn decode(&self, type_name: &str, bytes: &[u8]) -> Result<ContentRef, DecodeError> {
         match self.decoders.get(type_name) {
             Some(decode) => decode(bytes),
