@@ -51,6 +51,17 @@ use crate::message::InvalidMessage;
 ///
 /// Cheap to clone (a group request reports one per failed subscriber).
 /// [`kind`](Self::kind) classifies it (see the [module documentation](self)).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, Error, ErrorKind, Id, Message, Text};
+/// let dispatcher = Dispatcher::new();
+/// let err = dispatcher.send(Message::new(Text::from("hi")).to("nobody")).unwrap_err();
+/// assert!(matches!(&err, Error::UnknownDestination(id) if *id == Id::from("nobody")));
+/// assert_eq!(err.kind(), ErrorKind::UnknownDestination);
+/// assert_eq!(err.to_string(), r#"no listener is registered for destination "nobody""#);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -145,6 +156,28 @@ pub enum Error {
 
 /// What kind of failure an [`Error`] is: for deciding what to do about it
 /// (see the [module documentation](self)).
+///
+/// ```
+/// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+/// # fn inbox() -> std::sync::Arc<Inbox> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+/// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use dispatchio_core::{Dispatcher, ErrorKind, Message, Text};
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("player", inbox())?;
+/// dispatcher.shutdown().await;
+/// let err = dispatcher.request(Message::new(Text::from("hi")).to("player"), Some(Duration::from_secs(1))).await.unwrap_err();
+/// let retry = match err.kind() {
+///     ErrorKind::Timeout | ErrorKind::MailboxFull => true,
+///     _ => false, // a shut-down dispatcher will not answer later
+/// };
+/// assert_eq!((err.kind(), retry), (ErrorKind::Shutdown, false));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -195,6 +228,15 @@ impl Error {
     /// What kind of failure this is. For [`Error::Group`], the kind every
     /// failed member shares ([`ErrorKind::Group`] when they differ), so that
     /// a caller asks a group request what it asks a single one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dispatchio_core::{Error, ErrorKind, Id, MessageId};
+    /// let err = Error::Timeout { id: MessageId(3), after: Duration::from_millis(50) };
+    /// assert_eq!(err.kind(), ErrorKind::Timeout);
+    /// assert_eq!(Error::SourceTaken(Id::from("dealer")).kind(), ErrorKind::Taken);
+    /// assert_eq!(Error::DestinationTaken(Id::from("dealer")).kind(), ErrorKind::Taken);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Invalid(_) => ErrorKind::Invalid,
@@ -320,6 +362,22 @@ impl std::error::Error for Error {
 }
 
 /// Why a synchronous send could not be done synchronously.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, Error, Message, Reply, RoutedListener, SyncError, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call_async("fetch")]).build()?;
+/// let fetcher = RoutedListener::builder(table)
+///     .async_handler("fetch", |_: Message| async { Ok(Reply::Empty) })
+///     .build()?;
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("fetcher", Arc::new(fetcher))?;
+/// let err = dispatcher.send_sync(Message::new(Text::from("hi")).to("fetcher")).unwrap_err();
+/// assert!(matches!(err, Error::Sync(SyncError::AsyncHandler(ref h)) if h == "fetch"));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SyncError {
