@@ -11,6 +11,23 @@ use std::sync::Arc;
 ///
 /// Transports build it; senders get it inside
 /// [`Error::Transport`](super::Error::Transport).
+///
+/// Its getters ([`kind`](Self::kind), [`outlet`](Self::outlet),
+/// [`message`](Self::message)) together:
+///
+/// ```
+/// use std::error::Error as _;
+/// use dispatchio_core::{Error, ErrorKind, TransportError, TransportErrorKind};
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+/// let err = TransportError::new("tcp:table-2", TransportErrorKind::PeerLost, "the connection was lost")
+///     .with_source(io);
+/// assert_eq!(err.kind(), TransportErrorKind::PeerLost);
+/// assert_eq!(err.outlet(), "tcp:table-2");
+/// assert_eq!(err.message(), "the connection was lost");
+/// assert_eq!(err.to_string(), "link tcp:table-2 failed: the connection was lost");
+/// assert_eq!(err.source().unwrap().to_string(), "reset by peer");
+/// assert_eq!(Error::from(err).kind(), ErrorKind::Transport); // what a sender sees
+/// ```
 #[derive(Clone)]
 pub struct TransportError {
     outlet: Arc<str>,
@@ -20,6 +37,13 @@ pub struct TransportError {
 }
 
 /// What kind of failure a [`TransportError`] is.
+///
+/// ```
+/// use dispatchio_core::{Error, TransportError, TransportErrorKind};
+/// let err = Error::from(TransportError::new("tcp:table-2", TransportErrorKind::Full, "queue full"));
+/// let retry_later = matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Full);
+/// assert!(retry_later);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
@@ -50,6 +74,14 @@ pub enum TransportErrorKind {
 
 impl TransportError {
     /// A failure of `kind` on the outlet named `outlet`, told in `message`.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use dispatchio_core::{TransportError, TransportErrorKind};
+    /// let err = TransportError::new("unix:/tmp/d.sock", TransportErrorKind::Closed, "closed");
+    /// assert_eq!((err.kind(), err.outlet()), (TransportErrorKind::Closed, "unix:/tmp/d.sock"));
+    /// assert!(err.source().is_none());
+    /// ```
     pub fn new(
         outlet: impl Into<String>,
         kind: TransportErrorKind,
@@ -64,6 +96,15 @@ impl TransportError {
     }
 
     /// The same, caused by `source` (the transport's own error).
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use dispatchio_core::{TransportError, TransportErrorKind};
+    /// let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "broken pipe");
+    /// let err = TransportError::new("tcp:peer", TransportErrorKind::PeerLost, "lost").with_source(io);
+    /// let io = err.source().unwrap().downcast_ref::<std::io::Error>().unwrap();
+    /// assert_eq!(io.kind(), std::io::ErrorKind::BrokenPipe);
+    /// ```
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Arc::new(source));
         self
