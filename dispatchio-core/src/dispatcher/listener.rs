@@ -13,6 +13,32 @@ use crate::reply::Delivery;
 use crate::routing::Fired;
 
 /// What a listener may use while handling a delivery in its task.
+///
+/// Its [`me`](Self::me), [`dispatcher`](Self::dispatcher) and
+/// [`spawn`](Self::spawn) at work:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Context, Delivery, Dispatcher, Listener, Message, Text};
+/// struct Slow;
+/// impl Listener for Slow {
+///     fn deliver(&self, d: Delivery, cx: &mut Context<'_>) {
+///         assert!(!cx.dispatcher().is_shut_down());
+///         let me = cx.me().cloned(); // Some("slow"): where it is registered
+///         cx.spawn(async move {
+///             tokio::task::yield_now().await; // the listener takes later messages meanwhile
+///             let content = Arc::new(Text::from(me.as_ref().and_then(|id| id.as_str()).unwrap_or("?")));
+///             d.reply.send(Ok(Message::reply_to(d.message.envelope(), content, me)));
+///         });
+///     }
+/// }
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("slow", Arc::new(Slow))?;
+/// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("who?")).to("slow"), None).await?;
+/// assert_eq!(reply.0, "slow");
+/// # Ok(()) }
+/// ```
 pub struct Context<'a> {
     pub(crate) dispatcher: &'a Dispatcher,
     pub(crate) me: Option<&'a Id>,
@@ -52,6 +78,29 @@ impl Context<'_> {
 
 /// What a listener may use while handling a synchronous send, in the
 /// sender's thread.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Context, Delivery, Dispatcher, Error, Listener, Message, SyncContext, Text};
+/// struct Now;
+/// impl Listener for Now {
+///     fn deliver(&self, d: Delivery, _: &mut Context<'_>) {
+///         d.reply.send(Err(Error::Sync(dispatchio_core::SyncError::NotSupported)));
+///     }
+///     fn deliver_sync(&self, m: Message, cx: &SyncContext<'_>) -> Result<Option<Message>, Error> {
+///         assert!(!cx.dispatcher().is_shut_down());
+///         let me = cx.me().cloned();
+///         Ok(Some(Message::reply_to(m.envelope(), Arc::new(Text::from("now")), me)))
+///     }
+/// }
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("now", Arc::new(Now))?;
+/// let reply = dispatcher.send_sync(Message::new(Text::from("when?")).to("now"))?;
+/// assert_eq!(reply.content_as::<Text>().unwrap().0, "now");
+/// assert_eq!(reply.envelope().source, Some("now".into()));
+/// # Ok(()) }
+/// ```
 pub struct SyncContext<'a> {
     pub(crate) dispatcher: &'a Dispatcher,
     pub(crate) me: Option<&'a Id>,
@@ -71,6 +120,32 @@ impl SyncContext<'_> {
 
 /// Something that takes messages: registered with a dispatcher under a
 /// destination ID, or chained to by other listeners.
+///
+/// Most listeners are [`RoutedListener`](crate::RoutedListener)s; one by
+/// hand needs only [`deliver`](Self::deliver):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Context, Delivery, Dispatcher, Error, Listener, Message, Text};
+/// struct Upper;
+/// impl Listener for Upper {
+///     fn deliver(&self, d: Delivery, cx: &mut Context<'_>) {
+///         let text = d.message.content_as::<Text>().map_or(String::new(), |t| t.0.to_uppercase());
+///         let reply = Message::reply_to(d.message.envelope(), Arc::new(Text(text)), cx.me().cloned());
+///         d.reply.send(Ok(reply));
+///     }
+/// }
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("upper", Arc::new(Upper))?;
+/// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("hi")).to("upper"), None).await?;
+/// assert_eq!(reply.0, "HI");
+/// // No synchronous path unless `deliver_sync` is written:
+/// let err = dispatcher.send_sync(Message::new(Text::from("hi")).to("upper")).unwrap_err();
+/// assert!(matches!(err, Error::Sync(dispatchio_core::SyncError::NotSupported)));
+/// assert!(dispatcher.snapshot().queues.is_empty()); // and no queues
+/// # Ok(()) }
+/// ```
 pub trait Listener: Send + Sync + 'static {
     /// Handles one delivery, in the listener's task (or, for a message read
     /// from another process while the listener is idle, in the link's
