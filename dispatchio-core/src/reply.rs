@@ -13,6 +13,24 @@ use crate::id::{Id, MessageId};
 use crate::message::Message;
 
 /// One message handed to a listener, with the way to answer it.
+///
+/// What a [`Listener`](crate::Listener) by hand gets; see its example. Built
+/// by hand, as a transport does:
+///
+/// ```
+/// use std::sync::mpsc;
+/// use dispatchio_core::{Delivery, Message, MessageId, ReplySender, Text};
+/// let (tx, rx) = mpsc::channel();
+/// let request = Message::new(Text::from("ping")).to("echo").with_id(5);
+/// let delivery = Delivery {
+///     reply: ReplySender::callback(request.id(), move |answer| tx.send(answer).unwrap()),
+///     message: request,
+/// };
+/// // What a listener does with it:
+/// let reply = Message::reply_to(delivery.message.envelope(), delivery.message.content().clone(), None);
+/// delivery.reply.send(Ok(reply));
+/// assert_eq!(rx.recv().unwrap().unwrap().id(), MessageId(5));
+/// ```
 #[derive(Debug)]
 pub struct Delivery {
     /// The message.
@@ -26,6 +44,15 @@ pub struct Delivery {
 ///
 /// Send exactly once. Dropped unsent while a reply is wanted, it answers with
 /// [`Error::NoReply`], so a requester never waits on a reply that cannot come.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use dispatchio_core::{Error, MessageId, ReplySender};
+/// let (tx, rx) = mpsc::channel();
+/// let reply = ReplySender::callback(MessageId(5), move |answer| tx.send(answer).unwrap());
+/// drop(reply); // never sent: the requester is told, not left waiting
+/// assert!(matches!(rx.recv().unwrap(), Err(Error::NoReply { id: MessageId(5) })));
+/// ```
 pub struct ReplySender {
     id: MessageId,
     kind: Option<ReplyKind>,
@@ -77,6 +104,13 @@ enum ReplyKind {
 
 impl ReplySender {
     /// No reply is wanted.
+    ///
+    /// ```
+    /// use dispatchio_core::{Empty, Message, ReplySender};
+    /// let reply = ReplySender::unwanted();
+    /// assert!(!reply.is_wanted() && reply.id().is_unset());
+    /// reply.send(Ok(Message::new(Empty))); // goes nowhere
+    /// ```
     pub fn unwanted() -> ReplySender {
         ReplySender { id: MessageId::UNSET, kind: Some(ReplyKind::Unwanted), hold: None }
     }
@@ -91,6 +125,16 @@ impl ReplySender {
     ///
     /// A transport that acknowledges what it received once it is handled
     /// (NATS JetStream) uses this for one-way messages.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use dispatchio_core::{Error, Id, ReplySender};
+    /// let (tx, rx) = mpsc::channel();
+    /// let reply = ReplySender::unwanted_then(move |refused| tx.send(refused.map(|e| e.to_string())).unwrap());
+    /// assert!(!reply.is_wanted());
+    /// reply.send(Err(Error::UnknownDestination(Id::from("gone"))));
+    /// assert_eq!(rx.recv().unwrap().as_deref(), Some(r#"no listener is registered for destination "gone""#));
+    /// ```
     pub fn unwanted_then(f: impl FnOnce(Option<&Error>) + Send + 'static) -> ReplySender {
         ReplySender {
             id: MessageId::UNSET,
@@ -101,6 +145,16 @@ impl ReplySender {
 
     /// The reply to message `id` is handed to `f` (transports use this to send
     /// replies back over their link).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use dispatchio_core::{Message, MessageId, ReplySender, Text};
+    /// let (tx, rx) = mpsc::channel();
+    /// let reply = ReplySender::callback(MessageId(5), move |answer| tx.send(answer).unwrap());
+    /// assert!(reply.is_wanted() && reply.id() == MessageId(5));
+    /// reply.send(Ok(Message::new(Text::from("pong")).with_id(5)));
+    /// assert_eq!(rx.recv().unwrap().unwrap().content_as::<Text>().unwrap().0, "pong");
+    /// ```
     pub fn callback(
         id: MessageId,
         f: impl FnOnce(Result<Message, Error>) + Send + 'static,
@@ -118,11 +172,24 @@ impl ReplySender {
     }
 
     /// The ID of the message this answers.
+    ///
+    /// ```
+    /// use dispatchio_core::{MessageId, ReplySender};
+    /// assert_eq!(ReplySender::callback(MessageId(9), |_| {}).id(), MessageId(9));
+    /// assert!(ReplySender::unwanted().id().is_unset());
+    /// ```
     pub fn id(&self) -> MessageId {
         self.id
     }
 
     /// Whether somebody waits for the reply.
+    ///
+    /// ```
+    /// use dispatchio_core::{MessageId, ReplySender};
+    /// assert!(ReplySender::callback(MessageId(9), |_| {}).is_wanted());
+    /// assert!(!ReplySender::unwanted().is_wanted());
+    /// assert!(!ReplySender::unwanted_then(|_| {}).is_wanted());
+    /// ```
     pub fn is_wanted(&self) -> bool {
         match &self.kind {
             Some(ReplyKind::Unwanted | ReplyKind::UnwantedThen(_)) | None => false,
@@ -138,6 +205,29 @@ impl ReplySender {
     }
 
     /// Whether the message holds its destination until answered (blocking).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::{Arc, Mutex};
+    /// use dispatchio_core::{Context, Delivery, Dispatcher, Empty, Listener, Message};
+    /// struct Peek(Arc<Mutex<Vec<bool>>>);
+    /// impl Listener for Peek {
+    ///     fn deliver(&self, d: Delivery, _: &mut Context<'_>) {
+    ///         if d.message.ty() == "Empty" {
+    ///             self.0.lock().unwrap().push(d.reply.holds());
+    ///         }
+    ///         d.reply.send(Ok(Message::reply_to(d.message.envelope(), Arc::new(Empty), None)));
+    ///     }
+    /// }
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("peek", Arc::new(Peek(seen.clone())))?;
+    /// dispatcher.send(Message::new(Empty).to("peek").blocking())?;
+    /// dispatcher.send(Message::new(Empty).to("peek"))?;
+    /// dispatcher.flush("peek").await?;
+    /// assert_eq!(*seen.lock().unwrap(), [true, false]); // only the blocking one holds
+    /// # Ok(()) }
+    /// ```
     pub fn holds(&self) -> bool {
         self.hold.is_some()
     }
@@ -147,6 +237,16 @@ impl ReplySender {
     }
 
     /// Sends the reply (a no-op when none is wanted).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use dispatchio_core::{Error, MessageId, ReplySender};
+    /// let (tx, rx) = mpsc::channel();
+    /// let reply = ReplySender::callback(MessageId(5), move |answer| tx.send(answer).unwrap());
+    /// reply.send(Err(Error::Shutdown)); // an error is an answer too
+    /// assert!(matches!(rx.recv().unwrap(), Err(Error::Shutdown)));
+    /// assert!(rx.try_recv().is_err()); // answered exactly once
+    /// ```
     pub fn send(mut self, answer: Result<Message, Error>) {
         // The destination is free before the sender learns the answer.
         self.hold = None;
