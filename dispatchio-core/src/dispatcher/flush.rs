@@ -52,6 +52,28 @@ impl Dispatcher {
     /// # Errors
     ///
     /// The first listener's failure, as [`flush`](Self::flush).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type Inbox = dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>;
+    /// # fn inbox() -> std::sync::Arc<Inbox> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let (a, b) = (inbox(), inbox());
+    /// dispatcher.register("a", a.clone())?;
+    /// dispatcher.register("b", b.clone())?;
+    /// dispatcher.send(Message::new(Text::from("one")).to("a"))?;
+    /// dispatcher.send(Message::new(Text::from("two")).to("b"))?;
+    /// dispatcher.flush_all().await?;
+    /// assert_eq!((a.queue("inbox")?.len(), b.queue("inbox")?.len()), (1, 1));
+    /// # Ok(()) }
+    /// ```
     pub async fn flush_all(&self) -> Result<(), Error> {
         let local = self.local_destinations();
         futures::future::try_join_all(local.into_iter().map(|dest| self.flush(dest))).await?;
