@@ -12,6 +12,26 @@ use crate::message::{InvalidMessage, Message, Typed};
 use crate::reply::{GroupCollector, ReplySender};
 
 /// The results of a group request, one per member that answered.
+///
+/// ```
+/// # fn echo() -> std::sync::Arc<dyn dispatchio_core::Listener> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let table = RoutingTable::builder().rule("echo", Cond::Always, [Action::call("echo")]).build().unwrap();
+/// #     let echo = dispatchio_core::RoutedListener::builder(table)
+/// #         .handler("echo", |m: &dispatchio_core::Message| Ok(dispatchio_core::Reply::Content(m.content().clone())))
+/// #         .build().unwrap();
+/// #     std::sync::Arc::new(echo)
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, GroupReplies, Id, Message, Text};
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("a", echo())?;
+/// dispatcher.subscribe("a", "Players")?;
+/// let replies: GroupReplies = dispatcher.request_group(Message::new(Text::from("hi")).to_group("Players"), None).await?;
+/// let (member, reply) = &replies[0];
+/// assert_eq!((member, reply.content_as::<Text>().unwrap().0.as_str()), (&Id::from("a"), "hi"));
+/// # Ok(()) }
+/// ```
 pub type GroupReplies = Vec<(Id, Message)>;
 
 impl Dispatcher {
