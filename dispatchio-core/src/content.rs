@@ -68,6 +68,12 @@ pub type ContentRef = Arc<dyn Content>;
 /// ```
 pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
     /// The message type name this content belongs to (`"Card"`).
+    ///
+    /// ```
+    /// use dispatchio_core::{Content, DynContent, DynValue, Empty};
+    /// assert_eq!(Empty.type_name(), "Empty");
+    /// assert_eq!(DynContent::new("Card".to_owned(), DynValue::Int(7)).type_name(), "Card");
+    /// ```
     fn type_name(&self) -> &str;
 
     /// The content serialised for another process (MessagePack with named
@@ -77,6 +83,16 @@ pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
     ///
     /// [`EncodeError`] when the value cannot be serialised, or the type does
     /// not support crossing a process boundary at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dispatchio_core::{Content, ContentRegistry, Text};
+    /// let bytes = Text::from("hi").encode().unwrap();
+    /// let mut registry = ContentRegistry::new();
+    /// registry.register::<Text>();
+    /// assert_eq!(registry.decode("Text", &bytes).unwrap().downcast_ref(), Some(&Text::from("hi")));
+    /// ```
     fn encode(&self) -> Result<Vec<u8>, EncodeError>;
 
     /// [`encode`](Self::encode), appending to `out` instead of allocating a
@@ -86,17 +102,38 @@ pub trait Content: Fields + Any + fmt::Debug + Send + Sync {
     /// # Errors
     ///
     /// As [`encode`](Self::encode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dispatchio_core::{Content, Text};
+    /// let mut out = b"header".to_vec();
+    /// Text::from("hi").encode_into(&mut out).unwrap();
+    /// assert_eq!(&out[6..], Text::from("hi").encode().unwrap()); // appended
+    /// ```
     fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.encode()?);
         Ok(())
     }
 
     /// `self` as `Any`, for downcasting (trait upcasting needs Rust 1.86).
+    ///
+    /// ```
+    /// use dispatchio_core::{Content, Text};
+    /// let text = Text::from("hi");
+    /// assert!(text.as_any().downcast_ref::<Text>().is_some());
+    /// ```
     fn as_any(&self) -> &dyn Any;
 
     /// The type name when it lives for the whole program (every
     /// [`ContentType`]): lets a message take its type from its content
     /// without allocating.
+    ///
+    /// ```
+    /// use dispatchio_core::{Content, DynContent, DynValue, Text};
+    /// assert_eq!(Text::from("hi").static_type_name(), Some("Text"));
+    /// assert_eq!(DynContent::new("Card".to_owned(), DynValue::Int(7)).static_type_name(), None);
+    /// ```
     fn static_type_name(&self) -> Option<&'static str> {
         None
     }
