@@ -126,12 +126,26 @@ impl Reply {
 /// ```
 pub trait Handlers: Send + Sync + 'static {
     /// Runs synchronous handler `handler` (declared `call`).
+    ///
+    /// ```
+    /// use dispatchio_core::{Empty, Handlers, Message};
+    /// // The default: no synchronous handler at that index.
+    /// let err = ().call(0, &Message::new(Empty)).unwrap_err();
+    /// assert_eq!(err.message(), "handler #0 is not a synchronous handler");
+    /// ```
     fn call(&self, handler: usize, message: &Message) -> HandlerResult {
         let _ = message;
         Err(HandlerError::new(format!("handler #{handler} is not a synchronous handler")))
     }
 
     /// Starts asynchronous handler `handler` (declared `call async`).
+    ///
+    /// ```
+    /// use dispatchio_core::{Empty, Handlers, Message};
+    /// // The default: no asynchronous handler at that index.
+    /// let err = futures::executor::block_on(().call_async(1, Message::new(Empty))).unwrap_err();
+    /// assert_eq!(err.message(), "handler #1 is not an asynchronous handler");
+    /// ```
     fn call_async(&self, handler: usize, message: Message) -> BoxFuture<'static, HandlerResult> {
         let _ = message;
         Box::pin(std::future::ready(Err(HandlerError::new(format!(
@@ -179,6 +193,13 @@ impl Handlers for () {}
 pub trait Hooks: Send + Sync + 'static {
     /// Before routing: return the message (possibly changed) to route it, or
     /// `None` to drop it (counted and reported like a `drop` action).
+    ///
+    /// ```
+    /// use dispatchio_core::{Hooks, Message, NoHooks, Text};
+    /// // The default routes every message unchanged; the example of `Hooks` drops some.
+    /// let m = NoHooks.pre_filter(Message::new(Text::from("hi"))).unwrap();
+    /// assert_eq!(m.content_as::<Text>().unwrap().0, "hi");
+    /// ```
     fn pre_filter(&self, message: Message) -> Option<Message> {
         Some(message)
     }
