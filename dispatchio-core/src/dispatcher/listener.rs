@@ -172,6 +172,15 @@ pub trait Listener: Send + Sync + 'static {
     }
 
     /// The listener's named queues, for introspection.
+    ///
+    /// ```
+    /// use dispatchio_core::{Listener, RoutedListener};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// let player = RoutedListener::new(table, ());
+    /// let names: Vec<String> = player.queues().iter().map(|q| q.name().to_owned()).collect();
+    /// assert_eq!(names, ["inbox"]);
+    /// ```
     fn queues(&self) -> Vec<Queue> {
         Vec::new()
     }
@@ -179,12 +188,29 @@ pub trait Listener: Send + Sync + 'static {
     /// How many messages each of its rules matched, by rule name in rule
     /// order, for introspection ([`Snapshot::rule_hits`](crate::Snapshot::rule_hits));
     /// empty for a listener that does not route by rules (the default).
+    ///
+    /// ```
+    /// use dispatchio_core::{Listener, RoutedListener};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// let player = RoutedListener::new(table, ());
+    /// assert_eq!(Listener::rule_hits(&player), [("all".into(), 0)]); // nothing routed yet
+    /// ```
     fn rule_hits(&self) -> Vec<(SharedStr, u64)> {
         Vec::new()
     }
 
     /// Called once the listener will get no more messages (deregistered and
     /// drained, or shut down). Closes its queues by default.
+    ///
+    /// ```
+    /// use dispatchio_core::{Listener, RoutedListener};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// let player = RoutedListener::new(table, ());
+    /// player.close();
+    /// assert!(player.queue("inbox").unwrap().is_closed());
+    /// ```
     fn close(&self) {
         for q in self.queues() {
             q.close();
