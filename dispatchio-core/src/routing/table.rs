@@ -11,6 +11,22 @@ use crate::routing::{Fired, HandlerSlot, Layout, Matcher, Step};
 
 /// One action of a rule, by name (resolved to indices by
 /// [`RoutingTableBuilder::build`]).
+///
+/// ```
+/// use dispatchio_core::{Message, Text};
+/// use dispatchio_core::routing::{Action, Cond, End, Fired, Matcher, RoutingTable, Step};
+///
+/// let table = RoutingTable::builder()
+///     .rule("log", Cond::Always, [Action::queue("log"), Action::Continue])
+///     .rule("text", Cond::type_is("Text"), [Action::queue("inbox")])
+///     .build()
+///     .unwrap();
+/// let mut fired = Fired::new();
+/// table.route(&Message::new(Text::from("hi")), &mut fired);
+/// assert_eq!(fired.rules(), [0, 1]); // `continue`: the search went on
+/// assert_eq!(fired.steps(), [Step::Queue(0), Step::Queue(1)]);
+/// assert_eq!(fired.end(), End::Stopped(1));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     /// `call name`: run the synchronous handler `name`.
@@ -29,27 +45,63 @@ pub enum Action {
 
 impl Action {
     /// `call name`
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{Action, Cond, Matcher, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("greet")]).build().unwrap();
+    /// let slot = &table.layout().handlers[0];
+    /// assert_eq!((&*slot.name, slot.is_async), ("greet", false));
+    /// ```
     pub fn call(name: impl Into<SharedStr>) -> Action {
         Action::Call(name.into())
     }
 
     /// `call async name`
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{Action, Cond, Matcher, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call_async("fetch")]).build().unwrap();
+    /// let slot = &table.layout().handlers[0];
+    /// assert_eq!((&*slot.name, slot.is_async), ("fetch", true));
+    /// ```
     pub fn call_async(name: impl Into<SharedStr>) -> Action {
         Action::CallAsync(name.into())
     }
 
     /// `queue name`
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{Action, Cond, Matcher, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// assert_eq!(table.layout().queue("inbox"), Some(0));
+    /// ```
     pub fn queue(name: impl Into<SharedStr>) -> Action {
         Action::Queue(name.into())
     }
 
     /// `forward name`
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{Action, Cond, Matcher, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::forward("audit")]).build().unwrap();
+    /// assert_eq!(table.layout().forward("audit"), Some(0));
+    /// ```
     pub fn forward(name: impl Into<SharedStr>) -> Action {
         Action::Forward(name.into())
     }
 }
 
 /// A routing table that is not well formed.
+///
+/// ```
+/// use dispatchio_core::routing::{Action, BuildError, Cond, RoutingTable};
+/// let err = RoutingTable::builder()
+///     .rule("bad", Cond::Always, [Action::Drop, Action::queue("inbox")])
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err, BuildError::DropNotAlone("bad".into()));
+/// assert_eq!(err.to_string(), r#"rule "bad": `drop` cannot be combined with another action"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -110,7 +162,10 @@ pub enum BuildError {
 ///     .otherwise([Action::queue("inbox")])
 ///     .build()
 ///     .unwrap();
-/// # let _ = table;
+/// # use dispatchio_core::routing::{End, Fired, Matcher};
+/// let mut fired = Fired::new();
+/// table.route(&dispatchio_core::Message::new(dispatchio_core::Text::from("hi")), &mut fired);
+/// assert_eq!(fired.end(), End::Otherwise); // not a `Card`
 /// ```
 #[derive(Clone, Debug)]
 pub struct RoutingTable {
@@ -120,6 +175,12 @@ pub struct RoutingTable {
 
 impl RoutingTable {
     /// Starts a table.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{Matcher, RoutingTable};
+    /// let empty = RoutingTable::builder().build().unwrap();
+    /// assert!(empty.layout().rules.is_empty()); // routes everything nowhere
+    /// ```
     pub fn builder() -> RoutingTableBuilder {
         RoutingTableBuilder::default()
     }
@@ -136,6 +197,17 @@ impl Matcher for RoutingTable {
 }
 
 /// Builds a [`RoutingTable`]; errors are reported by [`build`](Self::build).
+///
+/// ```
+/// use dispatchio_core::routing::{Action, Cond, Matcher, RoutingTable};
+/// let table = RoutingTable::builder()
+///     .rule("a", Cond::type_is("A"), [Action::queue("q")])
+///     .rule("b", Cond::type_is("B"), [Action::queue("q")])
+///     .build()
+///     .unwrap();
+/// assert_eq!(table.layout().rules, ["a".into(), "b".into()]); // in the order given
+/// assert_eq!(table.layout().queues.len(), 1); // one queue, named twice
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct RoutingTableBuilder {
     rules: Vec<(SharedStr, Cond, Vec<Action>)>,
@@ -145,6 +217,20 @@ pub struct RoutingTableBuilder {
 
 impl RoutingTableBuilder {
     /// Appends `rule name when cond => actions`.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// use dispatchio_core::routing::{Action, Cond, End, Fired, Matcher, RoutingTable, Step};
+    ///
+    /// let table = RoutingTable::builder()
+    ///     .rule("first", Cond::type_is("Text"), [Action::queue("a")])
+    ///     .rule("second", Cond::type_is("Text"), [Action::queue("b")])
+    ///     .build()
+    ///     .unwrap();
+    /// let mut fired = Fired::new();
+    /// table.route(&Message::new(Text::from("hi")), &mut fired);
+    /// assert_eq!(fired.end(), End::Stopped(0)); // the first matching rule wins
+    /// ```
     pub fn rule(
         mut self,
         name: impl Into<SharedStr>,
@@ -156,6 +242,21 @@ impl RoutingTableBuilder {
     }
 
     /// Sets `otherwise => actions`.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// use dispatchio_core::routing::{Action, Cond, End, Fired, Matcher, RoutingTable, Step};
+    ///
+    /// use dispatchio_core::Empty;
+    /// let table = RoutingTable::builder()
+    ///     .rule("text", Cond::type_is("Text"), [Action::queue("inbox")])
+    ///     .otherwise([Action::Drop])
+    ///     .build()
+    ///     .unwrap();
+    /// let mut fired = Fired::new();
+    /// table.route(&Message::new(Empty), &mut fired);
+    /// assert_eq!((fired.end(), fired.steps()), (End::Otherwise, &[Step::Drop][..]));
+    /// ```
     pub fn otherwise(mut self, actions: impl IntoIterator<Item = Action>) -> RoutingTableBuilder {
         if self.otherwise.is_some() {
             self.otherwise_twice = true;
@@ -171,6 +272,22 @@ impl RoutingTableBuilder {
     /// A [`BuildError`] for the first problem found: duplicate rule names,
     /// empty actions, misplaced `continue` or `drop`, a second `otherwise`,
     /// a handler called both sync and async.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{Action, BuildError, Cond, RoutingTable};
+    /// let twice = RoutingTable::builder()
+    ///     .rule("r", Cond::Always, [Action::queue("a")])
+    ///     .rule("r", Cond::Always, [Action::queue("b")])
+    ///     .build();
+    /// assert_eq!(twice.unwrap_err(), BuildError::DuplicateRule("r".into()));
+    /// let both = RoutingTable::builder()
+    ///     .rule("one", Cond::Always, [Action::call("h")])
+    ///     .rule("two", Cond::Always, [Action::call_async("h")])
+    ///     .build();
+    /// assert_eq!(both.unwrap_err(), BuildError::HandlerKindConflict("h".into()));
+    /// ```
     pub fn build(self) -> Result<RoutingTable, BuildError> {
         if self.otherwise_twice {
             return Err(BuildError::DuplicateOtherwise);
