@@ -84,6 +84,21 @@ use crate::message::Message;
 
 /// One thing the executor does with a message. Indices point into the
 /// matcher's [`Layout`].
+///
+/// ```
+/// use dispatchio_core::{Empty, Message, Text};
+/// use dispatchio_core::routing::{Action, Cond, End, Fired, Matcher, RoutingTable, Step};
+/// let table = RoutingTable::builder()
+///     .rule("log", Cond::Always, [Action::queue("log"), Action::Continue])
+///     .rule("text", Cond::type_is("Text"), [Action::call("greet")])
+///     .build()
+///     .unwrap();
+/// let mut fired = Fired::new();
+///
+/// table.route(&Message::new(Text::from("hi")), &mut fired);
+/// assert_eq!(fired.steps(), [Step::Queue(0), Step::Call(0)]);
+/// assert_eq!(&*table.layout().handlers[0].name, "greet"); // what `Call(0)` calls
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
     /// Run synchronous handler `n` ([`Layout::handlers`]).
@@ -99,6 +114,23 @@ pub enum Step {
 }
 
 /// How the search for rules ended.
+///
+/// ```
+/// use dispatchio_core::{Empty, Message, Text};
+/// use dispatchio_core::routing::{Action, Cond, End, Fired, Matcher, RoutingTable, Step};
+/// let table = RoutingTable::builder()
+///     .rule("log", Cond::Always, [Action::queue("log"), Action::Continue])
+///     .rule("text", Cond::type_is("Text"), [Action::call("greet")])
+///     .build()
+///     .unwrap();
+/// let mut fired = Fired::new();
+///
+/// table.route(&Message::new(Text::from("hi")), &mut fired);
+/// assert_eq!(fired.end(), End::Stopped(1));
+/// fired.clear();
+/// table.route(&Message::new(Empty), &mut fired); // only `log` (which continues) matched
+/// assert_eq!(fired.end(), End::Unrouted);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum End {
     /// Rule `n` matched without `continue`.
@@ -113,6 +145,27 @@ pub enum End {
 /// The result of routing one message: the rules that fired, the steps to run
 /// in order, and how the search ended. A reusable buffer: [`Fired::clear`]
 /// keeps its capacity.
+///
+/// Its getters ([`rules`](Self::rules), [`steps`](Self::steps),
+/// [`end`](Self::end)) after routing, and [`clear`](Self::clear):
+///
+/// ```
+/// use dispatchio_core::{Empty, Message, Text};
+/// use dispatchio_core::routing::{Action, Cond, End, Fired, Matcher, RoutingTable, Step};
+/// let table = RoutingTable::builder()
+///     .rule("log", Cond::Always, [Action::queue("log"), Action::Continue])
+///     .rule("text", Cond::type_is("Text"), [Action::call("greet")])
+///     .build()
+///     .unwrap();
+/// let mut fired = Fired::new();
+///
+/// table.route(&Message::new(Text::from("hi")), &mut fired);
+/// assert_eq!(fired.rules(), [0, 1]);
+/// assert_eq!(fired.steps(), [Step::Queue(0), Step::Call(0)]);
+/// assert_eq!(fired.end(), End::Stopped(1));
+/// fired.clear();
+/// assert_eq!(fired, Fired::new());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fired {
     rules: Vec<usize>,
@@ -134,6 +187,24 @@ impl Fired {
     }
 
     /// Records that rule `rule` matched, with its steps (without `continue`).
+    ///
+    /// With [`stop`](Self::stop), [`otherwise`](Self::otherwise) and
+    /// [`unrouted`](Self::unrouted): what a [`Matcher`] records.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{End, Fired, Step};
+    /// let mut fired = Fired::new();
+    /// fired.rule(0, &[Step::Queue(0)]); // matched, `continue`
+    /// fired.stop(2, &[Step::Drop]); // matched, stopped the search
+    /// assert_eq!((fired.rules(), fired.end()), (&[0, 2][..], End::Stopped(2)));
+    /// assert_eq!(fired.steps(), [Step::Queue(0), Step::Drop]);
+    /// let mut none = Fired::new();
+    /// none.otherwise(&[Step::Queue(1)]);
+    /// assert_eq!(none.end(), End::Otherwise);
+    /// none.clear();
+    /// none.unrouted();
+    /// assert_eq!((none.end(), none.steps().len()), (End::Unrouted, 0));
+    /// ```
     pub fn rule(&mut self, rule: usize, steps: &[Step]) {
         self.rules.push(rule);
         self.steps.extend_from_slice(steps);
@@ -173,6 +244,8 @@ impl Fired {
 }
 
 /// A handler slot of a [`Layout`].
+///
+/// See the example of [`Layout`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HandlerSlot {
     /// The handler's name (`call name`).
@@ -182,6 +255,21 @@ pub struct HandlerSlot {
 }
 
 /// The names a matcher's indices refer to, fixed when it is built.
+///
+/// With its lookups [`handler`](Self::handler), [`queue`](Self::queue) and
+/// [`forward`](Self::forward):
+///
+/// ```
+/// use dispatchio_core::routing::{Action, Cond, HandlerSlot, Matcher, RoutingTable};
+/// let table = RoutingTable::builder()
+///     .rule("a", Cond::Always, [Action::call_async("fetch"), Action::queue("done"), Action::forward("audit")])
+///     .build()
+///     .unwrap();
+/// let layout = table.layout();
+/// assert_eq!(layout.handlers, [HandlerSlot { name: "fetch".into(), is_async: true }]);
+/// assert_eq!((layout.handler("fetch"), layout.queue("done"), layout.forward("audit")), (Some(0), Some(0), Some(0)));
+/// assert_eq!(layout.queue("nope"), None);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Layout {
     /// Rule names, in order (for traces and per-rule hit counters).
@@ -217,6 +305,37 @@ impl Layout {
 /// Implementations must be pure functions of the message: the executor may
 /// route one message more than once (never in practice today, but a
 /// transport may re-route after a failed hop).
+///
+/// A matcher by hand (usually the builder's [`RoutingTable`](crate::routing::RoutingTable),
+/// the interpreter or generated code is one):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, Message, RoutedListener, Text};
+/// use dispatchio_core::routing::{Fired, Layout, Matcher, Step};
+/// /// Queues text into "inbox" and everything else into "other".
+/// struct ByType(Layout);
+/// impl Matcher for ByType {
+///     fn layout(&self) -> &Layout { &self.0 }
+///     fn route(&self, msg: &Message, fired: &mut Fired) {
+///         let (rule, queue) = if msg.ty() == "Text" { (0, 0) } else { (1, 1) };
+///         fired.stop(rule, &[Step::Queue(queue)]);
+///     }
+/// }
+/// let layout = Layout {
+///     rules: vec!["text".into(), "rest".into()],
+///     queues: vec!["inbox".into(), "other".into()],
+///     ..Layout::default()
+/// };
+/// let player = Arc::new(RoutedListener::new(ByType(layout), ()));
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("player", player.clone())?;
+/// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+/// assert!(player.queue("inbox")?.recv().await.is_some());
+/// assert_eq!(player.rule_hits(), [("text".into(), 1), ("rest".into(), 0)]);
+/// # Ok(()) }
+/// ```
 pub trait Matcher: Send + Sync + 'static {
     /// The names behind the indices this matcher emits.
     fn layout(&self) -> &Layout;
