@@ -306,7 +306,7 @@ impl Layout {
 /// route one message more than once (never in practice today, but a
 /// transport may re-route after a failed hop).
 ///
-/// A matcher by hand (usually the builder's [`RoutingTable`](crate::routing::RoutingTable),
+/// A matcher by hand (usually the builder's [`RoutingTable`],
 /// the interpreter or generated code is one):
 ///
 /// ```
