@@ -64,20 +64,49 @@ impl Context<'_> {
     }
 
     /// A cleared [`Fired`] buffer from the task's pool (no allocation once warm).
+    ///
+    /// With [`give_back`](Self::give_back), for a listener by hand that routes
+    /// with a [`Matcher`](crate::routing::Matcher):
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Context, Delivery, Dispatcher, Empty, Listener, Message};
+    /// use dispatchio_core::routing::{Action, Cond, End, Matcher, RoutingTable};
+    /// struct Route(RoutingTable);
+    /// impl Listener for Route {
+    ///     fn deliver(&self, d: Delivery, cx: &mut Context<'_>) {
+    ///         let mut fired = cx.take_fired(); // cleared, from the task's pool
+    ///         self.0.route(&d.message, &mut fired);
+    ///         let stopped = fired.end() == End::Stopped(0);
+    ///         cx.give_back(fired);
+    ///         let content = if stopped { Arc::new(dispatchio_core::Text::from("routed")) as _ } else { Arc::new(Empty) as _ };
+    ///         d.reply.send(Ok(Message::reply_to(d.message.envelope(), content, None)));
+    ///     }
+    /// }
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::Drop]).build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("route", Arc::new(Route(table)))?;
+    /// let reply = dispatcher.request_as::<dispatchio_core::Text>(Message::new(Empty).to("route"), None).await?;
+    /// assert_eq!(reply.0, "routed");
+    /// # Ok(()) }
+    /// ```
     pub fn take_fired(&mut self) -> Fired {
         let mut f = self.pool.pop().unwrap_or_default();
         f.clear();
         f
     }
 
-    /// Returns a buffer taken with [`take_fired`](Self::take_fired).
+    /// Returns a buffer taken with [`take_fired`](Self::take_fired) (whose
+    /// example shows both).
     pub fn give_back(&mut self, fired: Fired) {
         self.pool.push(fired);
     }
 }
 
 /// What a listener may use while handling a synchronous send, in the
-/// sender's thread.
+/// sender's thread. The example uses both its getters,
+/// [`dispatcher`](Self::dispatcher) and [`me`](Self::me).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
