@@ -204,7 +204,8 @@ pub trait Hooks: Send + Sync + 'static {
         Some(message)
     }
 
-    /// After the steps ran (asynchronous handlers may still be running).
+    /// After the steps ran (asynchronous handlers may still be running). The
+    /// example of [`Hooks`] records the rules that fired here.
     fn post_filter(&self, message: &Message, outcome: &Outcome<'_>) {
         let _ = (message, outcome);
     }
