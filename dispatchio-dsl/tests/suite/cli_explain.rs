@@ -221,6 +221,20 @@ fn bad_input_exits_2_with_one_line_naming_what_and_where() {
 }
 
 #[test]
+fn a_message_type_near_a_declared_one_is_explained_with_a_did_you_mean_note() {
+    let (exit, out, err) = explain(&[EXAMPLES, "--listener", "player", "--message", "type=Crad"]);
+    assert_eq!(exit, Exit::Clean);
+    assert!(out.contains("✓ otherwise: drop"), "{out}");
+    assert_eq!(
+        err,
+        "dispatchio: note: type `Crad` is not declared in ../examples/routes/card_dealer.route: did you mean `Card`?\n"
+    );
+    // A type unlike any declared one is a message from elsewhere: no note.
+    let (exit, _, err) = explain(&[EXAMPLES, "--listener", "player", "--message", "type=Ping n=1"]);
+    assert_eq!((exit, err.as_str()), (Exit::Clean, ""));
+}
+
+#[test]
 fn a_listener_declared_in_two_files_must_be_named_by_its_file() {
     let dir = TempDir::new("explain-twice");
     dir.write("a.route", "listener l { otherwise => drop }\n");
