@@ -41,6 +41,12 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Each listener of a JSON document, with its field `key`.
+fn listed<'a>(doc: &'a Value, key: &str) -> Vec<(&'a str, &'a str)> {
+    let listeners = doc["listeners"].as_array().unwrap();
+    listeners.iter().map(|l| (l["listener"].as_str().unwrap(), l[key].as_str().unwrap())).collect()
+}
+
 const OLD: &str = "listener l {\n    rule deal when type == Card and card < 52 => queue hand\n    otherwise => drop\n}";
 const NEW: &str = "listener l {\n    rule deal when type == Card and card < 50 => queue hand\n    otherwise => drop\n}";
 const RENAMED: &str = "listener l {\n    rule cards when type == Card and card < 52 => queue hand\n    otherwise => drop\n}";
@@ -121,12 +127,7 @@ fn directories_pair_files_by_path_and_one_sided_files_add_or_remove_listeners() 
         tree(&[("a.route", RENAMED), ("sub/fresh.route", "listener f { otherwise => drop }")]);
     let (exit, doc) = json(&["--exit-code", s(old.path()), s(new.path())]);
     assert_eq!(exit, Exit::Findings);
-    let got: Vec<(&str, &str)> = doc["listeners"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| (l["listener"].as_str().unwrap(), l["status"].as_str().unwrap()))
-        .collect();
+    let got = listed(&doc, "status");
     assert_eq!(got, [("g", "removed"), ("f", "added")]);
     assert_eq!(doc["files"], 3);
 }
@@ -171,12 +172,7 @@ fn a_listener_of_an_imported_file_is_reported_once_at_its_own_file() {
     });
     let (exit, doc) = json(&[s(sides[0].path()), s(sides[1].path())]);
     assert_eq!(exit, Exit::Clean);
-    let got: Vec<(&str, &str)> = doc["listeners"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| (l["listener"].as_str().unwrap(), l["new_file"].as_str().unwrap()))
-        .collect();
+    let got = listed(&doc, "new_file");
     let base = sides[1].path().join("base.route");
     assert_eq!(got, [("l", s(&base))]);
     assert_eq!(doc["changes"], 1);
