@@ -176,7 +176,9 @@ fn human_findings_are_headed_by_severity_and_code_and_related_places_by_neither(
     // finding of its own.
     assert_eq!(out.matches("import-cycle").count(), 1, "{out}");
     assert!(!out.contains("Error:"), "no second error for the related place: {out}");
-    assert!(out.contains("imported here"), "{out}");
+    // Drawn after it, said by its own `☞` line: no stray `Advice:` heading.
+    assert!(out.contains("\n\n  ☞ imported here\n"), "{out}");
+    assert!(!out.contains("Advice:"), "{out}");
     let (_, out, _) = check(&["tests/fixtures/unused.route"]);
     assert!(out.contains("warning[unused]"), "{out}");
 }
