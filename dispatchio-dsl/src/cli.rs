@@ -245,7 +245,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write, color: bool) -> Result<Exit, Str
             writeln!(out, "{:#}", sarif_document(&findings))
         }
     };
-    written.map_err(|e| format!("cannot write the output: {e}"))?;
+    wrote(written)?;
 
     let denied = args.deny.contains(&Deny::Warnings) && warnings > 0;
     Ok(if errors > 0 || denied { Exit::Findings } else { Exit::Clean })
@@ -273,6 +273,18 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The outcome of writing a command's output. A reader that closed the
+/// pipe (`dispatchio graph … | head`) wanted no more: that is no failure,
+/// as for `git log | head`; any other error is the reason the command failed.
+fn wrote(written: std::io::Result<()>) -> Result<(), String> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn canonical(path: &Path) -> PathBuf {

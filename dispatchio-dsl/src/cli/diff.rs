@@ -124,7 +124,7 @@ pub(super) fn run(args: &DiffArgs, out: &mut dyn Write, color: bool) -> Result<E
         Format::Json => writeln!(out, "{:#}", json::document(&compared, &names)),
         Format::Sarif => writeln!(out, "{:#}", json::sarif(&compared, &names)),
     };
-    written.map_err(|e| format!("cannot write the output: {e}"))?;
+    super::wrote(written)?;
     Ok(if changed && args.exit_code { Exit::Findings } else { Exit::Clean })
 }
 

@@ -73,7 +73,7 @@ pub(super) fn run(
         Format::Human => trace_human::write(out, &listener, &traces, color),
         Format::Json => writeln!(out, "{:#}", json_document(&listener, &traces)),
     };
-    written.map_err(|e| format!("cannot write the output: {e}"))
+    super::wrote(written)
 }
 
 /// Every message given, in order: `--message`s first, then `--messages` files.
