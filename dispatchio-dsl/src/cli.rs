@@ -75,13 +75,26 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Parse, type-check and analyse .route files.
+    ///
+    /// Exit status: 0 without errors (warnings allowed unless `--deny
+    /// warnings`), 1 with errors, 2 when the command could not run.
     Check(CheckArgs),
     /// Show, rule by rule, why messages go where they go through a listener.
+    ///
+    /// Exit status: 0 when every message was explained, 2 when the command
+    /// could not run (an unknown listener, a message that does not read).
     Explain(explain::ExplainArgs),
-    /// What a change to .route files changes: every class of messages whose
-    /// outcome differs, per listener, with a witness message.
+    /// Show which messages a change to .route files routes differently.
+    ///
+    /// Every class of messages whose outcome differs, per listener, with a
+    /// witness message and the deciding rule before and after. Exit status:
+    /// 0 (also with changes, unless `--exit-code`: then 1), 2 when the
+    /// command could not run.
     Diff(diff::DiffArgs),
     /// Draw listeners, forwards, queues and handlers (DOT or Mermaid).
+    ///
+    /// Exit status: 0 when the graph was written, 2 when the command could
+    /// not run.
     Graph(graph::GraphArgs),
 }
 
@@ -185,7 +198,7 @@ where
     };
     let ran = match cli.command {
         Command::Check(args) => check(&args, out, color),
-        Command::Explain(args) => explain::run(&args, input, out, color).map(|()| Exit::Clean),
+        Command::Explain(args) => explain::run(&args, input, out, err, color).map(|()| Exit::Clean),
         Command::Diff(args) => diff::run(&args, out, color),
         Command::Graph(args) => graph::run(&args, out).map(|()| Exit::Clean),
     };
@@ -232,7 +245,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write, color: bool) -> Result<Exit, Str
             writeln!(out, "{:#}", sarif_document(&findings))
         }
     };
-    written.map_err(|e| format!("cannot write the output: {e}"))?;
+    wrote(written)?;
 
     let denied = args.deny.contains(&Deny::Warnings) && warnings > 0;
     Ok(if errors > 0 || denied { Exit::Findings } else { Exit::Clean })
@@ -260,6 +273,18 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The outcome of writing a command's output. A reader that closed the
+/// pipe (`dispatchio graph … | head`) wanted no more: that is no failure,
+/// as for `git log | head`; any other error is the reason the command failed.
+fn wrote(written: std::io::Result<()>) -> Result<(), String> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn canonical(path: &Path) -> PathBuf {

@@ -84,7 +84,14 @@ pub(super) fn run(args: &DiffArgs, out: &mut dyn Write, color: bool) -> Result<E
             let mut pairs = Vec::new();
             for new in &roots {
                 let old = tree.path_of(new)?;
-                pairs.extend(pair(&old, new, true)?);
+                let found = pair(&old, new, true)?;
+                if found.is_empty() && !new.exists() && !old.exists() {
+                    return Err(format!(
+                        "`{}` is neither in the working tree nor in `{rev}`",
+                        new.display()
+                    ));
+                }
+                pairs.extend(found);
             }
             (pairs, Names { git: Some((tree.root().to_path_buf(), rev.clone())) })
         }
@@ -99,7 +106,9 @@ pub(super) fn run(args: &DiffArgs, out: &mut dyn Write, color: bool) -> Result<E
         },
     };
     if pairs.is_empty() {
-        return Err("no .route files found to compare".to_owned());
+        let paths: Vec<String> = args.paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        let under = if paths.is_empty() { "`.`".to_owned() } else { paths.join(" or ") };
+        return Err(format!("no .route files found to compare under {under}"));
     }
     let mut compared = Vec::new();
     for (old, new) in &pairs {
@@ -108,14 +117,44 @@ pub(super) fn run(args: &DiffArgs, out: &mut dyn Write, color: bool) -> Result<E
         let diff = diff(&programs[0], &programs[1]);
         compared.push(Compared { names: [shown(old), shown(new)], programs, diff });
     }
+    each_listener_once(&mut compared);
     let changed = compared.iter().any(|c| !c.diff.is_empty());
     let written = match args.format {
         Format::Human => human::write(out, &compared, &names, color),
         Format::Json => writeln!(out, "{:#}", json::document(&compared, &names)),
         Format::Sarif => writeln!(out, "{:#}", json::sarif(&compared, &names)),
     };
-    written.map_err(|e| format!("cannot write the output: {e}"))?;
+    super::wrote(written)?;
     Ok(if changed && args.exit_code { Exit::Findings } else { Exit::Clean })
+}
+
+/// Drops the listener diffs that another compared file reports: a
+/// listener of an imported file is compared in each importer's program
+/// too, so it is kept only where its own file is compared (or, where that
+/// file is not, in the first importer), as `check` prints a finding
+/// reached through several roots once.
+fn each_listener_once(compared: &mut [Compared]) {
+    use crate::analysis::Presence;
+    use std::collections::HashSet;
+    let side = |l: &crate::analysis::ListenerDiff| usize::from(l.presence != Presence::Removed);
+    let roots: [HashSet<PathBuf>; 2] = [0, 1].map(|s| {
+        compared
+            .iter()
+            .map(|c| &c.programs[s])
+            .map(|p| super::canonical(&p.sources().get(p.root()).path))
+            .collect()
+    });
+    let mut seen = HashSet::new();
+    for c in compared {
+        let programs = &c.programs;
+        c.diff.listeners.retain(|l| {
+            let s = side(l);
+            let program = &programs[s];
+            let file = super::canonical(&program.sources().get(l.span.file).path);
+            let home = l.span.file == program.root();
+            (home || !roots[s].contains(&file)) && seen.insert((s, file, l.name.clone()))
+        });
+    }
 }
 
 /// One file on each side (`None`: not on that side).

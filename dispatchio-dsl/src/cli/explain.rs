@@ -51,6 +51,7 @@ pub(super) fn run(
     args: &ExplainArgs,
     input: &mut dyn BufRead,
     out: &mut dyn Write,
+    err: &mut dyn Write,
     color: bool,
 ) -> Result<(), String> {
     let programs = programs::load(&args.paths)?;
@@ -59,6 +60,7 @@ pub(super) fn run(
     if messages.is_empty() {
         return Err("no message to explain: give `--message` or `--messages FILE`".into());
     }
+    note_undeclared_types(&listener, &messages, err);
     let traces: Vec<(Sample, Trace)> = messages
         .into_iter()
         .map(|m| {
@@ -71,7 +73,7 @@ pub(super) fn run(
         Format::Human => trace_human::write(out, &listener, &traces, color),
         Format::Json => writeln!(out, "{:#}", json_document(&listener, &traces)),
     };
-    written.map_err(|e| format!("cannot write the output: {e}"))
+    super::wrote(written)
 }
 
 /// Every message given, in order: `--message`s first, then `--messages` files.
@@ -105,6 +107,29 @@ fn read_messages(
         lines(program, &shown, &text, &mut out)?;
     }
     Ok(out)
+}
+
+/// A note on stderr for each message type the program does not declare but
+/// nearly does: such a message is explained (its content read untyped),
+/// but a typo (`type=Crad`) would otherwise only show as every rule failing.
+fn note_undeclared_types(listener: &Declared<'_>, messages: &[Sample], err: &mut dyn Write) {
+    let program = listener.program;
+    let mut noted = std::collections::BTreeSet::new();
+    for m in messages {
+        if program.message(&m.ty).is_some() || !noted.insert(m.ty.as_str()) {
+            continue;
+        }
+        let declared = program.messages().iter().map(|d| d.name.as_str());
+        // A type unlike every declared one is a message from elsewhere,
+        // which the routes may well leave to `otherwise`: no note.
+        if let Some(near) = crate::check::did_you_mean(&m.ty, declared) {
+            let (ty, file) = (&m.ty, listener.file());
+            let _ = writeln!(
+                err,
+                "dispatchio: note: type `{ty}` is not declared in {file}: did you mean `{near}`?"
+            );
+        }
+    }
 }
 
 /// One message per non-blank line of `text`.

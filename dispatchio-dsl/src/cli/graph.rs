@@ -74,7 +74,7 @@ pub(super) fn run(args: &GraphArgs, out: &mut dyn Write) -> Result<(), String> {
         Format::Dot => render::dot(&graph),
         Format::Mermaid => render::mermaid(&graph),
     };
-    out.write_all(text.as_bytes()).map_err(|e| format!("cannot write the output: {e}"))
+    super::wrote(out.write_all(text.as_bytes()))
 }
 
 /// What is drawn: nodes in clusters (one per file), and edges.

@@ -46,7 +46,15 @@ pub(super) fn render(
     report: &HumanDiagnostic,
 ) -> Option<String> {
     let mut text = String::new();
-    handler.render_report(&mut text, report).ok().map(|()| text)
+    handler.render_report(&mut text, report).ok()?;
+    // Related places are rendered here rather than by miette, which heads
+    // each with a stray `Advice:` line; drawn after the report, a blank
+    // line between, each says what it is in its own `☞` line.
+    for r in &report.related {
+        text.push('\n');
+        handler.render_report(&mut text, r).ok()?;
+    }
+    Some(text)
 }
 
 pub(super) fn plural(n: usize) -> &'static str {
@@ -124,7 +132,7 @@ impl HumanDiagnostic {
         HumanDiagnostic { message, heading, severity, help, source, labels, related: Vec::new() }
     }
 
-    /// A related place of another report (miette heads it "Advice").
+    /// A related place of another report, drawn after it by [`render`].
     pub(super) fn related(
         message: String,
         sources: (&SourceMap, &dyn Fn(&Path) -> String),
@@ -194,12 +202,5 @@ impl miette::Diagnostic for HumanDiagnostic {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         Some(Box::new(self.labels.iter().cloned()))
-    }
-
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        if self.related.is_empty() {
-            return None;
-        }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
     }
 }

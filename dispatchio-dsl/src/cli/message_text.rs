@@ -192,7 +192,8 @@ impl<'a> Parser<'a> {
                 _ => escaped = false,
             }
         }
-        Err(self.error("a string without its closing `\"`"))
+        let column = self.text[..self.at].chars().count() + 1;
+        Err(format!("column {column}: a string without its closing `\"`"))
     }
 }
 
@@ -254,14 +255,14 @@ mod tests {
     fn a_message_that_does_not_read_says_what_and_where() {
         let p = program();
         let err = |text: &str| read(&p, text).unwrap_err();
-        assert_eq!(err("card=7"), "a witness has a `type`");
-        assert_eq!(err("type=Card card=seven"), "field `card`: expected an int (a `int` field)");
+        assert_eq!(err("card=7"), "no `type`: a message names its type (`type=Name`)");
+        assert_eq!(
+            err("type=Card card=seven"),
+            "field `card`: expected an int (it is declared `int`), found \"seven\""
+        );
         assert_eq!(err("type=Card cards=7"), "field `cards`: `Card` declares no such field");
         assert_eq!(err("type=Card card"), "column 15: expected `=` after `card`, found the end");
-        assert_eq!(
-            err(r#"type=Card suit="x"#),
-            r#"column 16: a string without its closing `"`, found `"`"#
-        );
+        assert_eq!(err(r#"type=Card suit="x"#), r#"column 16: a string without its closing `"`"#);
         assert_eq!(err("type=Card tags=[a b]"), "column 19: expected `,` or `]`, found `b`");
         assert_eq!(err("type=Card type=Card"), "column 11: field `type` is given twice");
         assert_eq!(

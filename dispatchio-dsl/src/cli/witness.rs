@@ -100,7 +100,9 @@ pub(crate) fn from_json(program: &Program, doc: &Json) -> Result<Sample, Witness
     let ty = match fields.get("type") {
         Some(Json::String(t)) => t.clone(),
         Some(_) => return Err(WitnessError::at("type", "expected a string")),
-        None => return Err(WitnessError::at("", "a witness has a `type`")),
+        None => {
+            return Err(WitnessError::at("", "no `type`: a message names its type (`type=Name`)"));
+        }
     };
     let schema = program.message(&ty);
     let mut msg = Sample::new(ty);
@@ -138,7 +140,9 @@ fn flag(v: &Json, at: &str) -> Result<bool, WitnessError> {
 
 /// A value of the declared type `ty`.
 fn typed(program: &Program, ty: &Type, v: &Json, at: &str) -> Result<Value, WitnessError> {
-    let expected = |what: &str| WitnessError::at(at, format!("expected {what} (a `{ty}` field)"));
+    let expected = |what: &str| {
+        WitnessError::at(at, format!("expected {what} (it is declared `{ty}`), found {v}"))
+    };
     Ok(match (ty, v) {
         (_, Json::Null) => {
             return Err(WitnessError::at(at, "`null` is no value: an absent field is left out"));
@@ -287,14 +291,14 @@ mod tests {
         let p = program();
         let err = |json: &str| read_witness(&p, json).unwrap_err().to_string();
         assert_eq!(err("[1]"), "a witness is a JSON object");
-        assert_eq!(err(r#"{"x": 1}"#), "a witness has a `type`");
+        assert_eq!(err(r#"{"x": 1}"#), "no `type`: a message names its type (`type=Name`)");
         assert_eq!(
             err(r#"{"type": "P", "x": null}"#),
             "field `x`: `null` is no value: an absent field is left out"
         );
         assert_eq!(
             err(r#"{"type": "P", "x": "nan"}"#),
-            "field `x`: expected a number, or \"NaN\", \"inf\" or \"-inf\" (a `float` field)"
+            "field `x`: expected a number, or \"NaN\", \"inf\" or \"-inf\" (it is declared `float`), found \"nan\""
         );
         assert_eq!(
             err(r#"{"type": "P", "pos": {"z": 1}}"#),
@@ -302,7 +306,7 @@ mod tests {
         );
         assert_eq!(
             err(r#"{"type": "P", "xs": [1, true]}"#),
-            "field `xs[1]`: expected a number (a `float` field)"
+            "field `xs[1]`: expected a number (it is declared `float`), found true"
         );
         assert_eq!(err(r#"{"type": "P", "sync": 1}"#), "field `sync`: expected `true` or `false`");
         assert_eq!(err(r#"{"type": "P", "q": 1}"#), "field `q`: `P` declares no such field");

@@ -176,9 +176,48 @@ fn human_findings_are_headed_by_severity_and_code_and_related_places_by_neither(
     // finding of its own.
     assert_eq!(out.matches("import-cycle").count(), 1, "{out}");
     assert!(!out.contains("Error:"), "no second error for the related place: {out}");
-    assert!(out.contains("imported here"), "{out}");
+    // Drawn after it, said by its own `☞` line: no stray `Advice:` heading.
+    assert!(out.contains("\n\n  ☞ imported here\n"), "{out}");
+    assert!(!out.contains("Advice:"), "{out}");
     let (_, out, _) = check(&["tests/fixtures/unused.route"]);
     assert!(out.contains("warning[unused]"), "{out}");
+}
+
+/// Output that fails to write with `kind`, as a pipe does once its reader is gone.
+struct Failing(std::io::ErrorKind);
+
+impl std::io::Write for Failing {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(self.0.into())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_no_failure_but_another_write_error_exits_2() {
+    let commands: [&[&str]; 4] = [
+        &["check", "../examples/routes"],
+        &["explain", "../examples/routes", "--listener", "player", "--message", "type=Card"],
+        &["diff", "../examples/routes", "../examples/changes"],
+        &["graph", "../examples/routes"],
+    ];
+    for args in commands {
+        let argv = || std::iter::once("dispatchio").chain(args.iter().copied());
+        let mut err = Vec::new();
+        let exit = run_with(argv(), &mut Failing(std::io::ErrorKind::BrokenPipe), &mut err);
+        assert_eq!(
+            (exit, String::from_utf8(err).unwrap()),
+            (Exit::Clean, String::new()),
+            "{args:?}"
+        );
+        let mut err = Vec::new();
+        let exit = run_with(argv(), &mut Failing(std::io::ErrorKind::StorageFull), &mut err);
+        assert_eq!(exit, Exit::Failed, "{args:?}");
+        let err = String::from_utf8(err).unwrap();
+        assert!(err.starts_with("dispatchio: cannot write the output: "), "{args:?}: {err}");
+    }
 }
 
 #[test]

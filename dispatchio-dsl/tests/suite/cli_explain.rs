@@ -149,7 +149,10 @@ fn bad_input_exits_2_with_one_line_naming_what_and_where() {
     let dir = TempDir::new("explain-bad");
     let file = dir.write("m.jsonl", "type=Card card=1\n[1, 2]\n");
     let file = file.to_str().unwrap();
-    let cases: [(&[&str], &str); 7] = [
+    let empty = dir.0.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let empty = empty.to_str().unwrap();
+    let cases: [(&[&str], &str); 11] = [
         (
             &[EXAMPLES, "--listener", "playr", "--message", "type=Card"],
             "dispatchio: no listener `playr` in ../examples/routes: did you mean `player`?\n",
@@ -160,7 +163,7 @@ fn bad_input_exits_2_with_one_line_naming_what_and_where() {
         ),
         (
             &[EXAMPLES, "--listener", "player", "--message", "type=Card card=seven"],
-            "dispatchio: --message 1: field `card`: expected an int (a `int` field)\n",
+            "dispatchio: --message 1: field `card`: expected an int (it is declared `int`), found \"seven\"\n",
         ),
         (
             &[
@@ -186,6 +189,22 @@ fn bad_input_exits_2_with_one_line_naming_what_and_where() {
             &["no/such/dir", "--listener", "player", "--message", "type=Card"],
             "dispatchio: cannot read `no/such/dir`: No such file or directory (os error 2)\n",
         ),
+        (
+            &[empty, "--listener", "player", "--message", "type=Card"],
+            &format!("dispatchio: no .route files found under {empty}\n"),
+        ),
+        (
+            &[EXAMPLES, "--listener", "player", "--message", "card=7"],
+            "dispatchio: --message 1: no `type`: a message names its type (`type=Name`)\n",
+        ),
+        (
+            &[EXAMPLES, "--listener", "player", "--message", "type=Card source=\"bob"],
+            "dispatchio: --message 1: column 18: a string without its closing `\"`\n",
+        ),
+        (
+            &[EXAMPLES, "--listener", "player", "--messages", empty],
+            &format!("dispatchio: cannot read `{empty}`: Is a directory (os error 21)\n"),
+        ),
     ];
     for (args, want) in cases {
         let (exit, out, err) = explain(args);
@@ -194,6 +213,25 @@ fn bad_input_exits_2_with_one_line_naming_what_and_where() {
         assert_eq!(out, "", "{args:?}");
         assert_eq!(err, want, "{args:?}");
     }
+    // A bad line on standard input is named by its line number.
+    let args = [EXAMPLES, "--listener", "player", "--message", "-"];
+    let (exit, out, err) = explain_with("type=Card card=1\nnot json {\n", &args);
+    assert_eq!((exit, out.as_str()), (Exit::Failed, ""));
+    assert_eq!(err, "dispatchio: <stdin>:2: column 4: expected `=` after `not`, found ` `\n");
+}
+
+#[test]
+fn a_message_type_near_a_declared_one_is_explained_with_a_did_you_mean_note() {
+    let (exit, out, err) = explain(&[EXAMPLES, "--listener", "player", "--message", "type=Crad"]);
+    assert_eq!(exit, Exit::Clean);
+    assert!(out.contains("✓ otherwise: drop"), "{out}");
+    assert_eq!(
+        err,
+        "dispatchio: note: type `Crad` is not declared in ../examples/routes/card_dealer.route: did you mean `Card`?\n"
+    );
+    // A type unlike any declared one is a message from elsewhere: no note.
+    let (exit, _, err) = explain(&[EXAMPLES, "--listener", "player", "--message", "type=Ping n=1"]);
+    assert_eq!((exit, err.as_str()), (Exit::Clean, ""));
 }
 
 #[test]

@@ -41,6 +41,12 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Each listener of a JSON document, with its field `key`.
+fn listed<'a>(doc: &'a Value, key: &str) -> Vec<(&'a str, &'a str)> {
+    let listeners = doc["listeners"].as_array().unwrap();
+    listeners.iter().map(|l| (l["listener"].as_str().unwrap(), l[key].as_str().unwrap())).collect()
+}
+
 const OLD: &str = "listener l {\n    rule deal when type == Card and card < 52 => queue hand\n    otherwise => drop\n}";
 const NEW: &str = "listener l {\n    rule deal when type == Card and card < 50 => queue hand\n    otherwise => drop\n}";
 const RENAMED: &str = "listener l {\n    rule cards when type == Card and card < 52 => queue hand\n    otherwise => drop\n}";
@@ -121,12 +127,7 @@ fn directories_pair_files_by_path_and_one_sided_files_add_or_remove_listeners() 
         tree(&[("a.route", RENAMED), ("sub/fresh.route", "listener f { otherwise => drop }")]);
     let (exit, doc) = json(&["--exit-code", s(old.path()), s(new.path())]);
     assert_eq!(exit, Exit::Findings);
-    let got: Vec<(&str, &str)> = doc["listeners"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| (l["listener"].as_str().unwrap(), l["status"].as_str().unwrap()))
-        .collect();
+    let got = listed(&doc, "status");
     assert_eq!(got, [("g", "removed"), ("f", "added")]);
     assert_eq!(doc["files"], 3);
 }
@@ -154,6 +155,43 @@ fn what_cannot_be_compared_exits_2_with_one_line_on_stderr() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(reason), "{args:?}: {err}");
     }
+}
+
+/// A listener of an imported file is compared in every importer's program
+/// too; it is reported once, at its own file, as `check` reports once.
+#[test]
+fn a_listener_of_an_imported_file_is_reported_once_at_its_own_file() {
+    let sides = [OLD, NEW].map(|base| {
+        let d = tree(&[("base.route", base)]);
+        for (file, name) in [("top.route", "t"), ("also.route", "u")] {
+            let top =
+                format!("import \"base.route\"\nlistener {name} {{ otherwise => forward l }}\n");
+            std::fs::write(d.path().join(file), top).unwrap();
+        }
+        d
+    });
+    let (exit, doc) = json(&[s(sides[0].path()), s(sides[1].path())]);
+    assert_eq!(exit, Exit::Clean);
+    let got = listed(&doc, "new_file");
+    let base = sides[1].path().join("base.route");
+    assert_eq!(got, [("l", s(&base))]);
+    assert_eq!(doc["changes"], 1);
+    // An imported file that is not itself compared: still reported once.
+    let one = |d: &tempfile::TempDir| d.path().join("top.route");
+    let (_, doc) = json(&[s(&one(&sides[0])), s(&one(&sides[1]))]);
+    assert_eq!(doc["listeners"].as_array().unwrap().len(), 1, "{doc:#}");
+}
+
+#[test]
+fn the_summary_counts_added_and_removed_listeners_apart_from_changes() {
+    let old = tree(&[("a.route", OLD), ("gone.route", "listener g { otherwise => drop }")]);
+    let new = tree(&[("a.route", NEW), ("fresh.route", "listener f { otherwise => drop }")]);
+    let (_, out, _) = diff(&[s(old.path()), s(new.path())]);
+    let summary =
+        "compared 3 files: 1 change in 1 listener, 1 listener added, 1 listener removed\n";
+    assert!(out.ends_with(summary), "{out}");
+    let (_, out, _) = diff(&[s(&old.path().join("a.route")), s(&new.path().join("fresh.route"))]);
+    assert!(out.ends_with("compared 1 file: 1 listener added, 1 listener removed\n"), "{out}");
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -191,6 +229,11 @@ fn git_compares_the_working_tree_with_a_commit_and_leaves_the_index_alone() {
     let (exit, _, err) = diff(&["--git", "nope", s(&routes)]);
     assert_eq!(exit, Exit::Failed);
     assert!(err.contains("`nope` names no commit"), "{err}");
+    // A path on neither side is named, not taken for "no files".
+    let typo = d.path().join("rotues");
+    let (exit, _, err) = diff(&["--git", "HEAD", s(&typo)]);
+    assert_eq!(exit, Exit::Failed);
+    assert!(err.contains("rotues` is neither in the working tree nor in `HEAD`"), "{err}");
 }
 
 /// The guide's `dispatchio diff` example is what the command prints.

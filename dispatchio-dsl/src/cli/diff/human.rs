@@ -18,10 +18,15 @@ pub(super) fn write(
     color: bool,
 ) -> std::io::Result<()> {
     let handler = handler(color);
-    let (mut listeners, mut changes) = (0, 0);
+    // Listeners changed (on both sides), added, removed; changes in the first.
+    let (mut listeners, mut changes) = ([0; 3], 0);
     for c in compared {
         for l in &c.diff.listeners {
-            listeners += 1;
+            listeners[match l.presence {
+                Presence::Both => 0,
+                Presence::Added => 1,
+                Presence::Removed => 2,
+            }] += 1;
             let mut reports = Vec::new();
             if let Some(message) = listener_message(l) {
                 let (heading, severity) = match l.presence {
@@ -49,14 +54,27 @@ pub(super) fn write(
             }
         }
     }
-    if listeners > 0 {
+    let [changed, added, removed] = listeners;
+    let mut parts = Vec::new();
+    if changed > 0 {
+        parts.push(format!(
+            "{changes} change{} in {changed} listener{}",
+            plural(changes),
+            plural(changed)
+        ));
+    }
+    for (n, what) in [(added, "added"), (removed, "removed")] {
+        if n > 0 {
+            parts.push(format!("{n} listener{} {what}", plural(n)));
+        }
+    }
+    if !parts.is_empty() {
         writeln!(
             out,
-            "compared {} file{}: {changes} change{} in {listeners} listener{}",
+            "compared {} file{}: {}",
             compared.len(),
             plural(compared.len()),
-            plural(changes),
-            plural(listeners)
+            parts.join(", ")
         )?;
     }
     Ok(())
