@@ -203,11 +203,18 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
         tracing::trace!(id = %msg.id(), ty = %msg.ty(), ?rules, end = ?fired.end(), "routed");
     }
 
+    /// Counts one hit for every rule that fired. Most messages fire one
+    /// rule, which is counted without the loop (the compiler unrolls it
+    /// four times, about 35 instructions of set-up for one count).
     fn count_hits(&self, fired: &Fired) {
-        for &r in fired.rules() {
+        let hit = |r: usize| {
             if let Some(h) = self.hits.get(r) {
                 h.fetch_add(1, Ordering::Relaxed);
             }
+        };
+        match fired.rules() {
+            [r] => hit(*r),
+            rules => rules.iter().copied().for_each(hit),
         }
     }
 
