@@ -205,7 +205,9 @@ pub trait Hooks: Send + Sync + 'static {
     }
 
     /// After the steps ran (asynchronous handlers may still be running). The
-    /// example of [`Hooks`] records the rules that fired here.
+    /// example of [`Hooks`] records the rules that fired here. Not called
+    /// for a message the pre-filter dropped: that one is counted and
+    /// reported as dropped, and routed by no rule.
     fn post_filter(&self, message: &Message, outcome: &Outcome<'_>) {
         let _ = (message, outcome);
     }
@@ -237,6 +239,4 @@ pub struct Outcome<'a> {
     pub layout: &'a Layout,
     /// The rules that fired, the steps run and how the search ended.
     pub fired: &'a Fired,
-    /// Whether the pre-filter dropped the message (then nothing fired).
-    pub filtered: bool,
 }

@@ -396,8 +396,8 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
         })
     }
 
-    fn post(&self, msg: &Message, fired: &Fired, filtered: bool) {
-        self.hooks.post_filter(msg, &Outcome { layout: self.matcher.layout(), fired, filtered });
+    fn post(&self, msg: &Message, fired: &Fired) {
+        self.hooks.post_filter(msg, &Outcome { layout: self.matcher.layout(), fired });
     }
 }
 
@@ -538,7 +538,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> Listener for RoutedListener<M, H, K> {
                 rs.send(Err(Error::Unrouted { id, ty: msg.ty().to_owned(), listener }));
             }
         }
-        self.post(&msg, &fired, false);
+        self.post(&msg, &fired);
         cx.give_back(fired);
     }
 
@@ -643,7 +643,7 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
         if fired.end() == End::Unrouted {
             cx.dispatcher.note_unrouted(msg, cx.me);
         }
-        self.post(msg, fired, false);
+        self.post(msg, fired);
         let (id, listener) = (msg.id(), cx.me.cloned());
         match answer {
             Some(a) => a,
