@@ -6,19 +6,7 @@ use super::{Compared, Names};
 use crate::analysis::{Change, ChangeKind, End, ListenerDiff, Outcome, Presence};
 use crate::cli::{sarif_log, uri_of, witness};
 use crate::diagnostic::{SourceMap, Span};
-use crate::program::ActionKind;
-
-/// An action as written in a `.route` file.
-pub(super) fn action_text(a: &ActionKind) -> String {
-    match a {
-        ActionKind::Call { handler, is_async: false } => format!("call {handler}"),
-        ActionKind::Call { handler, is_async: true } => format!("call async {handler}"),
-        ActionKind::Queue(q) => format!("queue {q}"),
-        ActionKind::Forward(l) => format!("forward {l}"),
-        ActionKind::Drop => "drop".to_owned(),
-        ActionKind::Continue => "continue".to_owned(),
-    }
-}
+use crate::explain::action_text;
 
 /// What an outcome does, in words: `queue hand (rule `deal`)`.
 pub(super) fn outcome_text(o: &Outcome) -> String {
