@@ -15,12 +15,14 @@
 //! Synchronous handlers run in that task; asynchronous handlers run
 //! concurrently with later messages, inside the same task.
 
+mod builder;
 mod later;
 mod routed;
 
+pub use builder::{FnHandlers, ListenerBuilder};
 pub(crate) use later::Binding;
 pub use later::{Deferred, Promise};
-pub use routed::{FnHandlers, ForwardTarget, ListenerBuilder, RoutedListener};
+pub use routed::{ForwardTarget, RoutedListener};
 
 use std::sync::Arc;
 

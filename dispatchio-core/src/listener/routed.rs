@@ -2,7 +2,6 @@
 //! builder's tables, the interpreter and generated code.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -13,7 +12,9 @@ use futures::future::BoxFuture;
 use crate::dispatcher::{Context, Dispatcher, Listener, SyncContext};
 use crate::error::{Error, SyncError};
 use crate::id::{Id, SharedStr};
-use crate::listener::{HandlerResult, Handlers, Hooks, NoHooks, Outcome, Reply};
+use crate::listener::{
+    FnHandlers, HandlerResult, Handlers, Hooks, ListenerBuilder, NoHooks, Outcome, Reply,
+};
 use crate::message::Message;
 use crate::queue::{Queue, UnknownQueue};
 use crate::reply::{Delivery, ReplySender};
@@ -160,7 +161,7 @@ impl<M: Matcher> RoutedListener<M, FnHandlers, NoHooks> {
     /// # Ok(()) }
     /// ```
     pub fn builder(matcher: M) -> ListenerBuilder<M, NoHooks> {
-        ListenerBuilder { matcher, handlers: HashMap::new(), forwards: Vec::new(), hooks: NoHooks }
+        ListenerBuilder::new(matcher, NoHooks)
     }
 }
 
@@ -651,243 +652,5 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
             None if dropped => Err(Error::Dropped { id, listener }),
             None => Err(Error::Unrouted { id, ty: msg.ty().to_owned(), listener }),
         }
-    }
-}
-
-type SyncFn = Box<dyn Fn(&Message) -> HandlerResult + Send + Sync>;
-type AsyncFn = Box<dyn Fn(Message) -> BoxFuture<'static, HandlerResult> + Send + Sync>;
-
-enum HandlerFn {
-    Sync(SyncFn),
-    Async(AsyncFn),
-}
-
-/// Handlers given as closures, by the names the routing table calls.
-///
-/// ```
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use dispatchio_core::{FnHandlers, Message, Reply, RoutedListener};
-/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
-/// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("ack")]).build()?;
-/// let listener: RoutedListener<RoutingTable, FnHandlers> =
-///     RoutedListener::builder(table).handler("ack", |_: &Message| Ok(Reply::Empty)).build()?;
-/// let _handlers: &FnHandlers = listener.handlers();
-/// # Ok(()) }
-/// ```
-pub struct FnHandlers {
-    slots: Box<[HandlerFn]>,
-}
-
-impl Handlers for FnHandlers {
-    fn call(&self, handler: usize, message: &Message) -> HandlerResult {
-        match self.slots.get(handler) {
-            Some(HandlerFn::Sync(f)) => f(message),
-            _ => Err(crate::error::HandlerError::new(format!(
-                "handler #{handler} is not a synchronous handler"
-            ))),
-        }
-    }
-
-    fn call_async(&self, handler: usize, message: Message) -> BoxFuture<'static, HandlerResult> {
-        match self.slots.get(handler) {
-            Some(HandlerFn::Async(f)) => f(message),
-            _ => Box::pin(std::future::ready(Err(crate::error::HandlerError::new(format!(
-                "handler #{handler} is not an asynchronous handler"
-            ))))),
-        }
-    }
-}
-
-/// Builds a [`RoutedListener`] whose handlers are closures.
-///
-/// ```
-/// use dispatchio_core::{Message, Reply, RoutedListener, Text};
-/// use dispatchio_core::routing::{Action, Cond, RoutingTable};
-///
-/// let table = RoutingTable::builder()
-///     .rule("hello", Cond::type_is("Text"), [Action::call("greet")])
-///     .otherwise([Action::queue("inbox")])
-///     .build()?;
-/// let listener = RoutedListener::builder(table)
-///     .handler("greet", |m: &Message| Ok(Reply::with(Text(format!("hello, {}", m.content_as::<Text>().unwrap().0)))))
-///     .build()?;
-/// assert!(listener.queue("inbox").is_ok()); // `otherwise` queues what `hello` does not take
-/// # Ok::<(), dispatchio_core::routing::BuildError>(())
-/// ```
-pub struct ListenerBuilder<M, K> {
-    matcher: M,
-    handlers: HashMap<SharedStr, HandlerFn>,
-    forwards: Vec<(SharedStr, ForwardTarget)>,
-    hooks: K,
-}
-
-impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
-    /// Provides synchronous handler `name`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::sync::Arc;
-    /// use dispatchio_core::{Dispatcher, Message, Reply, RoutedListener, Text};
-    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
-    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("count")]).build()?;
-    /// let counter = RoutedListener::builder(table)
-    ///     .handler("count", |m: &Message| Ok(Reply::with(Text(m.content_as::<Text>().unwrap().0.len().to_string()))))
-    ///     .build()?;
-    /// let dispatcher = Dispatcher::new();
-    /// dispatcher.register("counter", Arc::new(counter))?;
-    /// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("four")).to("counter"), None).await?;
-    /// assert_eq!(reply.0, "4");
-    /// # Ok(()) }
-    /// ```
-    pub fn handler(
-        mut self,
-        name: impl Into<SharedStr>,
-        f: impl Fn(&Message) -> HandlerResult + Send + Sync + 'static,
-    ) -> ListenerBuilder<M, K> {
-        self.handlers.insert(name.into(), HandlerFn::Sync(Box::new(f)));
-        self
-    }
-
-    /// Provides asynchronous handler `name`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::sync::Arc;
-    /// use dispatchio_core::{Dispatcher, Message, Reply, RoutedListener, Text};
-    /// use dispatchio_core::routing::{Action, BuildError, Cond, RoutingTable};
-    /// let table = || RoutingTable::builder().rule("all", Cond::Always, [Action::call_async("fetch")]).build();
-    /// let fetcher = RoutedListener::builder(table()?)
-    ///     .async_handler("fetch", |m: Message| async move {
-    ///         tokio::task::yield_now().await; // any async work
-    ///         Ok(Reply::Content(m.content().clone()))
-    ///     })
-    ///     .build()?;
-    /// let dispatcher = Dispatcher::new();
-    /// dispatcher.register("fetcher", Arc::new(fetcher))?;
-    /// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("page")).to("fetcher"), None).await?;
-    /// assert_eq!(reply.0, "page");
-    /// // Declared `call async`: a synchronous handler does not fit.
-    /// let wrong = RoutedListener::builder(table()?).handler("fetch", |_: &Message| Ok(Reply::Empty)).build();
-    /// assert!(matches!(wrong, Err(BuildError::HandlerKindMismatch { .. })));
-    /// # Ok(()) }
-    /// ```
-    pub fn async_handler<F, Fut>(
-        mut self,
-        name: impl Into<SharedStr>,
-        f: F,
-    ) -> ListenerBuilder<M, K>
-    where
-        F: Fn(Message) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = HandlerResult> + Send + 'static,
-    {
-        self.handlers.insert(name.into(), HandlerFn::Async(Box::new(move |m| Box::pin(f(m)))));
-        self
-    }
-
-    /// Binds forward target `name`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::sync::Arc;
-    /// use dispatchio_core::{Dispatcher, Message, RoutedListener, Text};
-    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
-    /// let inner = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
-    /// let back = Arc::new(RoutedListener::new(inner, ()));
-    /// let outer = RoutingTable::builder().rule("all", Cond::Always, [Action::forward("back")]).build()?;
-    /// let front = RoutedListener::builder(outer).forward("back", back.clone()).build()?;
-    /// let dispatcher = Dispatcher::new();
-    /// dispatcher.register("front", Arc::new(front))?; // only the front is registered
-    /// dispatcher.send(Message::new(Text::from("hi")).to("front"))?;
-    /// assert!(back.queue("inbox")?.recv().await.is_some()); // chained
-    /// # Ok(()) }
-    /// ```
-    pub fn forward(
-        mut self,
-        name: impl Into<SharedStr>,
-        target: impl Into<ForwardTarget>,
-    ) -> ListenerBuilder<M, K> {
-        self.forwards.push((name.into(), target.into()));
-        self
-    }
-
-    /// Uses `hooks` as pre- and post-filters.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use dispatchio_core::{Hooks, Message, RoutedListener};
-    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
-    /// struct TextOnly;
-    /// impl Hooks for TextOnly {
-    ///     fn pre_filter(&self, m: Message) -> Option<Message> { (m.ty() == "Text").then_some(m) }
-    /// }
-    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build()?;
-    /// let listener: RoutedListener<_, _, TextOnly> = RoutedListener::builder(table).hooks(TextOnly).build()?;
-    /// assert!(listener.queue("inbox").is_ok());
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// The example of [`Hooks`] shows the hooks at work.
-    pub fn hooks<K2: Hooks>(self, hooks: K2) -> ListenerBuilder<M, K2> {
-        ListenerBuilder {
-            matcher: self.matcher,
-            handlers: self.handlers,
-            forwards: self.forwards,
-            hooks,
-        }
-    }
-
-    /// Checks that every handler the table calls is provided, with the kind
-    /// it is called with, and that nothing else is.
-    ///
-    /// # Errors
-    ///
-    /// [`BuildError::MissingHandler`], [`BuildError::UnknownHandler`],
-    /// [`BuildError::HandlerKindMismatch`], [`BuildError::UnknownForward`]
-    /// or [`BuildError::ForwardAlreadyBound`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use dispatchio_core::{Message, Reply, RoutedListener};
-    /// use dispatchio_core::routing::{Action, BuildError, Cond, RoutingTable};
-    /// let table = || RoutingTable::builder().rule("all", Cond::Always, [Action::call("ack")]).build();
-    /// let ack = |_: &Message| Ok(Reply::Empty);
-    /// assert!(RoutedListener::builder(table()?).handler("ack", ack).build().is_ok());
-    /// let extra = RoutedListener::builder(table()?).handler("ack", ack).handler("nack", ack).build();
-    /// assert_eq!(extra.err(), Some(BuildError::UnknownHandler("nack".into())));
-    /// # Ok(()) }
-    /// ```
-    pub fn build(mut self) -> Result<RoutedListener<M, FnHandlers, K>, BuildError> {
-        let layout = self.matcher.layout();
-        let mut slots = Vec::with_capacity(layout.handlers.len());
-        for slot in &layout.handlers {
-            let f = self
-                .handlers
-                .remove(&slot.name)
-                .ok_or_else(|| BuildError::MissingHandler(slot.name.to_string()))?;
-            let provided_async = matches!(f, HandlerFn::Async(_));
-            if provided_async != slot.is_async {
-                let kind = |a: bool| if a { "async" } else { "sync" };
-                return Err(BuildError::HandlerKindMismatch {
-                    name: slot.name.to_string(),
-                    declared: kind(slot.is_async),
-                    provided: kind(provided_async),
-                });
-            }
-            slots.push(f);
-        }
-        if let Some(name) = self.handlers.keys().next() {
-            return Err(BuildError::UnknownHandler(name.to_string()));
-        }
-        let listener = RoutedListener::with_hooks(
-            self.matcher,
-            FnHandlers { slots: slots.into() },
-            self.hooks,
-        );
-        for (name, target) in self.forwards {
-            listener.bind_forward(&name, target)?;
-        }
-        Ok(listener)
     }
 }
