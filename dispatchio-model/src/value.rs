@@ -14,6 +14,14 @@ use crate::id::Id;
 ///
 /// Absence is not a value: field access returns `Option<Value>` and `None`
 /// means "absent" (a missing optional field, an unknown path).
+///
+/// ```
+/// use dispatchio_model::{DynValue, Fields, Value};
+/// let card = DynValue::Record([("card".to_owned(), DynValue::from(7))].into());
+/// assert_eq!(card.field("card"), Some(Value::Int(7)));
+/// assert_eq!(card.field("suit"), None); // absent, not a value
+/// assert_ne!(Value::Int(7), Value::Float(7.0)); // kinds never mix
+/// ```
 #[derive(Clone, Copy)]
 pub enum Value<'a> {
     /// A `bool`.
@@ -32,6 +40,15 @@ pub enum Value<'a> {
 
 impl<'a> Value<'a> {
     /// The field `name` of a record; `None` for any other value.
+    ///
+    /// ```
+    /// use dispatchio_model::{DynValue, Fields, Value};
+    /// let pos = DynValue::Record([("x".to_owned(), DynValue::from(3))].into());
+    /// let msg = DynValue::Record([("pos".to_owned(), pos)].into());
+    /// let x = msg.field("pos").and_then(|pos| pos.field("x"));
+    /// assert_eq!(x, Some(Value::Int(3)));
+    /// assert_eq!(Value::Int(3).field("x"), None); // not a record
+    /// ```
     pub fn field(self, name: &str) -> Option<Value<'a>> {
         match self {
             Value::Record(r) => r.field(name),
@@ -40,6 +57,14 @@ impl<'a> Value<'a> {
     }
 
     /// An owned copy of this value.
+    ///
+    /// ```
+    /// use dispatchio_model::{AsValue, DynValue, Value};
+    /// let cards = vec![7i64, 12];
+    /// let view: Value<'_> = cards.as_value().unwrap();
+    /// assert_eq!(view.to_owned_value(), DynValue::from(vec![7i64, 12]));
+    /// assert_eq!(Value::Str("ace").to_owned_value(), DynValue::from("ace"));
+    /// ```
     pub fn to_owned_value(self) -> DynValue {
         match self {
             Value::Bool(b) => DynValue::Bool(b),
@@ -93,8 +118,41 @@ impl fmt::Debug for Value<'_> {
 /// Generated code implements it with a `match` on the name; a hand-written
 /// type that is only ever routed on its envelope can leave the default, which
 /// reports every field absent.
+///
+/// ```
+/// use dispatchio_model::{AsValue, Fields, Value};
+/// struct Pos { x: i64, y: Option<i64> }
+/// impl Fields for Pos {
+///     fn field(&self, name: &str) -> Option<Value<'_>> {
+///         match name {
+///             "x" => self.x.as_value(),
+///             "y" => self.y.as_value(),
+///             _ => None,
+///         }
+///     }
+///     fn field_names(&self) -> Vec<String> {
+///         let mut names = vec!["x".to_owned()];
+///         names.extend(self.y.map(|_| "y".to_owned()));
+///         names
+///     }
+/// }
+/// let pos = Pos { x: 3, y: None };
+/// assert_eq!(pos.field("x"), Some(Value::Int(3)));
+/// assert_eq!(pos.field("y"), None); // `None` is absent
+/// assert_eq!(pos.field_names(), ["x"]);
+/// ```
 pub trait Fields: Send + Sync {
     /// The field `name`, or `None` when absent.
+    ///
+    /// ```
+    /// use dispatchio_model::{DynValue, Fields, Value};
+    /// let card = DynValue::Record([("card".to_owned(), DynValue::from(7))].into());
+    /// assert_eq!(card.field("card"), Some(Value::Int(7)));
+    /// assert_eq!(card.field("suit"), None);
+    /// struct Opaque; // routed on its envelope only: the default
+    /// impl Fields for Opaque {}
+    /// assert_eq!(Opaque.field("card"), None);
+    /// ```
     fn field(&self, name: &str) -> Option<Value<'_>> {
         let _ = name;
         None
@@ -102,29 +160,82 @@ pub trait Fields: Send + Sync {
 
     /// The names of the fields present, for display and conversion to
     /// [`DynValue`]. Defaults to none.
+    ///
+    /// ```
+    /// use dispatchio_model::{DynValue, Fields};
+    /// let card = DynValue::Record(
+    ///     [("card".to_owned(), DynValue::from(7)), ("suit".to_owned(), DynValue::Null)].into(),
+    /// );
+    /// assert_eq!(card.field_names(), ["card"]); // a `Null` is absent
+    /// ```
     fn field_names(&self) -> Vec<String> {
         Vec::new()
     }
 }
 
 /// Indexed access to the elements of a list.
+///
+/// `Vec<T>` implements it for every [`AsValue`] `T`; a list field is read
+/// through it as [`Value::List`]:
+///
+/// ```
+/// use dispatchio_model::{AsValue, Items, Value};
+/// let hand = vec![7i64, 12];
+/// let Some(Value::List(cards)) = hand.as_value() else { panic!("a Vec is a list") };
+/// let read: Vec<_> = (0..cards.len()).filter_map(|i| cards.item(i)).collect();
+/// assert_eq!(read, [Value::Int(7), Value::Int(12)]);
+/// ```
 pub trait Items: Send + Sync {
     /// The number of elements.
+    ///
+    /// ```
+    /// use dispatchio_model::Items;
+    /// assert_eq!(Items::len(&vec![7i64, 12]), 2);
+    /// ```
     fn len(&self) -> usize;
 
     /// Whether the list is empty.
+    ///
+    /// ```
+    /// use dispatchio_model::Items;
+    /// assert!(Items::is_empty(&Vec::<i64>::new()));
+    /// assert!(!Items::is_empty(&vec![7i64]));
+    /// ```
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The element at `index`, or `None` when out of range or absent.
+    ///
+    /// ```
+    /// use dispatchio_model::{Items, Value};
+    /// let suits = vec![Some("hearts".to_owned()), None];
+    /// assert_eq!(suits.item(0), Some(Value::Str("hearts")));
+    /// assert_eq!(suits.item(1), None); // absent
+    /// assert_eq!(suits.item(2), None); // out of range
+    /// ```
     fn item(&self, index: usize) -> Option<Value<'_>>;
 }
 
 /// A Rust value that can be viewed as a [`Value`]; used by [`Fields`]
 /// implementations. `Option<T>` views as `None` when it holds nothing.
+///
+/// ```
+/// use dispatchio_model::{AsValue, Id, Value};
+/// assert_eq!(7u8.as_value(), Some(Value::Int(7)));
+/// assert_eq!(Id::from("bob").as_value(), Some(Value::Str("bob")));
+/// assert_eq!(None::<i64>.as_value(), None);
+/// // Too wide for `i64`: the float a dynamic decoder reads for it.
+/// assert_eq!(u64::MAX.as_value(), Some(Value::Float(u64::MAX as f64)));
+/// ```
 pub trait AsValue {
     /// The view, or `None` for an absent value.
+    ///
+    /// ```
+    /// use dispatchio_model::{AsValue, Value};
+    /// assert_eq!(Some(true).as_value(), Some(Value::Bool(true)));
+    /// assert_eq!("ace".as_value(), Some(Value::Str("ace")));
+    /// ```
     fn as_value(&self) -> Option<Value<'_>>;
 }
 
@@ -226,6 +337,15 @@ impl AsValue for DynValue {
 /// The value at a path of field names (`["pos", "x"]`) from `root`, or
 /// `None` when any step is absent or not a record: how every reader of a
 /// content path walks it.
+///
+/// ```
+/// use dispatchio_model::{DynValue, Value, at};
+/// let pos = DynValue::Record([("x".to_owned(), DynValue::from(3))].into());
+/// let msg = DynValue::Record([("pos".to_owned(), pos), ("n".to_owned(), 1.into())].into());
+/// assert_eq!(at(&msg, &["pos", "x"]), Some(Value::Int(3)));
+/// assert_eq!(at(&msg, &["pos", "y"]), None); // absent
+/// assert_eq!(at(&msg, &["n", "x"]), None); // `n` is not a record
+/// ```
 pub fn at<'a, F: Fields + ?Sized, S: AsRef<str>>(root: &'a F, path: &[S]) -> Option<Value<'a>> {
     let (first, rest) = path.split_first()?;
     let mut v = root.field(first.as_ref())?;
@@ -275,6 +395,15 @@ impl<T: ContentType> AsValue for T {
 ///
 /// Serialises as the plain data it holds (a map for a record), so any
 /// self-describing format reads it back.
+///
+/// ```
+/// use dispatchio_model::{DynValue, Fields, Value};
+/// let card: DynValue = serde_json::from_str(r#"{"card": 7, "suit": null, "tags": [1]}"#)?;
+/// assert_eq!(card.field("card"), Some(Value::Int(7)));
+/// assert_eq!(card.field("suit"), None); // null is absent
+/// assert_eq!(serde_json::to_string(&card)?, r#"{"card":7,"suit":null,"tags":[1]}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum DynValue {
@@ -296,6 +425,12 @@ pub enum DynValue {
 
 impl DynValue {
     /// The borrowed view; `None` for [`DynValue::Null`].
+    ///
+    /// ```
+    /// use dispatchio_model::{DynValue, Value};
+    /// assert_eq!(DynValue::from("ace").view(), Some(Value::Str("ace")));
+    /// assert_eq!(DynValue::Null.view(), None);
+    /// ```
     pub fn view(&self) -> Option<Value<'_>> {
         Some(match self {
             DynValue::Null => return None,
