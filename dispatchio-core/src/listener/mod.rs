@@ -210,6 +210,33 @@ pub trait Hooks: Send + Sync + 'static {
     /// example of [`Hooks`] records the rules that fired here. Not called
     /// for a message the pre-filter dropped: that one is counted and
     /// reported as dropped, and routed by no rule.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::{Arc, Mutex};
+    /// use dispatchio_core::{Dispatcher, Empty, Hooks, Message, Outcome, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, End, RoutingTable};
+    /// /// Counts the messages no rule took.
+    /// #[derive(Default)]
+    /// struct CountUnrouted(Arc<Mutex<usize>>);
+    /// impl Hooks for CountUnrouted {
+    ///     fn post_filter(&self, _: &Message, outcome: &Outcome<'_>) {
+    ///         if outcome.fired.end() == End::Unrouted {
+    ///             *self.0.lock().unwrap() += 1;
+    ///         }
+    ///     }
+    /// }
+    /// let hooks = CountUnrouted::default();
+    /// let unrouted = hooks.0.clone();
+    /// let table = RoutingTable::builder().rule("text", Cond::type_is("Text"), [Action::queue("inbox")]).build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("player", Arc::new(RoutedListener::builder(table).hooks(hooks).build()?))?;
+    /// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+    /// dispatcher.send(Message::new(Empty).to("player"))?;
+    /// dispatcher.flush("player").await?;
+    /// assert_eq!(*unrouted.lock().unwrap(), 1);
+    /// # Ok(()) }
+    /// ```
     fn post_filter(&self, message: &Message, outcome: &Outcome<'_>) {
         let _ = (message, outcome);
     }
@@ -232,9 +259,39 @@ pub struct NoHooks;
 
 impl Hooks for NoHooks {}
 
-/// What happened to one message, for [`Hooks::post_filter`].
+/// What happened to one message, for [`Hooks::post_filter`]: the
+/// [`Fired`] indices and the [`Layout`] names they stand for.
 ///
-/// See the example of [`Hooks`], whose `post_filter` reads one.
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::{Arc, Mutex};
+/// use dispatchio_core::{Dispatcher, Hooks, Message, Outcome, RoutedListener, Text};
+/// use dispatchio_core::routing::{Action, Cond, RoutingTable, Step};
+/// /// Records the queues each message was pushed onto, by name.
+/// #[derive(Default)]
+/// struct QueuesOf(Arc<Mutex<Vec<String>>>);
+/// impl Hooks for QueuesOf {
+///     fn post_filter(&self, _: &Message, outcome: &Outcome<'_>) {
+///         for step in outcome.fired.steps() {
+///             if let Step::Queue(q) = step {
+///                 self.0.lock().unwrap().push(outcome.layout.queues[*q].to_string());
+///             }
+///         }
+///     }
+/// }
+/// let hooks = QueuesOf::default();
+/// let queued = hooks.0.clone();
+/// let table = RoutingTable::builder()
+///     .rule("log", Cond::Always, [Action::queue("log"), Action::Continue])
+///     .rule("text", Cond::type_is("Text"), [Action::queue("inbox")])
+///     .build()?;
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("player", Arc::new(RoutedListener::builder(table).hooks(hooks).build()?))?;
+/// dispatcher.send(Message::new(Text::from("hi")).to("player"))?;
+/// dispatcher.flush("player").await?;
+/// assert_eq!(*queued.lock().unwrap(), ["log", "inbox"]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Outcome<'a> {
     /// The names behind the indices.

@@ -174,12 +174,27 @@ pub struct Fired {
 }
 
 impl Fired {
-    /// An empty buffer.
+    /// An empty buffer: no rule fired, no step, unrouted.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{End, Fired};
+    /// let fired = Fired::new();
+    /// assert!(fired.rules().is_empty() && fired.steps().is_empty());
+    /// assert_eq!(fired.end(), End::Unrouted);
+    /// ```
     pub fn new() -> Fired {
         Fired::default()
     }
 
     /// Empties the buffer, keeping its allocation.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{Fired, Step};
+    /// let mut fired = Fired::new();
+    /// fired.stop(0, &[Step::Queue(0)]);
+    /// fired.clear(); // before routing the next message into it
+    /// assert_eq!(fired, Fired::new());
+    /// ```
     pub fn clear(&mut self) {
         self.rules.clear();
         self.steps.clear();
@@ -211,33 +226,101 @@ impl Fired {
     }
 
     /// Records that rule `rule` matched and stopped the search.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{End, Fired, Step};
+    /// let mut fired = Fired::new();
+    /// fired.stop(3, &[Step::Call(0), Step::Queue(1)]);
+    /// assert_eq!((fired.rules(), fired.end()), (&[3][..], End::Stopped(3)));
+    /// assert_eq!(fired.steps(), [Step::Call(0), Step::Queue(1)]);
+    /// ```
     pub fn stop(&mut self, rule: usize, steps: &[Step]) {
         self.rule(rule, steps);
         self.end = End::Stopped(rule);
     }
 
     /// Records that `otherwise` ran, with its steps.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{End, Fired, Step};
+    /// let mut fired = Fired::new();
+    /// fired.rule(0, &[Step::Queue(0)]); // a rule that ends with `continue`
+    /// fired.otherwise(&[Step::Drop]);
+    /// assert_eq!(fired.end(), End::Otherwise);
+    /// assert_eq!(fired.rules(), [0]); // `otherwise` is no rule
+    /// assert_eq!(fired.steps(), [Step::Queue(0), Step::Drop]);
+    /// ```
     pub fn otherwise(&mut self, steps: &[Step]) {
         self.steps.extend_from_slice(steps);
         self.end = End::Otherwise;
     }
 
     /// Records that the message is unrouted.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{End, Fired, Step};
+    /// let mut fired = Fired::new();
+    /// fired.rule(0, &[Step::Queue(0)]); // matched with `continue`, then nothing
+    /// fired.unrouted();
+    /// assert_eq!(fired.end(), End::Unrouted); // the executor reports it
+    /// assert_eq!(fired.steps(), [Step::Queue(0)]); // after running what did fire
+    /// ```
     pub fn unrouted(&mut self) {
         self.end = End::Unrouted;
     }
 
     /// The rules that matched, in order (indices into [`Layout::rules`]).
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// use dispatchio_core::routing::{Action, Cond, Fired, Matcher, RoutingTable};
+    /// let table = RoutingTable::builder()
+    ///     .rule("log", Cond::Always, [Action::queue("log"), Action::Continue])
+    ///     .rule("text", Cond::type_is("Text"), [Action::queue("inbox")])
+    ///     .build()
+    ///     .unwrap();
+    /// let mut fired = Fired::new();
+    /// table.route(&Message::new(Text::from("hi")), &mut fired);
+    /// let names: Vec<_> = fired.rules().iter().map(|&r| &*table.layout().rules[r]).collect();
+    /// assert_eq!(names, ["log", "text"]);
+    /// ```
     pub fn rules(&self) -> &[usize] {
         &self.rules
     }
 
     /// The steps to run, in order.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// use dispatchio_core::routing::{Action, Cond, Fired, Matcher, RoutingTable, Step};
+    /// let table = RoutingTable::builder()
+    ///     .rule("text", Cond::type_is("Text"), [Action::queue("inbox"), Action::call("greet")])
+    ///     .build()
+    ///     .unwrap();
+    /// let mut fired = Fired::new();
+    /// table.route(&Message::new(Text::from("hi")), &mut fired);
+    /// assert_eq!(fired.steps(), [Step::Queue(0), Step::Call(0)]); // in the rule's order
+    /// ```
     pub fn steps(&self) -> &[Step] {
         &self.steps
     }
 
     /// How the search ended.
+    ///
+    /// ```
+    /// use dispatchio_core::{Empty, Message, Text};
+    /// use dispatchio_core::routing::{Action, Cond, End, Fired, Matcher, RoutingTable};
+    /// let table = RoutingTable::builder()
+    ///     .rule("text", Cond::type_is("Text"), [Action::queue("inbox")])
+    ///     .build()
+    ///     .unwrap();
+    /// let mut fired = Fired::new();
+    /// table.route(&Message::new(Text::from("hi")), &mut fired);
+    /// assert_eq!(fired.end(), End::Stopped(0));
+    /// fired.clear();
+    /// table.route(&Message::new(Empty), &mut fired); // no rule, no `otherwise`
+    /// assert_eq!(fired.end(), End::Unrouted);
+    /// ```
     pub fn end(&self) -> End {
         self.end
     }
@@ -245,7 +328,20 @@ impl Fired {
 
 /// A handler slot of a [`Layout`].
 ///
-/// See the example of [`Layout`].
+/// ```
+/// use dispatchio_core::routing::{Action, Cond, HandlerSlot, Matcher, RoutingTable};
+/// let table = RoutingTable::builder()
+///     .rule("a", Cond::Always, [Action::call("log"), Action::call_async("fetch")])
+///     .build()
+///     .unwrap();
+/// assert_eq!(
+///     table.layout().handlers,
+///     [
+///         HandlerSlot { name: "log".into(), is_async: false },
+///         HandlerSlot { name: "fetch".into(), is_async: true },
+///     ]
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HandlerSlot {
     /// The handler's name (`call name`).
@@ -284,16 +380,40 @@ pub struct Layout {
 
 impl Layout {
     /// The index of handler `name`.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{HandlerSlot, Layout};
+    /// let layout = Layout {
+    ///     handlers: vec![HandlerSlot { name: "deal".into(), is_async: false }],
+    ///     ..Layout::default()
+    /// };
+    /// assert_eq!(layout.handler("deal"), Some(0)); // what `Step::Call(0)` calls
+    /// assert_eq!(layout.handler("shuffle"), None);
+    /// ```
     pub fn handler(&self, name: &str) -> Option<usize> {
         self.handlers.iter().position(|h| &*h.name == name)
     }
 
     /// The index of queue `name`.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::Layout;
+    /// let layout = Layout { queues: vec!["hand".into(), "inbox".into()], ..Layout::default() };
+    /// assert_eq!(layout.queue("inbox"), Some(1)); // what `Step::Queue(1)` pushes onto
+    /// assert_eq!(layout.queue("spam"), None);
+    /// ```
     pub fn queue(&self, name: &str) -> Option<usize> {
         self.queues.iter().position(|q| &**q == name)
     }
 
     /// The index of forward target `name`.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::Layout;
+    /// let layout = Layout { forwards: vec!["audit".into()], ..Layout::default() };
+    /// assert_eq!(layout.forward("audit"), Some(0)); // what `Step::Forward(0)` hands to
+    /// assert_eq!(layout.forward("billing"), None);
+    /// ```
     pub fn forward(&self, name: &str) -> Option<usize> {
         self.forwards.iter().position(|f| &**f == name)
     }
@@ -338,9 +458,34 @@ impl Layout {
 /// ```
 pub trait Matcher: Send + Sync + 'static {
     /// The names behind the indices this matcher emits.
+    ///
+    /// ```
+    /// use dispatchio_core::routing::{Action, Cond, Matcher, RoutingTable};
+    /// let table = RoutingTable::builder()
+    ///     .rule("deal", Cond::type_is("Card"), [Action::queue("hand")])
+    ///     .otherwise([Action::queue("inbox")])
+    ///     .build()
+    ///     .unwrap();
+    /// let layout = table.layout();
+    /// assert_eq!(layout.rules, ["deal".into()]);
+    /// assert_eq!(layout.queues, ["hand".into(), "inbox".into()]);
+    /// ```
     fn layout(&self) -> &Layout;
 
     /// Routes `msg`: records the matching rules, their steps and the end of
     /// the search into `fired`, which the caller has cleared.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// use dispatchio_core::routing::{Action, Cond, End, Fired, Matcher, RoutingTable, Step};
+    /// let table = RoutingTable::builder()
+    ///     .rule("deal", Cond::type_is("Card"), [Action::queue("hand")])
+    ///     .otherwise([Action::queue("inbox")])
+    ///     .build()
+    ///     .unwrap();
+    /// let mut fired = Fired::new();
+    /// table.route(&Message::new(Text::from("hi")), &mut fired);
+    /// assert_eq!((fired.end(), fired.steps()), (End::Otherwise, &[Step::Queue(1)][..]));
+    /// ```
     fn route(&self, msg: &Message, fired: &mut Fired);
 }
