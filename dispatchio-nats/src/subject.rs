@@ -1,7 +1,8 @@
 //! Subjects: where a destination or a group lives on NATS.
 //!
-//! (A little over 600 lines: the scheme, its inverse, JetStream mode's
-//! names and the errors of each are one contract, kept in one file.)
+//! (Over 600 lines: the scheme, its inverse, JetStream mode's names and
+//! the errors of each are one contract, kept in one file; about 400 of
+//! its lines are docs, with an example on every item.)
 //!
 //! Every subject of a dispatcher lies under its [`Namespace`] (`game` below):
 //!
@@ -52,6 +53,18 @@ pub const MAX_NAMESPACE_LEN: usize = 256;
 const SHOWN_CHARS: usize = 64;
 
 /// What an ID names on NATS.
+///
+/// ```
+/// use dispatchio_core::Id;
+/// use dispatchio_nats::{Namespace, SubjectKind};
+/// let game = Namespace::new("game")?;
+/// let bob = Id::from("bob");
+/// assert_eq!(game.subject(SubjectKind::Destination, &bob)?, "game.d.s.bob");
+/// assert_eq!(game.subject(SubjectKind::Claim, &bob)?, "game.c.s.bob");
+/// assert_eq!(game.subject(SubjectKind::Dispatcher, &Id::from("dealer"))?, "game.p.s.dealer");
+/// assert_eq!(SubjectKind::Claim.to_string(), "claim"); // as errors name it
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SubjectKind {
@@ -96,6 +109,18 @@ impl fmt::Display for SubjectKind {
 /// `acme.game-2`), each of ASCII letters, digits, `_` and `-`, at most
 /// [`MAX_NAMESPACE_LEN`] bytes in all. Its first token may not be `_INBOX`,
 /// where NATS clients receive their replies.
+///
+/// ```
+/// use dispatchio_core::Id;
+/// use dispatchio_nats::{Namespace, SubjectKind};
+/// let game: Namespace = "acme.game-2".parse()?;
+/// let subject = game.destination(&Id::from("bob"))?;
+/// assert_eq!(subject, "acme.game-2.d.s.bob");
+/// assert_eq!(game.parse(&subject)?, (SubjectKind::Destination, Id::from("bob")));
+/// // Another namespace's subjects are not this one's.
+/// assert!(Namespace::new("acme")?.parse(&subject).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Namespace {
     name: String,
@@ -109,6 +134,15 @@ impl Namespace {
     /// A [`NamespaceError`] saying what is wrong with `name` and where: empty,
     /// too long, an empty token, a character a namespace cannot hold, or the
     /// reserved `_INBOX`.
+    ///
+    /// ```
+    /// use dispatchio_nats::{Namespace, NamespaceErrorKind};
+    /// assert_eq!(Namespace::new("acme.game")?.as_str(), "acme.game");
+    /// let err = Namespace::new("game.*").unwrap_err();
+    /// assert_eq!(*err.kind(), NamespaceErrorKind::Char { ch: '*', at: 5 });
+    /// assert_eq!(*Namespace::new("_INBOX.game").unwrap_err().kind(), NamespaceErrorKind::Inbox);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(name: impl Into<String>) -> Result<Namespace, NamespaceError> {
         let name = name.into();
         match check_namespace(&name) {
@@ -118,11 +152,32 @@ impl Namespace {
     }
 
     /// The namespace as written.
+    ///
+    /// ```
+    /// let game = dispatchio_nats::Namespace::new("acme.game")?;
+    /// assert_eq!(game.as_str(), "acme.game");
+    /// assert_eq!(game.to_string(), "acme.game");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.name
     }
 
     /// The subject of destination `id`.
+    ///
+    /// ```
+    /// use dispatchio_core::Id;
+    /// use dispatchio_nats::{Namespace, SubjectKind};
+    /// let game = Namespace::new("game")?;
+    /// assert_eq!(game.destination(&Id::from(-3))?, "game.d.i.-3");
+    /// assert_eq!(game.destination(&Id::from("7"))?, "game.d.s.7"); // never the integer 7's
+    /// // Dots, wildcards, spaces, `_` and non-ASCII are escaped as `_XX`, and parse back.
+    /// let odd = Id::from("p_1.*é");
+    /// let subject = game.destination(&odd)?;
+    /// assert_eq!(subject, "game.d.s.p_5F1_2E_2A_C3_A9");
+    /// assert_eq!(game.parse(&subject)?, (SubjectKind::Destination, odd));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -134,6 +189,16 @@ impl Namespace {
 
     /// The subject of group `id`.
     ///
+    /// ```
+    /// use dispatchio_core::Id;
+    /// use dispatchio_nats::{Namespace, SubjectKind};
+    /// let game = Namespace::new("game")?;
+    /// assert_eq!(game.group(&Id::from(1))?, "game.g.i.1");
+    /// assert_eq!(game.group(&Id::from("All players"))?, "game.g.s.All_20players");
+    /// assert_eq!(game.parse("game.g.s.All_20players")?, (SubjectKind::Group, Id::from("All players")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// A [`SubjectError`] when the subject would be longer than
@@ -143,6 +208,18 @@ impl Namespace {
     }
 
     /// The subject of `id` as a `kind`.
+    ///
+    /// ```
+    /// use dispatchio_core::Id;
+    /// use dispatchio_nats::{MAX_SUBJECT_LEN, Namespace, SubjectKind};
+    /// let game = Namespace::new("game")?;
+    /// assert_eq!(game.subject(SubjectKind::Claim, &Id::from(7))?, "game.c.i.7");
+    /// // An empty string ID is `_` alone: one token still.
+    /// assert_eq!(game.subject(SubjectKind::Destination, &Id::from(""))?, "game.d.s._");
+    /// let huge = Id::from("x".repeat(MAX_SUBJECT_LEN));
+    /// assert!(game.subject(SubjectKind::Group, &huge).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -178,17 +255,37 @@ impl Namespace {
 
     /// The roster subject, `<ns>.r`: where the dispatchers of the namespace
     /// say which groups they have members of.
+    ///
+    /// ```
+    /// let game = dispatchio_nats::Namespace::new("acme.game")?;
+    /// assert_eq!(game.roster(), "acme.game.r");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn roster(&self) -> String {
         format!("{}.r", self.name)
     }
 
     /// Every subject of this namespace, as a wildcard: `<ns>.>`.
+    ///
+    /// ```
+    /// let game = dispatchio_nats::Namespace::new("acme.game")?;
+    /// assert_eq!(game.all(), "acme.game.>");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn all(&self) -> String {
         format!("{}.>", self.name)
     }
 
     /// Every subject of one kind in this namespace, as a wildcard:
     /// `<ns>.d.>` for destinations, `<ns>.g.>` for groups.
+    ///
+    /// ```
+    /// use dispatchio_nats::{Namespace, SubjectKind};
+    /// let game = Namespace::new("game")?;
+    /// assert_eq!(game.all_of(SubjectKind::Destination), "game.d.>");
+    /// assert_eq!(game.all_of(SubjectKind::Group), "game.g.>");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn all_of(&self, kind: SubjectKind) -> String {
         format!("{}.{}.>", self.name, kind.token())
     }
@@ -224,6 +321,13 @@ impl Namespace {
 
     /// Every [`held`](Namespace::held) subject of one holder, as a
     /// wildcard: `<ns>.n.<holder>.>`.
+    ///
+    /// ```
+    /// let game = dispatchio_nats::Namespace::new("game")?;
+    /// assert_eq!(game.held_by("dealer"), "game.n.dealer.>");
+    /// assert_eq!(game.held_by("table.1"), "game.n.table_2E1.>"); // a dot in a name is no token separator
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn held_by(&self, holder: &str) -> String {
         let mut subject = format!("{}.n.", self.name);
         push_escaped(&mut subject, holder);
@@ -233,6 +337,12 @@ impl Namespace {
 
     /// Every [`held`](Namespace::held) subject of every holder: `<ns>.n.>`,
     /// the subjects of the namespace's JetStream stream.
+    ///
+    /// ```
+    /// let game = dispatchio_nats::Namespace::new("game")?;
+    /// assert_eq!(game.all_held(), "game.n.>");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn all_held(&self) -> String {
         format!("{}.n.>", self.name)
     }
@@ -255,6 +365,12 @@ impl Namespace {
     /// The name of the durable JetStream consumer of the dispatcher named
     /// `dispatcher` (the name escaped as a string ID is: no dots, no
     /// wildcards, no whitespace).
+    ///
+    /// ```
+    /// use dispatchio_nats::Namespace;
+    /// assert_eq!(Namespace::consumer_name("dealer"), "dealer");
+    /// assert_eq!(Namespace::consumer_name("table 1.a"), "table_201_2Ea");
+    /// ```
     pub fn consumer_name(dispatcher: &str) -> String {
         let mut name = String::new();
         push_escaped(&mut name, dispatcher);
@@ -269,6 +385,20 @@ impl Namespace {
     /// A [`ParseSubjectError`] when `subject` is not one this namespace's
     /// [`subject`](Namespace::subject) writes for any ID; its
     /// [`kind`](ParseSubjectError::kind) tells why.
+    ///
+    /// ```
+    /// use dispatchio_core::Id;
+    /// use dispatchio_nats::{Namespace, ParseSubjectErrorKind, SubjectKind};
+    /// let game = Namespace::new("game")?;
+    /// assert_eq!(game.parse("game.d.i.-3")?, (SubjectKind::Destination, Id::from(-3)));
+    /// assert_eq!(game.parse("game.c.s.bob_2Esmith")?, (SubjectKind::Claim, Id::from("bob.smith")));
+    /// // Only what `subject` would write: 7 is written `7`, `a` is written `a`.
+    /// let int = game.parse("game.d.i.007").unwrap_err();
+    /// assert_eq!(*int.kind(), ParseSubjectErrorKind::Int { token: "007".into() });
+    /// let escaped = game.parse("game.d.s._61").unwrap_err();
+    /// assert_eq!(*escaped.kind(), ParseSubjectErrorKind::NotCanonical { canonical: "a".into() });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn parse(&self, subject: &str) -> Result<(SubjectKind, Id), ParseSubjectError> {
         self.parse_kind(subject).map_err(|kind| ParseSubjectError {
             subject: subject.to_owned(),
@@ -454,6 +584,17 @@ impl fmt::Display for ShownId<'_> {
 }
 
 /// A namespace that [`Namespace::new`] refused.
+///
+/// ```
+/// use dispatchio_nats::{Namespace, NamespaceErrorKind};
+/// let err = Namespace::new("game..2").unwrap_err();
+/// assert_eq!(*err.kind(), NamespaceErrorKind::EmptyToken { at: 5 });
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid NATS namespace \"game..2\": empty token at byte 5 (a namespace is dot-separated \
+///      tokens of ASCII letters, digits, '_' and '-')"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "invalid NATS namespace {}: {kind} (a namespace is dot-separated tokens of \
@@ -467,17 +608,38 @@ pub struct NamespaceError {
 
 impl NamespaceError {
     /// The name that was refused.
+    ///
+    /// ```
+    /// let err = dispatchio_nats::Namespace::new("game room").unwrap_err();
+    /// assert_eq!(err.name(), "game room");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// What is wrong with it.
+    ///
+    /// ```
+    /// use dispatchio_nats::{Namespace, NamespaceErrorKind};
+    /// let err = Namespace::new("game room").unwrap_err();
+    /// assert_eq!(*err.kind(), NamespaceErrorKind::Char { ch: ' ', at: 4 });
+    /// ```
     pub fn kind(&self) -> &NamespaceErrorKind {
         &self.kind
     }
 }
 
 /// What is wrong with a [`NamespaceError`]'s name.
+///
+/// ```
+/// use dispatchio_nats::{MAX_NAMESPACE_LEN, Namespace, NamespaceErrorKind as K};
+/// let kind = |name: &str| Namespace::new(name).unwrap_err().kind().clone();
+/// assert_eq!(kind(""), K::Empty);
+/// assert_eq!(kind(".game"), K::EmptyToken { at: 0 });
+/// assert_eq!(kind("game>"), K::Char { ch: '>', at: 4 });
+/// assert_eq!(kind(&"g".repeat(MAX_NAMESPACE_LEN + 1)), K::TooLong { len: MAX_NAMESPACE_LEN + 1 });
+/// assert_eq!(kind("_INBOX"), K::Inbox);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NamespaceErrorKind {
@@ -510,6 +672,17 @@ pub enum NamespaceErrorKind {
 }
 
 /// An ID whose subject NATS could not carry.
+///
+/// ```
+/// use dispatchio_core::Id;
+/// use dispatchio_nats::{MAX_SUBJECT_LEN, Namespace, SubjectKind};
+/// let game = Namespace::new("game")?;
+/// let huge = Id::from("x".repeat(MAX_SUBJECT_LEN));
+/// let err = game.destination(&huge).unwrap_err();
+/// assert_eq!((err.kind(), err.id()), (SubjectKind::Destination, &huge));
+/// assert!(err.to_string().starts_with(r#"the subject of destination "xxxx"#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "the subject of {kind} {} would be {len} bytes long, over the {MAX_SUBJECT_LEN} a \
@@ -524,22 +697,59 @@ pub struct SubjectError {
 
 impl SubjectError {
     /// What the ID names.
+    ///
+    /// ```
+    /// use dispatchio_core::Id;
+    /// use dispatchio_nats::{MAX_SUBJECT_LEN, Namespace, SubjectKind};
+    /// let game = Namespace::new("game")?;
+    /// let huge = Id::from("x".repeat(MAX_SUBJECT_LEN));
+    /// let err = game.group(&huge).unwrap_err();
+    /// assert_eq!(err.kind(), SubjectKind::Group);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kind(&self) -> SubjectKind {
         self.kind
     }
 
     /// The ID.
+    ///
+    /// ```
+    /// use dispatchio_core::Id;
+    /// use dispatchio_nats::{MAX_SUBJECT_LEN, Namespace, SubjectKind};
+    /// let game = Namespace::new("game")?;
+    /// let huge = Id::from("x".repeat(MAX_SUBJECT_LEN));
+    /// let err = game.destination(&huge).unwrap_err();
+    /// assert_eq!(err.id(), &huge);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> &Id {
         &self.id
     }
 
     /// How long its subject would have been, in bytes.
+    ///
+    /// ```
+    /// use dispatchio_core::Id;
+    /// use dispatchio_nats::{MAX_SUBJECT_LEN, Namespace, SubjectKind};
+    /// let game = Namespace::new("game")?;
+    /// let huge = Id::from("x".repeat(MAX_SUBJECT_LEN));
+    /// let err = game.destination(&huge).unwrap_err();
+    /// assert_eq!(err.subject_len(), "game.d.s.".len() + MAX_SUBJECT_LEN);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subject_len(&self) -> usize {
         self.len
     }
 }
 
 /// A subject that is not one a [`Namespace`] writes for any ID.
+///
+/// ```
+/// use dispatchio_nats::{Namespace, ParseSubjectErrorKind};
+/// let err = Namespace::new("game")?.parse("game.d.s.bob.smith").unwrap_err();
+/// assert_eq!((err.subject(), err.kind()), ("game.d.s.bob.smith", &ParseSubjectErrorKind::Shape));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "subject {} is not a destination or group of namespace {}: {kind}",
@@ -554,25 +764,51 @@ pub struct ParseSubjectError {
 
 impl ParseSubjectError {
     /// The subject that was refused.
+    ///
+    /// ```
+    /// let err = dispatchio_nats::Namespace::new("game")?.parse("other.d.i.7").unwrap_err();
+    /// assert_eq!(err.subject(), "other.d.i.7");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subject(&self) -> &str {
         &self.subject
     }
 
     /// Why it was refused.
+    ///
+    /// ```
+    /// use dispatchio_nats::{Namespace, ParseSubjectErrorKind};
+    /// let err = Namespace::new("game")?.parse("other.d.i.7").unwrap_err();
+    /// assert_eq!(*err.kind(), ParseSubjectErrorKind::OtherNamespace);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kind(&self) -> &ParseSubjectErrorKind {
         &self.kind
     }
 }
 
 /// Why a [`ParseSubjectError`]'s subject was refused.
+///
+/// ```
+/// use dispatchio_nats::{Namespace, ParseSubjectErrorKind as K};
+/// let game = Namespace::new("game")?;
+/// let kind = |subject: &str| game.parse(subject).unwrap_err().kind().clone();
+/// assert_eq!(kind("game.x.i.7"), K::Shape);
+/// assert_eq!(kind("game.d.i.+7"), K::Int { token: "+7".into() });
+/// assert_eq!(kind("game.d.s.a*"), K::Unescaped { ch: '*', at: 1 });
+/// assert_eq!(kind("game.d.s._4"), K::Escape { at: 0 });
+/// assert_eq!(kind("game.d.s._FF"), K::Utf8);
+/// assert_eq!(kind("game.d.s._2e"), K::NotCanonical { canonical: "_2E".into() });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseSubjectErrorKind {
     /// The subject does not start with the namespace and a dot.
     #[error("it is not under that namespace")]
     OtherNamespace,
-    /// Under the namespace, the subject is not three tokens: `d` or `g`,
-    /// `i` or `s`, and the ID.
+    /// Under the namespace, the subject is not three tokens: a
+    /// [`SubjectKind`] (`d`, `g`, `c` or `p`), `i` or `s`, and the ID.
     #[error("expected `d` (destination) or `g` (group), `i` (integer) or `s` (string), and the ID")]
     Shape,
     /// An integer ID that is not an `i64` in decimal, written without `+`
