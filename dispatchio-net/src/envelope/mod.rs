@@ -41,6 +41,20 @@ use dispatchio_core::{
 ///
 /// [`WireError::Encode`] when the content does not encode, or a string is
 /// longer than MessagePack can say.
+///
+/// ```
+/// use dispatchio_core::{Message, Text};
+/// use dispatchio_net::WireIdRef;
+/// use dispatchio_net::envelope::{decode_message, encode_message};
+/// let request = Message::new(Text::from("hi")).to("bob").with_id(7).requiring_response();
+/// let (mut content, mut frame) = (Vec::new(), Vec::new()); // reused for every message
+/// encode_message(&request, 1, &mut content, &mut frame)?;
+/// // `frame` is what the transport carries (a link's frame, a NATS payload).
+/// let m = decode_message(&frame)?;
+/// assert_eq!((m.type_name, m.id, m.dest, m.seq), ("Text", 7, Some(WireIdRef::Str("bob")), 1));
+/// assert!(m.response_required);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn encode_message(
     message: &Message,
     seq: u64,
@@ -80,6 +94,20 @@ pub fn encode_message(
 ///
 /// [`WireError::Decode`] when `bytes` is not one frame, or is a frame of
 /// another kind.
+///
+/// ```
+/// use dispatchio_core::{Message, Text};
+/// use dispatchio_net::{ReplyResult, WireError, WireReply};
+/// use dispatchio_net::envelope::{decode_message, encode_message, encode_reply};
+/// let (mut content, mut frame) = (Vec::new(), Vec::new());
+/// encode_message(&Message::new(Text::from("hi")).to(7), 1, &mut content, &mut frame)?;
+/// let m = decode_message(&frame)?; // borrows from `frame`: no allocation
+/// assert_eq!(m.content.map(|c| c.type_name), Some("Text"));
+/// let reply = encode_reply(WireReply { to: 7, result: ReplyResult::Ok(None) })?;
+/// assert!(matches!(decode_message(&reply), Err(WireError::Decode { .. }))); // not a message
+/// assert!(decode_message(b"not MessagePack").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decode_message(bytes: &[u8]) -> Result<WireMessageRef<'_>, WireError> {
     match wire::decode_frame_in(bytes)? {
         FrameIn::Message(m) => Ok(m),
@@ -92,6 +120,17 @@ pub fn decode_message(bytes: &[u8]) -> Result<WireMessageRef<'_>, WireError> {
 /// # Errors
 ///
 /// [`WireError::Encode`] when a string is longer than MessagePack can say.
+///
+/// ```
+/// use dispatchio_core::Text;
+/// use dispatchio_net::{ReplyResult, WireContent, WireReply};
+/// use dispatchio_net::envelope::{decode_reply, encode_reply};
+/// let content = WireContent::encode("Text", &Text::from("pong"))?;
+/// let reply = WireReply { to: 7, result: ReplyResult::Ok(Some(content)) };
+/// let frame = encode_reply(reply.clone())?; // what goes back to the requester
+/// assert_eq!(decode_reply(&frame)?, reply);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn encode_reply(reply: WireReply) -> Result<Bytes, WireError> {
     wire::encode_frame(&Frame::Reply(reply))
 }
@@ -102,6 +141,19 @@ pub fn encode_reply(reply: WireReply) -> Result<Bytes, WireError> {
 ///
 /// [`WireError::Decode`] when `bytes` is not one frame, or is a frame of
 /// another kind.
+///
+/// ```
+/// use dispatchio_core::{Message, Text};
+/// use dispatchio_net::{ReplyResult, WireReply};
+/// use dispatchio_net::envelope::{decode_reply, encode_message, encode_reply};
+/// let frame = encode_reply(WireReply { to: 7, result: ReplyResult::Ok(None) })?;
+/// let reply = decode_reply(&frame)?;
+/// assert_eq!((reply.to, reply.result), (7, ReplyResult::Ok(None)));
+/// let (mut content, mut message) = (Vec::new(), Vec::new());
+/// encode_message(&Message::new(Text::from("hi")).to(7), 1, &mut content, &mut message)?;
+/// assert!(decode_reply(&message).is_err()); // a message frame is no reply
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decode_reply(bytes: &[u8]) -> Result<WireReply, WireError> {
     match wire::decode_frame_in(bytes)? {
         FrameIn::Reply(r) => Ok(r),
@@ -115,6 +167,20 @@ fn not_a(what: &'static str) -> WireError {
 
 /// What a listener's answer becomes on the wire: its content (none for
 /// [`Empty`]), or the error as [`error_to_remote`] carries it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dispatchio_core::{Error, Id, Message, Text};
+/// use dispatchio_net::{RemoteErrorKind, ReplyResult};
+/// use dispatchio_net::envelope::reply_result;
+/// let request = Message::new(Text::from("hi")).to("echo").with_id(7).requiring_response();
+/// let answer = Message::reply_to(request.envelope(), Arc::new(Text::from("hello")), None);
+/// let ReplyResult::Ok(Some(content)) = reply_result(&Ok(answer)) else { panic!("content") };
+/// assert_eq!(content.decode::<Text>()?, Text::from("hello"));
+/// let refused = reply_result(&Err(Error::UnknownDestination(Id::from("echo"))));
+/// assert!(matches!(refused, ReplyResult::Err(e) if e.kind == RemoteErrorKind::NoRoute));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn reply_result(answer: &Result<Message, Error>) -> ReplyResult {
     match answer {
         Ok(msg) => match encode_content(msg.content()) {
@@ -132,6 +198,21 @@ pub fn reply_result(answer: &Result<Message, Error>) -> ReplyResult {
 /// listener would have given it: the reply message (content decoded
 /// through `registry`) or the same [`Error`] variant; errors of the
 /// transport itself name `outlet`.
+///
+/// ```
+/// use dispatchio_core::{ContentRegistry, Error, HandlerError, Message, Text};
+/// use dispatchio_net::envelope::{answer_from_reply, reply_result};
+/// let mut registry = ContentRegistry::new();
+/// registry.register::<Text>();
+/// let request = Message::new(Text::from("deal")).to("dealer").with_id(7).requiring_response();
+/// // The answering side failed in its handler; the result travelled back.
+/// let failed = Error::Handler { handler: "deal".into(), error: HandlerError::new("no cards left") };
+/// let result = reply_result(&Err(failed));
+/// let answer = answer_from_reply(result, request.envelope(), &registry, "tcp:table-2");
+/// // The requester sees the error a local listener would have given.
+/// let Err(Error::Handler { handler, error }) = answer else { panic!("a handler error") };
+/// assert_eq!((handler.as_str(), error.message()), ("deal", "no cards left"));
+/// ```
 pub fn answer_from_reply(
     result: ReplyResult,
     request: &Envelope,
@@ -161,6 +242,23 @@ pub fn answer_from_reply(
 /// # Errors
 ///
 /// Why the content does not decode, for logs and for the sender.
+///
+/// ```
+/// use dispatchio_core::{ContentRegistry, DynContent, Empty, Message, Text};
+/// use dispatchio_net::envelope::{decode_content, decode_message, encode_message};
+/// let (mut content, mut frame) = (Vec::new(), Vec::new());
+/// encode_message(&Message::new(Text::from("hi")).to("bob"), 1, &mut content, &mut frame)?;
+/// let m = decode_message(&frame)?;
+/// let mut registry = ContentRegistry::new();
+/// registry.register::<Text>();
+/// let text = decode_content(&registry, m.content)?;
+/// assert_eq!(text.downcast_ref::<Text>(), Some(&Text::from("hi")));
+/// // A type this process has no Rust type for still arrives, dynamically.
+/// let unknown = decode_content(&ContentRegistry::new(), m.content)?;
+/// assert!(unknown.downcast_ref::<DynContent>().is_some());
+/// assert!(decode_content(&registry, None)?.downcast_ref::<Empty>().is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decode_content(
     registry: &ContentRegistry,
     content: Option<WireContentRef<'_>>,
