@@ -15,6 +15,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// `Arc<str>`.
 ///
 /// Equality, ordering and hashing are those of the text, whichever form holds it.
+///
+/// ```
+/// use dispatchio_model::SharedStr;
+/// let literal = SharedStr::from("dealer"); // no allocation
+/// let built = SharedStr::from(format!("deal{}", "er")); // shared, cheap to clone
+/// assert_eq!(literal, built);
+/// let map = std::collections::HashMap::from([(built.clone(), 1)]);
+/// assert_eq!(map.get("dealer"), Some(&1)); // looked up by `&str`
+/// ```
 #[derive(Clone)]
 pub struct SharedStr(Repr);
 
@@ -26,11 +35,24 @@ enum Repr {
 
 impl SharedStr {
     /// A string borrowed for the whole program: no allocation.
+    ///
+    /// ```
+    /// use dispatchio_model::SharedStr;
+    /// const CARD: SharedStr = SharedStr::from_static("Card"); // usable in a `const`
+    /// assert_eq!(CARD.as_str(), "Card");
+    /// ```
     pub const fn from_static(s: &'static str) -> SharedStr {
         SharedStr(Repr::Static(s))
     }
 
     /// The text.
+    ///
+    /// ```
+    /// use dispatchio_model::SharedStr;
+    /// let name = SharedStr::from(String::from("dealer"));
+    /// assert_eq!(name.as_str(), "dealer");
+    /// assert_eq!(name.len(), 6); // and every `str` method, through `Deref`
+    /// ```
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Static(s) => s,
@@ -137,6 +159,15 @@ impl<'de> Deserialize<'de> for SharedStr {
 ///
 /// `Id::from(7)` and `Id::from("dealer")` build one; a `&'static str` ID costs
 /// no allocation. An integer and a string are never equal, even `7` and `"7"`.
+///
+/// ```
+/// use dispatchio_model::Id;
+/// assert_ne!(Id::from(7), Id::from("7"));
+/// assert_eq!(Id::from("dealer").to_string(), r#""dealer""#); // quoted, so `"7"` and `7` differ
+/// assert_eq!(Id::from(7).to_string(), "7");
+/// assert_eq!(serde_json::to_string(&[Id::from(7), Id::from("bob")])?, r#"[7,"bob"]"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Id {
@@ -148,6 +179,12 @@ pub enum Id {
 
 impl Id {
     /// The integer, if this is an integer ID.
+    ///
+    /// ```
+    /// use dispatchio_model::Id;
+    /// assert_eq!(Id::from(7).as_int(), Some(7));
+    /// assert_eq!(Id::from("7").as_int(), None);
+    /// ```
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Id::Int(i) => Some(*i),
@@ -156,6 +193,12 @@ impl Id {
     }
 
     /// The text, if this is a string ID.
+    ///
+    /// ```
+    /// use dispatchio_model::Id;
+    /// assert_eq!(Id::from("bob").as_str(), Some("bob"));
+    /// assert_eq!(Id::from(7).as_str(), None);
+    /// ```
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Id::Int(_) => None,
@@ -227,6 +270,13 @@ impl From<&Id> for Id {
 /// A reply carries the ID of the request it answers, and a deferred reply is
 /// given by this ID (`Dispatcher::reply` in `dispatchio-core`).
 /// Assigned IDs start at 1 and grow; 0 means "not assigned yet".
+///
+/// ```
+/// use dispatchio_model::MessageId;
+/// let id = MessageId::from(5);
+/// assert_eq!(id.to_string(), "#5");
+/// assert!(MessageId::default().is_unset());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct MessageId(pub i64);
@@ -236,11 +286,22 @@ impl MessageId {
     pub const UNSET: MessageId = MessageId(0);
 
     /// The ID as the routing language's `id` field sees it.
+    ///
+    /// ```
+    /// use dispatchio_model::MessageId;
+    /// assert_eq!(MessageId(5).get(), 5);
+    /// ```
     pub fn get(self) -> i64 {
         self.0
     }
 
     /// Whether the dispatcher still has to assign an ID.
+    ///
+    /// ```
+    /// use dispatchio_model::MessageId;
+    /// assert!(MessageId::UNSET.is_unset());
+    /// assert!(!MessageId(1).is_unset()); // assigned IDs start at 1
+    /// ```
     pub fn is_unset(self) -> bool {
         self.0 == 0
     }
