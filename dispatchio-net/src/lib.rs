@@ -337,7 +337,10 @@ impl NetConfig {
         self
     }
 
-    /// The largest frame accepted or sent, in bytes (at least 64).
+    /// The largest frame accepted or sent, in bytes (at least 64). The
+    /// handshake's own frames (names, nonces, proofs) may take up to 4 KiB
+    /// whatever this says, so that a small limit never stops a link from
+    /// being made.
     ///
     /// ```
     /// # use std::sync::Arc;

@@ -822,6 +822,30 @@ async fn frames_over_the_local_limit_are_refused_to_the_sender() {
     assert_eq!(link.state(), LinkState::Up, "a refused send does not hurt the link");
 }
 
+/// Regression: the handshake's own frames (a `Hello` with its 32-byte
+/// nonce is about 70 bytes) were held to `max_frame_len`, so the smallest
+/// limit the setter allows (64) made links that could never connect, with
+/// an I/O error from the codec.
+#[tokio::test]
+async fn the_smallest_frame_limit_still_lets_the_handshake_through_and_holds_messages_to_it() {
+    let addr = unix_addr("tiny-limit");
+    let long_name = "a-peer-name-much-longer-than-the-frame-limit-of-this-link-".repeat(2);
+    let (events, mut server) = recorder(vec![Announcement::Serve(WireId::Int(1))], false);
+    let tiny = |name: &str| NetConfig::new(name).secret("a secret").max_frame_len(64);
+    let _listener = net::listen(&addr, &tiny(&long_name), events).await.unwrap();
+    let (events, _rx) = recorder(vec![], false);
+    let link = net::connect(&addr, &tiny("client"), events).await.unwrap();
+    assert_eq!(link.peer_name(), long_name);
+    server.up().await;
+    let small = WireMessage::new(1, "t", None);
+    link.send(Payload::Message(small)).await.unwrap();
+    assert_eq!(server.message().await.id, 1, "a frame within the limit arrives");
+    let mut big = message(2, false);
+    big.content = Some(WireContent::encode("blob", &vec![0u8; 100]).unwrap());
+    let err = link.send(Payload::Message(big)).await.unwrap_err();
+    assert!(matches!(err, SendError::TooLarge { max: 64, .. }), "{err:?}");
+}
+
 #[tokio::test]
 async fn closing_a_link_says_goodbye_to_the_peer() {
     let addr = unix_addr("goodbye");

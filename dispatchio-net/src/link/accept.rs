@@ -5,18 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::{Direction, Link, LinkCodec, LinkEvents, accept_handshake, supervise};
+use super::{
+    Direction, Link, LinkEvents, accept_handshake, handshake_framing, message_framing, supervise,
+};
 use crate::NetConfig;
 use crate::address::Address;
 use crate::error::TlsError;
 use crate::error::{HandshakeError, NetError};
 use crate::socket::{self, BoundSocket, BoxIo, SocketFile};
 use crate::tls::{self, Tls};
-use crate::wire;
 
 /// A `tls:` listener's rustls configuration (`None` for other addresses).
 type ServerTls = Option<Arc<rustls::ServerConfig>>;
@@ -189,8 +189,9 @@ async fn serve_accepted<E: LinkEvents>(
             Some(tls) => tls::accept(tls, io).await?,
             None => io,
         };
-        let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
+        let mut conn = handshake_framing(io, config.max_frame_len);
         let name = accept_handshake(&mut conn, &config).await?;
+        message_framing(&mut conn, config.max_frame_len);
         Ok::<_, HandshakeError>((conn, name))
     };
     let (conn, peer_name) = match tokio::time::timeout(config.handshake_timeout, handshake).await {

@@ -7,6 +7,7 @@ use tokio_util::codec::{Decoder, Encoder, Framed, FramedWrite, LengthDelimitedCo
 
 use crate::frames::FrameReader;
 use crate::socket::BoxIo;
+use crate::wire;
 
 pub(super) type Conn = Framed<BoxIo, LinkCodec>;
 
@@ -16,6 +17,27 @@ pub(super) type Conn = Framed<BoxIo, LinkCodec>;
 /// share the write half under `Shared::direct`.
 pub(super) type ReadSide = FrameReader<ReadHalf<BoxIo>>;
 pub(super) type WriteSide = FramedWrite<WriteHalf<BoxIo>, LinkCodec>;
+
+/// The largest handshake frame either side reads or writes, whatever the
+/// link's `max_frame_len`: a `Hello` with its 32-byte nonce is about 70
+/// bytes with a short name, so a smaller message limit (64 is allowed) must
+/// not stop the link from being made. Room for names of a few thousand
+/// bytes; still a small bound on what an unauthenticated peer can make a
+/// listener buffer.
+const HANDSHAKE_FRAME_LEN: usize = 4096;
+
+/// A fresh connection's framing for its handshake: frames up to the larger
+/// of `max_frame_len` and [`HANDSHAKE_FRAME_LEN`]. [`message_framing`]
+/// holds the link to `max_frame_len` once the handshake is done.
+pub(super) fn handshake_framing(io: BoxIo, max_frame_len: usize) -> Conn {
+    Framed::new(io, LinkCodec(wire::codec(max_frame_len.max(HANDSHAKE_FRAME_LEN))))
+}
+
+/// After the handshake: every frame of the link (and what the handshake
+/// read ahead) is held to `max_frame_len`.
+pub(super) fn message_framing(conn: &mut Conn, max_frame_len: usize) {
+    conn.codec_mut().0.set_max_frame_length(max_frame_len);
+}
 
 /// Splits a connection into its halves, keeping what either had buffered.
 pub(super) fn split_conn(conn: Conn) -> (ReadSide, WriteSide) {

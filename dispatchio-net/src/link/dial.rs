@@ -3,17 +3,18 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
 
-use super::{Conn, Direction, Link, LinkCodec, LinkEvents, dial_handshake, supervise};
+use super::{
+    Conn, Direction, Link, LinkEvents, dial_handshake, handshake_framing, message_framing,
+    supervise,
+};
 use crate::NetConfig;
 use crate::address::Address;
 use crate::error::TlsError;
 use crate::error::{HandshakeError, NetError};
 use crate::socket;
 use crate::tls;
-use crate::wire;
 
 /// Dials `address` and performs the handshake; the returned link reconnects
 /// with exponential backoff whenever the connection drops, until closed.
@@ -71,8 +72,9 @@ pub(super) async fn dial(
             Some((tls, name)) => tls::connect(tls, name, io).await?,
             None => io,
         };
-        let mut conn = Framed::new(io, LinkCodec(wire::codec(config.max_frame_len)));
+        let mut conn = handshake_framing(io, config.max_frame_len);
         let name = dial_handshake(&mut conn, config).await?;
+        message_framing(&mut conn, config.max_frame_len);
         Ok::<_, HandshakeError>((conn, name))
     };
     let result = match tokio::time::timeout(config.handshake_timeout, handshake).await {

@@ -44,7 +44,7 @@ use tracing::warn;
 use crate::NetConfig;
 use crate::error::SendError;
 use crate::wire::{self, Frame, Payload, WireId};
-use codec::{Conn, LinkCodec, Out, ReadSide, WriteSide, split_conn};
+use codec::{Conn, Out, ReadSide, WriteSide, handshake_framing, message_framing, split_conn};
 use dial::redial;
 use handshake::{accept_handshake, dial_handshake};
 use outbox::{Batch, Class, Outbox, Refusal};
