@@ -18,6 +18,30 @@ use crate::reply::{Delivery, ReplySender};
 /// route map's lock and hash cost more than the rest of the lookup), and
 /// delivers straight into an idle listener in the caller's task (no hop
 /// through the listener's task) when that keeps the listener's order.
+///
+/// ```
+/// # fn echo() -> std::sync::Arc<dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     use dispatchio_core::{Message, Reply};
+/// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("echo")]).build().unwrap();
+/// #     let echo = |m: &Message| Ok(Reply::Content(m.content().clone()));
+/// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).handler("echo", echo).build().unwrap())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, Message, ReplySender, Text};
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("echo", echo())?;
+/// let mut inlet = dispatcher.inlet(); // one per connection reader
+/// for n in 1..=3 {
+///     // Messages as a connection's reader decodes them, each request's reply
+///     // going back the way it came.
+///     let (tx, rx) = tokio::sync::oneshot::channel();
+///     let request = Message::new(Text(format!("#{n}"))).to("echo").with_id(n).requiring_response();
+///     inlet.deliver(request, ReplySender::callback(n.into(), move |answer| drop(tx.send(answer))))?;
+///     assert_eq!(rx.await??.content_as::<Text>().unwrap().0, format!("#{n}"));
+/// }
+/// # Ok(()) }
+/// ```
 pub struct Inlet {
     dispatcher: Dispatcher,
     cache: RouteCache,
@@ -35,6 +59,17 @@ impl Inlet {
     }
 
     /// The dispatcher it delivers to.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use dispatchio_core::Dispatcher;
+    /// let dispatcher = Dispatcher::new();
+    /// let inlet = dispatcher.inlet();
+    /// assert!(!inlet.dispatcher().is_shut_down());
+    /// dispatcher.shutdown().await;
+    /// assert!(inlet.dispatcher().is_shut_down()); // the same dispatcher
+    /// # }
+    /// ```
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
     }
@@ -51,6 +86,36 @@ impl Inlet {
     /// [`Error::Invalid`], [`Error::UnknownDestination`],
     /// [`Error::NoSubscribers`], [`Error::MailboxFull`], [`Error::Shutdown`];
     /// the error is also sent through `reply`.
+    ///
+    /// ```
+    /// # fn echo() -> std::sync::Arc<dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     use dispatchio_core::{Message, Reply};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("echo")]).build().unwrap();
+    /// #     let echo = |m: &Message| Ok(Reply::Content(m.content().clone()));
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).handler("echo", echo).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Error, Message, ReplySender, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// for member in ["ann", "bob"] {
+    ///     dispatcher.register(member, echo())?;
+    ///     dispatcher.subscribe(member, "All")?;
+    /// }
+    /// let mut inlet = dispatcher.inlet();
+    /// // A group request from another process: one answer for the whole group here.
+    /// let (tx, rx) = tokio::sync::oneshot::channel();
+    /// let request = Message::new(Text::from("hi all")).to_group("All").with_id(9).requiring_response();
+    /// inlet.deliver(request, ReplySender::callback(9.into(), move |answer| drop(tx.send(answer))))?;
+    /// assert_eq!(rx.await??.content_as::<Text>().unwrap().0, "hi all");
+    /// // Refused at once, and the refusal also goes back through the reply slot.
+    /// let (tx, rx) = tokio::sync::oneshot::channel();
+    /// let lost = Message::new(Text::from("hi")).to("nobody").with_id(10).requiring_response();
+    /// let refused = inlet.deliver(lost, ReplySender::callback(10.into(), move |answer| drop(tx.send(answer))));
+    /// assert!(matches!(refused, Err(Error::UnknownDestination(_))));
+    /// assert!(matches!(rx.await?, Err(Error::UnknownDestination(_))));
+    /// # Ok(()) }
+    /// ```
     pub fn deliver(&mut self, message: Message, reply: ReplySender) -> Result<(), Error> {
         if let Err((e, reply)) = self.incoming(message, reply) {
             reply.send(Err(e.clone()));
