@@ -58,6 +58,17 @@ pub enum Cond {
 }
 
 /// A test on one field.
+///
+/// ```
+/// # fn card(json: &str) -> dispatchio_core::Message {
+/// #     let fields = serde_json::from_str(json).unwrap();
+/// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+/// # }
+/// use dispatchio_core::routing::{Cond, Field, Lit, Test};
+/// let Cond::Pred(pred) = Field::content("card").lt(52) else { panic!("one predicate") };
+/// assert_eq!((pred.field.clone(), pred.test.clone()), (Field::content("card"), Test::Lt(Lit::Int(52))));
+/// assert!(pred.eval(&card(r#"{"card": 7}"#)));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pred {
     /// The field read.
@@ -67,6 +78,19 @@ pub struct Pred {
 }
 
 /// A field a predicate reads.
+///
+/// ```
+/// # fn card(json: &str) -> dispatchio_core::Message {
+/// #     let fields = serde_json::from_str(json).unwrap();
+/// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+/// # }
+/// use dispatchio_core::routing::Field;
+/// let m = card(r#"{"pos": {"x": 3}}"#).from_source("enemy-3");
+/// assert!(Field::Type.eq("Card").eval(&m)); // the envelope
+/// assert!(Field::Source.matches("enemy-*").eval(&m));
+/// assert!(Field::content("pos.x").ge(3).eval(&m)); // the content
+/// assert!(!Field::Group.exists().eval(&m)); // no group: absent
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Field {
     /// The message type name (a string).
@@ -96,11 +120,35 @@ pub enum Field {
 
 impl Field {
     /// The content field at a dotted path (`"pos.x"`).
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"pos": {"x": 3}}"#);
+    /// assert!(Field::content("pos.x").eq(3).eval(&m));
+    /// assert!(!Field::content("pos.y").exists().eval(&m));
+    /// ```
     pub fn content(path: &str) -> Field {
         Field::Content(path.split('.').map(|s| SharedStr::from(s.to_owned())).collect())
     }
 
     /// The content field at a dotted path, read as an ID.
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"owner": 17}"#);
+    /// // As an ID, an integer is matched through its decimal text, as `source` is.
+    /// assert!(Field::content_id("owner").starts_with("1").eval(&m));
+    /// assert!(!Field::content("owner").starts_with("1").eval(&m)); // an int is no string
+    /// assert!(Field::content_id("owner").ne("17").eval(&m)); // `17` and `"17"` are never equal
+    /// ```
     pub fn content_id(path: &str) -> Field {
         Field::ContentId(path.split('.').map(|s| SharedStr::from(s.to_owned())).collect())
     }
@@ -110,71 +158,230 @@ impl Field {
     }
 
     /// `field == lit`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"suit": "hearts", "card": 7.0}"#);
+    /// assert!(Field::content("suit").eq("hearts").eval(&m));
+    /// assert!(Field::content("card").eq(7).eval(&m)); // ints and floats compare numerically
+    /// assert!(!Field::content("rank").eq("ace").eval(&m)); // absent: false
+    /// ```
     pub fn eq(self, lit: impl Into<Lit>) -> Cond {
         self.pred(Test::Eq(lit.into()))
     }
 
     /// `field != lit`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"suit": "hearts"}"#);
+    /// assert!(Field::content("suit").ne("spades").eval(&m));
+    /// assert!(!Field::content("rank").ne("ace").eval(&m)); // absent: false, `!=` too
+    /// assert!((!Field::content("rank").eq("ace")).eval(&m)); // `not (… == …)` holds
+    /// ```
     pub fn ne(self, lit: impl Into<Lit>) -> Cond {
         self.pred(Test::Ne(lit.into()))
     }
 
     /// `field < lit`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let card_lt = |n| Field::content("card").lt(52).eval(&card(&format!(r#"{{"card": {n}}}"#)));
+    /// assert!(card_lt(7) && !card_lt(52));
+    /// assert!(!Field::content("card").lt(52).eval(&card(r#"{"card": "seven"}"#))); // not a number
+    /// ```
     pub fn lt(self, lit: impl Into<Lit>) -> Cond {
         self.pred(Test::Lt(lit.into()))
     }
 
     /// `field <= lit`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let card_le = |n| Field::content("card").le(52).eval(&card(&format!(r#"{{"card": {n}}}"#)));
+    /// assert!(card_le(52) && !card_le(53));
+    /// assert!(!Field::content("card").le(52).eval(&card(r#"{"card": "seven"}"#))); // not a number
+    /// ```
     pub fn le(self, lit: impl Into<Lit>) -> Cond {
         self.pred(Test::Le(lit.into()))
     }
 
     /// `field > lit`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let card_gt = |n| Field::content("card").gt(0).eval(&card(&format!(r#"{{"card": {n}}}"#)));
+    /// assert!(card_gt(7) && !card_gt(0));
+    /// assert!(!Field::content("card").gt(0).eval(&card(r#"{"card": "seven"}"#))); // not a number
+    /// ```
     pub fn gt(self, lit: impl Into<Lit>) -> Cond {
         self.pred(Test::Gt(lit.into()))
     }
 
     /// `field >= lit`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let card_ge = |n| Field::content("card").ge(0).eval(&card(&format!(r#"{{"card": {n}}}"#)));
+    /// assert!(card_ge(0) && !card_ge(-1));
+    /// assert!(!Field::content("card").ge(0).eval(&card(r#"{"card": "seven"}"#))); // not a number
+    /// ```
     pub fn ge(self, lit: impl Into<Lit>) -> Cond {
         self.pred(Test::Ge(lit.into()))
     }
 
     /// `field in {…}`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let red = Field::content("suit").is_in(["hearts", "diamonds"]);
+    /// assert!(red.eval(&card(r#"{"suit": "hearts"}"#)));
+    /// assert!(!red.eval(&card(r#"{"suit": "spades"}"#)));
+    /// ```
     pub fn is_in<L: Into<Lit>>(self, set: impl IntoIterator<Item = L>) -> Cond {
         self.pred(Test::In(set.into_iter().map(Into::into).collect()))
     }
 
     /// `field not in {…}`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let black = Field::content("suit").not_in(["hearts", "diamonds"]);
+    /// assert!(black.eval(&card(r#"{"suit": "spades"}"#)));
+    /// assert!(!black.eval(&card(r#"{"card": 7}"#))); // absent: false
+    /// assert!(!black.eval(&card(r#"{"suit": 7}"#))); // comparable with no element: false
+    /// ```
     pub fn not_in<L: Into<Lit>>(self, set: impl IntoIterator<Item = L>) -> Cond {
         self.pred(Test::NotIn(set.into_iter().map(Into::into).collect()))
     }
 
     /// `field matches "glob"`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let enemy = Field::content("name").matches("enemy-[0-9]*");
+    /// assert!(enemy.eval(&card(r#"{"name": "enemy-42"}"#)));
+    /// assert!(!enemy.eval(&card(r#"{"name": "friend-1"}"#)));
+    /// ```
     pub fn matches(self, glob: &str) -> Cond {
         self.pred(Test::Matches(Glob::new(glob)))
     }
 
     /// `field starts_with "s"`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"name": "enemy-42"}"#);
+    /// assert!(Field::content("name").starts_with("enemy-").eval(&m));
+    /// assert!(!Field::content("name").starts_with("friend-").eval(&m));
+    /// ```
     pub fn starts_with(self, s: impl Into<SharedStr>) -> Cond {
         self.pred(Test::StartsWith(s.into()))
     }
 
     /// `field ends_with "s"`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"file": "hand.route"}"#);
+    /// assert!(Field::content("file").ends_with(".route").eval(&m));
+    /// assert!(!Field::content("file").ends_with(".rs").eval(&m));
+    /// ```
     pub fn ends_with(self, s: impl Into<SharedStr>) -> Cond {
         self.pred(Test::EndsWith(s.into()))
     }
 
     /// `field contains lit`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"tags": [1, 2], "name": "enemy-42"}"#);
+    /// assert!(Field::content("tags").contains(2).eval(&m)); // an element of a list
+    /// assert!(Field::content("name").contains("my-4").eval(&m)); // a substring of a string
+    /// assert!(!Field::content("tags").contains(3).eval(&m));
+    /// ```
     pub fn contains(self, lit: impl Into<Lit>) -> Cond {
         self.pred(Test::Contains(lit.into()))
     }
 
     /// `exists field`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"card": 7, "suit": null}"#);
+    /// assert!(Field::content("card").exists().eval(&m));
+    /// assert!(!Field::content("suit").exists().eval(&m)); // null is absent
+    /// ```
     pub fn exists(self) -> Cond {
         self.pred(Test::Exists)
     }
 
     /// A bare bool field: it is `true`.
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"face_up": true}"#).blocking();
+    /// assert!(Field::Blocking.is_true().eval(&m));
+    /// assert!(!Field::Sync.is_true().eval(&m));
+    /// assert!(Field::content("face_up").is_true().eval(&m));
+    /// ```
     pub fn is_true(self) -> Cond {
         self.pred(Test::IsTrue)
     }
@@ -185,6 +392,20 @@ impl Field {
     }
 
     /// The field's value in `msg`, `None` when absent.
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::Value;
+    /// use dispatchio_core::routing::Field;
+    /// let m = card(r#"{"card": 7}"#).from_source("bob");
+    /// assert_eq!(Field::Type.read(&m), Some(Value::Str("Card")));
+    /// assert_eq!(Field::Source.read(&m), Some(Value::Str("bob")));
+    /// assert_eq!(Field::content("card").read(&m), Some(Value::Int(7)));
+    /// assert_eq!(Field::Dest.read(&m), None);
+    /// ```
     pub fn read<'m>(&self, msg: &'m Message) -> Option<Value<'m>> {
         let env = msg.envelope();
         let id = |id: &'m Option<Id>| {
@@ -210,16 +431,48 @@ impl Field {
 
 impl Cond {
     /// `type == name`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Cond;
+    /// assert!(Cond::type_is("Card").eval(&card("{}")));
+    /// assert!(!Cond::type_is("Text").eval(&card("{}")));
+    /// ```
     pub fn type_is(name: impl Into<SharedStr>) -> Cond {
         Field::Type.eq(Lit::Str(name.into()))
     }
 
     /// `type in {names}`
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::Cond;
+    /// assert!(Cond::type_in(["Card", "Deck"]).eval(&card("{}")));
+    /// assert!(!Cond::type_in(["Text"]).eval(&card("{}")));
+    /// ```
     pub fn type_in<S: Into<SharedStr>>(names: impl IntoIterator<Item = S>) -> Cond {
         Field::Type.pred(Test::In(names.into_iter().map(|n| Lit::Str(n.into())).collect()))
     }
 
     /// Whether the condition holds for `msg`.
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::{Cond, Field};
+    /// let deal = Cond::type_is("Card") & Field::content("card").lt(52) & !Field::content("burnt").is_true();
+    /// assert!(deal.eval(&card(r#"{"card": 7}"#)));
+    /// assert!(!deal.eval(&card(r#"{"card": 7, "burnt": true}"#)));
+    /// assert!(Cond::Always.eval(&card("{}")));
+    /// ```
     pub fn eval(&self, msg: &Message) -> bool {
         match self {
             Cond::Always => true,
@@ -266,6 +519,17 @@ impl Not for Cond {
 
 impl Pred {
     /// Whether the predicate holds for `msg`.
+    ///
+    /// ```
+    /// # fn card(json: &str) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::from_str(json).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::{Field, Lit, Pred, Test};
+    /// let pred = Pred { field: Field::content("card"), test: Test::Lt(Lit::Int(52)) };
+    /// assert!(pred.eval(&card(r#"{"card": 7}"#)));
+    /// assert!(!pred.eval(&card(r#"{"suit": "hearts"}"#))); // absent: false
+    /// ```
     pub fn eval(&self, msg: &Message) -> bool {
         let v = self.field.read(msg);
         self.test.eval(v, self.field.is_id())
@@ -273,97 +537,4 @@ impl Pred {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::content::DynContent;
-    use crate::value::DynValue;
-    use std::sync::Arc;
-
-    fn card(fields: &[(&str, DynValue)]) -> Message {
-        let rec =
-            DynValue::Record(fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect());
-        Message::from_shared(Arc::new(DynContent::new("Card", rec)))
-    }
-
-    #[test]
-    fn a_predicate_on_an_absent_field_is_false_except_exists() {
-        let m = card(&[("card", 3.into())]);
-        let suit = || Field::content("suit");
-        assert!(!suit().eq("x").eval(&m));
-        assert!(!suit().ne("x").eval(&m));
-        assert!(!suit().not_in(["x"]).eval(&m));
-        assert!(!suit().exists().eval(&m));
-        assert!((!suit().eq("x")).eval(&m), "not (suit == x) holds without a suit");
-        assert!(!Field::Source.ne("enemy").eval(&m), "unset source");
-        assert!(!Field::Source.exists().eval(&m));
-        assert!(Field::content("card").exists().eval(&m));
-    }
-
-    #[test]
-    fn ill_typed_values_make_comparisons_false() {
-        let m = card(&[("card", "seven".into()), ("tags", vec![1i64].into())]);
-        assert!(!Field::content("card").lt(5).eval(&m));
-        assert!(!Field::content("card").ne(5).eval(&m));
-        assert!(!Field::content("card").not_in([1, 2]).eval(&m));
-        assert!(!Field::content("tags").eq(1).eval(&m));
-    }
-
-    #[test]
-    fn ints_and_floats_compare_numerically() {
-        let m = card(&[("x", 2.5f64.into()), ("n", 3.into())]);
-        assert!(Field::content("x").gt(2).eval(&m));
-        assert!(Field::content("n").eq(3.0).eval(&m));
-        assert!(Field::content("n").lt(3.5).eval(&m));
-    }
-
-    #[test]
-    fn nan_is_unequal_to_everything_and_ordered_with_nothing() {
-        let m = card(&[("x", f64::NAN.into()), ("z", (-0.0f64).into())]);
-        let x = || Field::content("x");
-        assert!(x().ne(1.0).eval(&m) && x().ne(f64::NAN).eval(&m));
-        assert!(!x().eq(f64::NAN).eval(&m));
-        assert!(x().not_in([1.0, 2.0]).eval(&m));
-        assert!(!x().lt(1.0).eval(&m) && !x().ge(1.0).eval(&m));
-        assert!(Field::content("z").eq(0.0).eval(&m));
-    }
-
-    #[test]
-    fn id_fields_accept_ints_and_strings() {
-        let m = card(&[]).from_source(7);
-        assert!(Field::Source.ne("enemy").eval(&m));
-        assert!(Field::Source.not_in(["a", "b"]).eval(&m));
-        assert!(Field::Source.is_in(["a".into(), Lit::Int(7)]).eval(&m));
-        assert!(Field::Source.matches("7").eval(&m), "an int ID matches by its decimal text");
-        assert!(Field::Source.ne("7").eval(&m) && !Field::Source.eq("7").eval(&m));
-        let neg = card(&[]).from_source(i64::MIN);
-        assert!(Field::Source.eq(i64::MIN).eval(&neg));
-        assert!(Field::Source.matches("-9223372036854775808").eval(&neg));
-        let n = card(&[("player", 12.into())]);
-        assert!(!Field::content("player").starts_with("1").eval(&n));
-        assert!(Field::content_id("player").starts_with("1").eval(&n));
-    }
-
-    #[test]
-    fn string_tests_and_list_contains() {
-        let m = card(&[("suit", "hearts".into()), ("tags", vec!["a", "b"].into())])
-            .from_source("enemy-3");
-        assert!(Field::Source.matches("enemy-?").eval(&m));
-        assert!(Field::Source.starts_with("enemy").eval(&m));
-        assert!(Field::content("suit").ends_with("arts").eval(&m));
-        assert!(Field::content("suit").contains("ear").eval(&m));
-        assert!(Field::content("tags").contains("b").eval(&m));
-        assert!(!Field::content("tags").contains("c").eval(&m));
-    }
-
-    #[test]
-    fn envelope_fields_and_flags_are_read() {
-        let m = card(&[]).to_group("All").requiring_response();
-        assert!(Cond::type_is("Card").eval(&m));
-        assert!(Cond::type_in(["Greeting", "Card"]).eval(&m));
-        assert!(Field::ResponseRequired.is_true().eval(&m));
-        assert!(!Field::Blocking.is_true().eval(&m));
-        assert!(Field::Group.eq("All").eval(&m));
-        assert!(!Field::Dest.exists().eval(&m));
-        assert!((Cond::type_is("Card") & Field::Group.exists() | Cond::Always).eval(&m));
-    }
-}
+mod tests;

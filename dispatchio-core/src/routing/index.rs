@@ -1,6 +1,9 @@
 //! [`RuleSet`]: ordered rules with an index built once, so that routing a
 //! message tries only the rules that can match it.
 //!
+//! (A little over 600 lines: the three levels below are one structure,
+//! built and walked together; its tests are in `index/tests.rs`.)
+//!
 //! The index never decides on its own: for every message it yields a
 //! *superset* of the rules whose condition holds, in rule order, and each
 //! candidate's condition is still evaluated. Rules left out are rules whose
@@ -40,6 +43,28 @@ use crate::value::Value;
 const MIN_RUN: usize = 4;
 
 /// One rule of a [`RuleSet`].
+///
+/// ```
+/// # fn card(n: i64) -> dispatchio_core::Message {
+/// #     let fields = serde_json::json!({ "card": n });
+/// #     let fields = serde_json::from_value(fields).unwrap();
+/// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+/// # }
+/// use dispatchio_core::routing::{Cond, End, Field, Fired, IndexedRule, RuleSet, Step};
+/// // rule low  when type == Card and card < 10 => queue low, continue
+/// // rule high when type == Card and card >= 10 => queue high
+/// // otherwise => drop
+/// let rule = |slot, cond, steps: &[Step], continues| IndexedRule { slot, cond, steps: steps.into(), continues };
+/// let rules = RuleSet::new(
+///     vec![
+///         rule(0, Cond::type_is("Card") & Field::content("card").lt(10), &[Step::Queue(0)], true),
+///         rule(1, Cond::type_is("Card") & Field::content("card").ge(10), &[Step::Queue(1)], false),
+///     ],
+///     Some([Step::Drop].into()),
+/// );
+/// assert!(rules.rules()[0].continues);
+/// assert_eq!(&*rules.rules()[1].steps, [Step::Queue(1)]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct IndexedRule {
     /// The rule's index as reported in [`Fired::rules`] (its index in the
@@ -56,6 +81,30 @@ pub struct IndexedRule {
 /// Ordered rules and `otherwise`, indexed once at build time (see the
 /// module doc); the routing core of [`RoutingTable`](crate::routing::RoutingTable)
 /// and of the interpreter.
+///
+/// ```
+/// # fn card(n: i64) -> dispatchio_core::Message {
+/// #     let fields = serde_json::json!({ "card": n });
+/// #     let fields = serde_json::from_value(fields).unwrap();
+/// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+/// # }
+/// use dispatchio_core::routing::{Cond, End, Field, Fired, IndexedRule, RuleSet, Step};
+/// // rule low  when type == Card and card < 10 => queue low, continue
+/// // rule high when type == Card and card >= 10 => queue high
+/// // otherwise => drop
+/// let rule = |slot, cond, steps: &[Step], continues| IndexedRule { slot, cond, steps: steps.into(), continues };
+/// let rules = RuleSet::new(
+///     vec![
+///         rule(0, Cond::type_is("Card") & Field::content("card").lt(10), &[Step::Queue(0)], true),
+///         rule(1, Cond::type_is("Card") & Field::content("card").ge(10), &[Step::Queue(1)], false),
+///     ],
+///     Some([Step::Drop].into()),
+/// );
+/// let mut fired = Fired::new();
+/// rules.route(&card(3), &mut fired); // `low` continues; nothing stops: `otherwise`
+/// assert_eq!((fired.rules(), fired.end()), (&[0][..], End::Otherwise));
+/// assert_eq!(fired.steps(), [Step::Queue(0), Step::Drop]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct RuleSet {
     rules: Box<[IndexedRule]>,
@@ -117,6 +166,29 @@ enum EqLit {
 
 impl RuleSet {
     /// Indexes `rules` (in order) and `otherwise`.
+    ///
+    /// ```
+    /// # fn card(n: i64) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::json!({ "card": n });
+    /// #     let fields = serde_json::from_value(fields).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::{Cond, End, Field, Fired, IndexedRule, RuleSet, Step};
+    /// // rule low  when type == Card and card < 10 => queue low, continue
+    /// // rule high when type == Card and card >= 10 => queue high
+    /// // otherwise => drop
+    /// let rule = |slot, cond, steps: &[Step], continues| IndexedRule { slot, cond, steps: steps.into(), continues };
+    /// let rules = RuleSet::new(
+    ///     vec![
+    ///         rule(0, Cond::type_is("Card") & Field::content("card").lt(10), &[Step::Queue(0)], true),
+    ///         rule(1, Cond::type_is("Card") & Field::content("card").ge(10), &[Step::Queue(1)], false),
+    ///     ],
+    ///     Some([Step::Drop].into()),
+    /// );
+    /// let mut fired = Fired::new();
+    /// rules.route(&card(12), &mut fired);
+    /// assert_eq!((fired.rules(), fired.end()), (&[1][..], End::Stopped(1)));
+    /// ```
     pub fn new(rules: Vec<IndexedRule>, otherwise: Option<Box<[Step]>>) -> RuleSet {
         let types: Vec<Option<Vec<&str>>> = rules.iter().map(|r| types_of(&r.cond)).collect();
         let mut names: Vec<&str> = types.iter().flatten().flatten().copied().collect();
@@ -152,6 +224,28 @@ impl RuleSet {
     }
 
     /// The rules, in order.
+    ///
+    /// ```
+    /// # fn card(n: i64) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::json!({ "card": n });
+    /// #     let fields = serde_json::from_value(fields).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::{Cond, End, Field, Fired, IndexedRule, RuleSet, Step};
+    /// // rule low  when type == Card and card < 10 => queue low, continue
+    /// // rule high when type == Card and card >= 10 => queue high
+    /// // otherwise => drop
+    /// let rule = |slot, cond, steps: &[Step], continues| IndexedRule { slot, cond, steps: steps.into(), continues };
+    /// let rules = RuleSet::new(
+    ///     vec![
+    ///         rule(0, Cond::type_is("Card") & Field::content("card").lt(10), &[Step::Queue(0)], true),
+    ///         rule(1, Cond::type_is("Card") & Field::content("card").ge(10), &[Step::Queue(1)], false),
+    ///     ],
+    ///     Some([Step::Drop].into()),
+    /// );
+    /// let slots: Vec<_> = rules.rules().iter().map(|r| r.slot).collect();
+    /// assert_eq!(slots, [0, 1]);
+    /// ```
     pub fn rules(&self) -> &[IndexedRule] {
         &self.rules
     }
@@ -159,6 +253,32 @@ impl RuleSet {
     /// Routes `msg` with the language's rule semantics: rules in order, the
     /// first that holds without `continue` stops the search, `otherwise`
     /// when nothing stopped it, else unrouted.
+    ///
+    /// ```
+    /// # fn card(n: i64) -> dispatchio_core::Message {
+    /// #     let fields = serde_json::json!({ "card": n });
+    /// #     let fields = serde_json::from_value(fields).unwrap();
+    /// #     dispatchio_core::Message::from_shared(std::sync::Arc::new(dispatchio_core::DynContent::new("Card", fields)))
+    /// # }
+    /// use dispatchio_core::routing::{Cond, End, Field, Fired, IndexedRule, RuleSet, Step};
+    /// // rule low  when type == Card and card < 10 => queue low, continue
+    /// // rule high when type == Card and card >= 10 => queue high
+    /// // otherwise => drop
+    /// let rule = |slot, cond, steps: &[Step], continues| IndexedRule { slot, cond, steps: steps.into(), continues };
+    /// let rules = RuleSet::new(
+    ///     vec![
+    ///         rule(0, Cond::type_is("Card") & Field::content("card").lt(10), &[Step::Queue(0)], true),
+    ///         rule(1, Cond::type_is("Card") & Field::content("card").ge(10), &[Step::Queue(1)], false),
+    ///     ],
+    ///     Some([Step::Drop].into()),
+    /// );
+    /// let mut fired = Fired::new();
+    /// rules.route(&card(12), &mut fired);
+    /// assert_eq!((fired.end(), fired.steps()), (End::Stopped(1), &[Step::Queue(1)][..]));
+    /// fired.clear();
+    /// rules.route(&dispatchio_core::Message::new(dispatchio_core::Empty), &mut fired); // no rule for it
+    /// assert_eq!((fired.end(), fired.steps()), (End::Otherwise, &[Step::Drop][..]));
+    /// ```
     pub fn route(&self, msg: &Message, fired: &mut Fired) {
         let plan = self.by_type.get(msg.ty()).unwrap_or(&self.untyped);
         for seg in plan.segs.iter() {
