@@ -18,6 +18,18 @@ use std::fmt;
 /// `R` holds a class's ranges: `&'static [(char, char)]` (the default) for
 /// the static token arrays generated code embeds, `Box<[(char, char)]>` for
 /// globs parsed at run time ([`Glob`]).
+///
+/// ```
+/// use dispatchio_model::{Glob, GlobTok};
+/// let glob = Glob::new("a?[!0-9]*");
+/// assert_eq!(
+///     glob.tokens(),
+///     [GlobTok::Char('a'), GlobTok::Any, GlobTok::Class { negated: true, ranges: Box::from([('0', '9')]) }, GlobTok::Star]
+/// );
+/// // What generated code embeds: the same tokens as a static array.
+/// const TOKS: &[GlobTok] = &[GlobTok::Char('a'), GlobTok::Star];
+/// assert!(dispatchio_model::match_tokens(TOKS, "ace"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GlobTok<R = &'static [(char, char)]> {
     /// This character.
@@ -37,6 +49,13 @@ pub enum GlobTok<R = &'static [(char, char)]> {
 
 impl<R: AsRef<[(char, char)]>> GlobTok<R> {
     /// Whether this single-character token accepts `c` (`Star` accepts everything).
+    ///
+    /// ```
+    /// use dispatchio_model::GlobTok;
+    /// let digit: GlobTok = GlobTok::Class { negated: false, ranges: &[('0', '9')] };
+    /// assert!(digit.accepts('7') && !digit.accepts('x'));
+    /// assert!(GlobTok::<&[(char, char)]>::Any.accepts('x'));
+    /// ```
     #[inline]
     pub fn accepts(&self, c: char) -> bool {
         match self {
@@ -58,6 +77,18 @@ impl<R: AsRef<[(char, char)]>> GlobTok<R> {
 /// Greedy with one backtrack point (the last `*`), which is exact for globs
 /// (a later star can absorb anything an earlier one would have): linear in
 /// practice, quadratic at worst, never exponential.
+///
+/// ```
+/// use dispatchio_model::{GlobTok, match_tokens};
+/// // `enemy-*`, as generated code embeds it.
+/// const ENEMY: &[GlobTok] = &[
+///     GlobTok::Char('e'), GlobTok::Char('n'), GlobTok::Char('e'), GlobTok::Char('m'),
+///     GlobTok::Char('y'), GlobTok::Char('-'), GlobTok::Star,
+/// ];
+/// assert!(match_tokens(ENEMY, "enemy-3"));
+/// assert!(!match_tokens(ENEMY, "friend-3"));
+/// assert!(match_tokens(dispatchio_model::Glob::new("*a*b").tokens(), "xaxxb")); // the whole string
+/// ```
 pub fn match_tokens<R: AsRef<[(char, char)]>>(toks: &[GlobTok<R>], s: &str) -> bool {
     let (mut ti, mut si) = (0usize, 0usize);
     // (token index after the star, text offset the star's run ends at)
@@ -94,6 +125,14 @@ pub type OwnedGlobTok = GlobTok<Box<[(char, char)]>>;
 
 /// A glob parsed at run time. Every string is a valid pattern (see the
 /// module doc for the corner cases).
+///
+/// ```
+/// use dispatchio_model::Glob;
+/// let enemy = Glob::new("enemy-[0-9]*");
+/// assert!(enemy.is_match("enemy-42"));
+/// assert!(!enemy.is_match("enemy-x")); // the whole string must match
+/// assert!(Glob::new("[unclosed").is_match("[unclosed")); // a lone `[` is literal
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Glob {
     pattern: String,
@@ -102,6 +141,13 @@ pub struct Glob {
 
 impl Glob {
     /// Parses `pattern`.
+    ///
+    /// ```
+    /// use dispatchio_model::Glob;
+    /// assert!(Glob::new("p?-*").is_match("p1-anything"));
+    /// assert!(Glob::new(r"\*").is_match("*")); // `\x` is `x` itself
+    /// assert!(!Glob::new("[z-a]").is_match("m")); // a reversed range is empty
+    /// ```
     pub fn new(pattern: &str) -> Glob {
         let chars: Vec<char> = pattern.chars().collect();
         let mut toks = Vec::new();
@@ -146,6 +192,14 @@ impl Glob {
     /// written back from them, metacharacters escaped, so that parsing it
     /// again gives the same tokens (for tokens with no two stars in a row,
     /// and classes whose members read back as written).
+    ///
+    /// ```
+    /// use dispatchio_model::{Glob, GlobTok};
+    /// let glob = Glob::from_tokens(vec![GlobTok::Char('*'), GlobTok::Star]);
+    /// assert_eq!(glob.as_str(), r"\**"); // a literal `*`, then any run
+    /// assert_eq!(Glob::new(glob.as_str()), glob); // read back the same
+    /// assert!(glob.is_match("*star") && !glob.is_match("star"));
+    /// ```
     pub fn from_tokens(toks: Vec<OwnedGlobTok>) -> Glob {
         let mut pattern = String::new();
         let literal = |c: char, pattern: &mut String| {
@@ -182,21 +236,44 @@ impl Glob {
     }
 
     /// The glob matching exactly `s` (every character literal).
+    ///
+    /// ```
+    /// use dispatchio_model::Glob;
+    /// let exact = Glob::literal("a*b?");
+    /// assert!(exact.is_match("a*b?") && !exact.is_match("axxb!"));
+    /// assert_eq!(exact.as_str(), r"a\*b\?");
+    /// ```
     pub fn literal(s: &str) -> Glob {
         Glob::from_tokens(s.chars().map(GlobTok::Char).collect())
     }
 
     /// The pattern as written.
+    ///
+    /// ```
+    /// assert_eq!(dispatchio_model::Glob::new("enemy-*").as_str(), "enemy-*");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.pattern
     }
 
     /// The parsed tokens (what a code generator embeds as a static array).
+    ///
+    /// ```
+    /// use dispatchio_model::{Glob, GlobTok};
+    /// assert_eq!(Glob::new("a**").tokens(), [GlobTok::Char('a'), GlobTok::Star]); // two stars are one
+    /// ```
     pub fn tokens(&self) -> &[OwnedGlobTok] {
         &self.toks
     }
 
     /// Whether the whole of `s` matches. Allocates nothing.
+    ///
+    /// ```
+    /// use dispatchio_model::Glob;
+    /// let glob = Glob::new("*.route");
+    /// assert!(glob.is_match("hand.route"));
+    /// assert!(!glob.is_match("hand.route.bak"));
+    /// ```
     pub fn is_match(&self, s: &str) -> bool {
         match_tokens(&self.toks, s)
     }

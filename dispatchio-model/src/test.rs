@@ -30,6 +30,14 @@ use crate::id::{Id, SharedStr};
 use crate::value::Value;
 
 /// A literal in a test.
+///
+/// ```
+/// use dispatchio_model::{Lit, Test, Value};
+/// assert_eq!(Lit::from(7), Lit::Int(7));
+/// assert_eq!(Lit::from("hearts"), Lit::Str("hearts".into()));
+/// let hearts: Test = Test::Eq(Lit::from("hearts"));
+/// assert!(hearts.eval(Some(Value::Str("hearts")), false));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Lit {
     /// A bool.
@@ -95,6 +103,13 @@ impl From<Id> for Lit {
 
 /// A borrowed literal: what the comparison primitives take, so that a
 /// [`Lit`] and the static literals of generated code share one meaning.
+///
+/// ```
+/// use dispatchio_model::{Lit, LitRef, Value, lit_eq};
+/// const ACE: LitRef<'static> = LitRef::Str("ace"); // as generated code embeds it
+/// assert_eq!(Lit::from("ace").as_lit_ref(), ACE);
+/// assert_eq!(lit_eq(Value::Str("ace"), ACE, false), Some(true));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LitRef<'a> {
     /// A bool.
@@ -109,6 +124,12 @@ pub enum LitRef<'a> {
 
 impl Lit {
     /// This literal, borrowed.
+    ///
+    /// ```
+    /// use dispatchio_model::{Lit, LitRef};
+    /// assert_eq!(Lit::Float(0.5).as_lit_ref(), LitRef::Float(0.5));
+    /// assert_eq!(Lit::from("ace").as_lit_ref(), LitRef::Str("ace"));
+    /// ```
     #[inline]
     pub fn as_lit_ref(&self) -> LitRef<'_> {
         match self {
@@ -121,8 +142,22 @@ impl Lit {
 }
 
 /// A literal however it is stored: [`Lit`] or [`LitRef`].
+///
+/// ```
+/// use dispatchio_model::{AsLitRef, Lit, LitRef};
+/// fn is_zero(l: &impl AsLitRef) -> bool {
+///     l.lit_ref() == LitRef::Int(0)
+/// }
+/// assert!(is_zero(&Lit::Int(0)) && is_zero(&LitRef::Int(0)));
+/// ```
 pub trait AsLitRef {
     /// The literal, borrowed.
+    ///
+    /// ```
+    /// use dispatchio_model::{AsLitRef, Lit, LitRef};
+    /// assert_eq!(Lit::Bool(true).lit_ref(), LitRef::Bool(true));
+    /// assert_eq!(LitRef::Int(3).lit_ref(), LitRef::Int(3));
+    /// ```
     fn lit_ref(&self) -> LitRef<'_>;
 }
 
@@ -141,8 +176,21 @@ impl AsLitRef for LitRef<'_> {
 }
 
 /// A glob however it is stored: a parsed [`Glob`] or a static token array.
+///
+/// ```
+/// use dispatchio_model::{Glob, GlobMatch, GlobTok};
+/// const ANY_A: &[GlobTok] = &[GlobTok::Star, GlobTok::Char('a')];
+/// assert!(Glob::new("*a").glob_match("banana"));
+/// assert!(ANY_A.glob_match("banana")); // the same, from static tokens
+/// ```
 pub trait GlobMatch {
     /// Whether the whole of `s` matches.
+    ///
+    /// ```
+    /// use dispatchio_model::{Glob, GlobMatch};
+    /// assert!(Glob::new("b*a").glob_match("banana"));
+    /// assert!(!Glob::new("b*n").glob_match("banana")); // the whole string
+    /// ```
     fn glob_match(&self, s: &str) -> bool;
 }
 
@@ -163,6 +211,18 @@ impl<R: AsRef<[(char, char)]>> GlobMatch for &[GlobTok<R>] {
 /// What a predicate tests, its operands stored as `L` (a literal), `Set`
 /// (the literals of `in`), `S` (the text of `starts_with`/`ends_with`) and
 /// `G` (a glob). See the module doc for what each test means.
+///
+/// ```
+/// use dispatchio_model::{Glob, Lit, LitRef, StaticTest, Test, TestOf, Value};
+/// // One test, owned (runtime conditions) or static (generated code): one meaning.
+/// let owned: Test = TestOf::In(vec![Lit::from("hearts"), Lit::from("diamonds")]);
+/// const RED: StaticTest = TestOf::In(&[LitRef::Str("hearts"), LitRef::Str("diamonds")]);
+/// for suit in ["hearts", "spades"] {
+///     assert_eq!(owned.eval(Some(Value::Str(suit)), false), RED.eval(Some(Value::Str(suit)), false));
+/// }
+/// let enemy: Test = TestOf::Matches(Glob::new("enemy-*"));
+/// assert!(enemy.eval(Some(Value::Str("enemy-3")), false));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TestOf<L, Set, S, G> {
     /// `== lit`
@@ -217,6 +277,18 @@ where
 {
     /// Whether the test holds on a field value (`None`: absent); `id` says
     /// the field is an ID field.
+    ///
+    /// ```
+    /// use dispatchio_model::{Lit, Test, TestOf, Value};
+    /// let below: Test = TestOf::Lt(Lit::Int(52));
+    /// assert!(below.eval(Some(Value::Float(7.5)), false)); // numbers compare across kinds
+    /// assert!(!below.eval(None, false)); // absent: false, every test
+    /// assert!(!TestOf::<Lit, Vec<Lit>, String, dispatchio_model::Glob>::Exists.eval(None, false));
+    /// // On an ID field an integer is read through its decimal text.
+    /// let starts: Test = TestOf::StartsWith("1".into());
+    /// assert!(starts.eval(Some(Value::Int(17)), true));
+    /// assert!(!starts.eval(Some(Value::Int(17)), false));
+    /// ```
     pub fn eval(&self, v: Option<Value<'_>>, id: bool) -> bool {
         use Ordering::{Equal, Greater, Less};
         // Absent: `exists` is false like every other test.
@@ -250,6 +322,14 @@ where
 ///
 /// Floats follow IEEE 754: NaN is comparable with every number and equal to
 /// none (so `NaN != x` holds), and `-0.0 == 0.0`.
+///
+/// ```
+/// use dispatchio_model::{LitRef, Value, lit_eq};
+/// assert_eq!(lit_eq(Value::Int(3), LitRef::Float(3.0), false), Some(true));
+/// assert_eq!(lit_eq(Value::Float(f64::NAN), LitRef::Float(f64::NAN), false), Some(false));
+/// assert_eq!(lit_eq(Value::Int(5), LitRef::Str("5"), false), None); // not comparable
+/// assert_eq!(lit_eq(Value::Int(5), LitRef::Str("5"), true), Some(false)); // IDs: never equal
+/// ```
 #[inline]
 pub fn lit_eq(v: Value<'_>, lit: LitRef<'_>, id: bool) -> Option<bool> {
     match (v, lit) {
@@ -266,6 +346,14 @@ pub fn lit_eq(v: Value<'_>, lit: LitRef<'_>, id: bool) -> Option<bool> {
 
 /// The numeric order of `v` and `lit`; `None` when either is not a number
 /// or is NaN (ordering tests apply to numbers only).
+///
+/// ```
+/// use std::cmp::Ordering;
+/// use dispatchio_model::{LitRef, Value, lit_cmp};
+/// assert_eq!(lit_cmp(Value::Int(7), LitRef::Float(7.5)), Some(Ordering::Less));
+/// assert_eq!(lit_cmp(Value::Float(f64::NAN), LitRef::Int(0)), None);
+/// assert_eq!(lit_cmp(Value::Str("7"), LitRef::Int(7)), None); // not a number
+/// ```
 #[inline]
 pub fn lit_cmp(v: Value<'_>, lit: LitRef<'_>) -> Option<Ordering> {
     match (v, lit) {
@@ -278,6 +366,14 @@ pub fn lit_cmp(v: Value<'_>, lit: LitRef<'_>) -> Option<Ordering> {
 }
 
 /// `not in SET`: comparable with at least one element and equal to none.
+///
+/// ```
+/// use dispatchio_model::{LitRef, Value, not_in};
+/// let red = [LitRef::Str("hearts"), LitRef::Str("diamonds")];
+/// assert!(not_in(Value::Str("spades"), red, false));
+/// assert!(!not_in(Value::Str("hearts"), red, false));
+/// assert!(!not_in(Value::Int(7), red, false)); // comparable with none of them
+/// ```
 #[inline]
 pub fn not_in<'l>(v: Value<'_>, set: impl IntoIterator<Item = LitRef<'l>>, id: bool) -> bool {
     let mut comparable = false;
@@ -293,6 +389,15 @@ pub fn not_in<'l>(v: Value<'_>, set: impl IntoIterator<Item = LitRef<'l>>, id: b
 
 /// `contains lit`: an element of a list equal to `lit`, or a substring of a
 /// string or ID.
+///
+/// ```
+/// use dispatchio_model::{LitRef, Value, contains};
+/// let tags = vec![1i64, 2];
+/// assert!(contains(Value::List(&tags), LitRef::Int(2), false));
+/// assert!(contains(Value::Str("enemy-42"), LitRef::Str("my-4"), false));
+/// assert!(contains(Value::Int(1042), LitRef::Str("04"), true)); // an integer ID's text
+/// assert!(!contains(Value::Int(1042), LitRef::Str("04"), false));
+/// ```
 #[inline]
 pub fn contains(v: Value<'_>, lit: LitRef<'_>, id: bool) -> bool {
     match (v, lit) {
@@ -307,6 +412,13 @@ pub fn contains(v: Value<'_>, lit: LitRef<'_>, id: bool) -> bool {
 /// Runs `f` on the text string tests see: a string, or an integer ID's
 /// decimal text (formatted on the stack: routing allocates nothing). False
 /// on every other kind of value.
+///
+/// ```
+/// use dispatchio_model::{Value, with_text};
+/// assert!(with_text(Value::Str("bob"), false, |s| s == "bob"));
+/// assert!(with_text(Value::Int(-7), true, |s| s == "-7")); // an ID's decimal text
+/// assert!(!with_text(Value::Int(-7), false, |_| true)); // an int that is no ID: no text
+/// ```
 #[inline]
 pub fn with_text(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> bool) -> bool {
     match v {
@@ -317,6 +429,12 @@ pub fn with_text(v: Value<'_>, id: bool, f: impl FnOnce(&str) -> bool) -> bool {
 }
 
 /// Runs `f` on the decimal text of `i`, written into a stack buffer.
+///
+/// ```
+/// use dispatchio_model::with_int_text;
+/// assert_eq!(with_int_text(i64::MIN, str::len), 20);
+/// assert_eq!(with_int_text(-42, |s| s.to_owned()), "-42");
+/// ```
 pub fn with_int_text<R>(i: i64, f: impl FnOnce(&str) -> R) -> R {
     // 19 digits and a sign hold every i64.
     let mut buf = [0u8; 20];
