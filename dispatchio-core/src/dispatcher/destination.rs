@@ -145,7 +145,24 @@ impl Destination {
         &self.dest
     }
 
-    /// The dispatcher it sends through (the example of [`id`](Self::id) shows it).
+    /// The dispatcher it sends through.
+    ///
+    /// ```
+    /// # fn inbox() -> std::sync::Arc<dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("player", inbox())?;
+    /// let to_player = dispatcher.destination("player")?;
+    /// assert!(to_player.dispatcher().same(&dispatcher));
+    /// to_player.dispatcher().shutdown().await; // the handle's dispatcher is `dispatcher`
+    /// assert!(to_player.send(Message::new(Text::from("hi"))).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
     }

@@ -127,7 +127,13 @@ pub struct RuleHits {
 
 /// One rule's hit count.
 ///
-/// See the example of [`RuleHits`].
+/// ```
+/// use dispatchio_core::RuleHit;
+/// // What `dispatchio graph --counts` reads: snapshots are serde data.
+/// let hit: RuleHit = serde_json::from_str(r#"{"rule": "deal", "hits": 3}"#)?;
+/// assert_eq!(hit, RuleHit { rule: "deal".into(), hits: 3 });
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleHit {
     /// The rule's name.

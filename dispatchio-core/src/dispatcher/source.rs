@@ -91,11 +91,32 @@ pub struct Source {
 
 impl Source {
     /// The source ID.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Id};
+    /// let dispatcher = Dispatcher::new();
+    /// let dealer = dispatcher.register_source("dealer")?;
+    /// assert_eq!(dealer.id(), &Id::from("dealer"));
+    /// let fresh = dispatcher.new_source(); // an ID the dispatcher chose
+    /// assert_ne!(fresh.id(), dealer.id());
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> &Id {
         &self.id
     }
 
     /// The dispatcher.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// let dispatcher = Dispatcher::new();
+    /// let dealer = dispatcher.register_source("dealer")?;
+    /// assert!(dealer.dispatcher().same(&dispatcher));
+    /// assert!(dealer.dispatcher().snapshot().sources.contains(dealer.id()));
+    /// # Ok(()) }
+    /// ```
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
     }

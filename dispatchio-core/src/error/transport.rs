@@ -111,16 +111,36 @@ impl TransportError {
     }
 
     /// What kind of failure.
+    ///
+    /// ```
+    /// use dispatchio_core::{TransportError, TransportErrorKind};
+    /// let err = TransportError::new("tcp:table-2", TransportErrorKind::Full, "queue full");
+    /// let retry_later = err.kind() == TransportErrorKind::Full;
+    /// assert!(retry_later);
+    /// ```
     pub fn kind(&self) -> TransportErrorKind {
         self.kind
     }
 
     /// The name of the outlet that failed.
+    ///
+    /// ```
+    /// use dispatchio_core::{TransportError, TransportErrorKind};
+    /// let err = TransportError::new("tcp:table-2", TransportErrorKind::PeerLost, "lost");
+    /// assert_eq!(err.outlet(), "tcp:table-2");
+    /// ```
     pub fn outlet(&self) -> &str {
         &self.outlet
     }
 
     /// What happened, in words.
+    ///
+    /// ```
+    /// use dispatchio_core::{TransportError, TransportErrorKind};
+    /// let err = TransportError::new("tcp:table-2", TransportErrorKind::Closed, "closed by the peer");
+    /// assert_eq!(err.message(), "closed by the peer");
+    /// assert_eq!(err.to_string(), "link tcp:table-2 failed: closed by the peer");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -297,7 +297,22 @@ impl<M: Matcher, H: Handlers, K: Hooks> RoutedListener<M, H, K> {
 
     /// The handlers.
     ///
-    /// See the example of [`matcher`](Self::matcher).
+    /// ```
+    /// use dispatchio_core::{Handlers, HandlerResult, Message, Reply, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// struct Greeter {
+    ///     greeting: String,
+    /// }
+    /// impl Handlers for Greeter {
+    ///     fn call(&self, _: usize, _: &Message) -> HandlerResult {
+    ///         Ok(Reply::with(Text(self.greeting.clone())))
+    ///     }
+    /// }
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("greet")]).build()?;
+    /// let greeter = RoutedListener::new(table, Greeter { greeting: "hello".into() });
+    /// assert_eq!(greeter.handlers().greeting, "hello"); // the handlers' own state
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handlers(&self) -> &H {
         &self.handlers
     }
