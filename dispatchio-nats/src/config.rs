@@ -108,6 +108,19 @@ impl NatsConfig {
     /// made up at each join, without credentials, with a 5 s connect
     /// timeout, room for 8,192 messages waiting to be published, and
     /// [`Delivery::Core`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsErrorKind, NatsExt};
+    /// use std::time::Duration;
+    /// // Nobody listens on port 1: joining fails, saying where it tried.
+    /// let config = NatsConfig::new("nats://127.0.0.1:1").connect_timeout(Duration::from_millis(200));
+    /// let err = Dispatcher::new().join_nats(config).await.unwrap_err();
+    /// assert!(matches!(err.kind(), NatsErrorKind::Unreachable | NatsErrorKind::Timeout), "{err}");
+    /// assert!(err.to_string().starts_with("cannot connect to NATS at nats://127.0.0.1:1"));
+    /// # Ok(()) }
+    /// ```
     pub fn new(url: impl Into<String>) -> NatsConfig {
         NatsConfig {
             urls: Vec::new(),
@@ -126,6 +139,13 @@ impl NatsConfig {
 
     /// Another server of the cluster: the client connects to any of them,
     /// and reconnects to another when its server goes.
+    ///
+    /// ```
+    /// use dispatchio_nats::NatsConfig;
+    /// let config = NatsConfig::new("nats://10.0.0.1:4222").url("nats://10.0.0.2:4222, nats://10.0.0.3:4222");
+    /// let shown = format!("{config:?}");
+    /// assert!(shown.contains(r#"urls: ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222", "nats://10.0.0.3:4222"]"#));
+    /// ```
     pub fn url(mut self, url: impl Into<String>) -> NatsConfig {
         let url = url.into();
         self.urls
@@ -135,6 +155,18 @@ impl NatsConfig {
 
     /// The namespace the dispatchers sharing the cluster agree on (see
     /// [`Namespace`](crate::Namespace)); checked by `join_nats`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsErrorKind, NatsExt};
+    /// let config = NatsConfig::new("nats://127.0.0.1:4222").namespace("game room");
+    /// // Refused before any connection is tried.
+    /// let err = Dispatcher::new().join_nats(config).await.unwrap_err();
+    /// assert_eq!(err.kind(), NatsErrorKind::Namespace);
+    /// assert!(err.to_string().contains("invalid NATS namespace \"game room\""), "{err}");
+    /// # Ok(()) }
+    /// ```
     pub fn namespace(mut self, namespace: impl Into<String>) -> NatsConfig {
         self.namespace = namespace.into();
         self
@@ -144,18 +176,38 @@ impl NatsConfig {
     /// other dispatchers report, and as the client's name on the server.
     /// Unique among the dispatchers of the namespace; by default made up
     /// from the process ID and a random part at each join.
+    ///
+    /// ```
+    /// use dispatchio_nats::NatsConfig;
+    /// let config = NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer");
+    /// assert!(format!("{config:?}").contains(r#"name: Some("dealer")"#));
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> NatsConfig {
         self.name = Some(name.into());
         self
     }
 
     /// Authenticates with a token.
+    ///
+    /// ```
+    /// use dispatchio_nats::NatsConfig;
+    /// let config = NatsConfig::new("nats://127.0.0.1:4222").token("s3cret-token");
+    /// let logged = format!("{config:?}");
+    /// assert!(logged.contains(r#"auth: "token""#) && !logged.contains("s3cret")); // never in logs
+    /// ```
     pub fn token(mut self, token: impl Into<String>) -> NatsConfig {
         self.auth = Auth::Token(token.into());
         self
     }
 
     /// Authenticates with a user name and a password.
+    ///
+    /// ```
+    /// use dispatchio_nats::NatsConfig;
+    /// let config = NatsConfig::new("nats://127.0.0.1:4222").user_and_password("dealer", "s3cret");
+    /// let logged = format!("{config:?}");
+    /// assert!(logged.contains(r#"auth: "user and password""#) && !logged.contains("s3cret"));
+    /// ```
     pub fn user_and_password(
         mut self,
         user: impl Into<String>,
@@ -166,6 +218,13 @@ impl NatsConfig {
     }
 
     /// Authenticates with an NKey, by its seed (`SU…`).
+    ///
+    /// ```
+    /// use dispatchio_nats::NatsConfig;
+    /// let seed = "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY"; // a user seed, `SU…`
+    /// let logged = format!("{:?}", NatsConfig::new("nats://127.0.0.1:4222").nkey(seed));
+    /// assert!(logged.contains(r#"auth: "nkey""#) && !logged.contains(seed));
+    /// ```
     pub fn nkey(mut self, seed: impl Into<String>) -> NatsConfig {
         self.auth = Auth::NKey(seed.into());
         self
@@ -173,18 +232,45 @@ impl NatsConfig {
 
     /// Authenticates with a credentials file (a user JWT and its NKey seed,
     /// as `nsc` writes them); read by `join_nats`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsErrorKind, NatsExt};
+    /// let config = NatsConfig::new("nats://127.0.0.1:4222").credentials_file("/no/such/dealer.creds");
+    /// // Read before any connection is tried; the error names the file.
+    /// let err = Dispatcher::new().join_nats(config).await.unwrap_err();
+    /// assert_eq!(err.kind(), NatsErrorKind::Credentials);
+    /// assert!(err.to_string().contains("/no/such/dealer.creds"), "{err}");
+    /// # Ok(()) }
+    /// ```
     pub fn credentials_file(mut self, path: impl Into<PathBuf>) -> NatsConfig {
         self.auth = Auth::CredentialsFile(path.into());
         self
     }
 
     /// Requires TLS (also implied by a `tls://` URL).
+    ///
+    /// ```
+    /// use dispatchio_nats::NatsConfig;
+    /// let config = NatsConfig::new("nats://nats.internal:4222").require_tls(true);
+    /// assert!(format!("{config:?}").contains("tls_required: true"));
+    /// ```
     pub fn require_tls(mut self, required: bool) -> NatsConfig {
         self.tls.required = required;
         self
     }
 
     /// A PEM file of root certificates to trust besides the system's.
+    ///
+    /// ```
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = NatsConfig::new("tls://nats.internal:4222").tls_root_certificates("/etc/dispatchio/ca.pem");
+    /// let nats = Dispatcher::new().join_nats(config).await?; // trusts servers signed by that CA
+    /// # drop(nats); Ok(()) }
+    /// ```
     pub fn tls_root_certificates(mut self, path: impl Into<PathBuf>) -> NatsConfig {
         self.tls.root_certificates.push(path.into());
         self
@@ -192,6 +278,17 @@ impl NatsConfig {
 
     /// A client certificate and its key (PEM files), for servers that
     /// verify clients.
+    ///
+    /// ```
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = NatsConfig::new("tls://nats.internal:4222")
+    ///     .tls_root_certificates("/etc/dispatchio/ca.pem")
+    ///     .tls_client_certificate("/etc/dispatchio/dealer.pem", "/etc/dispatchio/dealer.key");
+    /// let nats = Dispatcher::new().join_nats(config).await?; // the server checks who we are
+    /// # drop(nats); Ok(()) }
+    /// ```
     pub fn tls_client_certificate(
         mut self,
         cert: impl Into<PathBuf>,
@@ -203,6 +300,20 @@ impl NatsConfig {
 
     /// How long `join_nats` may take to connect (and each reconnect
     /// attempt) before it fails (at least 1 ms).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsErrorKind, NatsExt};
+    /// use std::time::Duration;
+    /// // 192.0.2.1 is reserved for documentation: nothing answers there.
+    /// let config = NatsConfig::new("nats://192.0.2.1:4222").connect_timeout(Duration::from_millis(50));
+    /// let started = std::time::Instant::now();
+    /// let err = Dispatcher::new().join_nats(config).await.unwrap_err();
+    /// assert!(matches!(err.kind(), NatsErrorKind::Timeout | NatsErrorKind::Unreachable), "{err}");
+    /// assert!(started.elapsed() < Duration::from_secs(5)); // not the default 5 s per attempt, twice
+    /// # Ok(()) }
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> NatsConfig {
         self.connect_timeout = timeout.max(Duration::from_millis(1));
         self
@@ -211,6 +322,12 @@ impl NatsConfig {
     /// How many messages (and replies) may wait to be published (at least
     /// 1). A send that finds it full fails to its sender with
     /// [`TransportErrorKind::Full`](dispatchio_core::TransportErrorKind::Full).
+    ///
+    /// ```
+    /// use dispatchio_nats::NatsConfig;
+    /// let config = NatsConfig::new("nats://127.0.0.1:4222").queue_capacity(0); // at least 1
+    /// assert!(format!("{config:?}").contains("queue_capacity: 1"));
+    /// ```
     pub fn queue_capacity(mut self, messages: usize) -> NatsConfig {
         self.queue_capacity = messages.max(1);
         self
@@ -218,6 +335,19 @@ impl NatsConfig {
 
     /// The Rust types incoming content is decoded into, by type name
     /// (others arrive as [`DynContent`](dispatchio_core::DynContent)).
+    ///
+    /// ```
+    /// use dispatchio_core::{ContentRegistry, Dispatcher, Message, Text};
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut registry = ContentRegistry::new();
+    /// registry.register::<Text>(); // what other dispatchers send us as "Text" is a `Text` here
+    /// let dispatcher = Dispatcher::new();
+    /// let _nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").registry(registry)).await?;
+    /// let reply = dispatcher.request(Message::new(Text::from("hi")).to("echo"), None).await?;
+    /// assert!(reply.content_as::<Text>().is_some()); // not `DynContent`
+    /// # Ok(()) }
+    /// ```
     pub fn registry(mut self, registry: ContentRegistry) -> NatsConfig {
         self.registry = Arc::new(registry);
         self
@@ -225,6 +355,13 @@ impl NatsConfig {
 
     /// How messages to destination IDs travel: [`Delivery::Core`] (the
     /// default) or [`Delivery::JetStream`].
+    ///
+    /// ```
+    /// use dispatchio_nats::{Delivery, NatsConfig};
+    /// let config = NatsConfig::new("nats://127.0.0.1:4222").delivery(Delivery::JetStream);
+    /// assert!(format!("{config:?}").contains("delivery: JetStream"));
+    /// assert_eq!(Delivery::default(), Delivery::Core);
+    /// ```
     pub fn delivery(mut self, delivery: Delivery) -> NatsConfig {
         self.delivery = delivery;
         self
@@ -236,6 +373,15 @@ impl NatsConfig {
     /// life was given but had not acknowledged once this much time has
     /// passed since; a message still being handled when it passes is not
     /// handled twice (it is marked as in progress).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dispatchio_nats::{Delivery, NatsConfig};
+    /// let config = NatsConfig::new("nats://127.0.0.1:4222")
+    ///     .delivery(Delivery::JetStream)
+    ///     .ack_wait(Duration::ZERO); // at least 1 ms
+    /// assert!(format!("{config:?}").contains("ack_wait: 1ms"));
+    /// ```
     pub fn ack_wait(mut self, wait: Duration) -> NatsConfig {
         self.ack_wait = wait.max(Duration::from_millis(1));
         self

@@ -4,6 +4,22 @@ use std::fmt;
 
 /// Why [`NatsExt::join_nats`](crate::NatsExt::join_nats) failed: what,
 /// where (the servers tried), and the client's own error as the source.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::error::Error as _;
+/// use dispatchio_core::Dispatcher;
+/// use dispatchio_nats::{NatsConfig, NatsErrorKind, NatsExt};
+/// let config = NatsConfig::new("nats://127.0.0.1:4222").namespace("game.*");
+/// let err = Dispatcher::new().join_nats(config).await.unwrap_err();
+/// assert_eq!(err.kind(), NatsErrorKind::Namespace);
+/// assert_eq!(
+///     err.source().map(|s| s.to_string()).as_deref(),
+///     Some("invalid NATS namespace \"game.*\": character '*' at byte 5 (a namespace is \
+///           dot-separated tokens of ASCII letters, digits, '_' and '-')")
+/// );
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct NatsError {
     kind: NatsErrorKind,
@@ -12,6 +28,20 @@ pub struct NatsError {
 }
 
 /// What kind of failure a [`NatsError`] is.
+///
+/// ```
+/// use dispatchio_core::Dispatcher;
+/// use dispatchio_nats::{NatsConfig, NatsErrorKind, NatsExt};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// match Dispatcher::new().join_nats(NatsConfig::new("nats://127.0.0.1:4222")).await {
+///     Ok(_nats) => {}
+///     Err(e) if matches!(e.kind(), NatsErrorKind::Unreachable | NatsErrorKind::Timeout) => {
+///         eprintln!("no NATS server: running on this machine alone ({e})");
+///     }
+///     Err(e) => return Err(e.into()), // bad settings: say so
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum NatsErrorKind {
@@ -52,6 +82,16 @@ impl NatsError {
     }
 
     /// What kind of failure this is.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsErrorKind, NatsExt};
+    /// let config = NatsConfig::new("not a url");
+    /// let err = Dispatcher::new().join_nats(config).await.unwrap_err();
+    /// assert_eq!(err.kind(), NatsErrorKind::Unreachable, "{err}");
+    /// # Ok(()) }
+    /// ```
     pub fn kind(&self) -> NatsErrorKind {
         self.kind
     }

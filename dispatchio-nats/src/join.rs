@@ -25,6 +25,18 @@ use dispatchio_core::{Dispatcher, Id, TransportErrorKind};
 /// An extension of the core's dispatcher (implemented for it alone), so
 /// that the dispatcher knows nothing of NATS: bring it into scope with
 /// `use dispatchio::nats::NatsExt;`.
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::Dispatcher;
+/// use dispatchio_nats::{NatsConfig, NatsExt};
+/// use dispatchio_core::{Message, Text};
+/// let dispatcher = Dispatcher::new();
+/// let _nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game")).await?;
+/// // Nobody here serves "bob": the dispatcher of the namespace that does gets it.
+/// dispatcher.send(Message::new(Text::from("hi")).to("bob"))?;
+/// # Ok(()) }
+/// ```
 pub trait NatsExt {
     /// Connects to the cluster and makes it the dispatcher's fallback: from
     /// then on, messages to destinations and groups nobody in this process
@@ -38,6 +50,19 @@ pub trait NatsExt {
     /// that the server refuses, no server reachable within the connect
     /// timeout, TLS that cannot be set up, a dispatcher that joined
     /// already.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// use dispatchio_nats::NatsErrorKind;
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// assert_eq!(nats.name(), "dealer");
+    /// let again = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222")).await.unwrap_err();
+    /// assert_eq!(again.kind(), NatsErrorKind::AlreadyJoined);
+    /// # Ok(()) }
+    /// ```
     fn join_nats(&self, config: NatsConfig)
     -> impl Future<Output = Result<Nats, NatsError>> + Send;
 }
@@ -46,6 +71,18 @@ pub trait NatsExt {
 /// [`NatsExt::join_nats`]). Dropping it changes nothing: the dispatcher
 /// stays joined until it shuts down (its subscriptions are then drained)
 /// or [`leave`](Self::leave) is called.
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::Dispatcher;
+/// use dispatchio_nats::{NatsConfig, NatsExt};
+/// let dispatcher = Dispatcher::new();
+/// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+/// assert_eq!(nats.outlet_name(), "nats:game/dealer");
+/// assert_eq!(dispatcher.snapshot().fallback.as_deref(), Some("nats:game/dealer"));
+/// nats.leave().await;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Nats {
     outlet: Arc<NatsOutlet>,
@@ -61,17 +98,50 @@ impl std::fmt::Debug for Nats {
 
 impl Nats {
     /// This dispatcher's name on the cluster.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222")).await?;
+    /// assert!(nats.name().starts_with("pid")); // made up: no name was given
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.outlet.dispatcher_name
     }
 
     /// The outlet's name (`nats:<namespace>/<name>`), as errors and
     /// [`Snapshot::fallback`](dispatchio_core::Snapshot) show it.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// assert_eq!(nats.outlet_name(), "nats:game/dealer");
+    /// # Ok(()) }
+    /// ```
     pub fn outlet_name(&self) -> &str {
         &self.outlet.outlet_name
     }
 
     /// What the NATS side has counted so far.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// use dispatchio_core::{Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// dispatcher.send(Message::new(Text::from("hi")).to("bob"))?;
+    /// let stats = nats.stats();
+    /// assert_eq!((stats.bad_frames, stats.disconnects), (0, 0)); // a healthy cluster
+    /// # Ok(()) }
+    /// ```
     pub fn stats(&self) -> NatsStats {
         self.outlet.counters.snapshot()
     }
@@ -79,6 +149,18 @@ impl Nats {
     /// The other dispatchers of the namespace with members of each group,
     /// as their roster notes said: a group request from here waits for an
     /// answer from each.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// for (group, dispatchers) in nats.roster() {
+    ///     println!("group {group} has members in {dispatchers:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn roster(&self) -> BTreeMap<Id, BTreeSet<String>> {
         self.outlet.roster.lock().by_group()
     }
@@ -89,16 +171,50 @@ impl Nats {
     /// the cluster until the other lets it go). Each is listed by both
     /// dispatchers, logged as an error when it starts, and counted in
     /// [`NatsStats::conflicts`](crate::NatsStats::conflicts).
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// assert!(nats.conflicts().iter().all(|c| c.holder == "dealer" || c.claimant == "dealer"));
+    /// # Ok(()) }
+    /// ```
     pub fn conflicts(&self) -> Vec<Conflict> {
         self.outlet.conflicts.borrow().clone()
     }
 
     /// [`conflicts`](Self::conflicts) as they change.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// let mut conflicts = nats.watch_conflicts();
+    /// while conflicts.changed().await.is_ok() {
+    ///     let now = conflicts.borrow().clone();
+    ///     println!("{} conflicts", now.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn watch_conflicts(&self) -> watch::Receiver<Vec<Conflict>> {
         self.outlet.conflicts.subscribe()
     }
 
     /// The client underneath (to watch its connection state, say).
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// println!("connection: {:?}", nats.client().connection_state());
+    /// # Ok(()) }
+    /// ```
     pub fn client(&self) -> &async_nats::Client {
         &self.client
     }
@@ -107,6 +223,22 @@ impl Nats {
     /// is subscribed on the server. Other dispatchers on the same server
     /// reach it from then on; on other servers of a cluster, a moment
     /// later (interest crosses routes a little after).
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// # fn inbox() -> std::sync::Arc<dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>> {
+    /// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+    /// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+    /// # }
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// dispatcher.register("bob", inbox())?;
+    /// nats.sync().await; // from now on, other dispatchers on this server reach "bob"
+    /// # Ok(()) }
+    /// ```
     pub async fn sync(&self) {
         let (done, wait) = oneshot::channel();
         if self.commands.send(Command::Sync(done)).await.is_ok() {
@@ -118,6 +250,19 @@ impl Nats {
     /// (sends to what nobody here serves fail again with
     /// `UnknownDestination`), what was queued published, the connection
     /// closed. Requests still waiting fail.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::Dispatcher;
+    /// use dispatchio_nats::{NatsConfig, NatsExt};
+    /// use dispatchio_core::{Error, Message, Text};
+    /// let dispatcher = Dispatcher::new();
+    /// let nats = dispatcher.join_nats(NatsConfig::new("nats://127.0.0.1:4222").namespace("game").name("dealer")).await?;
+    /// nats.leave().await;
+    /// let alone = dispatcher.send(Message::new(Text::from("hi")).to("bob"));
+    /// assert!(matches!(alone, Err(Error::UnknownDestination(_)))); // no fallback any more
+    /// # Ok(()) }
+    /// ```
     pub async fn leave(&self) {
         let (done, wait) = oneshot::channel();
         if self.commands.send(Command::Leave(done)).await.is_ok() {

@@ -6,6 +6,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Counters of the NATS side of one dispatcher (see
 /// [`Nats::stats`](crate::Nats::stats)): every message NATS or this side
 /// could not carry is counted here, and logged.
+///
+/// ```
+/// use dispatchio_core::Dispatcher;
+/// use dispatchio_nats::{NatsConfig, NatsExt};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let nats = Dispatcher::new().join_nats(NatsConfig::new("nats://127.0.0.1:4222")).await?;
+/// let stats = nats.stats();
+/// if stats.bad_frames > 0 || stats.slow_consumer_events > 0 {
+///     eprintln!("NATS trouble: {stats:?}"); // each was logged as it happened, too
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NatsStats {
