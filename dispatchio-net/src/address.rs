@@ -50,6 +50,13 @@ pub enum Address {
 }
 
 /// Why a text is not a valid [`Address`].
+///
+/// ```
+/// use dispatchio_net::{Address, AddressErrorKind};
+/// let err = "tcp:localhost".parse::<Address>().unwrap_err();
+/// assert_eq!((err.input(), err.kind()), ("tcp:localhost", &AddressErrorKind::MissingPort));
+/// assert_eq!(err.to_string(), r#"invalid address "tcp:localhost": missing `:<port>` after the host"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid address {input:?}: {kind}")]
 pub struct AddressError {
@@ -59,17 +66,40 @@ pub struct AddressError {
 
 impl AddressError {
     /// The text that failed to parse.
+    ///
+    /// ```
+    /// let err = "udp:host:1".parse::<dispatchio_net::Address>().unwrap_err();
+    /// assert_eq!(err.input(), "udp:host:1");
+    /// ```
     pub fn input(&self) -> &str {
         &self.input
     }
 
     /// What is wrong with it.
+    ///
+    /// ```
+    /// use dispatchio_net::{Address, AddressErrorKind};
+    /// let err = "udp:host:1".parse::<Address>().unwrap_err();
+    /// assert_eq!(err.kind(), &AddressErrorKind::UnknownScheme("udp".into()));
+    /// ```
     pub fn kind(&self) -> &AddressErrorKind {
         &self.kind
     }
 }
 
 /// The ways an address text can be wrong.
+///
+/// ```
+/// use dispatchio_net::{Address, AddressErrorKind as K};
+/// let kind = |text: &str| text.parse::<Address>().unwrap_err().kind().clone();
+/// assert_eq!(kind("/run/app.sock"), K::MissingScheme);
+/// assert_eq!(kind("localhost:7400"), K::UnknownScheme("localhost".into()));
+/// assert_eq!(kind("unix:"), K::EmptyPath);
+/// assert_eq!(kind("tcp:host:99999"), K::BadPort("99999".into()));
+/// assert_eq!(kind("tcp::7400"), K::EmptyHost);
+/// assert_eq!(kind("tcp:[::1:7400"), K::UnclosedBracket);
+/// assert_eq!(kind("tcp:::1:7400"), K::Ipv6NeedsBrackets);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AddressErrorKind {
@@ -102,6 +132,15 @@ pub enum AddressErrorKind {
 impl Address {
     /// Parses the text form.
     ///
+    ///
+    /// ```
+    /// use dispatchio_net::Address;
+    /// let v6 = Address::parse("tls:[::1]:7400")?;
+    /// assert_eq!(v6, Address::Tls { host: "::1".into(), port: 7400 });
+    /// assert_eq!(v6.to_string(), "tls:[::1]:7400"); // written back the same
+    /// assert!(Address::parse("tcp:localhost").is_err());
+    /// # Ok::<(), dispatchio_net::AddressError>(())
+    /// ```
     /// # Errors
     /// An [`AddressError`] naming the input and what is wrong with it.
     pub fn parse(input: &str) -> Result<Self, AddressError> {
@@ -155,11 +194,26 @@ impl Address {
 
     /// Whether this is a TCP address, plain or TLS (which needs a shared
     /// secret to listen on, unless client certificates authenticate).
+    ///
+    /// ```
+    /// use dispatchio_net::Address;
+    /// assert!(Address::parse("tcp:127.0.0.1:7400")?.is_tcp());
+    /// assert!(Address::parse("tls:example.com:7400")?.is_tcp()); // TLS runs over TCP
+    /// assert!(!Address::parse("unix:/run/app.sock")?.is_tcp());
+    /// # Ok::<(), dispatchio_net::AddressError>(())
+    /// ```
     pub fn is_tcp(&self) -> bool {
         matches!(self, Address::Tcp { .. } | Address::Tls { .. })
     }
 
     /// Whether this is a `tls:` address.
+    ///
+    /// ```
+    /// use dispatchio_net::Address;
+    /// assert!(Address::parse("tls:example.com:7400")?.is_tls());
+    /// assert!(!Address::parse("tcp:example.com:7400")?.is_tls());
+    /// # Ok::<(), dispatchio_net::AddressError>(())
+    /// ```
     pub fn is_tls(&self) -> bool {
         matches!(self, Address::Tls { .. })
     }

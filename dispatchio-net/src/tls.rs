@@ -83,6 +83,18 @@ fn certificates(pem: &[u8], what: &'static str) -> Result<Vec<CertificateDer<'st
 
 impl Tls {
     /// No identity, no roots, no pin, client certificates not required.
+    ///
+    /// ```
+    /// use dispatchio_net::{NetConfig, NetError, Tls};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # struct Quiet;
+    /// # impl dispatchio_net::LinkEvents for Quiet { async fn received(&self, _: &dispatchio_net::Link, _: dispatchio_net::Payload) {} }
+    /// // Empty settings serve no `tls:` address: a listener needs an identity.
+    /// let config = NetConfig::new("billing").secret("s").tls(Tls::new());
+    /// let refused = dispatchio_net::listen(&"tls:127.0.0.1:0".parse()?, &config, std::sync::Arc::new(Quiet)).await;
+    /// assert!(matches!(refused, Err(NetError::Tls { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> Self {
         Tls::default()
     }
@@ -91,6 +103,17 @@ impl Tls {
     /// intermediates) and private key, as PEM: what a listener presents,
     /// and a dialler's client certificate.
     ///
+    ///
+    /// ```
+    /// use dispatchio_net::{Tls, TlsError};
+    /// let rcgen::CertifiedKey { cert, key_pair } = rcgen::generate_simple_self_signed(["billing.internal".to_owned()])?;
+    /// let (cert, key) = (cert.pem(), key_pair.serialize_pem());
+    /// let listener = Tls::new().identity_pem(cert.as_bytes(), key.as_bytes())?;
+    /// assert!(format!("{listener:?}").contains("identity: Some(1)")); // a chain of one
+    /// let err = Tls::new().identity_pem(b"not PEM", key.as_bytes()).unwrap_err();
+    /// assert!(matches!(err, TlsError::NoCertificate { .. }), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     /// # Errors
     /// [`TlsError::Pem`] or [`TlsError::NoCertificate`] for text that is
     /// not what it should be.
@@ -105,6 +128,15 @@ impl Tls {
     /// the listener's certificate against, and that a listener checks
     /// client certificates against.
     ///
+    ///
+    /// ```
+    /// use dispatchio_net::{NetConfig, Tls};
+    /// let rcgen::CertifiedKey { cert: ca, .. } = rcgen::generate_simple_self_signed(["ca".to_owned()])?;
+    /// let dialler = NetConfig::new("web").tls(Tls::new().trust_pem(ca.pem().as_bytes())?);
+    /// # drop(dialler);
+    /// assert!(Tls::new().trust_pem(b"").is_err()); // no certificate: nothing to trust
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     /// # Errors
     /// [`TlsError::Pem`] or [`TlsError::NoCertificate`].
     pub fn trust_pem(mut self, roots_pem: &[u8]) -> Result<Self, TlsError> {
@@ -117,6 +149,15 @@ impl Tls {
     /// listener with a self-signed certificate. With pins, roots are not
     /// used to check the listener.
     ///
+    ///
+    /// ```
+    /// use dispatchio_net::Tls;
+    /// let rcgen::CertifiedKey { cert, key_pair } = rcgen::generate_simple_self_signed(["billing.internal".to_owned()])?;
+    /// let (cert, key) = (cert.pem(), key_pair.serialize_pem());
+    /// let pinned = Tls::new().pin_pem(cert.as_bytes())?; // accepts exactly that certificate
+    /// assert!(format!("{pinned:?}").contains("pinned: 1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     /// # Errors
     /// [`TlsError::Pem`] or [`TlsError::NoCertificate`].
     pub fn pin_pem(mut self, cert_pem: &[u8]) -> Result<Self, TlsError> {
@@ -127,6 +168,25 @@ impl Tls {
     /// Whether a listener requires every dialler to present a client
     /// certificate that chains to its [roots](Self::trust_pem). Such a
     /// listener needs no shared secret: the certificate authenticates.
+    ///
+    /// ```
+    /// use dispatchio_net::{NetConfig, NetError, Tls};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # struct Quiet;
+    /// # impl dispatchio_net::LinkEvents for Quiet { async fn received(&self, _: &dispatchio_net::Link, _: dispatchio_net::Payload) {} }
+    /// let rcgen::CertifiedKey { cert, key_pair } = rcgen::generate_simple_self_signed(["billing.internal".to_owned()])?;
+    /// let (cert, key) = (cert.pem(), key_pair.serialize_pem());
+    /// let identity = Tls::new().identity_pem(cert.as_bytes(), key.as_bytes())?;
+    /// // Requiring client certificates needs roots they chain to.
+    /// let no_roots = NetConfig::new("billing").tls(identity.clone().require_client_certs(true));
+    /// let addr = "tls:127.0.0.1:0".parse()?;
+    /// let refused = dispatchio_net::listen(&addr, &no_roots, std::sync::Arc::new(Quiet)).await;
+    /// assert!(matches!(refused, Err(NetError::Tls { .. })));
+    /// // With them, the listener needs no secret: certificates authenticate.
+    /// let mutual = identity.trust_pem(cert.as_bytes())?.require_client_certs(true);
+    /// assert!(dispatchio_net::listen(&addr, &NetConfig::new("billing").tls(mutual), std::sync::Arc::new(Quiet)).await.is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn require_client_certs(mut self, required: bool) -> Self {
         self.require_client_certs = required;
         self.afresh()

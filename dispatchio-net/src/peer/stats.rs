@@ -10,6 +10,32 @@ use super::Peers;
 use dispatchio_core::Id;
 
 /// A destination ID claimed by two processes: the later claim was refused.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # fn inbox() -> std::sync::Arc<dispatchio_core::RoutedListener<dispatchio_core::routing::RoutingTable, dispatchio_core::FnHandlers>> {
+/// #     use dispatchio_core::routing::{Action, Cond, RoutingTable};
+/// #     let table = RoutingTable::builder().rule("all", Cond::Always, [Action::queue("inbox")]).build().unwrap();
+/// #     std::sync::Arc::new(dispatchio_core::RoutedListener::builder(table).build().unwrap())
+/// # }
+/// use std::time::Duration;
+/// use dispatchio_core::{Dispatcher, Id};
+/// use dispatchio_net::{NetExt, RemoteConfig};
+/// let addr = format!("unix:{}", std::env::temp_dir().join(format!("dispatchio-doc-{}-conflict.sock", std::process::id())).display());
+/// let (server, client) = (Dispatcher::new(), Dispatcher::new());
+/// server.register("bob", inbox())?;
+/// client.register("bob", inbox())?; // served here too
+/// let _listening = server.listen_with(&addr, &RemoteConfig::new("billing")).await?;
+/// let _peer = client.connect_with(&addr, &RemoteConfig::new("web")).await?;
+/// let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+/// while client.remote_stats().conflicts.is_empty() && tokio::time::Instant::now() < deadline {
+///     tokio::time::sleep(Duration::from_millis(10)).await;
+/// }
+/// let conflict = &client.remote_stats().conflicts[0];
+/// assert_eq!((&conflict.id, conflict.served_by.as_str()), (&Id::from("bob"), "this process"));
+/// assert!(conflict.refused.starts_with("billing/")); // the peer's claim
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Conflict {
     /// The destination ID.
@@ -21,6 +47,20 @@ pub struct Conflict {
 }
 
 /// What the network side of a dispatcher has seen, for introspection and tests.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::Dispatcher;
+/// use dispatchio_net::{NetExt, RemoteConfig};
+/// let addr = format!("unix:{}", std::env::temp_dir().join(format!("dispatchio-doc-{}-remote-stats.sock", std::process::id())).display());
+/// let (server, client) = (Dispatcher::new(), Dispatcher::new());
+/// let _listening = server.listen_with(&addr, &RemoteConfig::new("billing")).await?;
+/// let peer = client.connect_with(&addr, &RemoteConfig::new("web")).await?;
+/// let stats = client.remote_stats();
+/// assert_eq!(stats.links, [peer.name()]);
+/// assert_eq!((stats.peers_lost, stats.incoming_undeliverable, stats.replies_lost), (0, 0, 0));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct RemoteStats {
