@@ -13,6 +13,25 @@ use crate::address::AddressError;
 use crate::wire::{RefusalReason, WireError};
 
 /// Setting up a listener or dialling a peer failed.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet;
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_net::NetError;
+/// let nobody = net::connect(&socket("nobody-here"), &NetConfig::new("web"), Arc::new(Quiet)).await;
+/// let Err(err @ NetError::Io { .. }) = &nobody else { panic!("{nobody:?}") };
+/// assert!(err.to_string().starts_with("cannot connect to unix:"), "{err}"); // what, and where
+/// let tcp = net::listen(&"tcp:127.0.0.1:0".parse()?, &NetConfig::new("dev"), Arc::new(Quiet)).await;
+/// assert!(matches!(tcp, Err(NetError::ListenerNeedsSecret { .. }))); // no secret, no option
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetError {
@@ -69,6 +88,26 @@ pub enum NetError {
 }
 
 /// Why a handshake failed, as seen by the side that reports it.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet;
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_net::{HandshakeError, NetError, RefusalReason};
+/// let addr = socket("handshake-error");
+/// let _listening = net::listen(&addr, &NetConfig::new("billing").secret("s3cret"), Arc::new(Quiet)).await?;
+/// let err = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await.unwrap_err();
+/// let NetError::Handshake { source, .. } = &err else { panic!("{err}") };
+/// // The listener refused us, and said why.
+/// assert!(matches!(source, HandshakeError::Refused { reason: RefusalReason::MissingSecret, .. }), "{source}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandshakeError {
@@ -159,6 +198,28 @@ pub enum HandshakeError {
 }
 
 /// A frame could not be queued on a link.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet;
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_net::{SendError, WireContent, WireMessage};
+/// let addr = socket("send-error");
+/// let _listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+/// let link = net::connect(&addr, &NetConfig::new("web").max_frame_len(256), Arc::new(Quiet)).await?;
+/// let big = WireMessage::new(1, "Blob", Some(WireContent::encode("Blob", &vec![0u8; 1000])?));
+/// assert!(matches!(link.try_send(Payload::Message(big)), Err(SendError::TooLarge { max: 256, .. })));
+/// link.close("done").await;
+/// let closed = link.try_send(Payload::Message(WireMessage::new(2, "Tick", None)));
+/// assert!(matches!(closed, Err(SendError::Closed)));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
@@ -191,6 +252,34 @@ pub enum SendError {
 }
 
 /// Why a connection ended.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet;
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_net::{DownReason, PeerLost};
+/// /// Tells why each connection went down.
+/// struct Downs(tokio::sync::mpsc::UnboundedSender<DownReason>);
+/// impl LinkEvents for Downs {
+///     async fn received(&self, _: &Link, _: Payload) {}
+///     fn link_down(&self, _: &Link, lost: &PeerLost) {
+///         let _ = self.0.send(lost.reason.clone());
+///     }
+/// }
+/// let (tx, mut downs) = tokio::sync::mpsc::unbounded_channel();
+/// let addr = socket("down-reason");
+/// let _listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Downs(tx))).await?;
+/// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+/// link.close("the game is over").await; // a goodbye, with a reason
+/// assert_eq!(downs.recv().await, Some(DownReason::Goodbye("the game is over".into())));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DownReason {
@@ -237,6 +326,14 @@ impl DownReason {
 
 /// TLS settings that cannot serve: unreadable PEM, or what a side needs
 /// is missing.
+///
+/// ```
+/// use dispatchio_net::{Tls, TlsError};
+/// let err = Tls::new().trust_pem(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n").unwrap_err();
+/// assert!(matches!(err, TlsError::Pem { what: "the roots", .. }), "{err}");
+/// let none = Tls::new().pin_pem(b"").unwrap_err();
+/// assert_eq!(none.to_string(), "no certificate in the PEM text of the pinned certificate");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TlsError {
@@ -284,6 +381,30 @@ pub enum TlsError {
 
 /// Why a TLS handshake failed, as seen by the side that reports it
 /// ([`HandshakeError::Tls`]).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet;
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_net::{HandshakeError, NetError, Tls, TlsFailure};
+/// let cert = |name: &str| rcgen::generate_simple_self_signed([name.to_owned()]).map(|c| (c.cert.pem(), c.key_pair.serialize_pem()));
+/// let (billing, key) = cert("billing.internal")?;
+/// let (stranger, _) = cert("stranger.internal")?;
+/// let server = NetConfig::new("billing").secret("s").tls(Tls::new().identity_pem(billing.as_bytes(), key.as_bytes())?);
+/// let listening = net::listen(&"tls:localhost:0".parse()?, &server, Arc::new(Quiet)).await?;
+/// // A dialler that pinned another certificate refuses this listener.
+/// let pinned_other = NetConfig::new("web").secret("s").tls(Tls::new().pin_pem(stranger.as_bytes())?);
+/// let err = net::connect(listening.local_addr(), &pinned_other, Arc::new(Quiet)).await.unwrap_err();
+/// let NetError::Handshake { source: HandshakeError::Tls { kind, .. }, .. } = &err else { panic!("{err}") };
+/// assert_eq!(*kind, TlsFailure::NotPinned);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TlsFailure {
