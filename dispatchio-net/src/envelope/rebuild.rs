@@ -11,6 +11,21 @@ use dispatchio_core::{ContentRef, Envelope, Id, Message, MessageId, SharedStr};
 /// sender to one destination does), so that rebuilding an envelope
 /// allocates no string. One per stream of frames (a link's reader, a
 /// subscription).
+///
+/// ```
+/// use std::sync::Arc;
+/// use dispatchio_core::{Id, Message, Text};
+/// use dispatchio_net::envelope::{MessageRebuilder, decode_message, encode_message};
+/// let sent = Message::new(Text::from("hi")).to("bob").from_source("ann").with_id(7);
+/// let (mut content, mut frame) = (Vec::new(), Vec::new());
+/// encode_message(&sent, 1, &mut content, &mut frame)?;
+/// let mut rebuilder = MessageRebuilder::default(); // one per connection reader
+/// let m = decode_message(&frame)?;
+/// let got = rebuilder.rebuild(&m, Arc::new(Text::from("hi")));
+/// assert_eq!((got.ty(), got.id().get()), ("Text", 7));
+/// assert_eq!(got.envelope().source, Some(Id::from("ann")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Default)]
 pub struct MessageRebuilder {
     type_name: Option<SharedStr>,
@@ -31,6 +46,23 @@ impl MessageRebuilder {
     /// of this process ([`next_incoming_request_id`]); its reply still goes
     /// back under the sender's ID, `m.id`. The `sync` flag is dropped: a
     /// message from another process is never handled in its sender's thread.
+    ///
+    /// ```
+    /// use dispatchio_core::{ContentRegistry, Id, Message, Text};
+    /// use dispatchio_net::envelope::{MessageRebuilder, decode_content, decode_message, encode_message};
+    /// let request = Message::new(Text::from("hi")).to("echo").with_id(7).requiring_response().synchronous();
+    /// let (mut content, mut frame) = (Vec::new(), Vec::new());
+    /// encode_message(&request, 1, &mut content, &mut frame)?;
+    /// let m = decode_message(&frame)?;
+    /// let mut registry = ContentRegistry::new();
+    /// registry.register::<Text>();
+    /// let got = MessageRebuilder::default().rebuild(&m, decode_content(&registry, m.content)?);
+    /// assert_eq!(got.envelope().dest, Some(Id::from("echo")));
+    /// assert!(got.id().get() < 0); // renumbered into this process's range for requests
+    /// assert!(!got.envelope().sync); // never in the sender's thread
+    /// assert_eq!(got.content_as::<Text>().map(|t| t.0.as_str()), Some("hi"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rebuild(&mut self, m: &WireMessageRef<'_>, content: ContentRef) -> Message {
         // A registered type names itself with a static string: no shared
         // string to count references to.
@@ -85,6 +117,13 @@ impl MessageRebuilder {
 /// dispatcher never assigns (negative numbers), one range for every
 /// transport of the process. The reply still goes back under the sender's
 /// ID.
+///
+/// ```
+/// use dispatchio_net::envelope::next_incoming_request_id;
+/// let (a, b) = (next_incoming_request_id(), next_incoming_request_id());
+/// assert!(a.get() < 0 && b.get() < 0); // never an ID the dispatcher assigns
+/// assert_ne!(a, b);
+/// ```
 pub fn next_incoming_request_id() -> MessageId {
     static NEXT: AtomicI64 = AtomicI64::new(-1);
     MessageId(NEXT.fetch_sub(1, Ordering::Relaxed))

@@ -25,6 +25,16 @@ fn remote_error(outlet: &str, text: &str) -> Error {
 /// variant the answering side had (a handler error with the handler's
 /// name, unrouted, dropped, a full mailbox, a group's failures, …), or an
 /// [`Error::Transport`] from `outlet` when it has no local form.
+///
+/// ```
+/// use dispatchio_core::{Error, Message, Text};
+/// use dispatchio_net::envelope::{error_from_remote, error_to_remote};
+/// let request = Message::new(Text::from("deal")).to("dealer").with_id(7);
+/// let unrouted = Error::Unrouted { id: request.id(), ty: "Text".into(), listener: Some("dealer".into()) };
+/// let travelled = error_to_remote(&unrouted); // what the answering side writes back
+/// let back = error_from_remote(travelled, request.envelope(), "tcp:table-2");
+/// assert!(matches!(back, Error::Unrouted { ref ty, .. } if ty == "Text"), "{back}");
+/// ```
 pub fn error_from_remote(e: RemoteError, request: &Envelope, outlet: &str) -> Error {
     let (tag, text) = match e.text.split_once('\n') {
         Some((tag, text)) => (tag, text.to_owned()),
@@ -111,6 +121,15 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 /// whose first line is a tag the requesting side turns back into the same
 /// [`Error`] variant (for handler errors, the handler's name) with
 /// [`error_from_remote`].
+///
+/// ```
+/// use dispatchio_core::{Error, HandlerError};
+/// use dispatchio_net::RemoteErrorKind;
+/// use dispatchio_net::envelope::error_to_remote;
+/// let failed = Error::Handler { handler: "deal".into(), error: HandlerError::new("no cards left") };
+/// let remote = error_to_remote(&failed);
+/// assert_eq!((remote.kind, remote.text.as_str()), (RemoteErrorKind::Handler, "deal\nno cards left"));
+/// ```
 pub fn error_to_remote(e: &Error) -> RemoteError {
     let (kind, tag) = match e {
         Error::UnknownDestination(_) | Error::NoSubscribers(_) => {
