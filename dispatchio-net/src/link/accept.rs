@@ -25,6 +25,26 @@ type ServerTls = Option<Arc<rustls::ServerConfig>>;
 ///
 /// Dropping it stops accepting (and removes its Unix socket file); links
 /// already accepted carry on. [`close`](Self::close) also closes them.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet; // hears nothing
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let addr = socket("acceptor");
+/// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+/// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+/// # let _ = &link;
+/// drop(listening); // stops accepting; the link made carries on
+/// assert!(net::connect(&addr, &NetConfig::new("late"), Arc::new(Quiet)).await.is_err());
+/// assert_eq!(link.state(), dispatchio_net::LinkState::Up);
+/// # Ok(()) }
+/// ```
 pub struct Acceptor {
     local: Address,
     stop: CancellationToken,
@@ -41,17 +61,75 @@ impl fmt::Debug for Acceptor {
 
 impl Acceptor {
     /// The address it listens on; for `tcp:…:0`, with the port the system chose.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = NetConfig::new("billing").secret("a long random string");
+    /// let listening = net::listen(&"tcp:127.0.0.1:0".parse()?, &config, Arc::new(Quiet)).await?;
+    /// let Address::Tcp { port, .. } = listening.local_addr() else { panic!("tcp") };
+    /// assert_ne!(*port, 0); // the port the system chose
+    /// # Ok(()) }
+    /// ```
     pub fn local_addr(&self) -> &Address {
         &self.local
     }
 
     /// The accepted links that are still open.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = socket("links");
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// # let _ = &link;
+    /// let accepted = listening.links();
+    /// assert_eq!(accepted.len(), 1);
+    /// assert_eq!(accepted[0].peer_name(), "web");
+    /// # Ok(()) }
+    /// ```
     pub fn links(&self) -> Vec<Link> {
         self.links.lock().clone()
     }
 
     /// Stops accepting, removes the socket file, and closes every accepted
     /// link (each peer gets a goodbye).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = socket("acceptor-close");
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// use dispatchio_net::LinkState;
+    /// let mut state = link.watch_state();
+    /// listening.close().await; // every accepted link gets a goodbye
+    /// state.wait_for(|s| *s == LinkState::Down).await?;
+    /// assert!(!std::path::Path::new(&addr.to_string()["unix:".len()..]).exists()); // socket file gone
+    /// # Ok(()) }
+    /// ```
     pub async fn close(mut self) {
         self.stop.cancel();
         if let Some(task) = self.task.take() {
@@ -88,6 +166,29 @@ impl Drop for Acceptor {
 /// usable TLS settings; [`NetError::SocketPathInUse`] or
 /// [`NetError::NotASocket`] if the Unix path is taken; [`NetError::Io`] if
 /// binding fails.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet; // hears nothing
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let addr = socket("listen-fn");
+/// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+/// assert_eq!(listening.local_addr(), &addr);
+/// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+/// assert_eq!(link.peer_name(), "billing");
+/// // A second listener on a live socket path is refused.
+/// assert!(matches!(
+///     net::listen(&addr, &NetConfig::new("other"), Arc::new(Quiet)).await,
+///     Err(dispatchio_net::NetError::SocketPathInUse { .. })
+/// ));
+/// # Ok(()) }
+/// ```
 pub async fn listen<E: LinkEvents>(
     address: &Address,
     config: &NetConfig,

@@ -31,6 +31,25 @@ use crate::tls;
 /// [`NetError::Handshake`] if TLS fails ([`HandshakeError::Tls`]), the peer
 /// refuses us (wrong version or secret), the listener cannot prove it
 /// knows our secret, or it does not answer in time.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet; // hears nothing
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let addr = socket("connect-fn");
+/// let _listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+/// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+/// assert_eq!(link.state(), dispatchio_net::LinkState::Up); // handshake done
+/// let nobody = net::connect(&socket("connect-nobody"), &NetConfig::new("web"), Arc::new(Quiet)).await;
+/// assert!(nobody.is_err()); // the first dial's failure is returned, not retried
+/// # Ok(()) }
+/// ```
 pub async fn connect<E: LinkEvents>(
     address: &Address,
     config: &NetConfig,

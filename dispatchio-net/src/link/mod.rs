@@ -2,6 +2,9 @@
 //! runs the connection (a reader and a writer over one socket) and, for a
 //! dialled link, reconnects with backoff when the connection drops.
 //!
+//! (Over 600 lines: about 330 of them are the doc examples of [`Link`] and
+//! its types, each on a live link over a Unix socket, the set-up hidden.)
+//!
 //! Order: frames queued on a link are written in queue order (a request
 //! sent while nothing is queued is written by the sending thread itself,
 //! after everything sent before it), and the peer's
@@ -53,6 +56,26 @@ use supervise::{End, supervise};
 use writer::{ClearDirect, guarded, write_loop};
 
 /// Identifies a link within this process.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet; // hears nothing
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let addr = socket("link-id");
+/// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+/// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+/// # let _ = &listening;
+/// let accepted = &listening.links()[0];
+/// assert_ne!(link.id(), accepted.id()); // two links, one at each end
+/// assert!(link.id().to_string().starts_with("link#"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkId(u64);
 
@@ -63,6 +86,29 @@ impl fmt::Display for LinkId {
 }
 
 /// Whether a link's connection is up.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet; // hears nothing
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let addr = socket("link-state");
+/// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+/// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+/// use dispatchio_net::LinkState;
+/// assert_eq!(link.state(), LinkState::Up);
+/// let mut state = link.watch_state();
+/// listening.close().await;
+/// state.wait_for(|s| *s == LinkState::Down).await?; // a dialled link redials
+/// link.close("done").await;
+/// assert_eq!(link.state(), LinkState::Closed);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
     /// Connected: frames are being written.
@@ -74,6 +120,25 @@ pub enum LinkState {
 }
 
 /// Which side opened the connection.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet; // hears nothing
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let addr = socket("direction");
+/// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+/// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+/// use dispatchio_net::Direction;
+/// assert_eq!(link.direction(), Direction::Dialled);
+/// assert_eq!(listening.links()[0].direction(), Direction::Accepted);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     /// This side dialled; it reconnects when the connection drops.
@@ -134,6 +199,36 @@ struct Shared {
 /// A link lives until [`close`](Self::close)d (or, for an accepted link, until
 /// its connection ends): dropping every handle does not stop a dialled link
 /// from reconnecting.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+/// # struct Quiet; // hears nothing
+/// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+/// # fn socket(name: &str) -> Address {
+/// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+/// #     format!("unix:{}", path.display()).parse().unwrap()
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # /// Hands what arrives to a channel.
+/// # struct Got(tokio::sync::mpsc::UnboundedSender<Payload>);
+/// # impl LinkEvents for Got {
+/// #     async fn received(&self, _: &Link, payload: Payload) { let _ = self.0.send(payload); }
+/// # }
+/// # fn got() -> (Arc<Got>, tokio::sync::mpsc::UnboundedReceiver<Payload>) {
+/// #     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+/// #     (Arc::new(Got(tx)), rx)
+/// # }
+/// use dispatchio_net::WireMessage;
+/// let addr = socket("link");
+/// let (events, mut received) = got();
+/// let _listening = net::listen(&addr, &NetConfig::new("billing"), events).await?;
+/// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+/// link.send(Payload::Message(WireMessage::new(1, "Tick", None))).await?;
+/// let Some(Payload::Message(m)) = received.recv().await else { panic!("a message") };
+/// assert_eq!((m.id, m.type_name.as_str()), (1, "Tick"));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Link {
     shared: Arc<Shared>,
@@ -183,32 +278,145 @@ impl Link {
     }
 
     /// This link's ID.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = socket("id");
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// # let _ = &listening;
+    /// let copy = link.clone(); // a handle: the same link
+    /// assert_eq!(copy.id(), link.id());
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> LinkId {
         self.shared.id
     }
 
     /// Whether we dialled or accepted it.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = socket("link-direction");
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// # let _ = &listening;
+    /// assert_eq!(link.direction(), dispatchio_net::Direction::Dialled);
+    /// # Ok(()) }
+    /// ```
     pub fn direction(&self) -> Direction {
         self.shared.direction
     }
 
     /// The peer's address as dialled, or a description of an accepted peer.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = socket("remote");
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// # let _ = &listening;
+    /// assert_eq!(link.remote(), addr.to_string()); // as dialled
+    /// # Ok(()) }
+    /// ```
     pub fn remote(&self) -> &str {
         &self.shared.remote
     }
 
     /// The name the peer gave in its handshake (updated on reconnect).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = socket("peer-name");
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// assert_eq!(link.peer_name(), "billing");
+    /// assert_eq!(listening.links()[0].peer_name(), "web");
+    /// # Ok(()) }
+    /// ```
     pub fn peer_name(&self) -> String {
         self.shared.peer_name.lock().clone()
     }
 
     /// The current state.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = socket("state");
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// # let _ = &listening;
+    /// assert_eq!(link.state(), dispatchio_net::LinkState::Up);
+    /// # Ok(()) }
+    /// ```
     pub fn state(&self) -> LinkState {
         *self.shared.state.borrow()
     }
 
     /// A receiver that sees every state change (for waiting until the link
     /// is up again, or closed).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = socket("watch-state");
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// use dispatchio_net::LinkState;
+    /// let mut state = link.watch_state();
+    /// listening.close().await; // the listener restarts, say
+    /// state.wait_for(|s| *s == LinkState::Down).await?;
+    /// let _back = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// tokio::time::timeout(std::time::Duration::from_secs(10), state.wait_for(|s| *s == LinkState::Up)).await??;
+    /// # Ok(()) }
+    /// ```
     pub fn watch_state(&self) -> watch::Receiver<LinkState> {
         self.shared.state.subscribe()
     }
@@ -221,6 +429,36 @@ impl Link {
     /// waiting) with a full queue, [`SendError::Closed`] once the link is
     /// closed, [`SendError::TooLarge`] / [`SendError::Encode`] if the frame
     /// cannot be sent at all.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # /// Hands what arrives to a channel.
+    /// # struct Got(tokio::sync::mpsc::UnboundedSender<Payload>);
+    /// # impl LinkEvents for Got {
+    /// #     async fn received(&self, _: &Link, payload: Payload) { let _ = self.0.send(payload); }
+    /// # }
+    /// # fn got() -> (Arc<Got>, tokio::sync::mpsc::UnboundedReceiver<Payload>) {
+    /// #     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    /// #     (Arc::new(Got(tx)), rx)
+    /// # }
+    /// use dispatchio_net::{ReplyResult, WireReply};
+    /// let addr = socket("send");
+    /// let (events, mut received) = got();
+    /// let _listening = net::listen(&addr, &NetConfig::new("billing"), events).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// let reply = WireReply { to: 7, result: ReplyResult::Ok(None) };
+    /// link.send(Payload::Reply(reply.clone())).await?; // waits while the queue is full
+    /// assert_eq!(received.recv().await, Some(Payload::Reply(reply)));
+    /// # Ok(()) }
+    /// ```
     pub async fn send(&self, payload: Payload) -> Result<(), SendError> {
         let (bytes, request, class) = self.encode(payload)?;
         let mut state = self.shared.state.subscribe();
@@ -257,6 +495,36 @@ impl Link {
     /// [`SendError::Full`] if the queue is full (or
     /// [`SendError::DownAndFull`] while the link is down), otherwise as
     /// [`send`](Self::send).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # /// Hands what arrives to a channel.
+    /// # struct Got(tokio::sync::mpsc::UnboundedSender<Payload>);
+    /// # impl LinkEvents for Got {
+    /// #     async fn received(&self, _: &Link, payload: Payload) { let _ = self.0.send(payload); }
+    /// # }
+    /// # fn got() -> (Arc<Got>, tokio::sync::mpsc::UnboundedReceiver<Payload>) {
+    /// #     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    /// #     (Arc::new(Got(tx)), rx)
+    /// # }
+    /// use dispatchio_net::{Announcement, WireId};
+    /// let addr = socket("try-send");
+    /// let (events, mut received) = got();
+    /// let _listening = net::listen(&addr, &NetConfig::new("billing"), events).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// let serve = Payload::Announce(vec![Announcement::Serve(WireId::from("bob"))]);
+    /// link.try_send(serve.clone())?; // never waits: fails at once when full
+    /// assert_eq!(received.recv().await, Some(serve));
+    /// # Ok(()) }
+    /// ```
     pub fn try_send(&self, payload: Payload) -> Result<(), SendError> {
         let (bytes, request, class) = self.encode(payload)?;
         if self.state() == LinkState::Closed {
@@ -298,6 +566,50 @@ impl Link {
 
     /// Stops tracking request `id` (the dispatcher gave up on it, for
     /// example after a timeout), so a later [`PeerLost`] does not list it.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # /// Hands what arrives to a channel.
+    /// # struct Got(tokio::sync::mpsc::UnboundedSender<Payload>);
+    /// # impl LinkEvents for Got {
+    /// #     async fn received(&self, _: &Link, payload: Payload) { let _ = self.0.send(payload); }
+    /// # }
+    /// # fn got() -> (Arc<Got>, tokio::sync::mpsc::UnboundedReceiver<Payload>) {
+    /// #     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    /// #     (Arc::new(Got(tx)), rx)
+    /// # }
+    /// use dispatchio_net::{PeerLost, WireId, WireMessage};
+    /// /// Tells which requests each lost connection took with it.
+    /// struct Lost(tokio::sync::mpsc::UnboundedSender<Vec<u64>>);
+    /// impl LinkEvents for Lost {
+    ///     async fn received(&self, _: &Link, _: Payload) {}
+    ///     fn link_down(&self, _: &Link, lost: &PeerLost) {
+    ///         let _ = self.0.send(lost.pending_requests.clone());
+    ///     }
+    /// }
+    /// let addr = socket("forget");
+    /// let (events, mut received) = got();
+    /// let listening = net::listen(&addr, &NetConfig::new("billing"), events).await?;
+    /// let (tx, mut lost) = tokio::sync::mpsc::unbounded_channel();
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Lost(tx))).await?;
+    /// for id in [1, 2] {
+    ///     let request = WireMessage { dest: Some(WireId::from("echo")), response_required: true, ..WireMessage::new(id, "Ask", None) };
+    ///     link.send(Payload::Message(request)).await?;
+    ///     received.recv().await; // written, and unanswered
+    /// }
+    /// link.forget_request(1); // its sender gave up (a timeout)
+    /// listening.close().await;
+    /// assert_eq!(lost.recv().await, Some(vec![2]));
+    /// # Ok(()) }
+    /// ```
     pub fn forget_request(&self, id: u64) {
         self.shared.in_flight.lock().remove(&id);
     }
@@ -306,6 +618,27 @@ impl Link {
     /// goodbye, then the connection is closed (waiting at most the handshake
     /// timeout for a slow peer). A dialled link stops reconnecting. Returns
     /// once the link is [`LinkState::Closed`] and `link_down` was reported.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dispatchio_net::{self as net, Address, Link, LinkEvents, NetConfig, Payload};
+    /// # struct Quiet; // hears nothing
+    /// # impl LinkEvents for Quiet { async fn received(&self, _: &Link, _: Payload) {} }
+    /// # fn socket(name: &str) -> Address {
+    /// #     let path = std::env::temp_dir().join(format!("dispatchio-doc-{}-{name}.sock", std::process::id()));
+    /// #     format!("unix:{}", path.display()).parse().unwrap()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_net::{DownReason, LinkState, PeerLost, SendError, WireMessage};
+    /// let addr = socket("link-close");
+    /// let _listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
+    /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
+    /// link.close("shutting down").await;
+    /// assert_eq!(link.state(), LinkState::Closed); // for good: no redial
+    /// let refused = link.try_send(Payload::Message(WireMessage::new(1, "Tick", None)));
+    /// assert!(matches!(refused, Err(SendError::Closed)));
+    /// # Ok(()) }
+    /// ```
     pub async fn close(&self, reason: &str) {
         self.shared.closing.store(true, Ordering::SeqCst);
         let mut state = self.shared.state.subscribe();
