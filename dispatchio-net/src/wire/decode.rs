@@ -7,6 +7,17 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// Encoding or decoding a frame failed.
+///
+/// ```
+/// use dispatchio_net::{WireContent, WireError};
+/// let content = WireContent::encode("Card", &7u8)?;
+/// let err = content.decode::<String>().unwrap_err(); // a 7 is no string
+/// assert!(matches!(err, WireError::Decode { what: "content", .. }), "{err}");
+/// let mut padded = content.clone();
+/// padded.bytes = [&content.bytes[..], &[0xc0]].concat().into(); // a `nil` too many
+/// assert!(matches!(padded.decode::<u8>(), Err(WireError::TrailingBytes { extra: 1, .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WireError {

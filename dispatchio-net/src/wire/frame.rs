@@ -10,6 +10,18 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// What a dispatcher hands to, and receives from, a link.
+///
+/// ```
+/// use dispatchio_net::{Announcement, Payload, ReplyResult, WireId, WireMessage, WireReply};
+/// let describe = |p: &Payload| match p {
+///     Payload::Message(m) => format!("message #{}", m.id),
+///     Payload::Reply(r) => format!("reply to #{}", r.to),
+///     Payload::Announce(a) => format!("{} announcements", a.len()),
+/// };
+/// assert_eq!(describe(&Payload::Message(WireMessage::new(3, "Tick", None))), "message #3");
+/// assert_eq!(describe(&Payload::Reply(WireReply { to: 3, result: ReplyResult::Ok(None) })), "reply to #3");
+/// assert_eq!(describe(&Payload::Announce(vec![Announcement::Serve(WireId::from(1))])), "1 announcements");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     /// A message for a destination or group served by the receiving side.
@@ -21,6 +33,13 @@ pub enum Payload {
 }
 
 /// A change to what a dispatcher serves, announced to its peers.
+///
+/// ```
+/// use dispatchio_net::{Announcement, WireId};
+/// // What a dispatcher tells its peers after registering "bob" and subscribing it to "All".
+/// let changes = [Announcement::Serve(WireId::from("bob")), Announcement::Subscribe(WireId::from("All"))];
+/// assert!(matches!(&changes[0], Announcement::Serve(WireId::Str(id)) if id == "bob"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Announcement {
     /// The sender now serves this destination ID.
@@ -34,6 +53,18 @@ pub enum Announcement {
 }
 
 /// A message envelope with every field of the core message, plus content.
+///
+/// ```
+/// use dispatchio_net::{WireContent, WireId, WireMessage};
+/// let request = WireMessage {
+///     source: Some(WireId::from("ann")),
+///     dest: Some(WireId::from("echo")),
+///     response_required: true,
+///     ..WireMessage::new(7, "Text", Some(WireContent::encode("Text", "hi")?))
+/// };
+/// assert_eq!(request.content.as_ref().map(|c| c.decode::<String>()).transpose()?, Some("hi".to_owned()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireMessage {
     /// The human-readable message type name.
@@ -93,6 +124,20 @@ impl WireMessage {
 }
 
 /// Message content: the MessagePack encoding of a value, and its type name.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use dispatchio_net::WireContent;
+/// #[derive(serde::Serialize)]
+/// struct Card {
+///     card: i64,
+/// }
+/// let content = WireContent::encode("Card", &Card { card: 7 })?;
+/// // Written with its field names: a process without a `Card` type still reads it.
+/// let fields: BTreeMap<String, i64> = content.decode()?;
+/// assert_eq!(fields["card"], 7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireContent {
     /// The content's type name, by which the receiver picks the Rust type to
@@ -109,6 +154,14 @@ impl WireContent {
     ///
     /// # Errors
     /// [`WireError::Encode`] if `value`'s `Serialize` implementation fails.
+    ///
+    /// ```
+    /// use dispatchio_net::WireContent;
+    /// let content = WireContent::encode("Hand", &vec![7, 12])?;
+    /// assert_eq!(content.type_name, "Hand");
+    /// assert_eq!(content.decode::<Vec<i64>>()?, [7, 12]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encode<T: Serialize + ?Sized>(
         type_name: impl Into<String>,
         value: &T,
@@ -124,6 +177,14 @@ impl WireContent {
     ///
     /// # Errors
     /// [`WireError::Decode`] if the bytes are not a valid `T`.
+    ///
+    /// ```
+    /// use dispatchio_net::WireContent;
+    /// let content = WireContent::encode("Text", "hi")?;
+    /// assert_eq!(content.decode::<String>()?, "hi");
+    /// assert!(content.decode::<i64>().is_err()); // not what the bytes hold
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, WireError> {
         decode_exact(&self.bytes, "content", MAX_CONTENT_DEPTH)
     }
@@ -133,6 +194,17 @@ impl WireContent {
 ///
 /// Replies are matched by [`to`](Self::to) alone, so request IDs must be
 /// unique per link while they are outstanding (the dispatcher assigns them).
+///
+/// ```
+/// use dispatchio_net::{RemoteError, RemoteErrorKind, ReplyResult, WireContent, WireReply};
+/// let ok = WireReply { to: 7, result: ReplyResult::Ok(Some(WireContent::encode("Text", "pong")?)) };
+/// let failed = WireReply {
+///     to: 8,
+///     result: ReplyResult::Err(RemoteError { kind: RemoteErrorKind::Timeout, text: "timeout\nno answer".into() }),
+/// };
+/// assert!(matches!((&ok.result, &failed.result), (ReplyResult::Ok(Some(_)), ReplyResult::Err(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireReply {
     /// The [`WireMessage::id`] of the request answered.
@@ -142,6 +214,14 @@ pub struct WireReply {
 }
 
 /// A handler's result as carried by a [`WireReply`].
+///
+/// ```
+/// use dispatchio_core::{Error, Id};
+/// use dispatchio_net::{RemoteErrorKind, ReplyResult};
+/// use dispatchio_net::envelope::reply_result;
+/// let refused = reply_result(&Err(Error::UnknownDestination(Id::from("bob"))));
+/// assert!(matches!(refused, ReplyResult::Err(e) if e.kind == RemoteErrorKind::NoRoute));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ReplyResult {
     /// Success, with optional content.
@@ -151,6 +231,15 @@ pub enum ReplyResult {
 }
 
 /// An error that happened on the remote side and travels back to the sender.
+///
+/// ```
+/// use dispatchio_core::Error;
+/// use dispatchio_net::RemoteErrorKind;
+/// use dispatchio_net::envelope::error_to_remote;
+/// let remote = error_to_remote(&Error::Shutdown);
+/// assert_eq!(remote.kind, RemoteErrorKind::Shutdown);
+/// assert!(remote.text.starts_with("shutdown\n")); // a tag, then the error as the answering side said it
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteError {
     /// What kind of failure.
@@ -160,6 +249,15 @@ pub struct RemoteError {
 }
 
 /// Kinds of [`RemoteError`]. The core maps its own error kinds to these.
+///
+/// ```
+/// use std::time::Duration;
+/// use dispatchio_core::{Error, MessageId};
+/// use dispatchio_net::RemoteErrorKind;
+/// use dispatchio_net::envelope::error_to_remote;
+/// let timed_out = Error::Timeout { id: MessageId(7), after: Duration::from_secs(1) };
+/// assert_eq!(error_to_remote(&timed_out).kind, RemoteErrorKind::Timeout);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum RemoteErrorKind {

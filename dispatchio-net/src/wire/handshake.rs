@@ -25,6 +25,14 @@ use serde::{Deserialize, Serialize};
 
 /// The handshake phase of a connection (written with field names; see the
 /// module documentation).
+///
+/// ```
+/// use dispatchio_net::{Handshake, Hello, Nonce, PROTOCOL_VERSION};
+/// let hello = Handshake::Hello(Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? });
+/// let bytes = hello.encode()?; // the body of the connection's first frame
+/// assert_eq!(Handshake::decode(&bytes)?, hello);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Handshake {
     /// Dialler → listener: who I am, what I speak, and my nonce.
@@ -44,6 +52,14 @@ pub const NONCE_LEN: usize = 32;
 
 /// A random number used once, so that no two handshakes have the same
 /// transcript. Its `Debug` form is hex.
+///
+/// ```
+/// use dispatchio_net::{NONCE_LEN, Nonce};
+/// let (a, b) = (Nonce::fresh()?, Nonce::fresh()?);
+/// assert_ne!(a, b); // fresh each handshake: a recorded one cannot be replayed
+/// assert_eq!(a.as_bytes().len(), NONCE_LEN);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Nonce(Bytes);
@@ -54,6 +70,12 @@ impl Nonce {
     ///
     /// # Errors
     /// [`WireError::Random`] when the system's random source fails.
+    ///
+    /// ```
+    /// let nonce = dispatchio_net::Nonce::fresh()?;
+    /// assert!(nonce.is_valid());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fresh() -> Result<Self, WireError> {
         use ring::rand::SecureRandom;
         let mut bytes = [0; NONCE_LEN];
@@ -63,17 +85,33 @@ impl Nonce {
 
     /// A nonce of these bytes (tests and fuzz seeds; a real handshake uses
     /// [`fresh`](Self::fresh)).
+    ///
+    /// ```
+    /// use dispatchio_net::Nonce;
+    /// let nonce = Nonce::from_bytes(vec![7u8; 32]);
+    /// assert_eq!(nonce.as_bytes(), [7u8; 32]);
+    /// ```
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         Nonce(bytes.into())
     }
 
     /// The bytes.
+    ///
+    /// ```
+    /// assert_eq!(dispatchio_net::Nonce::from_bytes(&b"abc"[..]).as_bytes(), b"abc");
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// Whether this has the length a handshake requires ([`NONCE_LEN`]):
     /// a missing or short nonce would make transcripts repeat.
+    ///
+    /// ```
+    /// use dispatchio_net::Nonce;
+    /// assert!(Nonce::from_bytes(vec![0u8; 32]).is_valid());
+    /// assert!(!Nonce::from_bytes(vec![0u8; 8]).is_valid()); // a handshake refuses it
+    /// ```
     pub fn is_valid(&self) -> bool {
         self.0.len() == NONCE_LEN
     }
@@ -90,6 +128,13 @@ impl fmt::Debug for Nonce {
 }
 
 /// The first frame of a connection, sent by the dialling side.
+///
+/// ```
+/// use dispatchio_net::{Handshake, Hello, Nonce, PROTOCOL_VERSION};
+/// let hello = Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? };
+/// assert_eq!(Handshake::Hello(hello).name(), "Hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
     /// The dialler's [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
@@ -104,6 +149,17 @@ pub struct Hello {
 }
 
 /// The listener's challenge: its name and its own fresh nonce.
+///
+/// ```
+/// use dispatchio_net::{Challenge, Hello, Nonce, PROTOCOL_VERSION, Proof, Secret, Welcome};
+/// let secret = Secret::new("a long random string");
+/// let hello = Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? };
+/// let challenge = Challenge { version: PROTOCOL_VERSION, peer_name: "billing".into(), nonce: Nonce::fresh()? };
+/// // A listener with a secret answers a `Hello` with its own nonce; the dialler proves.
+/// let proof = Proof::of_dialler(&secret, &hello, &challenge);
+/// assert!(proof.is_valid(&secret, &hello, &challenge));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
     /// The listener's [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
@@ -115,6 +171,17 @@ pub struct Challenge {
 }
 
 /// The dialler's answer to a [`Challenge`].
+///
+/// ```
+/// use dispatchio_net::{Challenge, Hello, Nonce, PROTOCOL_VERSION, Proof, Secret, Welcome};
+/// let secret = Secret::new("a long random string");
+/// let hello = Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? };
+/// let challenge = Challenge { version: PROTOCOL_VERSION, peer_name: "billing".into(), nonce: Nonce::fresh()? };
+/// let proof = Proof::of_dialler(&secret, &hello, &challenge);
+/// assert!(proof.is_valid(&secret, &hello, &challenge));
+/// assert!(!proof.is_valid(&Secret::new("a guess"), &hello, &challenge));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proof {
     /// The HMAC proving knowledge of the secret, or `None` when the dialler
@@ -132,6 +199,16 @@ impl fmt::Debug for Proof {
 }
 
 /// The listener's acceptance.
+///
+/// ```
+/// use dispatchio_net::{Challenge, Hello, Nonce, PROTOCOL_VERSION, Proof, Secret, Welcome};
+/// let secret = Secret::new("a long random string");
+/// let hello = Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? };
+/// let challenge = Challenge { version: PROTOCOL_VERSION, peer_name: "billing".into(), nonce: Nonce::fresh()? };
+/// let welcome = Welcome { version: PROTOCOL_VERSION, peer_name: "billing".into(), mac: Some(Welcome::listener_mac(&secret, &hello, &challenge)) };
+/// assert!(welcome.proves(&secret, &hello, &challenge)); // the listener knows it too
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Welcome {
     /// The listener's [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
@@ -145,6 +222,14 @@ pub struct Welcome {
 }
 
 /// The listener's refusal.
+///
+/// ```
+/// use dispatchio_net::{Handshake, RefusalReason, Refused};
+/// let refused = Handshake::Refused(Refused { reason: RefusalReason::BadSecret, text: "wrong shared secret".into() });
+/// let Handshake::Refused(back) = Handshake::decode(&refused.encode()?)? else { panic!("a refusal") };
+/// assert_eq!(back.reason, RefusalReason::BadSecret);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refused {
     /// Why, as a machine-readable reason.
@@ -154,6 +239,13 @@ pub struct Refused {
 }
 
 /// Machine-readable reasons for a [`Refused`] handshake.
+///
+/// ```
+/// use dispatchio_net::{HandshakeError, RefusalReason};
+/// // What a dialler makes of a refusal: `NetError::Handshake` around this.
+/// let err = HandshakeError::Refused { reason: RefusalReason::MissingSecret, text: "a secret is required".into() };
+/// assert!(err.to_string().contains("MissingSecret"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RefusalReason {
     /// The protocol versions differ; carries the listener's version.
@@ -218,12 +310,34 @@ impl Proof {
     /// The dialler's proof that it knows `secret`, for this `hello` and the
     /// listener's `challenge` (the link computes it; public for tools that
     /// speak the handshake by hand, as the fuzz targets do).
+    ///
+    /// ```
+    /// use dispatchio_net::{Challenge, Hello, Nonce, PROTOCOL_VERSION, Proof, Secret, Welcome};
+    /// let secret = Secret::new("a long random string");
+    /// let hello = Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? };
+    /// let challenge = Challenge { version: PROTOCOL_VERSION, peer_name: "billing".into(), nonce: Nonce::fresh()? };
+    /// let proof = Proof::of_dialler(&secret, &hello, &challenge);
+    /// assert!(proof.mac.is_some()); // an HMAC-SHA256: the secret itself never travels
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of_dialler(secret: &Secret, hello: &Hello, challenge: &Challenge) -> Proof {
         let tag = mac(secret, Side::Dialler, hello, challenge);
         Proof { mac: Some(Bytes::copy_from_slice(tag.as_ref())) }
     }
 
     /// Whether this proves that the dialler of `hello` knows `secret`.
+    ///
+    /// ```
+    /// use dispatchio_net::{Challenge, Hello, Nonce, PROTOCOL_VERSION, Proof, Secret, Welcome};
+    /// let secret = Secret::new("a long random string");
+    /// let hello = Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? };
+    /// let challenge = Challenge { version: PROTOCOL_VERSION, peer_name: "billing".into(), nonce: Nonce::fresh()? };
+    /// let proof = Proof::of_dialler(&secret, &hello, &challenge);
+    /// let replayed = Challenge { nonce: Nonce::fresh()?, ..challenge.clone() }; // another handshake
+    /// assert!(proof.is_valid(&secret, &hello, &challenge));
+    /// assert!(!proof.is_valid(&secret, &hello, &replayed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_valid(&self, secret: &Secret, hello: &Hello, challenge: &Challenge) -> bool {
         self.mac.as_ref().is_some_and(|m| verify(secret, Side::Dialler, hello, challenge, m))
     }
@@ -231,11 +345,32 @@ impl Proof {
 
 impl Welcome {
     /// The listener's proof that it knows `secret`, for this handshake.
+    ///
+    /// ```
+    /// use dispatchio_net::{Challenge, Hello, Nonce, PROTOCOL_VERSION, Proof, Secret, Welcome};
+    /// let secret = Secret::new("a long random string");
+    /// let hello = Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? };
+    /// let challenge = Challenge { version: PROTOCOL_VERSION, peer_name: "billing".into(), nonce: Nonce::fresh()? };
+    /// let mac = Welcome::listener_mac(&secret, &hello, &challenge);
+    /// let dialler = Proof::of_dialler(&secret, &hello, &challenge);
+    /// assert_ne!(Some(&mac), dialler.mac.as_ref()); // each side proves with a MAC of its own
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn listener_mac(secret: &Secret, hello: &Hello, challenge: &Challenge) -> Bytes {
         Bytes::copy_from_slice(mac(secret, Side::Listener, hello, challenge).as_ref())
     }
 
     /// Whether this welcome's MAC proves that the listener knows `secret`.
+    ///
+    /// ```
+    /// use dispatchio_net::{Challenge, Hello, Nonce, PROTOCOL_VERSION, Proof, Secret, Welcome};
+    /// let secret = Secret::new("a long random string");
+    /// let hello = Hello { version: PROTOCOL_VERSION, peer_name: "web".into(), nonce: Nonce::fresh()? };
+    /// let challenge = Challenge { version: PROTOCOL_VERSION, peer_name: "billing".into(), nonce: Nonce::fresh()? };
+    /// let without = Welcome { version: PROTOCOL_VERSION, peer_name: "billing".into(), mac: None };
+    /// assert!(!without.proves(&secret, &hello, &challenge)); // a listener with no secret proves nothing
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn proves(&self, secret: &Secret, hello: &Hello, challenge: &Challenge) -> bool {
         self.mac.as_ref().is_some_and(|m| verify(secret, Side::Listener, hello, challenge, m))
     }
@@ -246,6 +381,13 @@ impl Handshake {
     ///
     /// # Errors
     /// [`WireError::Encode`] (not expected for these plain types).
+    ///
+    /// ```
+    /// use dispatchio_net::{Handshake, Proof};
+    /// let proof = Handshake::Proof(Proof { mac: None });
+    /// assert_eq!(Handshake::decode(&proof.encode()?)?, proof);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encode(&self) -> Result<Bytes, WireError> {
         rmp_serde::to_vec_named(self)
             .map(Bytes::from)
@@ -257,11 +399,25 @@ impl Handshake {
     /// # Errors
     /// [`WireError::Decode`] or [`WireError::TrailingBytes`] for bytes that
     /// are not exactly one handshake frame.
+    ///
+    /// ```
+    /// use dispatchio_net::{Handshake, Proof, WireError};
+    /// let mut bytes = Handshake::Proof(Proof { mac: None }).encode()?.to_vec();
+    /// bytes.push(0xc0); // one byte too many
+    /// assert!(matches!(Handshake::decode(&bytes), Err(WireError::TrailingBytes { .. })));
+    /// assert!(Handshake::decode(b"GET / HTTP/1.1").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         decode_exact(bytes, "handshake", MAX_FRAME_DEPTH)
     }
 
     /// The frame's name, for errors that say what came instead.
+    ///
+    /// ```
+    /// use dispatchio_net::{Handshake, Proof};
+    /// assert_eq!(Handshake::Proof(Proof { mac: None }).name(), "Proof");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             Handshake::Hello(_) => "Hello",

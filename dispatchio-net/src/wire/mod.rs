@@ -92,6 +92,17 @@ pub const DEFAULT_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
 const MAX_CONTENT_DEPTH: usize = 128;
 
 /// The length-delimited codec used for every frame, with the given maximum.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use tokio_util::codec::{Decoder, Encoder};
+/// let mut codec = dispatchio_net::codec(1024);
+/// let mut wire = BytesMut::new();
+/// codec.encode(Bytes::from_static(b"frame"), &mut wire)?;
+/// assert_eq!(&wire[..], b"\0\0\0\x05frame"); // a 4-byte big-endian length, then the body
+/// assert_eq!(codec.decode(&mut wire)?.as_deref(), Some(&b"frame"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn codec(max_frame_len: usize) -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
         .length_field_length(4)
@@ -103,6 +114,13 @@ pub fn codec(max_frame_len: usize) -> LengthDelimitedCodec {
 ///
 /// Written as a bare MessagePack integer or string (no tag), which is both the
 /// most compact form and what a dynamic reader expects.
+///
+/// ```
+/// use dispatchio_net::WireId;
+/// assert_eq!(WireId::from(7), WireId::Int(7));
+/// assert_eq!(WireId::from("bob"), WireId::Str("bob".into()));
+/// assert_ne!(WireId::from(7), WireId::from("7")); // as the core's `Id`
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WireId {
     /// An integer ID.
@@ -187,11 +205,25 @@ impl<'de> Deserialize<'de> for WireId {
 /// A shared secret, proven in the handshake and never sent (see
 /// [`Proof`]). It is neither `Serialize` nor `Debug`-printed, so no frame
 /// or log can carry it.
+///
+/// ```
+/// use dispatchio_net::{NetConfig, Secret};
+/// let secret = Secret::new("a long random string");
+/// assert!(secret.matches(&Secret::new("a long random string")));
+/// // The configuration prints without it.
+/// let config = NetConfig::new("billing").secret("a long random string");
+/// assert!(!format!("{config:?}").contains("a long random string"));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
     /// Wraps a secret text.
+    ///
+    /// ```
+    /// let secret = dispatchio_net::Secret::new(String::from("a long random string"));
+    /// assert!(secret.matches(&dispatchio_net::Secret::new("a long random string")));
+    /// ```
     pub fn new(secret: impl Into<String>) -> Self {
         Secret(secret.into())
     }
@@ -200,6 +232,12 @@ impl Secret {
     /// first differ, so that a remote peer cannot guess the secret byte by
     /// byte from response times. (Only the length can leak, through the early
     /// length check in `subtle`; secrets should be long random strings.)
+    ///
+    /// ```
+    /// use dispatchio_net::Secret;
+    /// let secret = Secret::new("a long random string");
+    /// assert!(!secret.matches(&Secret::new("a long random strinG"))); // in constant time
+    /// ```
     pub fn matches(&self, other: &Secret) -> bool {
         use subtle::ConstantTimeEq;
         self.0.as_bytes().ct_eq(other.0.as_bytes()).into()

@@ -15,6 +15,16 @@ use serde::de::{self, Deserializer, Visitor};
 /// the frame: what a link hands to
 /// [`LinkEvents::received_message`](crate::LinkEvents::received_message), so
 /// that a receiver that keeps nothing of it allocates nothing for it.
+///
+/// ```
+/// use dispatchio_core::{Message, Text};
+/// use dispatchio_net::{WireIdRef, envelope::{decode_message, encode_message}};
+/// let (mut content, mut frame) = (Vec::new(), Vec::new());
+/// encode_message(&Message::new(Text::from("hi")).to("bob").with_id(3), 1, &mut content, &mut frame)?;
+/// let m = decode_message(&frame)?; // borrows `frame`'s bytes
+/// assert_eq!((m.id, m.type_name, m.dest), (3, "Text", Some(WireIdRef::Str("bob"))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct WireMessageRef<'a> {
     /// The human-readable message type name.
@@ -47,6 +57,17 @@ pub struct WireMessageRef<'a> {
 
 impl WireMessageRef<'_> {
     /// The owned [`WireMessage`] with the same fields.
+    ///
+    /// ```
+    /// use dispatchio_core::{Message, Text};
+    /// use dispatchio_net::{WireId, envelope::{decode_message, encode_message}};
+    /// let (mut content, mut frame) = (Vec::new(), Vec::new());
+    /// encode_message(&Message::new(Text::from("hi")).to("bob").with_id(3), 1, &mut content, &mut frame)?;
+    /// let owned = decode_message(&frame)?.to_owned_message();
+    /// drop(frame); // the owned message keeps nothing of it
+    /// assert_eq!(owned.dest, Some(WireId::from("bob")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_owned_message(&self) -> WireMessage {
         WireMessage {
             type_name: self.type_name.to_owned(),
@@ -68,6 +89,12 @@ impl WireMessageRef<'_> {
 }
 
 /// A received [`WireId`], borrowing a string ID from the frame.
+///
+/// ```
+/// use dispatchio_net::{WireId, WireIdRef};
+/// let id = WireIdRef::Str("bob"); // borrowed from a frame
+/// assert_eq!(id.to_owned_id(), WireId::from("bob"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WireIdRef<'a> {
     /// An integer ID.
@@ -78,6 +105,11 @@ pub enum WireIdRef<'a> {
 
 impl WireIdRef<'_> {
     /// The owned [`WireId`].
+    ///
+    /// ```
+    /// use dispatchio_net::{WireId, WireIdRef};
+    /// assert_eq!(WireIdRef::Int(-3).to_owned_id(), WireId::Int(-3));
+    /// ```
     pub fn to_owned_id(&self) -> WireId {
         match self {
             WireIdRef::Int(i) => WireId::Int(*i),
@@ -111,6 +143,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireIdRef<'a> {
 }
 
 /// Received [`WireContent`], borrowing its type name and bytes from the frame.
+///
+/// ```
+/// use dispatchio_core::{ContentRegistry, Message, Text};
+/// use dispatchio_net::envelope::{decode_content, decode_message, encode_message};
+/// let (mut content, mut frame) = (Vec::new(), Vec::new());
+/// encode_message(&Message::new(Text::from("hi")).to("bob"), 1, &mut content, &mut frame)?;
+/// let m = decode_message(&frame)?;
+/// let c = m.content.ok_or("no content")?;
+/// assert_eq!(c.type_name, "Text");
+/// let mut registry = ContentRegistry::new();
+/// registry.register::<Text>();
+/// assert!(decode_content(&registry, Some(c))?.downcast_ref::<Text>().is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct WireContentRef<'a> {
     /// The content's type name.
