@@ -36,7 +36,7 @@ type ServerTls = Option<Arc<rustls::ServerConfig>>;
 /// #     format!("unix:{}", path.display()).parse().unwrap()
 /// # }
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let addr = socket("acceptor");
+/// let addr = socket("link-acceptor");
 /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
 /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
 /// # let _ = &link;
@@ -94,7 +94,7 @@ impl Acceptor {
     /// #     format!("unix:{}", path.display()).parse().unwrap()
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let addr = socket("links");
+    /// let addr = socket("link-links");
     /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
     /// # let _ = &link;
@@ -120,7 +120,7 @@ impl Acceptor {
     /// #     format!("unix:{}", path.display()).parse().unwrap()
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let addr = socket("acceptor-close");
+    /// let addr = socket("link-acceptor-close");
     /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
     /// use dispatchio_net::LinkState;
@@ -177,7 +177,7 @@ impl Drop for Acceptor {
 /// #     format!("unix:{}", path.display()).parse().unwrap()
 /// # }
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let addr = socket("listen-fn");
+/// let addr = socket("link-listen-fn");
 /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
 /// assert_eq!(listening.local_addr(), &addr);
 /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;

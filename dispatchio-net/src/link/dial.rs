@@ -42,11 +42,11 @@ use crate::tls;
 /// #     format!("unix:{}", path.display()).parse().unwrap()
 /// # }
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let addr = socket("connect-fn");
+/// let addr = socket("link-connect-fn");
 /// let _listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
 /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
 /// assert_eq!(link.state(), dispatchio_net::LinkState::Up); // handshake done
-/// let nobody = net::connect(&socket("connect-nobody"), &NetConfig::new("web"), Arc::new(Quiet)).await;
+/// let nobody = net::connect(&socket("link-connect-nobody"), &NetConfig::new("web"), Arc::new(Quiet)).await;
 /// assert!(nobody.is_err()); // the first dial's failure is returned, not retried
 /// # Ok(()) }
 /// ```

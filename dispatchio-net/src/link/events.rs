@@ -61,7 +61,7 @@ use crate::wire::{Announcement, Payload, WireMessageRef};
 ///     }
 /// }
 /// use dispatchio_net::{WireId, WireMessage};
-/// let addr = socket("events");
+/// let addr = socket("link-events");
 /// let _listening = net::listen(&addr, &NetConfig::new("echo"), Arc::new(Echo)).await?;
 /// let (tx, mut replies) = unbounded_channel();
 /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Replies(tx))).await?;
@@ -102,7 +102,7 @@ pub trait LinkEvents: Send + Sync + 'static {
     ///         let _ = self.0.send(payload);
     ///     }
     /// }
-    /// let addr = socket("announcements-snapshot");
+    /// let addr = socket("link-announcements-snapshot");
     /// let (tx, mut got) = unbounded_channel();
     /// let _listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Got(tx))).await?;
     /// let _link = net::connect(&addr, &NetConfig::new("web"), Arc::new(ServesBob)).await?;
@@ -170,7 +170,7 @@ pub trait LinkEvents: Send + Sync + 'static {
     ///         }
     ///     }
     /// }
-    /// let addr = socket("received");
+    /// let addr = socket("link-received");
     /// let (tx, mut got) = unbounded_channel();
     /// let _listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Count(tx))).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
@@ -210,7 +210,7 @@ pub trait LinkEvents: Send + Sync + 'static {
     ///         let _ = self.0.send(m.type_name == "Tick");
     ///     }
     /// }
-    /// let addr = socket("received-message");
+    /// let addr = socket("link-received-message");
     /// let (tx, mut ticks) = unbounded_channel();
     /// let _listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Types(tx))).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
@@ -250,7 +250,7 @@ pub trait LinkEvents: Send + Sync + 'static {
     ///         let _ = self.0.send(entries);
     ///     }
     /// }
-    /// let addr = socket("refused");
+    /// let addr = socket("link-refused");
     /// let (tx, mut refused) = unbounded_channel();
     /// let _listening = net::listen(&addr, &NetConfig::new("billing").max_announcements(1), Arc::new(Refusals(tx))).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
@@ -322,7 +322,7 @@ pub trait LinkEvents: Send + Sync + 'static {
     ///         let _ = self.0.send(error.to_string());
     ///     }
     /// }
-    /// let addr = socket("handshake-failed");
+    /// let addr = socket("link-handshake-failed");
     /// let (tx, mut failures) = unbounded_channel();
     /// let secret = NetConfig::new("billing").secret("a long random string");
     /// let _listening = net::listen(&addr, &secret, Arc::new(Failures(tx))).await?;
@@ -358,7 +358,7 @@ pub trait LinkEvents: Send + Sync + 'static {
 ///         let _ = self.0.send(lost.clone());
 ///     }
 /// }
-/// let addr = socket("peer-lost");
+/// let addr = socket("link-peer-lost");
 /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
 /// let (tx, mut lost) = unbounded_channel();
 /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Lost(tx))).await?;

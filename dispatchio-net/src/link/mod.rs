@@ -131,7 +131,7 @@ pub enum LinkState {
 /// #     format!("unix:{}", path.display()).parse().unwrap()
 /// # }
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let addr = socket("direction");
+/// let addr = socket("link-direction");
 /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
 /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
 /// use dispatchio_net::Direction;
@@ -220,7 +220,7 @@ struct Shared {
 /// #     (Arc::new(Got(tx)), rx)
 /// # }
 /// use dispatchio_net::WireMessage;
-/// let addr = socket("link");
+/// let addr = socket("link-link");
 /// let (events, mut received) = got();
 /// let _listening = net::listen(&addr, &NetConfig::new("billing"), events).await?;
 /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
@@ -289,7 +289,7 @@ impl Link {
     /// #     format!("unix:{}", path.display()).parse().unwrap()
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let addr = socket("id");
+    /// let addr = socket("link-id");
     /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
     /// # let _ = &listening;
@@ -336,7 +336,7 @@ impl Link {
     /// #     format!("unix:{}", path.display()).parse().unwrap()
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let addr = socket("remote");
+    /// let addr = socket("link-remote");
     /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
     /// # let _ = &listening;
@@ -359,7 +359,7 @@ impl Link {
     /// #     format!("unix:{}", path.display()).parse().unwrap()
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let addr = socket("peer-name");
+    /// let addr = socket("link-peer-name");
     /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
     /// assert_eq!(link.peer_name(), "billing");
@@ -382,7 +382,7 @@ impl Link {
     /// #     format!("unix:{}", path.display()).parse().unwrap()
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let addr = socket("state");
+    /// let addr = socket("link-state");
     /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
     /// # let _ = &listening;
@@ -406,7 +406,7 @@ impl Link {
     /// #     format!("unix:{}", path.display()).parse().unwrap()
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let addr = socket("watch-state");
+    /// let addr = socket("link-watch-state");
     /// let listening = net::listen(&addr, &NetConfig::new("billing"), Arc::new(Quiet)).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
     /// use dispatchio_net::LinkState;
@@ -450,7 +450,7 @@ impl Link {
     /// #     (Arc::new(Got(tx)), rx)
     /// # }
     /// use dispatchio_net::{ReplyResult, WireReply};
-    /// let addr = socket("send");
+    /// let addr = socket("link-send");
     /// let (events, mut received) = got();
     /// let _listening = net::listen(&addr, &NetConfig::new("billing"), events).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
@@ -516,7 +516,7 @@ impl Link {
     /// #     (Arc::new(Got(tx)), rx)
     /// # }
     /// use dispatchio_net::{Announcement, WireId};
-    /// let addr = socket("try-send");
+    /// let addr = socket("link-try-send");
     /// let (events, mut received) = got();
     /// let _listening = net::listen(&addr, &NetConfig::new("billing"), events).await?;
     /// let link = net::connect(&addr, &NetConfig::new("web"), Arc::new(Quiet)).await?;
@@ -595,7 +595,7 @@ impl Link {
     ///         let _ = self.0.send(lost.pending_requests.clone());
     ///     }
     /// }
-    /// let addr = socket("forget");
+    /// let addr = socket("link-forget");
     /// let (events, mut received) = got();
     /// let listening = net::listen(&addr, &NetConfig::new("billing"), events).await?;
     /// let (tx, mut lost) = tokio::sync::mpsc::unbounded_channel();
