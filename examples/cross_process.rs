@@ -95,7 +95,7 @@ fn register(d: &Dispatcher, me: &str) -> Result<Arc<Tally>, Box<dyn std::error::
 /// Sends everything to `peer`, checks every answer, then waits for the
 /// peer's traffic to arrive at `mine`.
 async fn exchange(d: &Dispatcher, mine: &Tally, peer: &str) -> Result<(), String> {
-    let peer = Id::from(peer.to_owned());
+    let peer = Id::from(peer);
     if !d.wait_for_destination(&peer, PATIENCE).await {
         return Err(format!("{peer} was never announced"));
     }

@@ -249,6 +249,33 @@ mod s03_listeners {
     }
 
     #[tokio::test]
+    async fn every_call_takes_a_name_borrowed_from_run_time_text() {
+        let d = Dispatcher::new();
+        // Names cut out of text read at run time: `&str`s that live only as
+        // long as `config`, one of them longer than an inline ID.
+        let config = String::from("seat-7 the-seat-at-the-far-end-of-the-long-table");
+        for name in config.split(' ') {
+            let l = inbox();
+            d.register(name, l.clone()).unwrap();
+            d.subscribe(name, name).unwrap();
+            d.send(Message::new(Text::from(name)).to(name)).unwrap();
+            d.send(Message::new(Text::from(name)).to_group(name)).unwrap();
+            d.destination(name).unwrap().send(Message::new(Text::from(name))).unwrap();
+            let q = l.queue("inbox").unwrap();
+            for _ in 0..3 {
+                assert_eq!(text(&within(q.recv()).await.unwrap()), name);
+            }
+            assert!(d.unsubscribe(name, name));
+            d.deregister(name).unwrap();
+            assert!(matches!(
+                d.send(Message::new(Empty).to(name)),
+                Err(Error::UnknownDestination(_))
+            ));
+        }
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn a_destination_is_found_whichever_way_its_id_was_built() {
         let d = Dispatcher::new();
         let l = inbox();
@@ -1621,7 +1648,7 @@ mod s12_bounded_mailboxes {
             let m = Message::new(Empty).with_type("Hold").to(to).blocking().with_id(id);
             let _ = d2.request(m, None).await;
         });
-        until(|| d.snapshot().blocked.contains(&Id::from(dest.to_owned()))).await;
+        until(|| d.snapshot().blocked.contains(&Id::from(dest))).await;
         held
     }
 
@@ -1638,7 +1665,7 @@ mod s12_bounded_mailboxes {
     }
 
     fn full(e: &Error, dest: &str, capacity: usize) -> bool {
-        matches!(e, Error::MailboxFull { dest: d, capacity: c } if *d == Id::from(dest.to_owned()) && *c == capacity)
+        matches!(e, Error::MailboxFull { dest: d, capacity: c } if *d == Id::from(dest) && *c == capacity)
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use dispatchio_nats::Nats;
 /// Waits until `nats`'s roster lists exactly `names` for `group`.
 async fn roster_shows(nats: &Nats, group: &str, names: &[&str]) {
     let want: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let group = Id::from(group.to_owned());
+    let group = Id::from(group);
     within("the roster", async {
         while nats.roster().get(&group).cloned().unwrap_or_default() != want {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -78,7 +78,7 @@ async fn a_process_with_a_member_of_its_own_reaches_the_members_of_the_others_to
     .await
     .unwrap();
     let who: Vec<Id> = replies.iter().map(|(id, _)| id.clone()).collect();
-    assert_eq!(who, vec![Id::from("a1"), Id::from(a.outlet_name().to_owned())]);
+    assert_eq!(who, vec![Id::from("a1"), Id::from(a.outlet_name())]);
     // One-way too: bob's member gets alice's greeting.
     alice.send(Message::new(Num { n: 0 }).to_group("players")).unwrap();
     within("bob's member's greeting", async {
