@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     dispatcher.subscribe("croupier", "All")?;
 
     for (source, _) in &players {
-        let dealer = source.id() == &"alice".into();
+        let dealer = source.id() == "alice";
         source.send(Message::new(Greeting { dealer }).to_group("All"))?;
     }
 

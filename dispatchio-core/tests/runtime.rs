@@ -189,6 +189,38 @@ mod s03_listeners {
     use super::*;
 
     #[tokio::test]
+    async fn typed_handlers_get_their_content_and_refuse_another_type_by_name() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("words", Cond::type_is("Text"), [Action::call("count")])
+            .rule("late", Cond::Always, [Action::call_async("later")])
+            .build()
+            .unwrap();
+        let listener = RoutedListener::builder(table)
+            .typed_handler("count", |_: &dispatchio_core::Envelope, t: &Text| {
+                Ok(Reply::with(Text(t.0.split(' ').count().to_string())))
+            })
+            // Routed every other type, but takes only `Text`: a wrong table.
+            .typed_async_handler("later", |_: &dispatchio_core::Envelope, t: &Text| {
+                let n = t.0.len();
+                async move { Ok(Reply::with(Text(n.to_string()))) }
+            })
+            .build()
+            .unwrap();
+        d.register("l", Arc::new(listener)).unwrap();
+        let words = d.request_as::<Text>(Message::new(Text::from("a b c")).to("l"), None).await;
+        assert_eq!(words.unwrap().0, "3");
+        let err = d.request(Message::new(Empty).to("l"), None).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Handler);
+        let text = err.to_string();
+        assert!(
+            text.contains("`later`") && text.contains("`Text`") && text.contains("`Empty`"),
+            "{text}"
+        );
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn a_listener_without_id_is_reached_by_chaining() {
         let d = Dispatcher::new();
         let back = inbox();

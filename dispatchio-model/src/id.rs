@@ -234,6 +234,29 @@ impl fmt::Display for Id {
     }
 }
 
+/// A string ID equals its text: `source == "dealer"`; an integer ID equals
+/// no text (`Id::from(7) != "7"`, as `Id`s compare).
+///
+/// ```
+/// use dispatchio_model::Id;
+///
+/// let dealer = Id::from("dealer");
+/// assert!(dealer == "dealer" && dealer != "bob");
+/// assert!(Id::from(7) != "7");
+/// ```
+impl PartialEq<str> for Id {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == Some(other)
+    }
+}
+
+/// As `PartialEq<str>`, for a `&str` on the right (`id == "dealer"`).
+impl PartialEq<&str> for Id {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
 macro_rules! id_from_int {
     ($($t:ty),*) => {$(
         impl From<$t> for Id {
