@@ -37,8 +37,7 @@ use quote::quote;
 use crate::diagnostic::{Diagnostic, SourceFile, SourceMap};
 use crate::program::{Program, Skeleton};
 
-pub use names::{listener_module, rust_ident};
-pub use types::content_impls;
+use types::content_impls;
 
 /// The path generated code uses to reach the runtime.
 pub(crate) fn rt() -> TokenStream {
