@@ -5,6 +5,10 @@
 //! with miette; [`Diagnostic::render_plain`] renders it as plain ASCII for the
 //! proc-macro's `compile_error!` and for snapshot tests.
 
+// Over 600 lines because of its docs: every public item has a doc
+// example (issue 14). Without its `///` lines it is under 450 lines:
+// the one finding type, its codes and sources, one room.
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
