@@ -31,11 +31,12 @@ pub struct FileId(pub u32);
 /// A byte range in one file of a [`SourceMap`].
 ///
 /// ```
-/// let report = dispatchio_dsl::check_str("game.route", "listener l { rule r when sync => drop }");
+/// let report = dispatchio_dsl::check_str("game.route", "listener l { rule deal when sync => drop }");
 /// let program = report.program.unwrap();
-/// let rule = &program.listeners()[0].rules[0];
-/// // Byte offsets into the file's text.
-/// assert_eq!((rule.name_span.start, rule.name_span.end), (18, 19));
+/// let span = program.listeners()[0].rules[0].name_span;
+/// // Byte offsets into the text of the file `span.file`.
+/// assert_eq!((span.start, span.end), (18, 22));
+/// assert_eq!(&report.sources.get(span.file).text[18..22], "deal");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
