@@ -31,6 +31,12 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 pub mod analysis;
+// No public function produces or takes an AST: parsing is private, and the
+// checked `Program` is the contract between the stages, so a user has
+// nothing to do with these types. Public only because the facade
+// re-exports the module (`dispatchio::dsl::ast`); hidden, not documented
+// with examples of nodes no user can obtain.
+#[doc(hidden)]
 pub mod ast;
 #[doc(hidden)]
 pub mod bench_support;
