@@ -177,7 +177,7 @@ pub mod dsl {
         load, load_str,
     };
     pub use dispatchio_dsl::{
-        analysis, ast, codegen, concrete, decide, diagnostic, explain, program,
+        analysis, codegen, concrete, decide, diagnostic, explain, program,
     };
 }
 

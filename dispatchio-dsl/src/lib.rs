@@ -32,12 +32,8 @@
 
 pub mod analysis;
 // No public function produces or takes an AST: parsing is private, and the
-// checked `Program` is the contract between the stages, so a user has
-// nothing to do with these types. Public only because the facade
-// re-exports the module (`dispatchio::dsl::ast`); hidden, not documented
-// with examples of nodes no user can obtain.
-#[doc(hidden)]
-pub mod ast;
+// checked `Program` is the contract between the stages.
+mod ast;
 #[doc(hidden)]
 pub mod bench_support;
 mod check;
