@@ -270,7 +270,7 @@ async fn who(client: &async_nats::Client, outlet: &NatsOutlet, dest: &Id) -> Hea
 
 /// Whether dispatcher `name` is up (it answers on its presence subject).
 async fn present(client: &async_nats::Client, outlet: &NatsOutlet, name: &str) -> bool {
-    let Ok(subject) = outlet.ns.subject(SubjectKind::Dispatcher, &Id::from(name.to_owned())) else {
+    let Ok(subject) = outlet.ns.subject(SubjectKind::Dispatcher, &Id::from(name)) else {
         return false;
     };
     let request = async_nats::Request::new().payload(Bytes::new()).timeout(Some(ASK_TIMEOUT));
