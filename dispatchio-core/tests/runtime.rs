@@ -165,7 +165,7 @@ mod s02_sources {
         let d = Dispatcher::new();
         let dealer = d.register_source("dealer").unwrap();
         assert!(
-            matches!(d.register_source("dealer"), Err(Error::SourceTaken(id)) if id == Id::from("dealer"))
+            matches!(d.register_source("dealer"), Err(Error::SourceTaken(id)) if id == "dealer")
         );
         drop(dealer);
         assert!(d.register_source("dealer").is_ok(), "dropping the Source releases its ID");
@@ -597,7 +597,7 @@ mod s06_destination_handles {
         to.send(Message::new(Text::from("before"))).unwrap();
         d.deregister("p").unwrap();
         let err = to.send(Message::new(Text::from("after"))).unwrap_err();
-        assert!(matches!(&err, Error::UnknownDestination(id) if *id == Id::from("p")), "{err}");
+        assert!(matches!(&err, Error::UnknownDestination(id) if *id == "p"), "{err}");
         let err = to.request(Message::new(Text::from("after")), None).await.unwrap_err();
         assert!(matches!(&err, Error::UnknownDestination(_)), "{err}");
         // What was accepted before is handled; nothing after it arrived.
@@ -648,7 +648,7 @@ mod s06_destination_handles {
     async fn a_handle_to_nobody_is_refused_when_made() {
         let d = Dispatcher::new();
         let err = d.destination("nobody").unwrap_err();
-        assert!(matches!(&err, Error::UnknownDestination(id) if *id == Id::from("nobody")));
+        assert!(matches!(&err, Error::UnknownDestination(id) if *id == "nobody"));
         d.shutdown().await;
         assert!(matches!(d.destination("nobody"), Err(Error::Shutdown)));
     }
@@ -995,7 +995,7 @@ mod s06_flush {
     async fn a_flush_of_a_destination_no_listener_here_serves_is_an_unknown_destination() {
         let d = Dispatcher::new();
         let e = within(d.flush("nobody")).await.unwrap_err();
-        assert!(matches!(&e, Error::UnknownDestination(id) if *id == Id::from("nobody")), "{e:?}");
+        assert!(matches!(&e, Error::UnknownDestination(id) if *id == "nobody"), "{e:?}");
         d.shutdown().await;
     }
 }
@@ -1342,10 +1342,7 @@ mod s10_nothing_lost {
             RoutingTable::builder().rule("bin", Cond::Always, [Action::Drop]).build().unwrap();
         d.register("x", Arc::new(RoutedListener::builder(table).build().unwrap())).unwrap();
         let e = within(d.request(Message::new(Empty).to("x"), None)).await.unwrap_err();
-        assert!(
-            matches!(&e, Error::Dropped { listener: Some(l), .. } if *l == Id::from("x")),
-            "{e:?}"
-        );
+        assert!(matches!(&e, Error::Dropped { listener: Some(l), .. } if *l == "x"), "{e:?}");
         assert_eq!(d.snapshot().counters.dropped, 1);
         d.shutdown().await;
     }
@@ -1354,7 +1351,7 @@ mod s10_nothing_lost {
     async fn an_undeliverable_message_is_an_error_and_counted() {
         let d = Dispatcher::new();
         let e = d.send(Message::new(Empty).to("nobody")).unwrap_err();
-        assert!(matches!(e, Error::UnknownDestination(ref id) if *id == Id::from("nobody")));
+        assert!(matches!(e, Error::UnknownDestination(ref id) if *id == "nobody"));
         let e = within(d.request(Message::new(Empty).to("nobody"), None)).await.unwrap_err();
         assert!(matches!(e, Error::UnknownDestination(_)));
         assert_eq!(d.snapshot().counters.undeliverable, 2);
@@ -1697,7 +1694,7 @@ mod s12_bounded_mailboxes {
     }
 
     fn full(e: &Error, dest: &str, capacity: usize) -> bool {
-        matches!(e, Error::MailboxFull { dest: d, capacity: c } if *d == Id::from(dest) && *c == capacity)
+        matches!(e, Error::MailboxFull { dest: d, capacity: c } if *d == dest && *c == capacity)
     }
 
     #[tokio::test]

@@ -118,9 +118,8 @@ async fn a_group_message_sent_once_the_roster_lists_a_dispatcher_reaches_it() {
         })
         .await;
         let ask = Message::new(Ask { n: round }).to_group(group.as_str());
-        let replies = within("the group request", alice.request_group(ask, Some(PROMPTLY)))
-            .await
-            .unwrap();
+        let replies =
+            within("the group request", alice.request_group(ask, Some(PROMPTLY))).await.unwrap();
         let who: Vec<Id> = replies.iter().map(|(id, _)| id.clone()).collect();
         assert_eq!(who, vec![Id::from("a1"), Id::from(a.outlet_name())], "round {round}");
     }

@@ -974,7 +974,7 @@ async fn withdrawn_listeners_and_groups_stop_being_routed_to_the_peer() {
     server.announce_changes();
     wait_for_group(&client, "g", 0).await;
     let deadline = tokio::time::Instant::now() + PROMPTLY;
-    while client.snapshot().remote.iter().any(|(d, _)| *d == Id::from("svc")) {
+    while client.snapshot().remote.iter().any(|(d, _)| *d == "svc") {
         assert!(tokio::time::Instant::now() < deadline, "svc is still routed to the peer");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -1284,7 +1284,7 @@ mod announcement_limits {
         let ok = b"\x81\xa8Announce\x91\x81\xa5Serve\xa2ok".to_vec();
         framed.send(bytes::Bytes::from(ok)).await.unwrap();
         assert!(server.wait_for_destination(&Id::from("ok"), PROMPTLY).await);
-        assert!(!server.snapshot().remote.iter().any(|(id, _)| *id == Id::from("lie")));
+        assert!(!server.snapshot().remote.iter().any(|(id, _)| *id == "lie"));
         assert_eq!(server.remote_stats().announcements_refused, 1_000_000);
     }
 }
