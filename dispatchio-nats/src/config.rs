@@ -232,10 +232,10 @@ impl NatsConfig {
 
     /// In JetStream mode, how long a message given to this dispatcher may
     /// stay unacknowledged before JetStream gives it again (at least 1 ms;
-    /// 30 s by default). A restarted dispatcher gets what its previous
-    /// life was given but had not acknowledged once this much time has
-    /// passed since; a message still being handled when it passes is not
-    /// handled twice (it is marked as in progress).
+    /// 30 s by default). A message still being handled when it passes is
+    /// not handled twice (it is marked as in progress). A restarted
+    /// dispatcher does not wait for it: what its previous life was given
+    /// and had not acknowledged comes at once.
     pub fn ack_wait(mut self, wait: Duration) -> NatsConfig {
         self.ack_wait = wait.max(Duration::from_millis(1));
         self

@@ -2,8 +2,8 @@
 //! gives enters the dispatcher through an inlet, and is acknowledged once
 //! it is done with: a request when it is answered (after its reply is
 //! queued), a one-way message when its listener has handled it. A message
-//! abandoned by a shutdown is not acknowledged (JetStream gives it again
-//! after the ack wait, to this dispatcher's next life); a frame that does
+//! abandoned by a shutdown is not acknowledged (this dispatcher's next
+//! life gets it again); a frame that does
 //! not decode is counted, logged and terminated (never given again).
 
 use std::collections::HashSet;

@@ -21,7 +21,7 @@ use async_nats::jetstream;
 use parking_lot::Mutex;
 
 use crate::config::NatsConfig;
-use crate::{Namespace, NatsError, NatsErrorKind};
+use crate::{Namespace, NatsError, NatsErrorKind, SubjectKind};
 use dispatchio_core::Id;
 
 pub(crate) use consume::consume;
@@ -125,18 +125,85 @@ pub(crate) async fn set_up(
         })
         .await
         .map_err(failed(format!("cannot set up the JetStream stream {stream_name}")))?;
-    let consumer = stream
-        .get_or_create_consumer(
-            &consumer_name,
-            jetstream::consumer::pull::Config {
-                durable_name: Some(consumer_name.clone()),
-                filter_subject: ns.held_by(name),
-                ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                ack_wait: config.ack_wait,
-                ..Default::default()
-            },
-        )
+    let wanted = jetstream::consumer::pull::Config {
+        durable_name: Some(consumer_name.clone()),
+        filter_subject: ns.held_by(name),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        ack_wait: config.ack_wait,
+        ..Default::default()
+    };
+    // Asked once, before this dispatcher answers there itself.
+    let restart = previous_life_gone(client, ns, name).await;
+    let consumer = open_consumer(&stream, wanted, restart)
         .await
         .map_err(failed(format!("cannot set up the JetStream consumer {consumer_name}")))?;
     Ok((js, consumer))
+}
+
+/// Creates the durable consumer `wanted`, or finds it there from a
+/// previous life of this dispatcher.
+///
+/// A consumer found with messages given out and not acknowledged is made
+/// again when `restart` says no other dispatcher of this name is up: the server gives those
+/// messages again only once their ack wait has passed since they were
+/// given (30 s by default), and the life they were given to is dead. The
+/// consumer is deleted and created anew, delivering everything its filter
+/// has in the stream: the stream's work-queue retention removes a message
+/// once it is acknowledged (and deleting a consumer of a work-queue
+/// stream leaves its messages there), so what is left is exactly what is
+/// owed, and it comes at once. (async-nats 0.46 and the 2.9 server have
+/// no way to reset a consumer's pending messages in place: its deliver
+/// policy cannot be updated.) One found with another ack wait is made
+/// again the same way, so that the configuration of this life holds.
+async fn open_consumer(
+    stream: &jetstream::stream::Stream,
+    wanted: jetstream::consumer::pull::Config,
+    restart: bool,
+) -> Result<jetstream::consumer::PullConsumer, jetstream::stream::ConsumerError> {
+    let name = wanted.durable_name.clone().unwrap_or_default();
+    let found = stream.get_or_create_consumer(&name, wanted.clone()).await?;
+    let info = found.cached_info();
+    let stale = info.num_ack_pending > 0 || info.config.ack_wait != wanted.ack_wait;
+    if !stale {
+        return Ok(found);
+    }
+    if !restart {
+        tracing::warn!(
+            consumer = name,
+            owed = info.num_ack_pending,
+            "a dispatcher of this name is up: its JetStream consumer is left as it is (what it was given comes again after the ack wait)"
+        );
+        return Ok(found);
+    }
+    tracing::info!(
+        consumer = name,
+        owed = info.num_ack_pending,
+        "a previous life's JetStream consumer: made again, so that what it was owed comes at once"
+    );
+    stream.delete_consumer(&name).await?;
+    stream.create_consumer(wanted).await
+}
+
+/// Whether nobody answers on dispatcher `name`'s presence subject (the
+/// server's no-responders: no dispatcher of that name is up).
+async fn previous_life_gone(client: &async_nats::Client, ns: &Namespace, name: &str) -> bool {
+    matches!(
+        ask_presence(client, ns, name).await,
+        Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders
+    )
+}
+
+/// Asks on dispatcher `name`'s presence subject whether it is up.
+pub(crate) async fn ask_presence(
+    client: &async_nats::Client,
+    ns: &Namespace,
+    name: &str,
+) -> Result<async_nats::Message, async_nats::RequestError> {
+    let subject = ns.subject(SubjectKind::Dispatcher, &Id::from(name.to_owned())).map_err(|e| {
+        async_nats::RequestError::with_source(async_nats::RequestErrorKind::Other, e)
+    })?;
+    let request = async_nats::Request::new()
+        .payload(bytes::Bytes::new())
+        .timeout(Some(crate::claim::ASK_TIMEOUT));
+    client.send_request(subject, request).await
 }

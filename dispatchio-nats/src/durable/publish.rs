@@ -9,7 +9,6 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, context::PublishAckFuture, message::PublishMessage};
-use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
@@ -270,10 +269,6 @@ async fn who(client: &async_nats::Client, outlet: &NatsOutlet, dest: &Id) -> Hea
 
 /// Whether dispatcher `name` is up (it answers on its presence subject).
 async fn present(client: &async_nats::Client, outlet: &NatsOutlet, name: &str) -> bool {
-    let Ok(subject) = outlet.ns.subject(SubjectKind::Dispatcher, &Id::from(name.to_owned())) else {
-        return false;
-    };
-    let request = async_nats::Request::new().payload(Bytes::new()).timeout(Some(ASK_TIMEOUT));
     // No answer in time is not "there": the holder is kept.
-    client.send_request(subject, request).await.is_ok()
+    super::ask_presence(client, &outlet.ns, name).await.is_ok()
 }
