@@ -134,14 +134,14 @@ async fn probe(
 /// A roster note from another dispatcher.
 fn note(outlet: &NatsOutlet, msg: &async_nats::Message) {
     match RosterNote::decode(&msg.payload) {
-        Ok(RosterNote::Here { name, groups, roll_call }) => {
+        Ok(RosterNote::Here { name, groups, roll_call, streamed }) => {
             if name == outlet.dispatcher_name {
                 return;
             }
             if roll_call {
                 outlet.publish_note(&outlet.here(false));
             }
-            if outlet.roster.lock().set(&name, groups) {
+            if outlet.roster.lock().set(&name, groups, streamed) {
                 outlet.roster_changed();
             }
         }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::claim::ClaimMsg;
 use crate::conflict::Conflict;
-use crate::durable::{Durable, DurableOut, DurablePublisher};
+use crate::durable::{Durable, DurableOut, DurablePublisher, Target};
 use crate::group::GroupWait;
 use crate::roster::{Roster, RosterNote};
 use crate::stats::{Counters, bump};
@@ -80,6 +80,8 @@ pub(crate) struct NatsOutlet {
     pub(crate) conflicts: watch::Sender<Vec<Conflict>>,
     /// The groups this process has members of, as last said on the roster.
     pub(crate) my_groups: Mutex<BTreeSet<Id>>,
+    /// JetStream mode: those of them read through the stream.
+    pub(crate) my_streamed: Mutex<BTreeSet<Id>>,
     /// JetStream mode's state (`None` in core mode).
     pub(crate) durable: Option<Durable>,
 }
@@ -186,7 +188,17 @@ impl NatsOutlet {
             SubjectKind::Group => Error::NoSubscribers(target.clone()),
             _ => Error::UnknownDestination(target.clone()),
         };
-        let p = self.pending.lock().remove(&id);
+        let p = {
+            let mut pending = self.pending.lock();
+            let mut p = pending.remove(&id);
+            let group = p.as_mut().and_then(|p| p.group.as_mut());
+            if group.is_some_and(|g| !g.nobody_on_the_subject()) {
+                // Still waiting for dispatchers reached through the stream.
+                pending.extend(p.map(|p| (id, p)));
+                return;
+            }
+            p
+        };
         match p {
             // Nobody subscribed to the group now: what answered so far is
             // all there will be.
@@ -235,6 +247,7 @@ impl NatsOutlet {
             name: self.dispatcher_name.clone(),
             groups: self.my_groups.lock().clone(),
             roll_call,
+            streamed: self.my_streamed.lock().clone(),
         }
     }
 
@@ -445,7 +458,10 @@ impl Outlet for NatsOutlet {
             request: tracked.then_some(id),
             done: None,
             durable: match (&self.durable, &env.group, &env.dest) {
-                (Some(_), None, Some(dest)) => Some(DurableOut { dest: dest.clone(), id }),
+                (Some(_), Some(group), _) => Some(DurableOut { to: Target::Group(group.clone()), id }),
+                (Some(_), None, Some(dest)) => {
+                    Some(DurableOut { to: Target::Destination(dest.clone()), id })
+                }
                 _ => None,
             },
         };

@@ -12,6 +12,7 @@
 //! reply slot that acknowledges the message when it is done with.
 
 mod consume;
+mod groups;
 mod publish;
 
 use std::collections::HashMap;
@@ -25,16 +26,32 @@ use crate::{Namespace, NatsError, NatsErrorKind, SubjectKind};
 use dispatchio_core::Id;
 
 pub(crate) use consume::consume;
-pub(crate) use publish::{DurableOut, DurablePublisher};
+pub(crate) use groups::GroupConsumers;
+pub(crate) use publish::{DurableOut, DurablePublisher, Target};
 
 /// The header that carries a request's reply subject through the stream
 /// (a JetStream publish's own reply subject is the stream's
 /// acknowledgement).
 pub(crate) const REPLY_HEADER: &str = "Dispatchio-Reply";
 
+/// The header of a group message published on the group subject by a
+/// JetStream-mode sender that also published it into the stream for some
+/// dispatchers: their names, escaped (`Namespace::consumer_name`), comma
+/// separated. Those dispatchers skip it on the group subject.
+pub(crate) const STREAMED_HEADER: &str = "Dispatchio-Streamed";
+
+/// Whether a message on a group subject carries `me` (an escaped
+/// dispatcher name) in its [`STREAMED_HEADER`]: it reached `me` through
+/// the stream.
+pub(crate) fn streamed_to(headers: Option<&async_nats::HeaderMap>, me: &str) -> bool {
+    headers
+        .and_then(|h| h.get(STREAMED_HEADER))
+        .is_some_and(|names| names.as_str().split(',').any(|n| n == me))
+}
+
 /// The longest stream or consumer name: each is a directory of the
 /// server's store.
-const MAX_STORE_NAME: usize = 255;
+pub(crate) const MAX_STORE_NAME: usize = 255;
 
 /// How long the stream remembers a message ID to remove a re-publish.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -46,6 +63,8 @@ pub(crate) struct Durable {
     /// messages (whose IDs start at 1 again) are not taken for
     /// re-publishes of its previous life's.
     pub(crate) incarnation: String,
+    /// This dispatcher's name, escaped as in its subjects.
+    pub(crate) me: String,
     /// The holder of each destination ID messages went to, as last heard.
     pub(crate) routes: Mutex<HashMap<Id, Route>>,
 }
@@ -61,8 +80,9 @@ pub(crate) struct Route {
 }
 
 impl Durable {
-    pub(crate) fn new(incarnation: String) -> Durable {
-        Durable { incarnation, routes: Mutex::new(HashMap::new()) }
+    pub(crate) fn new(incarnation: String, name: &str) -> Durable {
+        let me = Namespace::consumer_name(name);
+        Durable { incarnation, me, routes: Mutex::new(HashMap::new()) }
     }
 
     /// Dispatcher `name` left the cluster: the IDs it held are asked for
@@ -84,6 +104,14 @@ fn failed<E: std::error::Error + Send + Sync + 'static>(
     move |e| NatsError::new(NatsErrorKind::JetStream, what).with_source(e)
 }
 
+/// What [`set_up`] gives: the JetStream context, this dispatcher's
+/// consumer of messages to its destinations, and what makes its groups'.
+pub(crate) struct SetUp {
+    pub(crate) js: jetstream::Context,
+    pub(crate) consumer: jetstream::consumer::PullConsumer,
+    pub(crate) groups: GroupConsumers,
+}
+
 /// Makes sure the namespace's stream exists and creates (or finds) this
 /// dispatcher's durable consumer on it.
 ///
@@ -96,7 +124,7 @@ pub(crate) async fn set_up(
     ns: &Namespace,
     name: &str,
     config: &NatsConfig,
-) -> Result<(jetstream::Context, jetstream::consumer::PullConsumer), NatsError> {
+) -> Result<SetUp, NatsError> {
     let stream_name = ns.stream_name();
     let consumer_name = Namespace::consumer_name(name);
     for (what, n) in [("namespace", &stream_name), ("dispatcher name", &consumer_name)] {
@@ -127,7 +155,7 @@ pub(crate) async fn set_up(
         .map_err(failed(format!("cannot set up the JetStream stream {stream_name}")))?;
     let wanted = jetstream::consumer::pull::Config {
         durable_name: Some(consumer_name.clone()),
-        filter_subject: ns.held_by(name),
+        filter_subject: ns.destinations_held_by(name),
         ack_policy: jetstream::consumer::AckPolicy::Explicit,
         ack_wait: config.ack_wait,
         ..Default::default()
@@ -137,7 +165,8 @@ pub(crate) async fn set_up(
     let consumer = open_consumer(&stream, wanted, restart)
         .await
         .map_err(failed(format!("cannot set up the JetStream consumer {consumer_name}")))?;
-    Ok((js, consumer))
+    let groups = GroupConsumers::new(stream, restart, config.ack_wait);
+    Ok(SetUp { js, consumer, groups })
 }
 
 /// Creates the durable consumer `wanted`, or finds it there from a
@@ -153,8 +182,9 @@ pub(crate) async fn set_up(
 /// stream leaves its messages there), so what is left is exactly what is
 /// owed, and it comes at once. (async-nats 0.46 and the 2.9 server have
 /// no way to reset a consumer's pending messages in place: its deliver
-/// policy cannot be updated.) One found with another ack wait is made
-/// again the same way, so that the configuration of this life holds.
+/// policy cannot be updated.) One found with another ack wait or filter
+/// is made again the same way, so that the configuration of this life
+/// holds.
 async fn open_consumer(
     stream: &jetstream::stream::Stream,
     wanted: jetstream::consumer::pull::Config,
@@ -163,7 +193,9 @@ async fn open_consumer(
     let name = wanted.durable_name.clone().unwrap_or_default();
     let found = stream.get_or_create_consumer(&name, wanted.clone()).await?;
     let info = found.cached_info();
-    let stale = info.num_ack_pending > 0 || info.config.ack_wait != wanted.ack_wait;
+    let stale = info.num_ack_pending > 0
+        || info.config.ack_wait != wanted.ack_wait
+        || info.config.filter_subject != wanted.filter_subject;
     if !stale {
         return Ok(found);
     }

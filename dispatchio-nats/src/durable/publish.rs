@@ -14,7 +14,7 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 
 use super::{REPLY_HEADER, Route};
-use crate::SubjectKind;
+use crate::{Namespace, SubjectKind};
 use crate::claim::{ASK_TIMEOUT, ClaimMsg};
 use crate::outlet::{NatsOutlet, Outgoing};
 use crate::stats::bump;
@@ -28,11 +28,20 @@ const REFRESH: Duration = Duration::from_secs(1);
 /// stream did not take it.
 const MAX_ATTEMPTS: u32 = 3;
 
-/// What a message to a destination needs in JetStream mode.
+/// What a message to a destination or a group needs in JetStream mode.
 pub(crate) struct DurableOut {
-    pub(crate) dest: Id,
+    pub(crate) to: Target,
     /// The message ID (the key of a waiting request, and of `Nats-Msg-Id`).
     pub(crate) id: u64,
+}
+
+/// Where a message goes in JetStream mode.
+pub(crate) enum Target {
+    /// Into the stream under the destination's holder.
+    Destination(Id),
+    /// Into the stream once for each dispatcher with members that reads
+    /// the group through the stream; on the group subject for the others.
+    Group(Id),
 }
 
 /// The publishing task's JetStream side.
@@ -52,6 +61,8 @@ struct Again {
     subject: String,
     publish: PublishMessage,
     request: Option<u64>,
+    /// A group message: the dispatcher it is published for.
+    member: Option<String>,
     attempt: u32,
 }
 
@@ -83,8 +94,12 @@ impl DurablePublisher {
         to: DurableOut,
     ) -> Option<Outgoing> {
         let Some(durable) = outlet.durable.as_ref() else { return Some(out) };
-        let Some(route) = self.route(client, outlet, &to.dest).await else {
-            outlet.nobody_serves(to.id, SubjectKind::Destination, to.dest);
+        let dest = match to.to {
+            Target::Destination(dest) => dest,
+            Target::Group(group) => return self.publish_group(outlet, out, &group, to.id).await,
+        };
+        let Some(route) = self.route(client, outlet, &dest).await else {
+            outlet.nobody_serves(to.id, SubjectKind::Destination, dest);
             return None;
         };
         if !route.durable {
@@ -94,10 +109,10 @@ impl DurablePublisher {
             }
             return Some(out);
         }
-        let subject = match outlet.ns.held(&route.holder, &to.dest) {
+        let subject = match outlet.ns.held(&route.holder, &dest) {
             Ok(s) => s,
             Err(e) => {
-                store_failed(outlet, out.request, &to.dest.to_string(), &e);
+                store_failed(outlet, out.request, None, &dest.to_string(), &e);
                 return None;
             }
         };
@@ -107,9 +122,69 @@ impl DurablePublisher {
         if let (Some(_), Some(reply)) = (out.request, &out.reply) {
             publish = publish.header(REPLY_HEADER, reply.as_str());
         }
-        let again = Again { subject, publish, request: out.request, attempt: 1 };
+        let again = Again { subject, publish, request: out.request, member: None, attempt: 1 };
         self.send(outlet, again).await;
         None
+    }
+
+    /// Publishes group message `out` into the stream once for each
+    /// dispatcher the roster says reads `group` through it (a `Nats-Msg-Id`
+    /// of its own each: the stream would take the others for duplicates);
+    /// gives it back, naming those dispatchers in a
+    /// [`STREAMED_HEADER`](super::STREAMED_HEADER) (they skip it there),
+    /// when other dispatchers have members: it is then published on the
+    /// group subject as in core mode.
+    async fn publish_group(
+        &self,
+        outlet: &Arc<NatsOutlet>,
+        mut out: Outgoing,
+        group: &Id,
+        id: u64,
+    ) -> Option<Outgoing> {
+        let durable = outlet.durable.as_ref()?;
+        let (streamed, others) = {
+            let roster = outlet.roster.lock();
+            let streamed = roster.streamed_of(group);
+            let others = roster.members_of(group).iter().any(|m| !streamed.contains(m));
+            let others = others || streamed.is_empty();
+            (streamed, others)
+        };
+        // A group request: a no-responders answer on the group subject
+        // then stops the wait only for the others.
+        if let Some(r) = out.request {
+            if let Some(g) = outlet.pending.lock().get_mut(&r).and_then(|p| p.group.as_mut()) {
+                g.streamed = streamed.clone();
+            }
+        }
+        let message_id = durable.message_id(&outlet.dispatcher_name, id);
+        for member in &streamed {
+            let subject = match outlet.ns.held_group(member, group) {
+                Ok(s) => s,
+                Err(e) => {
+                    store_failed(outlet, out.request, Some(member), &group.to_string(), &e);
+                    continue;
+                }
+            };
+            let mut publish = PublishMessage::build()
+                .payload(out.payload.clone())
+                .message_id(format!("{message_id}.{}", Namespace::consumer_name(member)));
+            if let (Some(_), Some(reply)) = (out.request, &out.reply) {
+                publish = publish.header(REPLY_HEADER, reply.as_str());
+            }
+            let member = Some(member.clone());
+            let again = Again { subject, publish, request: out.request, member, attempt: 1 };
+            self.send(outlet, again).await;
+        }
+        if !others {
+            return None;
+        }
+        if !streamed.is_empty() {
+            let names: Vec<String> = streamed.iter().map(|m| Namespace::consumer_name(m)).collect();
+            let mut headers = out.headers.take().unwrap_or_default();
+            headers.insert(super::STREAMED_HEADER, names.join(",").as_str());
+            out.headers = Some(headers);
+        }
+        Some(out)
     }
 
     async fn send(&self, outlet: &NatsOutlet, again: Again) {
@@ -179,7 +254,7 @@ async fn send(
             bump(&outlet.counters.published);
             let _ = storing.send(Storing { ack, again });
         }
-        Err(e) => store_failed(outlet, again.request, &again.subject, &e),
+        Err(e) => store_failed(outlet, again.request, again.member.as_deref(), &again.subject, &e),
     }
 }
 
@@ -214,7 +289,7 @@ async fn await_acks(
                         again.attempt += 1;
                         send(&js, &again_tx, &outlet, again).await;
                     }
-                    Err(e) => store_failed(&outlet, again.request, &again.subject, &e),
+                    Err(e) => store_failed(&outlet, again.request, again.member.as_deref(), &again.subject, &e),
                 }
             }
             else => return,
@@ -230,16 +305,33 @@ async fn acknowledged(
 }
 
 /// The stream did not take a message: counted, logged, and its request
-/// (if one waits) failed.
-fn store_failed(outlet: &NatsOutlet, request: Option<u64>, what: &str, e: &dyn std::error::Error) {
+/// (if one waits) failed; for a group message published for dispatcher
+/// `member`, that dispatcher's part of the request.
+fn store_failed(
+    outlet: &NatsOutlet,
+    request: Option<u64>,
+    member: Option<&str>,
+    what: &str,
+    e: &dyn std::error::Error,
+) {
     bump(&outlet.counters.store_failed);
     tracing::warn!(nats = %outlet.outlet_name, subject = what, error = %e, "JetStream did not take a message");
-    if let Some(p) = request.and_then(|id| outlet.pending.lock().remove(&id)) {
-        let e = outlet.error(
-            TransportErrorKind::Unavailable,
-            format!("JetStream did not take the message for {what}: {e}"),
-        );
-        p.reply.send(Err(e.into()));
+    let Some(id) = request else { return };
+    let e = outlet.error(
+        TransportErrorKind::Unavailable,
+        format!("JetStream did not take the message for {what}: {e}"),
+    );
+    let mut pending = outlet.pending.lock();
+    let complete = match (member, pending.get_mut(&id)) {
+        (Some(member), Some(p)) => p.group.as_mut().is_some_and(|g| g.gone(member, e.clone().into())),
+        (_, Some(_)) => true,
+        (_, None) => false,
+    };
+    let Some(p) = complete.then(|| pending.remove(&id)).flatten() else { return };
+    drop(pending);
+    match member {
+        Some(_) => outlet.finish_group(p),
+        None => p.reply.send(Err(e.into())),
     }
 }
 

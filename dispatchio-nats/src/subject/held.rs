@@ -106,6 +106,16 @@ impl Namespace {
         subject
     }
 
+    /// Every [`held`](Namespace::held) subject of one holder's
+    /// destinations (not its groups'): `<ns>.n.<holder>.d.>`, the filter
+    /// of its consumer.
+    pub fn destinations_held_by(&self, holder: &str) -> String {
+        let mut subject = format!("{}.n.", self.name);
+        push_escaped(&mut subject, holder);
+        subject.push_str(".d.>");
+        subject
+    }
+
     /// Every [`held`](Namespace::held) subject of every holder: `<ns>.n.>`,
     /// the subjects of the namespace's JetStream stream.
     pub fn all_held(&self) -> String {
