@@ -458,7 +458,9 @@ impl Outlet for NatsOutlet {
             request: tracked.then_some(id),
             done: None,
             durable: match (&self.durable, &env.group, &env.dest) {
-                (Some(_), Some(group), _) => Some(DurableOut { to: Target::Group(group.clone()), id }),
+                (Some(_), Some(group), _) => {
+                    Some(DurableOut { to: Target::Group(group.clone()), id })
+                }
                 (Some(_), None, Some(dest)) => {
                     Some(DurableOut { to: Target::Destination(dest.clone()), id })
                 }

@@ -80,7 +80,9 @@ impl Roster {
     pub(crate) fn streamed_of(&self, group: &Id) -> BTreeSet<String> {
         self.streamed
             .iter()
-            .filter(|(n, gs)| gs.contains(group) && self.by_name.get(*n).is_some_and(|g| g.contains(group)))
+            .filter(|(n, gs)| {
+                gs.contains(group) && self.by_name.get(*n).is_some_and(|g| g.contains(group))
+            })
             .map(|(n, _)| n.clone())
             .collect()
     }

@@ -341,7 +341,11 @@ fn incoming(
     rebuilder: &mut MessageRebuilder,
     msg: async_nats::Message,
 ) {
-    if outlet.durable.as_ref().is_some_and(|d| crate::durable::streamed_to(msg.headers.as_ref(), &d.me)) {
+    if outlet
+        .durable
+        .as_ref()
+        .is_some_and(|d| crate::durable::streamed_to(msg.headers.as_ref(), &d.me))
+    {
         // A group message this dispatcher gets through the stream.
         return;
     }

@@ -131,7 +131,11 @@ impl Given<'_> {
             Some(reply_to) => {
                 let me = outlet.clone();
                 ReplySender::callback(message.id(), move |answer| {
-                    let abandoned = d.is_shut_down() && answer.as_ref().err().is_some_and(|e| any(e, |e| matches!(e, Error::Shutdown)));
+                    let abandoned = d.is_shut_down()
+                        && answer
+                            .as_ref()
+                            .err()
+                            .is_some_and(|e| any(e, |e| matches!(e, Error::Shutdown)));
                     send_reply(&me, &reply_to, to, reply_result(&answer));
                     if abandoned { acker.release() } else { acker.done(AckKind::Ack) }
                 })
@@ -139,7 +143,9 @@ impl Given<'_> {
             None => ReplySender::unwanted_then(move |refused| match refused {
                 None if d.is_shut_down() => acker.release(),
                 Some(e) if any(e, |e| matches!(e, Error::Shutdown)) => acker.release(),
-                Some(e) if any(e, |e| matches!(e, Error::MailboxFull { .. })) => acker.done(AckKind::Nak(Some(FULL_RETRY))),
+                Some(e) if any(e, |e| matches!(e, Error::MailboxFull { .. })) => {
+                    acker.done(AckKind::Nak(Some(FULL_RETRY)))
+                }
                 _ => acker.done(AckKind::Ack),
             }),
         };

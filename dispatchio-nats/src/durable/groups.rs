@@ -48,7 +48,12 @@ impl GroupConsumers {
     /// group is read through the stream; when it cannot be (a name too
     /// long for the store, a server that refuses), that is logged and the
     /// group is served as in core mode, on its group subject alone.
-    pub(crate) async fn join(&mut self, outlet: &Arc<NatsOutlet>, inlet: Inlet, group: &Id) -> bool {
+    pub(crate) async fn join(
+        &mut self,
+        outlet: &Arc<NatsOutlet>,
+        inlet: Inlet,
+        group: &Id,
+    ) -> bool {
         if self.readers.contains_key(group) {
             return true;
         }

@@ -14,10 +14,10 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 
 use super::{REPLY_HEADER, Route};
-use crate::{Namespace, SubjectKind};
 use crate::claim::{ASK_TIMEOUT, ClaimMsg};
 use crate::outlet::{NatsOutlet, Outgoing};
 use crate::stats::bump;
+use crate::{Namespace, SubjectKind};
 use dispatchio_core::{Id, TransportErrorKind};
 
 /// How long a holder, once heard, is taken for the holder without asking
@@ -323,7 +323,9 @@ fn store_failed(
     );
     let mut pending = outlet.pending.lock();
     let complete = match (member, pending.get_mut(&id)) {
-        (Some(member), Some(p)) => p.group.as_mut().is_some_and(|g| g.gone(member, e.clone().into())),
+        (Some(member), Some(p)) => {
+            p.group.as_mut().is_some_and(|g| g.gone(member, e.clone().into()))
+        }
         (_, Some(_)) => true,
         (_, None) => false,
     };

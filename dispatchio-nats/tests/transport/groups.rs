@@ -7,7 +7,7 @@ use super::*;
 use dispatchio_nats::Nats;
 
 /// Waits until `nats`'s roster lists exactly `names` for `group`.
-async fn roster_shows(nats: &Nats, group: &str, names: &[&str]) {
+pub(super) async fn roster_shows(nats: &Nats, group: &str, names: &[&str]) {
     let want: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let group = Id::from(group.to_owned());
     within("the roster", async {
