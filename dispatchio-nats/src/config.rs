@@ -54,8 +54,10 @@ pub enum Delivery {
     /// namespace's stream and are acknowledged once the listener has
     /// handled them; a dispatcher killed without leaving gets what it had
     /// not acknowledged again when it joins again under the same name.
-    /// Needs a server with JetStream. Groups and claims still travel as in
-    /// [`Core`](Delivery::Core) (at most once), for now.
+    /// Group messages go into the stream once for each dispatcher with
+    /// members in JetStream mode, and are acknowledged there once every
+    /// local member has handled them. Needs a server with JetStream.
+    /// Claims still travel as in [`Core`](Delivery::Core), for now.
     JetStream,
 }
 
