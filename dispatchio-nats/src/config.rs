@@ -32,6 +32,7 @@ pub struct NatsConfig {
     pub(crate) registry: Arc<ContentRegistry>,
     pub(crate) delivery: Delivery,
     pub(crate) ack_wait: Duration,
+    pub(crate) stream_replicas: Option<usize>,
 }
 
 /// How messages to destination IDs travel between dispatchers: chosen per
@@ -100,6 +101,7 @@ impl std::fmt::Debug for NatsConfig {
             .field("queue_capacity", &self.queue_capacity)
             .field("delivery", &self.delivery)
             .field("ack_wait", &self.ack_wait)
+            .field("stream_replicas", &self.stream_replicas)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +124,7 @@ impl NatsConfig {
             registry: Arc::new(ContentRegistry::new()),
             delivery: Delivery::Core,
             ack_wait: Duration::from_secs(30),
+            stream_replicas: None,
         }
         .url(url)
     }
@@ -240,6 +243,24 @@ impl NatsConfig {
     /// and had not acknowledged comes at once.
     pub fn ack_wait(mut self, wait: Duration) -> NatsConfig {
         self.ack_wait = wait.max(Duration::from_millis(1));
+        self
+    }
+
+    /// In JetStream mode, on how many servers the namespace's stream (and
+    /// so its consumers) is kept, when this dispatcher is the one that
+    /// creates it (1 to 5). By default 3 when the server is part of a
+    /// cluster, falling back to 1 (with a warning) when the cluster cannot
+    /// hold 3, and 1 on a server alone. A stream that exists already keeps
+    /// its own.
+    ///
+    /// ```
+    /// use dispatchio_nats::{Delivery, NatsConfig};
+    /// let config = NatsConfig::new("nats://10.0.0.1:4222,nats://10.0.0.2:4222")
+    ///     .delivery(Delivery::JetStream)
+    ///     .stream_replicas(2);
+    /// ```
+    pub fn stream_replicas(mut self, replicas: usize) -> NatsConfig {
+        self.stream_replicas = Some(replicas.clamp(1, 5));
         self
     }
 }

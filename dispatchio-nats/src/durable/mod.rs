@@ -53,6 +53,10 @@ pub(crate) fn streamed_to(headers: Option<&async_nats::HeaderMap>, me: &str) -> 
 /// server's store.
 pub(crate) const MAX_STORE_NAME: usize = 255;
 
+/// On how many servers of a cluster the stream is kept unless told
+/// otherwise: a quorum survives one server's loss.
+const CLUSTER_REPLICAS: usize = 3;
+
 /// How long the stream remembers a message ID to remove a re-publish.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
@@ -140,19 +144,28 @@ pub(crate) async fn set_up(
         }
     }
     let js = jetstream::new(client.clone());
-    let stream = js
-        .get_or_create_stream(jetstream::stream::Config {
-            name: stream_name.clone(),
-            subjects: vec![ns.all_held()],
-            // A message is gone from the stream once its holder has
-            // acknowledged it: the stream holds what is still owed.
-            retention: jetstream::stream::RetentionPolicy::WorkQueue,
-            storage: jetstream::stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
-            ..Default::default()
-        })
-        .await
-        .map_err(failed(format!("cannot set up the JetStream stream {stream_name}")))?;
+    let stream_config = |num_replicas| jetstream::stream::Config {
+        name: stream_name.clone(),
+        subjects: vec![ns.all_held()],
+        // A message is gone from the stream once its holder has
+        // acknowledged it: the stream holds what is still owed.
+        retention: jetstream::stream::RetentionPolicy::WorkQueue,
+        storage: jetstream::stream::StorageType::File,
+        duplicate_window: DUPLICATE_WINDOW,
+        num_replicas,
+        ..Default::default()
+    };
+    let clustered = client.server_info().cluster.is_some();
+    let replicas = config.stream_replicas.unwrap_or(if clustered { CLUSTER_REPLICAS } else { 1 });
+    let stream = match js.get_or_create_stream(stream_config(replicas)).await {
+        // Chosen here, not asked for: a cluster of fewer servers keeps one.
+        Err(e) if config.stream_replicas.is_none() && replicas > 1 => {
+            tracing::warn!(stream = stream_name, replicas, error = %e, "the cluster cannot keep the stream on this many servers; keeping it on one");
+            js.get_or_create_stream(stream_config(1)).await
+        }
+        created => created,
+    }
+    .map_err(failed(format!("cannot set up the JetStream stream {stream_name}")))?;
     let wanted = jetstream::consumer::pull::Config {
         durable_name: Some(consumer_name.clone()),
         filter_subject: ns.destinations_held_by(name),

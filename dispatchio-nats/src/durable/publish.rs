@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::{REPLY_HEADER, Route};
 use crate::claim::{ASK_TIMEOUT, ClaimMsg};
 use crate::outlet::{NatsOutlet, Outgoing};
-use crate::stats::bump;
+use crate::stats::{Counters, bump};
 use crate::{Namespace, SubjectKind};
 use dispatchio_core::{Id, TransportErrorKind};
 
@@ -25,8 +25,16 @@ use dispatchio_core::{Id, TransportErrorKind};
 const REFRESH: Duration = Duration::from_secs(1);
 
 /// How many times a message is published before its sender is told the
-/// stream did not take it.
-const MAX_ATTEMPTS: u32 = 3;
+/// stream did not take it: with the pauses between ([`retry_pause`]),
+/// about 15 s of trying, longer than a JetStream cluster takes to elect a
+/// stream leader again when the leader's server is lost.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// The pause before a message is published a second time.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+
+/// The longest pause between two attempts.
+const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
 /// What a message to a destination or a group needs in JetStream mode.
 pub(crate) struct DurableOut {
@@ -259,22 +267,20 @@ async fn send(
 }
 
 /// Awaits the stream's acknowledgements, all at once; a message not
-/// taken is published again, up to [`MAX_ATTEMPTS`] times.
+/// taken is published again after a pause, up to [`MAX_ATTEMPTS`] times.
 async fn await_acks(
     js: jetstream::Context,
     outlet: Weak<NatsOutlet>,
     mut rx: mpsc::UnboundedReceiver<Storing>,
 ) {
-    let (again_tx, mut again_rx) = mpsc::unbounded_channel::<Storing>();
     let mut waiting = FuturesUnordered::new();
     let mut open = true;
     loop {
         tokio::select! {
             s = rx.recv(), if open => match s {
-                Some(s) => waiting.push(acknowledged(s)),
+                Some(Storing { ack, again }) => waiting.push(attempt(Attempt::Published(ack), again)),
                 None => open = false,
             },
-            Some(s) = again_rx.recv() => waiting.push(acknowledged(s)),
             Some((acked, mut again)) = waiting.next() => {
                 let Some(outlet) = outlet.upgrade() else { return };
                 match acked {
@@ -285,9 +291,11 @@ async fn await_acks(
                         }
                     }
                     Err(e) if again.attempt < MAX_ATTEMPTS => {
-                        tracing::debug!(nats = %outlet.outlet_name, subject = again.subject, error = %e, "the stream did not acknowledge a message; publishing it again");
+                        tracing::debug!(nats = %outlet.outlet_name, subject = again.subject, attempt = again.attempt, error = %e, "the stream did not acknowledge a message; publishing it again");
+                        let pause = retry_pause(again.attempt);
                         again.attempt += 1;
-                        send(&js, &again_tx, &outlet, again).await;
+                        let retry = Retry { js: js.clone(), counters: outlet.counters.clone(), pause };
+                        waiting.push(attempt(Attempt::Again(retry), again));
                     }
                     Err(e) => store_failed(&outlet, again.request, again.member.as_deref(), &again.subject, &e),
                 }
@@ -297,11 +305,49 @@ async fn await_acks(
     }
 }
 
-/// The stream's acknowledgement of `s`, with what publishing it again takes.
-async fn acknowledged(
-    s: Storing,
+/// How a message is published again: after `pause`.
+struct Retry {
+    js: jetstream::Context,
+    counters: Arc<Counters>,
+    pause: Duration,
+}
+
+/// The pause before attempt `attempt + 1`: doubling from
+/// [`FIRST_PAUSE`] up to [`LONGEST_PAUSE`], so that the attempts span a
+/// stream leader's election after a server is lost (seconds), not a
+/// moment of it.
+fn retry_pause(attempt: u32) -> Duration {
+    FIRST_PAUSE.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(LONGEST_PAUSE)
+}
+
+/// One attempt at storing a message.
+enum Attempt {
+    /// Published: its acknowledgement awaited.
+    Published(PublishAckFuture),
+    /// To publish again, as this says.
+    Again(Retry),
+}
+
+/// The stream's acknowledgement of an attempt, with what publishing the
+/// message again takes.
+async fn attempt(
+    attempt: Attempt,
+    again: Again,
 ) -> (Result<jetstream::publish::PublishAck, jetstream::context::PublishError>, Again) {
-    (s.ack.await, s.again)
+    let ack = match attempt {
+        Attempt::Published(ack) => ack,
+        Attempt::Again(Retry { js, counters, pause }) => {
+            tokio::time::sleep(pause).await;
+            match js.send_publish(again.subject.clone(), again.publish.clone()).await {
+                Ok(ack) => {
+                    bump(&counters.published);
+                    ack
+                }
+                Err(e) => return (Err(e), again),
+            }
+        }
+    };
+    (ack.await, again)
 }
 
 /// The stream did not take a message: counted, logged, and its request
