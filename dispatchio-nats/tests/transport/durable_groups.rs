@@ -5,9 +5,10 @@
 //! group request's failures from every dispatcher reach the sender.
 
 use async_nats::jetstream;
+use dispatchio_nats::Namespace;
 
 use super::durable::{ACK_WAIT, durable, killed_mid_stream_and_restarted};
-use super::groups::roster_shows;
+use super::groups::{group_request_lists_each_failure, roster_shows};
 use super::*;
 
 /// A dispatcher named `name` whose `member` (a counting listener) is a
@@ -63,33 +64,43 @@ async fn a_member_killed_mid_stream_gets_every_unacknowledged_group_message_agai
 #[tokio::test]
 async fn a_group_requests_failures_from_every_jetstream_dispatcher_reach_the_sender() {
     let server = NatsServer::start().await;
-    // bob's member fails at once; carol's answers only when told to.
-    let (_bob, b, _) = member(durable(&server, "bob"), "b1").await;
-    let carol = Dispatcher::new();
-    let mut deferred = deferring(&carol, "c1");
-    carol.subscribe("c1", "players").unwrap();
-    let c = carol.join_nats(durable(&server, "carol")).await.unwrap();
-    let alice = Dispatcher::new();
-    let a = alice.join_nats(durable(&server, "alice")).await.unwrap();
-    roster_shows(&a, "players", &["bob", "carol"]).await;
-    let request = tokio::spawn({
-        let alice = alice.clone();
-        async move {
-            let ask = Message::new(Text::from("hi")).to_group("players");
-            alice.request_group(ask, Some(PROMPTLY)).await
-        }
-    });
-    let id = within("carol's deferral", deferred.recv()).await.unwrap();
-    // bob's failure alone does not answer the request: carol's is awaited.
-    carol.reply_with(id, Ans { n: 0, seen: 0 }).unwrap();
-    let result = within("the group request", request).await.unwrap();
-    let Err(Error::Group(outer)) = result else { panic!("expected a group error: {result:?}") };
-    let [(_, Error::Group(inner))] = &outer.failures[..] else { panic!("{outer:?}") };
-    assert_eq!(inner.succeeded, 1, "{inner:?}");
-    let [(who, Error::Handler { error, .. })] = &inner.failures[..] else { panic!("{inner:?}") };
-    assert_eq!(who, &Id::from("nats:test/bob"));
-    assert!(error.to_string().contains("no such thing"), "{error}");
+    let (a, b, c) = group_request_lists_each_failure(|name| durable(&server, name)).await;
     // Through the stream, once per dispatcher, each acknowledged once answered.
     assert_eq!(a.stats().stored, 2);
     until("both acknowledgements", || b.stats().acked == 1 && c.stats().acked == 1).await;
+}
+
+#[tokio::test]
+async fn a_dispatcher_whose_last_member_leaves_a_group_deletes_its_consumer_and_what_it_was_owed() {
+    let server = NatsServer::start().await;
+    let alice = Dispatcher::new();
+    let a = alice.join_nats(durable(&server, "alice")).await.unwrap();
+    // p1's member never finishes a Num: what it is given stays owed.
+    let p1 = Dispatcher::new();
+    let table = RoutingTable::builder()
+        .rule("num", Cond::type_is("Num"), [Action::call_async("stuck")])
+        .build()
+        .unwrap();
+    let stuck = RoutedListener::builder(table)
+        .async_handler("stuck", |_: Message| std::future::pending())
+        .build()
+        .unwrap();
+    p1.register("m1", Arc::new(stuck)).unwrap();
+    p1.subscribe("m1", "players").unwrap();
+    let n1 = p1.join_nats(durable(&server, "p1")).await.unwrap();
+    roster_shows(&a, "players", &["p1"]).await;
+    for n in 0..10 {
+        alice.send(Message::new(Num { n }).to_group("players")).unwrap();
+    }
+    until("the stream's acknowledgements", || a.stats().stored == 10).await;
+    let js = jetstream::new(server.client().await);
+    let mut stream = js.get_stream("dispatchio-test").await.unwrap();
+    let consumer = Namespace::group_consumer_name("p1", &Id::from("players"));
+    assert!(stream.consumer_info(&consumer).await.is_ok());
+    p1.unsubscribe("m1", "players");
+    n1.sync().await;
+    assert!(stream.consumer_info(&consumer).await.is_err(), "the group's consumer is deleted");
+    assert_eq!(stream.info().await.unwrap().state.messages, 0, "nothing left for p1");
+    roster_shows(&a, "players", &[]).await;
+    assert_eq!(n1.stats().acked, 0);
 }
