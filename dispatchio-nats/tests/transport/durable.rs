@@ -519,3 +519,39 @@ async fn a_holder_that_deregisters_an_id_is_forgotten_and_sends_to_it_become_unr
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_consumer_owed_messages_is_left_alone_when_a_dispatcher_of_its_name_is_up() {
+    let server = NatsServer::start().await;
+    let alice = Dispatcher::new();
+    let _a = alice.join_nats(durable(&server, "alice")).await.unwrap();
+    // bob's listener never finishes: what it is given stays owed.
+    let bob = Dispatcher::new();
+    let table = RoutingTable::builder()
+        .rule("num", Cond::type_is("Num"), [Action::call_async("stuck")])
+        .build()
+        .unwrap();
+    let stuck = RoutedListener::builder(table)
+        .async_handler("stuck", |_: Message| std::future::pending())
+        .build()
+        .unwrap();
+    bob.register("bob", Arc::new(stuck)).unwrap();
+    let _b =
+        bob.join_nats(durable(&server, "bob").ack_wait(Duration::from_secs(60))).await.unwrap();
+    alice.send(Message::new(Num { n: 0 }).to("bob")).unwrap();
+    let js = jetstream::new(server.client().await);
+    within("bob given the message", async {
+        while consumer_info(&js, "bob").await.num_ack_pending == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let before = consumer_info(&js, "bob").await.created;
+    // Another dispatcher joining under bob's name, while bob is up, with
+    // another ack wait: not a previous life, so bob's consumer stays.
+    let twin = Dispatcher::new();
+    let _t = twin.join_nats(durable(&server, "bob")).await.unwrap();
+    let after = consumer_info(&js, "bob").await;
+    assert_eq!(after.created, before, "the consumer was not made again");
+    assert_eq!(after.num_ack_pending, 1, "{after:?}");
+}
