@@ -69,7 +69,7 @@ pub(crate) async fn read_inbox(
                 probing.remove(&what);
                 match what {
                     Probe::Dispatcher(name) if gone => {
-                        outlet.dispatcher_gone(&name, "is gone (nobody on its presence subject)");
+                        outlet.dispatcher_gone(&name, "is gone (nobody on its presence subject)", false);
                     }
                     Probe::Destination(dest) if gone => {
                         let failed = outlet.destination_gone(&dest);
@@ -150,7 +150,7 @@ fn note(outlet: &NatsOutlet, msg: &async_nats::Message) {
                 if let Some(durable) = &outlet.durable {
                     durable.forget(&name);
                 }
-                outlet.dispatcher_gone(&name, "left");
+                outlet.dispatcher_gone(&name, "left", true);
             }
         }
         Err(e) => {

@@ -269,8 +269,15 @@ impl NatsOutlet {
 
     /// Dispatcher `name` is gone (left, or found dead): off the roster, and
     /// every group request waiting for its answer told so.
-    pub(crate) fn dispatcher_gone(&self, name: &str, why: &str) {
-        if self.roster.lock().remove(name) {
+    ///
+    /// One that `left` is forgotten; one found dead is
+    /// [lost](Roster::lose): what is sent to the groups it reads through
+    /// the stream is still stored for it.
+    pub(crate) fn dispatcher_gone(&self, name: &str, why: &str, left: bool) {
+        let mut roster = self.roster.lock();
+        let known = if left { roster.remove(name) } else { roster.lose(name) };
+        drop(roster);
+        if known {
             tracing::info!(nats = %self.outlet_name, dispatcher = name, why, "a dispatcher left the roster");
         }
         self.roster_changed();

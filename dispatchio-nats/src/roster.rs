@@ -54,7 +54,9 @@ impl RosterNote {
 #[derive(Debug, Default)]
 pub(crate) struct Roster {
     by_name: HashMap<String, BTreeSet<Id>>,
-    /// Of those, the groups each reads through the stream.
+    /// The groups each reads through the stream: of those there, and of
+    /// those found gone without leaving (killed: what is sent to their
+    /// groups waits in the stream for their next life).
     streamed: HashMap<String, BTreeSet<Id>>,
 }
 
@@ -76,15 +78,16 @@ impl Roster {
     }
 
     /// The dispatchers with members of `group` that read it through the
-    /// stream.
+    /// stream, there or [lost](Self::lose).
     pub(crate) fn streamed_of(&self, group: &Id) -> BTreeSet<String> {
-        self.streamed
-            .iter()
-            .filter(|(n, gs)| {
-                gs.contains(group) && self.by_name.get(*n).is_some_and(|g| g.contains(group))
-            })
-            .map(|(n, _)| n.clone())
-            .collect()
+        self.streamed.iter().filter(|(_, gs)| gs.contains(group)).map(|(n, _)| n.clone()).collect()
+    }
+
+    /// `name` is gone without leaving (found dead): no group request waits
+    /// for it any more, but the groups it reads through the stream are
+    /// still stored for it. Returns whether it was there.
+    pub(crate) fn lose(&mut self, name: &str) -> bool {
+        self.by_name.remove(name).is_some()
     }
 
     /// Forgets `name`; returns whether it was known.
@@ -98,9 +101,10 @@ impl Roster {
         self.by_name.iter().filter(|(_, gs)| gs.contains(group)).map(|(n, _)| n.clone()).collect()
     }
 
-    /// Every group some other dispatcher has members of.
+    /// Every group some other dispatcher has members of, or reads through
+    /// the stream (lost or not).
     pub(crate) fn groups(&self) -> BTreeSet<Id> {
-        self.by_name.values().flatten().cloned().collect()
+        self.by_name.values().chain(self.streamed.values()).flatten().cloned().collect()
     }
 
     /// Group by group, the dispatchers with members of it.
@@ -142,7 +146,13 @@ mod tests {
         assert!(r.set("a", BTreeSet::new(), BTreeSet::new()));
         assert_eq!(r.members_of(&Id::from("h")), BTreeSet::new());
         assert_eq!(r.by_group().len(), 1);
-        assert!(r.remove("b"));
+        // Lost (killed): no longer a member to wait for, still stored for.
+        assert!(r.lose("b"));
+        assert_eq!(r.members_of(&Id::from("g")), BTreeSet::new());
+        assert_eq!(r.streamed_of(&Id::from("g")), ["b".to_owned()].into());
+        assert_eq!(r.groups(), [Id::from("g")].into());
+        // Left: forgotten.
+        assert!(!r.remove("b"));
         assert_eq!(r.streamed_of(&Id::from("g")), BTreeSet::new());
     }
 

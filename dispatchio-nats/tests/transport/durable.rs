@@ -262,7 +262,11 @@ pub(super) fn spawn_durable_child(
 
 /// Collects what the child handles until it has handled `count` numbers
 /// in all.
-async fn handled(rx: &std::sync::mpsc::Receiver<u64>, into: &mut BTreeMap<u64, u32>, count: usize) {
+pub(super) async fn handled(
+    rx: &std::sync::mpsc::Receiver<u64>,
+    into: &mut BTreeMap<u64, u32>,
+    count: usize,
+) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while into.len() < count {
         match rx.try_recv() {

@@ -7,7 +7,9 @@
 use async_nats::jetstream;
 use dispatchio_nats::Namespace;
 
-use super::durable::{ACK_WAIT, durable, killed_mid_stream_and_restarted};
+use super::durable::{
+    ACK_WAIT, durable, handled, killed_mid_stream_and_restarted, spawn_durable_child,
+};
 use super::groups::{group_request_lists_each_failure, roster_shows};
 use super::*;
 
@@ -103,4 +105,45 @@ async fn a_dispatcher_whose_last_member_leaves_a_group_deletes_its_consumer_and_
     assert_eq!(stream.info().await.unwrap().state.messages, 0, "nothing left for p1");
     roster_shows(&a, "players", &[]).await;
     assert_eq!(n1.stats().acked, 0);
+}
+
+#[tokio::test]
+async fn a_member_found_dead_by_a_group_request_still_has_its_group_messages_stored_for_it() {
+    let server = NatsServer::start().await;
+    let url = server.url().to_owned();
+    let wait = Duration::from_secs(60);
+    let (mut first, _) = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || spawn_durable_child(&url, None, wait, Some("players"))
+    })
+    .await
+    .unwrap();
+    let alice = Dispatcher::new();
+    let a = alice.join_nats(durable(&server, "alice")).await.unwrap();
+    roster_shows(&a, "players", &["child"]).await;
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    // A group request finds the member's dispatcher gone (its part fails
+    // as lost, and no request waits for it any more) ...
+    let ask = Message::new(Num { n: 1000 }).to_group("players");
+    let lost = within("the group request", alice.request_group(ask, Some(PROMPTLY))).await;
+    let Err(Error::Group(g)) = &lost else { panic!("expected a group error: {lost:?}") };
+    let [(_, Error::Transport(t))] = &g.failures[..] else { panic!("{g:?}") };
+    assert_eq!(t.kind(), TransportErrorKind::PeerLost, "{t}");
+    roster_shows(&a, "players", &[]).await;
+    // ... but what is sent to the group is still stored for it,
+    for n in 0..100 {
+        alice.send(Message::new(Num { n }).to_group("players")).unwrap();
+    }
+    until("the stream's acknowledgements", || a.stats().stored == 101).await;
+    // and its next life gets all of it, the request's message too.
+    let (_second, rx) =
+        tokio::task::spawn_blocking(move || spawn_durable_child(&url, None, wait, Some("players")))
+            .await
+            .unwrap();
+    let mut got = std::collections::BTreeMap::new();
+    handled(&rx, &mut got, 101).await;
+    let expected: Vec<u64> = (0..100).chain([1000]).collect();
+    assert_eq!(got.keys().copied().collect::<Vec<_>>(), expected);
+    roster_shows(&a, "players", &["child"]).await;
 }
