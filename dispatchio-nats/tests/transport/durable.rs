@@ -524,13 +524,9 @@ async fn a_holder_that_deregisters_an_id_is_forgotten_and_sends_to_it_become_unr
     .await;
 }
 
-#[tokio::test]
-async fn a_consumer_owed_messages_is_left_alone_when_a_dispatcher_of_its_name_is_up() {
-    let server = NatsServer::start().await;
-    let alice = Dispatcher::new();
-    let _a = alice.join_nats(durable(&server, "alice")).await.unwrap();
-    // bob's listener never finishes: what it is given stays owed.
-    let bob = Dispatcher::new();
+/// Registers `me`, whose handler of a [`Num`] never finishes: what it is
+/// given stays owed.
+pub(super) fn stuck(d: &Dispatcher, me: &str) {
     let table = RoutingTable::builder()
         .rule("num", Cond::type_is("Num"), [Action::call_async("stuck")])
         .build()
@@ -539,7 +535,17 @@ async fn a_consumer_owed_messages_is_left_alone_when_a_dispatcher_of_its_name_is
         .async_handler("stuck", |_: Message| std::future::pending())
         .build()
         .unwrap();
-    bob.register("bob", Arc::new(stuck)).unwrap();
+    d.register(me.to_owned(), Arc::new(stuck)).unwrap();
+}
+
+#[tokio::test]
+async fn a_consumer_owed_messages_is_left_alone_when_a_dispatcher_of_its_name_is_up() {
+    let server = NatsServer::start().await;
+    let alice = Dispatcher::new();
+    let _a = alice.join_nats(durable(&server, "alice")).await.unwrap();
+    // bob's listener never finishes: what it is given stays owed.
+    let bob = Dispatcher::new();
+    stuck(&bob, "bob");
     let _b =
         bob.join_nats(durable(&server, "bob").ack_wait(Duration::from_secs(60))).await.unwrap();
     alice.send(Message::new(Num { n: 0 }).to("bob")).unwrap();

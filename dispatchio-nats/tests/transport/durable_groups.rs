@@ -8,7 +8,7 @@ use async_nats::jetstream;
 use dispatchio_nats::Namespace;
 
 use super::durable::{
-    ACK_WAIT, durable, handled, killed_mid_stream_and_restarted, spawn_durable_child,
+    ACK_WAIT, durable, handled, killed_mid_stream_and_restarted, spawn_durable_child, stuck,
 };
 use super::groups::{group_request_lists_each_failure, roster_shows};
 use super::*;
@@ -79,15 +79,7 @@ async fn a_dispatcher_whose_last_member_leaves_a_group_deletes_its_consumer_and_
     let a = alice.join_nats(durable(&server, "alice")).await.unwrap();
     // p1's member never finishes a Num: what it is given stays owed.
     let p1 = Dispatcher::new();
-    let table = RoutingTable::builder()
-        .rule("num", Cond::type_is("Num"), [Action::call_async("stuck")])
-        .build()
-        .unwrap();
-    let stuck = RoutedListener::builder(table)
-        .async_handler("stuck", |_: Message| std::future::pending())
-        .build()
-        .unwrap();
-    p1.register("m1", Arc::new(stuck)).unwrap();
+    stuck(&p1, "m1");
     p1.subscribe("m1", "players").unwrap();
     let n1 = p1.join_nats(durable(&server, "p1")).await.unwrap();
     roster_shows(&a, "players", &["p1"]).await;
