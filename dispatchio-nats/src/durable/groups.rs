@@ -3,7 +3,7 @@
 //! `<ns>.n.<dispatcher>.g.…`, each read by a task of its own that
 //! delivers to the local members through an inlet and acknowledges a
 //! message once every local member is done with it (see
-//! [`consume`](super::consume)). The groups read so are said on the roster
+//! [`consume`](mod@super::consume)). The groups read so are said on the roster
 //! (`streamed`), so that JetStream-mode senders publish into the stream
 //! for this dispatcher rather than on the group subject.
 

@@ -8,7 +8,7 @@
 //! claims (core mode's, for now: a `Who` on the claim subject), kept, and
 //! asked again in the background at most once a second while messages go
 //! there. Receiving
-//! ([`consume`]): what the consumer gives enters through an inlet, with a
+//! ([`consume`](mod@consume)): what the consumer gives enters through an inlet, with a
 //! reply slot that acknowledges the message when it is done with.
 
 mod consume;
