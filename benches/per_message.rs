@@ -19,6 +19,8 @@
 //!   whose answer means every tick before it was handled (checked);
 //! * `one_way_handle`: the same through a [`dispatchio::Destination`], the
 //!   destination resolved once;
+//! * `one_way_named`: the same to a listener registered under a string
+//!   ID, named by a string literal in every send (what string IDs cost);
 //! * `fan_out`: the same round-robin over 100 listeners;
 //! * `request`: sequential requests `Ask { n }` answered `Ask { n + 1 }`;
 //! * `request_handle`: the same through a [`dispatchio::Destination`];
@@ -86,14 +88,38 @@ async fn ask(d: &Dispatcher, dest: i64, n: i64) -> Result<(), Error> {
     Ok(())
 }
 
+/// How `one_way` names its destinations.
+#[derive(Clone, Copy, PartialEq)]
+enum Naming {
+    /// Integer IDs, given in each send.
+    Int,
+    /// A `Destination` handle, resolved once.
+    Handle,
+    /// The string ID `"counter"`, given in each send.
+    Str,
+}
+
+/// The string ID of `Naming::Str`'s listener.
+const NAMED: &str = "counter";
+
 /// `n` ticks round-robin over `listeners` listeners, then a request to each.
-async fn one_way(n: u64, listeners: usize, handle: bool) -> Result<(), Error> {
+async fn one_way(n: u64, listeners: usize, naming: Naming) -> Result<(), Error> {
     let d = Dispatcher::new();
     let ticks = Arc::new(AtomicU64::new(0));
     for i in 0..listeners {
         d.register(i as i64, Arc::new(routes::counter::Listener::new(Counter(ticks.clone()))))?;
     }
-    if handle {
+    if naming == Naming::Str {
+        d.register(NAMED, Arc::new(routes::counter::Listener::new(Counter(ticks.clone()))))?;
+        for i in 0..n {
+            d.send(Message::new(Tick { n: i as i64 }).to(NAMED))?;
+            end_of_chunk(i).await;
+        }
+        let reply = d.request_as::<Ask>(Message::new(Ask { n: 0 }).to(NAMED), None).await?;
+        if reply.n != 1 {
+            return Err("a wrong answer".into());
+        }
+    } else if naming == Naming::Handle {
         let to = d.destination(0)?;
         for i in 0..n {
             to.send(Message::new(Tick { n: i as i64 }))?;
@@ -191,16 +217,17 @@ async fn raw_request(n: u64) -> Result<(), Error> {
 
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let usage = "usage: per_message PATH N (PATH: one_way, one_way_handle, fan_out, request, \
+    let usage = "usage: per_message PATH N (PATH: one_way, one_way_handle, one_way_named, fan_out, request, \
                  request_handle, raw_one_way, raw_fan_out, raw_request)";
     let path = args.next().ok_or(usage)?;
     let n: u64 = args.next().ok_or(usage)?.parse().map_err(|_| usage)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
         match path.as_str() {
-            "one_way" => one_way(n, 1, false).await,
-            "one_way_handle" => one_way(n, 1, true).await,
-            "fan_out" => one_way(n, FAN_OUT, false).await,
+            "one_way" => one_way(n, 1, Naming::Int).await,
+            "one_way_handle" => one_way(n, 1, Naming::Handle).await,
+            "one_way_named" => one_way(n, 1, Naming::Str).await,
+            "fan_out" => one_way(n, FAN_OUT, Naming::Int).await,
             "request" => request(n, false).await,
             "request_handle" => request(n, true).await,
             "raw_one_way" => raw_one_way(n, 1).await,

@@ -57,18 +57,14 @@ pub(crate) async fn replies_in_order(
             if blocking {
                 msg = msg.blocking();
             }
-            let reply = client.request(msg, Some(Duration::from_secs(5))).await?;
-            let text = reply.content_as::<Text>().ok_or("a reply that is not Text")?;
+            let text = client.request_as::<Text>(msg, Some(Duration::from_secs(5))).await?;
             order.lock().unwrap_or_else(|e| e.into_inner()).push(text.0.clone());
             Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
         }
     };
-    // `join!` polls its futures in order the first time, so the requests
-    // leave in the order A, B, C.
-    let (a, b, c) = futures::join!(ask("A"), ask("B"), ask("C"));
-    a?;
-    b?;
-    c?;
+    // `try_join!` polls its futures in order the first time, so the
+    // requests leave in the order A, B, C.
+    futures::try_join!(ask("A"), ask("B"), ask("C"))?;
     Ok(order.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 

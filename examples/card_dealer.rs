@@ -67,9 +67,7 @@ pub(crate) async fn play(
         players.push((me, listener));
     }
     for (me, _) in &players {
-        me.send(
-            Message::new(Greeting { dealer: me.id() == &Id::from(PLAYERS[0]) }).to_group("All"),
-        )?;
+        me.send(Message::new(Greeting { dealer: me.id() == PLAYERS[0] }).to_group("All"))?;
     }
 
     // The dealer: collect the other players' IDs from the greetings.

@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     dispatcher.subscribe("croupier", "All")?;
 
     for (source, _) in &players {
-        let dealer = source.id() == &"alice".into();
+        let dealer = source.id() == "alice";
         source.send(Message::new(Greeting { dealer }).to_group("All"))?;
     }
 
@@ -107,16 +107,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let timeout = Some(Duration::from_secs(5));
     for amount in [20, 250] {
         let bet = Message::new(Bet { amount, player: "bob".into() }).to("croupier");
-        let reply = bob.request(bet, timeout).await?;
-        println!("croupier replied: {}", reply.content_as::<Text>().map_or("?", |t| t.0.as_str()));
+        println!("croupier replied: {}", bob.request_as::<Text>(bet, timeout).await?.0);
     }
     // A zero bet is dropped on purpose: the requester learns it.
     let zero = Message::new(Bet { amount: 0, player: "bob".into() }).to("croupier");
     let refused = bob.request(zero, timeout).await;
     println!("a zero bet: {}", refused.map_or_else(|e| e.to_string(), |_| "accepted?".into()));
 
-    // Let the asynchronous review finish, then look at the counters.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once the croupier has handled everything (its async reviews too), the counters.
+    dispatcher.flush("croupier").await?;
     let handlers = croupier.handlers();
     println!(
         "croupier: {} greetings welcomed, {} big bets reviewed",

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use dispatchio::net::{NetExt, RemoteConfig};
 use dispatchio::routing::{Action, Cond, RoutingTable};
 use dispatchio::{
-    ContentRegistry, ContentType, Dispatcher, HandlerError, Id, Message, Reply, RoutedListener,
+    ContentRegistry, ContentType, Dispatcher, Envelope, Id, Message, Reply, RoutedListener,
 };
 use serde::{Deserialize, Serialize};
 
@@ -75,27 +75,25 @@ fn register(d: &Dispatcher, me: &str) -> Result<Arc<Tally>, Box<dyn std::error::
         .build()?;
     let (t1, t2) = (tally.clone(), tally.clone());
     let listener = RoutedListener::builder(table)
-        .handler("count", move |m: &Message| {
-            let n = m.content_as::<Num>().ok_or_else(|| HandlerError::new("not a Num"))?.n;
+        .typed_handler("count", move |_: &Envelope, &Num { n }| {
             if t1.seen.fetch_add(1, Ordering::SeqCst) != n {
                 t1.out_of_order.fetch_add(1, Ordering::SeqCst);
             }
             Ok(Reply::Empty)
         })
-        .handler("answer", move |m: &Message| {
-            let n = m.content_as::<Ask>().ok_or_else(|| HandlerError::new("not an Ask"))?.n;
+        .typed_handler("answer", move |_: &Envelope, &Ask { n }| {
             t2.asked.fetch_add(1, Ordering::SeqCst);
             Ok(Reply::with(Ans { n, seen: t2.seen.load(Ordering::SeqCst) }))
         })
         .build()?;
-    d.register(me.to_owned(), Arc::new(listener))?;
+    d.register(me, Arc::new(listener))?;
     Ok(tally)
 }
 
 /// Sends everything to `peer`, checks every answer, then waits for the
 /// peer's traffic to arrive at `mine`.
 async fn exchange(d: &Dispatcher, mine: &Tally, peer: &str) -> Result<(), String> {
-    let peer = Id::from(peer.to_owned());
+    let peer = Id::from(peer);
     if !d.wait_for_destination(&peer, PATIENCE).await {
         return Err(format!("{peer} was never announced"));
     }
@@ -104,11 +102,10 @@ async fn exchange(d: &Dispatcher, mine: &Tally, peer: &str) -> Result<(), String
         for n in r * PER_REQUEST..(r + 1) * PER_REQUEST {
             me.send(Message::new(Num { n }).to(peer.clone())).map_err(|e| e.to_string())?;
         }
-        let reply = me
-            .request(Message::new(Ask { n: r }).to(peer.clone()), Some(PATIENCE))
+        let ans = me
+            .request_as::<Ans>(Message::new(Ask { n: r }).to(peer.clone()), Some(PATIENCE))
             .await
             .map_err(|e| format!("request {r}: {e}"))?;
-        let ans = reply.content_as::<Ans>().ok_or("a reply that is not an Ans")?;
         let expected = (r + 1) * PER_REQUEST;
         if ans.n != r || ans.seen != expected {
             return Err(format!("request {r} answered {ans:?}; expected {expected} numbers seen"));

@@ -31,8 +31,7 @@ use std::time::{Duration, Instant};
 
 use dispatchio::routing::{Action, Cond, RoutingTable};
 use dispatchio::{
-    ContentRegistry, ContentType, Dispatcher, Error, HandlerError, Id, Message, Reply,
-    RoutedListener,
+    ContentRegistry, ContentType, Dispatcher, Envelope, Error, Id, Message, Reply, RoutedListener,
 };
 use dispatchio_nats::{Nats, NatsConfig, NatsExt};
 use serde::{Deserialize, Serialize};
@@ -143,9 +142,7 @@ fn seat(d: &Dispatcher, name: &str, over: tokio::sync::mpsc::UnboundedSender<()>
     let (s1, s2, s3) = (seen.clone(), seen.clone(), seen);
     let (m1, m2, m3, m4, m5) = (me.clone(), me.clone(), me.clone(), me.clone(), me);
     let listener = RoutedListener::builder(table)
-        .handler("greeting", move |m: &Message| {
-            let g =
-                m.content_as::<Greeting>().ok_or_else(|| HandlerError::new("not a greeting"))?;
+        .typed_handler("greeting", move |_: &Envelope, g: &Greeting| {
             println!("[{m1}] greeting from {}", g.from);
             s1.lock().greeted_by = Some(g.from.clone());
             Ok(Reply::Empty)
@@ -154,8 +151,7 @@ fn seat(d: &Dispatcher, name: &str, over: tokio::sync::mpsc::UnboundedSender<()>
             println!("[{m2}] ready");
             Ok(Reply::with(Seated { player: m2.clone() }))
         })
-        .handler("card", move |m: &Message| {
-            let c = m.content_as::<Card>().ok_or_else(|| HandlerError::new("not a card"))?;
+        .typed_handler("card", move |_: &Envelope, c: &Card| {
             println!("[{m3}] card {}", c.n);
             s2.lock().cards.push(c.n);
             Ok(Reply::Empty)
@@ -276,8 +272,8 @@ async fn play(d: &Dispatcher) -> Result<(), String> {
     }
     for (name, cards) in PLAYERS.iter().zip(&dealt) {
         // After the cards, from the same sender: it sees them all.
-        let reply = d.request(Message::new(Show).to(*name), Some(PATIENCE)).await.map_err(err)?;
-        let hand = reply.content_as::<Hand>().ok_or("a hand that is not one")?;
+        let show = Message::new(Show).to(*name);
+        let hand = d.request_as::<Hand>(show, Some(PATIENCE)).await.map_err(err)?;
         println!("[dealer] {} holds {:?}", hand.player, hand.cards);
         if hand.cards != *cards || hand.greeted_by.is_none() {
             return Err(format!("{name} holds {hand:?}, but was dealt {cards:?} and greeted"));

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dispatchio::{ContentType, Dispatcher, Message, Reply, Text, routes};
+use dispatchio::{ContentType, Dispatcher, Envelope, Message, Reply, Text, routes};
 
 /// The `Card` of the `.route` file, as typed Rust content: the interpreter
 /// reads `card` and `suit` through `Fields`.
@@ -20,7 +20,7 @@ struct Card {
     suit: Option<String>,
 }
 
-#[derive(Debug, serde::Serialize, ContentType)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, ContentType)]
 struct Greeting {
     name: String,
 }
@@ -42,9 +42,9 @@ async fn main() -> Result<(), Failure> {
 
 async fn run(path: &std::path::Path) -> Result<(), Failure> {
     let routes = routes::load(path)?
-        .handler("greet", |m: &Message| {
-            let name = m.content_as::<Greeting>().map_or("stranger", |g| g.name.as_str());
-            Ok(Reply::with(Text(format!("welcome, {name}"))))
+        // Checked against the file's `Greeting` at build and on every reload.
+        .typed_handler("greet", |_: &Envelope, g: &Greeting| {
+            Ok(Reply::with(Text(format!("welcome, {}", g.name))))
         })
         .build()?;
     let dispatcher = Dispatcher::new();
@@ -52,13 +52,9 @@ async fn run(path: &std::path::Path) -> Result<(), Failure> {
     let table = routes.listener("table")?;
     let (hand, discard) = (table.queue("hand")?, table.queue("discard")?);
 
-    let reply = dispatcher
-        .request(
-            Message::new(Greeting { name: "ann".into() }).to("table"),
-            Some(Duration::from_secs(5)),
-        )
-        .await?;
-    println!("greeting answered: {:?}", reply.content_as::<Text>().map(|t| &t.0));
+    let greeting = Message::new(Greeting { name: "ann".into() }).to("table");
+    let reply = dispatcher.request_as::<Text>(greeting, Some(Duration::from_secs(5))).await?;
+    println!("greeting answered: {:?}", reply.0);
 
     // Where does a card go? Into `hand` or `discard`: wait for it on both.
     let deal = |n: i64| {

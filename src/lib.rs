@@ -176,9 +176,7 @@ pub mod dsl {
         Report, Sample, Severity, Skeleton, SourceFile, SourceMap, Span, Value, check, check_str,
         load, load_str,
     };
-    pub use dispatchio_dsl::{
-        analysis, ast, codegen, concrete, decide, diagnostic, explain, program,
-    };
+    pub use dispatchio_dsl::{analysis, codegen, concrete, decide, diagnostic, explain, program};
 }
 
 /// Derives [`ContentType`](trait@ContentType) and [`Fields`] for a struct

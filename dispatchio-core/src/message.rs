@@ -171,7 +171,10 @@ impl Message {
     /// assert_eq!(m.content_as::<Text>(), Some(&Text::from("hi")));
     /// ```
     pub fn new<T: ContentType>(content: T) -> Message {
-        Message { env: Envelope::new(T::TYPE_NAME), content: Arc::new(content) }
+        Message {
+            env: Envelope::new(SharedStr::from_static(T::TYPE_NAME)),
+            content: Arc::new(content),
+        }
     }
 
     /// A message carrying already-shared content; its type is the content's type name.

@@ -189,6 +189,38 @@ mod s03_listeners {
     use super::*;
 
     #[tokio::test]
+    async fn typed_handlers_get_their_content_and_refuse_another_type_by_name() {
+        let d = Dispatcher::new();
+        let table = RoutingTable::builder()
+            .rule("words", Cond::type_is("Text"), [Action::call("count")])
+            .rule("late", Cond::Always, [Action::call_async("later")])
+            .build()
+            .unwrap();
+        let listener = RoutedListener::builder(table)
+            .typed_handler("count", |_: &dispatchio_core::Envelope, t: &Text| {
+                Ok(Reply::with(Text(t.0.split(' ').count().to_string())))
+            })
+            // Routed every other type, but takes only `Text`: a wrong table.
+            .typed_async_handler("later", |_: &dispatchio_core::Envelope, t: &Text| {
+                let n = t.0.len();
+                async move { Ok(Reply::with(Text(n.to_string()))) }
+            })
+            .build()
+            .unwrap();
+        d.register("l", Arc::new(listener)).unwrap();
+        let words = d.request_as::<Text>(Message::new(Text::from("a b c")).to("l"), None).await;
+        assert_eq!(words.unwrap().0, "3");
+        let err = d.request(Message::new(Empty).to("l"), None).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Handler);
+        let text = err.to_string();
+        assert!(
+            text.contains("`later`") && text.contains("`Text`") && text.contains("`Empty`"),
+            "{text}"
+        );
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn a_listener_without_id_is_reached_by_chaining() {
         let d = Dispatcher::new();
         let back = inbox();
@@ -244,6 +276,33 @@ mod s03_listeners {
             assert!(
                 matches!(d.deregister(name), Err(Error::UnknownDestination(id)) if id == *name)
             );
+        }
+        d.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn every_call_takes_a_name_borrowed_from_run_time_text() {
+        let d = Dispatcher::new();
+        // Names cut out of text read at run time: `&str`s that live only as
+        // long as `config`, one of them longer than an inline ID.
+        let config = String::from("seat-7 the-seat-at-the-far-end-of-the-long-table");
+        for name in config.split(' ') {
+            let l = inbox();
+            d.register(name, l.clone()).unwrap();
+            d.subscribe(name, name).unwrap();
+            d.send(Message::new(Text::from(name)).to(name)).unwrap();
+            d.send(Message::new(Text::from(name)).to_group(name)).unwrap();
+            d.destination(name).unwrap().send(Message::new(Text::from(name))).unwrap();
+            let q = l.queue("inbox").unwrap();
+            for _ in 0..3 {
+                assert_eq!(text(&within(q.recv()).await.unwrap()), name);
+            }
+            assert!(d.unsubscribe(name, name));
+            d.deregister(name).unwrap();
+            assert!(matches!(
+                d.send(Message::new(Empty).to(name)),
+                Err(Error::UnknownDestination(_))
+            ));
         }
         d.shutdown().await;
     }
@@ -1621,7 +1680,7 @@ mod s12_bounded_mailboxes {
             let m = Message::new(Empty).with_type("Hold").to(to).blocking().with_id(id);
             let _ = d2.request(m, None).await;
         });
-        until(|| d.snapshot().blocked.contains(&Id::from(dest.to_owned()))).await;
+        until(|| d.snapshot().blocked.contains(&Id::from(dest))).await;
         held
     }
 
@@ -1638,7 +1697,7 @@ mod s12_bounded_mailboxes {
     }
 
     fn full(e: &Error, dest: &str, capacity: usize) -> bool {
-        matches!(e, Error::MailboxFull { dest: d, capacity: c } if *d == Id::from(dest.to_owned()) && *c == capacity)
+        matches!(e, Error::MailboxFull { dest: d, capacity: c } if *d == Id::from(dest) && *c == capacity)
     }
 
     #[tokio::test]

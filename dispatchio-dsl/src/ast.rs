@@ -6,14 +6,14 @@ use crate::diagnostic::Span;
 
 /// One parsed file.
 #[derive(Clone, Debug, PartialEq)]
-pub struct File {
+pub(crate) struct File {
     /// Items in source order.
-    pub items: Vec<Item>,
+    pub(crate) items: Vec<Item>,
 }
 
 /// A top-level item.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Item {
+pub(crate) enum Item {
     /// `import "path"`
     Import(Import),
     /// `message Name { … }`
@@ -26,58 +26,58 @@ pub enum Item {
 
 /// A name and where it is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ident {
+pub(crate) struct Ident {
     /// The name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its span.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// `import "other.route"`
 #[derive(Clone, Debug, PartialEq)]
-pub struct Import {
+pub(crate) struct Import {
     /// The path as written (escapes decoded), relative to the importing file.
-    pub path: String,
+    pub(crate) path: String,
     /// The string literal's span.
-    pub path_span: Span,
+    pub(crate) path_span: Span,
     /// The whole item.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// `message Name { field: type, … }`
 #[derive(Clone, Debug, PartialEq)]
-pub struct Message {
+pub(crate) struct Message {
     /// The type name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// Fields in order.
-    pub fields: Vec<FieldDecl>,
+    pub(crate) fields: Vec<FieldDecl>,
     /// The whole item.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// `name: type`
 #[derive(Clone, Debug, PartialEq)]
-pub struct FieldDecl {
+pub(crate) struct FieldDecl {
     /// The field name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// The declared type.
-    pub ty: TypeExpr,
+    pub(crate) ty: TypeExpr,
     /// The whole declaration.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// A field type as written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TypeExpr {
+pub(crate) struct TypeExpr {
     /// Its shape.
-    pub kind: TypeExprKind,
+    pub(crate) kind: TypeExprKind,
     /// Its span.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The shape of a [`TypeExpr`].
 #[derive(Clone, Debug, PartialEq)]
-pub enum TypeExprKind {
+pub(crate) enum TypeExprKind {
     /// A name: a primitive (`int`, `string`, …) or a message type.
     Named(String),
     /// `[T]`
@@ -88,27 +88,27 @@ pub enum TypeExprKind {
 
 /// `const NAME = value`
 #[derive(Clone, Debug, PartialEq)]
-pub struct Const {
+pub(crate) struct Const {
     /// The const's name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// Its value: a literal or a set.
-    pub value: Operand,
+    pub(crate) value: Operand,
     /// The whole item.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// A literal as written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Literal {
+pub(crate) struct Literal {
     /// Its value.
-    pub kind: LitKind,
+    pub(crate) kind: LitKind,
     /// Its span.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The value of a [`Literal`].
 #[derive(Clone, Debug, PartialEq)]
-pub enum LitKind {
+pub(crate) enum LitKind {
     /// `true` / `false`
     Bool(bool),
     /// An integer.
@@ -121,7 +121,7 @@ pub enum LitKind {
 
 /// The right-hand side of a test, or a const's value.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Operand {
+pub(crate) enum Operand {
     /// A literal.
     Lit(Literal),
     /// A name: a const, or a message type where compared with `type`.
@@ -132,7 +132,7 @@ pub enum Operand {
 
 impl Operand {
     /// Where the operand is written.
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             Operand::Lit(l) => l.span,
             Operand::Name(n) => n.span,
@@ -143,28 +143,28 @@ impl Operand {
 
 /// `{elem, …}`: elements are literals or names, never nested sets.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SetExpr {
+pub(crate) struct SetExpr {
     /// The elements, each an [`Operand::Lit`] or an [`Operand::Name`].
-    pub elems: Vec<Operand>,
+    pub(crate) elems: Vec<Operand>,
     /// The whole set.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// `listener name { … }`
 #[derive(Clone, Debug, PartialEq)]
-pub struct Listener {
+pub(crate) struct Listener {
     /// The listener's name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// Rules and `otherwise` clauses in source order (the checker enforces
     /// that `otherwise` is last and unique).
-    pub clauses: Vec<Clause>,
+    pub(crate) clauses: Vec<Clause>,
     /// The whole item.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// One entry of a listener's body.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Clause {
+pub(crate) enum Clause {
     /// `rule …`
     Rule(Rule),
     /// `otherwise => …`
@@ -173,40 +173,40 @@ pub enum Clause {
 
 /// `[allow(code, …)] rule NAME when COND => ACTIONS`
 #[derive(Clone, Debug, PartialEq)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// The codes in `allow(…)`, unvalidated.
-    pub allow: Vec<Ident>,
+    pub(crate) allow: Vec<Ident>,
     /// The rule's name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// The condition.
-    pub cond: Expr,
+    pub(crate) cond: Expr,
     /// The actions.
-    pub actions: Vec<Action>,
+    pub(crate) actions: Vec<Action>,
     /// The whole rule, `allow` included.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// `otherwise => ACTIONS`
 #[derive(Clone, Debug, PartialEq)]
-pub struct Otherwise {
+pub(crate) struct Otherwise {
     /// The actions.
-    pub actions: Vec<Action>,
+    pub(crate) actions: Vec<Action>,
     /// The whole clause.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// An action as written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Action {
+pub(crate) struct Action {
     /// What it does.
-    pub kind: ActionKind,
+    pub(crate) kind: ActionKind,
     /// Its span.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The kind of an [`Action`].
 #[derive(Clone, Debug, PartialEq)]
-pub enum ActionKind {
+pub(crate) enum ActionKind {
     /// `call [async] name`
     Call {
         /// The handler.
@@ -226,16 +226,16 @@ pub enum ActionKind {
 
 /// A condition as written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Expr {
+pub(crate) struct Expr {
     /// Its shape.
-    pub kind: ExprKind,
+    pub(crate) kind: ExprKind,
     /// Its span.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The shape of an [`Expr`].
 #[derive(Clone, Debug, PartialEq)]
-pub enum ExprKind {
+pub(crate) enum ExprKind {
     /// `a or b or …` (two or more).
     Or(Vec<Expr>),
     /// `a and b and …` (two or more).
@@ -250,27 +250,27 @@ pub enum ExprKind {
 
 /// `path [OP operand]`
 #[derive(Clone, Debug, PartialEq)]
-pub struct PredExpr {
+pub(crate) struct PredExpr {
     /// The field.
-    pub path: Path,
+    pub(crate) path: Path,
     /// The test; `None` for a bare bool field.
-    pub test: Option<TestExpr>,
+    pub(crate) test: Option<TestExpr>,
 }
 
 /// `OP operand`
 #[derive(Clone, Debug, PartialEq)]
-pub struct TestExpr {
+pub(crate) struct TestExpr {
     /// The operator.
-    pub op: Op,
+    pub(crate) op: Op,
     /// Where the operator is written.
-    pub op_span: Span,
+    pub(crate) op_span: Span,
     /// The right-hand side.
-    pub operand: Operand,
+    pub(crate) operand: Operand,
 }
 
 /// A test operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// `==`
     Eq,
     /// `!=`
@@ -299,7 +299,7 @@ pub enum Op {
 
 impl Op {
     /// The operator as written.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Op::Eq => "==",
             Op::Ne => "!=",
@@ -319,16 +319,16 @@ impl Op {
 
 /// A dotted field path: `card`, `pos.x`, `content.a.b`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Path {
+pub(crate) struct Path {
     /// The segments.
-    pub segments: Vec<Ident>,
+    pub(crate) segments: Vec<Ident>,
     /// The whole path.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 impl Path {
     /// The path as written (`pos.x`).
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let names: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
         names.join(".")
     }

@@ -38,6 +38,20 @@ use crate::diagnostic::{Code, Diagnostic, SourceMap};
 use crate::report::Report;
 
 /// How a run of the command ended.
+///
+/// ```
+/// use dispatchio_dsl::cli::{Exit, run_with};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("bad.route");
+/// std::fs::write(&path, "listener l { rule r when type == Card => drop }")?;
+/// let (mut out, mut err) = (Vec::new(), Vec::new());
+/// let exit = run_with(["dispatchio", "check", path.to_str().unwrap()], &mut out, &mut err);
+/// assert_eq!(exit, Exit::Findings);
+/// let exit = run_with(["dispatchio", "check", "--no-such-flag"], &mut out, &mut err);
+/// assert_eq!(exit, Exit::Failed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// No error-level findings (and no warnings under `--deny warnings`): status 0.
@@ -50,6 +64,12 @@ pub enum Exit {
 
 impl Exit {
     /// The process exit status.
+    ///
+    /// ```
+    /// use dispatchio_dsl::cli::Exit;
+    ///
+    /// assert_eq!([Exit::Clean, Exit::Findings, Exit::Failed].map(Exit::code), [0, 1, 2]);
+    /// ```
     pub fn code(self) -> u8 {
         match self {
             Exit::Clean => 0,
@@ -127,6 +147,13 @@ enum Deny {
 }
 
 /// Runs the command with the process's arguments and standard streams.
+///
+/// ```no_run
+/// // The whole `main` of the `dispatchio` command.
+/// fn main() -> std::process::ExitCode {
+///     dispatchio_dsl::cli::run()
+/// }
+/// ```
 pub fn run() -> ExitCode {
     // Colour only for a person at a terminal who has not opted out.
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -147,6 +174,18 @@ pub fn run() -> ExitCode {
 /// [`std::env::args_os`]), writing its output to `out` and its one-line
 /// failure reason to `err`. Output is never coloured; standard input is
 /// empty (see [`run_with_input`]).
+///
+/// ```
+/// use dispatchio_dsl::cli::{Exit, run_with};
+///
+/// let (mut out, mut err) = (Vec::new(), Vec::new());
+/// let file = "../examples/routes/card_dealer.route";
+/// let exit = run_with(["dispatchio", "check", "--format", "json", file], &mut out, &mut err);
+/// assert_eq!(exit, Exit::Clean);
+/// let report: serde_json::Value = serde_json::from_slice(&out)?;
+/// assert_eq!((report["errors"].as_u64(), report["files"].as_u64()), (Some(0), Some(1)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn run_with<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> Exit
 where
     I: IntoIterator<Item = T>,
@@ -156,6 +195,20 @@ where
 }
 
 /// [`run_with`], with `input` as standard input (`explain --message -`).
+///
+/// ```
+/// use dispatchio_dsl::cli::{Exit, run_with_input};
+///
+/// let file = "../examples/routes/card_dealer.route";
+/// let args = ["dispatchio", "explain", file, "--listener", "player", "--message", "-"];
+/// let mut input: &[u8] = b"type=Card card=60\n";
+/// let (mut out, mut err) = (Vec::new(), Vec::new());
+/// assert_eq!(run_with_input(args, &mut input, &mut out, &mut err), Exit::Clean);
+/// let out = String::from_utf8(out)?;
+/// assert!(out.contains("rule deal did not match: `card < DECK` is false"), "{out}");
+/// assert!(out.contains("card is 60") && out.contains("otherwise: drop"), "{out}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn run_with_input<I, T>(
     args: I,
     input: &mut dyn BufRead,

@@ -7,6 +7,16 @@ use std::fmt;
 use dispatchio_model::DynValue;
 
 /// A concrete value of a content or envelope field.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use dispatchio_dsl::Value;
+///
+/// let pos = Value::Record(BTreeMap::from([("x".to_owned(), Value::Float(0.5))]));
+/// assert_eq!(pos.to_string(), "{x: 0.5}");
+/// let tags = Value::List(vec![Value::Str("hot".into()), Value::Int(3)]);
+/// assert_eq!(tags.to_string(), r#"["hot", 3]"#);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A `bool`.
@@ -27,11 +37,29 @@ impl Value {
     /// The owned value of one the model reads (a runtime message's content
     /// field, say); `None` for what the model sees as absent (a serialised
     /// `None`). A list leaves out its absent elements, which no test sees.
+    ///
+    /// ```
+    /// use dispatchio_dsl::Value;
+    /// use dispatchio_model::Value as Model;
+    ///
+    /// assert_eq!(Value::of_model(Model::Int(7)), Some(Value::Int(7)));
+    /// assert_eq!(Value::of_model(Model::Str("hearts")), Some(Value::Str("hearts".into())));
+    /// ```
     pub fn of_model(v: dispatchio_model::Value<'_>) -> Option<Value> {
         Value::of_dyn(&v.to_owned_value())
     }
 
     /// [`of_model`](Self::of_model) for an owned dynamic value.
+    ///
+    /// ```
+    /// use dispatchio_dsl::Value;
+    /// use dispatchio_model::DynValue;
+    ///
+    /// let tags = DynValue::List(vec![DynValue::Str("hot".into()), DynValue::Null]);
+    /// // A serialised `None` is absent: it leaves the list.
+    /// assert_eq!(Value::of_dyn(&tags), Some(Value::List(vec![Value::Str("hot".into())])));
+    /// assert_eq!(Value::of_dyn(&DynValue::Null), None);
+    /// ```
     pub fn of_dyn(v: &DynValue) -> Option<Value> {
         Some(match v {
             DynValue::Null => return None,
@@ -82,6 +110,15 @@ impl fmt::Display for Value {
 ///
 /// Absent optional fields (envelope `source`, `dest`, `group`, and optional
 /// content fields) are `None` / missing from `content`.
+///
+/// ```
+/// use dispatchio_dsl::{Sample, Value};
+///
+/// let mut shot = Sample::new("Gunshot");
+/// shot.source = Some(Value::Str("enemy-1".into()));
+/// shot.content.insert("loudness".into(), Value::Int(80));
+/// assert_eq!(shot.to_string(), r#"type=Gunshot source="enemy-1" loudness=80"#);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     /// The message type name.
@@ -108,6 +145,12 @@ pub struct Sample {
 
 impl Sample {
     /// A message of type `ty` with ID 0, no IDs set, all flags false and no content.
+    ///
+    /// ```
+    /// let card = dispatchio_dsl::Sample::new("Card");
+    /// assert_eq!((card.ty.as_str(), card.id, card.sync), ("Card", 0, false));
+    /// assert!(card.source.is_none() && card.content.is_empty());
+    /// ```
     pub fn new(ty: impl Into<String>) -> Sample {
         Sample {
             ty: ty.into(),
@@ -124,6 +167,17 @@ impl Sample {
     }
 
     /// The content value at a path of field names, if present.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use dispatchio_dsl::{Sample, Value};
+    ///
+    /// let mut mv = Sample::new("Move");
+    /// let pos = BTreeMap::from([("x".to_owned(), Value::Float(0.5))]);
+    /// mv.content.insert("pos".into(), Value::Record(pos));
+    /// assert_eq!(mv.content_at(&["pos", "x"]), Some(&Value::Float(0.5)));
+    /// assert_eq!(mv.content_at(&["pos", "y"]), None);
+    /// ```
     pub fn content_at(&self, path: &[impl AsRef<str>]) -> Option<&Value> {
         let (first, rest) = path.split_first()?;
         let mut v = self.content.get(first.as_ref())?;
@@ -139,6 +193,17 @@ impl Sample {
     /// The message as `(field name, value)` pairs, in a stable order: `type`,
     /// then the envelope fields that are set or true, then content fields.
     /// This is the shape of a witness in JSON output.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{Sample, Value};
+    ///
+    /// let mut card = Sample::new("Card");
+    /// card.blocking = true;
+    /// card.content.insert("card".into(), Value::Int(7));
+    /// let names: Vec<String> = card.fields().into_iter().map(|(name, _)| name).collect();
+    /// // Unset IDs and false flags are left out.
+    /// assert_eq!(names, ["type", "blocking", "card"]);
+    /// ```
     pub fn fields(&self) -> Vec<(String, Value)> {
         let mut out = vec![("type".to_owned(), Value::Str(self.ty.clone()))];
         if self.id != 0 {

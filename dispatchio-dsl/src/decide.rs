@@ -14,6 +14,24 @@ use crate::concrete::{self, Sample};
 use crate::program::{ActionKind, Cond, CondKind, FieldRef, ListenerDef, Pred};
 
 /// What a listener does with one message.
+///
+/// ```
+/// use dispatchio_dsl::{Sample, decide, program::ActionKind};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "listener l {\n rule count when sync => call count, continue\n rule urgent when blocking => queue urgent\n}",
+/// )?
+/// .program;
+/// let mut msg = Sample::new("Ping");
+/// msg.sync = true;
+/// let d = decide::route(program.listener("l").unwrap(), &msg);
+/// assert_eq!(d.fired, [0]);
+/// assert_eq!(d.actions, [ActionKind::Call { handler: "count".into(), is_async: false }]);
+/// // `count` continued, nothing else matched, and there is no `otherwise`.
+/// assert!(d.unrouted && !d.otherwise);
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     /// Indices of the rules that fired, in order (the last one stopped the
@@ -36,6 +54,25 @@ impl Decision {
 }
 
 /// Whether `cond` holds for `msg`.
+///
+/// ```
+/// use dispatchio_dsl::{Sample, Value, decide};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int, suit: string? }\n\
+///      listener l { rule plain when type == Card and not (suit == \"hearts\") => drop }",
+/// )?
+/// .program;
+/// let cond = &program.listeners()[0].rules[0].cond;
+/// let mut card = Sample::new("Card");
+/// card.content.insert("card".into(), Value::Int(7));
+/// // No suit: `suit == "hearts"` is false, so its negation holds.
+/// assert!(decide::holds(cond, &card));
+/// card.content.insert("suit".into(), Value::Str("hearts".into()));
+/// assert!(!decide::holds(cond, &card));
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 pub fn holds(cond: &Cond, msg: &Sample) -> bool {
     match &cond.kind {
         CondKind::Pred(p) => pred_holds(p, msg),
@@ -47,6 +84,27 @@ pub fn holds(cond: &Cond, msg: &Sample) -> bool {
 
 /// Routes `msg` through `listener`: rules top to bottom, the first stopping
 /// rule ends the search, `otherwise` when nothing stopped it.
+///
+/// ```
+/// use dispatchio_dsl::{Sample, Value, decide, program::ActionKind};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int }\n\
+///      listener player {\n\
+///          rule deal when type == Card and card < 52 => queue hand\n\
+///          otherwise => drop\n\
+///      }",
+/// )?
+/// .program;
+/// let player = program.listener("player").unwrap();
+/// let mut card = Sample::new("Card");
+/// card.content.insert("card".into(), Value::Int(7));
+/// assert_eq!(decide::route(player, &card).actions, [ActionKind::Queue("hand".into())]);
+/// card.content.insert("card".into(), Value::Int(60));
+/// assert!(decide::route(player, &card).otherwise);
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 pub fn route(listener: &ListenerDef, msg: &Sample) -> Decision {
     route_rules(listener, 0..listener.rules.len(), msg)
 }

@@ -5,16 +5,39 @@
 //! with miette; [`Diagnostic::render_plain`] renders it as plain ASCII for the
 //! proc-macro's `compile_error!` and for snapshot tests.
 
+// Over 600 lines because of its docs: every public item has a doc
+// example (issue 14). Without its `///` lines it is under 450 lines:
+// the one finding type, its codes and sources, one room.
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::concrete::Sample;
 
 /// Identifies one file in a [`SourceMap`].
+///
+/// ```
+/// use dispatchio_dsl::{SourceFile, SourceMap};
+///
+/// let mut sources = SourceMap::new();
+/// let game = sources.add(SourceFile::new("game.route", "listener l {}"));
+/// let lib = sources.add(SourceFile::new("lib.route", "message Card { card: int }"));
+/// assert_ne!(game, lib);
+/// assert_eq!(sources.get(lib).path, std::path::Path::new("lib.route"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
 
 /// A byte range in one file of a [`SourceMap`].
+///
+/// ```
+/// let report = dispatchio_dsl::check_str("game.route", "listener l { rule deal when sync => drop }");
+/// let program = report.program.unwrap();
+/// let span = program.listeners()[0].rules[0].name_span;
+/// // Byte offsets into the text of the file `span.file`.
+/// assert_eq!((span.start, span.end), (18, 22));
+/// assert_eq!(&report.sources.get(span.file).text[18..22], "deal");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
     /// The file the range is in.
@@ -27,6 +50,15 @@ pub struct Span {
 
 impl Span {
     /// A span from `start` to `end` (byte offsets) in `file`.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{SourceFile, SourceMap, Span};
+    ///
+    /// let mut sources = SourceMap::new();
+    /// let file = sources.add(SourceFile::new("game.route", "listener player {}"));
+    /// let name = Span::new(file, 9, 15);
+    /// assert_eq!(&sources.get(file).text[name.start as usize..name.end as usize], "player");
+    /// ```
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
         // Offsets beyond u32 would need a 4 GiB route file; saturate instead of panicking.
         let cv = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
@@ -34,12 +66,28 @@ impl Span {
     }
 
     /// The smallest span covering both `self` and `other` (same file assumed).
+    ///
+    /// ```
+    /// use dispatchio_dsl::{FileId, Span};
+    ///
+    /// let rule = Span::new(FileId(0), 20, 30);
+    /// let action = Span::new(FileId(0), 34, 44);
+    /// assert_eq!(rule.to(action), Span::new(FileId(0), 20, 44));
+    /// ```
     pub fn to(self, other: Span) -> Span {
         Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 }
 
 /// One loaded source file.
+///
+/// ```
+/// use dispatchio_dsl::SourceFile;
+///
+/// let file = SourceFile::new("game.route", "message Card { card: int }\nlistener l {}\n");
+/// assert_eq!(file.line_text(2), "listener l {}");
+/// assert_eq!(file.line_col(27), (2, 1));
+/// ```
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     /// The path as it was opened (or a pseudo path such as `<memory>`).
@@ -51,6 +99,14 @@ pub struct SourceFile {
 
 impl SourceFile {
     /// A source file from its path and text.
+    ///
+    /// ```
+    /// use dispatchio_dsl::SourceFile;
+    ///
+    /// let file = SourceFile::new("<memory>", "listener l {}");
+    /// assert_eq!(file.path.to_str(), Some("<memory>"));
+    /// assert_eq!(file.text, "listener l {}");
+    /// ```
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let line_starts =
@@ -59,6 +115,15 @@ impl SourceFile {
     }
 
     /// 1-based line and column (in characters) of a byte offset.
+    ///
+    /// ```
+    /// use dispatchio_dsl::SourceFile;
+    ///
+    /// let file = SourceFile::new("a.route", "// é\nlistener l {}");
+    /// // Line 2 starts after the six bytes of line 1 (`é` is two bytes).
+    /// assert_eq!(file.line_col(6), (2, 1));
+    /// assert_eq!(file.line_col(15), (2, 10));
+    /// ```
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
@@ -90,6 +155,15 @@ impl SourceFile {
     }
 
     /// The text of 1-based line `line`, without its line break.
+    ///
+    /// ```
+    /// use dispatchio_dsl::SourceFile;
+    ///
+    /// let file = SourceFile::new("a.route", "listener l {\r\n  rule r when sync => drop\r\n}");
+    /// assert_eq!(file.line_text(2), "  rule r when sync => drop");
+    /// // A line past the end is empty.
+    /// assert_eq!(file.line_text(9), "");
+    /// ```
     pub fn line_text(&self, line: usize) -> &str {
         let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
             return "";
@@ -100,6 +174,12 @@ impl SourceFile {
 }
 
 /// Every file a program was read from, indexed by [`FileId`].
+///
+/// ```
+/// let report = dispatchio_dsl::check_str("game.route", "listener l { rule r when sync => drop }");
+/// let paths: Vec<_> = report.sources.files().map(|(_, f)| f.path.clone()).collect();
+/// assert_eq!(paths, [std::path::PathBuf::from("game.route")]);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
@@ -107,11 +187,24 @@ pub struct SourceMap {
 
 impl SourceMap {
     /// An empty map.
+    ///
+    /// ```
+    /// let sources = dispatchio_dsl::SourceMap::new();
+    /// assert_eq!(sources.files().count(), 0);
+    /// ```
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
 
     /// Adds a file and returns its id.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{FileId, SourceFile, SourceMap};
+    ///
+    /// let mut sources = SourceMap::new();
+    /// assert_eq!(sources.add(SourceFile::new("a.route", "")), FileId(0));
+    /// assert_eq!(sources.add(SourceFile::new("b.route", "")), FileId(1));
+    /// ```
     pub fn add(&mut self, file: SourceFile) -> FileId {
         self.files.push(file);
         FileId(u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX))
@@ -122,21 +215,58 @@ impl SourceMap {
     /// # Panics
     ///
     /// If `id` did not come from this map.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{SourceFile, SourceMap};
+    ///
+    /// let mut sources = SourceMap::new();
+    /// let id = sources.add(SourceFile::new("game.route", "listener l {}"));
+    /// assert_eq!(sources.get(id).text, "listener l {}");
+    /// ```
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
 
     /// The id of the file loaded from `path`, if any.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use dispatchio_dsl::{SourceFile, SourceMap};
+    ///
+    /// let mut sources = SourceMap::new();
+    /// let id = sources.add(SourceFile::new("game.route", ""));
+    /// assert_eq!(sources.find(Path::new("game.route")), Some(id));
+    /// assert_eq!(sources.find(Path::new("other.route")), None);
+    /// ```
     pub fn find(&self, path: &Path) -> Option<FileId> {
         self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
     }
 
     /// All files, in the order they were added.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{FileId, SourceFile, SourceMap};
+    ///
+    /// let mut sources = SourceMap::new();
+    /// sources.add(SourceFile::new("a.route", ""));
+    /// sources.add(SourceFile::new("b.route", ""));
+    /// let ids: Vec<FileId> = sources.files().map(|(id, _)| id).collect();
+    /// assert_eq!(ids, [FileId(0), FileId(1)]);
+    /// ```
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }
 
     /// `path:line:col` of the start of a span.
+    ///
+    /// ```
+    /// let report = dispatchio_dsl::check_str(
+    ///     "game.route",
+    ///     "message Card { card: int }\nlistener l { rule r when type == Card and card == true => drop }",
+    /// );
+    /// let error = report.errors().next().unwrap();
+    /// assert_eq!(report.sources.location(error.primary.span), "game.route:2:51");
+    /// ```
     pub fn location(&self, span: Span) -> String {
         let file = self.get(span.file);
         let (line, col) = file.line_col(span.start as usize);
@@ -145,6 +275,15 @@ impl SourceMap {
 }
 
 /// How bad a finding is.
+///
+/// ```
+/// use dispatchio_dsl::Severity;
+///
+/// let report = dispatchio_dsl::check_str("game.route", "message Card { card: int }");
+/// // A type nothing uses is a warning, not an error.
+/// assert_eq!(report.diagnostics[0].severity, Severity::Warning);
+/// assert!(!report.has_errors());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// Allowed by default; fails `dispatchio check --deny warnings`.
@@ -155,6 +294,11 @@ pub enum Severity {
 
 impl Severity {
     /// `"error"` or `"warning"`.
+    ///
+    /// ```
+    /// assert_eq!(dispatchio_dsl::Severity::Error.as_str(), "error");
+    /// assert_eq!(dispatchio_dsl::Severity::Warning.to_string(), "warning");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Warning => "warning",
@@ -170,6 +314,13 @@ impl fmt::Display for Severity {
 }
 
 /// The stable code of a finding, as listed in the language reference.
+///
+/// ```
+/// use dispatchio_dsl::Code;
+///
+/// let report = dispatchio_dsl::check_str("game.route", "listener l { rule r when type == Card => drop }");
+/// assert_eq!(report.errors().next().unwrap().code, Code::UnknownName);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Code {
@@ -231,6 +382,14 @@ impl Code {
     ];
 
     /// The kebab-case name used in output and in `allow(…)`.
+    ///
+    /// ```
+    /// use dispatchio_dsl::Code;
+    ///
+    /// // The name `allow(…)` takes and `dispatchio check` prints.
+    /// assert_eq!(Code::SyncToAsync.as_str(), "sync-to-async");
+    /// assert_eq!(Code::SyncToAsync.to_string(), "sync-to-async");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Syntax => "syntax",
@@ -253,11 +412,25 @@ impl Code {
     }
 
     /// The code with this kebab-case name.
+    ///
+    /// ```
+    /// use dispatchio_dsl::Code;
+    ///
+    /// assert_eq!(Code::from_name("forward-cycle"), Some(Code::ForwardCycle));
+    /// assert_eq!(Code::from_name("forward_cycle"), None);
+    /// ```
     pub fn from_name(name: &str) -> Option<Code> {
         Code::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
     /// The severity the reference gives this code.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{Code, Severity};
+    ///
+    /// assert_eq!(Code::Shadowed.severity(), Severity::Error);
+    /// assert_eq!(Code::Overlap.severity(), Severity::Warning);
+    /// ```
     pub fn severity(self) -> Severity {
         match self {
             Code::Redundant
@@ -271,6 +444,12 @@ impl Code {
     }
 
     /// A one-line description, for SARIF rule metadata and `--explain`-style help.
+    ///
+    /// ```
+    /// use dispatchio_dsl::Code;
+    ///
+    /// assert_eq!(Code::Duplicate.description(), "a name declared twice");
+    /// ```
     pub fn description(self) -> &'static str {
         match self {
             Code::Syntax => "the file does not parse",
@@ -302,6 +481,17 @@ impl fmt::Display for Code {
 }
 
 /// A span with a short text saying what is there.
+///
+/// ```
+/// let report = dispatchio_dsl::check_str(
+///     "game.route",
+///     "listener l {\n rule a when sync => queue q\n rule b when sync => drop\n}",
+/// );
+/// let shadowed = report.errors().next().unwrap();
+/// // The primary label is on the rule that never fires; the related one on the rule that covers it.
+/// assert_eq!(report.sources.location(shadowed.primary.span), "game.route:3:2");
+/// assert_eq!(report.sources.location(shadowed.related[0].span), "game.route:2:2");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
     /// Where.
@@ -312,12 +502,32 @@ pub struct Label {
 
 impl Label {
     /// A label.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{FileId, Label, Span};
+    ///
+    /// let label = Label::new(Span::new(FileId(0), 4, 9), "declared here");
+    /// assert_eq!(label.message, "declared here");
+    /// ```
     pub fn new(span: Span, message: impl Into<String>) -> Label {
         Label { span, message: message.into() }
     }
 }
 
 /// One finding of the parser, checker or analyser.
+///
+/// ```
+/// use dispatchio_dsl::Code;
+///
+/// let report = dispatchio_dsl::check_str(
+///     "game.route",
+///     "listener l {\n rule a when sync => queue q\n rule b when sync => drop\n}",
+/// );
+/// let d = report.errors().next().unwrap();
+/// assert_eq!(d.code, Code::Shadowed);
+/// assert_eq!((d.listener.as_deref(), d.rules.as_slice()), (Some("l"), &["b".to_owned(), "a".to_owned()][..]));
+/// assert_eq!(d.witness.as_ref().unwrap().to_string(), "type=Unknown sync=true");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     /// The stable code.
@@ -344,6 +554,16 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with the code's severity, no related spans, help or witness.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{Code, Diagnostic, Label, Severity, SourceFile, SourceMap, Span};
+    ///
+    /// let mut sources = SourceMap::new();
+    /// let file = sources.add(SourceFile::new("game.route", "listener l {}"));
+    /// let d = Diagnostic::new(Code::Unrouted, "nothing routes here", Label::new(Span::new(file, 9, 10), ""));
+    /// assert_eq!(d.severity, Severity::Warning);
+    /// assert!(d.render_plain(&sources).starts_with("warning[unrouted]: nothing routes here\n --> game.route:1:10"));
+    /// ```
     pub fn new(code: Code, message: impl Into<String>, primary: Label) -> Diagnostic {
         Diagnostic {
             code,
@@ -360,18 +580,45 @@ impl Diagnostic {
     }
 
     /// Adds a related span.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{Code, Diagnostic, Label, SourceFile, SourceMap, Span};
+    ///
+    /// let mut sources = SourceMap::new();
+    /// let file = sources.add(SourceFile::new("game.route", "const A = 1\nconst A = 2\n"));
+    /// let d = Diagnostic::new(Code::Duplicate, "`A` is declared twice", Label::new(Span::new(file, 18, 19), "again"))
+    ///     .with_related(Label::new(Span::new(file, 6, 7), "first here"));
+    /// assert!(d.render_plain(&sources).contains(" ::: game.route:1:7"));
+    /// ```
     pub fn with_related(mut self, label: Label) -> Diagnostic {
         self.related.push(label);
         self
     }
 
     /// Sets the help line.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{Code, Diagnostic, FileId, Label, Span};
+    ///
+    /// let d = Diagnostic::new(Code::Unused, "`B` is never used", Label::new(Span::new(FileId(0), 0, 1), ""))
+    ///     .with_help("remove it");
+    /// assert_eq!(d.help.as_deref(), Some("remove it"));
+    /// ```
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
     /// Sets the listener and rule names.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{Code, Diagnostic, FileId, Label, Span};
+    ///
+    /// let d = Diagnostic::new(Code::Overlap, "rules overlap", Label::new(Span::new(FileId(0), 0, 1), ""))
+    ///     .in_listener("player", vec!["deal".into(), "other".into()]);
+    /// assert_eq!(d.listener.as_deref(), Some("player"));
+    /// assert_eq!(d.rules[0], "deal");
+    /// ```
     pub fn in_listener(mut self, listener: impl Into<String>, rules: Vec<String>) -> Diagnostic {
         self.listener = Some(listener.into());
         self.rules = rules;
@@ -379,12 +626,32 @@ impl Diagnostic {
     }
 
     /// Sets the witness message.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{Code, Diagnostic, FileId, Label, Sample, Span, Value};
+    ///
+    /// let mut card = Sample::new("Card");
+    /// card.content.insert("card".into(), Value::Int(60));
+    /// let d = Diagnostic::new(Code::Unrouted, "`Card`s over 51 go nowhere", Label::new(Span::new(FileId(0), 0, 1), ""))
+    ///     .with_witness(card);
+    /// assert_eq!(d.witness.unwrap().to_string(), "type=Card card=60");
+    /// ```
     pub fn with_witness(mut self, witness: Sample) -> Diagnostic {
         self.witness = Some(witness);
         self
     }
 
     /// True for error-level findings.
+    ///
+    /// ```
+    /// let report = dispatchio_dsl::check_str(
+    ///     "game.route",
+    ///     "message Card { card: int }\nlistener l { rule r when type == Card and card == \"x\" => drop }",
+    /// );
+    /// let d = &report.diagnostics[0];
+    /// assert_eq!(d.code.as_str(), "type-mismatch");
+    /// assert!(d.is_error());
+    /// ```
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -399,6 +666,16 @@ impl Diagnostic {
     ///    |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ covered by `deal` and `other`
     ///    = witness: type=Card card=3
     ///    = help: remove the rule or move it above `deal`
+    /// ```
+    ///
+    /// ```
+    /// let report = dispatchio_dsl::check_str(
+    ///     "game.route",
+    ///     "listener l {\n  rule a when sync => queue q\n  rule b when sync => drop\n}",
+    /// );
+    /// let text = report.errors().next().unwrap().render_plain(&report.sources);
+    /// assert!(text.starts_with("error[shadowed]: "), "{text}");
+    /// assert!(text.contains(" --> game.route:3:3\n  |\n3 |   rule b when sync => drop\n"), "{text}");
     /// ```
     pub fn render_plain(&self, sources: &SourceMap) -> String {
         use fmt::Write as _;

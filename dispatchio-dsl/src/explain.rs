@@ -42,6 +42,27 @@ use crate::diagnostic::Span;
 use crate::program::{ActionKind, Cond, CondKind, FieldRef, ListenerDef, Program};
 
 /// What one listener did with one message, and why.
+///
+/// ```
+/// use dispatchio_dsl::explain::{End, explain};
+/// use dispatchio_dsl::{Sample, Value, program::ActionKind};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int }\n\
+///      listener player {\n\
+///          rule deal when type == Card and card < 52 => queue hand\n\
+///          otherwise => drop\n\
+///      }",
+/// )?
+/// .program;
+/// let mut card = Sample::new("Card");
+/// card.content.insert("card".into(), Value::Int(60));
+/// let trace = explain(&program, "player", &card).unwrap();
+/// assert_eq!(trace.end, End::Otherwise);
+/// assert_eq!(trace.otherwise, Some(vec![ActionKind::Drop]));
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trace {
     /// The listener's name.
@@ -58,6 +79,23 @@ pub struct Trace {
 }
 
 /// One rule of a [`Trace`].
+///
+/// ```
+/// use dispatchio_dsl::explain::{Outcome, explain};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "listener l {\n rule urgent when blocking => queue urgent\n rule rest when sync => queue rest\n}",
+/// )?
+/// .program;
+/// let mut msg = dispatchio_dsl::Sample::new("Ping");
+/// msg.blocking = true;
+/// let trace = explain(&program, "l", &msg).unwrap();
+/// assert_eq!((trace.rules[0].index, trace.rules[0].name.as_str()), (0, "urgent"));
+/// assert!(matches!(trace.rules[0].outcome, Outcome::Fired { continued: false, .. }));
+/// assert_eq!(trace.rules[1].outcome, Outcome::NotTried);
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleTrace {
     /// The rule's index in its listener.
@@ -71,6 +109,24 @@ pub struct RuleTrace {
 }
 
 /// What became of one rule.
+///
+/// ```
+/// use dispatchio_dsl::explain::{Outcome, explain};
+/// use dispatchio_dsl::program::ActionKind;
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "listener l {\n rule count when sync => call count, continue\n rule rest when sync => queue rest\n}",
+/// )?
+/// .program;
+/// let mut msg = dispatchio_dsl::Sample::new("Ping");
+/// msg.sync = true;
+/// let trace = explain(&program, "l", &msg).unwrap();
+/// let count = ActionKind::Call { handler: "count".into(), is_async: false };
+/// assert_eq!(trace.rules[0].outcome, Outcome::Fired { actions: vec![count], continued: true });
+/// assert!(matches!(trace.rules[1].outcome, Outcome::Fired { continued: false, .. }));
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// Its condition held and its actions ran.
@@ -87,6 +143,25 @@ pub enum Outcome {
 }
 
 /// The first part of a condition that failed.
+///
+/// ```
+/// use dispatchio_dsl::explain::{Outcome, explain};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int }\n\
+///      listener l { rule deal when type == Card and card < 52 => queue hand }",
+/// )?
+/// .program;
+/// let mut card = dispatchio_dsl::Sample::new("Card");
+/// card.content.insert("card".into(), dispatchio_dsl::Value::Int(60));
+/// let trace = explain(&program, "l", &card).unwrap();
+/// let Outcome::Failed(failure) = &trace.rules[0].outcome else { panic!("deal failed") };
+/// // The first part of the `and` that failed, as written.
+/// assert_eq!(failure.text, "card < 52");
+/// assert_eq!(failure.to_string(), "`card < 52` is false (card is 60)");
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
     /// Where the part is written.
@@ -98,6 +173,23 @@ pub struct Failure {
 }
 
 /// Why a part of a condition failed.
+///
+/// ```
+/// use dispatchio_dsl::explain::{FailureKind, Outcome, explain};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int, suit: string? }\n\
+///      listener l { rule hearts when type == Card and suit == \"hearts\" => queue hand }",
+/// )?
+/// .program;
+/// let card = dispatchio_dsl::Sample::new("Card"); // no suit
+/// let trace = explain(&program, "l", &card).unwrap();
+/// let Outcome::Failed(failure) = &trace.rules[0].outcome else { panic!("hearts failed") };
+/// assert!(matches!(&failure.kind, FailureKind::Test { value: None, .. }));
+/// assert_eq!(failure.kind.to_string(), "suit is absent");
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum FailureKind {
     /// A test on a field was false.
@@ -114,6 +206,21 @@ pub enum FailureKind {
 }
 
 /// How a listener's search ended.
+///
+/// ```
+/// use dispatchio_dsl::explain::{End, explain};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "listener l { rule urgent when blocking => queue urgent }",
+/// )?
+/// .program;
+/// // No rule stopped the search, and there is no `otherwise`.
+/// let trace = explain(&program, "l", &dispatchio_dsl::Sample::new("Ping")).unwrap();
+/// assert_eq!(trace.end, End::Unrouted);
+/// assert_eq!(trace.end.to_string(), "unrouted");
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
     /// The rule at this index fired and did not continue.
@@ -125,6 +232,24 @@ pub enum End {
 }
 
 /// One `forward` that ran, and what the listener it names did.
+///
+/// ```
+/// use dispatchio_dsl::explain::{End, Followed, explain};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "listener front { rule all when sync => forward back }\n\
+///      listener back  { rule all when sync => queue done }",
+/// )?
+/// .program;
+/// let mut msg = dispatchio_dsl::Sample::new("Job");
+/// msg.sync = true;
+/// let trace = explain(&program, "front", &msg).unwrap();
+/// assert_eq!(trace.forwards[0].target, "back");
+/// let Followed::Traced(back) = &trace.forwards[0].followed else { panic!("back is traced") };
+/// assert_eq!(back.end, End::Stopped(0));
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Forwarded {
     /// The listener forwarded to.
@@ -134,6 +259,24 @@ pub struct Forwarded {
 }
 
 /// What a forward target did with the message.
+///
+/// ```
+/// use dispatchio_dsl::explain::{Followed, explain};
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "listener front { rule all when sync => forward back, queue seen }\n\
+///      listener back  { rule all when sync => queue done }",
+/// )?
+/// .program;
+/// let mut msg = dispatchio_dsl::Sample::new("Job");
+/// msg.sync = true;
+/// let trace = explain(&program, "front", &msg).unwrap();
+/// let Followed::Traced(back) = &trace.forwards[0].followed else { panic!("back is traced") };
+/// assert_eq!(back.listener, "back");
+/// assert!(back.forwards.is_empty());
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Followed {
     /// The target's trace.
@@ -152,6 +295,24 @@ pub enum Followed {
 /// The trace of `msg` through the listener `listener` of `program`,
 /// following its `forward`s into the listeners they name; `None` when the
 /// program has no such listener.
+///
+/// ```
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int }\n\
+///      listener player {\n\
+///          rule deal when type == Card and card < 52 => queue hand\n\
+///          otherwise => drop\n\
+///      }",
+/// )?
+/// .program;
+/// let mut card = dispatchio_dsl::Sample::new("Card");
+/// card.content.insert("card".into(), dispatchio_dsl::Value::Int(7));
+/// let trace = dispatchio_dsl::explain::explain(&program, "player", &card).unwrap();
+/// assert_eq!(trace.to_string(), "listener player: stopped at rule `deal`\n  rule deal: fired: queue hand\n");
+/// assert!(dispatchio_dsl::explain::explain(&program, "dealer", &card).is_none());
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 pub fn explain(program: &Program, listener: &str, msg: &Sample) -> Option<Trace> {
     let def = program.listener(listener)?;
     Some(trace(program, def, msg, &mut vec![listener]))
@@ -245,6 +406,23 @@ fn first_failure(program: &Program, cond: &Cond, msg: &Sample) -> Option<Failure
 
 impl Trace {
     /// The indices of the rules that fired, in order.
+    ///
+    /// ```
+    /// let program = dispatchio_dsl::load_str(
+    ///     "game.route",
+    ///     "listener l {\n\
+    ///          rule count  when sync     => call count, continue\n\
+    ///          rule urgent when blocking => queue urgent\n\
+    ///          rule rest   when sync     => queue rest\n\
+    ///      }",
+    /// )?
+    /// .program;
+    /// let mut msg = dispatchio_dsl::Sample::new("Ping");
+    /// msg.sync = true;
+    /// let trace = dispatchio_dsl::explain::explain(&program, "l", &msg).unwrap();
+    /// assert_eq!(trace.fired(), [0, 2]);
+    /// # Ok::<(), dispatchio_dsl::LoadError>(())
+    /// ```
     pub fn fired(&self) -> Vec<usize> {
         let fired = self.rules.iter().filter(|r| matches!(r.outcome, Outcome::Fired { .. }));
         fired.map(|r| r.index).collect()
@@ -252,6 +430,21 @@ impl Trace {
 
     /// What the listener did, in the terms of [`decide::route`] (which it
     /// equals).
+    ///
+    /// ```
+    /// let program = dispatchio_dsl::load_str(
+    ///     "game.route",
+    ///     "listener l {\n rule count when sync => call count, continue\n otherwise => queue rest\n}",
+    /// )?
+    /// .program;
+    /// let mut msg = dispatchio_dsl::Sample::new("Ping");
+    /// msg.sync = true;
+    /// let trace = dispatchio_dsl::explain::explain(&program, "l", &msg).unwrap();
+    /// let listener = program.listener("l").unwrap();
+    /// assert_eq!(trace.decision(), dispatchio_dsl::decide::route(listener, &msg));
+    /// assert!(trace.decision().otherwise);
+    /// # Ok::<(), dispatchio_dsl::LoadError>(())
+    /// ```
     pub fn decision(&self) -> Decision {
         let mut d = Decision::new();
         for r in &self.rules {
@@ -299,6 +492,14 @@ impl fmt::Display for End {
 
 /// An action as written in a `.route` file: `call take_bet`,
 /// `call async review`, `queue hand`, `forward audit`, `drop`, `continue`.
+///
+/// ```
+/// use dispatchio_dsl::{explain::action_text, program::ActionKind};
+///
+/// let review = ActionKind::Call { handler: "review".into(), is_async: true };
+/// assert_eq!(action_text(&review), "call async review");
+/// assert_eq!(action_text(&ActionKind::Forward("audit".into())), "forward audit");
+/// ```
 pub fn action_text(a: &ActionKind) -> String {
     match a {
         ActionKind::Call { handler, is_async: false } => format!("call {handler}"),
@@ -317,6 +518,22 @@ pub(crate) fn actions_text(actions: &[ActionKind]) -> String {
 
 impl Trace {
     /// How the search ended, with the rule's name: `stopped at rule `deal``.
+    ///
+    /// ```
+    /// let program = dispatchio_dsl::load_str(
+    ///     "game.route",
+    ///     "listener l {\n rule urgent when blocking => queue urgent\n otherwise => drop\n}",
+    /// )?
+    /// .program;
+    /// let mut msg = dispatchio_dsl::Sample::new("Ping");
+    /// msg.blocking = true;
+    /// let trace = dispatchio_dsl::explain::explain(&program, "l", &msg).unwrap();
+    /// assert_eq!(trace.end_text(), "stopped at rule `urgent`");
+    /// msg.blocking = false;
+    /// let trace = dispatchio_dsl::explain::explain(&program, "l", &msg).unwrap();
+    /// assert_eq!(trace.end_text(), "otherwise");
+    /// # Ok::<(), dispatchio_dsl::LoadError>(())
+    /// ```
     pub fn end_text(&self) -> String {
         match self.end {
             End::Stopped(i) => format!("stopped at rule `{}`", self.rules[i].name),

@@ -31,7 +31,9 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 pub mod analysis;
-pub mod ast;
+// No public function produces or takes an AST: parsing is private, and the
+// checked `Program` is the contract between the stages.
+mod ast;
 #[doc(hidden)]
 pub mod bench_support;
 mod check;

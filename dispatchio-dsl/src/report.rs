@@ -13,6 +13,18 @@ use crate::program::{Program, Skeleton};
 use crate::read::read_text;
 
 /// Everything `check` found about one root file and its imports.
+///
+/// ```
+/// let report = dispatchio_dsl::check_str(
+///     "game.route",
+///     "message Card { card: int }\n\
+///      listener player { rule deal when type == Card and card < \"52\" => queue hand }",
+/// );
+/// // The front end refused the file: no program, one error, and what of it checked.
+/// assert!(report.program.is_none() && report.skeleton.is_some());
+/// assert_eq!(report.diagnostics.len(), 1);
+/// assert_eq!(report.sources.files().count(), 1);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Report {
     /// Every file read (for rendering the diagnostics).
@@ -30,21 +42,56 @@ pub struct Report {
 
 impl Report {
     /// Whether any finding is an error.
+    ///
+    /// ```
+    /// let warned = dispatchio_dsl::check_str("game.route", "message Card { card: int }");
+    /// assert!(!warned.has_errors() && !warned.diagnostics.is_empty());
+    /// let refused = dispatchio_dsl::check_str("game.route", "listener l { rule r when => drop }");
+    /// assert!(refused.has_errors());
+    /// ```
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
     /// The error-level findings.
+    ///
+    /// ```
+    /// let report = dispatchio_dsl::check_str(
+    ///     "game.route",
+    ///     "message Bet { amount: int }\nlistener l { rule r when type == Card => drop }",
+    /// );
+    /// // `Card` is unknown (an error); `Bet` is unused (a warning).
+    /// let errors: Vec<&str> = report.errors().map(|d| d.code.as_str()).collect();
+    /// assert_eq!(errors, ["unknown-name"]);
+    /// ```
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.is_error())
     }
 
     /// The warning-level findings.
+    ///
+    /// ```
+    /// let report = dispatchio_dsl::check_str(
+    ///     "game.route",
+    ///     "const LIMIT = 10\nlistener l { rule r when sync => drop }",
+    /// );
+    /// let warnings: Vec<&str> = report.warnings().map(|d| d.message.as_str()).collect();
+    /// assert_eq!(warnings.len(), 1);
+    /// assert!(warnings[0].contains("LIMIT"), "{warnings:?}");
+    /// ```
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| !d.is_error())
     }
 
     /// Every finding rendered as plain ASCII (see [`Diagnostic::render_plain`]).
+    ///
+    /// ```
+    /// let report = dispatchio_dsl::check_str("game.route", "const LIMIT = 10");
+    /// assert_eq!(
+    ///     report.render_plain(),
+    ///     "warning[unused]: const `LIMIT` is never used\n --> game.route:1:7\n  |\n1 | const LIMIT = 10\n  |       ^^^^^ declared here\n   = help: use it in a condition, or remove it\n"
+    /// );
+    /// ```
     pub fn render_plain(&self) -> String {
         self.diagnostics
             .iter()
@@ -55,6 +102,15 @@ impl Report {
 }
 
 /// A root file that could not be read.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let err = dispatchio_dsl::check(Path::new("no/such.route")).unwrap_err();
+/// assert_eq!(err.path, Path::new("no/such.route"));
+/// assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
+/// assert!(err.to_string().starts_with("cannot read `no/such.route`: "));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read `{}`: {source}", path.display())]
 pub struct ReadError {
@@ -66,6 +122,18 @@ pub struct ReadError {
 }
 
 /// A program [`load`] accepted: no error-level findings.
+///
+/// ```
+/// let loaded = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int }\nlistener l { rule r when sync => drop }",
+/// )?;
+/// assert_eq!(loaded.program.listeners()[0].name, "l");
+/// // Warnings do not refuse a program: `Card` is declared and nothing uses or catches it.
+/// let codes: Vec<&str> = loaded.warnings.iter().map(|d| d.code.as_str()).collect();
+/// assert_eq!(codes, ["unused", "unrouted"]);
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Loaded {
     /// The checked program.
@@ -75,6 +143,15 @@ pub struct Loaded {
 }
 
 /// Why [`load`] returned no program.
+///
+/// ```
+/// use dispatchio_dsl::{LoadError, load_str};
+///
+/// let err = load_str("bad.route", "listener l { rule r when => drop }").unwrap_err();
+/// assert_eq!(err.to_string(), "bad.route has 1 error(s)");
+/// let LoadError::Invalid(report) = err else { panic!("the file was read") };
+/// assert_eq!(report.errors().next().unwrap().code.as_str(), "syntax");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
@@ -102,6 +179,17 @@ fn root_name(report: &Report) -> String {
 /// regular file (a directory, a FIFO, a device), over the size limit, not
 /// UTF-8 (the error names the offset of the first bad byte). Findings in
 /// the files are not errors of this function: they are in the [`Report`].
+///
+/// ```
+/// use std::path::Path;
+///
+/// // croupier.route imports card_dealer.route: both are read and checked.
+/// let report = dispatchio_dsl::check(Path::new("../examples/routes/croupier.route"))?;
+/// assert_eq!(report.sources.files().count(), 2);
+/// assert!(!report.has_errors(), "{}", report.render_plain());
+/// assert!(report.program.unwrap().message("Card").is_some());
+/// # Ok::<(), dispatchio_dsl::ReadError>(())
+/// ```
 pub fn check(path: &Path) -> Result<Report, ReadError> {
     let text = read_text(path)
         .map_err(|why| ReadError { path: path.to_path_buf(), source: why.into_io() })?;
@@ -183,6 +271,15 @@ fn is_allowed(program: &Program, d: &Diagnostic) -> bool {
 ///
 /// [`LoadError::Read`] when `path` cannot be read; [`LoadError::Invalid`]
 /// with every finding when there is an error-level one.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let loaded = dispatchio_dsl::load(Path::new("../examples/routes/card_dealer.route"))?;
+/// assert!(loaded.warnings.is_empty());
+/// assert_eq!(loaded.program.listeners()[0].name, "player");
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     accept(check(path)?)
 }
@@ -192,6 +289,17 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 /// # Errors
 ///
 /// [`LoadError::Invalid`] with every finding when there is an error-level one.
+///
+/// ```
+/// use dispatchio_dsl::{LoadError, load_str};
+///
+/// let loaded = load_str("game.route", "listener l { rule r when sync => queue q }")?;
+/// assert_eq!(loaded.program.listeners()[0].rules[0].name, "r");
+/// // A rule that an earlier one always pre-empts is an error: no program.
+/// let shadowed = load_str("game.route", "listener l {\n rule a when sync => queue q\n rule b when sync => drop\n}");
+/// assert!(matches!(shadowed, Err(LoadError::Invalid(_))));
+/// # Ok::<(), LoadError>(())
+/// ```
 pub fn load_str(name: impl AsRef<Path>, text: impl Into<String>) -> Result<Loaded, LoadError> {
     accept(check_str(name, text))
 }

@@ -57,6 +57,24 @@ const MANIFEST_DIR_OVERRIDE: &str = "DISPATCHIO_MANIFEST_DIR";
 /// Invoke it at module level (typically in its own `mod routes { … }`): the
 /// listener modules refer to the message structs through `super::`.
 ///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// mod routes {
+///     // `message Greeting`, `message Card { card: int }`, `const DECK = 52`, `listener player`
+///     dispatchio::include_routes!("../examples/routes/card_dealer.route");
+/// }
+///
+/// assert_eq!(routes::DECK, 52);
+/// let dispatcher = dispatchio::Dispatcher::new();
+/// let player = std::sync::Arc::new(routes::player::Listener::new(()));
+/// dispatcher.register("player", player.clone())?;
+/// // `rule deal when type == Card and card >= 0 and card < DECK => queue hand`
+/// dispatcher.send(dispatchio::Message::new(routes::Card { card: 7 }).to("player"))?;
+/// let card = player.queue_hand().recv().await.ok_or("no card")?;
+/// assert_eq!(card.content_as::<routes::Card>().ok_or("not a Card")?.card, 7);
+/// # Ok(()) }
+/// ```
+///
 /// # Errors
 ///
 /// Every error-level finding fails the build with one `compile_error!`,
@@ -101,13 +119,25 @@ pub fn include_routes(input: TokenStream) -> TokenStream {
 /// `ContentType` (its message type name) and `Fields` (field access for
 /// routing conditions, the interpreter and dynamic views).
 ///
-/// ```text
+/// ```
+/// use dispatchio::{ContentType as _, Fields as _, Value};
+///
 /// #[derive(Debug, serde::Serialize, serde::Deserialize, dispatchio::ContentType)]
 /// #[content(name = "Card")] // optional; the struct's name by default
-/// struct Card {
+/// struct PlayingCard {
 ///     card: i64,
 ///     suit: Option<String>, // absent when `None`
+///     #[serde(rename = "seen")]
+///     face_up: bool,
 /// }
+///
+/// assert_eq!(PlayingCard::TYPE_NAME, "Card");
+/// let card = PlayingCard { card: 7, suit: None, face_up: true };
+/// assert_eq!(card.field("card"), Some(Value::Int(7)));
+/// assert_eq!(card.field("suit"), None);
+/// // Conditions read a field by the name serde gives it on the wire.
+/// assert_eq!(card.field("seen"), Some(Value::Bool(true)));
+/// assert_eq!(card.field("face_up"), None);
 /// ```
 ///
 /// Every field's type must implement `AsValue` (integers, floats, `bool`,
@@ -122,8 +152,8 @@ pub fn include_routes(input: TokenStream) -> TokenStream {
 /// `#[content(crate = "path")]` names the `dispatchio` crate when it is
 /// re-exported under another path.
 ///
-/// Use it through the `dispatchio` crate (`dispatchio::ContentType`), whose
-/// documentation has a tested example.
+/// Use it through the `dispatchio` crate (`dispatchio::ContentType`), as
+/// above.
 #[proc_macro_derive(ContentType, attributes(content))]
 pub fn derive_content_type(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

@@ -9,33 +9,52 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smol_str::SmolStr;
 
-/// An immutable string that is cheap to clone: a `&'static str` (no allocation
-/// at all, the common case for type names and literal IDs) or a shared
-/// `Arc<str>`.
+/// An immutable string that is cheap to clone and cheap to make from any
+/// `&str`: up to 23 bytes it is held inline (no allocation, a copy of the
+/// bytes), a `&'static str` given to [`SharedStr::from_static`] is borrowed
+/// (no copy at all, whatever its length), anything else is one shared
+/// `Arc<str>` (a clone is a count).
 ///
 /// Equality, ordering and hashing are those of the text, whichever form holds it.
+///
+/// ```
+/// use dispatchio_model::SharedStr;
+///
+/// let name = String::from("dealer");
+/// let borrowed = SharedStr::from(name.as_str()); // any &str, here a borrowed one
+/// assert_eq!(borrowed, SharedStr::from_static("dealer"));
+/// assert_eq!(&*borrowed, "dealer");
+/// ```
+// smol_str's `SmolStr` is exactly this representation (rust-analyzer's,
+// well kept), so it is not written again here; the newtype keeps it out of
+// the public API, with its serde impls ours.
 #[derive(Clone)]
-pub struct SharedStr(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    Static(&'static str),
-    Shared(Arc<str>),
-}
+pub struct SharedStr(SmolStr);
 
 impl SharedStr {
-    /// A string borrowed for the whole program: no allocation.
+    /// A string borrowed for the whole program: no allocation and no copy.
+    ///
+    /// ```
+    /// use dispatchio_model::SharedStr;
+    ///
+    /// const DEALER: SharedStr = SharedStr::from_static("the-dealer-of-the-evening-game");
+    /// assert_eq!(DEALER.as_str(), "the-dealer-of-the-evening-game");
+    /// ```
     pub const fn from_static(s: &'static str) -> SharedStr {
-        SharedStr(Repr::Static(s))
+        SharedStr(SmolStr::new_static(s))
     }
 
     /// The text.
+    ///
+    /// ```
+    /// use dispatchio_model::SharedStr;
+    ///
+    /// assert_eq!(SharedStr::from(String::from("bob")).as_str(), "bob");
+    /// ```
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            Repr::Static(s) => s,
-            Repr::Shared(s) => s,
-        }
+        self.0.as_str()
     }
 }
 
@@ -97,27 +116,30 @@ impl fmt::Display for SharedStr {
     }
 }
 
-impl From<&'static str> for SharedStr {
-    fn from(s: &'static str) -> SharedStr {
-        SharedStr::from_static(s)
+impl From<&str> for SharedStr {
+    /// Inline when it fits (23 bytes), else one allocation.
+    fn from(s: &str) -> SharedStr {
+        SharedStr(SmolStr::new(s))
     }
 }
 
 impl From<String> for SharedStr {
+    /// Inline when it fits (the `String`'s buffer is freed), else its
+    /// text moved into one `Arc<str>`.
     fn from(s: String) -> SharedStr {
-        SharedStr(Repr::Shared(s.into()))
+        SharedStr(SmolStr::from(s))
     }
 }
 
 impl From<Arc<str>> for SharedStr {
     fn from(s: Arc<str>) -> SharedStr {
-        SharedStr(Repr::Shared(s))
+        SharedStr(SmolStr::from(s))
     }
 }
 
 impl From<&String> for SharedStr {
     fn from(s: &String) -> SharedStr {
-        SharedStr::from(s.clone())
+        SharedStr::from(s.as_str())
     }
 }
 
@@ -129,14 +151,31 @@ impl Serialize for SharedStr {
 
 impl<'de> Deserialize<'de> for SharedStr {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SharedStr, D::Error> {
-        String::deserialize(deserializer).map(SharedStr::from)
+        // Through a visitor rather than `String`, so that a short string read
+        // from a frame is copied inline, never allocated on the way.
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = SharedStr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<SharedStr, E> {
+                Ok(SharedStr::from(s))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<SharedStr, E> {
+                Ok(SharedStr::from(s))
+            }
+        }
+        deserializer.deserialize_str(Text)
     }
 }
 
 /// A source, destination or group ID: an integer or a string.
 ///
-/// `Id::from(7)` and `Id::from("dealer")` build one; a `&'static str` ID costs
-/// no allocation. An integer and a string are never equal, even `7` and `"7"`.
+/// `Id::from(7)` and `Id::from("dealer")` build one, from any `&str` (a
+/// literal or a borrowed one) or a `String`; a string of up to 23 bytes is
+/// held inline, with no allocation ([`SharedStr`]; [`Id::from_static`] for a
+/// longer literal). An integer and a string are never equal, even `7` and `"7"`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Id {
@@ -147,6 +186,20 @@ pub enum Id {
 }
 
 impl Id {
+    /// A string ID borrowed for the whole program: no allocation and no
+    /// copy, whatever its length (`Id::from` copies up to 23 bytes and
+    /// allocates past that).
+    ///
+    /// ```
+    /// use dispatchio_model::Id;
+    ///
+    /// const REFEREE: Id = Id::from_static("the-referee-of-the-evening-game");
+    /// assert_eq!(REFEREE, Id::from("the-referee-of-the-evening-game"));
+    /// ```
+    pub const fn from_static(s: &'static str) -> Id {
+        Id::Str(SharedStr::from_static(s))
+    }
+
     /// The integer, if this is an integer ID.
     pub fn as_int(&self) -> Option<i64> {
         match self {
@@ -181,6 +234,29 @@ impl fmt::Display for Id {
     }
 }
 
+/// A string ID equals its text: `source == "dealer"`; an integer ID equals
+/// no text (`Id::from(7) != "7"`, as `Id`s compare).
+///
+/// ```
+/// use dispatchio_model::Id;
+///
+/// let dealer = Id::from("dealer");
+/// assert!(dealer == "dealer" && dealer != "bob");
+/// assert!(Id::from(7) != "7");
+/// ```
+impl PartialEq<str> for Id {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == Some(other)
+    }
+}
+
+/// As `PartialEq<str>`, for a `&str` on the right (`id == "dealer"`).
+impl PartialEq<&str> for Id {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
 macro_rules! id_from_int {
     ($($t:ty),*) => {$(
         impl From<$t> for Id {
@@ -192,9 +268,9 @@ macro_rules! id_from_int {
 }
 id_from_int!(i64, i32, i16, i8, u32, u16, u8);
 
-impl From<&'static str> for Id {
-    fn from(s: &'static str) -> Id {
-        Id::Str(SharedStr::from_static(s))
+impl From<&str> for Id {
+    fn from(s: &str) -> Id {
+        Id::Str(SharedStr::from(s))
     }
 }
 
@@ -274,6 +350,31 @@ mod tests {
         let mut m = HashMap::new();
         m.insert(Id::from("dealer"), 1);
         assert_eq!(m.get(&Id::from(String::from("dealer"))), Some(&1));
+    }
+
+    #[test]
+    fn an_id_is_made_from_a_borrowed_str_of_any_length() {
+        let short = String::from("player-3");
+        let long = "a-player-whose-name-is-longer-than-inline".repeat(2);
+        assert_eq!(Id::from(short.as_str()), Id::from("player-3"));
+        assert_eq!(Id::from(long.as_str()).as_str(), Some(long.as_str()));
+        assert_eq!(Id::from(long.as_str()), Id::from(long.clone()));
+    }
+
+    #[test]
+    fn an_id_is_no_bigger_than_a_string() {
+        // Every envelope holds three IDs: inline text must not grow them.
+        assert_eq!(std::mem::size_of::<Id>(), std::mem::size_of::<String>());
+        assert_eq!(std::mem::size_of::<Option<Id>>(), std::mem::size_of::<String>());
+    }
+
+    #[test]
+    fn string_ids_read_from_a_frame_keep_their_text() {
+        for text in ["", "bob", "exactly-twenty-three-by", "twenty-four-bytes-long-x", "é✓"] {
+            let id = Id::from(text);
+            let bytes = rmp_serde::to_vec(&id).unwrap();
+            assert_eq!(rmp_serde::from_slice::<Id>(&bytes).unwrap(), id);
+        }
     }
 
     #[test]

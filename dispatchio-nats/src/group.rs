@@ -143,6 +143,6 @@ mod tests {
     #[test]
     fn no_answer_at_all_is_no_subscribers() {
         let w = GroupWait::new(Id::from("g"), BTreeSet::new());
-        assert!(matches!(w.finish(outlet), Err(Error::NoSubscribers(g)) if g == Id::from("g")));
+        assert!(matches!(w.finish(outlet), Err(Error::NoSubscribers(g)) if g == "g"));
     }
 }

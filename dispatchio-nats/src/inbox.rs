@@ -4,7 +4,7 @@
 //! so that a dispatcher's replies are taken before its leaving), and this
 //! dispatcher's presence subject, which it answers while it is up.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_nats::StatusCode;
@@ -20,6 +20,7 @@ use crate::outlet::{FROM_HEADER, NatsOutlet};
 use crate::roster::RosterNote;
 use crate::stats::bump;
 use dispatchio_core::Id;
+use dispatchio_core::transport::Attachment;
 use dispatchio_net::envelope::{answer_from_reply, decode_reply};
 
 /// How often requests whose senders gave up are forgotten.
@@ -39,6 +40,7 @@ pub(crate) struct InboxSubscriptions {
 /// subscription ends.
 pub(crate) async fn read_inbox(
     outlet: Arc<NatsOutlet>,
+    attachment: Weak<Attachment>,
     client: async_nats::Client,
     subs: InboxSubscriptions,
 ) {
@@ -58,7 +60,7 @@ pub(crate) async fn read_inbox(
                 while let Some(Some(msg)) = inbox.next().now_or_never() {
                     answer(&outlet, msg);
                 }
-                note(&outlet, &msg);
+                note(&outlet, &attachment, &msg);
             }
             Some(msg) = presence.next() => {
                 if let Some(reply) = msg.reply {
@@ -132,7 +134,7 @@ async fn probe(
 }
 
 /// A roster note from another dispatcher.
-fn note(outlet: &NatsOutlet, msg: &async_nats::Message) {
+fn note(outlet: &NatsOutlet, attachment: &Weak<Attachment>, msg: &async_nats::Message) {
     match RosterNote::decode(&msg.payload) {
         Ok(RosterNote::Here { name, groups, roll_call, streamed }) => {
             if name == outlet.dispatcher_name {
@@ -141,8 +143,9 @@ fn note(outlet: &NatsOutlet, msg: &async_nats::Message) {
             if roll_call {
                 outlet.publish_note(&outlet.here(false));
             }
-            if outlet.roster.lock().set(&name, groups, streamed) {
-                outlet.roster_changed();
+            // Gone once the dispatcher left NATS: nothing to join then.
+            if let Some(attachment) = attachment.upgrade() {
+                outlet.note_groups(&name, groups, streamed, &attachment);
             }
         }
         Ok(RosterNote::Gone { name }) => {

@@ -80,6 +80,9 @@ impl Nats {
     /// as their roster notes said: a group request from here waits for an
     /// answer from each.
     pub fn roster(&self) -> BTreeMap<Id, BTreeSet<String>> {
+        // After `followed`: a group listed here is one the outlet is a
+        // member of already (`NatsOutlet::note_groups`).
+        let _followed = self.outlet.followed.lock();
         self.outlet.roster.lock().by_group()
     }
 
@@ -160,6 +163,7 @@ impl NatsExt for Dispatcher {
             registry: config.registry.clone(),
             roster: Mutex::new(Roster::default()),
             remote_groups,
+            followed: Mutex::new(BTreeSet::new()),
             my_groups: Mutex::new(BTreeSet::new()),
             my_streamed: Mutex::new(BTreeSet::new()),
             conflicts: watch::channel(Vec::new()).0,
@@ -186,7 +190,7 @@ impl NatsExt for Dispatcher {
             roster: subscribe(outlet.ns.roster(), "the roster").await?,
             presence: subscribe(presence_subject, "this dispatcher's presence subject").await?,
         };
-        let attachment = self.attach(outlet.clone());
+        let attachment = Arc::new(self.attach(outlet.clone()));
         if !attachment.set_fallback() {
             return Err(NatsError::new(
                 NatsErrorKind::AlreadyJoined,
@@ -201,7 +205,7 @@ impl NatsExt for Dispatcher {
             None => (None, None, None),
         };
         tokio::spawn(publish(client.clone(), Arc::downgrade(&outlet), queue_rx, publisher));
-        tokio::spawn(read_inbox(outlet.clone(), client.clone(), subs));
+        tokio::spawn(read_inbox(outlet.clone(), Arc::downgrade(&attachment), client.clone(), subs));
         tokio::spawn(follow_events(Arc::downgrade(&outlet), events_rx));
         let (yields, yielded) = mpsc::unbounded_channel();
         let mut serving = Serving {
@@ -212,7 +216,6 @@ impl NatsExt for Dispatcher {
             readers: HashMap::new(),
             draining: Vec::new(),
             remote_groups: remote_groups_rx,
-            joined: BTreeSet::new(),
             contested: BTreeSet::new(),
             yields,
             yielded,

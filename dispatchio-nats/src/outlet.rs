@@ -18,7 +18,7 @@ use crate::group::GroupWait;
 use crate::roster::{Roster, RosterNote};
 use crate::stats::{Counters, bump};
 use crate::{Namespace, SubjectKind};
-use dispatchio_core::transport::Outlet;
+use dispatchio_core::transport::{Attachment, Outlet};
 use dispatchio_core::{
     ContentRegistry, Delivery, Envelope, Error, Id, ReplySender, TransportError, TransportErrorKind,
 };
@@ -73,9 +73,12 @@ pub(crate) struct NatsOutlet {
     pub(crate) registry: Arc<ContentRegistry>,
     /// The groups other dispatchers have members of.
     pub(crate) roster: Mutex<Roster>,
-    /// [`Roster::groups`] as it changes: the serving task joins the outlet
-    /// to each (so that a process with members of its own reaches theirs).
+    /// [`Roster::groups`] as it changes: the serving task leaves the groups
+    /// nobody else has members of any more ([`NatsOutlet::follow`]).
     pub(crate) remote_groups: watch::Sender<BTreeSet<Id>>,
+    /// The groups the outlet is a member of: [`Roster::groups`] once
+    /// followed. Taken before `roster` wherever both are.
+    pub(crate) followed: Mutex<BTreeSet<Id>>,
     /// The conflicts over IDs this dispatcher holds or wants.
     pub(crate) conflicts: watch::Sender<Vec<Conflict>>,
     /// The groups this process has members of, as last said on the roster.
@@ -255,6 +258,45 @@ impl NatsOutlet {
     /// as its outlet would be (`nats:<ns>/<name>`).
     pub(crate) fn outlet_of(&self, name: &str) -> Id {
         Id::from(format!("nats:{}/{name}", self.ns.as_str()))
+    }
+
+    /// Dispatcher `name`'s roster note: its groups. The outlet joins a group
+    /// new to the roster before anyone can see the note in
+    /// [`Nats::roster`](crate::Nats::roster), so that a group message sent
+    /// once the roster lists a dispatcher reaches it (a process with
+    /// members of its own sends a group message to them, and to the outlet
+    /// only while the outlet is a member).
+    /// (`streamed`: those of them it reads through the stream.)
+    pub(crate) fn note_groups(
+        &self,
+        name: &str,
+        groups: BTreeSet<Id>,
+        streamed: BTreeSet<Id>,
+        attachment: &Attachment,
+    ) {
+        let mut followed = self.followed.lock();
+        if self.roster.lock().set(name, groups, streamed) {
+            self.follow_locked(&mut followed, attachment);
+            drop(followed);
+            self.roster_changed();
+        }
+    }
+
+    /// Makes the outlet a member of every group some other dispatcher has
+    /// members of, and of no other.
+    pub(crate) fn follow(&self, attachment: &Attachment) {
+        self.follow_locked(&mut self.followed.lock(), attachment);
+    }
+
+    fn follow_locked(&self, followed: &mut BTreeSet<Id>, attachment: &Attachment) {
+        let remote = self.roster.lock().groups();
+        for g in remote.difference(followed) {
+            attachment.join_group(g.clone());
+        }
+        for g in followed.difference(&remote) {
+            attachment.leave_group(g);
+        }
+        *followed = remote;
     }
 
     /// Tells the serving task the roster's groups, when they changed.

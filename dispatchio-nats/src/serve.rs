@@ -41,7 +41,9 @@ pub(crate) enum Command {
 pub(crate) struct Serving {
     pub(crate) outlet: Arc<NatsOutlet>,
     pub(crate) client: async_nats::Client,
-    pub(crate) attachment: Attachment,
+    /// Shared with the inbox's reader (weakly: it joins groups as roster
+    /// notes come, [`NatsOutlet::note_groups`]).
+    pub(crate) attachment: Arc<Attachment>,
     pub(crate) watch: DirectoryWatch,
     /// Each subscription's reader, and what tells it to drain.
     pub(crate) readers: HashMap<(SubjectKind, Id), (JoinHandle<()>, Stop)>,
@@ -50,8 +52,6 @@ pub(crate) struct Serving {
     pub(crate) draining: Vec<oneshot::Receiver<()>>,
     /// The groups other dispatchers have members of (from the roster).
     pub(crate) remote_groups: watch::Receiver<BTreeSet<Id>>,
-    /// The groups the outlet is a member of: those.
-    pub(crate) joined: BTreeSet<Id>,
     /// Local destinations another dispatcher holds (or whose claim went
     /// unanswered): not served on the cluster, asked for again.
     pub(crate) contested: BTreeSet<Id>,
@@ -119,14 +119,8 @@ impl Serving {
     /// members of, and of no other: a group message from this process
     /// then reaches them as well as its own members.
     pub(crate) fn follow_roster(&mut self) {
-        let remote = self.remote_groups.borrow_and_update().clone();
-        for g in remote.difference(&self.joined) {
-            self.attachment.join_group(g.clone());
-        }
-        for g in self.joined.difference(&remote) {
-            self.attachment.leave_group(g);
-        }
-        self.joined = remote;
+        self.remote_groups.borrow_and_update();
+        self.outlet.follow(&self.attachment);
     }
 
     pub(crate) async fn subscribe(&mut self, kind: SubjectKind, id: Id) -> Result<(), NatsError> {
@@ -232,7 +226,8 @@ impl Serving {
             let _ = tokio::time::timeout(DRAIN_BOUND, published).await;
         }
         let _ = tokio::time::timeout(DRAIN_BOUND, self.client.flush()).await;
-        self.attachment.detach();
+        // The inbox's reader holds it only weakly, for a moment at a time.
+        drop(self.attachment);
         let _ = self.client.drain().await;
     }
 }

@@ -168,7 +168,7 @@ impl Dispatcher {
         }
         match self.fallback() {
             Some(Route::Remote(link)) => {
-                let id = Id::from(link.name().to_owned());
+                let id = Id::from(link.name());
                 Ok(Arc::from([Member { id, route: Route::Remote(link) }]))
             }
             _ => {

@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use futures::future::BoxFuture;
 
 use super::routed::{ForwardTarget, RoutedListener};
+use crate::content::ContentType;
+use crate::error::HandlerError;
 use crate::id::SharedStr;
 use crate::listener::{HandlerResult, Handlers, Hooks};
-use crate::message::Message;
+use crate::message::{Envelope, Message};
 use crate::routing::{BuildError, Matcher};
 
 type SyncFn = Box<dyn Fn(&Message) -> HandlerResult + Send + Sync>;
@@ -148,6 +150,85 @@ impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
         self
     }
 
+    /// Provides synchronous handler `name` taking typed content: `f` gets
+    /// the envelope and the content as a `T`, as a compiled listener's
+    /// handler does (and the interpreter's `typed_handler`). A message
+    /// whose content is another type fails with a [`HandlerError`] naming
+    /// the handler and both types (the table routed it wrongly), and `f`
+    /// is not called.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Envelope, ErrorKind, Message, Reply, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call("count")]).build()?;
+    /// let counter = RoutedListener::builder(table)
+    ///     .typed_handler("count", |_: &Envelope, t: &Text| Ok(Reply::with(Text(t.0.len().to_string()))))
+    ///     .build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("counter", Arc::new(counter))?;
+    /// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("four")).to("counter"), None).await?;
+    /// assert_eq!(reply.0, "4");
+    /// let wrong = dispatcher.request(Message::new(dispatchio_core::Empty).to("counter"), None).await;
+    /// assert_eq!(wrong.unwrap_err().kind(), ErrorKind::Handler); // not a `Text`: `f` not called
+    /// # Ok(()) }
+    /// ```
+    pub fn typed_handler<T, F>(self, name: impl Into<SharedStr>, f: F) -> ListenerBuilder<M, K>
+    where
+        T: ContentType,
+        F: Fn(&Envelope, &T) -> HandlerResult + Send + Sync + 'static,
+    {
+        let name = name.into();
+        let handler = name.clone();
+        self.handler(name, move |m: &Message| f(m.envelope(), typed::<T>(&handler, m)?))
+    }
+
+    /// Provides asynchronous handler `name` taking typed content: `f` gets
+    /// the envelope and the content as a `T` and returns the future that
+    /// handles it; another type fails as for
+    /// [`typed_handler`](ListenerBuilder::typed_handler).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use dispatchio_core::{Dispatcher, Envelope, Message, Reply, RoutedListener, Text};
+    /// use dispatchio_core::routing::{Action, Cond, RoutingTable};
+    /// let table = RoutingTable::builder().rule("all", Cond::Always, [Action::call_async("shout")]).build()?;
+    /// let shouter = RoutedListener::builder(table)
+    ///     .typed_async_handler("shout", |_: &Envelope, t: &Text| {
+    ///         let loud = t.0.to_uppercase(); // what the future needs, taken from the borrow
+    ///         async move { Ok(Reply::with(Text(loud))) }
+    ///     })
+    ///     .build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// dispatcher.register("shouter", Arc::new(shouter))?;
+    /// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("hi")).to("shouter"), None).await?;
+    /// assert_eq!(reply.0, "HI");
+    /// # Ok(()) }
+    /// ```
+    pub fn typed_async_handler<T, F, Fut>(
+        mut self,
+        name: impl Into<SharedStr>,
+        f: F,
+    ) -> ListenerBuilder<M, K>
+    where
+        T: ContentType,
+        F: Fn(&Envelope, &T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        let name = name.into();
+        let handler = name.clone();
+        self.handlers.insert(
+            name,
+            HandlerFn::Async(Box::new(move |m: Message| match typed::<T>(&handler, &m) {
+                Ok(t) => Box::pin(f(m.envelope(), t)),
+                Err(e) => Box::pin(std::future::ready(Err(e))),
+            })),
+        );
+        self
+    }
+
     /// Binds forward target `name`.
     ///
     /// ```
@@ -254,4 +335,16 @@ impl<M: Matcher, K: Hooks> ListenerBuilder<M, K> {
         }
         Ok(listener)
     }
+}
+
+/// `m`'s content as the `T` that handler `handler` takes, or the error that
+/// says it is not one.
+fn typed<'m, T: ContentType>(handler: &str, m: &'m Message) -> Result<&'m T, HandlerError> {
+    m.content_as::<T>().ok_or_else(|| {
+        HandlerError::new(format!(
+            "handler `{handler}` takes `{}` content; the message holds `{}`",
+            T::TYPE_NAME,
+            m.ty()
+        ))
+    })
 }

@@ -30,7 +30,7 @@ impl std::fmt::Debug for Attachment {
 
 impl Attachment {
     pub(super) fn new(dispatcher: Dispatcher, outlet: Arc<dyn Outlet>) -> Attachment {
-        let member = Id::from(outlet.name().to_owned());
+        let member = Id::from(outlet.name());
         Attachment { dispatcher, outlet, member }
     }
 

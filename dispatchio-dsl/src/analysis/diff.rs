@@ -54,6 +54,17 @@ use crate::program::{ActionKind, ListenerDef, Program};
 
 /// Every change between two programs, listener by listener (the new
 /// program's order, then listeners only the old one has).
+///
+/// ```
+/// use dispatchio_dsl::{analysis::diff, load_str};
+///
+/// let old = load_str("old.route", "listener l { rule a when sync => queue q }")?.program;
+/// let new = load_str("new.route", "listener l { rule a when sync => drop }")?.program;
+/// let d = diff(&old, &new);
+/// assert_eq!(d.listeners.len(), 1);
+/// assert_eq!(d.listeners[0].name, "l");
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Diff {
     /// One entry per listener that was added, removed, or whose outcomes
@@ -64,12 +75,37 @@ pub struct Diff {
 impl Diff {
     /// Whether nothing changes: no listener added, removed or changed, and
     /// nothing left undecided.
+    ///
+    /// ```
+    /// use dispatchio_dsl::{analysis::diff, load_str};
+    ///
+    /// // A renamed rule changes no message's outcome.
+    /// let old = load_str("old.route", "listener l { rule a when sync => queue q }")?.program;
+    /// let new = load_str("new.route", "listener l { rule renamed when sync => queue q }")?.program;
+    /// assert!(diff(&old, &new).is_empty());
+    /// # Ok::<(), dispatchio_dsl::LoadError>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.listeners.is_empty()
     }
 }
 
 /// Whether a listener is on both sides of the comparison.
+///
+/// ```
+/// use dispatchio_dsl::analysis::{Presence, diff};
+/// use dispatchio_dsl::load_str;
+///
+/// let old = load_str("old.route", "listener l { rule a when sync => queue q }")?.program;
+/// let new = load_str(
+///     "new.route",
+///     "listener l { rule a when sync => queue q }\nlistener audit { rule all when sync => queue seen }",
+/// )?
+/// .program;
+/// let d = diff(&old, &new);
+/// assert_eq!((d.listeners[0].name.as_str(), d.listeners[0].presence), ("audit", Presence::Added));
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Presence {
     /// Only the new program has it.
@@ -81,6 +117,20 @@ pub enum Presence {
 }
 
 /// What changes in one listener.
+///
+/// ```
+/// use dispatchio_dsl::analysis::{Presence, diff};
+/// use dispatchio_dsl::load_str;
+///
+/// let old = load_str("old.route", "listener l {\n rule a when sync => queue q\n otherwise => drop\n}")?.program;
+/// let new = load_str("new.route", "listener l {\n rule a when sync => queue q\n otherwise => queue rest\n}")?.program;
+/// let l = &diff(&old, &new).listeners[0];
+/// assert_eq!((l.name.as_str(), l.presence), ("l", Presence::Both));
+/// // One class changes: the messages that fall through to `otherwise`.
+/// assert_eq!(l.changes.len(), 1);
+/// assert!(l.exact && l.undecided.is_empty());
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ListenerDiff {
     /// The listener's name.
@@ -101,6 +151,16 @@ pub struct ListenerDiff {
 }
 
 /// How a class of messages changes.
+///
+/// ```
+/// use dispatchio_dsl::analysis::{ChangeKind, diff};
+/// use dispatchio_dsl::load_str;
+///
+/// let old = load_str("old.route", "listener l { rule a when sync => queue q }")?.program;
+/// let new = load_str("new.route", "listener l { rule a when sync => drop }")?.program;
+/// assert_eq!(diff(&old, &new).listeners[0].changes[0].kind, ChangeKind::NowDropped);
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChangeKind {
     /// The old table routed the messages; the new one leaves them unrouted.
@@ -115,6 +175,13 @@ pub enum ChangeKind {
 
 impl ChangeKind {
     /// The kebab-case name used in JSON and SARIF output.
+    ///
+    /// ```
+    /// use dispatchio_dsl::analysis::ChangeKind;
+    ///
+    /// assert_eq!(ChangeKind::NowUnrouted.as_str(), "now-unrouted");
+    /// assert_eq!(ChangeKind::Actions.as_str(), "actions");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::NowUnrouted => "now-unrouted",
@@ -126,6 +193,20 @@ impl ChangeKind {
 }
 
 /// One class of messages whose outcome changes.
+///
+/// ```
+/// use dispatchio_dsl::{analysis::diff, load_str};
+///
+/// let old = load_str("old.route", "listener l { rule a when sync => queue q }")?.program;
+/// let new = load_str("new.route", "listener l { rule a when sync and not blocking => queue q }")?.program;
+/// let change = &diff(&old, &new).listeners[0].changes[0];
+/// // Blocking sync messages were queued, and are no longer routed.
+/// assert_eq!(change.witness.to_string(), "type=Unknown sync=true blocking=true");
+/// // The class: the old rule's condition, and not the new one's.
+/// assert_eq!(change.class, ["sync", "not (sync and not blocking)"]);
+/// assert!(change.exact);
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Change {
     /// How it changes.
@@ -146,6 +227,17 @@ pub struct Change {
 }
 
 /// What one table does with a message.
+///
+/// ```
+/// use dispatchio_dsl::{analysis::diff, load_str, program::ActionKind};
+///
+/// let old = load_str("old.route", "listener l { rule a when sync => queue q }")?.program;
+/// let new = load_str("new.route", "listener l { rule b when sync => queue r }")?.program;
+/// let change = &diff(&old, &new).listeners[0].changes[0];
+/// assert_eq!((change.old.fired.as_slice(), change.new.fired.as_slice()), (&["a".to_owned()][..], &["b".to_owned()][..]));
+/// assert_eq!(change.new.actions, [ActionKind::Queue("r".into())]);
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// The actions run, in order (`continue` left out).
@@ -157,6 +249,18 @@ pub struct Outcome {
 }
 
 /// How a table's search for a message ends.
+///
+/// ```
+/// use dispatchio_dsl::analysis::{End, diff};
+/// use dispatchio_dsl::load_str;
+///
+/// let old = load_str("old.route", "listener l {\n rule a when sync => queue q\n otherwise => drop\n}")?.program;
+/// let new = load_str("new.route", "listener l {\n rule a when sync => queue q\n}")?.program;
+/// let change = &diff(&old, &new).listeners[0].changes[0];
+/// assert!(matches!(change.old.end, End::Otherwise { .. }));
+/// assert_eq!(change.new.end, End::Unrouted);
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum End {
     /// This rule stops the search.

@@ -93,6 +93,19 @@ use table::Table;
 
 /// Every analysis finding of `program`, listener by listener (rules in
 /// order), then forward cycles.
+///
+/// ```
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "listener l {\n rule urgent when blocking => queue urgent\n rule answer when sync => call answer\n}",
+/// )?
+/// .program;
+/// let findings = dispatchio_dsl::analysis::analyse(&program);
+/// assert_eq!(findings[0].code.as_str(), "overlap");
+/// // With a message that shows it: both rules match, and the first one wins.
+/// assert_eq!(findings[0].witness.as_ref().unwrap().to_string(), "type=Unknown sync=true blocking=true");
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 pub fn analyse(program: &Program) -> Vec<Diagnostic> {
     let rules = program.listeners().iter().map(|l| l.rules.len()).sum();
     analyse_within(program, solver::Work::for_rules(rules))

@@ -20,6 +20,21 @@ use crate::program::{Program, Type};
 
 /// Why a JSON document is not a witness of a program: what is wrong, and
 /// at which field.
+///
+/// ```
+/// use dispatchio_dsl::cli::read_witness;
+///
+/// let program = dispatchio_dsl::load_str(
+///     "p.route",
+///     "message P { x: float }\nlistener l { rule r when type == P and x < 0 => drop }",
+/// )?
+/// .program;
+/// let err = read_witness(&program, r#"{"type": "P", "x": true}"#).unwrap_err();
+/// assert!(err.to_string().starts_with("field `x`: "), "{err}");
+/// let err = read_witness(&program, "[1, 2]").unwrap_err();
+/// assert_eq!(err.field(), "");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("{}", match .field.is_empty() {
     true => .reason.clone(),
@@ -38,6 +53,19 @@ impl WitnessError {
 
     /// The path of the field at fault (`pos.x`, `tags[2]`), empty when the
     /// document as a whole is.
+    ///
+    /// ```
+    /// use dispatchio_dsl::cli::read_witness;
+    ///
+    /// let program = dispatchio_dsl::load_str(
+    ///     "p.route",
+    ///     "message Pos { x: float }\nmessage Move { pos: Pos }\nlistener l { rule r when type == Move and pos.x < 0 => drop }",
+    /// )?
+    /// .program;
+    /// let err = read_witness(&program, r#"{"type": "Move", "pos": {"x": "far"}}"#).unwrap_err();
+    /// assert_eq!(err.field(), "pos.x");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn field(&self) -> &str {
         &self.field
     }

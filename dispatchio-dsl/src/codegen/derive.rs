@@ -44,6 +44,22 @@ struct Field {
 /// struct or a generic struct; an unknown or empty `#[content(…)]` option;
 /// a serde attribute this derive does not follow (`rename_all`, `flatten`,
 /// a rename that differs per direction, …).
+///
+/// ```
+/// use dispatchio_dsl::codegen::derive::content_type;
+///
+/// let card: syn::DeriveInput = syn::parse_quote! {
+///     #[content(name = "Card")]
+///     struct PlayingCard { card: i64, #[serde(rename = "colour")] suit: String }
+/// };
+/// let code = content_type(&card)?.to_string();
+/// assert!(code.contains(r#"const TYPE_NAME : & 'static str = "Card""#), "{code}");
+/// // Routing reads the field by the name serde gives it on the wire.
+/// assert!(code.contains(r#""colour""#));
+/// let pair: syn::DeriveInput = syn::parse_quote! { struct Pair(i64, i64); };
+/// assert!(content_type(&pair).is_err());
+/// # Ok::<(), syn::Error>(())
+/// ```
 pub fn content_type(input: &DeriveInput) -> syn::Result<TokenStream> {
     let options = options(input)?;
     refuse_serde_container_attrs(input)?;

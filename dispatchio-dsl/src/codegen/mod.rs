@@ -37,8 +37,7 @@ use quote::quote;
 use crate::diagnostic::{Diagnostic, SourceFile, SourceMap};
 use crate::program::{Program, Skeleton};
 
-pub use names::{listener_module, rust_ident};
-pub use types::content_impls;
+use types::content_impls;
 
 /// The path generated code uses to reach the runtime.
 pub(crate) fn rt() -> TokenStream {
@@ -56,6 +55,24 @@ pub(crate) fn rt() -> TokenStream {
 /// refused what cannot become Rust (a message type that contains itself
 /// with no `?` or list in between, a handler called both with and without
 /// `async`) and recorded what generation needs (boxed fields, handler kinds).
+///
+/// ```
+/// use std::path::PathBuf;
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int }\n\
+///      listener player { rule deal when type == Card => queue hand }",
+/// )?
+/// .program;
+/// let code = dispatchio_dsl::codegen::generate(&program, &[PathBuf::from("/routes/game.route")]);
+/// let code = code.to_string();
+/// assert!(code.contains("pub struct Card"));
+/// assert!(code.contains("pub mod player"));
+/// // Editing the file rebuilds the crate that includes it.
+/// assert!(code.contains(r#"include_bytes ! ("/routes/game.route")"#));
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 pub fn generate(program: &Program, tracked_files: &[PathBuf]) -> TokenStream {
     let tracking = track(tracked_files);
     let messages = program.messages().iter().map(|m| types::message(program, m));
@@ -81,6 +98,26 @@ pub fn generate(program: &Program, tracked_files: &[PathBuf]) -> TokenStream {
 /// The stub is made by the same generator as [`generate`]'s code, from
 /// `skeleton` (what of the program checked); with none (the root file could
 /// not be read) there is no stub.
+///
+/// ```
+/// let report = dispatchio_dsl::check_str(
+///     "game.route",
+///     "listener player { rule deal when type == Card => queue hand }",
+/// );
+/// let span = proc_macro2::Span::call_site();
+/// let code = dispatchio_dsl::codegen::generate_errors(
+///     &report.sources,
+///     &report.diagnostics,
+///     report.skeleton.as_ref(),
+///     &[],
+///     span,
+/// )
+/// .to_string();
+/// // The error as `dispatchio check` prints it, then the stub of the listener's module.
+/// assert!(code.contains("compile_error ! { \"error[unknown-name]:"));
+/// assert!(code.contains(" --> game.route:1:42"));
+/// assert!(code.contains("pub mod player"));
+/// ```
 pub fn generate_errors(
     sources: &SourceMap,
     diagnostics: &[Diagnostic],
@@ -104,7 +141,7 @@ pub fn generate_errors(
 
 /// One `compile_error!` with `message`, spanned on `span` (used for a root
 /// file that cannot be read: there is no source to point into).
-pub fn error_message(message: &str, span: PmSpan) -> TokenStream {
+pub(crate) fn error_message(message: &str, span: PmSpan) -> TokenStream {
     quote::quote_spanned!(span=> ::core::compile_error! { #message })
 }
 
@@ -126,6 +163,19 @@ fn track(files: &[PathBuf]) -> TokenStream {
 /// `shown` is the path as the user wrote it, used in the diagnostics'
 /// ` --> file:line:col` lines (so they match `dispatchio check` run from the
 /// crate root).
+///
+/// ```
+/// use std::path::Path;
+/// use dispatchio_dsl::codegen::expand;
+///
+/// let span = proc_macro2::Span::call_site();
+/// let file = Path::new("../examples/routes/card_dealer.route");
+/// let code = expand(file, Path::new("routes/card_dealer.route"), span).to_string();
+/// assert!(code.contains("pub struct Greeting") && code.contains("pub const DECK"));
+/// // A file that is not there is a compile error naming it as the user wrote it.
+/// let code = expand(Path::new("no/such.route"), Path::new("such.route"), span).to_string();
+/// assert!(code.contains("error[unknown-name]: cannot read `such.route`"), "{code}");
+/// ```
 pub fn expand(path: &Path, shown: &Path, span: PmSpan) -> TokenStream {
     let report = match crate::check(path) {
         Ok(report) => report,

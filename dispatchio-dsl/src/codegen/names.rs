@@ -16,7 +16,7 @@ const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
 /// The Rust identifier for a `.route` name: itself, `r#name` for a Rust
 /// keyword, `name_` for the few words Rust forbids even as raw identifiers.
-pub fn rust_ident(name: &str) -> Ident {
+pub(crate) fn rust_ident(name: &str) -> Ident {
     if NOT_RAW.contains(&name) {
         Ident::new(&format!("{name}_"), Span::call_site())
     } else if RUST_KEYWORDS.contains(&name) {
@@ -27,7 +27,7 @@ pub fn rust_ident(name: &str) -> Ident {
 }
 
 /// The module generated for listener `name` (the listener's own name).
-pub fn listener_module(name: &str) -> Ident {
+pub(crate) fn listener_module(name: &str) -> Ident {
     rust_ident(name)
 }
 

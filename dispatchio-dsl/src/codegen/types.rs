@@ -86,7 +86,7 @@ pub(crate) fn message(program: &Program, m: &MessageDef) -> TokenStream {
 /// (`::dispatchio::__private` or `::dispatchio`); `fields` pairs each field
 /// name conditions use with an expression of type `Option<Value<'_>>` that
 /// views it from `&self` (`None` when absent).
-pub fn content_impls(
+pub(crate) fn content_impls(
     krate: &TokenStream,
     ty: &proc_macro2::Ident,
     type_name: &str,

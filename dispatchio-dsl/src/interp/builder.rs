@@ -32,6 +32,26 @@ pub(super) enum HandlerFn {
 
 /// A loaded program waiting for its handlers; [`build`](Self::build) makes
 /// the listeners.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, Message, Reply, Text};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("desk.route");
+/// std::fs::write(&path, "listener desk {\n rule ask when type == \"Text\" => call answer\n otherwise => queue later\n}")?;
+/// let routes = dispatchio_dsl::interp::load(&path)?
+///     .handler("answer", |_m: &Message| Ok(Reply::with(Text::from("done"))))
+///     .queue("desk", "urgent") // not in the file yet; a reload may push to it
+///     .build()?;
+/// let desk = routes.listener("desk")?;
+/// assert!(desk.queue("later").is_ok() && desk.queue("urgent").is_ok());
+/// let dispatcher = Dispatcher::new();
+/// routes.register(&dispatcher)?;
+/// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("?")).to("desk"), None).await?;
+/// assert_eq!(reply.0, "done");
+/// # Ok(()) }
+/// ```
 pub struct RoutesBuilder {
     pub(super) path: PathBuf,
     pub(super) program: Program,
@@ -58,17 +78,59 @@ impl std::fmt::Debug for RoutesBuilder {
 
 impl RoutesBuilder {
     /// The checked program.
+    ///
+    /// ```
+    /// let builder = dispatchio_dsl::interp::load("../examples/routes/croupier.route")?;
+    /// // The handlers the file calls, to register before building.
+    /// let croupier = builder.program().listener("croupier").unwrap();
+    /// let mut calls: Vec<&str> = croupier.rules.iter().flat_map(|r| &r.actions).filter_map(|a| match &a.kind {
+    ///     dispatchio_dsl::program::ActionKind::Call { handler, .. } => Some(handler.as_str()),
+    ///     _ => None,
+    /// }).collect();
+    /// calls.dedup();
+    /// assert_eq!(calls, ["welcome", "review", "take_bet"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn program(&self) -> &Program {
         &self.program
     }
 
     /// The warnings `dispatchio check` would print for the file.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("table.route");
+    /// std::fs::write(&path, "const LIMIT = 10\nlistener table { rule all when sync => queue hand }")?;
+    /// let builder = dispatchio_dsl::interp::load(&path)?;
+    /// assert_eq!(builder.warnings()[0].code.as_str(), "unused");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.warnings
     }
 
     /// Registers the synchronous handler `name` (`call name`), for every
     /// listener of the program. Registering a name again replaces it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, HandlerError, Message, Reply, Text};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("shout.route");
+    /// std::fs::write(&path, "listener shout { rule text when type == \"Text\" => call upper }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?
+    ///     .handler("upper", |m: &Message| {
+    ///         let text = m.content_as::<Text>().ok_or_else(|| HandlerError::new("not text"))?;
+    ///         Ok(Reply::with(Text::from(text.0.to_uppercase())))
+    ///     })
+    ///     .build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// routes.register(&dispatcher)?;
+    /// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("hi")).to("shout"), None).await?;
+    /// assert_eq!(reply.0, "HI");
+    /// # Ok(()) }
+    /// ```
     pub fn handler(
         mut self,
         name: impl Into<String>,
@@ -79,6 +141,27 @@ impl RoutesBuilder {
     }
 
     /// Registers the asynchronous handler `name` (`call async name`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Message, Reply, Text};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("review.route");
+    /// std::fs::write(&path, "listener desk { rule text when type == \"Text\" and not sync => call async review }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?
+    ///     .async_handler("review", |m: Message| async move {
+    ///         // The future owns the message: it runs beside the listener's next ones.
+    ///         let words = m.content_as::<Text>().map_or(0, |t| t.0.split_whitespace().count());
+    ///         Ok(Reply::with(Text::from(format!("{words} words"))))
+    ///     })
+    ///     .build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// routes.register(&dispatcher)?;
+    /// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("two words")).to("desk"), None).await?;
+    /// assert_eq!(reply.0, "2 words");
+    /// # Ok(()) }
+    /// ```
     pub fn async_handler<F, Fut>(mut self, name: impl Into<String>, f: F) -> RoutesBuilder
     where
         F: Fn(Message) -> Fut + Send + Sync + 'static,
@@ -143,6 +226,36 @@ impl RoutesBuilder {
     /// The future must own what it uses (clone from the envelope and the
     /// content first): it runs concurrently with the listener's later
     /// messages.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dispatchio_core::{Dispatcher, Envelope, Message, Reply, Text};
+    ///
+    /// // In a program: `#[derive(Debug, Serialize, Deserialize, dispatchio::ContentType)]`.
+    /// #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    /// struct Bet { amount: i64 }
+    /// # impl dispatchio_core::ContentType for Bet { const TYPE_NAME: &'static str = "Bet"; }
+    /// # impl dispatchio_core::Fields for Bet {
+    /// #     fn field(&self, name: &str) -> Option<dispatchio_core::Value<'_>> {
+    /// #         (name == "amount").then_some(dispatchio_core::Value::Int(self.amount))
+    /// #     }
+    /// # }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("bets.route");
+    /// std::fs::write(&path, "message Bet { amount: int }\nlistener croupier { rule bet when type == Bet and not sync => call async take }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?
+    ///     .typed_async_handler("take", |_envelope: &Envelope, bet: &Bet| {
+    ///         let doubled = bet.amount * 2; // what the future needs, taken before it
+    ///         async move { Ok(Reply::with(Text::from(format!("pays {doubled}")))) }
+    ///     })
+    ///     .build()?;
+    /// let dispatcher = Dispatcher::new();
+    /// routes.register(&dispatcher)?;
+    /// let reply = dispatcher.request_as::<Text>(Message::new(Bet { amount: 5 }).to("croupier"), None).await?;
+    /// assert_eq!(reply.0, "pays 10");
+    /// # Ok(()) }
+    /// ```
     pub fn typed_async_handler<T, F, Fut>(mut self, name: impl Into<String>, f: F) -> RoutesBuilder
     where
         T: ContentType + DeserializeOwned,
@@ -172,6 +285,18 @@ impl RoutesBuilder {
     /// Creates queue `queue` on `listener` even though the file does not
     /// (yet) push to it, so that a reloaded file may. Queues the file names
     /// are created anyway.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("table.route");
+    /// std::fs::write(&path, "listener table { rule all when sync => queue hand }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?.queue("table", "urgent").build()?;
+    /// // The file may now be edited to push to `urgent`, and reloaded.
+    /// std::fs::write(&path, "listener table {\n rule now when blocking => queue urgent\n rule all when sync => queue hand\n}")?;
+    /// assert_eq!(routes.reload()?.generation, 1);
+    /// assert!(routes.listener("table")?.queue("urgent").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn queue(mut self, listener: impl Into<String>, queue: impl Into<String>) -> RoutesBuilder {
         self.queues.push((listener.into(), queue.into()));
         self
@@ -180,6 +305,17 @@ impl RoutesBuilder {
     /// Lets `listener` forward to the listener `target` even though the file
     /// does not (yet), so that a reloaded file may. The targets the file
     /// forwards to are bound anyway.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("two.route");
+    /// std::fs::write(&path, "listener front { rule all when sync => queue q }\nlistener audit { rule all when sync => queue seen }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?.forward("front", "audit").build()?;
+    /// // `front` was built bound to `audit`, so a reload may forward there.
+    /// std::fs::write(&path, "listener front { rule all when sync => forward audit }\nlistener audit { rule all when sync => queue seen }")?;
+    /// assert_eq!(routes.reload()?.generation, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn forward(
         mut self,
         listener: impl Into<String>,
@@ -201,6 +337,18 @@ impl RoutesBuilder {
     /// async`, or the reverse), every queue given to [`queue`](Self::queue)
     /// for a listener the file does not declare, and every listener given
     /// to [`forward`](Self::forward) that the file does not declare.
+    ///
+    /// ```
+    /// use dispatchio_dsl::interp::{self, MissingKind};
+    ///
+    /// let builder = interp::load("../examples/routes/croupier.route")?;
+    /// // The file calls `welcome`, `review` (async) and `take_bet`; none is registered.
+    /// let Err(interp::Error::Missing(unprovided)) = builder.build() else { panic!("refused") };
+    /// let names: Vec<&str> = unprovided.missing.iter().map(|m| m.name.as_str()).collect();
+    /// assert_eq!(names, ["welcome", "review", "take_bet"]);
+    /// assert_eq!(unprovided.missing[1].kind, MissingKind::Handler { is_async: true });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<Routes, Error> {
         let RoutesBuilder {
             path,

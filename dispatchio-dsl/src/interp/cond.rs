@@ -14,6 +14,26 @@ use dispatchio_core::routing::{Cond, Field, Pred};
 use crate::program::{self, CondKind, FieldRef};
 
 /// The runtime condition that means what `cond` means.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dispatchio_core::{DynContent, DynValue, Message};
+/// use dispatchio_dsl::interp::lower_cond;
+///
+/// let program = dispatchio_dsl::load_str(
+///     "game.route",
+///     "message Card { card: int }\nlistener l { rule deal when type == Card and card < 52 => drop }",
+/// )?
+/// .program;
+/// let cond = lower_cond(&program.listeners()[0].rules[0].cond);
+/// let card = |n| {
+///     let content = DynValue::Record([("card".to_owned(), DynValue::Int(n))].into());
+///     Message::from_shared(Arc::new(DynContent::new("Card", content)))
+/// };
+/// assert!(cond.eval(&card(7)));
+/// assert!(!cond.eval(&card(60)));
+/// # Ok::<(), dispatchio_dsl::LoadError>(())
+/// ```
 pub fn lower_cond(cond: &program::Cond) -> Cond {
     match &cond.kind {
         CondKind::Pred(p) => Cond::Pred(Pred { field: field(&p.field), test: p.test.clone() }),

@@ -11,6 +11,20 @@ use crate::report::{ReadError, Report};
 /// Every variant says what and where; the `Display` text of
 /// [`Error::Invalid`] contains every diagnostic rendered with its snippet,
 /// as `dispatchio check` prints it.
+///
+/// ```
+/// use dispatchio_dsl::interp;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("bad.route");
+/// std::fs::write(&path, "listener l { rule r when type == Card => drop }")?;
+/// let err = interp::load(&path).unwrap_err();
+/// assert!(matches!(err, interp::Error::Invalid(_)));
+/// // Every finding, rendered as `dispatchio check` prints it.
+/// let text = err.to_string();
+/// assert!(text.contains("has 1 error(s):\nerror[unknown-name]:"), "{text}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -66,6 +80,19 @@ fn list(names: &[String]) -> String {
 }
 
 /// A program with error-level findings.
+///
+/// ```
+/// use dispatchio_dsl::interp;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("bad.route");
+/// std::fs::write(&path, "listener l { rule r when => drop }")?;
+/// let Err(interp::Error::Invalid(invalid)) = interp::load(&path) else { panic!("refused") };
+/// assert_eq!(invalid.root, path);
+/// assert_eq!(invalid.report.errors().next().unwrap().code.as_str(), "syntax");
+/// assert!(invalid.rendered.starts_with("error[syntax]"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Invalid {
     /// The root file.
@@ -84,6 +111,21 @@ impl Error {
 }
 
 /// Everything a file names that the program does not provide.
+///
+/// ```
+/// use dispatchio_dsl::interp;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("bank.route");
+/// std::fs::write(&path, "listener bank {\n rule pay when sync => call pay\n otherwise => call log\n}")?;
+/// let Err(interp::Error::Missing(unprovided)) = interp::load(&path)?.build() else { panic!("refused") };
+/// assert_eq!(unprovided.path, path);
+/// let text = unprovided.to_string();
+/// assert!(text.ends_with("names 2 thing(s) the program does not provide:\n\
+///     \x20 - handler `pay` is not registered: `call pay` (listener `bank`, rule `pay`); register it with `handler(\"pay\", …)`\n\
+///     \x20 - handler `log` is not registered: `call log` (listener `bank`, rule `otherwise`); register it with `handler(\"log\", …)`"), "{text}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unprovided {
     /// The root file.
@@ -111,6 +153,22 @@ impl fmt::Display for Unprovided {
 }
 
 /// One name a file uses that the program does not provide.
+///
+/// ```
+/// use dispatchio_dsl::interp::{self, MissingKind};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("table.route");
+/// std::fs::write(&path, "listener table { rule all when sync => queue hand }")?;
+/// let routes = interp::load(&path)?.build()?;
+/// // The listener was built without a queue `urgent`.
+/// std::fs::write(&path, "listener table { rule all when sync => queue urgent }")?;
+/// let Err(interp::Error::Missing(unprovided)) = routes.reload() else { panic!("refused") };
+/// let missing = &unprovided.missing[0];
+/// assert_eq!((missing.kind, missing.name.as_str()), (MissingKind::Queue, "urgent"));
+/// assert_eq!((missing.listener.as_str(), missing.rule.as_str()), ("table", "all"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Missing {
     /// What kind of thing is missing.
@@ -124,6 +182,20 @@ pub struct Missing {
 }
 
 /// What kind of name is missing.
+///
+/// ```
+/// use dispatchio_core::{Message, Reply};
+/// use dispatchio_dsl::interp::{self, MissingKind};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("desk.route");
+/// std::fs::write(&path, "listener desk { rule all when not sync => call async review }")?;
+/// // Registered as a synchronous handler; the file calls it `async`.
+/// let built = interp::load(&path)?.handler("review", |_m: &Message| Ok(Reply::Empty)).build();
+/// let Err(interp::Error::Missing(unprovided)) = built else { panic!("refused") };
+/// assert_eq!(unprovided.missing[0].kind, MissingKind::HandlerKind { is_async: true });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MissingKind {

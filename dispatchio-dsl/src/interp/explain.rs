@@ -62,6 +62,19 @@ impl Routes {
 /// The concrete form of a runtime message: its envelope, and every content
 /// field its content reports ([`Fields::field_names`](dispatchio_core::Fields::field_names)),
 /// nested records and lists copied out.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dispatchio_core::{DynContent, DynValue, Message};
+/// use dispatchio_dsl::{Value, interp::sample_of};
+///
+/// let content = DynValue::Record([("card".to_owned(), DynValue::Int(7))].into());
+/// let msg = Message::from_shared(Arc::new(DynContent::new("Card", content))).to("player");
+/// let sample = sample_of(&msg);
+/// assert_eq!(sample.ty, "Card");
+/// assert_eq!(sample.dest, Some(Value::Str("player".into())));
+/// assert_eq!(sample.content["card"], Value::Int(7));
+/// ```
 pub fn sample_of(msg: &Message) -> Sample {
     let env = msg.envelope();
     let mut s = Sample::new(env.ty.to_string());

@@ -103,6 +103,17 @@ pub type RouteListener = RoutedListener<RouteMatcher, RouteHandlers>;
 ///
 /// [`Error::Read`] when the file cannot be read; [`Error::Invalid`] with
 /// every finding, rendered with snippets, when it has errors.
+///
+/// ```
+/// use dispatchio_dsl::interp;
+///
+/// let routes = interp::load("../examples/routes/card_dealer.route")?.build()?;
+/// assert!(routes.listener("player").is_ok());
+/// // A file that cannot be read is refused with the reason.
+/// let missing = interp::load("no/such.route").unwrap_err();
+/// assert!(matches!(missing, interp::Error::Read(_)), "{missing}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load(path: impl AsRef<Path>) -> Result<RoutesBuilder, Error> {
     let path = path.as_ref().to_path_buf();
     let report = crate::report::check(&path)?;
@@ -131,6 +142,27 @@ fn accept(path: &Path, report: Report) -> Result<(Program, Vec<Diagnostic>), Err
 
 /// The handlers of a program, shared by all its listeners, called by index
 /// into every listener's layout (the same for all of them).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use dispatchio_core::{Dispatcher, Message, Reply, RoutedListener, Text};
+/// use dispatchio_dsl::interp::{self, RouteHandlers, RouteMatcher};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("echo.route");
+/// std::fs::write(&path, "listener echo { rule ask when type == \"Text\" => call answer }")?;
+/// let routes = interp::load(&path)?
+///     .handler("answer", |_m: &Message| Ok(Reply::with(Text::from("pong"))))
+///     .build()?;
+/// // The runtime's executor, over the interpreted table and these handlers.
+/// let echo: Arc<RoutedListener<RouteMatcher, RouteHandlers>> = routes.listener("echo")?;
+/// let dispatcher = Dispatcher::new();
+/// dispatcher.register("echo", echo)?;
+/// let reply = dispatcher.request_as::<Text>(Message::new(Text::from("ping")).to("echo"), None).await?;
+/// assert_eq!(reply.0, "pong");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct RouteHandlers {
     slots: Arc<[HandlerFn]>,
@@ -163,6 +195,19 @@ impl Handlers for RouteHandlers {
 /// A built program: its listeners, and the way to reload them.
 ///
 /// Cheap to clone (a shared handle).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use dispatchio_core::{Dispatcher, DynContent, DynValue, Message};
+///
+/// let routes = dispatchio_dsl::interp::load("../examples/routes/card_dealer.route")?.build()?;
+/// let dispatcher = Dispatcher::new();
+/// routes.register(&dispatcher)?;
+/// let card = DynValue::Record([("card".to_owned(), DynValue::Int(7))].into());
+/// dispatcher.send(Message::from_shared(std::sync::Arc::new(DynContent::new("Card", card))).to("player"))?;
+/// assert!(routes.listener("player")?.queue("hand")?.recv().await.is_some());
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Routes {
     inner: Arc<Inner>,
@@ -200,6 +245,21 @@ impl std::fmt::Debug for Routes {
 }
 
 /// A reload that took effect.
+///
+/// ```
+/// use dispatchio_dsl::interp;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("table.route");
+/// std::fs::write(&path, "listener table { rule deal when sync => queue hand }")?;
+/// let routes = interp::load(&path)?.build()?;
+/// // The same listener and queue, one more rule: the reload takes effect.
+/// std::fs::write(&path, "listener table {\n rule urgent when blocking => queue hand\n rule deal when sync => queue hand\n}")?;
+/// let reloaded = routes.reload()?;
+/// assert_eq!(reloaded.generation, 1);
+/// assert!(reloaded.warnings.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Reloaded {
     /// How many reloads took effect so far, this one included.
@@ -210,6 +270,12 @@ pub struct Reloaded {
 
 impl Routes {
     /// The root file.
+    ///
+    /// ```
+    /// let routes = dispatchio_dsl::interp::load("../examples/routes/card_dealer.route")?.build()?;
+    /// assert!(routes.path().ends_with("card_dealer.route"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -225,6 +291,18 @@ impl Routes {
     /// # Errors
     ///
     /// [`Error::UnknownListener`] when the file declares no listener `name`.
+    ///
+    /// ```
+    /// use dispatchio_dsl::interp;
+    ///
+    /// let routes = interp::load("../examples/routes/card_dealer.route")?.build()?;
+    /// let player = routes.listener("player")?;
+    /// assert!(player.queue("hand").is_ok());
+    /// let Err(err) = routes.listener("dealer") else { panic!("no dealer") };
+    /// assert!(matches!(err, interp::Error::UnknownListener { .. }));
+    /// assert!(err.to_string().ends_with("no listener `dealer` (the file declares `player`)"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn listener(&self, name: &str) -> Result<Arc<RouteListener>, Error> {
         self.primary(name).cloned()
     }
@@ -241,6 +319,16 @@ impl Routes {
     }
 
     /// Every listener with its name, in file order.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("two.route");
+    /// std::fs::write(&path, "listener front { rule all when sync => forward back }\nlistener back { rule all when sync => queue done }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?.build()?;
+    /// let names: Vec<&str> = routes.listeners().map(|(name, _)| name).collect();
+    /// assert_eq!(names, ["front", "back"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn listeners(&self) -> impl Iterator<Item = (&str, &Arc<RouteListener>)> {
         self.inner.listeners.iter().map(|(n, l)| (n.as_str(), l))
     }
@@ -252,6 +340,16 @@ impl Routes {
     ///
     /// The dispatcher's error for the first listener it refuses (a name
     /// already taken, no tokio runtime).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let routes = dispatchio_dsl::interp::load("../examples/routes/card_dealer.route")?.build()?;
+    /// let dispatcher = dispatchio_core::Dispatcher::new();
+    /// routes.register(&dispatcher)?;
+    /// // `player` is taken now: registering again is refused.
+    /// assert!(routes.register(&dispatcher).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn register(&self, dispatcher: &Dispatcher) -> Result<(), dispatchio_core::Error> {
         for (name, l) in &self.inner.listeners {
             dispatcher.register(name.clone(), l.clone() as Arc<dyn Listener>)?;
@@ -260,16 +358,46 @@ impl Routes {
     }
 
     /// The program the listeners currently run.
+    ///
+    /// ```
+    /// let routes = dispatchio_dsl::interp::load("../examples/routes/card_dealer.route")?.build()?;
+    /// let program = routes.program();
+    /// let rules: Vec<&str> = program.listeners()[0].rules.iter().map(|r| r.name.as_str()).collect();
+    /// assert_eq!(rules, ["greet", "deal"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn program(&self) -> Program {
         self.inner.state.lock().program.clone()
     }
 
     /// The current program's warnings.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("table.route");
+    /// std::fs::write(&path, "message Card { card: int }\nlistener table { rule deal when sync => queue hand }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?.build()?;
+    /// // Nothing uses or catches `Card`: warnings, which do not stop the load.
+    /// let codes: Vec<&str> = routes.warnings().iter().map(|d| d.code.as_str()).collect();
+    /// assert_eq!(codes, ["unused", "unrouted"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn warnings(&self) -> Vec<Diagnostic> {
         self.inner.state.lock().warnings.clone()
     }
 
     /// How many reloads took effect.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("table.route");
+    /// std::fs::write(&path, "listener table { rule deal when sync => queue hand }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?.build()?;
+    /// assert_eq!(routes.generation(), 0);
+    /// routes.reload()?;
+    /// assert_eq!(routes.generation(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn generation(&self) -> u64 {
         self.inner.state.lock().generation
     }
@@ -294,6 +422,24 @@ impl Routes {
     /// [`Error::Invalid`] (with every finding rendered), [`Error::Missing`]
     /// (every handler, queue or forward target the new file names that the
     /// listeners were not built with), [`Error::ListenersChanged`].
+    ///
+    /// ```
+    /// use dispatchio_dsl::interp;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("table.route");
+    /// std::fs::write(&path, "listener table { rule deal when sync => queue hand }")?;
+    /// let routes = interp::load(&path)?.build()?;
+    /// // A file with an error is refused, and the old table keeps running.
+    /// std::fs::write(&path, "listener table { rule deal when sync => }")?;
+    /// assert!(matches!(routes.reload(), Err(interp::Error::Invalid(_))));
+    /// assert_eq!(routes.generation(), 0);
+    /// // So is a file that calls a handler the program was not built with.
+    /// std::fs::write(&path, "listener table { rule deal when sync => call deal }")?;
+    /// let Err(interp::Error::Missing(missing)) = routes.reload() else { panic!("refused") };
+    /// assert_eq!(missing.missing[0].name, "deal");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reload(&self) -> Result<Reloaded, Error> {
         let mut state = self.inner.state.lock();
         let result = self.try_reload(&mut state);
@@ -370,6 +516,19 @@ impl Routes {
     }
 
     /// Whether the file or one of its imports changed since it was last read.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("table.route");
+    /// std::fs::write(&path, "listener table { rule deal when sync => queue hand }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?.build()?;
+    /// assert!(!routes.changed());
+    /// std::fs::write(&path, "listener table { rule deal when blocking => queue hand }")?;
+    /// assert!(routes.changed());
+    /// routes.reload()?;
+    /// assert!(!routes.changed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn changed(&self) -> bool {
         let (now, last) = self.fingerprints();
         now != last

@@ -189,6 +189,19 @@ impl Names {
 /// The table is shared: every instance of one listener of a program
 /// ([`Routes::instance`](super::Routes::instance)) routes with the same
 /// table, so a reload switches them all.
+///
+/// ```
+/// use dispatchio_core::routing::Matcher as _;
+///
+/// let routes = dispatchio_dsl::interp::load("../examples/routes/card_dealer.route")?.build()?;
+/// let player = routes.listener("player")?;
+/// // What the table's steps index: the rules, queues, handlers and forwards it was built with.
+/// let layout = player.matcher().layout();
+/// let rules: Vec<&str> = layout.rules.iter().map(|r| &**r).collect();
+/// assert_eq!(rules, ["greet", "deal"]);
+/// assert!(layout.queue("hand").is_some() && layout.queue("greetings").is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RouteMatcher {
     layout: Layout,
     table: Arc<RwLock<Table>>,

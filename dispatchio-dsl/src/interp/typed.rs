@@ -178,6 +178,31 @@ fn value(program: &Program, ty: &Type, full: bool, depth: usize) -> Option<DynVa
 }
 
 /// Why a typed handler cannot take its type in this program.
+///
+/// ```
+/// use dispatchio_core::{Envelope, Reply};
+/// use dispatchio_dsl::interp;
+///
+/// #[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// struct Bet { amount: i64 }
+/// # impl dispatchio_core::ContentType for Bet { const TYPE_NAME: &'static str = "Bet"; }
+/// # impl dispatchio_core::Fields for Bet {
+/// #     fn field(&self, name: &str) -> Option<dispatchio_core::Value<'_>> {
+/// #         (name == "amount").then_some(dispatchio_core::Value::Int(self.amount))
+/// #     }
+/// # }
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("game.route");
+/// std::fs::write(&path, "message Card { card: int }\nlistener player { rule deal when type == Card => call deal }")?;
+/// // `deal` is given `Card`s, not `Bet`s.
+/// let built = interp::load(&path)?.typed_handler("deal", |_e: &Envelope, _bet: &Bet| Ok(Reply::Empty)).build();
+/// let Err(interp::Error::Content(mismatched)) = built else { panic!("refused") };
+/// let m = &mismatched.mismatches[0];
+/// assert_eq!((m.handler.as_str(), m.listener.as_str(), m.rule.as_str()), ("deal", "player", "deal"));
+/// assert!(m.takes.ends_with("Bet"), "{}", m.takes);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContentMismatch {
     /// The handler.
@@ -203,6 +228,29 @@ impl fmt::Display for ContentMismatch {
 }
 
 /// Every typed handler of a program that cannot take its type.
+///
+/// ```
+/// use dispatchio_core::{Envelope, Reply};
+/// use dispatchio_dsl::interp;
+///
+/// #[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// struct Card { card: String }
+/// # impl dispatchio_core::ContentType for Card { const TYPE_NAME: &'static str = "Card"; }
+/// # impl dispatchio_core::Fields for Card {
+/// #     fn field(&self, _name: &str) -> Option<dispatchio_core::Value<'_>> { None }
+/// # }
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("game.route");
+/// std::fs::write(&path, "message Card { card: int }\nlistener player { rule deal when type == Card => call deal }")?;
+/// // The file's `card` is an `int`; this `Card` holds a string.
+/// let built = interp::load(&path)?.typed_handler("deal", |_e: &Envelope, _c: &Card| Ok(Reply::Empty)).build();
+/// let Err(interp::Error::Content(mismatched)) = built else { panic!("refused") };
+/// assert_eq!(mismatched.path, path);
+/// assert_eq!(mismatched.mismatches.len(), 1);
+/// assert!(mismatched.to_string().contains("1 typed handler(s) do not fit the file"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mismatched {
     /// The root file.

@@ -55,6 +55,21 @@ pub(super) fn fingerprint(files: &[PathBuf]) -> u64 {
 
 /// A running watch started by [`Routes::watch`]: yields the outcome of every
 /// reload it made. Dropping it stops the watch.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("table.route");
+/// std::fs::write(&path, "listener table { rule all when sync => queue hand }")?;
+/// let routes = dispatchio_dsl::interp::load(&path)?.build()?;
+/// let mut watcher = routes.watch(Duration::from_millis(10));
+/// std::fs::write(&path, "listener table { rule all when sync => drop }")?;
+/// assert_eq!(watcher.next().await.ok_or("the watch stopped")??.generation, 1);
+/// drop(watcher); // stops the watch
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Watcher {
     events: mpsc::UnboundedReceiver<Result<Reloaded, Error>>,
@@ -64,6 +79,23 @@ pub struct Watcher {
 impl Watcher {
     /// The outcome of the next reload the watch makes (after a change),
     /// waiting for one; `None` once the watch has stopped.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("table.route");
+    /// std::fs::write(&path, "listener table { rule all when sync => queue hand }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?.build()?;
+    /// let mut watcher = routes.watch(Duration::from_millis(10));
+    /// // A file with an error: refused, and the old table keeps running.
+    /// std::fs::write(&path, "listener table { rule all when => drop }")?;
+    /// let refused = watcher.next().await.ok_or("the watch stopped")?;
+    /// assert!(matches!(refused, Err(dispatchio_dsl::interp::Error::Invalid(_))));
+    /// assert_eq!(routes.generation(), 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn next(&mut self) -> Option<Result<Reloaded, Error>> {
         self.events.recv().await
     }
@@ -84,6 +116,24 @@ impl Routes {
     /// again when it changes again.
     ///
     /// Must be called inside a tokio runtime (the watch is a task).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("table.route");
+    /// std::fs::write(&path, "listener table { rule all when sync => queue hand }")?;
+    /// let routes = dispatchio_dsl::interp::load(&path)?.build()?;
+    /// let mut watcher = routes.watch(Duration::from_millis(10));
+    /// std::fs::write(&path, "listener table { rule all when sync and blocking => queue hand }")?;
+    /// watcher.next().await.ok_or("the watch stopped")??;
+    /// let program = routes.program();
+    /// let rule = &program.listeners()[0].rules[0];
+    /// assert_eq!(rule.name, "all");
+    /// assert!(matches!(rule.cond.kind, dispatchio_dsl::program::CondKind::And(_)));
+    /// # Ok(()) }
+    /// ```
     pub fn watch(&self, period: Duration) -> Watcher {
         let (tx, events) = mpsc::unbounded_channel();
         let routes = self.clone();

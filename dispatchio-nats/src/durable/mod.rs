@@ -244,7 +244,7 @@ pub(crate) async fn ask_presence(
     ns: &Namespace,
     name: &str,
 ) -> Result<async_nats::Message, async_nats::RequestError> {
-    let subject = ns.subject(SubjectKind::Dispatcher, &Id::from(name.to_owned())).map_err(|e| {
+    let subject = ns.subject(SubjectKind::Dispatcher, &Id::from(name)).map_err(|e| {
         async_nats::RequestError::with_source(async_nats::RequestErrorKind::Other, e)
     })?;
     let request = async_nats::Request::new()

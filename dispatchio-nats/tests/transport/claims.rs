@@ -9,10 +9,8 @@ use dispatchio_nats::Conflict;
 /// Waits until `nats` lists exactly the conflicts `want` as (id, holder,
 /// claimant).
 async fn conflicts_are(nats: &Nats, want: &[(&str, &str, &str)]) {
-    let want: Vec<(Id, String, String)> = want
-        .iter()
-        .map(|(id, h, c)| (Id::from((*id).to_owned()), (*h).to_owned(), (*c).to_owned()))
-        .collect();
+    let want: Vec<(Id, String, String)> =
+        want.iter().map(|(id, h, c)| (Id::from(*id), (*h).to_owned(), (*c).to_owned())).collect();
     let seen = |list: &[Conflict]| -> Vec<(Id, String, String)> {
         list.iter().map(|c| (c.id.clone(), c.holder.clone(), c.claimant.clone())).collect()
     };

@@ -9,7 +9,7 @@ use dispatchio_nats::Nats;
 /// Waits until `nats`'s roster lists exactly `names` for `group`.
 pub(super) async fn roster_shows(nats: &Nats, group: &str, names: &[&str]) {
     let want: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let group = Id::from(group.to_owned());
+    let group = Id::from(group);
     within("the roster", async {
         while nats.roster().get(&group).cloned().unwrap_or_default() != want {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -88,7 +88,7 @@ async fn a_process_with_a_member_of_its_own_reaches_the_members_of_the_others_to
     .await
     .unwrap();
     let who: Vec<Id> = replies.iter().map(|(id, _)| id.clone()).collect();
-    assert_eq!(who, vec![Id::from("a1"), Id::from(a.outlet_name().to_owned())]);
+    assert_eq!(who, vec![Id::from("a1"), Id::from(a.outlet_name())]);
     // One-way too: bob's member gets alice's greeting.
     alice.send(Message::new(Num { n: 0 }).to_group("players")).unwrap();
     within("bob's member's greeting", async {
@@ -102,6 +102,37 @@ async fn a_process_with_a_member_of_its_own_reaches_the_members_of_the_others_to
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_group_message_sent_once_the_roster_lists_a_dispatcher_reaches_it() {
+    let server = NatsServer::start().await;
+    let (bob, _b) = player(&server, "bob", "b1").await;
+    let (alice, a) = player(&server, "alice", "a1").await;
+    for round in 0..30 {
+        let group = format!("table-{round}");
+        alice.subscribe("a1", group.as_str()).unwrap();
+        // alice's serving task busy claiming destinations (a round trip to
+        // the server each) while bob's roster note comes in.
+        for k in 0..20 {
+            counting(&alice, &format!("x-{round}-{k}"));
+        }
+        bob.subscribe("b1", group.as_str()).unwrap();
+        // Looked at as often as the runtime lets it, so that the check comes
+        // right after bob's note arrives: the outlet must be a member then.
+        let bob_listed = Id::from(group.as_str());
+        within("bob on the roster", async {
+            while !a.roster().get(&bob_listed).is_some_and(|names| names.contains("bob")) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        let ask = Message::new(Ask { n: round }).to_group(group.as_str());
+        let replies =
+            within("the group request", alice.request_group(ask, Some(PROMPTLY))).await.unwrap();
+        let who: Vec<Id> = replies.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(who, vec![Id::from("a1"), Id::from(a.outlet_name())], "round {round}");
+    }
 }
 
 #[tokio::test]

@@ -68,7 +68,7 @@ impl MessageRebuilder {
             WireIdRef::Str(s) => match &*slot {
                 Some(id @ Id::Str(last)) if last.as_str() == s => id.clone(),
                 _ => {
-                    let id = Id::from(s.to_owned());
+                    let id = Id::from(s);
                     *slot = Some(id.clone());
                     id
                 }

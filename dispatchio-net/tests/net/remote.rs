@@ -117,7 +117,7 @@ const PER_ASK: u64 = ONE_WAY / REQUESTS;
 /// answer says all numbers sent before it arrived, in order, then waits until
 /// the peer's traffic to `mine` has all arrived, in order.
 async fn exchange(d: &Dispatcher, mine: &Counting, peer: &str) -> Result<(), String> {
-    let peer_id = Id::from(peer.to_owned());
+    let peer_id = Id::from(peer);
     if !d.wait_for_destination(&peer_id, PROMPTLY).await {
         return Err(format!("{peer} was never announced"));
     }
@@ -885,7 +885,7 @@ fn a_fast_destinations_request_is_served_while_a_slow_one_is_saturated() {
 
 /// Waits until `d` routes group `group` to `members` members.
 async fn wait_for_group(d: &Dispatcher, group: &str, members: usize) {
-    let g = Id::from(group.to_owned());
+    let g = Id::from(group);
     let deadline = tokio::time::Instant::now() + PROMPTLY;
     loop {
         let n = d.snapshot().groups.iter().find(|(id, _)| *id == g).map_or(0, |(_, m)| m.len());
