@@ -29,6 +29,15 @@ impl GroupWait {
         GroupWait { group, waiting_for, streamed: BTreeSet::new(), answers: Vec::new() }
     }
 
+    /// `name`, no longer on the roster (found dead), was sent the request
+    /// through the stream: its part fails now as `why` (its next life's
+    /// answer would come to nobody). Returns whether the request is
+    /// complete.
+    pub(crate) fn absent(&mut self, name: &str, why: Error) -> bool {
+        self.answers.push((name.to_owned(), Err(why)));
+        self.waiting_for.is_empty()
+    }
+
     /// Nobody is subscribed to the group subject (the server's
     /// no-responders): no answer comes from those the request did not
     /// reach through the stream. Returns whether the request is complete.

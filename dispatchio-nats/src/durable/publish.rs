@@ -5,6 +5,7 @@
 //! and a message the stream did not take published again (the same ID:
 //! the stream removes it should it have been stored after all).
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -150,19 +151,13 @@ impl DurablePublisher {
         id: u64,
     ) -> Option<Outgoing> {
         let durable = outlet.durable.as_ref()?;
-        let (streamed, others) = {
+        let (streamed, members) = {
             let roster = outlet.roster.lock();
-            let streamed = roster.streamed_of(group);
-            let others = roster.members_of(group).iter().any(|m| !streamed.contains(m));
-            let others = others || streamed.is_empty();
-            (streamed, others)
+            (roster.streamed_of(group), roster.members_of(group))
         };
-        // A group request: a no-responders answer on the group subject
-        // then stops the wait only for the others.
+        let others = streamed.is_empty() || members.iter().any(|m| !streamed.contains(m));
         if let Some(r) = out.request {
-            if let Some(g) = outlet.pending.lock().get_mut(&r).and_then(|p| p.group.as_mut()) {
-                g.streamed = streamed.clone();
-            }
+            wait_for_streamed(outlet, r, &streamed, &members);
         }
         let message_id = durable.message_id(&outlet.dispatcher_name, id);
         for member in &streamed {
@@ -223,6 +218,37 @@ impl DurablePublisher {
         let Heard::Held(route) = who(client, outlet, dest).await else { return None };
         durable.routes.lock().insert(dest.clone(), route.clone());
         Some(route)
+    }
+}
+
+/// Group request `r` goes through the stream to `streamed`: a
+/// no-responders answer on the group subject then ends the wait only for
+/// the others, and those of `streamed` off the roster (found dead, not
+/// among `members`) have their part failed at once as `PeerLost` rather
+/// than waited for until the request's timeout.
+fn wait_for_streamed(
+    outlet: &NatsOutlet,
+    r: u64,
+    streamed: &BTreeSet<String>,
+    members: &BTreeSet<String>,
+) {
+    let mut pending = outlet.pending.lock();
+    let Some(g) = pending.get_mut(&r).and_then(|p| p.group.as_mut()) else { return };
+    g.streamed = streamed.clone();
+    let mut complete = false;
+    for lost in streamed.difference(members) {
+        let e = outlet.error(
+            TransportErrorKind::PeerLost,
+            format!(
+                "dispatcher {lost} is gone (the request waits in the stream for its next life)"
+            ),
+        );
+        complete = g.absent(lost, e.into());
+    }
+    let done = if complete { pending.remove(&r) } else { None };
+    drop(pending);
+    if let Some(p) = done {
+        outlet.finish_group(p);
     }
 }
 

@@ -123,19 +123,28 @@ async fn a_member_found_dead_by_a_group_request_still_has_its_group_messages_sto
     let [(_, Error::Transport(t))] = &g.failures[..] else { panic!("{g:?}") };
     assert_eq!(t.kind(), TransportErrorKind::PeerLost, "{t}");
     roster_shows(&a, "players", &[]).await;
-    // ... but what is sent to the group is still stored for it,
+    // ... but what is sent to the group is still stored for it: a request
+    // (its part failed at once, not waited for until its timeout) and
+    // one-way messages,
+    let started = Instant::now();
+    let ask = Message::new(Num { n: 1001 }).to_group("players");
+    let at_once = within("the second request", alice.request_group(ask, Some(PROMPTLY))).await;
+    let Err(Error::Group(g)) = &at_once else { panic!("expected a group error: {at_once:?}") };
+    let [(_, Error::Transport(t))] = &g.failures[..] else { panic!("{g:?}") };
+    assert_eq!(t.kind(), TransportErrorKind::PeerLost, "{t}");
+    assert!(started.elapsed() < PROMPTLY / 2, "{:?}", started.elapsed());
     for n in 0..100 {
         alice.send(Message::new(Num { n }).to_group("players")).unwrap();
     }
-    until("the stream's acknowledgements", || a.stats().stored == 101).await;
-    // and its next life gets all of it, the request's message too.
+    until("the stream's acknowledgements", || a.stats().stored == 102).await;
+    // and its next life gets all of it, the requests' messages too.
     let (_second, rx) =
         tokio::task::spawn_blocking(move || spawn_durable_child(&url, None, wait, Some("players")))
             .await
             .unwrap();
     let mut got = std::collections::BTreeMap::new();
-    handled(&rx, &mut got, 101).await;
-    let expected: Vec<u64> = (0..100).chain([1000]).collect();
+    handled(&rx, &mut got, 102).await;
+    let expected: Vec<u64> = (0..100).chain([1000, 1001]).collect();
     assert_eq!(got.keys().copied().collect::<Vec<_>>(), expected);
     roster_shows(&a, "players", &["child"]).await;
 }
