@@ -124,7 +124,11 @@ impl ReplySender {
     /// listener treats the message as one-way in every other respect.
     ///
     /// A transport that acknowledges what it received once it is handled
-    /// (NATS JetStream) uses this for one-way messages.
+    /// (NATS JetStream) uses this for one-way messages. Given to
+    /// [`Inlet::deliver`](crate::transport::Inlet::deliver) with a group
+    /// message, `f` is called once every local member is done with it,
+    /// with the refusal as [`Inlet::deliver`](crate::transport::Inlet::deliver)
+    /// reports a group request's failures.
     ///
     /// ```
     /// use std::sync::mpsc;
@@ -196,6 +200,12 @@ impl ReplySender {
             Some(ReplyKind::Oneshot(tx)) => !tx.is_closed(),
             Some(_) => true,
         }
+    }
+
+    /// Whether this is [`unwanted_then`](Self::unwanted_then): one-way,
+    /// with a transport to tell when the message is done with.
+    pub(crate) fn tells_when_done(&self) -> bool {
+        matches!(self.kind, Some(ReplyKind::UnwantedThen(_)))
     }
 
     /// Whether this is [`unwanted`](Self::unwanted): sending to it does

@@ -2072,6 +2072,65 @@ mod seam {
         d.shutdown().await;
     }
 
+    #[tokio::test]
+    async fn a_one_way_group_message_from_a_transport_is_done_with_once_every_member_is() {
+        let d = Dispatcher::new();
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let opened = gate.clone();
+        let slow = calling_async("slow", move |_| {
+            let opened = opened.clone();
+            async move {
+                opened.notified().await;
+                Ok(Reply::Empty)
+            }
+        });
+        let held = Arc::new(tokio::sync::Semaphore::new(0));
+        let permits = held.clone();
+        let narrow = calling_async("narrow", move |_| {
+            let permits = permits.clone();
+            async move {
+                let _ = permits.acquire().await;
+                Ok(Reply::Empty)
+            }
+        });
+        d.register("slow", slow).unwrap();
+        d.register("fast", echo()).unwrap();
+        d.register_bounded("narrow", narrow, 1).unwrap();
+        for m in ["slow", "fast"] {
+            d.subscribe(m, "G").unwrap();
+        }
+        for m in ["fast", "narrow"] {
+            d.subscribe(m, "H").unwrap();
+        }
+        let (tx, mut told) = tokio::sync::mpsc::unbounded_channel();
+        let slot = |tx: tokio::sync::mpsc::UnboundedSender<_>| {
+            ReplySender::unwanted_then(move |refused: Option<&Error>| {
+                let _ = tx.send(refused.cloned());
+            })
+        };
+        d.inlet().deliver(Message::new(Empty).to_group("G"), slot(tx.clone())).unwrap();
+        within(d.flush("fast")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(told.try_recv().is_err(), "told before the slow member was done");
+        gate.notify_one();
+        assert!(matches!(within(told.recv()).await, Some(None)), "done, nothing refused");
+        // A member whose mailbox is full (one message handled, one
+        // waiting): told once all are done, of that refusal.
+        d.send(Message::new(Empty).to("narrow")).unwrap();
+        until(|| d.send(Message::new(Empty).to("narrow")).is_err()).await;
+        d.inlet().deliver(Message::new(Empty).to_group("H"), slot(tx)).unwrap();
+        match within(told.recv()).await {
+            Some(Some(Error::Group(g))) => {
+                assert_eq!(g.succeeded, 1);
+                let [(who, Error::MailboxFull { .. })] = &g.failures[..] else { panic!("{g:?}") };
+                assert_eq!(who, &Id::from("narrow"));
+            }
+            other => panic!("expected the full mailbox's refusal, got {other:?}"),
+        }
+        held.add_permits(10);
+        d.shutdown().await;
+    }
+
     /// Two links' readers delivering to one listener at once, as two
     /// peers' streams to one destination do: a reader that found the
     /// listener busy, while its task was kept from the mailbox by that

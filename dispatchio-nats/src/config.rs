@@ -32,6 +32,7 @@ pub struct NatsConfig {
     pub(crate) registry: Arc<ContentRegistry>,
     pub(crate) delivery: Delivery,
     pub(crate) ack_wait: Duration,
+    pub(crate) stream_replicas: Option<usize>,
 }
 
 /// How messages to destination IDs travel between dispatchers: chosen per
@@ -54,8 +55,10 @@ pub enum Delivery {
     /// namespace's stream and are acknowledged once the listener has
     /// handled them; a dispatcher killed without leaving gets what it had
     /// not acknowledged again when it joins again under the same name.
-    /// Needs a server with JetStream. Groups and claims still travel as in
-    /// [`Core`](Delivery::Core) (at most once), for now.
+    /// Group messages go into the stream once for each dispatcher with
+    /// members in JetStream mode, and are acknowledged there once every
+    /// local member has handled them. Needs a server with JetStream.
+    /// Claims still travel as in [`Core`](Delivery::Core), for now.
     JetStream,
 }
 
@@ -98,6 +101,7 @@ impl std::fmt::Debug for NatsConfig {
             .field("queue_capacity", &self.queue_capacity)
             .field("delivery", &self.delivery)
             .field("ack_wait", &self.ack_wait)
+            .field("stream_replicas", &self.stream_replicas)
             .finish_non_exhaustive()
     }
 }
@@ -133,6 +137,7 @@ impl NatsConfig {
             registry: Arc::new(ContentRegistry::new()),
             delivery: Delivery::Core,
             ack_wait: Duration::from_secs(30),
+            stream_replicas: None,
         }
         .url(url)
     }
@@ -369,10 +374,10 @@ impl NatsConfig {
 
     /// In JetStream mode, how long a message given to this dispatcher may
     /// stay unacknowledged before JetStream gives it again (at least 1 ms;
-    /// 30 s by default). A restarted dispatcher gets what its previous
-    /// life was given but had not acknowledged once this much time has
-    /// passed since; a message still being handled when it passes is not
-    /// handled twice (it is marked as in progress).
+    /// 30 s by default). A message still being handled when it passes is
+    /// not handled twice (it is marked as in progress). A restarted
+    /// dispatcher does not wait for it: what its previous life was given
+    /// and had not acknowledged comes at once.
     ///
     /// ```
     /// use std::time::Duration;
@@ -384,6 +389,25 @@ impl NatsConfig {
     /// ```
     pub fn ack_wait(mut self, wait: Duration) -> NatsConfig {
         self.ack_wait = wait.max(Duration::from_millis(1));
+        self
+    }
+
+    /// In JetStream mode, on how many servers the namespace's stream (and
+    /// so its consumers) is kept, when this dispatcher is the one that
+    /// creates it (1 to 5). By default 3 when the server is part of a
+    /// cluster, falling back to 1 (with a warning) when the cluster cannot
+    /// hold 3, and 1 on a server alone. A stream that exists already keeps
+    /// its own.
+    ///
+    /// ```
+    /// use dispatchio_nats::{Delivery, NatsConfig};
+    /// let config = NatsConfig::new("nats://10.0.0.1:4222,nats://10.0.0.2:4222")
+    ///     .delivery(Delivery::JetStream)
+    ///     .stream_replicas(9); // at most 5
+    /// assert!(format!("{config:?}").contains("stream_replicas: Some(5)"));
+    /// ```
+    pub fn stream_replicas(mut self, replicas: usize) -> NatsConfig {
+        self.stream_replicas = Some(replicas.clamp(1, 5));
         self
     }
 }

@@ -19,12 +19,32 @@ pub(crate) struct GroupWait {
     pub(crate) group: Id,
     /// The dispatchers the roster said have members, not answered yet.
     pub(crate) waiting_for: BTreeSet<String>,
+    /// JetStream mode: those the request went to through the stream.
+    pub(crate) streamed: BTreeSet<String>,
     answers: Vec<(String, Result<Message, Error>)>,
 }
 
 impl GroupWait {
     pub(crate) fn new(group: Id, waiting_for: BTreeSet<String>) -> GroupWait {
-        GroupWait { group, waiting_for, answers: Vec::new() }
+        GroupWait { group, waiting_for, streamed: BTreeSet::new(), answers: Vec::new() }
+    }
+
+    /// `name`, no longer on the roster (found dead), was sent the request
+    /// through the stream: its part fails now as `why` (its next life's
+    /// answer would come to nobody). Returns whether the request is
+    /// complete.
+    pub(crate) fn absent(&mut self, name: &str, why: Error) -> bool {
+        self.answers.push((name.to_owned(), Err(why)));
+        self.waiting_for.is_empty()
+    }
+
+    /// Nobody is subscribed to the group subject (the server's
+    /// no-responders): no answer comes from those the request did not
+    /// reach through the stream. Returns whether the request is complete.
+    pub(crate) fn nobody_on_the_subject(&mut self) -> bool {
+        let streamed = &self.streamed;
+        self.waiting_for.retain(|n| streamed.contains(n));
+        self.waiting_for.is_empty()
     }
 
     /// Records `from`'s answer; returns whether the request is complete.
@@ -116,6 +136,17 @@ mod tests {
         assert_eq!(g.succeeded, 3);
         let failed: Vec<Id> = g.failures.iter().map(|f| f.0.clone()).collect();
         assert_eq!(failed, vec![Id::from("m1"), outlet("c")]);
+    }
+
+    #[test]
+    fn no_responders_on_the_group_subject_leaves_the_wait_for_those_reached_through_the_stream() {
+        let mut w = GroupWait::new(Id::from("g"), names(&["core", "js"]));
+        w.streamed = names(&["js"]);
+        assert!(!w.nobody_on_the_subject());
+        assert_eq!(w.waiting_for, names(&["js"]));
+        assert!(w.answer("js", Ok(Message::new(Text::from("x")))));
+        let mut w = GroupWait::new(Id::from("g"), names(&["core"]));
+        assert!(w.nobody_on_the_subject(), "nobody through the stream: complete");
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub(crate) async fn read_inbox(
                 probing.remove(&what);
                 match what {
                     Probe::Dispatcher(name) if gone => {
-                        outlet.dispatcher_gone(&name, "is gone (nobody on its presence subject)");
+                        outlet.dispatcher_gone(&name, "is gone (nobody on its presence subject)", false);
                     }
                     Probe::Destination(dest) if gone => {
                         let failed = outlet.destination_gone(&dest);
@@ -136,7 +136,7 @@ async fn probe(
 /// A roster note from another dispatcher.
 fn note(outlet: &NatsOutlet, attachment: &Weak<Attachment>, msg: &async_nats::Message) {
     match RosterNote::decode(&msg.payload) {
-        Ok(RosterNote::Here { name, groups, roll_call }) => {
+        Ok(RosterNote::Here { name, groups, roll_call, streamed }) => {
             if name == outlet.dispatcher_name {
                 return;
             }
@@ -145,7 +145,7 @@ fn note(outlet: &NatsOutlet, attachment: &Weak<Attachment>, msg: &async_nats::Me
             }
             // Gone once the dispatcher left NATS: nothing to join then.
             if let Some(attachment) = attachment.upgrade() {
-                outlet.note_groups(&name, groups, &attachment);
+                outlet.note_groups(&name, groups, streamed, &attachment);
             }
         }
         Ok(RosterNote::Gone { name }) => {
@@ -153,7 +153,7 @@ fn note(outlet: &NatsOutlet, attachment: &Weak<Attachment>, msg: &async_nats::Me
                 if let Some(durable) = &outlet.durable {
                     durable.forget(&name);
                 }
-                outlet.dispatcher_gone(&name, "left");
+                outlet.dispatcher_gone(&name, "left", true);
             }
         }
         Err(e) => {

@@ -285,7 +285,7 @@ impl NatsExt for Dispatcher {
         let client = connect(&config, events).await?;
         let name = config.name.clone().unwrap_or_else(|| made_up_name(&client));
         let outlet_name = format!("nats:{}/{name}", ns.as_str());
-        let jetstream = match config.delivery {
+        let set_up = match config.delivery {
             Delivery::Core => None,
             Delivery::JetStream => Some(durable::set_up(&client, &ns, &name, &config).await?),
         };
@@ -295,6 +295,7 @@ impl NatsExt for Dispatcher {
         let (queue, queue_rx) = mpsc::channel(config.queue_capacity);
         let (remote_groups, remote_groups_rx) = watch::channel(BTreeSet::new());
         let name_for_presence = name.clone();
+        let durable = set_up.as_ref().map(|_| Durable::new(made_up_name(&client), &name));
         let outlet = Arc::new(NatsOutlet {
             outlet_name,
             dispatcher_name: name,
@@ -309,8 +310,9 @@ impl NatsExt for Dispatcher {
             remote_groups,
             followed: Mutex::new(BTreeSet::new()),
             my_groups: Mutex::new(BTreeSet::new()),
+            my_streamed: Mutex::new(BTreeSet::new()),
             conflicts: watch::channel(Vec::new()).0,
-            durable: jetstream.as_ref().map(|_| Durable::new(made_up_name(&client))),
+            durable,
         });
         let subscribe = |subject: String, what: &'static str| {
             let client = client.clone();
@@ -340,8 +342,13 @@ impl NatsExt for Dispatcher {
                 "cannot join NATS: the dispatcher has a fallback transport already (joined before?)",
             ));
         }
-        let (js, consumer) = jetstream.unzip();
-        let publisher = js.map(|js| DurablePublisher::start(js, Arc::downgrade(&outlet)));
+        let (publisher, consumer, durable_groups) = match set_up {
+            Some(s) => {
+                let publisher = DurablePublisher::start(s.js, Arc::downgrade(&outlet));
+                (Some(publisher), Some(s.consumer), Some(s.groups))
+            }
+            None => (None, None, None),
+        };
         tokio::spawn(publish(client.clone(), Arc::downgrade(&outlet), queue_rx, publisher));
         tokio::spawn(read_inbox(outlet.clone(), Arc::downgrade(&attachment), client.clone(), subs));
         tokio::spawn(follow_events(Arc::downgrade(&outlet), events_rx));
@@ -358,6 +365,8 @@ impl NatsExt for Dispatcher {
             yields,
             yielded,
             durable_reader: None,
+            durable_groups,
+            said_streamed: BTreeSet::new(),
         };
         serving.apply_changes().await?;
         serving.round_trip().await;

@@ -7,7 +7,7 @@
 //! the [`subject`] module), and this process's destinations and groups are
 //! subscribed to.
 //!
-//! Messages to destinations travel at most once by default
+//! Messages to destinations and groups travel at most once by default
 //! ([`Delivery::Core`]), or at least once through a JetStream stream
 //! ([`Delivery::JetStream`], chosen with [`NatsConfig::delivery`]).
 //!

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::claim::ClaimMsg;
 use crate::conflict::Conflict;
-use crate::durable::{Durable, DurableOut, DurablePublisher};
+use crate::durable::{Durable, DurableOut, DurablePublisher, Target};
 use crate::group::GroupWait;
 use crate::roster::{Roster, RosterNote};
 use crate::stats::{Counters, bump};
@@ -83,6 +83,8 @@ pub(crate) struct NatsOutlet {
     pub(crate) conflicts: watch::Sender<Vec<Conflict>>,
     /// The groups this process has members of, as last said on the roster.
     pub(crate) my_groups: Mutex<BTreeSet<Id>>,
+    /// JetStream mode: those of them read through the stream.
+    pub(crate) my_streamed: Mutex<BTreeSet<Id>>,
     /// JetStream mode's state (`None` in core mode).
     pub(crate) durable: Option<Durable>,
 }
@@ -189,7 +191,17 @@ impl NatsOutlet {
             SubjectKind::Group => Error::NoSubscribers(target.clone()),
             _ => Error::UnknownDestination(target.clone()),
         };
-        let p = self.pending.lock().remove(&id);
+        let p = {
+            let mut pending = self.pending.lock();
+            let mut p = pending.remove(&id);
+            let group = p.as_mut().and_then(|p| p.group.as_mut());
+            if group.is_some_and(|g| !g.nobody_on_the_subject()) {
+                // Still waiting for dispatchers reached through the stream.
+                pending.extend(p.map(|p| (id, p)));
+                return;
+            }
+            p
+        };
         match p {
             // Nobody subscribed to the group now: what answered so far is
             // all there will be.
@@ -238,6 +250,7 @@ impl NatsOutlet {
             name: self.dispatcher_name.clone(),
             groups: self.my_groups.lock().clone(),
             roll_call,
+            streamed: self.my_streamed.lock().clone(),
         }
     }
 
@@ -253,9 +266,16 @@ impl NatsOutlet {
     /// once the roster lists a dispatcher reaches it (a process with
     /// members of its own sends a group message to them, and to the outlet
     /// only while the outlet is a member).
-    pub(crate) fn note_groups(&self, name: &str, groups: BTreeSet<Id>, attachment: &Attachment) {
+    /// (`streamed`: those of them it reads through the stream.)
+    pub(crate) fn note_groups(
+        &self,
+        name: &str,
+        groups: BTreeSet<Id>,
+        streamed: BTreeSet<Id>,
+        attachment: &Attachment,
+    ) {
         let mut followed = self.followed.lock();
-        if self.roster.lock().set(name, groups) {
+        if self.roster.lock().set(name, groups, streamed) {
             self.follow_locked(&mut followed, attachment);
             drop(followed);
             self.roster_changed();
@@ -291,8 +311,15 @@ impl NatsOutlet {
 
     /// Dispatcher `name` is gone (left, or found dead): off the roster, and
     /// every group request waiting for its answer told so.
-    pub(crate) fn dispatcher_gone(&self, name: &str, why: &str) {
-        if self.roster.lock().remove(name) {
+    ///
+    /// One that `left` is forgotten; one found dead is
+    /// [lost](Roster::lose): what is sent to the groups it reads through
+    /// the stream is still stored for it.
+    pub(crate) fn dispatcher_gone(&self, name: &str, why: &str, left: bool) {
+        let mut roster = self.roster.lock();
+        let known = if left { roster.remove(name) } else { roster.lose(name) };
+        drop(roster);
+        if known {
             tracing::info!(nats = %self.outlet_name, dispatcher = name, why, "a dispatcher left the roster");
         }
         self.roster_changed();
@@ -480,7 +507,12 @@ impl Outlet for NatsOutlet {
             request: tracked.then_some(id),
             done: None,
             durable: match (&self.durable, &env.group, &env.dest) {
-                (Some(_), None, Some(dest)) => Some(DurableOut { dest: dest.clone(), id }),
+                (Some(_), Some(group), _) => {
+                    Some(DurableOut { to: Target::Group(group.clone()), id })
+                }
+                (Some(_), None, Some(dest)) => {
+                    Some(DurableOut { to: Target::Destination(dest.clone()), id })
+                }
                 _ => None,
             },
         };

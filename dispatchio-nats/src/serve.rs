@@ -61,6 +61,10 @@ pub(crate) struct Serving {
     /// JetStream mode: the reader of this dispatcher's consumer, and what
     /// tells it to stop.
     pub(crate) durable_reader: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
+    /// JetStream mode: the consumers of this dispatcher's groups.
+    pub(crate) durable_groups: Option<crate::durable::GroupConsumers>,
+    /// The groups read through the stream, as last said on the roster.
+    pub(crate) said_streamed: BTreeSet<Id>,
 }
 
 impl Serving {
@@ -70,12 +74,21 @@ impl Serving {
         for change in self.watch.changes() {
             match change {
                 DirectoryChange::Registered(id) => self.claim(id).await?,
-                DirectoryChange::GroupJoined(id) => self.subscribe(SubjectKind::Group, id).await?,
+                DirectoryChange::GroupJoined(id) => {
+                    self.subscribe(SubjectKind::Group, id.clone()).await?;
+                    self.stream_group(id).await;
+                }
                 DirectoryChange::Deregistered(id) => {
                     self.unsubscribe(SubjectKind::Destination, id.clone());
                     self.withdraw(&id);
                 }
-                DirectoryChange::GroupLeft(id) => self.unsubscribe(SubjectKind::Group, id),
+                DirectoryChange::GroupLeft(id) => {
+                    self.unsubscribe(SubjectKind::Group, id.clone());
+                    if let Some(groups) = &mut self.durable_groups {
+                        groups.leave(&self.outlet, &id).await;
+                        self.outlet.my_streamed.lock().remove(&id);
+                    }
+                }
                 _ => {}
             }
         }
@@ -83,9 +96,23 @@ impl Serving {
         let changed = *self.outlet.my_groups.lock() != *groups;
         if changed {
             *self.outlet.my_groups.lock() = groups.clone();
+        }
+        let streamed = self.outlet.my_streamed.lock().clone();
+        if changed || streamed != self.said_streamed {
+            self.said_streamed = streamed;
             self.outlet.publish_note(&self.outlet.here(false));
         }
         Ok(())
+    }
+
+    /// JetStream mode: `group`'s messages for this dispatcher read through
+    /// its consumer, and said so on the roster.
+    async fn stream_group(&mut self, group: Id) {
+        let Some(groups) = &mut self.durable_groups else { return };
+        let inlet = self.attachment.dispatcher().inlet();
+        if groups.join(&self.outlet, inlet, &group).await {
+            self.outlet.my_streamed.lock().insert(group);
+        }
     }
 
     /// Makes the outlet a member of every group some other dispatcher has
@@ -159,6 +186,9 @@ impl Serving {
         }
         // Nothing more from the stream; what was given and not handled is
         // given again to this dispatcher's next life.
+        if let Some(mut groups) = self.durable_groups.take() {
+            groups.stop(&self.outlet).await;
+        }
         if let Some((reader, stop)) = self.durable_reader.take() {
             let _ = stop.send(());
             if tokio::time::timeout(DRAIN_BOUND, reader).await.is_err() {
@@ -306,6 +336,14 @@ fn incoming(
     rebuilder: &mut MessageRebuilder,
     msg: async_nats::Message,
 ) {
+    if outlet
+        .durable
+        .as_ref()
+        .is_some_and(|d| crate::durable::streamed_to(msg.headers.as_ref(), &d.me))
+    {
+        // A group message this dispatcher gets through the stream.
+        return;
+    }
     bump(&outlet.counters.received);
     let m = match decode_message(&msg.payload) {
         Ok(m) => m,

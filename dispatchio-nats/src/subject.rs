@@ -15,6 +15,7 @@
 //! | a dispatcher, by name         | `"dealer"`      | `game.p.s.dealer`       |
 //! | the roster of groups          |                 | `game.r` ([`Namespace::roster`]) |
 //! | JetStream mode: a destination held by `dealer` | `"bob"` | `game.n.dealer.d.s.bob` ([`Namespace::held`]) |
+//! | JetStream mode: a group's members in `dealer` | `"All"` | `game.n.dealer.g.s.All` ([`Namespace::held_group`]) |
 //!
 //! `i` and `s` keep `7` and `"7"` apart, as [`Id`] does. An integer is
 //! written in decimal. A string keeps its ASCII letters, digits and `-`;
@@ -288,93 +289,6 @@ impl Namespace {
     /// ```
     pub fn all_of(&self, kind: SubjectKind) -> String {
         format!("{}.{}.>", self.name, kind.token())
-    }
-
-    /// In JetStream mode, the subject of a message to destination `id`
-    /// held by the dispatcher named `holder`: `<ns>.n.<holder>.d.…`, the
-    /// holder's name escaped as a string ID is. Each dispatcher reads the
-    /// messages under its own name ([`held_by`](Namespace::held_by)).
-    ///
-    /// ```
-    /// use dispatchio_core::Id;
-    /// let game = dispatchio_nats::Namespace::new("game")?;
-    /// assert_eq!(game.held("dealer 1", &Id::from("bob"))?, "game.n.dealer_201.d.s.bob");
-    /// assert_eq!(game.held_by("dealer 1"), "game.n.dealer_201.>");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// A [`SubjectError`] when the subject would be longer than
-    /// [`MAX_SUBJECT_LEN`].
-    pub fn held(&self, holder: &str, id: &Id) -> Result<String, SubjectError> {
-        let destination = self.destination(id)?;
-        let mut subject = format!("{}.n.", self.name);
-        push_escaped(&mut subject, holder);
-        subject.push_str(&destination[self.name.len()..]);
-        if subject.len() > MAX_SUBJECT_LEN {
-            let len = subject.len();
-            return Err(SubjectError { kind: SubjectKind::Destination, id: id.clone(), len });
-        }
-        Ok(subject)
-    }
-
-    /// Every [`held`](Namespace::held) subject of one holder, as a
-    /// wildcard: `<ns>.n.<holder>.>`.
-    ///
-    /// ```
-    /// let game = dispatchio_nats::Namespace::new("game")?;
-    /// assert_eq!(game.held_by("dealer"), "game.n.dealer.>");
-    /// assert_eq!(game.held_by("table.1"), "game.n.table_2E1.>"); // a dot in a name is no token separator
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn held_by(&self, holder: &str) -> String {
-        let mut subject = format!("{}.n.", self.name);
-        push_escaped(&mut subject, holder);
-        subject.push_str(".>");
-        subject
-    }
-
-    /// Every [`held`](Namespace::held) subject of every holder: `<ns>.n.>`,
-    /// the subjects of the namespace's JetStream stream.
-    ///
-    /// ```
-    /// let game = dispatchio_nats::Namespace::new("game")?;
-    /// assert_eq!(game.all_held(), "game.n.>");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn all_held(&self) -> String {
-        format!("{}.n.>", self.name)
-    }
-
-    /// The name of the namespace's JetStream stream: `dispatchio-` and the
-    /// namespace with `_` written `_5F` and `.` written `_2E` (a stream
-    /// name holds no dots), so that two namespaces never share a stream.
-    ///
-    /// ```
-    /// let ns = dispatchio_nats::Namespace::new("acme.game_2")?;
-    /// assert_eq!(ns.stream_name(), "dispatchio-acme_2Egame_5F2");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn stream_name(&self) -> String {
-        let mut name = String::from("dispatchio-");
-        push_escaped(&mut name, &self.name);
-        name
-    }
-
-    /// The name of the durable JetStream consumer of the dispatcher named
-    /// `dispatcher` (the name escaped as a string ID is: no dots, no
-    /// wildcards, no whitespace).
-    ///
-    /// ```
-    /// use dispatchio_nats::Namespace;
-    /// assert_eq!(Namespace::consumer_name("dealer"), "dealer");
-    /// assert_eq!(Namespace::consumer_name("table 1.a"), "table_201_2Ea");
-    /// ```
-    pub fn consumer_name(dispatcher: &str) -> String {
-        let mut name = String::new();
-        push_escaped(&mut name, dispatcher);
-        name
     }
 
     /// The kind and the ID whose subject is `subject`: the inverse of
@@ -844,5 +758,6 @@ pub enum ParseSubjectErrorKind {
     },
 }
 
+mod held;
 #[cfg(test)]
 mod tests;

@@ -79,7 +79,10 @@ impl Inlet {
     /// collects every local subscriber's answer: the reply is the first
     /// answer when all succeed, the failure itself when the group's only
     /// subscriber here failed, and [`Error::Group`] listing each failure
-    /// otherwise.
+    /// otherwise. A one-way group message whose `reply` is
+    /// [`ReplySender::unwanted_then`] is done with once every subscriber
+    /// here is: `reply` is told then, of the failures gathered the same
+    /// way (`None` when there were none).
     ///
     /// # Errors
     ///
@@ -142,7 +145,7 @@ impl Inlet {
             if members.is_empty() {
                 return Err((Error::NoSubscribers(group), reply));
             }
-            if env.response_required && reply.is_wanted() {
+            if (env.response_required && reply.is_wanted()) || reply.tells_when_done() {
                 deliver_group_request(d, group, members, message, reply);
                 return Ok(());
             }
@@ -174,7 +177,9 @@ impl Inlet {
 }
 
 /// Delivers a group request to each local member, collecting every answer
-/// into the one reply.
+/// into the one reply; or a one-way group message whose transport is told
+/// when it is done with (`reply` is [`ReplySender::unwanted_then`]), each
+/// member's slot then one-way too.
 fn deliver_group_request(
     d: &Dispatcher,
     group: Id,
@@ -183,6 +188,7 @@ fn deliver_group_request(
     reply: ReplySender,
 ) {
     let id = message.id();
+    let one_way = reply.tells_when_done();
     let collect = Arc::new(GroupAnswers {
         state: Mutex::new(GroupState {
             remaining: members.len(),
@@ -191,11 +197,18 @@ fn deliver_group_request(
             failures: Vec::new(),
             reply: Some(reply),
             group,
+            one_way,
         }),
     });
     for (member, route) in members {
         let collect = collect.clone();
-        let slot = ReplySender::callback(id, move |answer| collect.answer(member, answer));
+        let slot = if one_way {
+            ReplySender::unwanted_then(move |refused| {
+                collect.answer(member, refused.map_or(Ok(None), |e| Err(e.clone())));
+            })
+        } else {
+            ReplySender::callback(id, move |answer| collect.answer(member, answer.map(Some)))
+        };
         d.deliver_local(&route, message.clone(), slot);
     }
 }
@@ -213,15 +226,20 @@ struct GroupState {
     failures: Vec<(Id, Error)>,
     reply: Option<ReplySender>,
     group: Id,
+    /// A one-way message: no answer but the failures.
+    one_way: bool,
 }
 
 impl GroupAnswers {
-    fn answer(&self, member: Id, answer: Result<Message, Error>) {
+    /// `member`'s answer (`Ok(None)`: a one-way message done with).
+    fn answer(&self, member: Id, answer: Result<Option<Message>, Error>) {
         let mut s = self.state.lock();
         match answer {
             Ok(m) => {
                 s.succeeded += 1;
-                s.first.get_or_insert(m);
+                if let Some(m) = m {
+                    s.first.get_or_insert(m);
+                }
             }
             Err(e) => s.failures.push((member, e)),
         }
@@ -230,6 +248,12 @@ impl GroupAnswers {
             return;
         }
         let Some(reply) = s.reply.take() else { return };
+        if s.one_way && s.failures.is_empty() {
+            drop(s);
+            // Dropped, a one-way slot tells its transport: done, no refusal.
+            drop(reply);
+            return;
+        }
         let result = if s.failures.is_empty() {
             s.first.take().ok_or(Error::NoReply { id: reply.id() })
         } else if s.failures.len() == 1 && s.succeeded == 0 {

@@ -2,8 +2,8 @@
 //! gives enters the dispatcher through an inlet, and is acknowledged once
 //! it is done with: a request when it is answered (after its reply is
 //! queued), a one-way message when its listener has handled it. A message
-//! abandoned by a shutdown is not acknowledged (JetStream gives it again
-//! after the ack wait, to this dispatcher's next life); a frame that does
+//! abandoned by a shutdown is not acknowledged (this dispatcher's next
+//! life gets it again); a frame that does
 //! not decode is counted, logged and terminated (never given again).
 
 use std::collections::HashSet;
@@ -131,15 +131,21 @@ impl Given<'_> {
             Some(reply_to) => {
                 let me = outlet.clone();
                 ReplySender::callback(message.id(), move |answer| {
-                    let abandoned = matches!(answer, Err(Error::Shutdown)) && d.is_shut_down();
+                    let abandoned = d.is_shut_down()
+                        && answer
+                            .as_ref()
+                            .err()
+                            .is_some_and(|e| any(e, |e| matches!(e, Error::Shutdown)));
                     send_reply(&me, &reply_to, to, reply_result(&answer));
                     if abandoned { acker.release() } else { acker.done(AckKind::Ack) }
                 })
             }
             None => ReplySender::unwanted_then(move |refused| match refused {
                 None if d.is_shut_down() => acker.release(),
-                Some(Error::Shutdown) => acker.release(),
-                Some(Error::MailboxFull { .. }) => acker.done(AckKind::Nak(Some(FULL_RETRY))),
+                Some(e) if any(e, |e| matches!(e, Error::Shutdown)) => acker.release(),
+                Some(e) if any(e, |e| matches!(e, Error::MailboxFull { .. })) => {
+                    acker.done(AckKind::Nak(Some(FULL_RETRY)))
+                }
                 _ => acker.done(AckKind::Ack),
             }),
         };
@@ -171,6 +177,16 @@ impl Given<'_> {
             seq,
             in_flight: self.in_flight.clone(),
         }))
+    }
+}
+
+/// Whether `e` is `what`, or a group's failures hold one: a group message
+/// is done with once every local member is, and one abandoned by a
+/// shutdown (or refused by a full mailbox) is given again as a whole.
+fn any(e: &Error, what: fn(&Error) -> bool) -> bool {
+    match e {
+        Error::Group(g) => g.failures.iter().any(|(_, e)| what(e)),
+        e => what(e),
     }
 }
 

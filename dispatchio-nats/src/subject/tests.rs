@@ -185,7 +185,91 @@ fn kinds() -> impl Strategy<Value = SubjectKind> {
     ]
 }
 
+#[test]
+fn jetstream_subjects_put_the_dispatchers_escaped_name_before_the_plain_subject() {
+    let ns = game();
+    assert_eq!(ns.held("dealer 1", &Id::from("bob")).unwrap(), "game.n.dealer_201.d.s.bob");
+    assert_eq!(ns.held_group("p.1", &Id::from(7)).unwrap(), "game.n.p_2E1.g.i.7");
+    assert_eq!(ns.held_group("", &Id::from("")).unwrap(), "game.n._.g.s._");
+    assert_eq!(Namespace::group_consumer_name("p_1", &Id::from("a b")), "p_5F1_gs-a_20b");
+}
+
+#[test]
+fn jetstream_subjects_that_are_not_ours_are_refused_saying_why() {
+    use ParseSubjectErrorKind as K;
+    let ns = game();
+    let cases = [
+        ("game.d.s.bob", K::OtherNamespace),
+        ("other.n.p1.g.s.All", K::OtherNamespace),
+        ("game.n.p1", K::Shape),
+        ("game.n.p1.c.s.bob", K::Shape),
+        ("game.n.p1.p.s.bob", K::Shape),
+        ("game.n.p1.g.s.All.x", K::Shape),
+        ("game.n.p 1.g.s.All", K::Unescaped { ch: ' ', at: 1 }),
+        ("game.n._61.g.s.All", K::NotCanonical { canonical: "a".into() }),
+        ("game.n.p1.g.i.007", K::Int { token: "007".into() }),
+    ];
+    for (subject, kind) in cases {
+        let err = ns.parse_held(subject).unwrap_err();
+        assert_eq!(err.kind(), &kind, "{subject:?}");
+        assert_eq!(err.subject(), subject);
+    }
+}
+
+fn held_kinds() -> impl Strategy<Value = SubjectKind> {
+    prop_oneof![Just(SubjectKind::Destination), Just(SubjectKind::Group)]
+}
+
+/// The JetStream subject of `id` as a `kind` (a destination or a group)
+/// for dispatcher `name`.
+fn held_subject(ns: &Namespace, name: &str, kind: SubjectKind, id: &Id) -> String {
+    match kind {
+        SubjectKind::Group => ns.held_group(name, id).unwrap(),
+        _ => ns.held(name, id).unwrap(),
+    }
+}
+
 proptest! {
+    #[test]
+    fn every_jetstream_subject_parses_back_to_its_dispatcher_kind_and_id(
+        ns in namespaces(), name in any::<String>(), kind in held_kinds(), id in ids()
+    ) {
+        let subject = held_subject(&ns, &name, kind, &id);
+        prop_assert!(is_publishable(&subject), "{subject:?}");
+        prop_assert!(subject.is_ascii(), "{subject:?}");
+        prop_assert_eq!(subject.split('.').count(), ns.as_str().split('.').count() + 5);
+        prop_assert!(subject.starts_with(ns.held_by(&name).trim_end_matches('>')));
+        prop_assert_eq!(ns.parse_held(&subject), Ok((name, kind, id)));
+    }
+
+    #[test]
+    fn distinct_dispatchers_and_groups_get_distinct_jetstream_subjects_and_consumers(
+        ns in namespaces(), a in (any::<String>(), held_kinds(), ids()), b in (any::<String>(), held_kinds(), ids())
+    ) {
+        prop_assume!(a != b);
+        prop_assert_ne!(held_subject(&ns, &a.0, a.1, &a.2), held_subject(&ns, &b.0, b.1, &b.2));
+        if a.1 == SubjectKind::Group && b.1 == SubjectKind::Group {
+            prop_assert_ne!(
+                Namespace::group_consumer_name(&a.0, &a.2),
+                Namespace::group_consumer_name(&b.0, &b.2)
+            );
+        }
+        prop_assert_ne!(Namespace::group_consumer_name(&a.0, &a.2), Namespace::consumer_name(&b.0));
+    }
+
+    #[test]
+    fn parsing_any_jetstream_subject_never_panics_and_accepts_only_what_it_would_write(
+        s in prop_oneof![
+            any::<String>(),
+            "game\\.n\\.[a-z_0-9 .]{0,6}\\.[dgcx]\\.[is]\\.[A-Za-z0-9_\\-+.]{0,6}",
+        ]
+    ) {
+        let ns = game();
+        if let Ok((name, kind, id)) = ns.parse_held(&s) {
+            prop_assert_eq!(held_subject(&ns, &name, kind, &id), s);
+        }
+    }
+
     #[test]
     fn every_subject_parses_back_to_its_kind_and_id(ns in namespaces(), kind in kinds(), id in ids()) {
         let subject = ns.subject(kind, &id).unwrap();

@@ -311,6 +311,37 @@ impl Cluster {
         &self.servers
     }
 
+    /// Waits until JetStream answers on every server and the cluster can
+    /// keep a stream on all three (its servers have all joined the
+    /// JetStream cluster: until then a stream of three replicas is refused
+    /// for want of peers).
+    pub(crate) async fn wait_for_jetstream_on_all(&self) {
+        for server in &self.servers {
+            server.wait_for_jetstream().await;
+        }
+        let js = async_nats::jetstream::new(self.servers[0].client().await);
+        let probe = async_nats::jetstream::stream::Config {
+            name: "harness-probe".to_owned(),
+            subjects: vec!["harness.probe-js".to_owned()],
+            num_replicas: self.servers.len(),
+            storage: async_nats::jetstream::stream::StorageType::Memory,
+            ..Default::default()
+        };
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            match js.create_stream(probe.clone()).await {
+                Ok(_) => break,
+                Err(e) => assert!(
+                    Instant::now() < deadline,
+                    "the cluster could not keep a stream on all its servers within \
+                     {START_DEADLINE:?}: {e}"
+                ),
+            }
+            sleep(Duration::from_millis(100)).await;
+        }
+        js.delete_stream("harness-probe").await.unwrap();
+    }
+
     /// Kills server `i` (SIGKILL), as a node of a cluster dies.
     pub(crate) fn kill(&mut self, i: usize) {
         let server = &mut self.servers[i];

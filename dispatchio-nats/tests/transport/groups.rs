@@ -7,7 +7,7 @@ use super::*;
 use dispatchio_nats::Nats;
 
 /// Waits until `nats`'s roster lists exactly `names` for `group`.
-async fn roster_shows(nats: &Nats, group: &str, names: &[&str]) {
+pub(super) async fn roster_shows(nats: &Nats, group: &str, names: &[&str]) {
     let want: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let group = Id::from(group);
     within("the roster", async {
@@ -31,17 +31,26 @@ async fn player(server: &NatsServer, name: &str, member: &str) -> (Dispatcher, N
 #[tokio::test]
 async fn a_group_request_waits_for_every_dispatcher_with_members_and_lists_each_failure() {
     let server = NatsServer::start().await;
-    // bob's member fails at once; carol's answers only when told to.
+    group_request_lists_each_failure(|name| config(&server, name)).await;
+}
+
+/// bob's member of `players` fails at once, carol's answers only when told
+/// to; alice's group request must wait for both and list bob's failure
+/// beside carol's success. Each joins with `config(name)`; their handles
+/// are given back (alice, bob, carol).
+pub(super) async fn group_request_lists_each_failure(
+    config: impl Fn(&str) -> NatsConfig,
+) -> (Nats, Nats, Nats) {
     let bob = Dispatcher::new();
     counting(&bob, "b1");
     bob.subscribe("b1", "players").unwrap();
-    let _b = bob.join_nats(config(&server, "bob")).await.unwrap();
+    let b = bob.join_nats(config("bob")).await.unwrap();
     let carol = Dispatcher::new();
     let mut deferred = deferring(&carol, "c1");
     carol.subscribe("c1", "players").unwrap();
-    let _c = carol.join_nats(config(&server, "carol")).await.unwrap();
+    let c = carol.join_nats(config("carol")).await.unwrap();
     let alice = Dispatcher::new();
-    let a = alice.join_nats(config(&server, "alice")).await.unwrap();
+    let a = alice.join_nats(config("alice")).await.unwrap();
     roster_shows(&a, "players", &["bob", "carol"]).await;
     let request = tokio::spawn({
         let alice = alice.clone();
@@ -62,6 +71,7 @@ async fn a_group_request_waits_for_every_dispatcher_with_members_and_lists_each_
     let [(who, Error::Handler { error, .. })] = &inner.failures[..] else { panic!("{inner:?}") };
     assert_eq!(who, &Id::from("nats:test/bob"));
     assert!(error.to_string().contains("no such thing"), "{error}");
+    (a, b, c)
 }
 
 #[tokio::test]

@@ -418,6 +418,8 @@ async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error()
 
 mod claims;
 mod durable;
+mod durable_cluster;
+mod durable_groups;
 mod groups;
 mod processes;
 
