@@ -57,7 +57,8 @@ impl Operator {
             .map(|a| format!("  {}: \"{}\"\n", a.public_key(), a.jwt))
             .collect::<String>();
         format!(
-            "operator: \"{}\"\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n{preload}}}\n",
+            "operator: \"{}\"\nsystem_account: {}\n\
+             resolver: MEMORY\nresolver_preload: {{\n{preload}}}\n",
             self.jwt,
             self.system.public_key()
         )
@@ -72,12 +73,8 @@ impl Account {
             "imports": NO_LIMIT, "exports": NO_LIMIT, "wildcards": true,
             "conn": NO_LIMIT, "leaf": NO_LIMIT,
         });
-        let jwt = sign(
-            operator,
-            &key.public_key(),
-            name,
-            json!({ "type": "account", "limits": limits, "default_permissions": { "pub": {}, "sub": {} } }),
-        );
+        let nats = json!({ "type": "account", "limits": limits });
+        let jwt = sign(operator, &key.public_key(), name, nats);
         Account { key, jwt }
     }
 
