@@ -1,6 +1,7 @@
 //! Real `nats-server`s for the tests: installed when missing (by the
 //! project's `scripts/install-test-deps`), started on free loopback ports
-//! with JetStream, alone or as a three-server cluster, and killed on drop.
+//! with JetStream, alone or as a three-server cluster, or without it in
+//! operator mode (`operator`), and killed on drop.
 //!
 //! A test that needs a server and cannot have one fails, saying why: it is
 //! never skipped.
@@ -15,7 +16,9 @@ use futures::{FutureExt, StreamExt};
 use tempfile::TempDir;
 use tokio::time::{Instant, sleep};
 
+mod operator;
 mod program;
+pub(crate) use operator::{Account, Operator};
 use program::find_nats_server;
 
 /// How long a server may take to start, to accept a client, or a cluster to
@@ -61,6 +64,13 @@ pub(crate) struct NatsServer {
     dir: TempDir,
 }
 
+/// Whether a server keeps JetStream.
+#[derive(Clone, Copy, PartialEq)]
+enum JetStream {
+    On,
+    Off,
+}
+
 /// A server that exited while starting.
 struct Exited {
     why: String,
@@ -71,7 +81,7 @@ struct Exited {
 impl NatsServer {
     /// Starts a server on its own, on ports it picks itself.
     pub(crate) async fn start() -> NatsServer {
-        match NatsServer::spawn("dispatchio-test", &[]).await {
+        match NatsServer::spawn("dispatchio-test", JetStream::On, &[]).await {
             Ok(server) => server,
             Err(exited) => panic!("{}", exited.why),
         }
@@ -81,7 +91,23 @@ impl NatsServer {
     /// `--pass`, `--auth`, …).
     pub(crate) async fn start_with(extra: &[&str]) -> NatsServer {
         let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
-        match NatsServer::spawn("dispatchio-test", &extra).await {
+        match NatsServer::spawn("dispatchio-test", JetStream::On, &extra).await {
+            Ok(server) => server,
+            Err(exited) => panic!("{}", exited.why),
+        }
+    }
+
+    /// Starts a server on its own in operator mode: it trusts `operator`
+    /// and admits the users of `accounts` alone. Without JetStream: in
+    /// operator mode an account has it only if its JWT grants it.
+    pub(crate) async fn start_trusting(operator: &Operator, accounts: &[&Account]) -> NatsServer {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
+        let conf = dir.path().join("operator.conf");
+        std::fs::write(&conf, operator.server_config(accounts))
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", conf.display()));
+        // Read once, while the server starts: `dir` may go once it serves.
+        let extra = ["-c".to_owned(), conf.display().to_string()];
+        match NatsServer::spawn("dispatchio-test", JetStream::Off, &extra).await {
             Ok(server) => server,
             Err(exited) => panic!("{}", exited.why),
         }
@@ -94,9 +120,13 @@ impl NatsServer {
 
     /// Starts `nats-server` with `extra` arguments after the common ones:
     /// the client port chosen by the server (`-1`, no race with other
-    /// processes for it), JetStream stored in a temp dir of its own,
-    /// the log in that dir. Returns once the server accepts a client.
-    async fn spawn(name: &str, extra: &[String]) -> Result<NatsServer, Exited> {
+    /// processes for it), JetStream (when on) stored in a temp dir of its
+    /// own, the log in that dir. Returns once the server accepts a client.
+    async fn spawn(
+        name: &str,
+        jetstream: JetStream,
+        extra: &[String],
+    ) -> Result<NatsServer, Exited> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("{name}-"))
             .tempdir()
@@ -104,10 +134,12 @@ impl NatsServer {
         let log = dir.path().join("server.log");
         let stderr = File::create(dir.path().join("stderr"))
             .unwrap_or_else(|e| panic!("cannot create the stderr file of {name}: {e}"));
-        let child = Command::new(nats_server_program())
-            .args(["-a", "127.0.0.1", "-p", "-1", "-js", "--server_name", name])
-            .arg("-sd")
-            .arg(dir.path().join("jetstream"))
+        let mut command = Command::new(nats_server_program());
+        command.args(["-a", "127.0.0.1", "-p", "-1", "--server_name", name]);
+        if jetstream == JetStream::On {
+            command.arg("-js").arg("-sd").arg(dir.path().join("jetstream"));
+        }
+        let child = command
             .arg("--ports_file_dir")
             .arg(dir.path())
             .arg("-l")
@@ -291,7 +323,7 @@ impl Cluster {
                     "--cluster_name".to_owned(),
                     "dispatchio-test".to_owned(),
                 ];
-                match NatsServer::spawn(&format!("node{i}"), &args).await {
+                match NatsServer::spawn(&format!("node{i}"), JetStream::On, &args).await {
                     Ok(server) => servers.push(server),
                     Err(Exited { port_taken: true, .. }) => break,
                     Err(exited) => panic!("{}", exited.why),

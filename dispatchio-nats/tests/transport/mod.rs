@@ -417,6 +417,7 @@ async fn a_lost_connection_fails_the_requests_waiting_on_it_with_a_clear_error()
 }
 
 mod claims;
+mod credentials;
 mod durable;
 mod durable_cluster;
 mod durable_groups;
@@ -494,22 +495,6 @@ async fn an_nkey_seed_is_passed_through_and_a_wrong_one_is_refused_at_join() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), NatsErrorKind::Refused, "{e}");
-}
-
-#[tokio::test]
-async fn a_credentials_file_that_is_not_one_is_a_credentials_error_at_join_naming_it() {
-    let server = NatsServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.creds");
-    std::fs::write(&path, "not a credentials file\n").unwrap();
-    let e = within(
-        "join_nats",
-        Dispatcher::new().join_nats(config(&server, "d").credentials_file(path.clone())),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(e.kind(), NatsErrorKind::Credentials, "{e}");
-    assert!(e.to_string().contains("bad.creds"), "{e}");
 }
 
 #[tokio::test]
