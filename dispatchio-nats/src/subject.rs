@@ -1,8 +1,8 @@
 //! Subjects: where a destination or a group lives on NATS.
 //!
-//! (Over 600 lines: the scheme, its inverse, JetStream mode's names and
-//! the errors of each are one contract, kept in one file; about 400 of
-//! its lines are docs, with an example on every item.)
+//! (Over 600 lines: the scheme, its inverse and the errors of each are one
+//! contract, kept in one file (JetStream mode's names are in `held.rs`);
+//! about 400 of its lines are docs, with an example on every item.)
 //!
 //! Every subject of a dispatcher lies under its [`Namespace`] (`game` below):
 //!
